@@ -1,0 +1,132 @@
+"""govern: security and governance for a company's social media accounts."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request, session
+from sqlalchemy import event
+
+from govern.config import Settings, load_settings
+
+SUPPORTED_LOCALES = ("en", "ar", "he")
+RTL_LOCALES = {"ar", "he"}
+
+
+def _secret_key(settings: Settings) -> str:
+    if settings.secret_key:
+        return settings.secret_key
+    key_file = settings.instance_path / "secret_key"
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return key_file.read_text().strip()
+
+
+def select_locale() -> str:
+    chosen = session.get("locale")
+    if chosen in SUPPORTED_LOCALES:
+        return chosen
+    return request.accept_languages.best_match(SUPPORTED_LOCALES) or "en"
+
+
+def _sqlite_pragmas(engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app from settings (defaults < config file < GOVERN_* env < `config`)."""
+    from govern.extensions import babel, celery, csrf, db, talisman
+    from govern.jobs import init_celery
+    from govern.logs import configure_logging
+    from govern.web.problems import register_error_handlers
+    from govern.web.request_cycle import register_request_cycle
+
+    settings = load_settings(config)
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    app = Flask(__name__, instance_path=str(Path(settings.instance_path).resolve()))
+    app.extensions["govern.settings"] = settings
+    configure_logging(settings.log_level, settings.log_format)
+    app.config.update(
+        SECRET_KEY=_secret_key(settings),
+        SQLALCHEMY_ENGINES={"default": {"url": settings.effective_database_url, "pool_pre_ping": True}},
+        SESSION_COOKIE_NAME="govern_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=8 * 3600,
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_DEFAULT_LOCALE=settings.default_locale,
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        API_TITLE="govern",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}],
+            "info": {"description": "govern REST API. Errors are application/problem+json (RFC 9457)."},
+        },
+    )
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _sqlite_pragmas(db.engine)
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    talisman.init_app(
+        app,
+        force_https=settings.force_https,
+        strict_transport_security=settings.force_https,
+        session_cookie_secure=settings.secure_cookies,
+        content_security_policy={
+            "default-src": "'self'",
+            "img-src": "'self' data:",
+            "style-src": "'self'",
+            "script-src": "'self'",
+            "frame-ancestors": "'none'",
+            "form-action": "'self'",
+            "base-uri": "'self'",
+        },
+        frame_options="DENY",
+        referrer_policy="same-origin",
+    )
+    init_celery(celery, app, settings)
+    _register_blueprints(app, csrf)
+    register_request_cycle(app)
+    register_error_handlers(app)
+    return app
+
+
+def _register_blueprints(app: Flask, csrf) -> None:
+    from govern.accounts.api import blp as accounts_api
+    from govern.audit.api import blp as audit_api
+    from govern.console.views import bp as console
+    from govern.grants import service as _grants_service  # noqa: F401  (connects its signal receivers)
+    from govern.grants.api import blp as grants_api
+    from govern.ops.health import bp as ops
+    from govern.people.api import blp as people_api
+
+    from govern.web.api_base import GovernApi
+
+    api = GovernApi(app)
+    for blueprint in (accounts_api, people_api, grants_api, audit_api):
+        api.register_blueprint(blueprint)
+        csrf.exempt(blueprint)
+    csrf.exempt(ops)
+    app.register_blueprint(ops)
+    app.register_blueprint(console)
+    app.jinja_env.globals["RTL_LOCALES"] = RTL_LOCALES

@@ -1,0 +1,122 @@
+"""Pure hash-chain logic: the canonical encoding of an event, its hash, and walking a chain."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from govern.secret_value import SecretValue
+
+GENESIS_HASH = "0" * 64
+ENCODING_VERSION = 1
+
+
+class UnauditableValue(TypeError):
+    """A value that must never enter an audit event (a secret) or cannot be encoded."""
+
+
+def _refuse(value: Any) -> Any:
+    if isinstance(value, SecretValue):
+        raise UnauditableValue("a secret value must never be written to the audit trail")
+    if isinstance(value, datetime):
+        return canonical_time(value)
+    if hasattr(value, "value") and isinstance(getattr(value, "value"), (str, int)):
+        return value.value  # enums
+    raise UnauditableValue(f"cannot audit a value of type {type(value).__name__}")
+
+
+def canonical_time(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def normalise_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """Round-trip through JSON so what is hashed is exactly what the database will hold."""
+    return json.loads(json.dumps(summary, default=_refuse, ensure_ascii=False))
+
+
+@dataclass(frozen=True)
+class ChainedFields:
+    seq: int
+    occurred_at: datetime
+    actor: str
+    action: str
+    target_type: str
+    target_id: str
+    summary: Mapping[str, Any]
+    request_id: str | None
+    client_addr: str | None
+    encoding_version: int
+    prev_hash: str
+
+
+def canonical_bytes(fields: ChainedFields) -> bytes:
+    if fields.encoding_version != ENCODING_VERSION:
+        raise ValueError(f"unknown audit encoding version {fields.encoding_version}")
+    document = {
+        "v": fields.encoding_version,
+        "seq": fields.seq,
+        "occurred_at": canonical_time(fields.occurred_at),
+        "actor": fields.actor,
+        "action": fields.action,
+        "target": [fields.target_type, fields.target_id],
+        "summary": fields.summary,
+        "request_id": fields.request_id,
+        "client_addr": fields.client_addr,
+        "prev_hash": fields.prev_hash,
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_refuse).encode()
+
+
+def event_hash(fields: ChainedFields) -> str:
+    return hashlib.sha256(canonical_bytes(fields)).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    seq: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"event {self.seq}" if self.seq is not None else "chain head"
+        return f"{where}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    checked: int
+    head_seq: int
+    head_hash: str
+    first_break: ChainBreak | None
+
+    @property
+    def ok(self) -> bool:
+        return self.first_break is None
+
+
+def walk_chain(
+    events: Iterable[tuple[ChainedFields, str]], head_seq: int, head_hash: str
+) -> VerifyResult:
+    """Check (fields, stored hash) pairs in sequence order against each other and the sealed head."""
+    expected_seq, expected_prev = 1, GENESIS_HASH
+    checked = 0
+    for fields, stored_hash in events:
+        if fields.seq != expected_seq:
+            reason = f"expected event {expected_seq} here, found {fields.seq} (an event is missing or out of order)"
+            return VerifyResult(checked, head_seq, head_hash, ChainBreak(fields.seq, reason))
+        if fields.prev_hash != expected_prev:
+            reason = "prev_hash does not match the hash of the event before it (deleted or reordered)"
+            return VerifyResult(checked, head_seq, head_hash, ChainBreak(fields.seq, reason))
+        if event_hash(fields) != stored_hash:
+            reason = "content does not match its hash (the event was edited)"
+            return VerifyResult(checked, head_seq, head_hash, ChainBreak(fields.seq, reason))
+        checked += 1
+        expected_seq, expected_prev = fields.seq + 1, stored_hash
+    last_seq = expected_seq - 1
+    if last_seq != head_seq or expected_prev != head_hash:
+        reason = f"the chain ends at event {last_seq} but the sealed head is event {head_seq} (events after it were deleted or the head was altered)"
+        return VerifyResult(checked, head_seq, head_hash, ChainBreak(None, reason))
+    return VerifyResult(checked, head_seq, head_hash, None)

@@ -1,0 +1,140 @@
+"""Writing audit events inside the caller's transaction, and verifying the chain."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from govern.audit.chain import (
+    ENCODING_VERSION,
+    ChainedFields,
+    VerifyResult,
+    event_hash,
+    normalise_summary,
+    walk_chain,
+)
+from govern.audit.models import AuditChainHead, AuditEvent
+from govern.db import utcnow
+
+ACTION_FORMAT = re.compile(r"^[a-z_]+:[a-z_]+:[a-z_]+$")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, and from where; every service call that changes state takes one."""
+
+    id: str
+    name: str
+    request_id: str | None = None
+    client_addr: str | None = None
+
+    @classmethod
+    def system(cls, name: str) -> Actor:
+        return cls(id=f"system:{name}", name=name)
+
+
+class AuditUnavailable(RuntimeError):
+    """The audit event could not be written, so the change it describes must not happen."""
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_id: object,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    **details: Any,
+) -> AuditEvent:
+    """Append one event to the chain in the current transaction; flushes so failures surface here."""
+    if not ACTION_FORMAT.match(action):
+        raise ValueError(f"audit action {action!r} is not 'domain:subject:verb'")
+    summary = normalise_summary({"before": before, "after": after, **details})
+    head = session.execute(select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:
+        raise AuditUnavailable("the audit chain head is missing; run 'govern db upgrade'")
+    fields = ChainedFields(
+        seq=head.last_seq + 1,
+        occurred_at=utcnow(),
+        actor=actor.id,
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id),
+        summary=summary,
+        request_id=actor.request_id,
+        client_addr=actor.client_addr,
+        encoding_version=ENCODING_VERSION,
+        prev_hash=head.last_hash,
+    )
+    event = AuditEvent(**fields.__dict__, hash=event_hash(fields))
+    session.add(event)
+    head.last_seq, head.last_hash = event.seq, event.hash
+    session.flush()
+    return event
+
+
+def _fields_of(event: AuditEvent) -> ChainedFields:
+    return ChainedFields(
+        seq=event.seq,
+        occurred_at=event.occurred_at,
+        actor=event.actor,
+        action=event.action,
+        target_type=event.target_type,
+        target_id=event.target_id,
+        summary=event.summary,
+        request_id=event.request_id,
+        client_addr=event.client_addr,
+        encoding_version=event.encoding_version,
+        prev_hash=event.prev_hash,
+    )
+
+
+def verify_chain(session: Session, batch_size: int = 5000) -> VerifyResult:
+    head = session.get(AuditChainHead, 1)
+    if head is None:
+        raise AuditUnavailable("the audit chain head is missing; run 'govern db upgrade'")
+
+    def stored_events() -> Iterator[tuple[ChainedFields, str]]:
+        rows = session.scalars(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch_size))
+        for event in rows:
+            yield _fields_of(event), event.hash
+
+    return walk_chain(stored_events(), head.last_seq, head.last_hash)
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    actor: str | None = None
+    action: str | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def events_query(filters: EventFilter, before_seq: int | None = None) -> Select[tuple[AuditEvent]]:
+    """Newest first; `action` matches a prefix such as 'grants:' or 'grants:grant:'."""
+    query = select(AuditEvent).order_by(AuditEvent.seq.desc())
+    if filters.actor:
+        query = query.where(AuditEvent.actor == filters.actor)
+    if filters.action:
+        query = query.where(AuditEvent.action.startswith(filters.action, autoescape=True))
+    if filters.target_type:
+        query = query.where(AuditEvent.target_type == filters.target_type)
+    if filters.target_id:
+        query = query.where(AuditEvent.target_id == filters.target_id)
+    if filters.since:
+        query = query.where(AuditEvent.occurred_at >= filters.since)
+    if filters.until:
+        query = query.where(AuditEvent.occurred_at < filters.until)
+    if before_seq is not None:
+        query = query.where(AuditEvent.seq < before_seq)
+    return query

@@ -1,0 +1,55 @@
+"""`govern token` and `govern console`: API tokens, console users and sign-in links."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+
+from govern.auth import service
+from govern.auth.roles import Role
+from govern.cli_support import cli_actor, with_app
+from govern.extensions import db
+
+ROLE_CHOICE = click.Choice([r.value for r in Role])
+
+
+@click.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.option("--name", required=True, help="A name for the client, e.g. 'okta-sync'.")
+@click.option("--role", required=True, type=ROLE_CHOICE)
+@with_app
+def token_create(name: str, role: str) -> None:
+    """Mint a bearer token; it is shown once and stored only as a hash."""
+    client, secret = service.create_api_client(db.session, cli_actor(), name, Role(role))
+    click.echo(f"API client {client.name!r} ({client.role.value}) created. Token (shown once):", err=True)
+    click.echo(secret.reveal())
+
+
+@click.group()
+def console() -> None:
+    """Console users and sign-in links."""
+
+
+@console.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", "display_name", required=True)
+@click.option("--role", required=True, type=ROLE_CHOICE)
+@with_app
+def create_user(email: str, display_name: str, role: str) -> None:
+    """Create a console user (directory sign-in comes later; this is the local fallback)."""
+    user = service.ensure_console_user(db.session, cli_actor(), email, display_name, Role(role))
+    click.echo(f"console user {user.email} ({user.role.value})")
+
+
+@console.command("login-link")
+@click.option("--email", required=True)
+@with_app
+def login_link(email: str) -> None:
+    """Print a one-time sign-in link for a console user."""
+    settings = current_app.extensions["govern.settings"]
+    code = service.issue_login_link(db.session, cli_actor(), email, settings.login_link_ttl_seconds)
+    click.echo(f"{settings.base_url}/login/{code.reveal()}")

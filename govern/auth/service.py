@@ -1,0 +1,103 @@
+"""Minting and checking API tokens, console users and one-time sign-in links."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from govern.audit.service import Actor, record
+from govern.auth.models import ApiClient, ConsoleUser, LoginLink
+from govern.auth.roles import Role
+from govern.db import utcnow
+from govern.errors import Conflict, NotFound
+from govern.secret_value import SecretValue
+
+TOKEN_PREFIX = "gov_"
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: an API client or a console user."""
+
+    kind: str
+    id: int
+    name: str
+    role: Role
+
+    @property
+    def actor_id(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+
+def create_api_client(session: Session, actor: Actor, name: str, role: Role) -> tuple[ApiClient, SecretValue]:
+    if session.scalar(select(ApiClient.id).where(ApiClient.name == name)) is not None:
+        raise Conflict(f"an API client named {name!r} already exists")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    client = ApiClient(name=name, role=role, token_prefix=token[:10], token_hash=_digest(token), created_by=actor.id)
+    session.add(client)
+    session.flush()
+    record(session, actor, "auth:api_client:create", "api_client", client.id, after={"name": name, "role": role.value})
+    return client, SecretValue(token)
+
+
+def authenticate_token(session: Session, token: str) -> Principal | None:
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    client = session.scalar(select(ApiClient).where(ApiClient.token_hash == _digest(token)))
+    if client is None or client.revoked_at is not None:
+        return None
+    client.last_used_at = utcnow()
+    return Principal("api_client", client.id, client.name, client.role)
+
+
+def ensure_console_user(session: Session, actor: Actor, email: str, display_name: str, role: Role) -> ConsoleUser:
+    email = email.strip().lower()
+    user = session.scalar(select(ConsoleUser).where(ConsoleUser.email == email))
+    if user is not None:
+        return user
+    user = ConsoleUser(email=email, display_name=display_name, role=role)
+    session.add(user)
+    session.flush()
+    record(session, actor, "auth:console_user:create", "console_user", user.id, after={"email": email, "role": role.value})
+    return user
+
+
+def issue_login_link(session: Session, actor: Actor, email: str, ttl_seconds: int) -> SecretValue:
+    """A single-use sign-in code for an existing console user; only its hash is stored."""
+    user = session.scalar(select(ConsoleUser).where(ConsoleUser.email == email.strip().lower()))
+    if user is None or user.disabled_at is not None:
+        raise NotFound(f"no active console user with email {email!r}")
+    code = secrets.token_urlsafe(32)
+    session.add(LoginLink(user=user, code_hash=_digest(code), expires_at=utcnow() + timedelta(seconds=ttl_seconds)))
+    session.flush()
+    record(session, actor, "auth:login_link:issue", "console_user", user.id, after={"ttl_seconds": ttl_seconds})
+    return SecretValue(code)
+
+
+def redeem_login_link(session: Session, actor: Actor, code: str) -> Principal | None:
+    link = session.scalar(select(LoginLink).where(LoginLink.code_hash == _digest(code)).with_for_update())
+    now = utcnow()
+    if link is None or link.used_at is not None or link.expires_at <= now or link.user.disabled_at is not None:
+        return None
+    link.used_at = now
+    link.user.last_sign_in_at = now
+    user = link.user
+    signed_in_as = Actor(f"console_user:{user.id}", user.email, actor.request_id, actor.client_addr)
+    record(session, signed_in_as, "auth:session:sign_in", "console_user", user.id, method="login_link")
+    return Principal("console_user", user.id, user.display_name, user.role)
+
+
+def load_console_principal(session: Session, user_id: int) -> Principal | None:
+    user = session.get(ConsoleUser, user_id)
+    if user is None or user.disabled_at is not None:
+        return None
+    return Principal("console_user", user.id, user.display_name, user.role)

@@ -1,0 +1,111 @@
+"""Settings: built-in defaults, then an optional TOML file, then GOVERN_* environment variables."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_PREFIX = "GOVERN_"
+
+
+class ConfigurationError(Exception):
+    """Raised at start-up when a setting is missing or malformed; names the variable."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    instance_path: Path = Field(default=Path("instance"), description="Where embedded state lives.")
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite under the instance path.")
+    secret_key: str = Field(default="", description="Signs sessions and login links; at least 32 characters.")
+    celery_broker_url: str = Field(default="", description="Redis or AMQP URL; empty runs jobs in-process.")
+    celery_result_backend: str = Field(default="", description="Optional Celery result backend URL.")
+    vault_addr: str = Field(default="", description="Vault/OpenBao address; empty uses the embedded secret store.")
+    ldap_url: str = Field(default="", description="Directory URL, e.g. ldaps://dc1.example.com.")
+    secure_cookies: bool = Field(default=True, description="Send cookies only over HTTPS.")
+    force_https: bool = Field(default=False, description="Redirect HTTP to HTTPS and send HSTS.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    default_locale: Literal["en", "ar", "he"] = "en"
+    login_link_ttl_seconds: int = Field(default=900, ge=60, le=86400)
+    base_url: str = Field(default="http://127.0.0.1:8000", description="External URL used in printed links.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value and not value.startswith(("postgresql", "sqlite")):
+            raise ValueError("must be a postgresql:// or sqlite:// URL")
+        return value
+
+    @field_validator("celery_broker_url")
+    @classmethod
+    def _known_broker(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "amqp://", "amqps://", "sqla+")):
+            raise ValueError("must be a redis://, amqp:// or sqla+ URL")
+        return value
+
+    @field_validator("vault_addr", "base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("ldap_url")
+    @classmethod
+    def _ldap_url(cls, value: str) -> str:
+        if value and not value.startswith(("ldap://", "ldaps://")):
+            raise ValueError("must start with ldap:// or ldaps://")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _strong_key(cls, value: str) -> str:
+        if value and len(value) < 32:
+            raise ValueError("must be at least 32 characters")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.instance_path / 'govern.sqlite').resolve()}"
+
+    @property
+    def jobs_in_process(self) -> bool:
+        return not self.celery_broker_url
+
+
+def _read_config_file(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigurationError(f"{ENV_PREFIX}CONFIG_FILE: cannot read {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{ENV_PREFIX}CONFIG_FILE: {path} is not valid TOML: {exc}") from exc
+
+
+def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Build Settings; environment beats the file, explicit overrides beat both."""
+    environ = os.environ if environ is None else environ
+    file_values: dict[str, Any] = {}
+    if config_file := environ.get(f"{ENV_PREFIX}CONFIG_FILE"):
+        file_values = _read_config_file(config_file)
+    env_values = {
+        key[len(ENV_PREFIX):].lower(): value
+        for key, value in environ.items()
+        if key.startswith(ENV_PREFIX) and key != f"{ENV_PREFIX}CONFIG_FILE"
+    }
+    known = Settings.model_fields
+    merged = {k: v for k, v in {**file_values, **env_values, **(overrides or {})}.items() if k in known}
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        problems = [
+            f"{ENV_PREFIX}{'.'.join(str(p) for p in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors()
+        ]
+        raise ConfigurationError("invalid configuration: " + "; ".join(problems)) from None

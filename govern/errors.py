@@ -1,0 +1,27 @@
+"""Domain errors that services raise; the web layer maps each to a problem+json status."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    status = 409
+    title = "Conflict"
+
+
+class InvalidOperation(DomainError):
+    status = 422
+    title = "Invalid operation"

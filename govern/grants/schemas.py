@@ -1,0 +1,82 @@
+"""Grant request and response schemas."""
+
+from __future__ import annotations
+
+from datetime import timezone
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from govern.grants.models import GrantRole
+from govern.schemas_common import PageArgs, page_schema
+
+
+class AwareDateTime(fields.AwareDateTime):
+    """ISO 8601 with an offset; stored as UTC."""
+
+    def __init__(self, **kwargs):
+        super().__init__(default_timezone=None, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).astimezone(timezone.utc)
+
+
+class GrantAccountSchema(Schema):
+    id = fields.Integer()
+    network = fields.Function(lambda a: a.network.key)
+    handle = fields.String()
+    display_name = fields.String()
+
+
+class GrantPersonSchema(Schema):
+    id = fields.Integer()
+    display_name = fields.String()
+    email = fields.String(allow_none=True)
+
+
+class GrantSchema(Schema):
+    id = fields.Integer()
+    person = fields.Nested(GrantPersonSchema)
+    account = fields.Nested(GrantAccountSchema)
+    role = fields.Enum(GrantRole, by_value=True)
+    state = fields.Method("_state")
+    granted_by = fields.String()
+    reason = fields.String()
+    starts_at = fields.DateTime()
+    expires_at = fields.DateTime(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)
+    revoked_by = fields.String(allow_none=True)
+    revoke_reason = fields.String(allow_none=True)
+
+    def _state(self, grant):
+        from govern.db import utcnow
+
+        return grant.state_at(utcnow())
+
+
+class GrantCreateSchema(Schema):
+    person_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    account_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    role = fields.Enum(GrantRole, by_value=True, required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
+    starts_at = AwareDateTime(load_default=None)
+    expires_at = AwareDateTime(load_default=None)
+
+    @validates_schema
+    def _window(self, data, **kwargs):
+        starts, expires = data.get("starts_at"), data.get("expires_at")
+        if starts and expires and expires <= starts:
+            raise ValidationError("must be after starts_at", "expires_at")
+
+
+class RevokeSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
+
+
+class GrantListArgs(PageArgs):
+    person_id = fields.Integer(validate=validate.Range(min=1))
+    account_id = fields.Integer(validate=validate.Range(min=1))
+    role = fields.Enum(GrantRole, by_value=True)
+    state = fields.String(load_default="active", validate=validate.OneOf(["active", "expired", "revoked", "scheduled", "all"]))
+
+
+GrantPage = page_schema(GrantSchema, "GrantPage")

@@ -1,0 +1,149 @@
+"""Granting and revoking access to accounts; expiry is evaluated when read, no job needed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from govern import signals
+from govern.accounts.models import AccountStatus, SocialAccount
+from govern.audit.service import Actor, record
+from govern.db import utcnow
+from govern.errors import Conflict, InvalidOperation, NotFound
+from govern.grants.models import Grant, GrantRole
+from govern.pagination import Page, paginate
+from govern.people.models import Person, PersonStatus
+
+GrantState = Literal["active", "expired", "revoked", "scheduled", "all"]
+
+
+@dataclass(frozen=True)
+class GrantFilter:
+    person_id: int | None = None
+    account_id: int | None = None
+    role: GrantRole | None = None
+    state: GrantState = "active"
+
+
+def snapshot(grant: Grant) -> dict[str, Any]:
+    return {
+        "person_id": grant.person_id,
+        "account_id": grant.account_id,
+        "role": grant.role.value,
+        "starts_at": grant.starts_at,
+        "expires_at": grant.expires_at,
+        "reason": grant.reason,
+    }
+
+
+def grants_query(filters: GrantFilter, moment: datetime):
+    query = select(Grant)
+    if filters.person_id is not None:
+        query = query.where(Grant.person_id == filters.person_id)
+    if filters.account_id is not None:
+        query = query.where(Grant.account_id == filters.account_id)
+    if filters.role is not None:
+        query = query.where(Grant.role == filters.role)
+    if filters.state == "active":
+        query = query.where(Grant.is_effective_at(moment))
+    elif filters.state == "revoked":
+        query = query.where(Grant.revoked_at.is_not(None))
+    elif filters.state == "expired":
+        query = query.where(Grant.revoked_at.is_(None), Grant.expires_at <= moment)
+    elif filters.state == "scheduled":
+        query = query.where(Grant.revoked_at.is_(None), Grant.starts_at > moment)
+    return query
+
+
+def list_grants(session: Session, filters: GrantFilter, limit: int = 50, cursor: str | None = None) -> Page[Grant]:
+    return paginate(session, grants_query(filters, utcnow()), "id", Grant.id, Grant.id, limit, cursor)
+
+
+def grants_of(session: Session, filters: GrantFilter) -> list[Grant]:
+    return list(session.scalars(grants_query(filters, utcnow()).order_by(Grant.starts_at.desc(), Grant.id.desc())).unique())
+
+
+def get_grant(session: Session, grant_id: int) -> Grant:
+    grant = session.get(Grant, grant_id)
+    if grant is None:
+        raise NotFound(f"grant {grant_id} does not exist")
+    return grant
+
+
+def create_grant(
+    session: Session,
+    actor: Actor,
+    person_id: int,
+    account_id: int,
+    role: GrantRole,
+    reason: str,
+    starts_at: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> Grant:
+    now = utcnow()
+    starts_at = starts_at or now
+    person = session.get(Person, person_id)
+    if person is None:
+        raise InvalidOperation(f"person {person_id} does not exist")
+    if person.status != PersonStatus.ACTIVE:
+        raise InvalidOperation(f"{person.display_name} has left; a leaver cannot be granted access")
+    account = session.get(SocialAccount, account_id)
+    if account is None:
+        raise InvalidOperation(f"account {account_id} does not exist")
+    if account.status == AccountStatus.RETIRED:
+        raise InvalidOperation(f"account {account.handle} is retired")
+    if not reason.strip():
+        raise InvalidOperation("a reason is required")
+    if expires_at is not None and expires_at <= max(starts_at, now):
+        raise InvalidOperation("expires_at must be in the future and after starts_at")
+    overlapping = session.scalar(
+        select(Grant.id).where(
+            Grant.person_id == person_id,
+            Grant.account_id == account_id,
+            Grant.role == role,
+            Grant.revoked_at.is_(None),
+            (Grant.expires_at.is_(None)) | (Grant.expires_at > starts_at),
+        )
+    )
+    if overlapping is not None:
+        raise Conflict(f"{person.display_name} already has the {role.value} role on {account.handle} (grant {overlapping})")
+    grant = Grant(
+        person=person, account=account, role=role, reason=reason.strip(), granted_by=actor.id,
+        starts_at=starts_at, expires_at=expires_at,
+    )
+    session.add(grant)
+    session.flush()
+    record(session, actor, "grants:grant:create", "grant", grant.id, after=snapshot(grant))
+    return grant
+
+
+def revoke_grant(session: Session, actor: Actor, grant_id: int, reason: str) -> Grant:
+    grant = get_grant(session, grant_id)
+    if grant.revoked_at is not None:
+        raise Conflict(f"grant {grant_id} was already revoked")
+    if not reason.strip():
+        raise InvalidOperation("a reason is required")
+    grant.revoked_at = utcnow()
+    grant.revoked_by = actor.id
+    grant.revoke_reason = reason.strip()
+    session.flush()
+    record(session, actor, "grants:grant:revoke", "grant", grant.id, before=snapshot(grant), reason=grant.revoke_reason)
+    return grant
+
+
+def revoke_all_for_account(session: Session, actor: Actor, account_id: int, reason: str) -> int:
+    open_grants = session.scalars(select(Grant).where(Grant.account_id == account_id, Grant.revoked_at.is_(None))).unique()
+    count = 0
+    for grant in open_grants:
+        revoke_grant(session, actor, grant.id, reason)
+        count += 1
+    return count
+
+
+@signals.account_retired.connect
+def _revoke_on_account_retired(session: Session, *, actor: Actor, account_id: int, reason: str) -> None:
+    revoke_all_for_account(session, actor, account_id, reason=f"account retired: {reason}")

@@ -1,0 +1,71 @@
+"""Celery wiring: the task base that owns the commit, and enqueueing only after a commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from govern.config import Settings
+
+_PENDING = "govern.tasks_after_commit"
+
+
+def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
+    class AppTask(Task):
+        """Runs in an app context; commits the session if the task returns, rolls back if it raises."""
+
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            from govern.extensions import db
+
+            with app.app_context():
+                try:
+                    result = self.run(*args, **kwargs)
+                    db.session.commit()
+                    return result
+                except BaseException:
+                    db.session.rollback()
+                    raise
+
+    broker = settings.celery_broker_url or "memory://"
+    celery.conf.update(
+        broker_url=broker,
+        result_backend=settings.celery_result_backend or None,
+        task_always_eager=settings.jobs_in_process,
+        task_eager_propagates=True,
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        timezone="UTC",
+        beat_schedule={
+            "verify-audit-chain": {"task": "govern.audit.verify_chain", "schedule": 24 * 3600.0},
+        },
+    )
+    celery.Task = AppTask
+    celery.set_default()
+    app.extensions["celery"] = celery
+    import govern.audit.tasks  # noqa: F401  (registers the tasks)
+
+
+def enqueue_after_commit(session: Session, task: Task, *args: Any) -> None:
+    """Send the task only once the surrounding transaction has committed; drop it on rollback."""
+    session.info.setdefault(_PENDING, []).append((task, args))
+
+
+@event.listens_for(Session, "after_commit")
+def _send_pending(session: Session) -> None:
+    for task, args in session.info.pop(_PENDING, []):
+        task.delay(*args)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_PENDING, None)

@@ -1,0 +1,67 @@
+"""Keyset pagination: an opaque cursor holding the last row's sort value and id."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from govern.errors import DomainError
+
+T = TypeVar("T")
+
+
+class InvalidCursor(DomainError):
+    title = "Invalid cursor"
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    next_cursor: str | None
+
+
+def _encode(sort_key: str, value: Any, row_id: int) -> str:
+    if isinstance(value, datetime):
+        value = {"t": value.isoformat()}
+    raw = json.dumps([sort_key, value, row_id], ensure_ascii=False).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str, sort_key: str) -> tuple[Any, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key, value, row_id = json.loads(raw)
+        if isinstance(value, dict):
+            value = datetime.fromisoformat(value["t"])
+    except (ValueError, TypeError, KeyError) as exc:
+        raise InvalidCursor("the cursor is malformed; start again without one") from exc
+    if key != sort_key or not isinstance(row_id, int):
+        raise InvalidCursor("the cursor belongs to a different sort order; start again without one")
+    return value, row_id
+
+
+def paginate(
+    session: Session,
+    query: Select[tuple[T]],
+    sort_key: str,
+    sort_column: InstrumentedAttribute[Any],
+    id_column: InstrumentedAttribute[int],
+    limit: int,
+    cursor: str | None,
+) -> Page[T]:
+    """Ascending by (sort_column, id); fetches one extra row to know whether a next page exists."""
+    if cursor:
+        value, row_id = _decode(cursor, sort_key)
+        query = query.where(tuple_(sort_column, id_column) > tuple_(value, row_id))
+    rows = list(session.scalars(query.order_by(sort_column, id_column).limit(limit + 1)).unique())
+    if len(rows) <= limit:
+        return Page(rows, None)
+    last = rows[limit - 1]
+    return Page(rows[:limit], _encode(sort_key, getattr(last, sort_column.key), getattr(last, id_column.key)))

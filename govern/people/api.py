@@ -1,0 +1,42 @@
+"""/api/v1/people: the directory's people and what each can do."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields
+
+from govern.auth.roles import Permission
+from govern.extensions import db
+from govern.grants.schemas import GrantSchema
+from govern.grants.service import GrantFilter, grants_of
+from govern.people import service
+from govern.people.schemas import PersonListArgs, PersonPage, PersonSchema
+from govern.web.authz import requires
+
+blp = Blueprint("people", __name__, url_prefix="/api/v1", description="People from the company directory")
+
+
+class PersonDetailSchema(PersonSchema):
+    access = fields.List(fields.Nested(GrantSchema), metadata={"description": "Grants in force now."})
+
+
+@blp.route("/people")
+class People(MethodView):
+    @requires(Permission.PEOPLE_READ)
+    @blp.arguments(PersonListArgs, location="query")
+    @blp.response(200, PersonPage)
+    def get(self, args):
+        """List people, filtered, with keyset pagination."""
+        paging = {k: args.pop(k) for k in ("sort", "limit", "cursor")}
+        return service.list_people(db.session, service.PersonFilter(**args), **paging)
+
+
+@blp.route("/people/<int:person_id>")
+class PersonDetail(MethodView):
+    @requires(Permission.PEOPLE_READ)
+    @blp.response(200, PersonDetailSchema)
+    def get(self, person_id):
+        """One person with the access they hold now."""
+        person = service.get_person(db.session, person_id)
+        return {**PersonSchema().dump(person), "access": grants_of(db.session, GrantFilter(person_id=person_id))}

@@ -1,0 +1,44 @@
+"""Route authorization: every endpoint declares a permission (or PUBLIC); undeclared routes are refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask
+
+from govern.auth.roles import Permission
+
+F = TypeVar("F", bound=Callable[..., Any])
+PUBLIC = "public"
+_ATTRIBUTE = "_govern_permission"
+PUBLIC_ENDPOINTS = {"static", "api-docs.openapi_json"}
+
+
+def requires(permission: Permission) -> Callable[[F], F]:
+    def mark(view: F) -> F:
+        setattr(view, _ATTRIBUTE, permission)
+        return view
+
+    return mark
+
+
+def public(view: F) -> F:
+    setattr(view, _ATTRIBUTE, PUBLIC)
+    return view
+
+
+def declared_permission(app: Flask, endpoint: str, method: str) -> Permission | str | None:
+    """What a route needs for a method: a Permission, PUBLIC, or None when nothing was declared."""
+    if endpoint in PUBLIC_ENDPOINTS:
+        return PUBLIC
+    view = app.view_functions.get(endpoint)
+    if view is None:
+        return None
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        handler = getattr(view_class, method.lower(), None)
+        if handler is None and method == "HEAD":
+            handler = getattr(view_class, "get", None)
+        return getattr(handler, _ATTRIBUTE, None) if handler else None
+    return getattr(view, _ATTRIBUTE, None)

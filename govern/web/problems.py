@@ -1,0 +1,102 @@
+"""RFC 9457 problem+json for the API and readable error pages for the console."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from flask import Flask, Response, g, json, render_template, request
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from govern.audit.chain import UnauditableValue
+from govern.audit.service import AuditUnavailable
+from govern.errors import DomainError
+
+log = structlog.get_logger(__name__)
+
+PROBLEM_BASE = "https://govern.example/problems/"
+MACHINE_PREFIXES = ("/api/", "/scim/", "/healthz", "/readyz")
+
+
+def wants_problem_json() -> bool:
+    return request.path.startswith(MACHINE_PREFIXES)
+
+
+def problem(status: int, title: str, detail: str, kind: str | None = None, **extensions: Any) -> Response:
+    body = {
+        "type": PROBLEM_BASE + kind if kind else "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.path,
+        "request_id": g.get("request_id"),
+        **extensions,
+    }
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json")
+    return response
+
+
+def error_response(status: int, title: str, detail: str, kind: str | None = None, **extensions: Any):
+    if wants_problem_json():
+        return problem(status, title, detail, kind, **extensions)
+    page = render_template("console/error.html", status=status, title=title, detail=detail, errors=extensions.get("errors"))
+    return page, status
+
+
+def _validation_messages(exc: HTTPException) -> dict[str, Any] | None:
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages")
+    if not messages:
+        return None
+    # webargs nests by location ("json", "query"); a single location is flattened for readability
+    if len(messages) == 1:
+        return next(iter(messages.values()))
+    return messages
+
+
+def handle_http_exception(exc: HTTPException):
+    errors = _validation_messages(exc)
+    if errors is not None:
+        return error_response(exc.code or 422, "Invalid input", "The request has invalid fields; see errors.", "validation-error", errors=errors)
+    detail = exc.description or exc.name
+    response = error_response(exc.code or 500, exc.name, detail, None)
+    if exc.code == 405 and wants_problem_json():
+        response.headers["Allow"] = ", ".join(getattr(exc, "valid_methods", None) or [])
+    if exc.code == 401 and wants_problem_json():
+        response.headers["WWW-Authenticate"] = 'Bearer realm="govern"'
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):
+        kind = type(exc).__name__.lower()
+        return error_response(exc.status, exc.title, exc.detail, kind)
+
+    @app.errorhandler(AuditUnavailable)
+    @app.errorhandler(UnauditableValue)
+    def _audit_unavailable(exc: Exception):
+        log.error("audit_write_failed", error=str(exc))
+        return error_response(503, "Audit trail unavailable", "The change was not made because its audit event could not be written.", "audit-unavailable")
+
+    @app.errorhandler(OperationalError)
+    def _database_down(exc: OperationalError):
+        log.error("database_unavailable", error=type(exc.orig).__name__ if exc.orig else type(exc).__name__)
+        return error_response(503, "Service unavailable", "The database is not answering; nothing was changed. Try again shortly.", "database-unavailable")
+
+    @app.errorhandler(IntegrityError)
+    def _integrity_error(exc: IntegrityError):
+        log.warning("integrity_error", error=type(exc.orig).__name__ if exc.orig else type(exc).__name__)
+        return error_response(409, "Conflict", "The change conflicts with existing data (a duplicate or a missing reference); nothing was changed.", "conflict")
+
+    @app.errorhandler(DBAPIError)
+    def _database_error(exc: DBAPIError):
+        log.error("database_error", error=type(exc.orig).__name__ if exc.orig else type(exc).__name__)
+        return error_response(503, "Service unavailable", "The database refused the change; nothing was changed.", "database-error")
+
+    @app.errorhandler(InternalServerError)
+    def _internal(exc: InternalServerError):
+        original = getattr(exc, "original_exception", None)
+        log.error("unhandled_exception", exc_info=original)
+        return error_response(500, "Internal error", "Something went wrong on our side; quote the request id when reporting it.")
