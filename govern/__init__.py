@@ -129,4 +129,6 @@ def _register_blueprints(app: Flask, csrf) -> None:
     csrf.exempt(ops)
     app.register_blueprint(ops)
     app.register_blueprint(console)
-    app.jinja_env.globals["RTL_LOCALES"] = RTL_LOCALES
+    from flask_babel import get_locale
+
+    app.jinja_env.globals.update(RTL_LOCALES=RTL_LOCALES, get_locale=get_locale)

@@ -19,8 +19,12 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
         """Runs in an app context; commits the session if the task returns, rolls back if it raises."""
 
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            from flask import has_app_context
+
             from govern.extensions import db
 
+            if has_app_context():  # eager (in-process) jobs run inside the caller's context
+                return self.run(*args, **kwargs)
             with app.app_context():
                 try:
                     result = self.run(*args, **kwargs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
 from govern import signals
@@ -95,7 +95,7 @@ def _ensure_handle_free(session: Session, account: SocialAccount) -> None:
         select(SocialAccount.id).where(
             SocialAccount.network_id == account.network.id,
             SocialAccount.handle == account.handle,
-            SocialAccount.id != account.id if account.id else True,
+            SocialAccount.id != account.id if account.id else true(),
         )
     )
     if clash is not None:

@@ -84,7 +84,7 @@ def issue_login_link(session: Session, actor: Actor, email: str, ttl_seconds: in
 
 
 def redeem_login_link(session: Session, actor: Actor, code: str) -> Principal | None:
-    link = session.scalar(select(LoginLink).where(LoginLink.code_hash == _digest(code)).with_for_update())
+    link = session.scalar(select(LoginLink).where(LoginLink.code_hash == _digest(code)).with_for_update(of=LoginLink))
     now = utcnow()
     if link is None or link.used_at is not None or link.expires_at <= now or link.user.disabled_at is not None:
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import fields
+from marshmallow import Schema, fields
 
 from govern.auth.roles import Permission
 from govern.extensions import db
@@ -17,7 +17,8 @@ from govern.web.authz import requires
 blp = Blueprint("people", __name__, url_prefix="/api/v1", description="People from the company directory")
 
 
-class PersonDetailSchema(PersonSchema):
+class PersonDetailSchema(Schema):
+    person = fields.Nested(PersonSchema)
     access = fields.List(fields.Nested(GrantSchema), metadata={"description": "Grants in force now."})
 
 
@@ -39,4 +40,4 @@ class PersonDetail(MethodView):
     def get(self, person_id):
         """One person with the access they hold now."""
         person = service.get_person(db.session, person_id)
-        return {**PersonSchema().dump(person), "access": grants_of(db.session, GrantFilter(person_id=person_id))}
+        return {"person": person, "access": grants_of(db.session, GrantFilter(person_id=person_id, state="active"))}

@@ -30,7 +30,7 @@ def public(view: F) -> F:
 
 def declared_permission(app: Flask, endpoint: str, method: str) -> Permission | str | None:
     """What a route needs for a method: a Permission, PUBLIC, or None when nothing was declared."""
-    if endpoint in PUBLIC_ENDPOINTS:
+    if endpoint in PUBLIC_ENDPOINTS or endpoint.endswith(".static"):
         return PUBLIC
     view = app.view_functions.get(endpoint)
     if view is None:

@@ -1,0 +1,158 @@
+"""Shared fixtures: a real PostgreSQL database migrated once per run, and a savepoint per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+import sqlalchemy as sa
+from alembic import command as alembic_command
+
+from govern import create_app
+from govern.audit.service import Actor
+from govern.auth.roles import Role
+from govern.cli import alembic_config
+
+IN_CI = os.environ.get("CI") == "true"
+POSTGRES_ADMIN_URL = os.environ.get("GOVERN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def require_service(name: str, reason: str) -> None:
+    """A missing service fails the run under CI and skips the test elsewhere."""
+    message = f"{name} is required but unavailable: {reason}"
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def postgres_available() -> str | None:
+    try:
+        engine = sa.create_engine(POSTGRES_ADMIN_URL, poolclass=sa.pool.NullPool, connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        return None
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+class ScratchPostgres:
+    """Creates and drops throwaway databases on the test PostgreSQL server."""
+
+    def __init__(self) -> None:
+        self.admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+
+    def create(self, prefix: str) -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        with self.admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        return sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        name = sa.make_url(url).database
+        with self.admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def scratch_postgres() -> ScratchPostgres:
+    if problem := postgres_available():
+        require_service("PostgreSQL", problem)
+    return ScratchPostgres()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> Iterator[str]:
+    """PostgreSQL when it answers (always under CI); SQLite only as a local fallback."""
+    problem = postgres_available()
+    if problem and IN_CI:
+        pytest.fail(f"PostgreSQL is required under CI=true: {problem}", pytrace=False)
+    if problem:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'govern.sqlite'}"
+        alembic_command.upgrade(alembic_config(url), "head")
+        yield url
+        return
+    scratch = ScratchPostgres()
+    url = scratch.create("govern_test")
+    try:
+        alembic_command.upgrade(alembic_config(url), "head")
+        yield url
+    finally:
+        scratch.drop(url)
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    return create_app(
+        {
+            "database_url": database_url,
+            "secret_key": "test-secret-key-" + "x" * 32,
+            "secure_cookies": False,
+            "instance_path": tmp_path_factory.mktemp("instance"),
+            "log_format": "json",
+        }
+    )
+
+
+@pytest.fixture(autouse=True)
+def _transaction_per_test(request) -> Iterator[None]:
+    """Every session the app opens joins one outer transaction that is rolled back after the test."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("app")
+    from govern.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    connection = engine.connect()
+    outer = connection.begin()
+    with app.app_context():
+        db.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield
+    finally:
+        outer.rollback()
+        connection.close()
+        with app.app_context():
+            db.sessionmaker.configure(bind=engine, join_transaction_mode="conservative_savepoint")
+
+
+@pytest.fixture
+def session(app):
+    """The app's session inside an app context, for calling services directly."""
+    from govern.extensions import db
+
+    with app.app_context():
+        yield db.session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def actor() -> Actor:
+    return Actor("test:pytest", "pytest", "test-request-0001", "127.0.0.1")
+
+
+@pytest.fixture
+def make_token(app) -> Callable[[Role], str]:
+    """Mint a bearer token for a role, committed so requests can see it."""
+    from govern.auth.service import create_api_client
+    from govern.extensions import db
+
+    def mint(role: Role) -> str:
+        with app.app_context():
+            _, token = create_api_client(db.session, Actor.system("tests"), f"{role.value}-{uuid.uuid4().hex[:6]}", role)
+            db.session.commit()
+            return token.reveal()
+
+    return mint
+
+
+@pytest.fixture
+def auth_headers(make_token) -> Callable[[Role], dict[str, str]]:
+    return lambda role: {"Authorization": f"Bearer {make_token(role)}"}

@@ -1,0 +1,120 @@
+"""The audit chain: every change is recorded, and any tampering is named by `govern audit verify`."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from govern.audit.chain import GENESIS_HASH, UnauditableValue
+from govern.audit.models import AuditChainHead, AuditEvent
+from govern.audit.service import record, verify_chain
+from govern.secret_value import SecretValue
+from tests import factories
+
+
+@pytest.fixture
+def chain(session, actor):
+    for n in range(5):
+        factories.account(session, actor, handle=f"chain_{n}", display_name=f"سلسلة {n}")
+    session.flush()
+    return session
+
+
+def _tamper(session, statement: str, **params) -> None:
+    """Change rows behind govern's back, as a database administrator could (bypassing triggers)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
+    connection.execute(sa.text(statement), params)
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SET LOCAL session_replication_role = origin"))
+    session.expire_all()
+
+
+def _seqs(session) -> list[int]:
+    return list(session.scalars(sa.select(AuditEvent.seq).order_by(AuditEvent.seq)))
+
+
+def test_intact_chain_verifies(chain):
+    result = verify_chain(chain)
+    assert result.ok, result.first_break
+    assert result.checked == len(_seqs(chain)) >= 5
+    first = chain.get(AuditEvent, 1)
+    assert first.prev_hash == GENESIS_HASH
+
+
+def test_each_event_links_to_the_one_before(chain):
+    events = list(chain.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq)))
+    for earlier, later in zip(events, events[1:]):
+        assert later.prev_hash == earlier.hash
+    head = chain.get(AuditChainHead, 1)
+    assert (head.last_seq, head.last_hash) == (events[-1].seq, events[-1].hash)
+
+
+def test_edited_event_is_caught(chain):
+    target = _seqs(chain)[2]
+    _tamper(chain, "UPDATE audit_events SET actor = 'someone-else' WHERE seq = :seq", seq=target)
+    result = verify_chain(chain)
+    assert not result.ok
+    assert result.first_break.seq == target
+    assert "edited" in result.first_break.reason
+
+
+@pytest.mark.parametrize("position", ["first", "middle"])
+def test_deleted_event_is_caught(chain, position):
+    seqs = _seqs(chain)
+    victim = seqs[0] if position == "first" else seqs[len(seqs) // 2]
+    _tamper(chain, "DELETE FROM audit_events WHERE seq = :seq", seq=victim)
+    result = verify_chain(chain)
+    assert not result.ok
+    assert result.first_break.seq == victim + 1
+
+
+def test_deleted_last_event_is_caught(chain):
+    last = _seqs(chain)[-1]
+    _tamper(chain, "DELETE FROM audit_events WHERE seq = :seq", seq=last)
+    result = verify_chain(chain)
+    assert not result.ok
+    assert result.first_break.seq is None
+    assert f"ends at event {last - 1}" in result.first_break.reason
+
+
+def test_reordered_events_are_caught(chain):
+    a, b = _seqs(chain)[1:3]
+    _tamper(chain, "UPDATE audit_events SET seq = -1 WHERE seq = :a", a=a)
+    _tamper(chain, "UPDATE audit_events SET seq = :a WHERE seq = :b", a=a, b=b)
+    _tamper(chain, "UPDATE audit_events SET seq = :b WHERE seq = -1", b=b)
+    result = verify_chain(chain)
+    assert not result.ok
+    assert result.first_break.seq == a
+
+
+def test_rewritten_event_with_recomputed_hash_breaks_the_next_link(chain):
+    from govern.audit.chain import event_hash
+    from govern.audit.service import _fields_of
+
+    target = _seqs(chain)[1]
+    event = chain.get(AuditEvent, target)
+    forged = _fields_of(event).__class__(**{**_fields_of(event).__dict__, "actor": "forger"})
+    _tamper(chain, "UPDATE audit_events SET actor = 'forger', hash = :h WHERE seq = :seq", h=event_hash(forged), seq=target)
+    result = verify_chain(chain)
+    assert not result.ok
+    assert result.first_break.seq == target + 1
+
+
+def test_database_refuses_updates_and_deletes_of_audit_rows(chain):
+    if chain.connection().dialect.name != "postgresql":
+        pytest.skip("the append-only trigger exists on PostgreSQL only")
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        with chain.begin_nested():
+            chain.execute(sa.text("DELETE FROM audit_events WHERE seq = 1"))
+
+
+def test_secret_values_never_enter_an_event(session, actor):
+    with pytest.raises(UnauditableValue):
+        record(session, actor, "accounts:account:update", "account", 1, after={"token": SecretValue("canary-token")})
+
+
+def test_action_names_must_be_domain_subject_verb(session, actor):
+    with pytest.raises(ValueError):
+        record(session, actor, "created account", "account", 1)

@@ -1,0 +1,100 @@
+"""Every route x every role: each route declares a permission, and the gate enforces exactly that."""
+
+from __future__ import annotations
+
+import pytest
+
+from govern.auth.roles import Role, role_allows
+from govern.auth.service import ensure_console_user
+from govern.web.authz import PUBLIC, declared_permission
+from govern.web.problems import MACHINE_PREFIXES
+from tests import factories
+
+SKIPPED_METHODS = {"HEAD", "OPTIONS"}
+
+
+def all_routes(app):
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - SKIPPED_METHODS):
+            yield rule, method
+
+
+def test_every_route_declares_its_permission(app):
+    undeclared = [f"{method} {rule.rule} ({rule.endpoint})" for rule, method in all_routes(app)
+                  if declared_permission(app, rule.endpoint, method) is None]
+    assert undeclared == [], "routes without @requires(...) or @public: " + ", ".join(undeclared)
+
+
+def test_a_route_without_a_declaration_is_closed(database_url, tmp_path, auth_headers):
+    from govern import create_app
+
+    fresh = create_app({"database_url": database_url, "secret_key": "k" * 40, "instance_path": tmp_path})
+    fresh.add_url_rule("/api/v1/_undeclared", "undeclared", lambda: "open")
+    response = fresh.test_client().get("/api/v1/_undeclared", headers=auth_headers(Role.ADMIN))
+    assert response.status_code == 403 and "no authorization rule" in response.get_json()["detail"]
+
+
+@pytest.fixture
+def sample_ids(session, actor):
+    from govern.grants.models import GrantRole
+    from govern.grants.service import create_grant
+
+    person = factories.person(session, actor)
+    account = factories.account(session, actor)
+    grant = create_grant(session, actor, person.id, account.id, GrantRole.ANALYST, "matrix")
+    session.commit()
+    return {"account_id": account.id, "person_id": person.id, "grant_id": grant.id}
+
+
+def _url(rule, ids):
+    values = {}
+    for argument in rule.arguments:
+        converter = type(rule._converters[argument]).__name__
+        values[argument] = ids.get(argument, 1) if converter == "IntegerConverter" else "placeholder"
+    path = rule.rule
+    for name, value in values.items():
+        path = path.replace(f"<int:{name}>", str(value)).replace(f"<{name}>", str(value)).replace(f"<path:{name}>", str(value))
+    return path
+
+
+def _signed_in_client(app, session, role: Role):
+    user = ensure_console_user(session, factories_actor(), f"{role.value}@matrix.test", role.value, role)
+    session.commit()
+    client = app.test_client()
+    with client.session_transaction() as cookie_session:
+        cookie_session["user_id"] = user.id
+    return client
+
+
+def factories_actor():
+    from govern.audit.service import Actor
+
+    return Actor.system("matrix")
+
+
+@pytest.mark.parametrize("role", [None, *Role], ids=lambda r: r.value if r else "anonymous")
+def test_route_matrix(app, session, sample_ids, make_token, role, monkeypatch):
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
+    token = make_token(role) if role else None
+    console_client = _signed_in_client(app, session, role) if role else app.test_client()
+    api_client = app.test_client()
+    failures = []
+    for rule, method in all_routes(app):
+        needed = declared_permission(app, rule.endpoint, method)
+        machine = rule.rule.startswith(MACHINE_PREFIXES)
+        client = api_client if machine else console_client
+        headers = {"Authorization": f"Bearer {token}"} if (machine and token) else {}
+        kwargs = {"json": {}} if method in {"POST", "PUT", "PATCH"} and machine else {}
+        response = client.open(_url(rule, sample_ids), method=method, headers=headers, **kwargs)
+        status = response.status_code
+        if needed == PUBLIC:
+            ok = status not in (401, 403)
+        elif role is None:
+            ok = status == 401 if machine else (status == 302 and "/login" in response.headers.get("Location", ""))
+        elif role_allows(role, needed):
+            ok = status not in (401, 403) and status < 500
+        else:
+            ok = status == 403
+        if not ok:
+            failures.append(f"{method} {rule.rule} as {role.value if role else 'anonymous'}: {status} (needs {needed})")
+    assert failures == []
