@@ -60,6 +60,8 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
 
 def enqueue_after_commit(session: Session, task: Task, *args: Any) -> None:
     """Send the task only once the surrounding transaction has committed; drop it on rollback."""
+    if not session.in_transaction():
+        session.begin()  # so a rollback before any SQL still discards the task
     session.info.setdefault(_PENDING, []).append((task, args))
 
 
@@ -69,7 +71,8 @@ def _send_pending(session: Session) -> None:
         task.delay(*args)
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_pending(session: Session, previous_transaction) -> None:
-    if previous_transaction.parent is None:
+@event.listens_for(Session, "after_transaction_end")
+def _drop_pending(session: Session, transaction) -> None:
+    # runs after after_commit, so anything still pending here belonged to a rolled-back transaction
+    if transaction.parent is None:
         session.info.pop(_PENDING, None)

@@ -1,0 +1,48 @@
+# govern — `make run` serves the demo on embedded defaults; `make test` sets up and runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test bench install translations system-deps services clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+translations: install
+	$(BIN)/pybabel compile --statistics -d govern/translations
+
+run: translations
+	@mkdir -p instance
+	$(BIN)/govern db upgrade
+	$(BIN)/govern demo seed
+	@echo
+	@echo "  Console:   http://$(HOST):$(PORT)/"
+	@echo "  Sign in:   $$(GOVERN_BASE_URL=http://$(HOST):$(PORT) $(BIN)/govern console login-link --email admin@govern.demo)"
+	@echo "  API token: $$($(BIN)/govern token create --name make-run-$$(date +%Y%m%d%H%M%S) --role admin 2>/dev/null)"
+	@echo "  (curl -H 'Authorization: Bearer <token>' http://$(HOST):$(PORT)/api/v1/accounts)"
+	@echo
+	GOVERN_SECURE_COOKIES=false GOVERN_LOG_FORMAT=$${GOVERN_LOG_FORMAT:-console} $(BIN)/govern serve --host $(HOST) --port $(PORT)
+
+system-deps:
+	tests/support/system-deps.sh
+
+services:
+	tests/support/ensure-services.sh
+
+test: translations system-deps services
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	@for bench in benches/*.py; do [ -e "$$bench" ] || continue; echo "== $$bench"; $(BIN)/python "$$bench" || exit 1; done
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache tests/e2e/artifacts
