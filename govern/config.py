@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "GOVERN_"
 
@@ -69,6 +69,14 @@ class Settings(BaseModel):
             raise ValueError("must be at least 32 characters")
         return value
 
+    @model_validator(mode="after")
+    def _shared_secret_for_shared_database(self) -> Settings:
+        if self.database_url.startswith("postgresql") and not self.secret_key:
+            raise ValueError(
+                "GOVERN_SECRET_KEY is required with a PostgreSQL database, so every instance signs sessions alike"
+            )
+        return self
+
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.instance_path / 'govern.sqlite').resolve()}"
@@ -106,6 +114,7 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
     except ValidationError as exc:
         problems = [
             f"{ENV_PREFIX}{'.'.join(str(p) for p in error['loc']).upper()}: {error['msg']}"
+            if error["loc"] else error["msg"].removeprefix("Value error, ")
             for error in exc.errors()
         ]
         raise ConfigurationError("invalid configuration: " + "; ".join(problems)) from None

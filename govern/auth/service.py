@@ -18,6 +18,7 @@ from govern.errors import Conflict, NotFound
 from govern.secret_value import SecretValue
 
 TOKEN_PREFIX = "gov_"
+LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 def _digest(value: str) -> str:
@@ -55,7 +56,9 @@ def authenticate_token(session: Session, token: str) -> Principal | None:
     client = session.scalar(select(ApiClient).where(ApiClient.token_hash == _digest(token)))
     if client is None or client.revoked_at is not None:
         return None
-    client.last_used_at = utcnow()
+    now = utcnow()
+    if client.last_used_at is None or now - client.last_used_at > LAST_USED_RESOLUTION:
+        client.last_used_at = now  # coarse, so read-only traffic does not write on every request
     return Principal("api_client", client.id, client.name, client.role)
 
 

@@ -46,3 +46,8 @@ def test_unreadable_or_invalid_config_file_is_named(tmp_path):
     broken.write_text("this is = = not toml")
     with pytest.raises(ConfigurationError, match="not valid TOML"):
         load_settings(environ={"GOVERN_CONFIG_FILE": str(broken)})
+
+
+def test_postgresql_needs_a_shared_secret_key():
+    with pytest.raises(ConfigurationError, match="GOVERN_SECRET_KEY is required"):
+        load_settings(environ={"GOVERN_DATABASE_URL": "postgresql+psycopg://db/govern"})
