@@ -21,10 +21,19 @@ class Settings(BaseModel):
 
     instance_path: Path = Field(default=Path("instance"), description="Where embedded state lives.")
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite under the instance path.")
-    secret_key: str = Field(default="", description="Signs sessions and login links; at least 32 characters.")
+    secret_key: str = Field(default="", description="Signs sessions and login links; at least 32 characters.", repr=False)
     celery_broker_url: str = Field(default="", description="Redis or AMQP URL; empty runs jobs in-process.")
     celery_result_backend: str = Field(default="", description="Optional Celery result backend URL.")
     vault_addr: str = Field(default="", description="Vault/OpenBao address; empty uses the embedded secret store.")
+    vault_token: str = Field(default="", description="Vault token (development only).", repr=False)
+    vault_role_id: str = Field(default="", description="AppRole role id.")
+    vault_secret_id: str = Field(default="", description="AppRole secret id.", repr=False)
+    vault_secret_id_file: str = Field(default="", description="File holding the AppRole secret id.")
+    vault_mount: str = Field(default="secret", description="KV v2 mount.")
+    vault_ca_file: str = Field(default="", description="CA bundle for Vault's TLS certificate.")
+    vault_namespace: str = Field(default="", description="Vault Enterprise / OpenBao namespace.")
+    vault_transit_key: str = Field(default="", description="Transit key that encrypts refresh tokens before they are stored.")
+    local_secret_key: str = Field(default="", description="Base64 key of the embedded secret store; else a 0600 file.", repr=False)
     ldap_url: str = Field(default="", description="Directory URL, e.g. ldaps://dc1.example.com.")
     secure_cookies: bool = Field(default=True, description="Send cookies only over HTTPS.")
     force_https: bool = Field(default=False, description="Redirect HTTP to HTTPS and send HSTS.")
@@ -68,6 +77,18 @@ class Settings(BaseModel):
         if value and len(value) < 32:
             raise ValueError("must be at least 32 characters")
         return value
+
+    @model_validator(mode="after")
+    def _vault_auth_is_complete(self) -> Settings:
+        if not self.vault_addr:
+            return self
+        has_approle = bool(self.vault_role_id and (self.vault_secret_id or self.vault_secret_id_file))
+        if not (self.vault_token or has_approle):
+            raise ValueError(
+                "GOVERN_VAULT_ADDR is set but neither GOVERN_VAULT_TOKEN nor GOVERN_VAULT_ROLE_ID with "
+                "GOVERN_VAULT_SECRET_ID (or GOVERN_VAULT_SECRET_ID_FILE) is"
+            )
+        return self
 
     @model_validator(mode="after")
     def _shared_secret_for_shared_database(self) -> Settings:

@@ -156,3 +156,16 @@ def make_token(app) -> Callable[[Role], str]:
 @pytest.fixture
 def auth_headers(make_token) -> Callable[[Role], dict[str, str]]:
     return lambda role: {"Authorization": f"Bearer {make_token(role)}"}
+
+
+@pytest.fixture(scope="session")
+def openbao(tmp_path_factory):
+    """A real OpenBao dev server for the whole run (KV v2 at secret/, like a fresh Vault)."""
+    from tests.support.openbao import start_openbao
+
+    try:
+        server = start_openbao(tmp_path_factory.mktemp("openbao"))
+    except (FileNotFoundError, RuntimeError) as exc:
+        require_service("OpenBao", str(exc))
+    yield server
+    server.stop()

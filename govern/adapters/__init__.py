@@ -1,0 +1,1 @@
+"""The outside world behind Protocols: secret stores, the directory, the social networks."""
