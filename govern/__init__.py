@@ -105,15 +105,27 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         referrer_policy="same-origin",
     )
     init_celery(celery, app, settings)
+    _init_broker(app, settings)
     _register_blueprints(app, csrf)
     register_request_cycle(app)
     register_error_handlers(app)
     return app
 
 
+def _init_broker(app: Flask, settings: Settings) -> None:
+    from flask import current_app
+
+    from govern.broker.wiring import build_broker_context, connect_receivers
+
+    app.extensions["govern.broker"] = build_broker_context(settings, app.config["SECRET_KEY"])
+    connect_receivers(lambda: current_app.extensions["govern.broker"])
+
+
 def _register_blueprints(app: Flask, csrf) -> None:
     from govern.accounts.api import blp as accounts_api
     from govern.audit.api import blp as audit_api
+    from govern.broker.api import blp as broker_api
+    from govern.broker.views import bp as oauth_views
     from govern.console.views import bp as console
     from govern.grants import service as _grants_service  # noqa: F401  (connects its signal receivers)
     from govern.grants.api import blp as grants_api
@@ -123,11 +135,12 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.web.api_base import GovernApi
 
     api = GovernApi(app)
-    for blueprint in (accounts_api, people_api, grants_api, audit_api):
+    for blueprint in (accounts_api, people_api, grants_api, audit_api, broker_api):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)
     csrf.exempt(ops)
     app.register_blueprint(ops)
+    app.register_blueprint(oauth_views)
     app.register_blueprint(console)
     from flask_babel import get_locale
 

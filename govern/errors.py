@@ -6,6 +6,7 @@ from __future__ import annotations
 class DomainError(Exception):
     status = 400
     title = "Bad request"
+    keeps_audit = False  # True when the audit event of a failed attempt must be committed anyway
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)

@@ -21,10 +21,12 @@ def token() -> None:
 @token.command("create")
 @click.option("--name", required=True, help="A name for the client, e.g. 'okta-sync'.")
 @click.option("--role", required=True, type=ROLE_CHOICE)
+@click.option("--person-email", default=None, help="The person this token acts for (needed for brokered actions).")
 @with_app
-def token_create(name: str, role: str) -> None:
+def token_create(name: str, role: str, person_email: str | None) -> None:
     """Mint a bearer token; it is shown once and stored only as a hash."""
-    client, secret = service.create_api_client(db.session, cli_actor(), name, Role(role))
+    person_id = service.person_id_by_email(db.session, person_email) if person_email else None
+    client, secret = service.create_api_client(db.session, cli_actor(), name, Role(role), person_id)
     click.echo(f"API client {client.name!r} ({client.role.value}) created. Token (shown once):", err=True)
     click.echo(secret.reveal())
 

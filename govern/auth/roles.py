@@ -20,6 +20,9 @@ class Permission(str, enum.Enum):
     GRANTS_READ = "grants:read"
     GRANTS_WRITE = "grants:write"
     AUDIT_READ = "audit:read"
+    ACCOUNTS_CONNECT = "accounts:connect"
+    BROKER_USE = "broker:use"
+    BROKER_CONFIGURE = "broker:configure"
 
 
 _READ_ALL = {
@@ -31,8 +34,8 @@ _READ_ALL = {
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.GOVERNANCE: frozenset(_READ_ALL | {Permission.GRANTS_WRITE, Permission.AUDIT_READ}),
-    Role.IT: frozenset(_READ_ALL | {Permission.ACCOUNTS_WRITE, Permission.GRANTS_WRITE}),
+    Role.GOVERNANCE: frozenset(_READ_ALL | {Permission.GRANTS_WRITE, Permission.AUDIT_READ, Permission.BROKER_USE}),
+    Role.IT: frozenset(_READ_ALL | {Permission.ACCOUNTS_WRITE, Permission.GRANTS_WRITE, Permission.ACCOUNTS_CONNECT, Permission.BROKER_USE}),
     Role.AUDITOR: frozenset(_READ_ALL | {Permission.AUDIT_READ}),
 }
 

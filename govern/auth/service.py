@@ -33,20 +33,26 @@ class Principal:
     id: int
     name: str
     role: Role
+    person_id: int | None = None
 
     @property
     def actor_id(self) -> str:
         return f"{self.kind}:{self.id}"
 
 
-def create_api_client(session: Session, actor: Actor, name: str, role: Role) -> tuple[ApiClient, SecretValue]:
+def create_api_client(
+    session: Session, actor: Actor, name: str, role: Role, person_id: int | None = None
+) -> tuple[ApiClient, SecretValue]:
     if session.scalar(select(ApiClient.id).where(ApiClient.name == name)) is not None:
         raise Conflict(f"an API client named {name!r} already exists")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    client = ApiClient(name=name, role=role, token_prefix=token[:10], token_hash=_digest(token), created_by=actor.id)
+    client = ApiClient(
+        name=name, role=role, token_prefix=token[:10], token_hash=_digest(token), created_by=actor.id, person_id=person_id
+    )
     session.add(client)
     session.flush()
-    record(session, actor, "auth:api_client:create", "api_client", client.id, after={"name": name, "role": role.value})
+    record(session, actor, "auth:api_client:create", "api_client", client.id,
+           after={"name": name, "role": role.value, "person_id": person_id})
     return client, SecretValue(token)
 
 
@@ -59,7 +65,7 @@ def authenticate_token(session: Session, token: str) -> Principal | None:
     now = utcnow()
     if client.last_used_at is None or now - client.last_used_at > LAST_USED_RESOLUTION:
         client.last_used_at = now  # coarse, so read-only traffic does not write on every request
-    return Principal("api_client", client.id, client.name, client.role)
+    return Principal("api_client", client.id, client.name, client.role, client.person_id)
 
 
 def ensure_console_user(session: Session, actor: Actor, email: str, display_name: str, role: Role) -> ConsoleUser:
@@ -96,11 +102,20 @@ def redeem_login_link(session: Session, actor: Actor, code: str) -> Principal | 
     user = link.user
     signed_in_as = Actor(f"console_user:{user.id}", user.email, actor.request_id, actor.client_addr)
     record(session, signed_in_as, "auth:session:sign_in", "console_user", user.id, method="login_link")
-    return Principal("console_user", user.id, user.display_name, user.role)
+    return Principal("console_user", user.id, user.display_name, user.role, user.person_id)
 
 
 def load_console_principal(session: Session, user_id: int) -> Principal | None:
     user = session.get(ConsoleUser, user_id)
     if user is None or user.disabled_at is not None:
         return None
-    return Principal("console_user", user.id, user.display_name, user.role)
+    return Principal("console_user", user.id, user.display_name, user.role, user.person_id)
+
+
+def person_id_by_email(session: Session, email: str) -> int:
+    from govern.people.models import Person
+
+    person_id = session.scalar(select(Person.id).where(Person.email == email.strip().lower()))
+    if person_id is None:
+        raise NotFound(f"no person with email {email!r}")
+    return person_id

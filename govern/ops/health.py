@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 from urllib.parse import urlparse
 
-import requests
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
@@ -28,10 +27,8 @@ def _check_broker(url: str) -> str:
     return "ok"
 
 
-def _check_vault(addr: str) -> str:
-    response = requests.get(f"{addr}/v1/sys/health", timeout=PROBE_TIMEOUT)
-    if response.status_code not in (200, 429, 472, 473):
-        raise RuntimeError(f"vault health answered {response.status_code}")
+def _check_secret_store() -> str:
+    current_app.extensions["govern.broker"].store.check()
     return "ok"
 
 
@@ -55,8 +52,7 @@ def readyz():
     probes = {"database": lambda: _check_database()}
     if settings.celery_broker_url:
         probes["broker"] = lambda: _check_broker(settings.celery_broker_url)
-    if settings.vault_addr:
-        probes["vault"] = lambda: _check_vault(settings.vault_addr)
+    probes["secret_store"] = _check_secret_store
     if settings.ldap_url:
         probes["directory"] = lambda: _check_ldap(settings.ldap_url)
     checks = {}

@@ -71,6 +71,7 @@ def handle_http_exception(exc: HTTPException):
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
+        g.commit_despite_error = exc.keeps_audit
         kind = type(exc).__name__.lower()
         return error_response(exc.status, exc.title, exc.detail, kind)
 

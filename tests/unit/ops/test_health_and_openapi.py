@@ -10,20 +10,20 @@ from govern import create_app
 def test_liveness_and_readiness(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.get_json()["checks"] == {"database": "ok"}
+    assert ready.status_code == 200 and ready.get_json()["checks"] == {"database": "ok", "secret_store": "ok"}
 
 
 def test_readiness_reports_each_unreachable_dependency(database_url, tmp_path):
     app = create_app({
         "database_url": database_url, "secret_key": "r" * 40, "instance_path": tmp_path,
-        "vault_addr": "http://127.0.0.1:9", "ldap_url": "ldap://127.0.0.1:9",
+        "vault_addr": "http://127.0.0.1:9", "vault_token": "dev-token", "ldap_url": "ldap://127.0.0.1:9",
         "celery_broker_url": "redis://127.0.0.1:9/0",
     })
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     checks = response.get_json()["checks"]
     assert checks["database"] == "ok"
-    assert all(checks[name].startswith("unavailable") for name in ("vault", "directory", "broker"))
+    assert all(checks[name].startswith("unavailable") for name in ("secret_store", "directory", "broker"))
 
 
 def test_request_id_is_echoed_or_minted(client):

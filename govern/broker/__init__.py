@@ -1,0 +1,1 @@
+"""The token broker: connects accounts through OAuth, keeps tokens in the secret store, acts for people."""

@@ -1,0 +1,69 @@
+"""What a brokered action may do and how it maps onto a network's API; who may run which action."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from govern.adapters.networks.base import NetworkRejected, OAuthNetworkClient
+from govern.grants.models import GrantRole
+from govern.secret_value import SecretValue
+
+EVERY_ROLE = frozenset(GrantRole)
+ACTION_ROLES: dict[str, frozenset[GrantRole]] = {
+    "publish": frozenset({GrantRole.ADMIN, GrantRole.PUBLISHER}),
+    "delete_post": frozenset({GrantRole.ADMIN, GrantRole.PUBLISHER}),
+    "reply": frozenset({GrantRole.ADMIN, GrantRole.PUBLISHER, GrantRole.MODERATOR}),
+    "hide_comment": frozenset({GrantRole.ADMIN, GrantRole.MODERATOR}),
+    "whoami": EVERY_ROLE,
+    "list_recent_posts": EVERY_ROLE,
+    "list_comments": EVERY_ROLE,
+}
+REQUIRED_PARAMS = {
+    "publish": ("text",),
+    "delete_post": ("post_id",),
+    "reply": ("comment_id", "text"),
+    "hide_comment": ("comment_id",),
+    "list_comments": ("post_id",),
+}
+
+
+class TokenRejected(NetworkRejected):
+    """The network answered 401: the access token is no longer accepted."""
+
+
+@dataclass(frozen=True)
+class ActionCall:
+    method: str
+    path: str
+    body: dict[str, Any] | None = None
+
+
+def _call_for(action: str, params: dict[str, Any]) -> ActionCall:
+    if action == "publish":
+        return ActionCall("POST", "/posts", {"text": params["text"]})
+    if action == "delete_post":
+        return ActionCall("DELETE", f"/posts/{params['post_id']}")
+    if action == "list_recent_posts":
+        return ActionCall("GET", "/posts")
+    if action == "list_comments":
+        return ActionCall("GET", f"/posts/{params['post_id']}/comments")
+    if action == "hide_comment":
+        return ActionCall("POST", f"/comments/{params['comment_id']}/hide")
+    if action == "reply":
+        return ActionCall("POST", f"/comments/{params['comment_id']}/replies", {"text": params["text"]})
+    raise ValueError(f"unknown action {action!r}")
+
+
+def run_action(client: OAuthNetworkClient, access_token: SecretValue, action: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Run one action at the network and return its JSON answer (never containing our token)."""
+    if action == "whoami":
+        identity = client.whoami(access_token)
+        return {"id": identity.external_id, "name": identity.name}
+    call = _call_for(action, params)
+    response = client.request(access_token, call.method, client.preset.endpoints.api_url.rstrip("/") + call.path, json=call.body)
+    if response.status_code == 401:
+        raise TokenRejected(f"{client.preset.display_name} no longer accepts the access token", 401)
+    if response.status_code >= 400:
+        raise NetworkRejected(f"{client.preset.display_name} refused {action} ({response.status_code})", response.status_code)
+    return response.json() if response.content else {}

@@ -1,0 +1,99 @@
+"""/api/v1: register network apps, connect accounts, inspect and refresh connections, brokered actions."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from govern.auth.roles import Permission
+from govern.broker import service
+from govern.broker.schemas import (
+    ActionResultSchema,
+    ActionSchema,
+    ConnectionSchema,
+    ConnectStartOut,
+    ConnectStartSchema,
+    DisconnectSchema,
+    NetworkAppOut,
+    NetworkAppSchema,
+)
+from govern.extensions import db
+from govern.secret_value import SecretValue
+from govern.web.authz import requires
+from govern.web.request_cycle import current_actor, current_principal
+
+blp = Blueprint("broker", __name__, url_prefix="/api/v1", description="Token brokering: connect accounts and act through govern")
+
+
+def broker() -> service.BrokerContext:
+    return current_app.extensions["govern.broker"]
+
+
+def connection_view(account_id: int) -> dict:
+    connection = service.get_connection(db.session, account_id)
+    health, stops_working_at = service.health_of(connection)
+    return {"account_id": account_id, "connection": connection, "health": health, "stops_working_at": stops_working_at}
+
+
+@blp.route("/networks/<key>/app")
+class NetworkAppResource(MethodView):
+    @requires(Permission.BROKER_CONFIGURE)
+    @blp.arguments(NetworkAppSchema)
+    @blp.response(200, NetworkAppOut)
+    def put(self, data, key):
+        """Register govern's OAuth app on a network (client secret goes to the secret store)."""
+        secret = SecretValue(data.pop("client_secret"))
+        client_id, scopes = data.pop("client_id"), data.pop("scopes")
+        return service.register_network_app(db.session, broker(), current_actor(), key, client_id, secret, data, scopes)
+
+
+@blp.route("/connections")
+class ConnectStart(MethodView):
+    @requires(Permission.ACCOUNTS_CONNECT)
+    @blp.arguments(ConnectStartSchema)
+    @blp.response(201, ConnectStartOut)
+    def post(self, data):
+        """Start connecting an account; send the person's browser to authorize_url."""
+        return {"authorize_url": service.start_connect(db.session, broker(), current_actor(), **data)}
+
+
+@blp.route("/accounts/<int:account_id>/connection")
+class ConnectionResource(MethodView):
+    @requires(Permission.ACCOUNTS_READ)
+    @blp.response(200, ConnectionSchema)
+    def get(self, account_id):
+        """The account's connection: health, forecast, scopes, who connected it. Never the token."""
+        return connection_view(account_id)
+
+    @requires(Permission.ACCOUNTS_CONNECT)
+    @blp.arguments(DisconnectSchema)
+    @blp.response(200, ConnectionSchema)
+    def delete(self, data, account_id):
+        """Revoke the account's tokens at the network and destroy every stored version."""
+        service.disconnect(db.session, broker(), current_actor(), account_id, data["reason"])
+        return connection_view(account_id)
+
+
+@blp.route("/accounts/<int:account_id>/connection/refresh")
+class ConnectionRefresh(MethodView):
+    @requires(Permission.ACCOUNTS_CONNECT)
+    @blp.response(200, ConnectionSchema)
+    def post(self, account_id):
+        """Refresh the account's tokens now."""
+        service.refresh_connection(db.session, broker(), current_actor(), account_id, force=True)
+        return connection_view(account_id)
+
+
+@blp.route("/accounts/<int:account_id>/actions")
+class AccountActions(MethodView):
+    @requires(Permission.BROKER_USE)
+    @blp.arguments(ActionSchema)
+    @blp.response(200, ActionResultSchema)
+    def post(self, data, account_id):
+        """Act on the account through govern: grant checked, token used server-side, result returned, audited."""
+        principal = current_principal()
+        result = service.perform_action(
+            db.session, broker(), current_actor(), principal.person_id, account_id, data["action"], data["params"]
+        )
+        return {"action": data["action"], "outcome": "ok", "result": result}

@@ -1,0 +1,77 @@
+"""Broker request and response schemas."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from govern.broker.actions import ACTION_ROLES
+
+_url = fields.Url(require_tld=False, schemes={"http", "https"}, load_default=None, validate=validate.Length(max=1024))
+
+
+class NetworkAppSchema(Schema):
+    client_id = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    client_secret = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=4096))
+    authorize_url = _url
+    token_url = _url
+    revocation_url = _url
+    whoami_url = _url
+    api_url = _url
+    scopes = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=None)
+
+
+class NetworkAppOut(Schema):
+    network = fields.Function(lambda app: app.network.key)
+    client_id = fields.String()
+    authorize_url = fields.String(allow_none=True)
+    token_url = fields.String(allow_none=True)
+    revocation_url = fields.String(allow_none=True)
+    whoami_url = fields.String(allow_none=True)
+    api_url = fields.String(allow_none=True)
+    scopes = fields.List(fields.String(), allow_none=True)
+    updated_at = fields.DateTime()
+
+
+class ConnectStartSchema(Schema):
+    network = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    account_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    connector_person_id = fields.Integer(
+        load_default=None, validate=validate.Range(min=1),
+        metadata={"description": "Set when the token hangs on this person's own login (a connector risk)."},
+    )
+
+
+class ConnectStartOut(Schema):
+    authorize_url = fields.String()
+
+
+class ConnectionSchema(Schema):
+    account_id = fields.Integer()
+    health = fields.Function(lambda view: view["health"].value)
+    stops_working_at = fields.DateTime(allow_none=True)
+    store = fields.Function(lambda view: view["connection"].store_kind)
+    store_version = fields.Function(lambda view: view["connection"].store_version)
+    token_type = fields.Function(lambda view: view["connection"].token_type)
+    scopes = fields.Function(lambda view: view["connection"].scopes)
+    expires_at = fields.Function(lambda view: view["connection"].expires_at.isoformat() if view["connection"].expires_at else None)
+    refresh_expires_at = fields.Function(lambda view: view["connection"].refresh_expires_at.isoformat() if view["connection"].refresh_expires_at else None)
+    connected_by = fields.Function(lambda view: view["connection"].connected_by)
+    connector_risk = fields.Function(lambda view: view["connection"].connector_is_personal)
+    last_refreshed_at = fields.Function(lambda view: view["connection"].last_refreshed_at.isoformat() if view["connection"].last_refreshed_at else None)
+    last_used_at = fields.Function(lambda view: view["connection"].last_used_at.isoformat() if view["connection"].last_used_at else None)
+    health_detail = fields.Function(lambda view: view["connection"].health_detail)
+
+
+class DisconnectSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
+
+
+class ActionSchema(Schema):
+    action = fields.String(required=True, validate=validate.OneOf(sorted(ACTION_ROLES)))
+    params = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class ActionResultSchema(Schema):
+    action = fields.String()
+    outcome = fields.String()
+    result = fields.Raw()

@@ -1,0 +1,431 @@
+"""Broker operations: register network apps, connect accounts, refresh tokens, act on accounts. Flushes only."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from govern import signals
+from govern.accounts.models import AccountStatus, Network, SocialAccount
+from govern.adapters.networks.base import InvalidGrant, NetworkError, OAuthNetworkClient, TokenSet
+from govern.adapters.networks.presets import PRESETS
+from govern.adapters.secret_store import SecretNotFound, SecretStore, SecretStoreError, account_path
+from govern.audit.service import Actor, record
+from govern.broker.actions import ACTION_ROLES, REQUIRED_PARAMS, TokenRejected, run_action
+from govern.broker.models import AccountConnection, ConnectionHealth, NetworkApp, PendingConnect
+from govern.db import utcnow
+from govern.errors import DomainError, InvalidOperation, NotFound
+from govern.grants.models import Grant
+from govern.people.models import Person, PersonStatus
+from govern.secret_value import SecretValue
+
+log = structlog.get_logger(__name__)
+CONNECT_TTL = timedelta(minutes=10)
+REFRESH_AT_FRACTION = 0.75
+EXPIRING_WITHIN = timedelta(days=7)
+EXPIRY_MARGIN = timedelta(seconds=30)
+
+
+class AccessDenied(DomainError):
+    status = 403
+    title = "Forbidden"
+
+
+class NeedsReconnect(DomainError):
+    status = 409
+    title = "Account must be reconnected"
+
+
+class ActionFailed(DomainError):
+    """The network refused or failed; the attempt is audited and that audit event is kept."""
+
+    status = 502
+    title = "The network refused the action"
+    keeps_audit = True
+
+
+class SecretStoreDown(DomainError):
+    status = 503
+    title = "Secret store unavailable"
+
+
+@dataclass(frozen=True)
+class BrokerContext:
+    store: SecretStore
+    fingerprint_key: bytes
+    callback_url: str
+
+
+def fingerprint(context: BrokerContext, value: SecretValue) -> str:
+    """A keyed hash so a leaked token can be recognised without storing it."""
+    return hmac.new(context.fingerprint_key, value.reveal().encode(), hashlib.sha256).hexdigest()
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _pending_path(state_hash: str) -> str:
+    return f"govern/pending/{state_hash}"
+
+
+def _app_secret_path(network_key: str) -> str:
+    return f"govern/networks/{network_key}/client"
+
+
+def _guard_store(call, *args, **kwargs):
+    try:
+        return call(*args, **kwargs)
+    except SecretNotFound:
+        raise
+    except SecretStoreError as exc:
+        raise SecretStoreDown(str(exc)) from None
+
+
+# --- network apps -----------------------------------------------------------------------------
+def register_network_app(
+    session: Session, context: BrokerContext, actor: Actor, network_key: str, client_id: str,
+    client_secret: SecretValue, endpoints: dict[str, str | None], scopes: list[str] | None,
+) -> NetworkApp:
+    network = session.scalar(select(Network).where(Network.key == network_key))
+    if network is None:
+        raise NotFound(f"unknown network {network_key!r}")
+    app = session.scalar(select(NetworkApp).where(NetworkApp.network_id == network.id))
+    path = _app_secret_path(network.key)
+    current = 0
+    try:
+        current = _guard_store(context.store.read, path).version
+    except SecretNotFound:
+        pass
+    version = _guard_store(context.store.write, path, {"client_secret": client_secret}, cas=current)
+    if app is None:
+        app = NetworkApp(network=network, secret_path=path)
+        session.add(app)
+    app.client_id, app.secret_version, app.scopes, app.updated_by = client_id, version, scopes, actor.id
+    for name in ("authorize_url", "token_url", "revocation_url", "whoami_url", "api_url"):
+        setattr(app, name, endpoints.get(name) or None)
+    session.flush()
+    record(session, actor, "broker:network_app:register", "network", network.key,
+           after={"client_id": client_id, "scopes": scopes, **{k: v for k, v in endpoints.items() if v}})
+    return app
+
+
+def network_client(session: Session, context: BrokerContext, network: Network) -> OAuthNetworkClient:
+    app = session.scalar(select(NetworkApp).where(NetworkApp.network_id == network.id))
+    if app is None:
+        raise InvalidOperation(f"{network.display_name} has no registered app yet; an admin registers one first")
+    preset = PRESETS[network.kind.value].with_endpoints(
+        authorize_url=app.authorize_url, token_url=app.token_url, revocation_url=app.revocation_url,
+        whoami_url=app.whoami_url, api_url=app.api_url,
+    )
+    if app.scopes:
+        from dataclasses import replace
+
+        preset = replace(preset, scopes=tuple(app.scopes))
+    if not (preset.endpoints.authorize_url and preset.endpoints.token_url and preset.endpoints.whoami_url):
+        raise InvalidOperation(f"{network.display_name} needs its authorization, token and whoami endpoints configured")
+    secret = _guard_store(context.store.read, app.secret_path).data["client_secret"]
+    return OAuthNetworkClient(preset, app.client_id, secret, context.callback_url)
+
+
+# --- connect ----------------------------------------------------------------------------------
+def start_connect(
+    session: Session, context: BrokerContext, actor: Actor, network_key: str,
+    account_id: int | None = None, connector_person_id: int | None = None,
+) -> str:
+    """Begin the authorization-code + PKCE flow; returns the URL to send the browser to."""
+    network = session.scalar(select(Network).where(Network.key == network_key))
+    if network is None:
+        raise InvalidOperation(f"unknown network {network_key!r}")
+    if account_id is not None:
+        account = session.get(SocialAccount, account_id)
+        if account is None or account.status == AccountStatus.RETIRED:
+            raise InvalidOperation(f"account {account_id} does not exist or is retired")
+        if account.network_id != network.id:
+            raise InvalidOperation(f"account {account_id} is on {account.network.key}, not {network_key}")
+    client = network_client(session, context, network)
+    authorization = client.authorization_request()
+    state_hash = _sha256(authorization.state)
+    _guard_store(context.store.write, _pending_path(state_hash), {"code_verifier": authorization.code_verifier}, cas=0)
+    session.add(PendingConnect(
+        state_hash=state_hash, network=network, account_id=account_id, started_by=actor.id,
+        connector_person_id=connector_person_id, redirect_uri=context.callback_url, expires_at=utcnow() + CONNECT_TTL,
+    ))
+    session.flush()
+    record(session, actor, "broker:connect:start", "network", network.key, account_id=account_id)
+    return authorization.url
+
+
+def _token_data(tokens: TokenSet) -> dict[str, SecretValue]:
+    data = {"access_token": tokens.access_token}
+    if tokens.refresh_token is not None:
+        data["refresh_token"] = tokens.refresh_token
+    return data
+
+
+def _refresh_due(tokens: TokenSet, issued: datetime) -> datetime | None:
+    if tokens.expires_at is None or tokens.refresh_token is None:
+        return None
+    return issued + (tokens.expires_at - issued) * REFRESH_AT_FRACTION
+
+
+def _apply_tokens(context: BrokerContext, connection: AccountConnection, tokens: TokenSet, version: int) -> None:
+    now = utcnow()
+    connection.store_kind, connection.store_version = context.store.kind, version
+    connection.token_type, connection.scopes = tokens.token_type, list(tokens.scopes)
+    connection.issued_at, connection.expires_at = now, tokens.expires_at
+    connection.refresh_expires_at = tokens.refresh_expires_at
+    connection.refresh_due_at = _refresh_due(tokens, now)
+    connection.has_refresh_token = tokens.refresh_token is not None
+    connection.access_fingerprint = fingerprint(context, tokens.access_token)
+    connection.refresh_fingerprint = fingerprint(context, tokens.refresh_token) if tokens.refresh_token else None
+    _set_health(connection, ConnectionHealth.HEALTHY, None)
+
+
+def _set_health(connection: AccountConnection, health: ConnectionHealth, detail: str | None) -> None:
+    if connection.health != health:
+        connection.health_changed_at = utcnow()
+    connection.health, connection.health_detail = health, detail
+
+
+def _current_version(context: BrokerContext, path: str) -> int:
+    try:
+        return _guard_store(context.store.read, path).version
+    except SecretNotFound:
+        return 0
+
+
+def complete_connect(session: Session, context: BrokerContext, request_actor: Actor, state: str, code: str) -> SocialAccount:
+    """The network redirected back: exchange the code, bind the token to the account, store it."""
+    pending = session.scalar(select(PendingConnect).where(PendingConnect.state_hash == _sha256(state)).with_for_update(of=PendingConnect))
+    if pending is None or pending.expires_at <= utcnow():
+        raise InvalidOperation("this connection attempt is unknown or expired; start again")
+    actor = Actor(pending.started_by, pending.started_by, request_actor.request_id, request_actor.client_addr)
+    pending_path = _pending_path(pending.state_hash)
+    verifier = _guard_store(context.store.read, pending_path).data["code_verifier"]
+    client = network_client(session, context, pending.network)
+    try:
+        tokens = client.exchange_code(code, verifier)
+        identity = client.whoami(tokens.access_token)
+    except NetworkError as exc:
+        raise ActionFailed(str(exc)) from None
+    account = _bind_account(session, actor, pending, identity.external_id, identity.name)
+    connection = session.scalar(select(AccountConnection).where(AccountConnection.account_id == account.id))
+    path = account_path(account.id, "oauth")
+    version = _guard_store(context.store.write, path, _token_data(tokens), cas=_current_version(context, path))
+    reconnect = connection is not None
+    if connection is None:
+        connection = AccountConnection(account=account, store_path=path)
+        session.add(connection)
+    _apply_tokens(context, connection, tokens, version)
+    connection.external_identity = identity.external_id
+    connection.connected_by, connection.connected_at = actor.id, utcnow()
+    connection.connector_person_id = pending.connector_person_id
+    connection.connector_is_personal = pending.connector_person_id is not None
+    session.delete(pending)
+    session.flush()
+    _guard_store(context.store.destroy, pending_path)
+    record(session, actor, f"broker:connection:{'reconnect' if reconnect else 'connect'}", "account", account.id,
+           after=_connection_summary(connection))
+    return account
+
+
+def _bind_account(session: Session, actor: Actor, pending: PendingConnect, external_id: str, name: str | None) -> SocialAccount:
+    from govern.accounts.service import create_account
+
+    if pending.account_id is not None:
+        account = session.get(SocialAccount, pending.account_id)
+        if account.external_id and account.external_id != external_id:
+            raise InvalidOperation(
+                f"the network signed in as {external_id}, but account {account.handle} is {account.external_id}; nothing was stored"
+            )
+    else:
+        account = session.scalar(select(SocialAccount).where(SocialAccount.network_id == pending.network_id, SocialAccount.external_id == external_id))
+        if account is None:
+            account = create_account(session, actor, pending.network.key, handle=name or external_id, display_name=name or external_id, external_id=external_id)
+    account.external_id, account.verified_at = external_id, utcnow()
+    return account
+
+
+def _connection_summary(connection: AccountConnection) -> dict[str, Any]:
+    return {
+        "store": connection.store_kind, "store_version": connection.store_version, "scopes": connection.scopes,
+        "expires_at": connection.expires_at, "refresh_expires_at": connection.refresh_expires_at,
+        "external_identity": connection.external_identity, "connector_person_id": connection.connector_person_id,
+        "access_fingerprint": connection.access_fingerprint[:12],
+    }
+
+
+# --- refresh ----------------------------------------------------------------------------------
+def get_connection(session: Session, account_id: int) -> AccountConnection:
+    connection = session.scalar(select(AccountConnection).where(AccountConnection.account_id == account_id))
+    if connection is None:
+        raise NotFound(f"account {account_id} is not connected")
+    return connection
+
+
+def _lock_connection(session: Session, account_id: int) -> AccountConnection:
+    """Take the connection's row lock (PostgreSQL) or the database write lock (SQLite), then re-read it."""
+    locked = session.execute(
+        update(AccountConnection).where(AccountConnection.account_id == account_id)
+        .values(store_version=AccountConnection.store_version).execution_options(synchronize_session=False)
+    )
+    if locked.rowcount == 0:
+        raise NotFound(f"account {account_id} is not connected")
+    return session.scalars(
+        select(AccountConnection).where(AccountConnection.account_id == account_id).execution_options(populate_existing=True)
+    ).one()
+
+
+def refresh_connection(session: Session, context: BrokerContext, actor: Actor, account_id: int, force: bool = False) -> AccountConnection:
+    """Refresh under the per-account lock; the new tokens are written (CAS) before anyone uses them."""
+    connection = _lock_connection(session, account_id)
+    if connection.health in (ConnectionHealth.NEEDS_RECONNECT, ConnectionHealth.REVOKED):
+        return connection
+    if not force and connection.refresh_due_at is not None and connection.refresh_due_at > utcnow():
+        return connection  # another worker refreshed while we waited for the lock
+    stored = _guard_store(context.store.read, connection.store_path)
+    refresh_token = stored.data.get("refresh_token")
+    if refresh_token is None:
+        _mark_needs_reconnect(session, actor, connection, "the network gave no refresh token; reconnect before the access token expires")
+        return connection
+    client = network_client(session, context, connection.account.network)
+    try:
+        tokens = client.refresh(refresh_token)
+    except InvalidGrant:
+        _mark_needs_reconnect(session, actor, connection, "the network refused the refresh token (invalid_grant)")
+        return connection
+    except NetworkError as exc:
+        connection.health_detail = f"last refresh failed: {exc}"
+        log.warning("refresh_failed", account_id=account_id, error=str(exc))
+        return connection
+    version = _guard_store(context.store.write, connection.store_path, _token_data(tokens), cas=stored.version)
+    _apply_tokens(context, connection, tokens, version)
+    connection.last_refreshed_at = utcnow()
+    session.flush()
+    record(session, actor, "broker:connection:refresh", "account", account_id,
+           after={"store_version": version, "expires_at": connection.expires_at, "access_fingerprint": connection.access_fingerprint[:12]})
+    return connection
+
+
+def _mark_needs_reconnect(session: Session, actor: Actor, connection: AccountConnection, why: str) -> None:
+    _set_health(connection, ConnectionHealth.NEEDS_RECONNECT, why)
+    connection.refresh_due_at = None
+    session.flush()
+    record(session, actor, "broker:connection:needs_reconnect", "account", connection.account_id, reason=why,
+           owner_id=connection.account.owner_id)
+    signals.connection_needs_reconnect.send(session, account_id=connection.account_id, owner_id=connection.account.owner_id, reason=why)
+
+
+def connections_due(session: Session, moment: datetime | None = None) -> list[int]:
+    moment = moment or utcnow()
+    return list(session.scalars(select(AccountConnection.account_id).where(
+        AccountConnection.refresh_due_at <= moment,
+        AccountConnection.health.in_([ConnectionHealth.HEALTHY, ConnectionHealth.EXPIRING]),
+    )))
+
+
+def health_of(connection: AccountConnection, moment: datetime | None = None) -> tuple[ConnectionHealth, datetime | None]:
+    """The health to show, with the date the connection is forecast to stop working."""
+    moment = moment or utcnow()
+    if connection.health in (ConnectionHealth.NEEDS_RECONNECT, ConnectionHealth.REVOKED):
+        return connection.health, None
+    forecast = connection.refresh_expires_at if connection.has_refresh_token else connection.expires_at
+    if forecast is not None and forecast - moment <= EXPIRING_WITHIN:
+        return ConnectionHealth.EXPIRING, forecast
+    return ConnectionHealth.HEALTHY, forecast
+
+
+# --- brokered use -----------------------------------------------------------------------------
+def _effective_grant(session: Session, person_id: int, account_id: int, action: str) -> Grant | None:
+    return session.scalars(select(Grant).where(
+        Grant.person_id == person_id, Grant.account_id == account_id,
+        Grant.role.in_(ACTION_ROLES[action]), Grant.is_effective_at(utcnow()),
+    )).first()
+
+
+def perform_action(
+    session: Session, context: BrokerContext, actor: Actor, person_id: int | None,
+    account_id: int, action: str, params: dict[str, Any],
+) -> dict[str, Any]:
+    """The one path every use of an account's token goes through: grant check, token, network, audit."""
+    if action not in ACTION_ROLES:
+        raise InvalidOperation(f"unknown action {action!r}; one of {', '.join(sorted(ACTION_ROLES))}")
+    missing = [name for name in REQUIRED_PARAMS.get(action, ()) if not str(params.get(name, "")).strip()]
+    if missing:
+        raise InvalidOperation(f"{action} needs {', '.join(missing)}")
+    account = session.get(SocialAccount, account_id)
+    if account is None:
+        raise NotFound(f"account {account_id} does not exist")
+    if account.status != AccountStatus.ACTIVE:
+        raise InvalidOperation(f"account {account.handle} is {account.status.value}")
+    person = session.get(Person, person_id) if person_id is not None else None
+    if person is None or person.status != PersonStatus.ACTIVE:
+        raise AccessDenied("brokered actions are taken by a person; this caller is not linked to an active person")
+    grant = _effective_grant(session, person.id, account_id, action)
+    if grant is None:
+        raise AccessDenied(f"{person.display_name} has no grant on {account.handle} that allows {action}")
+    connection = get_connection(session, account_id)
+    if connection.health in (ConnectionHealth.NEEDS_RECONNECT, ConnectionHealth.REVOKED):
+        raise NeedsReconnect(f"{account.handle} must be reconnected ({connection.health_detail or connection.health.value})")
+    audit_details = {"action": action, "person_id": person.id, "grant_id": grant.id, "params": _safe_params(params)}
+    try:
+        result = _run_with_fresh_token(session, context, actor, connection, action, params)
+    except NeedsReconnect:
+        raise
+    except NetworkError as exc:
+        record(session, actor, f"broker:action:{action}", "account", account_id, outcome="failed", error=str(exc), **audit_details)
+        raise ActionFailed(str(exc)) from None
+    connection.last_used_at = utcnow()
+    record(session, actor, f"broker:action:{action}", "account", account_id, outcome="ok", **audit_details)
+    return result
+
+
+def _safe_params(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v if len(str(v)) <= 500 else str(v)[:500] + "…") for k, v in params.items() if isinstance(v, (str, int, bool))}
+
+
+def _run_with_fresh_token(session, context, actor, connection, action, params) -> dict[str, Any]:
+    if connection.expires_at is not None and connection.expires_at <= utcnow() + EXPIRY_MARGIN:
+        connection = refresh_connection(session, context, actor, connection.account_id, force=True)
+    for attempt in (1, 2):
+        if connection.health == ConnectionHealth.NEEDS_RECONNECT:
+            raise NeedsReconnect(f"{connection.account.handle} must be reconnected ({connection.health_detail})")
+        token = _guard_store(context.store.read, connection.store_path).data["access_token"]
+        client = network_client(session, context, connection.account.network)
+        try:
+            return run_action(client, token, action, params)
+        except TokenRejected:
+            if attempt == 2:
+                _mark_needs_reconnect(session, actor, connection, "the network rejects the token even after a refresh")
+                raise NeedsReconnect(f"{connection.account.handle} must be reconnected") from None
+            connection = refresh_connection(session, context, actor, connection.account_id, force=True)
+    raise AssertionError("unreachable")
+
+
+# --- retire -----------------------------------------------------------------------------------
+def disconnect(session: Session, context: BrokerContext, actor: Actor, account_id: int, reason: str) -> None:
+    """Revoke at the network where it can, destroy every stored version, and mark the connection revoked."""
+    connection = session.scalar(select(AccountConnection).where(AccountConnection.account_id == account_id))
+    if connection is None:
+        return
+    revoked_at_network = False
+    try:
+        stored = context.store.read(connection.store_path)
+        client = network_client(session, context, connection.account.network)
+        token = stored.data.get("refresh_token") or stored.data["access_token"]
+        revoked_at_network = client.revoke(token, "refresh_token" if "refresh_token" in stored.data else "access_token")
+    except (SecretStoreError, NetworkError, DomainError) as exc:
+        log.warning("network_revoke_failed", account_id=account_id, error=str(exc))
+    _guard_store(context.store.destroy, connection.store_path)
+    _set_health(connection, ConnectionHealth.REVOKED, reason)
+    connection.refresh_due_at = None
+    session.flush()
+    record(session, actor, "broker:connection:revoke", "account", account_id, reason=reason, revoked_at_network=revoked_at_network)
