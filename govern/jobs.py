@@ -50,12 +50,14 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
         timezone="UTC",
         beat_schedule={
             "verify-audit-chain": {"task": "govern.audit.verify_chain", "schedule": 24 * 3600.0},
+            "refresh-due-tokens": {"task": "govern.broker.refresh_due", "schedule": 60.0},
         },
     )
     celery.Task = AppTask
     celery.set_default()
     app.extensions["celery"] = celery
     import govern.audit.tasks  # noqa: F401  (registers the tasks)
+    import govern.broker.tasks  # noqa: F401
 
 
 def enqueue_after_commit(session: Session, task: Task, *args: Any) -> None:

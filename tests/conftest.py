@@ -83,7 +83,8 @@ def database_url(tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def app(database_url, tmp_path_factory):
+def app(database_url, openbao, tmp_path_factory):
+    """The app on the test PostgreSQL database, with OpenBao as its secret store."""
     return create_app(
         {
             "database_url": database_url,
@@ -91,6 +92,8 @@ def app(database_url, tmp_path_factory):
             "secure_cookies": False,
             "instance_path": tmp_path_factory.mktemp("instance"),
             "log_format": "json",
+            "vault_addr": openbao.addr,
+            "vault_token": openbao.root_token,
         }
     )
 

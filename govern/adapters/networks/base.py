@@ -98,8 +98,14 @@ def _lifetime(seconds: Any, issued: datetime) -> datetime | None:
 
 
 def _dig(document: Any, dotted: str) -> Any:
+    """Follow a dotted path such as "data.user.open_id" or "items.0.id" into a JSON document."""
     for part in dotted.split("."):
-        document = document.get(part) if isinstance(document, dict) else None
+        if isinstance(document, dict):
+            document = document.get(part)
+        elif isinstance(document, list) and part.isdigit() and int(part) < len(document):
+            document = document[int(part)]
+        else:
+            return None
     return document
 
 

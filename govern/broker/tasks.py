@@ -1,0 +1,26 @@
+"""Token refresh jobs: a beat sweep every minute enqueues one refresh per due account."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from flask import current_app
+
+from govern.audit.service import Actor
+from govern.broker import service
+from govern.extensions import db
+
+REFRESH_ACTOR = Actor.system("token-refresh")
+
+
+@shared_task(name="govern.broker.refresh_due")
+def refresh_due() -> int:
+    due = service.connections_due(db.session)
+    for account_id in due:
+        refresh_account.delay(account_id)
+    return len(due)
+
+
+@shared_task(name="govern.broker.refresh_account")
+def refresh_account(account_id: int) -> str:
+    connection = service.refresh_connection(db.session, current_app.extensions["govern.broker"], REFRESH_ACTOR, account_id)
+    return connection.health.value
