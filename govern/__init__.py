@@ -29,10 +29,13 @@ def _secret_key(settings: Settings) -> str:
 
 
 def select_locale() -> str:
+    from flask import current_app
+
     chosen = session.get("locale")
     if chosen in SUPPORTED_LOCALES:
         return chosen
-    return request.accept_languages.best_match(SUPPORTED_LOCALES) or "en"
+    default = current_app.extensions["govern.settings"].default_locale
+    return request.accept_languages.best_match(SUPPORTED_LOCALES) or default
 
 
 def _sqlite_pragmas(engine) -> None:
@@ -81,6 +84,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             "info": {"description": "govern REST API. Errors are application/problem+json (RFC 9457)."},
         },
     )
+    register_request_cycle(app)  # first, so every later hook (CSRF too) sees the request id
+    if settings.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -107,7 +115,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_celery(celery, app, settings)
     _init_broker(app, settings)
     _register_blueprints(app, csrf)
-    register_request_cycle(app)
     register_error_handlers(app)
     return app
 

@@ -21,7 +21,7 @@ class Settings(BaseModel):
 
     instance_path: Path = Field(default=Path("instance"), description="Where embedded state lives.")
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite under the instance path.")
-    secret_key: str = Field(default="", description="Signs sessions and login links; at least 32 characters.", repr=False)
+    secret_key: str = Field(default="", description="Signs session cookies and derives the token-fingerprint key; at least 32 characters.", repr=False)
     celery_broker_url: str = Field(default="", description="Redis or AMQP URL; empty runs jobs in-process.")
     celery_result_backend: str = Field(default="", description="Optional Celery result backend URL.")
     vault_addr: str = Field(default="", description="Vault/OpenBao address; empty uses the embedded secret store.")
@@ -41,6 +41,7 @@ class Settings(BaseModel):
     log_format: Literal["json", "console"] = "json"
     default_locale: Literal["en", "ar", "he"] = "en"
     login_link_ttl_seconds: int = Field(default=900, ge=60, le=86400)
+    trusted_proxies: int = Field(default=0, ge=0, le=5, description="Reverse proxies in front of govern whose X-Forwarded-For is trusted.")
     base_url: str = Field(default="http://127.0.0.1:8000", description="External URL used in printed links.")
 
     @field_validator("database_url")
@@ -129,6 +130,9 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
         if key.startswith(ENV_PREFIX) and key != f"{ENV_PREFIX}CONFIG_FILE"
     }
     known = Settings.model_fields
+    unknown_in_file = sorted(set(file_values) - set(known))
+    if unknown_in_file:
+        raise ConfigurationError(f"{ENV_PREFIX}CONFIG_FILE: unknown settings {', '.join(unknown_in_file)}")
     merged = {k: v for k, v in {**file_values, **env_values, **(overrides or {})}.items() if k in known}
     try:
         return Settings.model_validate(merged)

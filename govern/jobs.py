@@ -47,6 +47,7 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
         timezone="UTC",
         beat_schedule={
             "verify-audit-chain": {"task": "govern.audit.verify_chain", "schedule": 24 * 3600.0},

@@ -31,6 +31,15 @@ def token_create(name: str, role: str, person_email: str | None) -> None:
     click.echo(secret.reveal())
 
 
+@token.command("revoke")
+@click.option("--name", required=True)
+@with_app
+def token_revoke(name: str) -> None:
+    """Revoke an API token at once."""
+    service.revoke_api_client(db.session, cli_actor(), name)
+    click.echo(f"API client {name!r} revoked")
+
+
 @click.group()
 def console() -> None:
     """Console users and sign-in links."""

@@ -119,3 +119,15 @@ def person_id_by_email(session: Session, email: str) -> int:
     if person_id is None:
         raise NotFound(f"no person with email {email!r}")
     return person_id
+
+
+def revoke_api_client(session: Session, actor: Actor, name: str) -> ApiClient:
+    client = session.scalar(select(ApiClient).where(ApiClient.name == name))
+    if client is None:
+        raise NotFound(f"no API client named {name!r}")
+    if client.revoked_at is not None:
+        raise Conflict(f"API client {name!r} was already revoked")
+    client.revoked_at = utcnow()
+    session.flush()
+    record(session, actor, "auth:api_client:revoke", "api_client", client.id, before={"name": name})
+    return client

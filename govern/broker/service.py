@@ -41,6 +41,7 @@ class AccessDenied(DomainError):
 class NeedsReconnect(DomainError):
     status = 409
     title = "Account must be reconnected"
+    keeps_audit = True  # the health change and its audit event must outlive the refused request
 
 
 class ActionFailed(DomainError):

@@ -65,7 +65,7 @@ def _authorize():
     if principal is None:
         if wants_problem_json():
             raise Unauthorized("A valid bearer token is required.")
-        return redirect(url_for("console.login", next=request.full_path if request.method == "GET" else None))
+        return redirect(url_for("console.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
     if not role_allows(principal.role, needed):
         raise Forbidden(f"Your role ({principal.role.value}) may not do this; it needs {needed.value}.")
     return None
