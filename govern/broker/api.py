@@ -55,7 +55,8 @@ class ConnectStart(MethodView):
     @blp.response(201, ConnectStartOut)
     def post(self, data):
         """Start connecting an account; send the person's browser to authorize_url."""
-        return {"authorize_url": service.start_connect(db.session, broker(), current_actor(), **data)}
+        network_key = data.pop("network")
+        return {"authorize_url": service.start_connect(db.session, broker(), current_actor(), network_key, **data)}
 
 
 @blp.route("/accounts/<int:account_id>/connection")

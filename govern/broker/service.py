@@ -376,7 +376,7 @@ def perform_action(
     connection = get_connection(session, account_id)
     if connection.health in (ConnectionHealth.NEEDS_RECONNECT, ConnectionHealth.REVOKED):
         raise NeedsReconnect(f"{account.handle} must be reconnected ({connection.health_detail or connection.health.value})")
-    audit_details = {"action": action, "person_id": person.id, "grant_id": grant.id, "params": _safe_params(params)}
+    audit_details = {"network_action": action, "person_id": person.id, "grant_id": grant.id, "params": _safe_params(params)}
     try:
         result = _run_with_fresh_token(session, context, actor, connection, action, params)
     except NeedsReconnect:

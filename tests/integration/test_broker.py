@@ -1,0 +1,171 @@
+"""Connect -> refresh -> brokered actions -> disconnect, against OpenBao and the loopback network."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from govern.adapters.secret_store import SecretNotFound
+from govern.audit.models import AuditEvent
+from govern.auth.roles import Role
+from govern.auth.service import create_api_client
+from govern.broker.models import AccountConnection
+from govern.db import utcnow
+from govern.grants.models import GrantRole
+from govern.grants.service import create_grant
+from tests import factories
+from tests.support.fake_network import FakeNetwork
+
+NETWORKS = ["x", "facebook", "linkedin", "tiktok", "youtube", "mastodon", "generic_oauth2"]
+
+
+@pytest.fixture
+def network():
+    with FakeNetwork(client_id="govern-test", client_secret="s3cret", access_ttl=7200, refresh_ttl=86400 * 365) as fake:
+        yield fake
+
+
+@pytest.fixture
+def admin(auth_headers):
+    return auth_headers(Role.ADMIN)
+
+
+def register(client, headers, network, key="x", **overrides):
+    body = {
+        "client_id": "govern-test", "client_secret": "s3cret",
+        "authorize_url": network.authorize_url, "token_url": network.token_url,
+        "revocation_url": network.revocation_url, "whoami_url": network.whoami_url, "api_url": network.api_url,
+        "scopes": ["publish", "read", "offline.access"], **overrides,
+    }
+    response = client.put(f"/api/v1/networks/{key}/app", json=body, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return response
+
+
+def connect(client, headers, key="x", **body):
+    started = client.post("/api/v1/connections", json={"network": key, **body}, headers=headers)
+    assert started.status_code == 201, started.get_json()
+    authorize_url = started.get_json()["authorize_url"]
+    assert "code_challenge_method=S256" in authorize_url and "state=" in authorize_url
+    consent = requests.get(authorize_url, allow_redirects=False, timeout=10)
+    assert consent.status_code == 302, consent.text
+    query = parse_qs(urlparse(consent.headers["Location"]).query)
+    finished = client.get("/oauth/callback", query_string={"state": query["state"][0], "code": query["code"][0]})
+    assert finished.status_code == 302, finished.get_data(as_text=True)
+    return int(finished.headers["Location"].split("/accounts/")[1].split("?")[0])
+
+
+@pytest.fixture
+def publisher_headers(session, actor):
+    """A bearer token that acts for a person holding a grant on whichever account the test names."""
+
+    def make(account_id: int, role: GrantRole = GrantRole.PUBLISHER):
+        person = factories.person(session, actor, display_name="ريم سليمان")
+        create_grant(session, actor, person.id, account_id, role, "social team")
+        _, token = create_api_client(session, actor, f"person-{person.id}", Role.IT, person.id)
+        session.commit()
+        return {"Authorization": f"Bearer {token.reveal()}"}
+
+    return make
+
+
+@pytest.mark.parametrize("key", NETWORKS)
+def test_every_preset_connects_and_acts_through_the_broker(client, admin, network, publisher_headers, key):
+    register(client, admin, network, key=key)
+    account_id = connect(client, admin, key=key)
+    connection = client.get(f"/api/v1/accounts/{account_id}/connection", headers=admin).get_json()
+    assert connection["health"] == "healthy" and connection["store"] == "vault" and connection["store_version"] == 1
+    headers = publisher_headers(account_id)
+    whoami = client.post(f"/api/v1/accounts/{account_id}/actions", json={"action": "whoami"}, headers=headers)
+    assert whoami.status_code == 200 and whoami.get_json()["result"]["id"] == "page-1001"
+    published = client.post(f"/api/v1/accounts/{account_id}/actions", json={"action": "publish", "params": {"text": "مرحبا بالعالم"}}, headers=headers)
+    assert published.status_code == 200, published.get_json()
+    assert [p["text"] for p in network.posts] == ["مرحبا بالعالم"]
+
+
+def test_connect_refresh_publish_retire_end_to_end(client, admin, network, publisher_headers, session, app):
+    register(client, admin, network)
+    account_id = connect(client, admin)
+    headers = publisher_headers(account_id)
+    refreshed = client.post(f"/api/v1/accounts/{account_id}/connection/refresh", headers=admin)
+    assert refreshed.status_code == 200 and refreshed.get_json()["store_version"] == 2
+    assert network.stats["refresh_requests"] == 1
+    post = client.post(f"/api/v1/accounts/{account_id}/actions", json={"action": "publish", "params": {"text": "launch"}}, headers=headers)
+    assert post.status_code == 200
+    events = session.scalars(sa.select(AuditEvent).where(AuditEvent.target_id == str(account_id), AuditEvent.action.like("broker:%"))).all()
+    assert {"broker:connection:connect", "broker:connection:refresh", "broker:action:publish"} <= {e.action for e in events}
+    retired = client.post(f"/api/v1/accounts/{account_id}/retire", json={"reason": "campaign over"}, headers=admin)
+    assert retired.status_code == 200
+    assert network.stats["revocations"] == 1
+    assert client.get(f"/api/v1/accounts/{account_id}/connection", headers=admin).get_json()["health"] == "revoked"
+    store = app.extensions["govern.broker"].store
+    with pytest.raises(SecretNotFound):
+        store.read(f"govern/accounts/{account_id}/oauth")
+
+
+def test_person_without_a_fitting_grant_is_refused(client, admin, network, publisher_headers):
+    register(client, admin, network)
+    account_id = connect(client, admin)
+    analyst = publisher_headers(account_id, GrantRole.ANALYST)
+    refused = client.post(f"/api/v1/accounts/{account_id}/actions", json={"action": "publish", "params": {"text": "x"}}, headers=analyst)
+    assert refused.status_code == 403 and "no grant" in refused.get_json()["detail"]
+    assert client.post(f"/api/v1/accounts/{account_id}/actions", json={"action": "list_recent_posts"}, headers=analyst).status_code == 200
+    unlinked = client.post(f"/api/v1/accounts/{account_id}/actions", json={"action": "whoami"}, headers=admin)
+    assert unlinked.status_code == 403 and network.posts == []
+
+
+def test_invalid_grant_moves_the_account_to_needs_reconnect(client, admin, network, publisher_headers, session):
+    register(client, admin, network)
+    account_id = connect(client, admin)
+    headers = publisher_headers(account_id)
+    network.fail_next_refresh("invalid_grant")
+    response = client.post(f"/api/v1/accounts/{account_id}/connection/refresh", headers=admin)
+    assert response.get_json()["health"] == "needs_reconnect"
+    blocked = client.post(f"/api/v1/accounts/{account_id}/actions", json={"action": "whoami"}, headers=headers)
+    assert blocked.status_code == 409 and "reconnected" in blocked.get_json()["detail"]
+    assert session.scalar(sa.select(AuditEvent.seq).where(AuditEvent.action == "broker:connection:needs_reconnect"))
+    reconnected = connect(client, admin, account_id=account_id)
+    assert reconnected == account_id
+    assert client.get(f"/api/v1/accounts/{account_id}/connection", headers=admin).get_json()["health"] == "healthy"
+
+
+def test_expired_access_token_is_refreshed_before_use(client, admin, network, publisher_headers, session):
+    register(client, admin, network)
+    account_id = connect(client, admin)
+    headers = publisher_headers(account_id)
+    session.execute(sa.update(AccountConnection).where(AccountConnection.account_id == account_id).values(expires_at=utcnow() - timedelta(seconds=1)))
+    session.commit()
+    network.expire_access_tokens()
+    response = client.post(f"/api/v1/accounts/{account_id}/actions", json={"action": "whoami"}, headers=headers)
+    assert response.status_code == 200 and network.stats["refresh_requests"] == 1
+
+
+def test_failed_network_action_is_audited_and_reported(client, admin, network, publisher_headers, session):
+    register(client, admin, network)
+    account_id = connect(client, admin)
+    headers = publisher_headers(account_id)
+    response = client.post(f"/api/v1/accounts/{account_id}/actions", json={"action": "delete_post", "params": {"post_id": "post-404"}}, headers=headers)
+    assert response.status_code == 502 and response.content_type == "application/problem+json"
+    event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "broker:action:delete_post"))
+    assert event is not None and event.summary["outcome"] == "failed"
+
+
+def test_connect_refuses_a_different_identity(client, admin, network, session, actor):
+    register(client, admin, network)
+    existing = factories.account(session, actor, handle="acme_official", external_id="someone-else")
+    session.commit()
+    started = client.post("/api/v1/connections", json={"network": "x", "account_id": existing.id}, headers=admin).get_json()
+    location = requests.get(started["authorize_url"], allow_redirects=False, timeout=10).headers["Location"]
+    query = parse_qs(urlparse(location).query)
+    refused = client.get("/oauth/callback", query_string={"state": query["state"][0], "code": query["code"][0]})
+    assert refused.status_code == 422
+    assert session.scalar(sa.select(AccountConnection).where(AccountConnection.account_id == existing.id)) is None
+
+
+def test_callback_with_unknown_state_is_refused(client):
+    response = client.get("/oauth/callback", query_string={"state": "forged", "code": "x"})
+    assert response.status_code == 422
