@@ -31,4 +31,6 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # libraries that log request URLs or token payloads at DEBUG/INFO never get below WARNING
+    for chatty in ("werkzeug", "urllib3", "requests", "authlib", "hvac", "kombu", "amqp"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)

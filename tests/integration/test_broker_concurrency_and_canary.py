@@ -1,0 +1,135 @@
+"""Racing refreshes burn no rotating token, and no token reaches the database, logs, responses, audit or tasks."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from alembic import command as alembic_command
+from celery.signals import before_task_publish
+
+from govern import create_app
+from govern.audit.service import Actor
+from govern.auth.roles import Role
+from govern.broker.models import AccountConnection
+from govern.broker.service import refresh_connection
+from govern.cli import alembic_config
+from govern.db import utcnow
+from govern.extensions import db
+from tests.integration.test_broker import connect, register
+from tests.support.fake_network import FakeNetwork
+
+WORKERS = 8
+
+
+@pytest.fixture
+def committed_app(scratch_postgres, openbao, tmp_path):
+    """An app on its own database, so concurrent sessions see each other's commits."""
+    url = scratch_postgres.create("govern_race")
+    alembic_command.upgrade(alembic_config(url), "head")
+    app = create_app({
+        "database_url": url, "secret_key": "r" * 40, "instance_path": tmp_path,
+        "vault_addr": openbao.addr, "vault_token": openbao.root_token,
+    })
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+    scratch_postgres.drop(url)
+
+
+def test_concurrent_refreshes_reach_the_network_once(committed_app):
+    from govern.auth.service import create_api_client
+
+    network = FakeNetwork(rotating_refresh=True).start()
+    with committed_app.app_context():
+        _, token = create_api_client(db.session, Actor.system("race"), "race-admin", Role.ADMIN)
+        db.session.commit()
+        client = committed_app.test_client()
+        headers = {"Authorization": f"Bearer {token.reveal()}"}
+        register(client, headers, network)
+        account_id = connect(client, headers)
+        db.session.execute(sa.update(AccountConnection).values(refresh_due_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    network.token_delay = 0.3
+    start, outcomes = threading.Barrier(WORKERS), []
+
+    def worker() -> None:
+        with committed_app.app_context():
+            start.wait()
+            connection = refresh_connection(db.session, committed_app.extensions["govern.broker"], Actor.system("race"), account_id)
+            outcomes.append((connection.health.value, connection.store_version))
+            db.session.commit()
+
+    threads = [threading.Thread(target=worker) for _ in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    network.stop()
+    assert network.stats["refresh_requests"] == 1
+    assert network.stats["refresh_reuse_detected"] == 0
+    assert len(set(network.seen_refresh_tokens)) == len(network.seen_refresh_tokens)
+    assert sorted(outcomes) == [("healthy", 2)] * WORKERS
+
+
+def test_tokens_never_reach_database_logs_responses_audit_or_task_messages(app, client, session, auth_headers, caplog):
+    from govern.audit.models import AuditEvent
+    from govern.broker import tasks
+    from govern.extensions import celery
+    from tests import factories
+
+    caplog.set_level(logging.DEBUG)
+    admin = auth_headers(Role.ADMIN)
+    messages: list[str] = []
+
+    def capture(sender=None, body=None, headers=None, **_):
+        messages.append(repr(body) + repr(headers))
+
+    before_task_publish.connect(capture)
+    celery.conf.update(task_always_eager=False, broker_url="memory://")
+    responses = []
+    try:
+        with FakeNetwork(rotating_refresh=True) as network:
+            responses.append(register(client, admin, network))
+            account_id = connect(client, admin)
+            responses.append(client.post(f"/api/v1/accounts/{account_id}/connection/refresh", headers=admin))
+            responses.append(client.get(f"/api/v1/accounts/{account_id}/connection", headers=admin))
+            person = factories.person(session, Actor.system("canary"))
+            from govern.auth.service import create_api_client
+            from govern.grants.models import GrantRole
+            from govern.grants.service import create_grant
+
+            create_grant(session, Actor.system("canary"), person.id, account_id, GrantRole.PUBLISHER, "canary")
+            _, person_token = create_api_client(session, Actor.system("canary"), "canary-person", Role.IT, person.id)
+            session.execute(sa.update(AccountConnection).values(refresh_due_at=utcnow() - timedelta(seconds=1)))
+            session.commit()
+            person_headers = {"Authorization": f"Bearer {person_token.reveal()}"}
+            responses.append(client.post(f"/api/v1/accounts/{account_id}/actions", json={"action": "publish", "params": {"text": "hi"}}, headers=person_headers))
+            responses.append(client.post(f"/api/v1/accounts/{account_id}/actions", json={"action": "whoami"}, headers=person_headers))
+            with app.app_context():
+                assert tasks.refresh_due.run() == 1  # enqueues one refresh message for the due account
+            store = app.extensions["govern.broker"].store
+            current = store.read(f"govern/accounts/{account_id}/oauth")
+            secrets = {value.reveal() for version in range(1, current.version + 1) for value in store.read(current.path, version).data.values()}
+            secrets |= set(network.seen_refresh_tokens)
+            secrets.add("s3cret")  # the network app's client secret
+    finally:
+        celery.conf.update(task_always_eager=True, broker_url="memory://")
+        before_task_publish.disconnect(capture)
+    assert len(secrets) >= 5 and messages, "the test must have planted tokens and seen a task message"
+    database = "\n".join(
+        " ".join(str(v) for v in row)
+        for table in sa.inspect(session.connection()).get_table_names()
+        for row in session.execute(sa.text(f'SELECT * FROM "{table}"'))
+    )
+    audit = "\n".join(repr(e.summary) for e in session.scalars(sa.select(AuditEvent)))
+    bodies = "\n".join(r.get_data(as_text=True) + repr(dict(r.headers)) for r in responses)
+    for secret in secrets:
+        assert secret not in database, "a token reached the database"
+        assert secret not in caplog.text, "a token reached the logs"
+        assert secret not in bodies, "a token reached an HTTP response"
+        assert secret not in audit, "a token reached an audit event"
+        assert not any(secret in message for message in messages), "a token reached a task message"
