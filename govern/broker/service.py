@@ -345,7 +345,7 @@ def health_of(connection: AccountConnection, moment: datetime | None = None) -> 
 
 
 # --- brokered use -----------------------------------------------------------------------------
-def _effective_grant(session: Session, person_id: int, account_id: int, action: str) -> Grant | None:
+def effective_grant(session: Session, person_id: int, account_id: int, action: str) -> Grant | None:
     return session.scalars(select(Grant).where(
         Grant.person_id == person_id, Grant.account_id == account_id,
         Grant.role.in_(ACTION_ROLES[action]), Grant.is_effective_at(utcnow()),
@@ -370,7 +370,7 @@ def perform_action(
     person = session.get(Person, person_id) if person_id is not None else None
     if person is None or person.status != PersonStatus.ACTIVE:
         raise AccessDenied("brokered actions are taken by a person; this caller is not linked to an active person")
-    grant = _effective_grant(session, person.id, account_id, action)
+    grant = effective_grant(session, person.id, account_id, action)
     if grant is None:
         raise AccessDenied(f"{person.display_name} has no grant on {account.handle} that allows {action}")
     connection = get_connection(session, account_id)
