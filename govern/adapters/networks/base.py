@@ -118,6 +118,7 @@ class OAuthNetworkClient:
         self._client_secret = client_secret
         self._redirect_uri = redirect_uri
         self._timeout = timeout
+        self._http = requests.Session()  # keep-alive to the network's API across brokered calls
 
     def _session(self, **kwargs: Any) -> OAuth2Session:
         return OAuth2Session(
@@ -188,7 +189,7 @@ class OAuthNetworkClient:
     def request(self, access_token: SecretValue, method: str, url: str, **kwargs: Any) -> requests.Response:
         headers = {"Authorization": f"Bearer {access_token.reveal()}", "Accept": "application/json"}
         try:
-            response = requests.request(method, url, headers=headers, timeout=self._timeout, **kwargs)
+            response = self._http.request(method, url, headers=headers, timeout=self._timeout, **kwargs)
         except requests.exceptions.RequestException as exc:
             raise NetworkUnavailable(f"{self.preset.display_name} did not answer ({type(exc).__name__})") from None
         if response.status_code >= 500:

@@ -1,0 +1,114 @@
+"""Broker overhead: a brokered `whoami` vs a bare hvac read plus the same network call, on one OpenBao."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import requests
+import sqlalchemy as sa
+from alembic import command as alembic_command
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from govern import create_app  # noqa: E402
+from govern.audit.service import Actor  # noqa: E402
+from govern.broker import service  # noqa: E402
+from govern.cli import alembic_config  # noqa: E402
+from govern.extensions import db  # noqa: E402
+from govern.grants.models import GrantRole  # noqa: E402
+from govern.grants.service import create_grant  # noqa: E402
+from govern.people.models import PersonSource  # noqa: E402
+from govern.people.service import upsert_person  # noqa: E402
+from govern.secret_value import SecretValue  # noqa: E402
+from tests.support.fake_network import FakeNetwork  # noqa: E402
+from tests.support.openbao import start_openbao  # noqa: E402
+
+ADMIN_URL = os.environ.get("GOVERN_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+ROUNDS = int(os.environ.get("GOVERN_BENCH_ROUNDS", "400"))
+WARMUP = 30
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[int(len(ordered) * 0.95)]
+
+
+def main() -> int:
+    workdir = Path(tempfile.mkdtemp())
+    openbao = start_openbao(workdir)
+    network = FakeNetwork().start()
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    name = f"govern_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        alembic_command.upgrade(alembic_config(url), "head")
+        app = create_app({
+            "database_url": url, "secret_key": "b" * 40, "instance_path": workdir, "log_level": "WARNING",
+            "vault_addr": openbao.addr, "vault_token": openbao.root_token,
+        })
+        actor = Actor.system("bench")
+        with app.app_context():
+            context = app.extensions["govern.broker"]
+            endpoints = {
+                "authorize_url": network.authorize_url, "token_url": network.token_url, "revocation_url": network.revocation_url,
+                "whoami_url": network.whoami_url, "api_url": network.api_url,
+            }
+            service.register_network_app(db.session, context, actor, "x", "govern-test", SecretValue("s3cret"), endpoints, ["publish", "read"])
+            consent = requests.get(service.start_connect(db.session, context, actor, "x"), allow_redirects=False, timeout=10)
+            query = parse_qs(urlparse(consent.headers["Location"]).query)
+            account = service.complete_connect(db.session, context, actor, query["state"][0], query["code"][0])
+            person = upsert_person(db.session, actor, PersonSource.MANUAL, "bench-1", username="bench", email="bench@example.com", display_name="Bench")
+            create_grant(db.session, actor, person.id, account.id, GrantRole.ANALYST, "benchmark")
+            db.session.commit()
+            account_id, person_id, path = account.id, person.id, f"govern/accounts/{account.id}/oauth"
+
+            bare_client = openbao.client()
+            bare_http = requests.Session()  # keep-alive, as the broker's network client has
+
+            def bare() -> None:
+                token = bare_client.secrets.kv.v2.read_secret_version(path=path, mount_point="secret", raise_on_deleted_version=True)["data"]["data"]["access_token"]
+                assert bare_http.get(network.whoami_url, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 200
+
+            def brokered() -> None:
+                service.perform_action(db.session, context, actor, person_id, account_id, "whoami", {})
+                db.session.commit()
+
+            if os.environ.get("GOVERN_BENCH_PROFILE"):
+                import cProfile
+                cProfile.runctx("for _ in range(200): brokered()", globals(), locals(), "/tmp/broker.prof")
+            samples: dict[str, list[float]] = {"bare": [], "brokered": []}
+            for round_number in range(WARMUP + ROUNDS):
+                for label, call in (("bare", bare), ("brokered", brokered)):
+                    started = time.perf_counter()
+                    call()
+                    if round_number >= WARMUP:
+                        samples[label].append((time.perf_counter() - started) * 1000)
+            db.engine.dispose()
+        bare_p50, bare_p95 = _percentiles(samples["bare"])
+        brokered_p50, brokered_p95 = _percentiles(samples["brokered"])
+        print(f"rounds: {ROUNDS} (after {WARMUP} warm-up), interleaved, PostgreSQL + OpenBao + loopback network")
+        print("| measure | p50 ms | p95 ms |")
+        print("| --- | --- | --- |")
+        print(f"| bare: hvac KV read + network whoami | {bare_p50:.2f} | {bare_p95:.2f} |")
+        print(f"| brokered whoami: grant check + store read + network call + audit event + commit | {brokered_p50:.2f} | {brokered_p95:.2f} |")
+        print(f"| overhead (median) | {brokered_p50 - bare_p50:.2f} | |")
+        print(f"| ratio (median) | {brokered_p50 / bare_p50:.2f}x | |")
+    finally:
+        network.stop()
+        openbao.stop()
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
