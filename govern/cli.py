@@ -80,6 +80,20 @@ def serve(host: str, port: int, workers: int) -> None:
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from None
 
+    settings = app.extensions["govern.settings"]
+
+    def when_ready(_server) -> None:
+        if settings.jobs_in_process:
+            from govern.jobs import start_in_process_scheduler
+
+            start_in_process_scheduler(app)
+
+    def post_fork(_server, _worker) -> None:
+        from govern.extensions import db
+
+        with app.app_context():
+            db.engine.dispose(close=False)  # connections opened before the fork stay with the parent
+
     class Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
@@ -87,6 +101,8 @@ def serve(host: str, port: int, workers: int) -> None:
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", 4)
             self.cfg.set("accesslog", None)
+            self.cfg.set("when_ready", when_ready)
+            self.cfg.set("post_fork", post_fork)
 
         def load(self):
             return app

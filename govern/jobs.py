@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
+import structlog
 from celery import Celery, Task
 from flask import Flask
 from sqlalchemy import event
@@ -79,3 +82,37 @@ def _drop_pending(session: Session, transaction) -> None:
     # runs after after_commit, so anything still pending here belonged to a rolled-back transaction
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
+
+
+def start_in_process_scheduler(app: Flask, interval_seconds: float = 60.0) -> threading.Event:
+    """Embedded mode has no beat: run the beat schedule's tasks from one daemon thread instead."""
+    celery: Celery = app.extensions["celery"]
+    schedule = celery.conf.beat_schedule
+    last_run: dict[str, float] = {}
+    log = structlog.get_logger("govern.scheduler")
+
+    def tick() -> None:
+        from govern.extensions import db
+
+        now = time.monotonic()
+        for name, entry in schedule.items():
+            if now - last_run.get(name, float("-inf")) < float(entry["schedule"]):
+                continue
+            last_run[name] = now
+            with app.app_context():
+                try:
+                    celery.tasks[entry["task"]].apply()
+                    db.session.commit()
+                except Exception:
+                    db.session.rollback()
+                    log.exception("scheduled_task_failed", task=entry["task"])
+
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            tick()
+            stop.wait(interval_seconds)
+
+    threading.Thread(target=loop, name="govern-scheduler", daemon=True).start()
+    return stop  # set() it to stop the scheduler
