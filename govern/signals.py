@@ -6,6 +6,13 @@ account_retired(session, actor, account_id, reason)
 
 connection_needs_reconnect(session, account_id, owner_id, reason)
     Sent by the broker when a network refuses an account's refresh token; the owner is told.
+
+account_compromised(session, actor, account_id, reason)
+    Sent by the broker after it revoked a compromised account's tokens; legacy credentials are marked
+    "rotate now".
+
+handoff_unwrap_refused(session, handoff_id, account_id)
+    Sent when a wrapped hand-off is presented after it was used, expired or was revoked: an alert.
 """
 
 from __future__ import annotations
@@ -16,3 +23,5 @@ _domain = Namespace()
 
 account_retired = _domain.signal("account-retired")
 connection_needs_reconnect = _domain.signal("connection-needs-reconnect")
+handoff_unwrap_refused = _domain.signal("handoff-unwrap-refused")
+account_compromised = _domain.signal("account-compromised")

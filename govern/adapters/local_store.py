@@ -114,3 +114,9 @@ class LocalStore:
 
     def wrap(self, data: Mapping[str, SecretValue], ttl_seconds: int) -> WrappedHandOff:
         raise WrappingUnsupported("wrapped hand-offs need Vault; the embedded store cannot issue them")
+
+    def unwrap(self, token: SecretValue) -> dict[str, SecretValue]:
+        raise WrappingUnsupported("wrapped hand-offs need Vault; the embedded store cannot unwrap them")
+
+    def revoke_wrapping(self, accessor: str) -> None:
+        raise WrappingUnsupported("wrapped hand-offs need Vault")

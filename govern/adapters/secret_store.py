@@ -68,6 +68,10 @@ class SecretStore(Protocol):
 
     def wrap(self, data: Mapping[str, SecretValue], ttl_seconds: int) -> WrappedHandOff: ...
 
+    def unwrap(self, token: SecretValue) -> dict[str, SecretValue]: ...
+
+    def revoke_wrapping(self, accessor: str) -> None: ...
+
 
 def account_path(account_id: int, kind: str) -> str:
     """Where an account's secrets live, relative to the store's mount: govern/accounts/<id>/<kind>."""

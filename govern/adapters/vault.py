@@ -185,6 +185,11 @@ class VaultStore:
 
         return self._guard(wrap_payload)
 
+    def revoke_wrapping(self, accessor: str) -> None:
+        """Revoke an outstanding wrapping token by its accessor, so it can never be unwrapped."""
+        client = self._authenticated()
+        self._guard(client.auth.token.revoke_accessor, accessor)
+
     def unwrap(self, token: SecretValue) -> dict[str, SecretValue]:
         """Unwrap once (the integration's side); a second unwrap fails at Vault."""
         unwrapping = hvac.Client(**self._connection, token=token.reveal())

@@ -23,6 +23,7 @@ class Permission(str, enum.Enum):
     ACCOUNTS_CONNECT = "accounts:connect"
     BROKER_USE = "broker:use"
     BROKER_CONFIGURE = "broker:configure"
+    BROKER_HANDOFF = "broker:handoff"
 
 
 _READ_ALL = {

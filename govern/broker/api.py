@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from govern.auth.roles import Permission
-from govern.broker import service
+from govern.broker import handoffs, service
 from govern.broker.schemas import (
     ActionResultSchema,
     ActionSchema,
+    CompromiseSchema,
+    HandoffOut,
+    HandoffRequestSchema,
     ConnectionSchema,
     ConnectStartOut,
     ConnectStartSchema,
     DisconnectSchema,
     NetworkAppOut,
     NetworkAppSchema,
+    UnwrapSchema,
 )
 from govern.extensions import db
 from govern.secret_value import SecretValue
-from govern.web.authz import requires
+from govern.web.authz import public, requires
 from govern.web.request_cycle import current_actor, current_principal
 
 blp = Blueprint("broker", __name__, url_prefix="/api/v1", description="Token brokering: connect accounts and act through govern")
@@ -98,3 +102,39 @@ class AccountActions(MethodView):
             db.session, broker(), current_actor(), principal.person_id, account_id, data["action"], data["params"]
         )
         return {"action": data["action"], "outcome": "ok", "result": result}
+
+
+@blp.route("/accounts/<int:account_id>/handoffs")
+class AccountHandoffs(MethodView):
+    @requires(Permission.BROKER_HANDOFF)
+    @blp.arguments(HandoffRequestSchema)
+    @blp.response(201, HandoffOut)
+    def post(self, data, account_id):
+        """Issue a single-use Vault-wrapped copy of the access token (Vault only; at most 5 minutes)."""
+        principal = current_principal()
+        handoff, token = handoffs.issue_handoff(
+            db.session, broker(), current_actor(), principal.person_id, account_id, data["purpose"], data["ttl_seconds"]
+        )
+        return {"handoff_id": handoff.id, "wrapping_token": token.reveal(), "accessor": handoff.accessor, "expires_at": handoff.expires_at}
+
+
+@blp.route("/handoffs/unwrap", methods=["POST"])
+@public
+@blp.arguments(UnwrapSchema)
+def unwrap(data):
+    """Unwrap a hand-off (the wrapping token is the credential); a second unwrap is refused and alerts."""
+    unwrapped = handoffs.unwrap_handoff(db.session, broker(), current_actor(), SecretValue(data["wrapping_token"]))
+    response = jsonify({name: value.reveal() for name, value in unwrapped.items()})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blp.route("/accounts/<int:account_id>/compromise")
+class AccountCompromise(MethodView):
+    @requires(Permission.ACCOUNTS_CONNECT)
+    @blp.arguments(CompromiseSchema)
+    @blp.response(200, ConnectionSchema)
+    def post(self, data, account_id):
+        """Treat the account as compromised: revoke and destroy its tokens and hand-offs, suspend and flag it."""
+        service.mark_compromised(db.session, broker(), current_actor(), account_id, data["reason"])
+        return connection_view(account_id)

@@ -90,3 +90,22 @@ class PendingConnect(Base):
     expires_at: Mapped[datetime]
 
     network: Mapped[Network] = relationship(lazy="joined")
+
+
+class WrappedHandoff(Base):
+    """A single-use Vault response-wrapped copy of an account's access token, issued to an integration."""
+
+    __tablename__ = "wrapped_handoffs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("social_accounts.id"), index=True)
+    issued_by: Mapped[str] = mapped_column(String(255))
+    issued_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    purpose: Mapped[str] = mapped_column(Text)
+    accessor: Mapped[str] = mapped_column(String(128), unique=True)
+    token_fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    unwrapped_at: Mapped[datetime | None]
+    unwrap_refused_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

@@ -75,3 +75,23 @@ class ActionResultSchema(Schema):
     action = fields.String()
     outcome = fields.String()
     result = fields.Raw()
+
+
+class HandoffRequestSchema(Schema):
+    purpose = fields.String(required=True, validate=validate.Length(min=10, max=2000))
+    ttl_seconds = fields.Integer(load_default=120, validate=validate.Range(min=1, max=300))
+
+
+class HandoffOut(Schema):
+    handoff_id = fields.Integer()
+    wrapping_token = fields.String(metadata={"description": "Single use; unwrap within ttl_seconds. Shown once."})
+    accessor = fields.String()
+    expires_at = fields.DateTime()
+
+
+class UnwrapSchema(Schema):
+    wrapping_token = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=512))
+
+
+class CompromiseSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))

@@ -453,3 +453,23 @@ def disconnect(session: Session, context: BrokerContext, actor: Actor, account_i
     connection.refresh_due_at = None
     session.flush()
     record(session, actor, "broker:connection:revoke", "account", account_id, reason=reason, revoked_at_network=revoked_at_network)
+
+
+def mark_compromised(session: Session, context: BrokerContext, actor: Actor, account_id: int, reason: str) -> None:
+    """Everything revocable is revoked; the account is suspended and flagged until someone reconnects it."""
+    from govern.broker.handoffs import revoke_handoffs
+
+    account = session.get(SocialAccount, account_id)
+    if account is None:
+        raise NotFound(f"account {account_id} does not exist")
+    disconnect(session, context, actor, account_id, reason=f"compromised: {reason}")
+    revoke_handoffs(session, context, actor, account_id=account_id, reason=f"compromised: {reason}")
+    before = account.status.value
+    if account.status == AccountStatus.ACTIVE:
+        account.status = AccountStatus.SUSPENDED
+    account.tags = sorted({*(account.tags or []), "compromised"})
+    account.refresh_search_text()
+    session.flush()
+    record(session, actor, "broker:account:compromise", "account", account_id,
+           before={"status": before}, after={"status": account.status.value, "tags": account.tags}, reason=reason)
+    signals.account_compromised.send(session, actor=actor, account_id=account_id, reason=reason)
