@@ -169,3 +169,33 @@ def test_connect_refuses_a_different_identity(client, admin, network, session, a
 def test_callback_with_unknown_state_is_refused(client):
     response = client.get("/oauth/callback", query_string={"state": "forged", "code": "x"})
     assert response.status_code == 422
+
+
+def test_wrapped_handoff_unwraps_once_and_alerts_on_reuse(client, admin, network, session, openbao):
+    register(client, admin, network)
+    account_id = connect(client, admin)
+    issued = client.post(f"/api/v1/accounts/{account_id}/handoffs", json={"purpose": "nightly analytics export", "ttl_seconds": 120}, headers=admin)
+    assert issued.status_code == 201, issued.get_json()
+    wrapping_token = issued.get_json()["wrapping_token"]
+    assert client.post(f"/api/v1/accounts/{account_id}/handoffs", json={"purpose": "too long a hand-off", "ttl_seconds": 301}, headers=admin).status_code == 422
+    first = client.post("/api/v1/handoffs/unwrap", json={"wrapping_token": wrapping_token})
+    assert first.status_code == 200 and first.headers["Cache-Control"] == "no-store"
+    assert requests.get(network.whoami_url, headers={"Authorization": f"Bearer {first.get_json()['access_token']}"}, timeout=5).status_code == 200
+    second = client.post("/api/v1/handoffs/unwrap", json={"wrapping_token": wrapping_token})
+    assert second.status_code == 410
+    alert = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "broker:handoff:unwrap_refused"))
+    assert alert is not None and alert.summary["known_handoff"] is True
+    issue_event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "broker:handoff:issue"))
+    assert wrapping_token not in repr(issue_event.summary)
+
+
+def test_compromise_revokes_everything_and_flags_the_account(client, admin, network, session, app):
+    register(client, admin, network)
+    account_id = connect(client, admin)
+    outstanding = client.post(f"/api/v1/accounts/{account_id}/handoffs", json={"purpose": "integration that must not run", "ttl_seconds": 200}, headers=admin).get_json()
+    response = client.post(f"/api/v1/accounts/{account_id}/compromise", json={"reason": "password phished"}, headers=admin)
+    assert response.status_code == 200 and response.get_json()["health"] == "revoked"
+    account = client.get(f"/api/v1/accounts/{account_id}", headers=admin).get_json()
+    assert account["status"] == "suspended" and "compromised" in account["tags"]
+    assert network.stats["revocations"] == 1
+    assert client.post("/api/v1/handoffs/unwrap", json={"wrapping_token": outstanding["wrapping_token"]}).status_code == 410
