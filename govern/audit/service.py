@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, insert, select, update
 from sqlalchemy.orm import Session
 
 from govern.audit.chain import (
@@ -53,12 +53,14 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     **details: Any,
-) -> AuditEvent:
+) -> RecordedEvent:
     """Append one event to the chain in the current transaction; flushes so failures surface here."""
     if not ACTION_FORMAT.match(action):
         raise ValueError(f"audit action {action!r} is not 'domain:subject:verb'")
     summary = normalise_summary({"before": before, "after": after, **details})
-    head = session.execute(select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()).scalar_one_or_none()
+    head = session.execute(
+        select(AuditChainHead.last_seq, AuditChainHead.last_hash).where(AuditChainHead.id == 1).with_for_update()
+    ).one_or_none()
     if head is None:
         raise AuditUnavailable("the audit chain head is missing; run 'govern db upgrade'")
     fields = ChainedFields(
@@ -74,11 +76,30 @@ def record(
         encoding_version=ENCODING_VERSION,
         prev_hash=head.last_hash,
     )
-    event = AuditEvent(**fields.__dict__, hash=event_hash(fields))
-    session.add(event)
-    head.last_seq, head.last_hash = event.seq, event.hash
-    session.flush()
-    return event
+    recorded = RecordedEvent(fields.seq, event_hash(fields))
+    _append(session, {**fields.__dict__, "hash": recorded.hash})
+    return recorded
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    seq: int
+    hash: str
+
+
+def _append(session: Session, row: dict[str, Any]) -> None:
+    """Insert the event and move the chain head, in one round trip where the database allows it."""
+    appended = insert(AuditEvent).values(**row)
+    move_head = update(AuditChainHead).where(AuditChainHead.id == 1)
+    if session.get_bind().dialect.name == "postgresql":
+        appended = appended.returning(AuditEvent.seq, AuditEvent.hash).cte("appended")
+        follows_head = appended.c.seq == AuditChainHead.last_seq + 1
+        moved = session.execute(move_head.where(follows_head).values(last_seq=appended.c.seq, last_hash=appended.c.hash).add_cte(appended))
+        if moved.rowcount != 1:
+            raise AuditUnavailable("the audit chain head moved underneath this transaction")
+        return
+    session.execute(appended)
+    session.execute(move_head.values(last_seq=row["seq"], last_hash=row["hash"]))
 
 
 def _fields_of(event: AuditEvent) -> ChainedFields:
