@@ -1,0 +1,88 @@
+"""Readable names for stored values (statuses, roles, audit actions): marked for extraction, translated when shown."""
+
+from __future__ import annotations
+
+import enum
+
+from flask_babel import gettext
+
+from govern.accounts.models import AccountStatus
+from govern.auth.roles import Role
+from govern.grants.models import GrantRole
+from govern.people.models import PersonSource, PersonStatus
+
+
+def N_(message: str) -> str:
+    """Mark a message for extraction only; it is translated with gettext where it is shown."""
+    return message
+
+
+# Keyed by enum class, because str-valued members of different enums compare equal ("active" == "active").
+ENUM_LABELS: dict[type[enum.Enum], dict[enum.Enum, str]] = {
+    AccountStatus: {
+        AccountStatus.ACTIVE: N_("Active"),
+        AccountStatus.SUSPENDED: N_("Suspended"),
+        AccountStatus.RETIRED: N_("Retired"),
+        AccountStatus.UNMANAGED: N_("Unmanaged"),
+    },
+    PersonStatus: {
+        PersonStatus.ACTIVE: N_("Current employee"),
+        PersonStatus.LEAVER: N_("Leaver"),
+    },
+    PersonSource: {
+        PersonSource.OPENLDAP: N_("OpenLDAP directory"),
+        PersonSource.ACTIVE_DIRECTORY: N_("Active Directory"),
+        PersonSource.SCIM: N_("SCIM provisioning"),
+        PersonSource.MANUAL: N_("Entered by hand"),
+        PersonSource.DEMO: N_("Demo data"),
+    },
+    GrantRole: {
+        GrantRole.ADMIN: N_("Account admin"),
+        GrantRole.PUBLISHER: N_("Publisher"),
+        GrantRole.MODERATOR: N_("Moderator"),
+        GrantRole.ANALYST: N_("Analyst"),
+    },
+    Role: {
+        Role.ADMIN: N_("Administrator"),
+        Role.GOVERNANCE: N_("Governance"),
+        Role.IT: N_("IT"),
+        Role.AUDITOR: N_("Auditor"),
+    },
+}
+
+GRANT_STATES = {
+    "active": N_("In force"),
+    "scheduled": N_("Scheduled"),
+    "expired": N_("Expired"),
+    "revoked": N_("Revoked"),
+}
+
+AUDIT_ACTIONS = {
+    "accounts:account:create": N_("Account added to the inventory"),
+    "accounts:account:update": N_("Account details changed"),
+    "accounts:account:retire": N_("Account retired"),
+    "broker:connection:connect": N_("Account connected"),
+    "broker:connection:reconnect": N_("Account reconnected"),
+    "broker:connection:refresh": N_("Access token refreshed"),
+    "broker:connection:needs_reconnect": N_("Connection needs to be renewed"),
+    "broker:connection:revoke": N_("Connection revoked"),
+}
+
+
+def label(value: enum.Enum) -> str:
+    """The translated name of an enum member; its raw value if none is defined."""
+    message = ENUM_LABELS.get(type(value), {}).get(value)
+    return gettext(message) if message else str(getattr(value, "value", value))
+
+
+def grant_state_label(state: str) -> str:
+    message = GRANT_STATES.get(state)
+    return gettext(message) if message else state
+
+
+def audit_action_label(action: str) -> str:
+    if action in AUDIT_ACTIONS:
+        return gettext(AUDIT_ACTIONS[action])
+    if action.startswith("broker:action:"):
+        return gettext("Action through the broker: %(action)s", action=action.removeprefix("broker:action:"))
+    return action
