@@ -57,12 +57,12 @@ def _url(rule, ids):
     return path
 
 
-def _signed_in_client(app, session, role: Role):
-    user = ensure_console_user(session, factories_actor(), f"{role.value}@matrix.test", role.value, role)
-    session.commit()
+def _console_client(app, user_id: int | None):
+    """A fresh client per route, so a route that signs out cannot affect the routes after it."""
     client = app.test_client()
-    with client.session_transaction() as cookie_session:
-        cookie_session["user_id"] = user.id
+    if user_id is not None:
+        with client.session_transaction() as cookie_session:
+            cookie_session["user_id"] = user_id
     return client
 
 
@@ -76,13 +76,16 @@ def factories_actor():
 def test_route_matrix(app, session, sample_ids, make_token, role, monkeypatch):
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
     token = make_token(role) if role else None
-    console_client = _signed_in_client(app, session, role) if role else app.test_client()
+    user_id = None
+    if role:
+        user_id = ensure_console_user(session, factories_actor(), f"{role.value}@matrix.test", role.value, role).id
+        session.commit()
     api_client = app.test_client()
     failures = []
     for rule, method in all_routes(app):
         needed = declared_permission(app, rule.endpoint, method)
         machine = rule.rule.startswith(MACHINE_PREFIXES)
-        client = api_client if machine else console_client
+        client = api_client if machine else _console_client(app, user_id)
         headers = {"Authorization": f"Bearer {token}"} if (machine and token) else {}
         kwargs = {"json": {}} if method in {"POST", "PUT", "PATCH"} and machine else {}
         response = client.open(_url(rule, sample_ids), method=method, headers=headers, **kwargs)
