@@ -133,6 +133,7 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.audit.api import blp as audit_api
     from govern.broker.api import blp as broker_api
     from govern.broker.views import bp as oauth_views
+    from govern.console import connections as _connections  # noqa: F401  (adds the connection views)
     from govern.console.views import bp as console
     from govern.grants import service as _grants_service  # noqa: F401  (connects its signal receivers)
     from govern.grants.api import blp as grants_api

@@ -66,6 +66,18 @@ AUDIT_ACTIONS = {
     "broker:connection:refresh": N_("Access token refreshed"),
     "broker:connection:needs_reconnect": N_("Connection needs to be renewed"),
     "broker:connection:revoke": N_("Connection revoked"),
+    "broker:handoff:issue": N_("Wrapped hand-off issued"),
+    "broker:handoff:unwrap": N_("Wrapped hand-off unwrapped"),
+    "broker:handoff:unwrap_refused": N_("ALERT: a used or expired hand-off was presented"),
+    "broker:handoff:revoke": N_("Wrapped hand-off revoked"),
+    "broker:account:compromise": N_("Account marked compromised"),
+}
+
+CONNECTION_HEALTH = {
+    "healthy": N_("Healthy"),
+    "expiring": N_("Expiring"),
+    "needs_reconnect": N_("Needs reconnecting"),
+    "revoked": N_("Revoked"),
 }
 
 
@@ -86,3 +98,8 @@ def audit_action_label(action: str) -> str:
     if action.startswith("broker:action:"):
         return gettext("Action through the broker: %(action)s", action=action.removeprefix("broker:action:"))
     return action
+
+
+def connection_health_label(health: str) -> str:
+    message = CONNECTION_HEALTH.get(health)
+    return gettext(message) if message else health

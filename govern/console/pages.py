@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from marshmallow import Schema
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govern.accounts.models import AccountStatus
@@ -13,6 +14,8 @@ from govern.accounts.service import get_account
 from govern.audit.service import EventFilter, events_query
 from govern.auth.roles import Permission, role_allows
 from govern.auth.service import Principal
+from govern.broker.models import AccountConnection
+from govern.broker.service import health_of
 from govern.console import forms
 from govern.db import utcnow
 from govern.errors import NotFound
@@ -58,12 +61,21 @@ def _people_to_pick(session: Session, person_q: str | None) -> list:
     return list(people.items)
 
 
+def _connection(session: Session, account_id: int) -> dict[str, Any] | None:
+    connection = session.scalar(select(AccountConnection).where(AccountConnection.account_id == account_id))
+    if connection is None:
+        return None
+    health, stops_working_at = health_of(connection)
+    return {"record": connection, "health": health.value, "stops_working_at": stops_working_at}
+
+
 def account_page(session: Session, account_id: int, principal: Principal, person_q: str | None = None) -> dict[str, Any]:
     account = get_account(session, account_id)
     may_grant = role_allows(principal.role, Permission.GRANTS_WRITE) and account.status != AccountStatus.RETIRED
     person_q = (person_q or "").strip()[:200]
     return {
         "account": account,
+        "connection": _connection(session, account_id),
         **_access(session, account_id=account_id),
         "history": _history(session, account_id) if role_allows(principal.role, Permission.AUDIT_READ) else None,
         "people_to_pick": _people_to_pick(session, person_q) if may_grant else [],

@@ -9,7 +9,7 @@ from flask_babel import get_locale
 
 from govern import RTL_LOCALES, SUPPORTED_LOCALES
 from govern.auth.roles import Permission, role_allows
-from govern.console.labels import audit_action_label, grant_state_label, label
+from govern.console.labels import audit_action_label, connection_health_label, grant_state_label, label
 from govern.web.request_cycle import current_principal
 
 LOCALE_NAMES = {"en": "English", "ar": "العربية", "he": "עברית"}
@@ -60,5 +60,6 @@ def install(app: Flask) -> None:
         label=label,
         grant_state_label=grant_state_label,
         audit_action_label=audit_action_label,
+        connection_health_label=connection_health_label,
     )
     app.jinja_env.filters.update(isolate=isolate)

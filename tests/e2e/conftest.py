@@ -100,9 +100,18 @@ def e2e_database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="package")
-def e2e_app(e2e_database_url, tmp_path_factory):
+def e2e_port() -> int:
+    from tests.support.openbao import free_port
+
+    return free_port()
+
+
+@pytest.fixture(scope="package")
+def e2e_app(e2e_database_url, e2e_port, tmp_path_factory):
+    """On the embedded secret store; its base URL is the live server's, so OAuth callbacks come back to it."""
     _compile_stale_catalogs()
     return create_app({
+        "base_url": f"http://127.0.0.1:{e2e_port}",
         "database_url": e2e_database_url,
         "secret_key": "x" * 40,
         "secure_cookies": False,
@@ -151,8 +160,8 @@ def seeded(e2e_app) -> Seeded:
 
 
 @pytest.fixture(scope="package")
-def live_server(e2e_app, seeded) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, e2e_app, threaded=True)
+def live_server(e2e_app, e2e_port, seeded) -> Iterator[str]:
+    server = make_server("127.0.0.1", e2e_port, e2e_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
     thread.start()
     try:

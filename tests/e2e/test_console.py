@@ -214,3 +214,37 @@ def test_a_persons_accounts_link_filters_by_owner(sign_in, seeded):
     expect(page.locator("table.data tbody")).to_contain_text("shalom.brand")
     page.get_by_role("link", name="Show every owner").click()
     expect(page.locator("table.data tbody tr")).to_have_count(5)
+
+
+def test_it_connects_an_account_through_the_network_and_sees_it_healthy(sign_in, seeded, e2e_app, screenshot):
+    from govern.broker.service import register_network_app
+    from govern.secret_value import SecretValue
+    from tests.e2e.conftest import SEED_ACTOR, off_the_browser_thread
+    from tests.support.fake_network import FakeNetwork
+
+    with FakeNetwork() as network:
+        endpoints = {"authorize_url": network.authorize_url, "token_url": network.token_url, "revocation_url": network.revocation_url,
+                     "whoami_url": network.whoami_url, "api_url": network.api_url}
+
+        def register_app():
+            from govern.extensions import db
+
+            with e2e_app.app_context():
+                register_network_app(db.session, e2e_app.extensions["govern.broker"], SEED_ACTOR, "x", "govern-test",
+                                     SecretValue("s3cret"), endpoints, ["publish", "read"])
+                db.session.commit()
+
+        off_the_browser_thread(register_app)
+        page = sign_in(Role.IT)
+        page.goto(f"/accounts/{seeded.accounts['alnoor_news']}")
+        expect(page.get_by_text("Not connected")).to_be_visible()
+        page.get_by_role("button", name="Connect", exact=True).click()
+        expect(page.get_by_role("heading", name="Connect X")).to_be_visible()
+        page.get_by_role("link", name="Continue to X").click()
+        expect(page.get_by_text("The account is connected.")).to_be_visible()
+        expect(page.locator("#connection-title + dl")).to_contain_text("Healthy")
+        screenshot(page, "account-connected-en")
+        assert network.stats["token_requests"] == 1
+        page.get_by_role("button", name="Refresh now").click()
+        expect(page.get_by_text("The account's tokens were refreshed.")).to_be_visible()
+        assert network.stats["refresh_requests"] == 1

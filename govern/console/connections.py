@@ -1,0 +1,59 @@
+"""Console views that connect, refresh and disconnect an account's tokens through the broker."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from govern.accounts.service import get_account
+from govern.auth.roles import Permission
+from govern.broker import service
+from govern.broker.schemas import DisconnectSchema
+from govern.console import forms
+from govern.console.views import _account_page, _refusal, bp
+from govern.errors import DomainError
+from govern.extensions import db
+from govern.web.authz import requires
+from govern.web.request_cycle import current_actor, current_principal
+
+
+def _broker() -> service.BrokerContext:
+    return current_app.extensions["govern.broker"]
+
+
+@bp.post("/accounts/<int:account_id>/connect")
+@requires(Permission.ACCOUNTS_CONNECT)
+def connect_account(account_id: int):
+    account = get_account(db.session, account_id)
+    personal = request.form.get("personal_login") == "yes"
+    try:
+        url = service.start_connect(db.session, _broker(), current_actor(), account.network.key, account_id,
+                                    current_principal().person_id if personal else None)
+    except DomainError as error:
+        return _account_page(account_id, error.status, failed_form="connect", refusal=_refusal(error))
+    return render_template("console/connect.html", account=account, authorize_url=url)
+
+
+@bp.post("/accounts/<int:account_id>/connection/refresh")
+@requires(Permission.ACCOUNTS_CONNECT)
+def refresh_connection(account_id: int):
+    try:
+        connection = service.refresh_connection(db.session, _broker(), current_actor(), account_id, force=True)
+    except DomainError as error:
+        return _account_page(account_id, error.status, failed_form="connection", refusal=_refusal(error))
+    if connection.health.value == "needs_reconnect":
+        flash(_("The network refused the refresh; reconnect the account."), "error")
+    else:
+        flash(_("The account's tokens were refreshed."), "success")
+    return redirect(url_for(".account", account_id=account_id))
+
+
+@bp.post("/accounts/<int:account_id>/connection/disconnect")
+@requires(Permission.ACCOUNTS_CONNECT)
+def disconnect_account(account_id: int):
+    values, errors = forms.load(DisconnectSchema(), request.form)
+    if errors:
+        return _account_page(account_id, 422, failed_form="disconnect", errors=errors)
+    service.disconnect(db.session, _broker(), current_actor(), account_id, values["reason"])
+    flash(_("The tokens were revoked at the network and deleted from the secret store."), "success")
+    return redirect(url_for(".account", account_id=account_id))
