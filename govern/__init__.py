@@ -135,6 +135,7 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.broker.views import bp as oauth_views
     from govern.console import connections as _connections  # noqa: F401  (adds the connection views)
     from govern.console.views import bp as console
+    from govern.credentials.api import blp as credentials_api
     from govern.grants import service as _grants_service  # noqa: F401  (connects its signal receivers)
     from govern.grants.api import blp as grants_api
     from govern.ops.health import bp as ops
@@ -143,7 +144,7 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.web.api_base import GovernApi
 
     api = GovernApi(app)
-    for blueprint in (accounts_api, people_api, grants_api, audit_api, broker_api):
+    for blueprint in (accounts_api, people_api, grants_api, audit_api, broker_api, credentials_api):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)
     csrf.exempt(ops)

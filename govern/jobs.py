@@ -55,6 +55,7 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
         beat_schedule={
             "verify-audit-chain": {"task": "govern.audit.verify_chain", "schedule": 24 * 3600.0},
             "refresh-due-tokens": {"task": "govern.broker.refresh_due", "schedule": 60.0},
+            "close-expired-checkouts": {"task": "govern.credentials.close_expired_checkouts", "schedule": 60.0},
         },
     )
     celery.Task = AppTask
@@ -62,6 +63,7 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
     app.extensions["celery"] = celery
     import govern.audit.tasks  # noqa: F401  (registers the tasks)
     import govern.broker.tasks  # noqa: F401
+    import govern.credentials.tasks  # noqa: F401
 
 
 def enqueue_after_commit(session: Session, task: Task, *args: Any) -> None:
