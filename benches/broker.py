@@ -40,6 +40,47 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[int(len(ordered) * 0.95)]
 
 
+def _print_breakdown(brokered) -> None:
+    """Wall time spent in each step of the brokered path (development aid)."""
+    import functools
+
+    from govern.broker import actions
+
+    spent: dict[str, float] = {}
+
+    def timed(owner, name, label):
+        original = getattr(owner, name)
+
+        @functools.wraps(original)
+        def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.perf_counter() - started
+
+        setattr(owner, name, wrapper)
+        return original
+
+    patched = [
+        (service, "_permitting_grant_id", "grant check"), (service, "get_connection", "connection row"),
+        (service, "network_client", "network client"), (service, "record", "audit event"),
+        (service, "run_action", "network call"), (type(db.session), "commit", "commit"),
+    ]
+    originals = [(owner, name, timed(owner, name, label)) for owner, name, label in patched]
+    store = db.session  # noqa: F841
+    try:
+        for _ in range(200):
+            started = time.perf_counter()
+            brokered()
+            spent["total"] = spent.get("total", 0.0) + time.perf_counter() - started
+    finally:
+        for owner, name, original in originals:
+            setattr(owner, name, original)
+    for label, seconds in spent.items():
+        print(f"{label:>16}: {seconds / 200 * 1000:.2f} ms")
+
+
 def main() -> int:
     workdir = Path(tempfile.mkdtemp())
     openbao = start_openbao(workdir)
@@ -82,6 +123,8 @@ def main() -> int:
                 service.perform_action(db.session, context, actor, person_id, account_id, "whoami", {})
                 db.session.commit()
 
+            if os.environ.get("GOVERN_BENCH_BREAKDOWN"):
+                _print_breakdown(brokered)
             if os.environ.get("GOVERN_BENCH_PROFILE"):
                 import cProfile
                 cProfile.runctx("for _ in range(200): brokered()", globals(), locals(), "/tmp/broker.prof")

@@ -368,14 +368,13 @@ def perform_action(
     missing = [name for name in REQUIRED_PARAMS.get(action, ()) if not str(params.get(name, "")).strip()]
     if missing:
         raise InvalidOperation(f"{action} needs {', '.join(missing)}")
-    grant = _permitting_grant(session, person_id, account_id, action) if person_id is not None else None
-    if grant is None:
+    grant_id = _permitting_grant_id(session, person_id, account_id, action) if person_id is not None else None
+    if grant_id is None:
         _explain_refusal(session, person_id, account_id, action)
-    person, account = grant.person, grant.account
     connection = get_connection(session, account_id)
     if connection.health in (ConnectionHealth.NEEDS_RECONNECT, ConnectionHealth.REVOKED):
-        raise NeedsReconnect(f"{account.handle} must be reconnected ({connection.health_detail or connection.health.value})")
-    audit_details = {"network_action": action, "person_id": person.id, "grant_id": grant.id, "params": _safe_params(params)}
+        raise NeedsReconnect(f"{connection.account.handle} must be reconnected ({connection.health_detail or connection.health.value})")
+    audit_details = {"network_action": action, "person_id": person_id, "grant_id": grant_id, "params": _safe_params(params)}
     try:
         result = _run_with_fresh_token(session, context, actor, connection, action, params)
     except NeedsReconnect:
@@ -390,14 +389,14 @@ def perform_action(
     return result
 
 
-def _permitting_grant(session: Session, person_id: int, account_id: int, action: str) -> Grant | None:
+def _permitting_grant_id(session: Session, person_id: int, account_id: int, action: str) -> int | None:
     """One query: an effective grant allowing the action, by an active person, on an active account."""
-    return session.scalars(
-        select(Grant).join(Grant.person).join(Grant.account).where(
+    return session.scalar(
+        select(Grant.id).join(Person, Person.id == Grant.person_id).join(SocialAccount, SocialAccount.id == Grant.account_id).where(
             Grant.person_id == person_id, Grant.account_id == account_id, Grant.role.in_(ACTION_ROLES[action]),
             Grant.is_effective_at(utcnow()), Person.status == PersonStatus.ACTIVE, SocialAccount.status == AccountStatus.ACTIVE,
-        )
-    ).first()
+        ).limit(1)
+    )
 
 
 def _explain_refusal(session: Session, person_id: int | None, account_id: int, action: str) -> None:
