@@ -49,10 +49,12 @@ def console() -> None:
 @click.option("--email", required=True)
 @click.option("--name", "display_name", required=True)
 @click.option("--role", required=True, type=ROLE_CHOICE)
+@click.option("--person-email", default=None, help="The person this user is (needed to act on accounts through govern).")
 @with_app
-def create_user(email: str, display_name: str, role: str) -> None:
+def create_user(email: str, display_name: str, role: str, person_email: str | None) -> None:
     """Create a console user (directory sign-in comes later; this is the local fallback)."""
-    user = service.ensure_console_user(db.session, cli_actor(), email, display_name, Role(role))
+    person_id = service.person_id_by_email(db.session, person_email) if person_email else None
+    user = service.ensure_console_user(db.session, cli_actor(), email, display_name, Role(role), person_id)
     click.echo(f"console user {user.email} ({user.role.value})")
 
 

@@ -68,15 +68,18 @@ def authenticate_token(session: Session, token: str) -> Principal | None:
     return Principal("api_client", client.id, client.name, client.role, client.person_id)
 
 
-def ensure_console_user(session: Session, actor: Actor, email: str, display_name: str, role: Role) -> ConsoleUser:
+def ensure_console_user(
+    session: Session, actor: Actor, email: str, display_name: str, role: Role, person_id: int | None = None
+) -> ConsoleUser:
     email = email.strip().lower()
     user = session.scalar(select(ConsoleUser).where(ConsoleUser.email == email))
     if user is not None:
         return user
-    user = ConsoleUser(email=email, display_name=display_name, role=role)
+    user = ConsoleUser(email=email, display_name=display_name, role=role, person_id=person_id)
     session.add(user)
     session.flush()
-    record(session, actor, "auth:console_user:create", "console_user", user.id, after={"email": email, "role": role.value})
+    record(session, actor, "auth:console_user:create", "console_user", user.id,
+           after={"email": email, "role": role.value, "person_id": person_id})
     return user
 
 

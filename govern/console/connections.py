@@ -1,4 +1,4 @@
-"""Console views that connect, refresh and disconnect an account's tokens through the broker."""
+"""Console views that connect, refresh and disconnect an account, and act on it through the broker."""
 
 from __future__ import annotations
 
@@ -57,3 +57,29 @@ def disconnect_account(account_id: int):
     service.disconnect(db.session, _broker(), current_actor(), account_id, values["reason"])
     flash(_("The tokens were revoked at the network and deleted from the secret store."), "success")
     return redirect(url_for(".account", account_id=account_id))
+
+
+@bp.post("/accounts/<int:account_id>/publish")
+@requires(Permission.BROKER_USE)
+def publish(account_id: int):
+    text = request.form.get("text", "").strip()
+    if not text:
+        return _account_page(account_id, 422, failed_form="publish", errors={"text": _("Write the post first.")})
+    try:
+        result = service.perform_action(db.session, _broker(), current_actor(), current_principal().person_id,
+                                        account_id, "publish", {"text": text[:5000]})
+    except DomainError as error:
+        return _account_page(account_id, error.status, failed_form="publish", refusal=_refusal(error))
+    flash(_("Published through govern (post %(id)s).", id=result.get("id", "?")), "success")
+    return redirect(url_for(".account", account_id=account_id))
+
+
+@bp.post("/accounts/<int:account_id>/recent-posts")
+@requires(Permission.BROKER_USE)
+def recent_posts(account_id: int):
+    try:
+        result = service.perform_action(db.session, _broker(), current_actor(), current_principal().person_id,
+                                        account_id, "list_recent_posts", {})
+    except DomainError as error:
+        return _account_page(account_id, error.status, failed_form="publish", refusal=_refusal(error))
+    return _account_page(account_id, recent_posts=result.get("data", []))

@@ -248,3 +248,22 @@ def test_it_connects_an_account_through_the_network_and_sees_it_healthy(sign_in,
         page.get_by_role("button", name="Refresh now").click()
         expect(page.get_by_text("The account's tokens were refreshed.")).to_be_visible()
         assert network.stats["refresh_requests"] == 1
+
+        def link_it_user_to_dana():  # dana is an analyst on this account: she may read, not publish
+            from sqlalchemy import update
+
+            from govern.auth.models import ConsoleUser
+            from govern.extensions import db
+
+            with e2e_app.app_context():
+                db.session.execute(update(ConsoleUser).where(ConsoleUser.email == seeded.emails[Role.IT]).values(person_id=seeded.people["dana"]))
+                db.session.commit()
+
+        off_the_browser_thread(link_it_user_to_dana)
+        page.reload()
+        page.get_by_label("New post").fill("שלום לכולם")
+        page.get_by_role("button", name="Publish").click()
+        expect(page.get_by_role("alert")).to_contain_text("has no grant")
+        assert network.posts == []
+        page.get_by_role("button", name="Show recent posts").click()
+        expect(page.get_by_text("No posts yet.")).to_be_visible()
