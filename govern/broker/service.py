@@ -368,10 +368,10 @@ def perform_action(
     missing = [name for name in REQUIRED_PARAMS.get(action, ()) if not str(params.get(name, "")).strip()]
     if missing:
         raise InvalidOperation(f"{action} needs {', '.join(missing)}")
+    connection = get_connection(session, account_id)
     grant_id = _permitting_grant_id(session, person_id, account_id, action) if person_id is not None else None
     if grant_id is None:
         _explain_refusal(session, person_id, account_id, action)
-    connection = get_connection(session, account_id)
     if connection.health in (ConnectionHealth.NEEDS_RECONNECT, ConnectionHealth.REVOKED):
         raise NeedsReconnect(f"{connection.account.handle} must be reconnected ({connection.health_detail or connection.health.value})")
     audit_details = {"network_action": action, "person_id": person_id, "grant_id": grant_id, "params": _safe_params(params)}
