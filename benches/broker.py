@@ -63,7 +63,7 @@ def _print_breakdown(brokered) -> None:
         return original
 
     patched = [
-        (service, "_permitting_grant_id", "grant check"), (service, "get_connection", "connection row"),
+        (service, "_connection_with_permitting_grant", "grant + connection"),
         (service, "network_client", "network client"), (service, "record", "audit event"),
         (service, "run_action", "network call"), (type(db.session), "commit", "commit"),
     ]
@@ -123,6 +123,15 @@ def main() -> int:
                 service.perform_action(db.session, context, actor, person_id, account_id, "whoami", {})
                 db.session.commit()
 
+            if os.environ.get("GOVERN_BENCH_SQL"):
+                import logging
+
+                brokered()
+                logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
+                logging.getLogger("sqlalchemy.pool").setLevel(logging.DEBUG)
+                brokered()
+                logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+                logging.getLogger("sqlalchemy.pool").setLevel(logging.WARNING)
             if os.environ.get("GOVERN_BENCH_BREAKDOWN"):
                 _print_breakdown(brokered)
             if os.environ.get("GOVERN_BENCH_PROFILE"):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import Select, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from govern.audit.chain import (
@@ -87,19 +87,32 @@ class RecordedEvent:
     hash: str
 
 
+_INSERT_EVENT = insert(AuditEvent).values({column.name: bindparam(column.name) for column in AuditEvent.__table__.columns})
+_MOVE_HEAD = update(AuditChainHead).where(AuditChainHead.id == 1)
+
+
 def _append(session: Session, row: dict[str, Any]) -> None:
-    """Insert the event and move the chain head, in one round trip where the database allows it."""
-    appended = insert(AuditEvent).values(**row)
-    move_head = update(AuditChainHead).where(AuditChainHead.id == 1)
+    """Insert the event and move the chain head, in one round trip where the database allows it.
+
+    The statements are built once, with the values passed as parameters, so SQLAlchemy reuses
+    their compiled form.
+    """
     if session.get_bind().dialect.name == "postgresql":
-        appended = appended.returning(AuditEvent.seq, AuditEvent.hash).cte("appended")
-        follows_head = appended.c.seq == AuditChainHead.last_seq + 1
-        moved = session.execute(move_head.where(follows_head).values(last_seq=appended.c.seq, last_hash=appended.c.hash).add_cte(appended))
+        moved = session.execute(_APPEND_AND_MOVE_HEAD, row)
         if moved.rowcount != 1:
             raise AuditUnavailable("the audit chain head moved underneath this transaction")
         return
-    session.execute(appended)
-    session.execute(move_head.values(last_seq=row["seq"], last_hash=row["hash"]))
+    session.execute(_INSERT_EVENT, row)
+    session.execute(_MOVE_HEAD.values(last_seq=bindparam("seq"), last_hash=bindparam("hash")), row)
+
+
+def _append_and_move_head():
+    appended = _INSERT_EVENT.returning(AuditEvent.seq, AuditEvent.hash).cte("appended")
+    follows_head = appended.c.seq == AuditChainHead.last_seq + 1
+    return _MOVE_HEAD.where(follows_head).values(last_seq=appended.c.seq, last_hash=appended.c.hash).add_cte(appended)
+
+
+_APPEND_AND_MOVE_HEAD = _append_and_move_head()
 
 
 def _fields_of(event: AuditEvent) -> ChainedFields:

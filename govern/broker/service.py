@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from govern import signals
 from govern.accounts.models import AccountStatus, Network, SocialAccount
@@ -31,6 +32,7 @@ CONNECT_TTL = timedelta(minutes=10)
 REFRESH_AT_FRACTION = 0.75
 EXPIRING_WITHIN = timedelta(days=7)
 EXPIRY_MARGIN = timedelta(seconds=30)
+NETWORK_APP_TTL = 30.0
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
@@ -63,7 +65,7 @@ class BrokerContext:
     store: SecretStore
     fingerprint_key: bytes
     callback_url: str
-    clients: dict[tuple, OAuthNetworkClient] = field(default_factory=dict, compare=False, repr=False)
+    clients: dict[tuple, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def fingerprint(context: BrokerContext, value: SecretValue) -> str:
@@ -115,13 +117,28 @@ def register_network_app(
     for name in ("authorize_url", "token_url", "revocation_url", "whoami_url", "api_url"):
         setattr(app, name, endpoints.get(name) or None)
     session.flush()
+    context.clients.pop(("network", network.id), None)
     record(session, actor, "broker:network_app:register", "network", network.key,
            after={"client_id": client_id, "scopes": scopes, **{k: v for k, v in endpoints.items() if v}})
     return app
 
 
 def network_client(session: Session, context: BrokerContext, network: Network) -> OAuthNetworkClient:
-    """The network's OAuth client, cached per registration so its secret is read from the store once."""
+    """The network's OAuth client, cached per registration so its secret is read from the store once.
+
+    A registration is looked up again after NETWORK_APP_TTL, so a re-registered app (a rotated
+    client secret, new endpoints) is used by every process within that time.
+    """
+    now = time.monotonic()
+    recent = context.clients.get(("network", network.id))
+    if recent is not None and now - recent[0] < NETWORK_APP_TTL:
+        return recent[1]
+    client = _client_for_registration(session, context, network)
+    context.clients[("network", network.id)] = (now, client)
+    return client
+
+
+def _client_for_registration(session: Session, context: BrokerContext, network: Network) -> OAuthNetworkClient:
     app = session.scalar(select(NetworkApp).where(NetworkApp.network_id == network.id))
     if app is None:
         raise InvalidOperation(f"{network.display_name} has no registered app yet; an admin registers one first")
@@ -368,8 +385,7 @@ def perform_action(
     missing = [name for name in REQUIRED_PARAMS.get(action, ()) if not str(params.get(name, "")).strip()]
     if missing:
         raise InvalidOperation(f"{action} needs {', '.join(missing)}")
-    connection = get_connection(session, account_id)
-    grant_id = _permitting_grant_id(session, person_id, account_id, action) if person_id is not None else None
+    connection, grant_id = _connection_with_permitting_grant(session, person_id, account_id, action)
     if grant_id is None:
         _explain_refusal(session, person_id, account_id, action)
     if connection.health in (ConnectionHealth.NEEDS_RECONNECT, ConnectionHealth.REVOKED):
@@ -389,14 +405,26 @@ def perform_action(
     return result
 
 
-def _permitting_grant_id(session: Session, person_id: int, account_id: int, action: str) -> int | None:
-    """One query: an effective grant allowing the action, by an active person, on an active account."""
-    return session.scalar(
+def _connection_with_permitting_grant(
+    session: Session, person_id: int | None, account_id: int, action: str
+) -> tuple[AccountConnection, int | None]:
+    """One query: the account's connection, and an effective grant allowing the action by an active person."""
+    permitting_grant = (
         select(Grant.id).join(Person, Person.id == Grant.person_id).join(SocialAccount, SocialAccount.id == Grant.account_id).where(
             Grant.person_id == person_id, Grant.account_id == account_id, Grant.role.in_(ACTION_ROLES[action]),
             Grant.is_effective_at(utcnow()), Person.status == PersonStatus.ACTIVE, SocialAccount.status == AccountStatus.ACTIVE,
-        ).limit(1)
+        ).limit(1).scalar_subquery()
     )
+    just_the_account_and_network = joinedload(AccountConnection.account)
+    row = session.execute(
+        select(AccountConnection, permitting_grant).where(AccountConnection.account_id == account_id).options(
+            just_the_account_and_network.joinedload(SocialAccount.network),
+            just_the_account_and_network.lazyload(SocialAccount.owner),
+        )
+    ).unique().one_or_none()
+    if row is None:
+        raise NotFound(f"account {account_id} is not connected")
+    return row[0], row[1] if person_id is not None else None
 
 
 def _explain_refusal(session: Session, person_id: int | None, account_id: int, action: str) -> None:
