@@ -55,6 +55,7 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
         beat_schedule={
             "verify-audit-chain": {"task": "govern.audit.verify_chain", "schedule": 24 * 3600.0},
             "refresh-due-tokens": {"task": "govern.broker.refresh_due", "schedule": 60.0},
+            "purge-expired-connects": {"task": "govern.broker.purge_expired_connects", "schedule": 3600.0},
             "close-expired-checkouts": {"task": "govern.credentials.close_expired_checkouts", "schedule": 60.0},
         },
     )

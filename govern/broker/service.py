@@ -287,6 +287,20 @@ def _connection_summary(connection: AccountConnection) -> dict[str, Any]:
     }
 
 
+def purge_expired_connects(session: Session, context: BrokerContext, moment: datetime | None = None) -> int:
+    """Forget connects nobody completed in time, with their PKCE verifiers."""
+    expired = list(session.scalars(select(PendingConnect).where(PendingConnect.expires_at <= (moment or utcnow()))))
+    for pending in expired:
+        try:
+            context.store.destroy(_pending_path(pending.state_hash))
+        except SecretStoreError as exc:
+            log.warning("pending_verifier_not_destroyed", pending_id=pending.id, error=str(exc))
+            continue
+        session.delete(pending)
+    session.flush()
+    return len(expired)
+
+
 # --- refresh ----------------------------------------------------------------------------------
 def get_connection(session: Session, account_id: int) -> AccountConnection:
     connection = session.scalar(select(AccountConnection).where(AccountConnection.account_id == account_id))

@@ -24,3 +24,8 @@ def refresh_due() -> int:
 def refresh_account(account_id: int) -> str:
     connection = service.refresh_connection(db.session, current_app.extensions["govern.broker"], REFRESH_ACTOR, account_id)
     return connection.health.value
+
+
+@shared_task(name="govern.broker.purge_expired_connects")
+def purge_expired_connects() -> int:
+    return service.purge_expired_connects(db.session, current_app.extensions["govern.broker"])

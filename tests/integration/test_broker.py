@@ -199,3 +199,20 @@ def test_compromise_revokes_everything_and_flags_the_account(client, admin, netw
     assert account["status"] == "suspended" and "compromised" in account["tags"]
     assert network.stats["revocations"] == 1
     assert client.post("/api/v1/handoffs/unwrap", json={"wrapping_token": outstanding["wrapping_token"]}).status_code == 410
+
+
+def test_abandoned_connects_are_purged_with_their_verifiers(client, admin, network, session, app):
+    from govern.broker.models import PendingConnect
+    from govern.broker.service import purge_expired_connects
+
+    register(client, admin, network)
+    assert client.post("/api/v1/connections", json={"network": "x"}, headers=admin).status_code == 201
+    pending = session.scalar(sa.select(PendingConnect))
+    path = f"govern/pending/{pending.state_hash}"
+    store = app.extensions["govern.broker"].store
+    assert store.read(path).data["code_verifier"]
+    assert purge_expired_connects(session, app.extensions["govern.broker"]) == 0
+    assert purge_expired_connects(session, app.extensions["govern.broker"], utcnow() + timedelta(minutes=11)) == 1
+    assert session.scalar(sa.select(PendingConnect)) is None
+    with pytest.raises(SecretNotFound):
+        store.read(path)
