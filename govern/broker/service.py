@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from govern import signals
 from govern.accounts.models import AccountStatus, Network, SocialAccount
-from govern.adapters.networks.base import InvalidGrant, NetworkError, OAuthNetworkClient, TokenSet
+from govern.adapters.networks.base import Identity, InvalidGrant, NetworkError, OAuthNetworkClient, TokenSet
 from govern.adapters.networks.presets import PRESETS
 from govern.adapters.secret_store import SecretNotFound, SecretStore, SecretStoreError, account_path
 from govern.audit.service import Actor, record
@@ -227,7 +227,7 @@ def _current_version(context: BrokerContext, path: str) -> int:
 
 
 def complete_connect(session: Session, context: BrokerContext, request_actor: Actor, state: str, code: str) -> SocialAccount:
-    """The network redirected back: exchange the code, bind the token to the account, store it."""
+    """The network redirected back: exchange the code, bind each token to its account, store it."""
     pending = session.scalar(select(PendingConnect).where(PendingConnect.state_hash == _sha256(state)).with_for_update(of=PendingConnect))
     if pending is None or pending.expires_at <= utcnow():
         raise InvalidOperation("this connection attempt is unknown or expired; start again")
@@ -236,10 +236,44 @@ def complete_connect(session: Session, context: BrokerContext, request_actor: Ac
     verifier = _guard_store(context.store.read, pending_path).data["code_verifier"]
     client = network_client(session, context, pending.network)
     try:
-        tokens = client.exchange_code(code, verifier)
-        identity = client.whoami(tokens.access_token)
+        bindings = _chosen(session, pending, _identities_and_tokens(client, client.exchange_code(code, verifier)))
     except NetworkError as exc:
         raise ActionFailed(str(exc)) from None
+    accounts = [_store_binding(session, context, actor, pending, identity, tokens) for identity, tokens in bindings]
+    session.delete(pending)
+    session.flush()
+    _guard_store(context.store.destroy, pending_path)
+    return accounts[0]
+
+
+def _identities_and_tokens(client: OAuthNetworkClient, tokens: TokenSet) -> list[tuple[Identity, TokenSet]]:
+    """What the authorization gives access to: the signed-in identity, or (Facebook) each Page with its own token."""
+    if client.preset.page_tokens:
+        return client.managed_pages(client.long_lived_user_token(tokens.access_token).access_token)
+    return [(client.whoami(tokens.access_token), tokens)]
+
+
+def _chosen(session: Session, pending: PendingConnect, bindings: list[tuple[Identity, TokenSet]]) -> list[tuple[Identity, TokenSet]]:
+    if not bindings:
+        raise InvalidOperation("the network gave access to nothing (no Page was shared); nothing was stored")
+    if pending.account_id is None:
+        return bindings
+    account = session.get(SocialAccount, pending.account_id)
+    if account.external_id:
+        matching = [binding for binding in bindings if binding[0].external_id == account.external_id]
+        if not matching:
+            granted = ", ".join(identity.external_id for identity, _ in bindings)
+            raise InvalidOperation(f"the network gave access to {granted}, but account {account.handle} is {account.external_id}; nothing was stored")
+        return matching
+    if len(bindings) > 1:
+        granted = ", ".join(identity.external_id for identity, _ in bindings)
+        raise InvalidOperation(f"the network gave access to several Pages ({granted}); set the account's external id to one of them and connect again")
+    return bindings
+
+
+def _store_binding(
+    session: Session, context: BrokerContext, actor: Actor, pending: PendingConnect, identity: Identity, tokens: TokenSet
+) -> SocialAccount:
     account = _bind_account(session, actor, pending, identity.external_id, identity.name)
     connection = session.scalar(select(AccountConnection).where(AccountConnection.account_id == account.id))
     path = account_path(account.id, "oauth")
@@ -253,9 +287,7 @@ def complete_connect(session: Session, context: BrokerContext, request_actor: Ac
     connection.connected_by, connection.connected_at = actor.id, utcnow()
     connection.connector_person_id = pending.connector_person_id
     connection.connector_is_personal = pending.connector_person_id is not None
-    session.delete(pending)
     session.flush()
-    _guard_store(context.store.destroy, pending_path)
     record(session, actor, f"broker:connection:{'reconnect' if reconnect else 'connect'}", "account", account.id,
            after=_connection_summary(connection))
     return account
@@ -266,10 +298,6 @@ def _bind_account(session: Session, actor: Actor, pending: PendingConnect, exter
 
     if pending.account_id is not None:
         account = session.get(SocialAccount, pending.account_id)
-        if account.external_id and account.external_id != external_id:
-            raise InvalidOperation(
-                f"the network signed in as {external_id}, but account {account.handle} is {account.external_id}; nothing was stored"
-            )
     else:
         account = session.scalar(select(SocialAccount).where(SocialAccount.network_id == pending.network_id, SocialAccount.external_id == external_id))
         if account is None:

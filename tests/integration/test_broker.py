@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from govern.adapters.secret_store import SecretNotFound
 from govern.audit.models import AuditEvent
+from govern.audit.service import Actor
 from govern.auth.roles import Role
 from govern.auth.service import create_api_client
 from govern.broker.models import AccountConnection
@@ -25,7 +26,8 @@ NETWORKS = ["x", "facebook", "linkedin", "tiktok", "youtube", "mastodon", "gener
 
 @pytest.fixture
 def network():
-    with FakeNetwork(client_id="govern-test", client_secret="s3cret", access_ttl=7200, refresh_ttl=86400 * 365) as fake:
+    pages = [{"id": "page-1001", "name": "Acme Page"}]  # what the signed-in user manages, for the Facebook preset
+    with FakeNetwork(client_id="govern-test", client_secret="s3cret", access_ttl=7200, refresh_ttl=86400 * 365, pages=pages) as fake:
         yield fake
 
 
@@ -216,3 +218,27 @@ def test_abandoned_connects_are_purged_with_their_verifiers(client, admin, netwo
     assert session.scalar(sa.select(PendingConnect)) is None
     with pytest.raises(SecretNotFound):
         store.read(path)
+
+
+def test_facebook_keeps_one_page_token_per_page(client, admin, session, publisher_headers):
+    pages = [{"id": "page-2001", "name": "Acme Careers"}, {"id": "page-2002", "name": "أكمي الشرق الأوسط"}]
+    with FakeNetwork(pages=pages) as network:
+        register(client, admin, network, key="facebook")
+        first_id = connect(client, admin, key="facebook")
+        accounts = client.get("/api/v1/accounts", query_string={"network": "facebook"}, headers=admin).get_json()["items"]
+        assert {a["external_id"] for a in accounts} >= {"page-2001", "page-2002"}
+        by_page = {a["external_id"]: a["id"] for a in accounts}
+        for page_id, account_id in by_page.items():
+            connection = client.get(f"/api/v1/accounts/{account_id}/connection", headers=admin).get_json()
+            assert connection["health"] == "healthy" and connection["expires_at"] is None  # Page tokens do not expire
+            whoami = client.post(f"/api/v1/accounts/{account_id}/actions", json={"action": "whoami"}, headers=publisher_headers(account_id))
+            assert whoami.get_json()["result"]["id"] == page_id
+        assert first_id in by_page.values()
+
+        unbound = factories.account(session, Actor.system("test"), handle="acme_new_page", network="facebook")
+        session.commit()
+        started = client.post("/api/v1/connections", json={"network": "facebook", "account_id": unbound.id}, headers=admin).get_json()
+        location = requests.get(started["authorize_url"], allow_redirects=False, timeout=10).headers["Location"]
+        query = parse_qs(urlparse(location).query)
+        refused = client.get("/oauth/callback", query_string={"state": query["state"][0], "code": query["code"][0]})
+        assert refused.status_code == 422 and "several Pages" in refused.get_data(as_text=True)

@@ -30,6 +30,9 @@ STAT_NAMES = ("token_requests", "refresh_requests", "refresh_reuse_detected", "r
 DEFAULT_USER = {"id": "page-1001", "name": "Acme Page", "personal": False}
 
 
+LONG_LIVED_TTL = 60 * 24 * 3600  # Facebook's long-lived user tokens last about 60 days
+
+
 @dataclass
 class RegisteredClient(ClientMixin):
     client_id: str
@@ -301,6 +304,7 @@ class FakeNetwork:
         refresh_ttl: int | None = None,
         rotating_refresh: bool = True,
         scopes: str = "publish read offline.access",
+        pages: list[dict[str, str]] | None = None,
     ) -> None:
         client = RegisteredClient(client_id, client_secret, tuple(scopes.split()), tuple(redirect_uris) if redirect_uris is not None else None)
         self._store = TokenStore(client, access_ttl, refresh_ttl, rotating_refresh)
@@ -314,6 +318,7 @@ class FakeNetwork:
         self.posts: list[dict[str, Any]] = []
         self.comments: list[dict[str, Any]] = []
         self.seen_refresh_tokens: list[str] = []
+        self.pages = [dict(page) for page in pages or []]  # Facebook-style Pages the user manages
         self.app = self._build_app()
 
     # -- observations and test controls --
@@ -346,6 +351,13 @@ class FakeNetwork:
         with self._lock:
             for token in self._store.tokens.values():
                 token.revoked = True
+
+    def _issue_access_token(self, user: dict[str, Any], family: str, ttl: int | None) -> str:
+        """Mint an access token outside the OAuth grants (long-lived and Page tokens); caller holds the lock."""
+        value = secrets.token_urlsafe(32)
+        expires_at = time.time() + ttl if ttl else None
+        self._store.tokens[value] = IssuedToken(value, "access_token", self._store.client.client_id, "", user, family, expires_at)
+        return value
 
     def add_comment(self, post_id: str, text: str, author: str = "A Follower") -> dict[str, Any]:
         with self._lock:
@@ -449,6 +461,22 @@ class FakeNetwork:
                         return jsonify(error=error, error_description="failure injected by the test"), 400
                 return server.create_token_response()
 
+        @app.get("/oauth/token")
+        def long_lived_token():
+            """Facebook's exchange of a short-lived user token for a long-lived one (grant_type=fb_exchange_token)."""
+            with self._lock:
+                self.stats["token_requests"] += 1
+                client = self._store.client
+                if request.args.get("grant_type") != "fb_exchange_token":
+                    return jsonify(error="unsupported_grant_type"), 400
+                if request.args.get("client_id") != client.client_id or not client.check_client_secret(request.args.get("client_secret", "")):
+                    return jsonify(error="invalid_client"), 401
+                short_lived = self._store.find(request.args.get("fb_exchange_token", ""), "access_token")
+                if short_lived is None or short_lived.is_revoked() or short_lived.is_expired():
+                    return jsonify(error="invalid_grant"), 400
+                long_lived = self._issue_access_token(short_lived.user, short_lived.family, LONG_LIVED_TTL)
+                return jsonify(access_token=long_lived, token_type="bearer", expires_in=LONG_LIVED_TTL)
+
         @app.post("/oauth/revoke")
         def revoke():
             with self._lock:
@@ -484,6 +512,15 @@ class FakeNetwork:
         @api("/api/me", ["GET"])
         def me(token: IssuedToken):
             return whoami_document(token.user)
+
+        @api("/api/me/accounts", ["GET"])
+        def managed_pages(token: IssuedToken):
+            """The Pages the user manages, each with a Page token that does not expire (Graph API style)."""
+            pages = []
+            for page in self.pages:
+                page_user = {"id": page["id"], "name": page["name"], "personal": False}
+                pages.append({**page, "access_token": self._issue_access_token(page_user, token.family, None), "tasks": ["CREATE_CONTENT", "MODERATE"]})
+            return {"data": pages}
 
         @api("/api/posts", ["POST"])
         def create_post(token: IssuedToken):

@@ -57,6 +57,7 @@ class NetworkPreset:
     whoami_id_field: str = "id"
     whoami_name_field: str = "name"
     extra_authorize_params: dict[str, str] = field(default_factory=dict)
+    page_tokens: bool = False  # Facebook: keep each Page's own token, got through a long-lived user token
     notes: str = ""
 
     def with_endpoints(self, **overrides: str | None) -> NetworkPreset:
@@ -206,3 +207,33 @@ class OAuthNetworkClient:
             raise NetworkRejected(f"{self.preset.display_name} whoami had no {self.preset.whoami_id_field}")
         name = _dig(document, self.preset.whoami_name_field)
         return Identity(str(external_id), str(name) if name is not None else None)
+
+    def long_lived_user_token(self, user_token: SecretValue) -> TokenSet:
+        """Facebook: trade a short-lived user token for a long-lived one (about 60 days)."""
+        params = {
+            "grant_type": "fb_exchange_token", "client_id": self._client_id,
+            "client_secret": self._client_secret.reveal(), "fb_exchange_token": user_token.reveal(),
+        }
+        try:
+            response = self._http.get(self.preset.endpoints.token_url, params=params, timeout=self._timeout)
+        except requests.exceptions.RequestException as exc:
+            raise NetworkUnavailable(f"{self.preset.display_name} did not answer ({type(exc).__name__})") from None
+        if response.status_code >= 400:
+            error = (response.json() if response.content else {}).get("error", response.status_code)
+            if error == "invalid_grant":
+                raise InvalidGrant(f"{self.preset.display_name} refused the user token (invalid_grant)")
+            raise NetworkRejected(f"{self.preset.display_name} refused the long-lived token exchange ({error})", response.status_code)
+        return self._token_set(response.json())
+
+    def managed_pages(self, user_token: SecretValue) -> list[tuple[Identity, TokenSet]]:
+        """Facebook: the Pages the user manages, each with its Page token (which does not expire)."""
+        response = self.request(user_token, "GET", self.preset.endpoints.api_url.rstrip("/") + "/me/accounts")
+        if response.status_code >= 400:
+            raise NetworkRejected(f"{self.preset.display_name} refused to list Pages ({response.status_code})", response.status_code)
+        pages = []
+        for page in response.json().get("data", []):
+            if not page.get("id") or not page.get("access_token"):
+                continue
+            tokens = TokenSet(SecretValue(page["access_token"]), None, "Bearer", self.preset.scopes, None, None)
+            pages.append((Identity(str(page["id"]), page.get("name")), tokens))
+        return pages

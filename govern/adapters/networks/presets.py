@@ -14,6 +14,7 @@ FACEBOOK = NetworkPreset(
         api_url="https://graph.facebook.com/v21.0",
     ),
     scopes=("pages_show_list", "pages_manage_posts", "pages_read_engagement", "pages_manage_engagement"),
+    page_tokens=True,
     notes="Long-lived user token -> page tokens; prefer a Business Manager system user so no person's login is the connector.",
 )
 
