@@ -138,13 +138,14 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.credentials.api import blp as credentials_api
     from govern.grants import service as _grants_service  # noqa: F401  (connects its signal receivers)
     from govern.grants.api import blp as grants_api
+    from govern.notifications.api import blp as notifications_api
     from govern.ops.health import bp as ops
     from govern.people.api import blp as people_api
 
     from govern.web.api_base import GovernApi
 
     api = GovernApi(app)
-    for blueprint in (accounts_api, people_api, grants_api, audit_api, broker_api, credentials_api):
+    for blueprint in (accounts_api, people_api, grants_api, audit_api, broker_api, credentials_api, notifications_api):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)
     csrf.exempt(ops)

@@ -7,4 +7,5 @@ from govern.broker.models import AccountConnection, NetworkApp, PendingConnect, 
 from govern.credentials.models import Checkout, LegacyCredential  # noqa: F401
 from govern.db import Base  # noqa: F401
 from govern.grants.models import Grant  # noqa: F401
+from govern.notifications.models import Notification  # noqa: F401
 from govern.people.models import Person  # noqa: F401

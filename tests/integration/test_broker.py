@@ -242,3 +242,32 @@ def test_facebook_keeps_one_page_token_per_page(client, admin, session, publishe
         query = parse_qs(urlparse(location).query)
         refused = client.get("/oauth/callback", query_string={"state": query["state"][0], "code": query["code"][0]})
         assert refused.status_code == 422 and "several Pages" in refused.get_data(as_text=True)
+
+
+def test_owner_is_notified_when_the_account_needs_reconnecting(client, admin, network, session):
+    from govern.people.models import PersonStatus
+
+    actor = Actor.system("test")
+    manager = factories.person(session, actor, display_name="Omar Haddad")
+    owner = factories.person(session, actor, display_name="سارة الحسيني", manager_id=manager.id)
+    register(client, admin, network)
+    account_id = connect(client, admin)
+    client.patch(f"/api/v1/accounts/{account_id}", json={"owner_id": owner.id}, headers=admin)
+    _, owner_token = create_api_client(session, actor, "owner-token", Role.IT, owner.id)
+    session.commit()
+    network.fail_next_refresh("invalid_grant")
+    client.post(f"/api/v1/accounts/{account_id}/connection/refresh", headers=admin)
+    inbox = client.get("/api/v1/notifications", headers={"Authorization": f"Bearer {owner_token.reveal()}"}).get_json()
+    assert [(n["kind"], n["subject_id"]) for n in inbox] == [("connection_needs_reconnect", str(account_id))]
+    read = client.post(f"/api/v1/notifications/{inbox[0]['id']}/read", headers={"Authorization": f"Bearer {owner_token.reveal()}"})
+    assert read.status_code == 200 and read.get_json()["read_at"]
+    assert client.post(f"/api/v1/notifications/{inbox[0]['id']}/read", headers=admin).status_code == 404  # not theirs
+
+    session.get(type(owner), owner.id).status = PersonStatus.LEAVER  # the owner left: the manager is told next time
+    session.commit()
+    connect(client, admin, account_id=account_id)
+    network.fail_next_refresh("invalid_grant")
+    client.post(f"/api/v1/accounts/{account_id}/connection/refresh", headers=admin)
+    from govern.notifications.service import unread_for
+
+    assert [n.subject_id for n in unread_for(session, manager.id)] == [str(account_id)]

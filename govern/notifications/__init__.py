@@ -1,0 +1,1 @@
+"""Notifications: what govern has to tell a person (an account they own needs reconnecting, an alert)."""
