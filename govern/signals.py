@@ -7,6 +7,14 @@ account_retired(session, actor, account_id, reason)
 connection_needs_reconnect(session, account_id, owner_id, reason)
     Sent by the broker when a network refuses an account's refresh token; the owner is told.
 
+person_departed(session, actor, person_id, departure_id)
+    Sent by the directory sync (full, incremental or SCIM) when a person leaves, inside the same
+    transaction. grants revoke every grant; the broker revokes the person's wrapped hand-offs;
+    credentials end their checkouts and mark passwords they saw "rotate now"; auth revokes their
+    API tokens and console access; accounts move the accounts they owned to their manager and flag
+    connections that hang on their personal login. Each receiver returns {step: how many} for the
+    departure's checklist.
+
 account_compromised(session, actor, account_id, reason)
     Sent by the broker after it revoked a compromised account's tokens; legacy credentials are marked
     "rotate now".
@@ -25,3 +33,4 @@ account_retired = _domain.signal("account-retired")
 connection_needs_reconnect = _domain.signal("connection-needs-reconnect")
 handoff_unwrap_refused = _domain.signal("handoff-unwrap-refused")
 account_compromised = _domain.signal("account-compromised")
+person_departed = _domain.signal("person-departed")

@@ -14,7 +14,7 @@ from govern.audit.service import Actor, record
 from govern.db import utcnow
 from govern.errors import Conflict, InvalidOperation, NotFound
 from govern.pagination import Page, paginate
-from govern.people.models import Person
+from govern.people.models import Person, PersonStatus
 from govern.text import like_pattern
 
 SORTS = {
@@ -159,3 +159,22 @@ def retire_account(session: Session, actor: Actor, account_id: int, reason: str)
     record(session, actor, "accounts:account:retire", "account", account.id, before={"status": before}, after={"status": "retired"}, reason=reason)
     signals.account_retired.send(session, actor=actor, account_id=account.id, reason=reason)
     return account
+
+
+@signals.person_departed.connect
+def _hand_owned_accounts_to_manager(session: Session, *, actor: Actor, person_id: int, departure_id: int) -> dict[str, int]:
+    """Accounts the leaver owned go to their manager, or are tagged orphaned when there is no active manager."""
+    leaver = session.get(Person, person_id)
+    manager = leaver.manager if leaver and leaver.manager and leaver.manager.status == PersonStatus.ACTIVE else None
+    owned = list(session.scalars(select(SocialAccount).where(SocialAccount.owner_id == person_id)))
+    for account in owned:
+        before = snapshot(account)
+        account.owner_id = manager.id if manager else None
+        if manager is None:
+            account.tags = sorted({*(account.tags or []), "orphaned"})
+        account.refresh_search_text()
+        session.flush()
+        record(session, actor, "accounts:account:owner_transfer", "account", account.id,
+               before={"owner_id": before["owner_id"]}, after={"owner_id": account.owner_id, "tags": account.tags},
+               reason=f"owner left (departure {departure_id})")
+    return {"accounts_moved_to_manager": len(owned) if manager else 0, "accounts_orphaned": 0 if manager else len(owned)}

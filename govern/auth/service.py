@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from govern import signals
 from govern.audit.service import Actor, record
 from govern.auth.models import ApiClient, ConsoleUser, LoginLink
 from govern.auth.roles import Role
@@ -134,3 +135,19 @@ def revoke_api_client(session: Session, actor: Actor, name: str) -> ApiClient:
     session.flush()
     record(session, actor, "auth:api_client:revoke", "api_client", client.id, before={"name": name})
     return client
+
+
+@signals.person_departed.connect
+def _close_access_on_departure(session: Session, *, actor: Actor, person_id: int, departure_id: int) -> dict[str, int]:
+    """API tokens the person owned stop working; their console users are disabled, which ends their sessions."""
+    now = utcnow()
+    tokens = list(session.scalars(select(ApiClient).where(ApiClient.person_id == person_id, ApiClient.revoked_at.is_(None))))
+    for client in tokens:
+        client.revoked_at = now
+        record(session, actor, "auth:api_client:revoke", "api_client", client.id, reason=f"departure {departure_id}")
+    users = list(session.scalars(select(ConsoleUser).where(ConsoleUser.person_id == person_id, ConsoleUser.disabled_at.is_(None))))
+    for user in users:
+        user.disabled_at = now
+        record(session, actor, "auth:console_user:disable", "console_user", user.id, reason=f"departure {departure_id}")
+    session.flush()
+    return {"api_tokens_revoked": len(tokens), "console_users_disabled": len(users)}

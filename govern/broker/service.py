@@ -210,7 +210,6 @@ def _apply_tokens(context: BrokerContext, connection: AccountConnection, tokens:
     connection.has_refresh_token = tokens.refresh_token is not None
     connection.access_fingerprint = fingerprint(context, tokens.access_token)
     connection.refresh_fingerprint = fingerprint(context, tokens.refresh_token) if tokens.refresh_token else None
-    _set_health(connection, ConnectionHealth.HEALTHY, None)
 
 
 def _set_health(connection: AccountConnection, health: ConnectionHealth, detail: str | None) -> None:
@@ -287,6 +286,7 @@ def _store_binding(
     connection.connected_by, connection.connected_at = actor.id, utcnow()
     connection.connector_person_id = pending.connector_person_id
     connection.connector_is_personal = pending.connector_person_id is not None
+    _set_health(connection, ConnectionHealth.HEALTHY, None)
     session.flush()
     record(session, actor, f"broker:connection:{'reconnect' if reconnect else 'connect'}", "account", account.id,
            after=_connection_summary(connection))
@@ -374,6 +374,8 @@ def refresh_connection(session: Session, context: BrokerContext, actor: Actor, a
         return connection
     version = _guard_store(context.store.write, connection.store_path, _token_data(tokens), cas=stored.version)
     _apply_tokens(context, connection, tokens, version)
+    if connection.health == ConnectionHealth.HEALTHY:
+        connection.health_detail = None  # an earlier failed attempt no longer matters
     connection.last_refreshed_at = utcnow()
     session.flush()
     record(session, actor, "broker:connection:refresh", "account", account_id,
@@ -403,6 +405,8 @@ def health_of(connection: AccountConnection, moment: datetime | None = None) -> 
     moment = moment or utcnow()
     if connection.health in (ConnectionHealth.NEEDS_RECONNECT, ConnectionHealth.REVOKED):
         return connection.health, None
+    if connection.health == ConnectionHealth.EXPIRING and connection.health_detail:
+        return ConnectionHealth.EXPIRING, connection.expires_at  # flagged (e.g. its connector left)
     forecast = connection.refresh_expires_at if connection.has_refresh_token else connection.expires_at
     if forecast is not None and forecast - moment <= EXPIRING_WITHIN:
         return ConnectionHealth.EXPIRING, forecast
@@ -542,3 +546,18 @@ def mark_compromised(session: Session, context: BrokerContext, actor: Actor, acc
     record(session, actor, "broker:account:compromise", "account", account_id,
            before={"status": before}, after={"status": account.status.value, "tags": account.tags}, reason=reason)
     signals.account_compromised.send(session, actor=actor, account_id=account_id, reason=reason)
+
+
+def flag_connector_left(session: Session, actor: Actor, person_id: int, departure_id: int) -> int:
+    """Connections hanging on the leaver's personal login still work, but not for long: flag them and tell the owner."""
+    connections = list(session.scalars(select(AccountConnection).where(
+        AccountConnection.connector_person_id == person_id,
+        AccountConnection.health.in_([ConnectionHealth.HEALTHY, ConnectionHealth.EXPIRING]),
+    )))
+    for connection in connections:
+        why = "the person whose own login this token hangs on has left; reconnect with a company-owned login before it breaks"
+        _set_health(connection, ConnectionHealth.EXPIRING, why)
+        record(session, actor, "broker:connection:connector_left", "account", connection.account_id, departure_id=departure_id)
+        signals.connection_needs_reconnect.send(session, account_id=connection.account_id, owner_id=connection.account.owner_id, reason=why)
+    session.flush()
+    return len(connections)

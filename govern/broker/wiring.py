@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from govern import signals
 from govern.adapters.secret_store_factory import build_secret_store
 from govern.audit.service import Actor
-from govern.broker.service import BrokerContext, disconnect
+from govern.broker.handoffs import revoke_handoffs
+from govern.broker.service import BrokerContext, disconnect, flag_connector_left
 from govern.config import Settings
 
 _receivers_connected = False
@@ -30,5 +31,11 @@ def connect_receivers(current_context: Callable[[], BrokerContext]) -> None:
     def _disconnect_retired(session: Session, *, actor: Actor, account_id: int, reason: str) -> None:
         disconnect(session, current_context(), actor, account_id, reason=f"account retired: {reason}")
 
+    def _offboard(session: Session, *, actor: Actor, person_id: int, departure_id: int) -> dict[str, int]:
+        revoked = revoke_handoffs(session, current_context(), actor, person_id=person_id, reason=f"departure {departure_id}")
+        flagged = flag_connector_left(session, actor, person_id, departure_id)
+        return {"handoffs_revoked": revoked, "connections_flagged_for_reconnect": flagged}
+
     signals.account_retired.connect(_disconnect_retired, weak=False)
+    signals.person_departed.connect(_offboard, weak=False)
     _receivers_connected = True

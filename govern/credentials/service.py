@@ -413,3 +413,25 @@ def _on_account_compromised(session: Session, *, actor: Actor, account_id: int, 
 @signals.account_retired.connect
 def _on_account_retired(session: Session, *, actor: Actor, account_id: int, reason: str) -> None:
     _end_open_checkouts(session, actor, account_id, note=f"account retired: {reason}")
+
+
+@signals.person_departed.connect
+def _on_person_departed(session: Session, *, actor: Actor, person_id: int, departure_id: int) -> dict[str, int]:
+    """A leaver's open checkouts end, and every password they ever saw is due for rotation."""
+    now, note = utcnow(), f"requester left the company (departure {departure_id})"
+    open_checkouts = list(session.scalars(select(Checkout).where(Checkout.requester_person_id == person_id, Checkout.ended_at.is_(None))))
+    for checkout in open_checkouts:
+        how = CheckoutEnd.EXPIRED if checkout.state_at(now) == CheckoutEnd.EXPIRED.value else CheckoutEnd.CANCELLED
+        _end_checkout(session, actor, checkout, how, now, note=note)
+    seen = session.scalars(select(Checkout).where(Checkout.requester_person_id == person_id, Checkout.revealed_at.is_not(None)))
+    flagged = set()
+    for checkout in seen:
+        credential = checkout.credential
+        if credential.rotate_now or not _password_was_seen_since_rotation(checkout, credential):
+            continue
+        credential.rotate_now = True
+        credential.rotate_reason = f"revealed to someone who has left (departure {departure_id}); change it at the network"
+        flagged.add(credential.id)
+        record(session, actor, "credentials:credential:rotate_due", "account", credential.account_id, reason=credential.rotate_reason)
+    session.flush()
+    return {"checkouts_ended": len(open_checkouts), "passwords_to_rotate": len(flagged)}

@@ -147,3 +147,13 @@ def revoke_all_for_account(session: Session, actor: Actor, account_id: int, reas
 @signals.account_retired.connect
 def _revoke_on_account_retired(session: Session, *, actor: Actor, account_id: int, reason: str) -> None:
     revoke_all_for_account(session, actor, account_id, reason=f"account retired: {reason}")
+
+
+@signals.person_departed.connect
+def _revoke_on_departure(session: Session, *, actor: Actor, person_id: int, departure_id: int) -> dict[str, int]:
+    open_grants = session.scalars(select(Grant).where(Grant.person_id == person_id, Grant.revoked_at.is_(None))).unique()
+    count = 0
+    for grant in open_grants:
+        revoke_grant(session, actor, grant.id, reason=f"left the company (departure {departure_id})")
+        count += 1
+    return {"grants_revoked": count}

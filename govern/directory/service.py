@@ -1,0 +1,237 @@
+"""Directory sync: plan and apply a full reconciliation or incremental changes, hold mass departures, depart people.
+
+Nothing here revokes access itself: a departure sends `person_departed`, and the domains holding
+access (grants, broker, credentials, auth, accounts) react in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from govern import signals
+from govern.adapters.directory import ChangeBatch, DirectoryEntry, DirectoryError
+from govern.audit.service import Actor, record
+from govern.db import utcnow
+from govern.directory.models import Departure, SyncCursor, SyncMode, SyncRun, SyncStatus
+from govern.errors import Conflict, NotFound
+from govern.people.models import Person, PersonSource, PersonStatus
+from govern.people.service import upsert_person
+
+MASS_DEPARTURE_FLOOR = 25
+MASS_DEPARTURE_FRACTION = 0.05
+NOT_IN_DIRECTORY = "not_in_directory"
+
+
+@dataclass(frozen=True)
+class PlannedDeparture:
+    person_id: int
+    display_name: str
+    signals: tuple[str, ...]
+    changed_at: datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"person_id": self.person_id, "display_name": self.display_name, "signals": list(self.signals),
+                "changed_at": self.changed_at.isoformat() if self.changed_at else None}
+
+
+@dataclass
+class SyncPlan:
+    """What a run would do; a dry run prints it and changes nothing."""
+
+    creates: list[DirectoryEntry] = field(default_factory=list)
+    updates: list[DirectoryEntry] = field(default_factory=list)
+    returners: list[DirectoryEntry] = field(default_factory=list)
+    departures: list[PlannedDeparture] = field(default_factory=list)
+    entries: list[DirectoryEntry] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {"seen": len(self.entries), "created": len(self.creates), "updated": len(self.updates),
+                "returned": len(self.returners), "departed": len(self.departures)}
+
+
+def _person_source(source: str) -> PersonSource:
+    return PersonSource(source)
+
+
+def _people_of(session: Session, source: str) -> dict[str, Person]:
+    return {p.external_id: p for p in session.scalars(select(Person).where(Person.source == _person_source(source)))}
+
+
+def _differs(person: Person, entry: DirectoryEntry) -> bool:
+    return (person.dn, person.username, person.email, person.display_name, person.department) != (
+        entry.dn, entry.username, entry.email, entry.display_name, entry.department)
+
+
+def _plan_entry(plan: SyncPlan, person: Person | None, entry: DirectoryEntry) -> None:
+    plan.entries.append(entry)
+    if person is None:
+        if entry.active:
+            plan.creates.append(entry)
+        return
+    if entry.active and person.status == PersonStatus.LEAVER:
+        plan.returners.append(entry)
+    elif not entry.active and person.status == PersonStatus.ACTIVE:
+        plan.departures.append(PlannedDeparture(person.id, person.display_name, entry.leaver_signals or ("inactive",), entry.changed_at))
+    if _differs(person, entry):
+        plan.updates.append(entry)
+
+
+def plan_full(session: Session, source: str, entries: Iterable[DirectoryEntry]) -> SyncPlan:
+    """Diff the whole scope against the people of this source; anyone active and absent is departing."""
+    people, plan = _people_of(session, source), SyncPlan()
+    for entry in entries:
+        _plan_entry(plan, people.get(entry.key), entry)
+    seen = {entry.key for entry in plan.entries}
+    for key, person in people.items():
+        if key not in seen and person.status == PersonStatus.ACTIVE:
+            plan.departures.append(PlannedDeparture(person.id, person.display_name, (NOT_IN_DIRECTORY,), None))
+    return plan
+
+
+def plan_changes(session: Session, source: str, batch: ChangeBatch, own_account: str | None) -> SyncPlan:
+    people, plan = _people_of(session, source), SyncPlan()
+    for change in batch.changes:
+        if own_account and change.changed_by and change.changed_by.lower() == own_account.lower():
+            continue  # govern's own writes to the directory do not come back as changes
+        person = people.get(change.key)
+        if change.entry is None:
+            if person is not None and person.status == PersonStatus.ACTIVE:
+                plan.departures.append(PlannedDeparture(person.id, person.display_name, ("removed_from_directory",), change.changed_at))
+            continue
+        _plan_entry(plan, person, change.entry)
+    return plan
+
+
+def mass_departure_limit(session: Session) -> int:
+    active = session.scalar(select(func.count()).select_from(Person).where(Person.status == PersonStatus.ACTIVE)) or 0
+    return max(MASS_DEPARTURE_FLOOR, int(active * MASS_DEPARTURE_FRACTION))
+
+
+def _finish(session: Session, actor: Actor, run: SyncRun, status: SyncStatus, counts: dict[str, int], error: str | None = None) -> SyncRun:
+    run.status, run.counts, run.error, run.finished_at = status, counts, error, utcnow()
+    session.flush()
+    record(session, actor, f"directory:sync:{status.value}", "sync_run", run.id, source=run.source, mode=run.mode.value,
+           counts=counts, error=error)
+    return run
+
+
+def _apply(session: Session, actor: Actor, source: str, plan: SyncPlan, hold_departures: bool) -> None:
+    changed = {entry.key: entry for entry in (*plan.creates, *plan.updates, *plan.returners)}
+    for entry in changed.values():
+        upsert_person(session, actor, _person_source(source), entry.key, dn=entry.dn, username=entry.username,
+                      email=entry.email, display_name=entry.display_name, department=entry.department)
+    for entry in plan.returners:
+        person = _people_of(session, source)[entry.key]
+        person.status, person.left_at = PersonStatus.ACTIVE, None  # returners get nothing back: access is re-requested
+        record(session, actor, "directory:person:return", "person", person.id)
+    _link_managers(session, source, plan.entries)
+    if not hold_departures:
+        for departure in plan.departures:
+            depart(session, actor, session.get(Person, departure.person_id), source, departure.signals, departure.changed_at)
+
+
+def _link_managers(session: Session, source: str, entries: list[DirectoryEntry]) -> None:
+    people = _people_of(session, source)
+    for entry in entries:
+        person = people.get(entry.key)
+        manager = people.get(entry.manager_key) if entry.manager_key else None
+        if person is not None and (manager.id if manager else None) != person.manager_id:
+            person.manager_id = manager.id if manager else None
+    session.flush()
+
+
+def run_sync(session: Session, actor: Actor, source: str, mode: SyncMode, read) -> SyncRun:
+    """Run one sync. `read()` returns a SyncPlan or raises DirectoryError; failures revoke nobody."""
+    run = SyncRun(source=source, mode=mode, status=SyncStatus.RUNNING)
+    session.add(run)
+    session.flush()
+    try:
+        plan = read()
+    except DirectoryError as exc:
+        return _finish(session, actor, run, SyncStatus.FAILED, {}, f"{type(exc).__name__}: {exc}")
+    if mode == SyncMode.FULL and not plan.entries:
+        return _finish(session, actor, run, SyncStatus.FAILED, {}, "the directory returned nobody in scope; no one was treated as a leaver")
+    hold = len(plan.departures) > mass_departure_limit(session)
+    _apply(session, actor, source, plan, hold_departures=hold)
+    if hold:
+        run.held_departures = [departure.as_json() for departure in plan.departures]
+        return _finish(session, actor, run, SyncStatus.HELD, plan.counts())
+    return _finish(session, actor, run, SyncStatus.SUCCEEDED, plan.counts())
+
+
+def full_sync(session: Session, actor: Actor, source: str, entries: Iterable[DirectoryEntry]) -> SyncRun:
+    return run_sync(session, actor, source, SyncMode.FULL, lambda: plan_full(session, source, entries))
+
+
+def incremental_sync(session: Session, actor: Actor, source: str, read_batch, own_account: str | None) -> SyncRun:
+    """Apply changes after the stored cursor; the new cursor is stored in the same transaction."""
+    cursor_row = session.get(SyncCursor, source)
+    batches: list[ChangeBatch] = []
+
+    def read() -> SyncPlan:
+        batch = read_batch(cursor_row.cursor if cursor_row else None)
+        batches.append(batch)
+        return plan_changes(session, source, batch, own_account)
+
+    run = run_sync(session, actor, source, SyncMode.INCREMENTAL, read)
+    if run.status != SyncStatus.FAILED and batches and batches[0].cursor:
+        if cursor_row is None:
+            session.add(SyncCursor(source=source, cursor=batches[0].cursor))
+        else:
+            cursor_row.cursor = batches[0].cursor
+        session.flush()
+    return run
+
+
+def depart(session: Session, actor: Actor, person: Person, source: str, why: Iterable[str], changed_at: datetime | None) -> Departure | None:
+    """The one "person departed" path for LDAP, AD and SCIM; idempotent: a leaver departs once."""
+    if person.status == PersonStatus.LEAVER:
+        return None
+    now = utcnow()
+    person.status, person.left_at = PersonStatus.LEAVER, changed_at or now
+    departure = Departure(person_id=person.id, source=source, signals=list(why), directory_changed_at=changed_at, first_seen_at=now)
+    session.add(departure)
+    session.flush()
+    record(session, actor, "directory:person:depart", "person", person.id, signals=list(why), directory_changed_at=changed_at)
+    outcomes = signals.person_departed.send(session, actor=actor, person_id=person.id, departure_id=departure.id)
+    departure.steps = {step: done for _receiver, outcome in outcomes if outcome for step, done in outcome.items()}
+    departure.access_removed_at = utcnow()
+    started = changed_at or departure.first_seen_at
+    departure.time_to_revoke_seconds = max(0.0, (departure.access_removed_at - started).total_seconds())
+    record(session, actor, "directory:departure:complete", "person", person.id, departure_id=departure.id,
+           time_to_revoke_seconds=round(departure.time_to_revoke_seconds, 3), steps=departure.steps)
+    return departure
+
+
+def decide_held_run(session: Session, actor: Actor, run_id: int, approve: bool) -> SyncRun:
+    run = session.get(SyncRun, run_id)
+    if run is None:
+        raise NotFound(f"sync run {run_id} does not exist")
+    if run.status != SyncStatus.HELD:
+        raise Conflict(f"sync run {run_id} is {run.status.value}, not held")
+    run.status = SyncStatus.APPROVED if approve else SyncStatus.DISMISSED
+    run.decided_by, run.decided_at = actor.id, utcnow()
+    departed = 0
+    if approve:
+        for held in run.held_departures or []:
+            person = session.get(Person, held["person_id"])
+            changed_at = datetime.fromisoformat(held["changed_at"]) if held.get("changed_at") else None
+            if person is not None and depart(session, actor, person, run.source, held["signals"], changed_at):
+                departed += 1
+    session.flush()
+    record(session, actor, f"directory:sync:{'approve' if approve else 'dismiss'}", "sync_run", run.id, departed=departed)
+    return run
+
+
+def list_runs(session: Session, limit: int = 50) -> list[SyncRun]:
+    return list(session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(limit)))
+
+
+def departures(session: Session, limit: int = 100) -> list[Departure]:
+    return list(session.scalars(select(Departure).order_by(Departure.first_seen_at.desc()).limit(limit)))
