@@ -47,6 +47,7 @@ ENUM_LABELS: dict[type[enum.Enum], dict[enum.Enum, str]] = {
         Role.GOVERNANCE: N_("Governance"),
         Role.IT: N_("IT"),
         Role.AUDITOR: N_("Auditor"),
+        Role.SCIM: N_("Identity provider (SCIM)"),
     },
 }
 
@@ -71,6 +72,14 @@ AUDIT_ACTIONS = {
     "broker:handoff:unwrap_refused": N_("ALERT: a used or expired hand-off was presented"),
     "broker:handoff:revoke": N_("Wrapped hand-off revoked"),
     "broker:account:compromise": N_("Account marked compromised"),
+    "credentials:credential:store": N_("Legacy login stored or changed"),
+    "credentials:credential:rotate_due": N_("Password must be changed (rotate now)"),
+    "credentials:totp:generate": N_("2FA code generated"),
+    "credentials:checkout:request": N_("Password checkout requested"),
+    "credentials:checkout:approve": N_("Password checkout approved"),
+    "credentials:checkout:end": N_("Password checkout ended"),
+    "credentials:password:reveal": N_("Password shown to the requester"),
+    "credentials:password:reveal_refused": N_("ALERT: someone other than the requester asked to see the password"),
 }
 
 CONNECTION_HEALTH = {
@@ -78,6 +87,18 @@ CONNECTION_HEALTH = {
     "expiring": N_("Expiring"),
     "needs_reconnect": N_("Needs reconnecting"),
     "revoked": N_("Revoked"),
+}
+
+
+# A break-glass checkout's state (Checkout.state_at), plus "ended_early": denied after its window had opened.
+CHECKOUT_STATES = {
+    "pending": N_("Waiting for approval"),
+    "active": N_("Open"),
+    "expired": N_("Ran out"),
+    "checked_in": N_("Checked in"),
+    "cancelled": N_("Cancelled"),
+    "denied": N_("Denied"),
+    "ended_early": N_("Ended early"),
 }
 
 
@@ -103,3 +124,8 @@ def audit_action_label(action: str) -> str:
 def connection_health_label(health: str) -> str:
     message = CONNECTION_HEALTH.get(health)
     return gettext(message) if message else health
+
+
+def checkout_state_label(state: str) -> str:
+    message = CHECKOUT_STATES.get(state)
+    return gettext(message) if message else state

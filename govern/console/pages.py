@@ -15,18 +15,22 @@ from govern.audit.service import EventFilter, events_query
 from govern.auth.roles import Permission, role_allows
 from govern.auth.service import Principal
 from govern.broker.models import AccountConnection
-from govern.broker.service import health_of
+from govern.broker.service import effective_grant, health_of
 from govern.console import forms
+from govern.credentials import service as credentials
+from govern.credentials.models import Checkout, LegacyCredential
 from govern.db import utcnow
 from govern.errors import NotFound
 from govern.grants.models import Grant, GrantRole
 from govern.grants.service import GrantFilter, get_grant, grants_of
 from govern.pagination import InvalidCursor, Page
-from govern.people.models import PersonStatus
+from govern.people.models import Person, PersonStatus
 from govern.people.service import PersonFilter, get_person, list_people
+from govern.web.request_cycle import current_actor
 
 HISTORY_LIMIT = 50
 PICKER_LIMIT = 25
+CHECKOUT_LIMIT = 20
 
 
 def listing(
@@ -69,6 +73,41 @@ def _connection(session: Session, account_id: int) -> dict[str, Any] | None:
     return {"record": connection, "health": health.value, "stops_working_at": stops_working_at}
 
 
+def _checkout_rows(session: Session, checkouts: list[Checkout], now) -> list[dict[str, Any]]:
+    person_ids = {c.requester_person_id for c in checkouts} | {c.approver_person_id for c in checkouts if c.approver_person_id}
+    people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(person_ids)))} if person_ids else {}
+    rows = []
+    for checkout in checkouts:
+        state = checkout.state_at(now)
+        if state == "denied" and checkout.approved_at is not None:
+            state = "ended_early"  # governance closed a window it had opened
+        rows.append({"checkout": checkout, "state": state, "requester": people.get(checkout.requester_person_id),
+                     "approver": people.get(checkout.approver_person_id)})
+    return rows
+
+
+def _legacy_login(session: Session, account_id: int, principal: Principal) -> dict[str, Any]:
+    """The stored legacy login (metadata only), recent checkouts, and which of its forms this caller may use."""
+    credential = session.scalar(select(LegacyCredential).where(LegacyCredential.account_id == account_id))
+    if credential is None:
+        return {"credential": None, "checkouts": [], "may_get_code": False, "may_request": False, "may_approve": False,
+                "my_open_checkout": None}
+    credentials.close_expired_on_read(session, current_actor(), account_id)  # so "rotate now" never waits for the job
+    now, me = utcnow(), principal.person_id
+    rows = _checkout_rows(session, credentials.list_checkouts(session, account_id, CHECKOUT_LIMIT), now)
+    uses_broker = me is not None and role_allows(principal.role, Permission.BROKER_USE)
+    return {
+        "credential": credential,
+        "checkouts": rows,
+        "may_get_code": uses_broker and effective_grant(session, me, account_id, credentials.TOTP_ACTION) is not None,
+        "may_request": uses_broker and effective_grant(session, me, account_id, credentials.CHECKOUT_ACTION) is not None,
+        "may_approve": (me is not None and principal.role in credentials.APPROVER_ROLES
+                        and role_allows(principal.role, Permission.GRANTS_WRITE)),
+        "my_open_checkout": next((row["checkout"] for row in rows
+                                  if row["checkout"].requester_person_id == me and row["checkout"].ended_at is None), None),
+    }
+
+
 def account_page(session: Session, account_id: int, principal: Principal, person_q: str | None = None) -> dict[str, Any]:
     account = get_account(session, account_id)
     may_grant = role_allows(principal.role, Permission.GRANTS_WRITE) and account.status != AccountStatus.RETIRED
@@ -76,6 +115,7 @@ def account_page(session: Session, account_id: int, principal: Principal, person
     return {
         "account": account,
         "connection": _connection(session, account_id),
+        "legacy": _legacy_login(session, account_id, principal),
         **_access(session, account_id=account_id),
         "history": _history(session, account_id) if role_allows(principal.role, Permission.AUDIT_READ) else None,
         "people_to_pick": _people_to_pick(session, person_q) if may_grant else [],
@@ -87,6 +127,14 @@ def account_page(session: Session, account_id: int, principal: Principal, person
 
 def person_page(session: Session, person_id: int) -> dict[str, Any]:
     return {"person": get_person(session, person_id), **_access(session, person_id=person_id), "now": utcnow()}
+
+
+def checkout_on_account(session: Session, account_id: int, checkout_id: int) -> Checkout:
+    """The checkout, provided it is on this account (a form posted for one account cannot act on another's)."""
+    checkout = credentials.get_checkout(session, checkout_id)
+    if checkout.account_id != account_id:
+        raise NotFound(f"checkout {checkout_id} is not on account {account_id}")
+    return checkout
 
 
 def grant_on_account(session: Session, account_id: int, grant_id: int) -> Grant:

@@ -8,7 +8,8 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-import pyotp
+from cryptography.hazmat.primitives.hashes import SHA1
+from cryptography.hazmat.primitives.twofactor.totp import TOTP
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -34,6 +35,7 @@ from govern.secret_value import SecretValue
 
 STORE_KIND = "legacy"
 MIN_SEED_LENGTH = 16  # 80 bits, the shortest seed networks hand out
+TOTP_STEP = 30
 APPROVER_ROLES = frozenset({Role.GOVERNANCE, Role.ADMIN})
 # A grant of any role lets a person sign in with a code; only roles that may publish may see the password.
 TOTP_ACTION = "whoami"
@@ -118,14 +120,20 @@ def _grant_or_refuse(session: Session, person_id: int | None, account: SocialAcc
 
 
 # --- storing ----------------------------------------------------------------------------------
+def _totp(canonical_seed: str) -> TOTP:
+    """RFC 6238 with the parameters authenticator apps assume: SHA-1, 6 digits, 30 s. Networks still issue
+    80-bit seeds, below cryptography's default minimum, so the key length is not enforced."""
+    key = base64.b32decode(canonical_seed + "=" * (-len(canonical_seed) % 8), casefold=False)
+    return TOTP(key, 6, SHA1(), TOTP_STEP, enforce_key_length=False)
+
+
 def normalise_totp_seed(seed: SecretValue) -> SecretValue:
     """Seeds are shown grouped and in lower case ('abcd efgh ...'); store the canonical base32 form."""
     canonical = "".join(seed.reveal().split()).upper().rstrip("=")
     if len(canonical) < MIN_SEED_LENGTH:
         raise InvalidOperation(f"the TOTP seed is too short (at least {MIN_SEED_LENGTH} base32 characters)")
     try:
-        base64.b32decode(canonical + "=" * (-len(canonical) % 8), casefold=False)
-        pyotp.TOTP(canonical).now()
+        _totp(canonical)
     except (binascii.Error, ValueError):
         raise InvalidOperation("the TOTP seed is not valid base32 (letters A-Z and digits 2-7)") from None
     return SecretValue(canonical)
@@ -211,9 +219,9 @@ def totp_code(session: Session, store: SecretStore, actor: Actor, person_id: int
     grant = _grant_or_refuse(session, person_id, credential.account, TOTP_ACTION, "generating a TOTP code")
     if not credential.has_totp:
         raise InvalidOperation(f"{credential.account.handle} has no TOTP seed stored")
-    totp = pyotp.TOTP(_read_secrets(store, credential).data["totp_seed"].reveal())
+    totp = _totp(_read_secrets(store, credential).data["totp_seed"].reveal())
     now = time.time()
-    code, valid_for = totp.at(now), int(totp.interval - now % totp.interval)
+    code, valid_for = totp.generate(now).decode(), int(TOTP_STEP - now % TOTP_STEP)
     record(session, actor, "credentials:totp:generate", "account", account_id, person_id=grant.person_id, grant_id=grant.id)
     return {"code": code, "valid_for_seconds": valid_for}
 

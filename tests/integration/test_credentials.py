@@ -308,3 +308,17 @@ def test_password_and_seed_never_reach_database_logs_audit_or_responses(client, 
         assert secret not in caplog.text, "a secret reached the logs"
         assert secret not in audit, "a secret reached an audit event"
         assert secret not in bodies, "a secret reached an HTTP response other than the reveal"
+
+
+def test_an_80_bit_seed_from_an_older_network_works(client, session, actor, auth_headers):
+    """Many networks still issue 16-character (80-bit) seeds; pyotp refuses them, RFC 6238 does not."""
+    from govern.credentials.service import normalise_totp_seed
+    from govern.secret_value import SecretValue
+
+    from govern.credentials.service import _totp
+
+    short = "JBSW Y3DP EHPK 3PXP"
+    assert normalise_totp_seed(SecretValue(short)).reveal() == "JBSWY3DPEHPK3PXP"
+    assert len(_totp("JBSWY3DPEHPK3PXP").generate(1_700_000_000).decode()) == 6
+    # RFC 6238 appendix B, SHA-1 key "12345678901234567890" at T=59 s: 94287082, of which 6 digits are 287082
+    assert _totp("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").generate(59) == b"287082"
