@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -10,6 +11,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "GOVERN_"
+
+
+# What GOVERN_LDAP_ATTRIBUTES may map (govern/adapters/ldap_directory.py holds the per-flavour defaults).
+LDAP_ATTRIBUTE_ROLES = (
+    "key", "username", "display_name", "email", "department", "manager", "changed_at",
+    "locked", "account_control", "account_expires",
+)
 
 
 class ConfigurationError(Exception):
@@ -34,7 +42,22 @@ class Settings(BaseModel):
     vault_namespace: str = Field(default="", description="Vault Enterprise / OpenBao namespace.")
     vault_transit_key: str = Field(default="", description="Transit key that encrypts refresh tokens before they are stored.")
     local_secret_key: str = Field(default="", description="Base64 key of the embedded secret store; else a 0600 file.", repr=False)
-    ldap_url: str = Field(default="", description="Directory URL, e.g. ldaps://dc1.example.com.")
+    ldap_url: str = Field(default="", description="Directory URL(s), comma-separated, e.g. ldaps://dc1.example.com,ldaps://dc2.example.com.")
+    ldap_bind_dn: str = Field(default="", description="DN govern's service account binds as.")
+    ldap_bind_password: str = Field(default="", description="The service account's password.", repr=False)
+    ldap_bind_password_file: str = Field(default="", description="File holding the service account's password.")
+    ldap_base_dn: str = Field(default="", description="Where people are searched (whole subtree).")
+    ldap_flavor: Literal["openldap", "ad"] = Field(default="openldap", description="Directory flavour: attribute defaults and leaver signals.")
+    ldap_group_dn: str = Field(default="", description="Entitlement group: people not directly in it count as leavers.")
+    ldap_ca_file: str = Field(default="", description="CA bundle for ldaps:// and StartTLS; empty uses the system store.")
+    ldap_start_tls: bool = Field(default=False, description="Upgrade ldap:// connections with StartTLS.")
+    ldap_attributes: dict[str, str] = Field(default_factory=dict, description="JSON object overriding the flavour's attribute mapping.")
+    ldap_user_filter: str = Field(default="", description="LDAP filter that selects people; empty uses the flavour's default.")
+    ldap_employment_status_attribute: str = Field(default="employeeType", description="Attribute whose terminated values mark a leaver; empty disables.")
+    ldap_terminated_values: list[str] = Field(default_factory=lambda: ["terminated"], description="Values (case-insensitive, comma-separated) of the employment status attribute that mark a leaver.")
+    ldap_end_date_attribute: str = Field(default="", description="Attribute holding a leaving date; a date in the past marks a leaver. Empty disables.")
+    ldap_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120, description="TCP/TLS connect timeout per directory server.")
+    ldap_receive_timeout_seconds: float = Field(default=30.0, gt=0, le=600, description="How long to wait for each directory response.")
     secure_cookies: bool = Field(default=True, description="Send cookies only over HTTPS.")
     force_https: bool = Field(default=False, description="Redirect HTTP to HTTPS and send HSTS.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -43,6 +66,7 @@ class Settings(BaseModel):
     login_link_ttl_seconds: int = Field(default=900, ge=60, le=86400)
     trusted_proxies: int = Field(default=0, ge=0, le=5, description="Reverse proxies in front of govern whose X-Forwarded-For is trusted.")
     base_url: str = Field(default="http://127.0.0.1:8000", description="External URL used in printed links.")
+    scim_entitlement_group: str = Field(default="social-media", min_length=1, max_length=255, description="SCIM group whose members may use govern; removal from it is a departure.")
 
     @field_validator("database_url")
     @classmethod
@@ -68,9 +92,29 @@ class Settings(BaseModel):
     @field_validator("ldap_url")
     @classmethod
     def _ldap_url(cls, value: str) -> str:
-        if value and not value.startswith(("ldap://", "ldaps://")):
-            raise ValueError("must start with ldap:// or ldaps://")
+        urls = [url.strip() for url in value.split(",") if url.strip()]
+        if any(not url.startswith(("ldap://", "ldaps://")) for url in urls):
+            raise ValueError("each URL must start with ldap:// or ldaps://")
+        return ",".join(urls)
+
+    @field_validator("ldap_attributes", mode="before")
+    @classmethod
+    def _ldap_attributes_json(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"must be a JSON object: {exc.msg}") from None
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - set(LDAP_ATTRIBUTE_ROLES))
+            if unknown:
+                raise ValueError(f"unknown keys {', '.join(unknown)}; known: {', '.join(LDAP_ATTRIBUTE_ROLES)}")
         return value
+
+    @field_validator("ldap_terminated_values", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
 
     @field_validator("secret_key")
     @classmethod

@@ -172,3 +172,16 @@ def openbao(tmp_path_factory):
         require_service("OpenBao", str(exc))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def slapd(tmp_path_factory):
+    """A real OpenLDAP slapd for the whole run (accesslog, ppolicy, AD schema): tests/support/slapd.py."""
+    from tests.support.slapd import start_slapd
+
+    try:
+        server = start_slapd(tmp_path_factory.mktemp("slapd"))
+    except (FileNotFoundError, RuntimeError) as exc:
+        require_service("OpenLDAP", str(exc))
+    yield server
+    server.stop()

@@ -54,6 +54,7 @@ class ChangeBatch:
 
 class Directory(Protocol):
     source: str  # "openldap" or "ad"
+    service_account: str | None  # govern's own bind identity: its writes are not changes to sync
 
     def check(self) -> None:
         """Bind and read the base; raise DirectoryUnavailable with a readable reason."""

@@ -32,8 +32,8 @@ def _check_secret_store() -> str:
     return "ok"
 
 
-def _check_ldap(url: str) -> str:
-    parsed = urlparse(url)
+def _check_ldap(urls: str) -> str:
+    parsed = urlparse(urls.split(",")[0])
     port = parsed.port or (636 if parsed.scheme == "ldaps" else 389)
     with socket.create_connection((parsed.hostname, port), timeout=PROBE_TIMEOUT):
         return "ok"
