@@ -138,21 +138,24 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.console.views import bp as console
     from govern.credentials.api import blp as credentials_api
     from govern.grants import service as _grants_service  # noqa: F401  (connects its signal receivers)
+    from govern.directory.api import blp as directory_api
     from govern.grants.api import blp as grants_api
     from govern.notifications.api import blp as notifications_api
     from govern.ops.health import bp as ops
+    from govern.scim.api import bp as scim_api
     from govern.people.api import blp as people_api
 
     from govern.web.api_base import GovernApi
 
     api = GovernApi(app)
-    for blueprint in (accounts_api, people_api, grants_api, audit_api, broker_api, credentials_api, notifications_api):
+    for blueprint in (accounts_api, people_api, grants_api, audit_api, broker_api, credentials_api, notifications_api, directory_api):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)
     csrf.exempt(ops)
     app.register_blueprint(ops)
     app.register_blueprint(oauth_views)
     app.register_blueprint(console)
+    app.register_blueprint(csrf.exempt(scim_api))
     from flask_babel import get_locale
 
     app.jinja_env.globals.update(RTL_LOCALES=RTL_LOCALES, get_locale=get_locale)

@@ -1,4 +1,4 @@
-"""The `govern` command: serve, db, token, console, demo, audit."""
+"""The `govern` command: serve, db, token, console, demo, audit, sync, directory, scim."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from govern.audit.cli import audit
 from govern.auth.cli import console, token
 from govern.config import ConfigurationError, load_settings
 from govern.demo.cli import demo
+from govern.directory.cli import directory, sync
+from govern.scim.cli import scim
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -110,5 +112,5 @@ def serve(host: str, port: int, workers: int) -> None:
     Server().run()
 
 
-for group in (token, console, demo, audit):
+for group in (token, console, demo, audit, sync, directory, scim):
     main.add_command(group)

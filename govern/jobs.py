@@ -55,6 +55,8 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
         beat_schedule={
             "verify-audit-chain": {"task": "govern.audit.verify_chain", "schedule": 24 * 3600.0},
             "refresh-due-tokens": {"task": "govern.broker.refresh_due", "schedule": 60.0},
+            "directory-incremental": {"task": "govern.directory.sync_incremental", "schedule": 60.0},
+            "directory-full": {"task": "govern.directory.sync_full", "schedule": 24 * 3600.0},
             "purge-expired-connects": {"task": "govern.broker.purge_expired_connects", "schedule": 3600.0},
             "close-expired-checkouts": {"task": "govern.credentials.close_expired_checkouts", "schedule": 60.0},
         },
@@ -65,6 +67,7 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
     import govern.audit.tasks  # noqa: F401  (registers the tasks)
     import govern.broker.tasks  # noqa: F401
     import govern.credentials.tasks  # noqa: F401
+    import govern.directory.tasks  # noqa: F401
 
 
 def enqueue_after_commit(session: Session, task: Task, *args: Any) -> None:

@@ -11,6 +11,7 @@ from govern.cli_support import cli_actor, with_app
 from govern.extensions import db
 
 ROLE_CHOICE = click.Choice([r.value for r in Role])
+CONSOLE_ROLE_CHOICE = click.Choice([r.value for r in Role if r != Role.SCIM])  # SCIM is a machine role
 
 
 @click.group()
@@ -48,7 +49,7 @@ def console() -> None:
 @console.command("create-user")
 @click.option("--email", required=True)
 @click.option("--name", "display_name", required=True)
-@click.option("--role", required=True, type=ROLE_CHOICE)
+@click.option("--role", required=True, type=CONSOLE_ROLE_CHOICE)
 @click.option("--person-email", default=None, help="The person this user is (needed to act on accounts through govern).")
 @with_app
 def create_user(email: str, display_name: str, role: str, person_email: str | None) -> None:

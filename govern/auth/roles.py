@@ -10,6 +10,7 @@ class Role(str, enum.Enum):
     GOVERNANCE = "governance"
     IT = "it"
     AUDITOR = "auditor"
+    SCIM = "scim"  # an identity provider pushing people over SCIM; a machine, never a console user
 
 
 class Permission(str, enum.Enum):
@@ -24,6 +25,9 @@ class Permission(str, enum.Enum):
     BROKER_USE = "broker:use"
     BROKER_CONFIGURE = "broker:configure"
     BROKER_HANDOFF = "broker:handoff"
+    DIRECTORY_SYNC = "directory:sync"
+    DIRECTORY_DECIDE = "directory:decide"
+    SCIM_PROVISION = "scim:provision"
 
 
 _READ_ALL = {
@@ -34,10 +38,18 @@ _READ_ALL = {
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset(Permission),
-    Role.GOVERNANCE: frozenset(_READ_ALL | {Permission.GRANTS_WRITE, Permission.AUDIT_READ, Permission.BROKER_USE}),
-    Role.IT: frozenset(_READ_ALL | {Permission.ACCOUNTS_WRITE, Permission.GRANTS_WRITE, Permission.ACCOUNTS_CONNECT, Permission.BROKER_USE}),
+    # Admin gets every permission but SCIM's: creating and departing people is the identity provider's
+    # job alone, so a leaked or misused admin token cannot invent or remove people.
+    Role.ADMIN: frozenset(Permission) - {Permission.SCIM_PROVISION},
+    Role.GOVERNANCE: frozenset(_READ_ALL | {
+        Permission.GRANTS_WRITE, Permission.AUDIT_READ, Permission.BROKER_USE, Permission.DIRECTORY_DECIDE,
+    }),
+    Role.IT: frozenset(_READ_ALL | {
+        Permission.ACCOUNTS_WRITE, Permission.GRANTS_WRITE, Permission.ACCOUNTS_CONNECT, Permission.BROKER_USE,
+        Permission.DIRECTORY_SYNC,
+    }),
     Role.AUDITOR: frozenset(_READ_ALL | {Permission.AUDIT_READ}),
+    Role.SCIM: frozenset({Permission.SCIM_PROVISION}),
 }
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govern import signals
-from govern.adapters.directory import ChangeBatch, DirectoryEntry, DirectoryError
+from govern.adapters.directory import ChangeBatch, Directory, DirectoryEntry, DirectoryError
 from govern.audit.service import Actor, record
 from govern.db import utcnow
 from govern.directory.models import Departure, SyncCursor, SyncMode, SyncRun, SyncStatus
@@ -165,8 +165,23 @@ def run_sync(session: Session, actor: Actor, source: str, mode: SyncMode, read) 
     return _finish(session, actor, run, SyncStatus.SUCCEEDED, plan.counts())
 
 
-def full_sync(session: Session, actor: Actor, source: str, entries: Iterable[DirectoryEntry]) -> SyncRun:
-    return run_sync(session, actor, source, SyncMode.FULL, lambda: plan_full(session, source, entries))
+def full_sync(
+    session: Session, actor: Actor, source: str, entries: Iterable[DirectoryEntry], cursor: str | None = None
+) -> SyncRun:
+    """Reconcile the whole scope; `cursor` is the incremental mark taken just before the read, kept if the run worked."""
+    run = run_sync(session, actor, source, SyncMode.FULL, lambda: plan_full(session, source, entries))
+    if cursor and run.status != SyncStatus.FAILED:
+        _store_cursor(session, source, cursor)
+    return run
+
+
+def _store_cursor(session: Session, source: str, cursor: str) -> None:
+    row = session.get(SyncCursor, source)
+    if row is None:
+        session.add(SyncCursor(source=source, cursor=cursor))
+    else:
+        row.cursor = cursor
+    session.flush()
 
 
 def incremental_sync(session: Session, actor: Actor, source: str, read_batch, own_account: str | None) -> SyncRun:
@@ -181,12 +196,21 @@ def incremental_sync(session: Session, actor: Actor, source: str, read_batch, ow
 
     run = run_sync(session, actor, source, SyncMode.INCREMENTAL, read)
     if run.status != SyncStatus.FAILED and batches and batches[0].cursor:
-        if cursor_row is None:
-            session.add(SyncCursor(source=source, cursor=batches[0].cursor))
-        else:
-            cursor_row.cursor = batches[0].cursor
-        session.flush()
+        _store_cursor(session, source, batches[0].cursor)
     return run
+
+
+def sync_full_from(session: Session, actor: Actor, directory: Directory) -> SyncRun:
+    """A full reconciliation; the incremental mark is taken first, so changes made during the read are not lost."""
+    try:
+        mark = directory.changes_since(None).cursor
+    except DirectoryError:
+        mark = None  # the full read meets the same failure and records it
+    return full_sync(session, actor, directory.source, directory.all_entries(), mark)
+
+
+def sync_incremental_from(session: Session, actor: Actor, directory: Directory) -> SyncRun:
+    return incremental_sync(session, actor, directory.source, directory.changes_since, directory.service_account)
 
 
 def depart(session: Session, actor: Actor, person: Person, source: str, why: Iterable[str], changed_at: datetime | None) -> Departure | None:

@@ -1,4 +1,4 @@
-"""RFC 9457 problem+json for the API and readable error pages for the console."""
+"""RFC 9457 problem+json for the API, SCIM error documents under /scim/, and readable error pages for the console."""
 
 from __future__ import annotations
 
@@ -17,10 +17,24 @@ log = structlog.get_logger(__name__)
 
 PROBLEM_BASE = "https://govern.example/problems/"
 MACHINE_PREFIXES = ("/api/", "/scim/", "/healthz", "/readyz")
+SCIM_PREFIX = "/scim/"
+SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
 def wants_problem_json() -> bool:
     return request.path.startswith(MACHINE_PREFIXES)
+
+
+def wants_scim_error() -> bool:
+    return request.path.startswith(SCIM_PREFIX)
+
+
+def scim_error(status: int, detail: str, scim_type: str | None = None) -> Response:
+    """An RFC 7644 section 3.12 error: what Okta and Entra ID read and show to the administrator."""
+    body: dict[str, Any] = {"schemas": [SCIM_ERROR_SCHEMA], "status": str(status), "detail": detail}
+    if scim_type:
+        body["scimType"] = scim_type
+    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/scim+json")
 
 
 def problem(status: int, title: str, detail: str, kind: str | None = None, **extensions: Any) -> Response:
@@ -38,6 +52,8 @@ def problem(status: int, title: str, detail: str, kind: str | None = None, **ext
 
 
 def error_response(status: int, title: str, detail: str, kind: str | None = None, **extensions: Any):
+    if wants_scim_error():
+        return scim_error(status, detail)
     if wants_problem_json():
         return problem(status, title, detail, kind, **extensions)
     page = render_template("console/error.html", status=status, title=title, detail=detail, errors=extensions.get("errors"))
@@ -72,6 +88,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
         g.commit_despite_error = exc.keeps_audit
+        if wants_scim_error():
+            return scim_error(exc.status, exc.detail, getattr(exc, "scim_type", None))
         kind = type(exc).__name__.lower()
         return error_response(exc.status, exc.title, exc.detail, kind)
 

@@ -1,0 +1,64 @@
+"""/api/v1/directory: sync runs (approve or dismiss a held one), departures, and a sync on demand."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from govern.auth.roles import Permission
+from govern.directory import service, tasks
+from govern.directory.schemas import DepartureSchema, SyncRequestSchema, SyncRunSchema
+from govern.errors import InvalidOperation
+from govern.extensions import db
+from govern.jobs import enqueue_after_commit
+from govern.web.authz import requires
+from govern.web.request_cycle import current_actor
+
+blp = Blueprint("directory", __name__, url_prefix="/api/v1/directory", description="Directory sync and departures")
+
+
+@blp.route("/runs")
+class SyncRuns(MethodView):
+    @requires(Permission.PEOPLE_READ)
+    @blp.response(200, SyncRunSchema(many=True))
+    def get(self):
+        """Recent sync runs, newest first; held runs wait for a governance decision."""
+        return service.list_runs(db.session)
+
+    @requires(Permission.DIRECTORY_SYNC)
+    @blp.arguments(SyncRequestSchema)
+    @blp.response(202, SyncRequestSchema)
+    def post(self, data):
+        """Sync now (incremental, or a full reconciliation); runs as a job after this request."""
+        if not current_app.extensions["govern.settings"].ldap_url:
+            raise InvalidOperation("no directory is configured (GOVERN_LDAP_URL)")
+        enqueue_after_commit(db.session, tasks.sync_full if data["full"] else tasks.sync_incremental)
+        return data
+
+
+@blp.route("/runs/<int:run_id>/approve")
+class ApproveRun(MethodView):
+    @requires(Permission.DIRECTORY_DECIDE)
+    @blp.response(200, SyncRunSchema)
+    def post(self, run_id):
+        """Approve a held run: its departures happen now."""
+        return service.decide_held_run(db.session, current_actor(), run_id, approve=True)
+
+
+@blp.route("/runs/<int:run_id>/dismiss")
+class DismissRun(MethodView):
+    @requires(Permission.DIRECTORY_DECIDE)
+    @blp.response(200, SyncRunSchema)
+    def post(self, run_id):
+        """Dismiss a held run: nobody departs."""
+        return service.decide_held_run(db.session, current_actor(), run_id, approve=False)
+
+
+@blp.route("/departures")
+class Departures(MethodView):
+    @requires(Permission.PEOPLE_READ)
+    @blp.response(200, DepartureSchema(many=True))
+    def get(self):
+        """Leavers, newest first, with what was removed and the time to revoke."""
+        return service.departures(db.session)

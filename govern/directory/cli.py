@@ -1,0 +1,99 @@
+"""`govern sync directory` and `govern directory test`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+
+from govern.adapters.directory import DirectoryError
+from govern.cli_support import cli_actor, with_app
+from govern.directory import service
+from govern.directory.models import SyncCursor, SyncStatus
+from govern.extensions import db
+
+
+def _directory_or_exit():
+    from govern.adapters.directory_factory import build_directory
+
+    directory = build_directory(current_app.extensions["govern.settings"])
+    if directory is None:
+        raise click.ClickException("no directory is configured: set GOVERN_LDAP_URL and GOVERN_LDAP_BASE_DN")
+    return directory
+
+
+def _print_plan(plan: service.SyncPlan) -> None:
+    counts = plan.counts()
+    click.echo("dry run, nothing was changed: " + ", ".join(f"{name} {number}" for name, number in counts.items()))
+    for entry in plan.creates:
+        click.echo(f"  + create  {entry.username}  {entry.display_name}  ({entry.key})")
+    for entry in plan.updates:
+        click.echo(f"  ~ update  {entry.username}  {entry.display_name}  ({entry.key})")
+    for entry in plan.returners:
+        click.echo(f"  ^ returns {entry.username}  {entry.display_name}  (nothing is restored)")
+    for departure in plan.departures:
+        click.echo(f"  - departs {departure.display_name}  (person {departure.person_id}: {', '.join(departure.signals)})")
+
+
+@click.group("sync")
+def sync() -> None:
+    """Synchronise with outside systems."""
+
+
+@sync.command("directory")
+@click.option("--full", is_flag=True, help="Reconcile the whole scope (sees deletions and moves), not just recent changes.")
+@click.option("--dry-run", is_flag=True, help="Print exactly what would change; change and revoke nothing.")
+@with_app
+def sync_directory(full: bool, dry_run: bool) -> None:
+    """Sync people from the directory now."""
+    directory = _directory_or_exit()
+    if dry_run:
+        try:
+            if full:
+                plan = service.plan_full(db.session, directory.source, directory.all_entries())
+            else:
+                cursor = db.session.get(SyncCursor, directory.source)
+                batch = directory.changes_since(cursor.cursor if cursor else None)
+                plan = service.plan_changes(db.session, directory.source, batch, directory.service_account)
+        except DirectoryError as exc:
+            raise click.ClickException(f"the directory could not be read: {exc}") from None
+        _print_plan(plan)
+        db.session.rollback()
+        return
+    if full:
+        run = service.sync_full_from(db.session, cli_actor(), directory)
+    else:
+        run = service.sync_incremental_from(db.session, cli_actor(), directory)
+    click.echo(f"sync run {run.id}: {run.status.value} " + ", ".join(f"{k} {v}" for k, v in (run.counts or {}).items()))
+    if run.status == SyncStatus.HELD:
+        click.echo(f"  {len(run.held_departures)} departures are held for a governance decision (approve or dismiss run {run.id})")
+    if run.status == SyncStatus.FAILED:
+        click.echo(f"  {run.error}; nobody was revoked", err=True)
+        db.session.commit()  # keep the failed run on record
+        sys.exit(1)
+
+
+@click.group("directory")
+def directory() -> None:
+    """The company directory."""
+
+
+@directory.command("test")
+@with_app
+def directory_test() -> None:
+    """Bind, read a sample and show how attributes map to people."""
+    source = _directory_or_exit()
+    try:
+        source.check()
+        sample = []
+        for entry in source.all_entries(page_size=50):
+            sample.append(entry)
+            if len(sample) == 5:
+                break
+    except DirectoryError as exc:
+        raise click.ClickException(f"the directory could not be read: {exc}") from None
+    click.echo(f"bound and read the {source.source} directory; a sample of {len(sample)}:")
+    for entry in sample:
+        state = "active" if entry.active else "leaver: " + ", ".join(entry.leaver_signals)
+        click.echo(f"  {entry.key}  {entry.username}  {entry.display_name}  {entry.email or '-'}  manager={entry.manager_key or '-'}  [{state}]")

@@ -1,0 +1,39 @@
+"""Directory sync request and response schemas."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class SyncRunSchema(Schema):
+    id = fields.Integer()
+    source = fields.String()
+    mode = fields.Function(lambda run: run.mode.value)
+    status = fields.Function(lambda run: run.status.value)
+    started_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    duration_seconds = fields.Function(
+        lambda run: round((run.finished_at - run.started_at).total_seconds(), 3) if run.finished_at else None
+    )
+    counts = fields.Dict()
+    error = fields.String(allow_none=True)
+    held_departures = fields.List(fields.Dict(), allow_none=True)
+    decided_by = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+
+
+class DepartureSchema(Schema):
+    id = fields.Integer()
+    person_id = fields.Integer()
+    display_name = fields.Function(lambda departure: departure.person.display_name)
+    source = fields.String()
+    signals = fields.List(fields.String())
+    directory_changed_at = fields.DateTime(allow_none=True)
+    first_seen_at = fields.DateTime()
+    access_removed_at = fields.DateTime(allow_none=True)
+    time_to_revoke_seconds = fields.Float(allow_none=True)
+    steps = fields.Dict()
+
+
+class SyncRequestSchema(Schema):
+    full = fields.Boolean(load_default=False)

@@ -1,0 +1,173 @@
+"""/scim/v2: the SCIM 2.0 endpoints Okta and Entra ID provision through; thin views over govern.scim.service.
+
+A plain Flask blueprint, not flask-smorest: SCIM publishes its own discovery documents instead of
+OpenAPI, and its bodies are read by govern.scim.schemas (case-insensitive names, string booleans).
+Errors under /scim/ are SCIM error documents (govern.web.problems); every route needs scim:provision.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, json, request
+
+from govern.auth.roles import Permission
+from govern.extensions import db
+from govern.scim import discovery, schemas, service
+from govern.scim.errors import InvalidSyntax, ResourceNotFound
+from govern.web.authz import requires
+from govern.web.request_cycle import current_actor
+
+bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
+SCIM_JSON = "application/scim+json"
+
+
+def _base() -> str:
+    return current_app.extensions["govern.settings"].base_url + bp.url_prefix
+
+
+def _group_name() -> str:
+    return current_app.extensions["govern.settings"].scim_entitlement_group
+
+
+def _body() -> Any:
+    """The request's JSON whatever its content type (application/scim+json or application/json)."""
+    body = request.get_json(force=True, silent=True)
+    if body is None:
+        raise InvalidSyntax("the request body must be a JSON document")
+    return body
+
+
+def _reply(document: Any, status: int = 200) -> Response:
+    response = Response(json.dumps(document, ensure_ascii=False), status=status, mimetype=SCIM_JSON)
+    if status == 201:
+        response.headers["Location"] = document["meta"]["location"]
+    return response
+
+
+def _user(person, status: int = 200) -> Response:
+    return _reply(schemas.user_resource(person, _base()), status)
+
+
+def _group(group: service.ScimGroup, status: int = 200) -> Response:
+    return _reply(schemas.group_resource(group.id, group.display_name, group.members, _base()), status)
+
+
+@bp.get("/Users")
+@requires(Permission.SCIM_PROVISION)
+def list_users():
+    found = schemas.parse_filter(request.args.get("filter"), schemas.USER_FILTERS)
+    start, count = schemas.parse_paging(request.args)
+    total, people = service.list_users(db.session, found, start, count)
+    return _reply(schemas.list_response([schemas.user_resource(p, _base()) for p in people], total, start))
+
+
+@bp.post("/Users")
+@requires(Permission.SCIM_PROVISION)
+def create_user():
+    return _user(service.create_user(db.session, current_actor(), schemas.parse_user(_body())), 201)
+
+
+@bp.get("/Users/<user_id>")
+@requires(Permission.SCIM_PROVISION)
+def get_user(user_id: str):
+    return _user(service.get_user(db.session, user_id))
+
+
+@bp.put("/Users/<user_id>")
+@requires(Permission.SCIM_PROVISION)
+def replace_user(user_id: str):
+    service.get_user(db.session, user_id)  # an unknown id is 404 whatever the body
+    return _user(service.replace_user(db.session, current_actor(), user_id, schemas.parse_user(_body())))
+
+
+@bp.patch("/Users/<user_id>")
+@requires(Permission.SCIM_PROVISION)
+def patch_user(user_id: str):
+    service.get_user(db.session, user_id)
+    return _user(service.patch_user(db.session, current_actor(), user_id, _body()))
+
+
+@bp.delete("/Users/<user_id>")
+@requires(Permission.SCIM_PROVISION)
+def delete_user(user_id: str):
+    service.delete_user(db.session, current_actor(), user_id)
+    return Response(status=204)
+
+
+@bp.get("/Groups")
+@requires(Permission.SCIM_PROVISION)
+def list_groups():
+    found = schemas.parse_filter(request.args.get("filter"), schemas.GROUP_FILTERS)
+    start, count = schemas.parse_paging(request.args)
+    with_members = not schemas.excludes_members(request.args)
+    total, groups = service.list_groups(db.session, _group_name(), found, start, count, with_members)
+    resources = [schemas.group_resource(g.id, g.display_name, g.members, _base()) for g in groups]
+    return _reply(schemas.list_response(resources, total, start))
+
+
+@bp.post("/Groups")
+@requires(Permission.SCIM_PROVISION)
+def create_group():
+    display_name, _members = schemas.parse_group_create(_body())
+    return _group(service.create_group(db.session, current_actor(), _group_name(), display_name), 201)
+
+
+@bp.get("/Groups/<group_id>")
+@requires(Permission.SCIM_PROVISION)
+def get_group(group_id: str):
+    return _group(service.get_group(db.session, _group_name(), group_id, not schemas.excludes_members(request.args)))
+
+
+@bp.patch("/Groups/<group_id>")
+@requires(Permission.SCIM_PROVISION)
+def patch_group(group_id: str):
+    service.get_group(db.session, _group_name(), group_id, with_members=False)
+    patch = schemas.parse_group_patch(_body())
+    return _group(service.patch_group(db.session, current_actor(), _group_name(), group_id, patch))
+
+
+@bp.delete("/Groups/<group_id>")
+@requires(Permission.SCIM_PROVISION)
+def delete_group(group_id: str):
+    service.delete_group(db.session, current_actor(), _group_name(), group_id)
+    return Response(status=204)
+
+
+@bp.get("/ServiceProviderConfig")
+@requires(Permission.SCIM_PROVISION)
+def service_provider_config():
+    return _reply(discovery.service_provider_config(_base()))
+
+
+@bp.get("/ResourceTypes")
+@requires(Permission.SCIM_PROVISION)
+def resource_types():
+    documents = discovery.resource_types(_base())
+    return _reply(schemas.list_response(documents, len(documents), 1))
+
+
+@bp.get("/ResourceTypes/<name>")
+@requires(Permission.SCIM_PROVISION)
+def resource_type(name: str):
+    return _reply(_one(discovery.resource_types(_base()), name, "resource type"))
+
+
+@bp.get("/Schemas")
+@requires(Permission.SCIM_PROVISION)
+def schema_list():
+    documents = discovery.schemas(_base())
+    return _reply(schemas.list_response(documents, len(documents), 1))
+
+
+@bp.get("/Schemas/<schema_id>")
+@requires(Permission.SCIM_PROVISION)
+def schema(schema_id: str):
+    return _reply(_one(discovery.schemas(_base()), schema_id, "schema"))
+
+
+def _one(documents: list[dict[str, Any]], wanted: str, what: str) -> dict[str, Any]:
+    for document in documents:
+        if document["id"] == wanted:
+            return document
+    raise ResourceNotFound(f"there is no {what} {wanted!r}")

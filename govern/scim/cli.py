@@ -1,0 +1,33 @@
+"""`govern scim token create`: bearer tokens for identity providers that provision people over SCIM."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+
+from govern.auth.roles import Role
+from govern.auth.service import create_api_client
+from govern.cli_support import cli_actor, with_app
+from govern.extensions import db
+
+
+@click.group("scim")
+def scim() -> None:
+    """SCIM provisioning from Okta or Entra ID."""
+
+
+@scim.group("token")
+def scim_token() -> None:
+    """Bearer tokens for identity providers."""
+
+
+@scim_token.command("create")
+@click.option("--name", required=True, help="Who will use it, e.g. 'okta' or 'entra'.")
+@with_app
+def token_create(name: str) -> None:
+    """Mint a SCIM token (role scim: provisioning only); shown once, stored only as a hash."""
+    client, secret = create_api_client(db.session, cli_actor(), name, Role.SCIM)
+    base_url = current_app.extensions["govern.settings"].base_url
+    click.echo(f"SCIM client {client.name!r} created. SCIM base URL: {base_url}/scim/v2", err=True)
+    click.echo("Token (shown once; revoke with `govern token revoke --name NAME`):", err=True)
+    click.echo(secret.reveal())

@@ -1,0 +1,40 @@
+"""SCIM errors: domain errors that carry the RFC 7644 scimType the web layer puts in the error body."""
+
+from __future__ import annotations
+
+from govern.errors import DomainError
+
+
+class ScimError(DomainError):
+    scim_type: str | None = None
+
+
+class InvalidSyntax(ScimError):
+    scim_type = "invalidSyntax"
+
+
+class InvalidValue(ScimError):
+    scim_type = "invalidValue"
+
+
+class InvalidFilter(ScimError):
+    scim_type = "invalidFilter"
+
+
+class InvalidPath(ScimError):
+    scim_type = "invalidPath"
+
+
+class Mutability(ScimError):
+    scim_type = "mutability"
+
+
+class Uniqueness(ScimError):
+    status = 409
+    title = "Conflict"
+    scim_type = "uniqueness"
+
+
+class ResourceNotFound(ScimError):
+    status = 404
+    title = "Not found"

@@ -1,0 +1,397 @@
+"""SCIM 2.0 wire format (RFC 7643/7644): reading User, Group, PatchOp and filter input; writing resources and lists.
+
+Plain functions, not marshmallow schemas: SCIM attribute names are case-insensitive, PATCH paths reach
+inside documents, and Entra ID sends booleans as strings ("False"); a field schema expresses none of that.
+Attributes govern does not keep (phone numbers, titles, roles, ...) are accepted and ignored, so an
+identity provider with a richer mapping keeps working.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from govern.people.models import Person, PersonSource, PersonStatus
+from govern.scim.errors import InvalidFilter, InvalidPath, InvalidSyntax, InvalidValue, Mutability
+
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+MAX_COUNT = 200
+DELETED_PREFIX = "deleted:"  # a DELETEd user's external_id: the row stays for the audit trail, SCIM sees 404
+
+USER_FILTERS = frozenset({"username", "externalid", "id", "emails", "emails.value"})
+GROUP_FILTERS = frozenset({"displayname", "id"})
+_FILTER = re.compile(r'^\s*([A-Za-z][\w.:-]*)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$', re.IGNORECASE)
+_MEMBER_PATH = re.compile(r'^members\s*\[\s*value\s+eq\s+"((?:[^"\\]|\\.)*)"\s*\]$', re.IGNORECASE)
+_EMAIL_PATH = re.compile(r"^emails(\[[^\]]*\])?(\.value)?$", re.IGNORECASE)
+_ENTERPRISE = ENTERPRISE_SCHEMA.lower()
+_LIMITS = {"userName": 255, "displayName": 255, "email": 320, "department": 255, "externalId": 1024, "manager": 1024}
+
+
+# ---- input ----
+
+@dataclass(frozen=True)
+class UserInput:
+    """What govern keeps of a SCIM User; `active` None means "not given"."""
+
+    user_name: str
+    display_name: str
+    email: str | None = None
+    active: bool | None = None
+    external_id: str | None = None
+    department: str | None = None
+    manager: str | None = None  # the manager as the client refers to them: govern id, externalId or userName
+
+
+@dataclass(frozen=True)
+class Filter:
+    attribute: str  # lower-cased
+    value: str
+
+
+@dataclass(frozen=True)
+class MembershipChange:
+    action: str  # "add", "remove" or "replace"
+    member_ids: frozenset[str] | None  # None with "remove": every member
+
+
+@dataclass(frozen=True)
+class GroupPatch:
+    display_name: str | None
+    changes: tuple[MembershipChange, ...]
+
+
+def _get(document: Mapping[str, Any], name: str) -> Any:
+    wanted = name.lower()
+    return next((value for key, value in document.items() if key.lower() == wanted), None)
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidSyntax(f"{what} must be a JSON object")
+    return value
+
+
+def _text(value: Any, name: str, required: bool = False) -> str | None:
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]  # some clients wrap single values
+    if isinstance(value, dict) and "value" in value:
+        value = value["value"]
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise InvalidValue(f"{name} is required and must not be empty")
+        return None
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise InvalidValue(f"{name} must be a string")
+    text = str(value).strip()
+    if len(text) > _LIMITS.get(name, 255):
+        raise InvalidValue(f"{name} is longer than {_LIMITS.get(name, 255)} characters")
+    return text
+
+
+def boolean(value: Any, name: str = "active") -> bool:
+    """A SCIM boolean; Entra ID's legacy "True"/"False" strings are accepted too."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
+        return value.strip().lower() == "true"
+    raise InvalidValue(f"{name} must be true or false, not {json.dumps(value)}")
+
+
+def _primary_email(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise InvalidValue("emails must be a list of objects with a value")
+    chosen = next((item for item in value if item.get("primary") in (True, "true", "True")), value[0] if value else None)
+    email = _text(chosen.get("value"), "email") if chosen else None
+    return email.lower() if email else None
+
+
+def _display_name(parts: Mapping[str, str | None]) -> str | None:
+    """displayName, else name.formatted, else given and family name, from what one request gave."""
+    if parts.get("displayname"):
+        return parts["displayname"]
+    if parts.get("formatted"):
+        return parts["formatted"]
+    joined = " ".join(part for part in (parts.get("givenname"), parts.get("familyname")) if part)
+    return joined or None
+
+
+def _name_parts(name: Any) -> dict[str, str | None]:
+    """The parts of a name object that were given, keyed in lower case."""
+    if name is None:
+        return {}
+    name = _object(name, "name")
+    return {key.lower(): _text(_get(name, key), f"name.{key}") for key in ("formatted", "givenName", "familyName")
+            if _get(name, key) is not None}
+
+
+def _manager(value: Any) -> str | None:
+    return _text(value, "manager")
+
+
+def parse_user(body: Any) -> UserInput:
+    """A full User from POST or PUT."""
+    body = _object(body, "a User")
+    user_name = _text(_get(body, "userName"), "userName", required=True)
+    parts = _name_parts(_get(body, "name"))
+    parts["displayname"] = _text(_get(body, "displayName"), "displayName")
+    enterprise = _get(body, ENTERPRISE_SCHEMA)
+    enterprise = _object(enterprise, ENTERPRISE_SCHEMA) if enterprise is not None else {}
+    active = _get(body, "active")
+    return UserInput(
+        user_name=user_name,
+        display_name=_display_name(parts) or user_name,
+        email=_primary_email(_get(body, "emails")),
+        active=None if active is None else boolean(active),
+        external_id=_text(_get(body, "externalId"), "externalId"),
+        department=_text(_get(enterprise, "department"), "department"),
+        manager=_manager(_get(enterprise, "manager")),
+    )
+
+
+def _operations(body: Any) -> list[tuple[str, str | None, Any]]:
+    body = _object(body, "a PatchOp request")
+    operations = _get(body, "Operations")
+    if not isinstance(operations, list) or not operations:
+        raise InvalidSyntax("Operations must be a non-empty list")
+    parsed = []
+    for operation in operations:
+        operation = _object(operation, "each operation")
+        op = _get(operation, "op")
+        if not isinstance(op, str) or op.lower() not in {"add", "replace", "remove"}:
+            raise InvalidSyntax(f"op must be add, replace or remove, not {json.dumps(op)}")
+        path = _get(operation, "path")
+        if path is not None and (not isinstance(path, str) or not path.strip()):
+            raise InvalidPath("path must be a non-empty string")
+        if path is None and op.lower() == "remove":
+            raise InvalidPath("remove needs a path")
+        value = _get(operation, "value")
+        if path is None:
+            _object(value, "the value of an operation without a path")
+        parsed.append((op.lower(), path.strip() if path else None, value))
+    return parsed
+
+
+@dataclass
+class _UserDraft:
+    user: UserInput
+    name_parts: dict[str, str | None] = field(default_factory=dict)
+
+    def set(self, op: str, path: str, value: Any) -> None:
+        value = None if op == "remove" else value
+        lowered = path.lower().removeprefix(USER_SCHEMA.lower() + ":")
+        if lowered == _ENTERPRISE:
+            for key, inner in _object(value or {}, ENTERPRISE_SCHEMA).items():
+                self.set(op, f"{ENTERPRISE_SCHEMA}:{key}", inner)
+            return
+        if lowered.startswith(_ENTERPRISE + ":"):
+            self._set_enterprise(lowered[len(_ENTERPRISE) + 1:], value)
+            return
+        if lowered == "name":
+            self.name_parts.update(_name_parts(value))
+        elif lowered in {"name.formatted", "name.givenname", "name.familyname"}:
+            self.name_parts[lowered.removeprefix("name.")] = _text(value, path)
+        elif lowered == "displayname":
+            self.name_parts["displayname"] = _text(value, "displayName")
+        elif lowered == "username":
+            if value is None:
+                raise Mutability("userName cannot be removed")
+            self.user = replace(self.user, user_name=_text(value, "userName", required=True))
+        elif lowered == "active":
+            if value is None:
+                raise Mutability("active cannot be removed; set it to false")
+            self.user = replace(self.user, active=boolean(value))
+        elif lowered == "externalid":
+            self.user = replace(self.user, external_id=_text(value, "externalId"))
+        elif lowered == "emails":
+            self.user = replace(self.user, email=_primary_email(value))
+        elif _EMAIL_PATH.match(lowered):
+            email = _text(value, "email")
+            self.user = replace(self.user, email=email.lower() if email else None)
+        elif lowered in {"department", "manager", "manager.value"}:  # some clients drop the extension's URN
+            self._set_enterprise(lowered, value)
+        # anything else is an attribute govern does not keep
+
+    def _set_enterprise(self, attribute: str, value: Any) -> None:
+        if attribute == "department":
+            self.user = replace(self.user, department=_text(value, "department"))
+        elif attribute in {"manager", "manager.value"}:
+            self.user = replace(self.user, manager=_manager(value))
+
+    def result(self) -> UserInput:
+        display_name = self.name_parts.get("displayname") or self.name_parts.get("formatted")
+        if not display_name and self.name_parts.get("givenname") and self.name_parts.get("familyname"):
+            display_name = _display_name(self.name_parts)  # one part alone cannot rebuild a full name
+        return replace(self.user, display_name=display_name or self.user.display_name)
+
+
+def apply_user_patch(current: UserInput, body: Any) -> UserInput:
+    """The User after a PatchOp request; paths and attribute names are case-insensitive."""
+    draft = _UserDraft(current)
+    for op, path, value in _operations(body):
+        if path is None:
+            for key, inner in value.items():
+                draft.set(op, key, inner)
+        else:
+            draft.set(op, path, value)
+    return draft.result()
+
+
+def _member_ids(value: Any) -> frozenset[str]:
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        raise InvalidValue("members must be a list of objects with a value")
+    ids = set()
+    for member in value:
+        member_id = _text(member, "members.value", required=True) if isinstance(member, dict) else None
+        if member_id is None:
+            raise InvalidValue("each member must be an object with a value")
+        ids.add(member_id)
+    return frozenset(ids)
+
+
+def parse_group_create(body: Any) -> tuple[str, frozenset[str]]:
+    body = _object(body, "a Group")
+    display_name = _text(_get(body, "displayName"), "displayName", required=True)
+    members = _get(body, "members")
+    return display_name, _member_ids(members) if members is not None else frozenset()
+
+
+def parse_group_patch(body: Any) -> GroupPatch:
+    display_name, changes = None, []
+    for op, path, value in _operations(body):
+        if path is None:
+            display_name = _text(_get(value, "displayName"), "displayName") or display_name
+            if _get(value, "members") is not None:
+                changes.append(MembershipChange("replace" if op == "replace" else "add", _member_ids(_get(value, "members"))))
+            continue
+        if match := _MEMBER_PATH.match(path):
+            if op != "remove":
+                raise InvalidPath(f"{path} can only be removed")
+            changes.append(MembershipChange("remove", frozenset({_unquote(match.group(1), InvalidPath)})))
+        elif path.lower() == "members":
+            if op == "remove" and value is None:
+                changes.append(MembershipChange("remove", None))
+            else:
+                changes.append(MembershipChange(op, _member_ids(value if value is not None else [])))
+        elif path.lower() == "displayname" and op != "remove":
+            display_name = _text(value, "displayName", required=True)
+        # externalId and other group attributes: govern keeps none of them
+    return GroupPatch(display_name, tuple(changes))
+
+
+def _unquote(raw: str, error: type[InvalidFilter] | type[InvalidPath]) -> str:
+    """The string inside a filter's quotes, with its JSON escapes resolved."""
+    try:
+        return json.loads(f'"{raw}"')
+    except json.JSONDecodeError:
+        raise error(f"{raw!r} is not a valid quoted string") from None
+
+
+def parse_filter(text: str | None, allowed: frozenset[str]) -> Filter | None:
+    """`attribute eq "value"`, the one filter form Okta and Entra ID send when they match people and groups."""
+    if text is None or not text.strip():
+        return None
+    match = _FILTER.match(text)
+    if match is None:
+        raise InvalidFilter(f'unsupported filter {text!r}; govern understands attribute eq "value"')
+    attribute = match.group(1).lower()
+    if attribute not in allowed:
+        raise InvalidFilter(f"cannot filter on {match.group(1)}; use one of {', '.join(sorted(allowed))}")
+    return Filter(attribute, _unquote(match.group(2), InvalidFilter))
+
+
+def _integer(args: Mapping[str, str], name: str, default: int) -> int:
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidValue(f"{name} must be an integer") from None
+
+
+def parse_paging(args: Mapping[str, str]) -> tuple[int, int]:
+    """startIndex (1-based; below 1 means 1) and count (0 to MAX_COUNT; negative means 0), per RFC 7644 3.4.2.4."""
+    start = max(1, _integer(args, "startIndex", 1))
+    count = min(MAX_COUNT, max(0, _integer(args, "count", MAX_COUNT)))
+    return start, count
+
+
+def excludes_members(args: Mapping[str, str]) -> bool:
+    excluded = (args.get("excludedAttributes") or "").lower()
+    return "members" in {part.strip() for part in excluded.split(",")}
+
+
+# ---- output ----
+
+def _timestamp(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def scim_id(person: Person) -> str | None:
+    """A person's SCIM id, if they were provisioned over SCIM and not deleted."""
+    if person.source != PersonSource.SCIM or person.external_id.startswith(DELETED_PREFIX):
+        return None
+    return person.external_id
+
+
+def user_input_of(person: Person) -> UserInput:
+    """The person as a User, the starting point of a PATCH."""
+    manager = scim_id(person.manager) if person.manager else None
+    return UserInput(user_name=person.username, display_name=person.display_name, email=person.email,
+                     active=person.status == PersonStatus.ACTIVE, external_id=person.dn or None,
+                     department=person.department, manager=manager)
+
+
+def user_resource(person: Person, base: str) -> dict[str, Any]:
+    location = f"{base}/Users/{person.external_id}"
+    resource: dict[str, Any] = {
+        "schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA],
+        "id": person.external_id,
+        "userName": person.username,
+        "displayName": person.display_name,
+        "name": {"formatted": person.display_name},
+        "active": person.status == PersonStatus.ACTIVE,
+        "emails": [{"value": person.email, "type": "work", "primary": True}] if person.email else [],
+        "meta": {"resourceType": "User", "created": _timestamp(person.created_at),
+                 "lastModified": _timestamp(person.updated_at), "location": location},
+    }
+    if person.dn:
+        resource["externalId"] = person.dn
+    enterprise: dict[str, Any] = {}
+    if person.department:
+        enterprise["department"] = person.department
+    if person.manager and (manager_id := scim_id(person.manager)):
+        enterprise["manager"] = {"value": manager_id, "displayName": person.manager.display_name,
+                                 "$ref": f"{base}/Users/{manager_id}"}
+    resource[ENTERPRISE_SCHEMA] = enterprise
+    return resource
+
+
+def group_resource(group_id: str, display_name: str, members: Iterable[Person] | None, base: str) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "schemas": [GROUP_SCHEMA],
+        "id": group_id,
+        "displayName": display_name,
+        "meta": {"resourceType": "Group", "location": f"{base}/Groups/{group_id}"},
+    }
+    if members is not None:
+        resource["members"] = [{"value": person.external_id, "display": person.display_name,
+                                "$ref": f"{base}/Users/{person.external_id}", "type": "User"} for person in members]
+    return resource
+
+
+def list_response(resources: list[dict[str, Any]], total: int, start: int) -> dict[str, Any]:
+    return {"schemas": [LIST_SCHEMA], "totalResults": total, "startIndex": start,
+            "itemsPerPage": len(resources), "Resources": resources}

@@ -1,0 +1,232 @@
+"""SCIM provisioning: people created, changed and departed by an identity provider, as SCIM sync runs. Flushes, never commits.
+
+A SCIM user is a Person with source "scim" whose external_id is the id govern assigned (a UUID); the
+client's own externalId is kept in Person.dn, the column that holds "the directory's name for this
+person" for LDAP sources. Every change goes through the directory sync (`run_sync` in mode SCIM), so
+departures take the one `depart` path and mass removals are held for a governance decision.
+
+Groups are not stored: the one group govern knows is the entitlement group (a setting), whose members
+are the active SCIM people. Removing someone from it departs them; adding someone changes nothing, and
+only `active: true` brings a leaver back (with nothing restored).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import Select, func, not_, select
+from sqlalchemy.orm import Session
+
+from govern.adapters.directory import ChangeBatch, DirectoryChange, DirectoryEntry
+from govern.audit.service import Actor, record
+from govern.db import utcnow
+from govern.directory.models import SyncMode, SyncRun
+from govern.directory.service import SyncPlan, depart, plan_changes, run_sync
+from govern.people.models import Person, PersonSource, PersonStatus
+from govern.scim.errors import InvalidValue, ResourceNotFound, Uniqueness
+from govern.scim.schemas import DELETED_PREFIX, Filter, GroupPatch, UserInput, apply_user_patch, user_input_of
+
+SOURCE = PersonSource.SCIM.value
+DEACTIVATED = "scim_deactivated"
+DELETED = "scim_deleted"
+REMOVED_FROM_GROUP = "scim_removed_from_entitlement_group"
+CREATED_INACTIVE = "scim_created_inactive"
+
+
+@dataclass(frozen=True)
+class ScimGroup:
+    id: str
+    display_name: str
+    members: list[Person] | None  # None when the caller did not ask for them
+
+
+def _scim_people() -> Select[tuple[Person]]:
+    return select(Person).where(Person.source == PersonSource.SCIM, not_(Person.external_id.startswith(DELETED_PREFIX)))
+
+
+def _find(session: Session, reference: str) -> Person | None:
+    """A SCIM person by govern's id, else the client's externalId, else userName (how IdPs name managers)."""
+    for condition in (Person.external_id == reference, Person.dn == reference,
+                      func.lower(Person.username) == reference.lower()):
+        person = session.scalars(_scim_people().where(condition).order_by(Person.id)).first()
+        if person is not None:
+            return person
+    return None
+
+
+# ---- users ----
+
+def list_users(session: Session, found: Filter | None, start: int, count: int) -> tuple[int, list[Person]]:
+    query = _scim_people()
+    if found is not None:
+        query = query.where({
+            "username": func.lower(Person.username) == found.value.lower(),
+            "externalid": Person.dn == found.value,
+            "id": Person.external_id == found.value,
+            "emails": func.lower(Person.email) == found.value.lower(),
+            "emails.value": func.lower(Person.email) == found.value.lower(),
+        }[found.attribute])
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    people = list(session.scalars(query.order_by(Person.id).offset(start - 1).limit(count))) if count else []
+    return total, people
+
+
+def get_user(session: Session, user_id: str) -> Person:
+    person = None if user_id.startswith(DELETED_PREFIX) else session.scalar(_scim_people().where(Person.external_id == user_id))
+    if person is None:
+        raise ResourceNotFound(f"there is no user {user_id!r}")
+    return person
+
+
+def _ensure_unique(session: Session, user_name: str, person: Person | None) -> None:
+    query = _scim_people().where(func.lower(Person.username) == user_name.lower())
+    if person is not None:
+        query = query.where(Person.id != person.id)
+    if session.scalars(query).first() is not None:
+        raise Uniqueness(f"userName {user_name!r} is already taken")
+
+
+def _entry(key: str, user: UserInput, manager: Person | None, signal: str) -> DirectoryEntry:
+    return DirectoryEntry(key=key, dn=user.external_id or "", username=user.user_name, display_name=user.display_name,
+                          email=user.email, department=user.department, manager_key=manager.external_id if manager else None,
+                          active=bool(user.active), leaver_signals=() if user.active else (signal,))
+
+
+def _changes(plan: SyncPlan) -> bool:
+    return bool(plan.creates or plan.updates or plan.returners or plan.departures)
+
+
+def _sync(session: Session, actor: Actor, entries: list[DirectoryEntry], force: bool = False) -> SyncRun | None:
+    """One SCIM sync run for these entries, or none when nothing would change."""
+    now = utcnow()
+    batch = ChangeBatch(changes=[DirectoryChange(entry.key, entry, now) for entry in entries])
+    plan = plan_changes(session, SOURCE, batch, own_account=None)
+    if not (force or _changes(plan)):
+        return None
+    return run_sync(session, actor, SOURCE, SyncMode.SCIM, lambda: plan)
+
+
+def _manager(session: Session, user: UserInput, person: Person | None) -> Person | None:
+    manager = _find(session, user.manager) if user.manager else None
+    return None if manager is None or (person is not None and manager.id == person.id) else manager
+
+
+def create_user(session: Session, actor: Actor, user: UserInput) -> Person:
+    _ensure_unique(session, user.user_name, None)
+    key = str(uuid.uuid4())
+    _sync(session, actor, [_entry(key, replace(user, active=True), _manager(session, user, None), DEACTIVATED)], force=True)
+    person = get_user(session, key)
+    if user.active is False:  # provisioned disabled: on record, but never active
+        depart(session, actor, person, SOURCE, [CREATED_INACTIVE], None)
+    return person
+
+
+def _update(session: Session, actor: Actor, person: Person, user: UserInput, signal: str) -> Person:
+    _ensure_unique(session, user.user_name, person)
+    manager = _manager(session, user, person)
+    manager_changed = (manager.id if manager else None) != person.manager_id
+    _sync(session, actor, [_entry(person.external_id, user, manager, signal)], force=manager_changed)
+    session.refresh(person)  # the sync set manager_id; the loaded relationship is stale
+    return person
+
+
+def replace_user(session: Session, actor: Actor, user_id: str, user: UserInput) -> Person:
+    """PUT: every attribute as given; `active` left out keeps the person's status."""
+    person = get_user(session, user_id)
+    if user.active is None:
+        user = replace(user, active=person.status == PersonStatus.ACTIVE)
+    return _update(session, actor, person, user, DEACTIVATED)
+
+
+def patch_user(session: Session, actor: Actor, user_id: str, body: Any) -> Person:
+    """PATCH: the PatchOp request applied to the person's current User."""
+    person = get_user(session, user_id)
+    return _update(session, actor, person, apply_user_patch(user_input_of(person), body), DEACTIVATED)
+
+
+def delete_user(session: Session, actor: Actor, user_id: str) -> None:
+    """DELETE departs the person; the row stays for the audit trail, renamed so SCIM answers 404 from now on."""
+    person = get_user(session, user_id)
+    _update(session, actor, person, replace(user_input_of(person), active=False), DELETED)
+    person.external_id = DELETED_PREFIX + person.external_id
+    session.flush()
+    record(session, actor, "scim:user:delete", "person", person.id,
+           before={"external_id": user_id}, after={"external_id": person.external_id})
+
+
+# ---- the entitlement group ----
+
+def group_id(name: str) -> str:
+    """A stable id for a group name, so the group needs no row of its own."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"govern:scim:group:{name.casefold()}"))
+
+
+def _active_members(session: Session) -> list[Person]:
+    return list(session.scalars(_scim_people().where(Person.status == PersonStatus.ACTIVE).order_by(Person.id)))
+
+
+def _group(session: Session, name: str, with_members: bool) -> ScimGroup:
+    return ScimGroup(group_id(name), name, _active_members(session) if with_members else None)
+
+
+def _ensure_entitlement_group(name: str, display_name: str) -> None:
+    if display_name.casefold() != name.casefold():
+        raise InvalidValue(f"govern keeps only the entitlement group {name!r}, not {display_name!r}; "
+                           "push only that group (GOVERN_SCIM_ENTITLEMENT_GROUP)")
+
+
+def list_groups(session: Session, name: str, found: Filter | None, start: int, count: int, with_members: bool) -> tuple[int, list[ScimGroup]]:
+    matches = found is None or (found.attribute == "displayname" and found.value.casefold() == name.casefold()) or (
+        found.attribute == "id" and found.value == group_id(name))
+    if not matches:
+        return 0, []
+    return 1, [_group(session, name, with_members)] if start == 1 and count else []
+
+
+def get_group(session: Session, name: str, requested_id: str, with_members: bool = True) -> ScimGroup:
+    if requested_id != group_id(name):
+        raise ResourceNotFound(f"there is no group {requested_id!r}")
+    return _group(session, name, with_members)
+
+
+def create_group(session: Session, actor: Actor, name: str, display_name: str) -> ScimGroup:
+    """Pushing the entitlement group links it; it always exists, so this is idempotent (adding members changes nothing)."""
+    _ensure_entitlement_group(name, display_name)
+    record(session, actor, "scim:group:link", "scim_group", group_id(name), display_name=name)
+    return _group(session, name, with_members=True)
+
+
+def _leaving(current: set[str], patch: GroupPatch) -> set[str]:
+    members = set(current)
+    for change in patch.changes:
+        if change.action == "add":
+            members |= change.member_ids or set()
+        elif change.action == "remove":
+            members = set() if change.member_ids is None else members - change.member_ids
+        else:
+            members = set(change.member_ids or ())
+    return current - members
+
+
+def patch_group(session: Session, actor: Actor, name: str, requested_id: str, patch: GroupPatch) -> ScimGroup:
+    """Members removed from the entitlement group depart (held for a decision when they are many)."""
+    get_group(session, name, requested_id, with_members=False)
+    if patch.display_name is not None:
+        _ensure_entitlement_group(name, patch.display_name)
+    people = {person.external_id: person for person in _active_members(session)}
+    leaving = [people[key] for key in sorted(_leaving(set(people), patch))]
+    entries = [_entry(person.external_id, replace(user_input_of(person), active=False),
+                      _manager(session, user_input_of(person), person), REMOVED_FROM_GROUP) for person in leaving]
+    if entries:
+        _sync(session, actor, entries)
+    return _group(session, name, with_members=True)
+
+
+def delete_group(session: Session, actor: Actor, name: str, requested_id: str) -> None:
+    """Unlinking the group departs nobody: deleting a group is not a leaver signal, and each user's own
+    deactivation still arrives from the identity provider."""
+    get_group(session, name, requested_id, with_members=False)
+    record(session, actor, "scim:group:unlink", "scim_group", requested_id, display_name=name, departed=0)
+
