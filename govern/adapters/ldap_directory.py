@@ -192,6 +192,10 @@ class _Raw:
 
 def normal_dn(dn: str) -> str:
     """A DN in one spelling (lower case, no spaces around separators), to compare DNs the server wrote differently."""
+    rdns = dn.split(",")
+    if not any(special in dn for special in '\\"+;<>#') and all("=" in rdn for rdn in rdns):
+        # the common case, without escapes or multi-valued RDNs: no need for ldap3's full DN parser
+        return ",".join(f"{attr.strip().lower()}={value.strip().lower()}" for attr, value in (rdn.split("=", 1) for rdn in rdns))
     try:
         parts = parse_dn(dn, escape=False, strip=True)
     except LDAPException:
@@ -526,7 +530,7 @@ class LdapDirectory:
 
         self._run(probe)
 
-    def all_entries(self, page_size: int = 500) -> Iterator[DirectoryEntry]:
+    def all_entries(self, page_size: int = MAX_PAGE_SIZE) -> Iterator[DirectoryEntry]:
         """Reads every page before yielding anything, so a failure never looks like a short, complete list."""
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}")

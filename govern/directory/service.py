@@ -21,7 +21,7 @@ from govern.db import utcnow
 from govern.directory.models import Departure, SyncCursor, SyncMode, SyncRun, SyncStatus
 from govern.errors import Conflict, NotFound
 from govern.people.models import Person, PersonSource, PersonStatus
-from govern.people.service import upsert_person
+from govern.people.service import create_people_bulk, set_managers_bulk, upsert_person
 
 MASS_DEPARTURE_FLOOR = 25
 MASS_DEPARTURE_FRACTION = 0.05
@@ -59,16 +59,22 @@ def _person_source(source: str) -> PersonSource:
     return PersonSource(source)
 
 
-def _people_of(session: Session, source: str) -> dict[str, Person]:
-    return {p.external_id: p for p in session.scalars(select(Person).where(Person.source == _person_source(source)))}
+PERSON_COLUMNS = (Person.id, Person.external_id, Person.status, Person.dn, Person.username, Person.email,
+                  Person.display_name, Person.department, Person.manager_id)
 
 
-def _differs(person: Person, entry: DirectoryEntry) -> bool:
+def _people_of(session: Session, source: str) -> dict[str, Any]:
+    """The people of a source as plain rows (a directory can hold 100,000): external_id -> row."""
+    rows = session.execute(select(*PERSON_COLUMNS).where(Person.source == _person_source(source)))
+    return {row.external_id: row for row in rows}
+
+
+def _differs(person, entry: DirectoryEntry) -> bool:
     return (person.dn, person.username, person.email, person.display_name, person.department) != (
         entry.dn, entry.username, entry.email, entry.display_name, entry.department)
 
 
-def _plan_entry(plan: SyncPlan, person: Person | None, entry: DirectoryEntry) -> None:
+def _plan_entry(plan: SyncPlan, person, entry: DirectoryEntry) -> None:
     plan.entries.append(entry)
     if person is None:
         if entry.active:
@@ -122,28 +128,36 @@ def _finish(session: Session, actor: Actor, run: SyncRun, status: SyncStatus, co
 
 
 def _apply(session: Session, actor: Actor, source: str, plan: SyncPlan, hold_departures: bool) -> None:
-    changed = {entry.key: entry for entry in (*plan.creates, *plan.updates, *plan.returners)}
+    person_source = _person_source(source)
+    create_people_bulk(session, actor, person_source, [
+        {"external_id": entry.key, "dn": entry.dn, "username": entry.username, "email": entry.email,
+         "display_name": entry.display_name, "department": entry.department}
+        for entry in plan.creates
+    ])
+    changed = {entry.key: entry for entry in (*plan.updates, *plan.returners)}
     for entry in changed.values():
-        upsert_person(session, actor, _person_source(source), entry.key, dn=entry.dn, username=entry.username,
+        upsert_person(session, actor, person_source, entry.key, dn=entry.dn, username=entry.username,
                       email=entry.email, display_name=entry.display_name, department=entry.department)
     for entry in plan.returners:
-        person = _people_of(session, source)[entry.key]
+        person = session.scalar(select(Person).where(Person.source == person_source, Person.external_id == entry.key))
         person.status, person.left_at = PersonStatus.ACTIVE, None  # returners get nothing back: access is re-requested
         record(session, actor, "directory:person:return", "person", person.id)
-    _link_managers(session, source, plan.entries)
+    _link_managers(session, actor, source, plan.entries)
     if not hold_departures:
         for departure in plan.departures:
             depart(session, actor, session.get(Person, departure.person_id), source, departure.signals, departure.changed_at)
 
 
-def _link_managers(session: Session, source: str, entries: list[DirectoryEntry]) -> None:
+def _link_managers(session: Session, actor: Actor, source: str, entries: list[DirectoryEntry]) -> None:
     people = _people_of(session, source)
+    changes = []
     for entry in entries:
         person = people.get(entry.key)
         manager = people.get(entry.manager_key) if entry.manager_key else None
-        if person is not None and (manager.id if manager else None) != person.manager_id:
-            person.manager_id = manager.id if manager else None
-    session.flush()
+        wanted = manager.id if manager else None
+        if person is not None and wanted != person.manager_id:
+            changes.append((person.id, person.manager_id, wanted))
+    set_managers_bulk(session, actor, changes)
 
 
 def run_sync(session: Session, actor: Actor, source: str, mode: SyncMode, read) -> SyncRun:

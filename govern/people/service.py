@@ -5,16 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from govern.audit.service import Actor, record
+from govern.audit.service import Actor, EventSpec, record, record_many
+from govern.db import utcnow
 from govern.errors import NotFound
 from govern.pagination import Page, paginate
 from govern.people.models import Person, PersonSource, PersonStatus
-from govern.text import like_pattern
+from govern.text import like_pattern, search_key
 
 SORTS = {"display_name": Person.display_name, "username": Person.username, "id": Person.id}
+BULK_ROWS = 1000
 DIRECTORY_FIELDS = ("dn", "username", "email", "display_name", "manager_id", "department", "status", "left_at")
 
 
@@ -84,3 +86,48 @@ def upsert_person(session: Session, actor: Actor, source: PersonSource, external
         record(session, actor, "people:person:update", "person", person.id,
                before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
     return person
+
+
+def create_people_bulk(session: Session, actor: Actor, source: PersonSource, people: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert many new people at once (a directory import); one audit event each. Returns external_id -> id."""
+    if not people:
+        return {}
+    now = utcnow()
+    rows = [
+        {
+            "source": source, "external_id": fields["external_id"], "dn": fields.get("dn"), "username": fields["username"],
+            "email": fields.get("email"), "display_name": fields["display_name"], "department": fields.get("department"),
+            "manager_id": None, "status": PersonStatus.ACTIVE, "left_at": None, "created_at": now, "updated_at": now,
+            "search_text": search_key(fields["display_name"], fields["username"], fields.get("email"), fields.get("department")),
+        }
+        for fields in people
+    ]
+    ids: dict[str, int] = {}
+    for start in range(0, len(rows), BULK_ROWS):
+        returned = session.execute(insert(Person).returning(Person.id, Person.external_id), rows[start:start + BULK_ROWS])
+        ids.update({external_id: person_id for person_id, external_id in returned})
+    events = [
+        EventSpec("people:person:create", "person", ids[row["external_id"]], after={
+            "source": source.value, "external_id": row["external_id"], "username": row["username"], "email": row["email"],
+            "display_name": row["display_name"], "manager_id": None, "department": row["department"], "status": "active", "left_at": None,
+        })
+        for row in rows
+    ]
+    record_many(session, actor, events)
+    return ids
+
+
+def set_managers_bulk(session: Session, actor: Actor, changes: list[tuple[int, int | None, int | None]]) -> int:
+    """Apply (person_id, old manager_id, new manager_id) changes at once, each audited."""
+    if not changes:
+        return 0
+    statement = update(Person).where(Person.id == bindparam("person_id")).values(manager_id=bindparam("new_manager_id"))
+    for start in range(0, len(changes), BULK_ROWS):
+        batch = changes[start:start + BULK_ROWS]
+        session.connection().execute(statement, [{"person_id": p, "new_manager_id": new} for p, _old, new in batch])
+    record_many(session, actor, [
+        EventSpec("people:person:update", "person", person_id, before={"manager_id": old}, after={"manager_id": new})
+        for person_id, old, new in changes
+    ])
+    session.expire_all()
+    return len(changes)

@@ -118,3 +118,15 @@ def test_secret_values_never_enter_an_event(session, actor):
 def test_action_names_must_be_domain_subject_verb(session, actor):
     with pytest.raises(ValueError):
         record(session, actor, "created account", "account", 1)
+
+
+def test_a_batch_of_events_chains_exactly_like_single_ones(session, actor):
+    from govern.audit.service import EventSpec, record_many
+
+    record(session, actor, "people:person:create", "person", 1, after={"name": "before the batch"})
+    written = record_many(session, actor, [EventSpec("people:person:create", "person", n, after={"name": f"نور {n}"}) for n in range(2500)])
+    record(session, actor, "people:person:create", "person", 2, after={"name": "after the batch"})
+    assert written == 2500
+    result = verify_chain(session)
+    assert result.ok, result.first_break
+    assert result.checked >= 2502

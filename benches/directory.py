@@ -1,0 +1,122 @@
+"""Directory sync at scale: a generated directory of N people (slapadd), bare ldap3 paged read vs govern's syncs."""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import ldap3
+import sqlalchemy as sa
+from alembic import command as alembic_command
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from govern import create_app  # noqa: E402
+from govern.adapters.directory_factory import build_directory  # noqa: E402
+from govern.audit.service import Actor  # noqa: E402
+from govern.cli import alembic_config  # noqa: E402
+from govern.directory import service  # noqa: E402
+from govern.extensions import db  # noqa: E402
+from tests.support.slapd import start_slapd  # noqa: E402
+
+PEOPLE_COUNT = int(os.environ.get("GOVERN_BENCH_PEOPLE", "100000"))
+CHANGES = 100
+ADMIN_URL = os.environ.get("GOVERN_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BASE = "ou=people,dc=example,dc=com"
+FIRST = ["Lina", "Omar", "Noa", "Uri", "Dana", "Sami", "Maya", "Yossi", "ليلى", "عمر", "نور", "נועה", "אורי", "דנה"]
+LAST = ["Khoury", "Haddad", "Cohen", "Levi", "Mizrahi", "الخطيب", "حداد", "כהן", "לוי", "Smith", "Jones"]
+
+
+def generate_ldif(path: Path, count: int) -> None:
+    rng = random.Random(7)
+    with path.open("w") as out:
+        for n in range(count):
+            manager = f"manager: uid=u{(n - 1) // 10:06d},{BASE}\n" if n else ""
+            name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+            out.write(
+                f"dn: uid=u{n:06d},{BASE}\nobjectClass: inetOrgPerson\nuid: u{n:06d}\ncn: {name}\nsn: {name.split()[-1]}\n"
+                f"displayName: {name}\nmail: u{n:06d}@example.com\ndepartmentNumber: D{n % 40}\n{manager}"
+                f"entryUUID: {uuid.UUID(int=n + 1)}\n\n"
+            )
+
+
+def timed(label: str, results: dict, fn):
+    started = time.perf_counter()
+    value = fn()
+    results[label] = time.perf_counter() - started
+    return value
+
+
+def main() -> int:
+    workdir = Path(tempfile.mkdtemp())
+    results: dict[str, float] = {}
+    ldif = workdir / "people.ldif"
+    generate_ldif(ldif, PEOPLE_COUNT)
+    slapd = timed("slapadd + start", results, lambda: start_slapd(workdir / "slapd", extra_ldif=ldif))
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    name = f"govern_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        alembic_command.upgrade(alembic_config(url), "head")
+        app = create_app({
+            "database_url": url, "secret_key": "d" * 40, "instance_path": workdir, "log_level": "WARNING",
+            "ldap_url": slapd.url, "ldap_bind_dn": slapd.bind_dn, "ldap_bind_password": slapd.bind_password, "ldap_base_dn": BASE,
+        })
+        actor = Actor.system("bench")
+
+        def bare_read() -> int:
+            connection = ldap3.Connection(ldap3.Server(slapd.url, get_info=ldap3.NONE), slapd.bind_dn, slapd.bind_password, auto_bind=True)
+            entries = connection.extend.standard.paged_search(
+                BASE, "(&(objectClass=inetOrgPerson)(uid=*))", attributes=["entryUUID", "uid", "displayName", "cn", "mail",
+                                                                           "departmentNumber", "manager", "modifyTimestamp"],
+                paged_size=1000, generator=True)
+            count = sum(1 for entry in entries if entry.get("type") == "searchResEntry")
+            connection.unbind()
+            return count
+
+        with app.app_context():
+            directory = build_directory(app.extensions["govern.settings"])
+            counted = timed("bare ldap3 paged read", results, bare_read)
+            timed("govern adapter read alone (all_entries)", results, lambda: list(directory.all_entries()))
+            first = timed("govern full sync, fresh database", results, lambda: service.sync_full_from(db.session, actor, directory))
+            db.session.commit()
+            if os.environ.get("GOVERN_BENCH_PROFILE"):
+                import cProfile
+
+                cProfile.runctx("service.sync_full_from(db.session, actor, directory)", globals(), locals(), "/tmp/directory.prof")
+                db.session.commit()
+            again = timed("govern full sync, nothing changed", results, lambda: service.sync_full_from(db.session, actor, directory))
+            db.session.commit()
+            writer = slapd.connection("writer")
+            for n in range(CHANGES):
+                writer.modify(f"uid=u{n * 7:06d},{BASE}", {"displayName": [(ldap3.MODIFY_REPLACE, [f"Renamed {n}"])]})
+            writer.unbind()
+            incremental = timed(f"govern incremental sync after {CHANGES} changes", results,
+                                lambda: service.sync_incremental_from(db.session, actor, directory))
+            db.session.commit()
+            runs = [f"{run.status.value} {run.counts}" for run in (first, again, incremental)]
+            db.engine.dispose()
+        print(f"directory of {PEOPLE_COUNT:,} people (bare read saw {counted:,}); runs: " + "; ".join(runs))
+        print("| measure | seconds | vs bare read |")
+        print("| --- | --- | --- |")
+        bare = results["bare ldap3 paged read"]
+        for label, seconds in results.items():
+            ratio = f"{seconds / bare:.2f}x" if "govern full" in label else ""
+            print(f"| {label} | {seconds:.2f} | {ratio} |")
+    finally:
+        slapd.stop()
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
