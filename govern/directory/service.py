@@ -49,6 +49,7 @@ class SyncPlan:
     returners: list[DirectoryEntry] = field(default_factory=list)
     departures: list[PlannedDeparture] = field(default_factory=list)
     entries: list[DirectoryEntry] = field(default_factory=list)
+    full: bool = False  # the whole scope was read (not just changes)
 
     def counts(self) -> dict[str, int]:
         return {"seen": len(self.entries), "created": len(self.creates), "updated": len(self.updates),
@@ -63,10 +64,16 @@ PERSON_COLUMNS = (Person.id, Person.external_id, Person.status, Person.dn, Perso
                   Person.display_name, Person.department, Person.manager_id)
 
 
-def _people_of(session: Session, source: str) -> dict[str, Any]:
-    """The people of a source as plain rows (a directory can hold 100,000): external_id -> row."""
-    rows = session.execute(select(*PERSON_COLUMNS).where(Person.source == _person_source(source)))
-    return {row.external_id: row for row in rows}
+def _people_of(session: Session, source: str, keys: set[str] | None = None) -> dict[str, Any]:
+    """The people of a source as plain rows (a directory can hold 100,000), or only those with the given keys."""
+    query = select(*PERSON_COLUMNS).where(Person.source == _person_source(source))
+    if keys is None:
+        return {row.external_id: row for row in session.execute(query)}
+    found: dict[str, Any] = {}
+    wanted = sorted(keys)
+    for start in range(0, len(wanted), 1000):
+        found.update({row.external_id: row for row in session.execute(query.where(Person.external_id.in_(wanted[start:start + 1000])))})
+    return found
 
 
 def _differs(person, entry: DirectoryEntry) -> bool:
@@ -90,7 +97,7 @@ def _plan_entry(plan: SyncPlan, person, entry: DirectoryEntry) -> None:
 
 def plan_full(session: Session, source: str, entries: Iterable[DirectoryEntry]) -> SyncPlan:
     """Diff the whole scope against the people of this source; anyone active and absent is departing."""
-    people, plan = _people_of(session, source), SyncPlan()
+    people, plan = _people_of(session, source), SyncPlan(full=True)
     for entry in entries:
         _plan_entry(plan, people.get(entry.key), entry)
     seen = {entry.key for entry in plan.entries}
@@ -101,7 +108,7 @@ def plan_full(session: Session, source: str, entries: Iterable[DirectoryEntry]) 
 
 
 def plan_changes(session: Session, source: str, batch: ChangeBatch, own_account: str | None) -> SyncPlan:
-    people, plan = _people_of(session, source), SyncPlan()
+    people, plan = _people_of(session, source, {change.key for change in batch.changes}), SyncPlan()
     for change in batch.changes:
         if own_account and change.changed_by and change.changed_by.lower() == own_account.lower():
             continue  # govern's own writes to the directory do not come back as changes
@@ -142,14 +149,15 @@ def _apply(session: Session, actor: Actor, source: str, plan: SyncPlan, hold_dep
         person = session.scalar(select(Person).where(Person.source == person_source, Person.external_id == entry.key))
         person.status, person.left_at = PersonStatus.ACTIVE, None  # returners get nothing back: access is re-requested
         record(session, actor, "directory:person:return", "person", person.id)
-    _link_managers(session, actor, source, plan.entries)
+    _link_managers(session, actor, source, plan.entries, everyone=plan.full)
     if not hold_departures:
         for departure in plan.departures:
             depart(session, actor, session.get(Person, departure.person_id), source, departure.signals, departure.changed_at)
 
 
-def _link_managers(session: Session, actor: Actor, source: str, entries: list[DirectoryEntry]) -> None:
-    people = _people_of(session, source)
+def _link_managers(session: Session, actor: Actor, source: str, entries: list[DirectoryEntry], everyone: bool) -> None:
+    keys = None if everyone else {entry.key for entry in entries} | {entry.manager_key for entry in entries if entry.manager_key}
+    people = _people_of(session, source, keys)
     changes = []
     for entry in entries:
         person = people.get(entry.key)

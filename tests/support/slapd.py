@@ -122,7 +122,7 @@ argsfile {workdir / "slapd.args"}
 database mdb
 suffix "cn=accesslog"
 directory {workdir / "accesslog"}
-maxsize 67108864
+maxsize 1073741824
 index default eq
 index entryCSN,objectClass,reqEnd,reqResult,reqStart,reqDN eq
 overlay syncprov
@@ -136,7 +136,7 @@ suffix "{SUFFIX}"
 rootdn "{ADMIN_DN}"
 rootpw {passwords["admin"]}
 directory {workdir / "data"}
-maxsize 67108864
+maxsize 2147483648
 index objectClass,entryUUID,entryCSN,uid,mail,sAMAccountName,member eq
 limits dn.exact="{SERVICE_DN}" size=unlimited time=unlimited
 limits dn.exact="{LIMITED_DN}" size=5
