@@ -134,6 +134,7 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.broker.api import blp as broker_api
     from govern.broker.views import bp as oauth_views
     from govern.console import connections as _connections  # noqa: F401  (adds the connection views)
+    from govern.console import directory as _directory  # noqa: F401
     from govern.console import credentials as _credentials  # noqa: F401
     from govern.console.views import bp as console
     from govern.credentials.api import blp as credentials_api

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
+from typing import Any
 
-from flask_babel import gettext
+from babel.units import format_unit
+from flask_babel import get_locale, gettext
 
 from govern.accounts.models import AccountStatus
 from govern.auth.roles import Role
+from govern.directory.models import SyncMode, SyncStatus
 from govern.grants.models import GrantRole
 from govern.people.models import PersonSource, PersonStatus
 
@@ -48,6 +52,20 @@ ENUM_LABELS: dict[type[enum.Enum], dict[enum.Enum, str]] = {
         Role.IT: N_("IT"),
         Role.AUDITOR: N_("Auditor"),
         Role.SCIM: N_("Identity provider (SCIM)"),
+    },
+    SyncStatus: {
+        SyncStatus.RUNNING: N_("Running"),
+        SyncStatus.SUCCEEDED: N_("Succeeded"),
+        SyncStatus.FAILED: N_("Failed"),
+        SyncStatus.HELD: N_("Held for a decision"),
+        SyncStatus.APPROVED: N_("Approved"),
+        SyncStatus.DISMISSED: N_("Dismissed"),
+        SyncStatus.DRY_RUN: N_("Dry run"),
+    },
+    SyncMode: {
+        SyncMode.FULL: N_("Full reconciliation"),
+        SyncMode.INCREMENTAL: N_("Incremental"),
+        SyncMode.SCIM: N_("SCIM push"),
     },
 }
 
@@ -129,3 +147,96 @@ def connection_health_label(health: str) -> str:
 def checkout_state_label(state: str) -> str:
     message = CHECKOUT_STATES.get(state)
     return gettext(message) if message else state
+
+
+# Why the directory (or the identity provider over SCIM) says someone left: govern/adapters/ldap_directory.py,
+# govern/directory/service.py and govern/scim/service.py write these into a departure's signals.
+LEAVER_SIGNALS = {
+    "account_locked": N_("Account locked"),
+    "employment_terminated": N_("Employment terminated"),
+    "end_date_passed": N_("Leaving date passed"),
+    "left_entitlement_group": N_("Left the entitlement group"),
+    "account_disabled": N_("Account disabled"),
+    "account_expired": N_("Account expired"),
+    "not_in_directory": N_("No longer in the directory"),
+    "removed_from_directory": N_("Removed from the directory"),
+    "inactive": N_("Marked inactive"),
+    "scim_deactivated": N_("Deactivated by the identity provider"),
+    "scim_deleted": N_("Deleted by the identity provider"),
+    "scim_removed_from_entitlement_group": N_("Removed from the entitlement group by the identity provider"),
+    "scim_created_inactive": N_("Created as inactive by the identity provider"),
+}
+
+# A departure's offboarding checklist, in the order it is shown: what each domain's person_departed receiver did.
+DEPARTURE_STEPS = {
+    "grants_revoked": N_("Grants revoked"),
+    "api_tokens_revoked": N_("API tokens revoked"),
+    "console_users_disabled": N_("Console sign-ins disabled"),
+    "handoffs_revoked": N_("Wrapped hand-offs revoked"),
+    "connections_flagged_for_reconnect": N_("Connections flagged for reconnecting"),
+    "checkouts_ended": N_("Password checkouts ended"),
+    "passwords_to_rotate": N_("Passwords to rotate"),
+    "accounts_moved_to_manager": N_("Accounts moved to the manager"),
+    "accounts_orphaned": N_("Accounts left without an owner"),
+}
+
+# What a sync run counted (SyncPlan.counts): people read, and of them who joined, changed, came back or left.
+SYNC_COUNTS = {
+    "seen": N_("Read"),
+    "created": N_("Joined"),
+    "updated": N_("Changed"),
+    "returned": N_("Came back"),
+    "departed": N_("Left"),
+}
+
+
+def leaver_signal_label(signal: str) -> str:
+    message = LEAVER_SIGNALS.get(signal)
+    return gettext(message) if message else signal
+
+
+def departure_step_label(step: str) -> str:
+    message = DEPARTURE_STEPS.get(step)
+    return gettext(message) if message else step
+
+
+def departure_steps(steps: Mapping[str, Any] | None) -> list[tuple[str, Any]]:
+    """A departure's steps as (step, count): the known ones in checklist order, then any others."""
+    steps = steps or {}
+    known = [(step, steps[step]) for step in DEPARTURE_STEPS if step in steps]
+    return known + [(step, count) for step, count in sorted(steps.items()) if step not in DEPARTURE_STEPS]
+
+
+def sync_count_label(name: str) -> str:
+    message = SYNC_COUNTS.get(name)
+    return gettext(message) if message else name
+
+
+def directory_source_label(source: str) -> str:
+    """A sync run's or departure's source ("openldap", "ad", "scim") by its person-source name."""
+    try:
+        return label(PersonSource(source))
+    except ValueError:
+        return source
+
+
+def _units(amount: float, unit: str, pattern: str = "#,##0") -> str:
+    return format_unit(amount, f"duration-{unit}", length="short", format=pattern, locale=get_locale())
+
+
+def readable_duration(seconds: float | None) -> str:
+    """A duration in the reader's language, to two units at most: "0.4 sec", "12 sec", "3 min 5 sec", "2 hr 10 min"."""
+    if seconds is None:
+        return "—"
+    if seconds < 0.05:
+        return gettext("under %(duration)s", duration=_units(0.1, "second", "0.#"))
+    if seconds < 10:
+        return _units(round(seconds, 1), "second", "#,##0.#")
+    whole = round(seconds)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(days, "day"), (hours, "hour"), (minutes, "minute"), (secs, "second")]
+    first = next(index for index, (amount, _unit) in enumerate(parts) if amount)
+    shown = [_units(amount, unit) for amount, unit in parts[first:first + 2] if amount]
+    return " ".join(shown)

@@ -1,0 +1,97 @@
+"""Console views of the directory sync: runs (sync now, approve or dismiss a held one), leavers, and the configuration check."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from govern.auth.roles import Permission
+from govern.config import Settings
+from govern.console import pages
+from govern.console.labels import (
+    departure_step_label,
+    departure_steps,
+    directory_source_label,
+    leaver_signal_label,
+    readable_duration,
+    sync_count_label,
+)
+from govern.console.views import _refusal, bp
+from govern.directory import service, tasks
+from govern.errors import DomainError
+from govern.extensions import db
+from govern.jobs import enqueue_after_commit
+from govern.web.authz import requires
+from govern.web.request_cycle import current_actor
+
+SYNC_TASKS = {"incremental": tasks.sync_incremental, "full": tasks.sync_full}
+
+for _helper in (departure_step_label, departure_steps, directory_source_label, leaver_signal_label, readable_duration,
+                sync_count_label):
+    bp.add_app_template_global(_helper)
+
+
+def _settings() -> Settings:
+    return current_app.extensions["govern.settings"]
+
+
+def _runs_page(status: int = 200, **form_state):
+    context = pages.sync_runs_page(db.session, directory_configured=bool(_settings().ldap_url))
+    return render_template("console/sync_runs.html", **context, **form_state), status
+
+
+@bp.get("/directory/runs")
+@requires(Permission.PEOPLE_READ)
+def directory_runs():
+    return _runs_page()
+
+
+@bp.post("/directory/runs/sync")
+@requires(Permission.DIRECTORY_SYNC)
+def directory_sync():
+    """Like POST /api/v1/directory/runs: the sync runs as a job once this request has committed."""
+    task = SYNC_TASKS.get(request.form.get("mode", ""))
+    if task is None:
+        return _runs_page(422, failed_form="sync", errors={"mode": _("Choose an incremental sync or a full reconciliation.")})
+    if not _settings().ldap_url:
+        return _runs_page(422, failed_form="sync", refusal=_(
+            "No directory is configured, so there is nothing to sync from. Set GOVERN_LDAP_URL and GOVERN_LDAP_BASE_DN first."))
+    enqueue_after_commit(db.session, task)
+    flash(_("The sync has started. It runs in the background: reload this page in a moment to see its run."), "success")
+    return redirect(url_for(".directory_runs"))
+
+
+def _decide(run_id: int, approve: bool):
+    try:
+        run = service.decide_held_run(db.session, current_actor(), run_id, approve=approve)
+    except DomainError as error:
+        return _runs_page(error.status, failed_form="decide", refusal=_refusal(error))
+    if approve:
+        flash(_("Sync run %(id)s approved: everyone it held has departed, and their access was removed.", id=run.id), "success")
+    else:
+        flash(_("Sync run %(id)s dismissed: nobody departed.", id=run.id), "success")
+    return redirect(url_for(".directory_runs"))
+
+
+@bp.post("/directory/runs/<int:run_id>/approve")
+@requires(Permission.DIRECTORY_DECIDE)
+def directory_approve(run_id: int):
+    return _decide(run_id, approve=True)
+
+
+@bp.post("/directory/runs/<int:run_id>/dismiss")
+@requires(Permission.DIRECTORY_DECIDE)
+def directory_dismiss(run_id: int):
+    return _decide(run_id, approve=False)
+
+
+@bp.get("/directory/departures")
+@requires(Permission.PEOPLE_READ)
+def directory_departures():
+    return render_template("console/departures.html", **pages.departures_page(db.session))
+
+
+@bp.get("/directory/check")
+@requires(Permission.DIRECTORY_SYNC)
+def directory_check():
+    return render_template("console/directory_check.html", check=pages.directory_check(_settings()))
