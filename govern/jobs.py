@@ -19,16 +19,19 @@ _PENDING = "govern.tasks_after_commit"
 
 def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
     class AppTask(Task):
-        """Runs in an app context; commits the session if the task returns, rolls back if it raises."""
+        """Runs in its own app context and session; commits if the task returns, rolls back if it raises.
+
+        Its own context even when run in-process: an in-process job is started from the caller's
+        after-commit hook, where the caller's session can no longer write.
+        """
 
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
-            from flask import has_app_context
+            from flask import current_app, has_app_context
 
             from govern.extensions import db
 
-            if has_app_context():  # eager (in-process) jobs run inside the caller's context
-                return self.run(*args, **kwargs)
-            with app.app_context():
+            owner = current_app._get_current_object() if has_app_context() else app
+            with owner.app_context():
                 try:
                     result = self.run(*args, **kwargs)
                     db.session.commit()
@@ -79,8 +82,12 @@ def enqueue_after_commit(session: Session, task: Task, *args: Any) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _send_pending(session: Session) -> None:
+    # The transaction has committed: a job that cannot be sent (or, in-process, fails) must not undo the answer.
     for task, args in session.info.pop(_PENDING, []):
-        task.delay(*args)
+        try:
+            task.delay(*args)
+        except Exception:
+            structlog.get_logger(__name__).exception("job_not_started", task=task.name)
 
 
 @event.listens_for(Session, "after_transaction_end")

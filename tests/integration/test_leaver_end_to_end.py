@@ -38,6 +38,7 @@ def ldap_people(slapd):
         dns.append(dn)
     yield dict(zip(("lina", "noa", "omar"), dns))
     for dn in dns:
+        admin.modify(slapd.group_dn, {"member": [(ldap3.MODIFY_DELETE, [dn])]})
         admin.delete(dn)
     admin.unbind()
 
@@ -101,3 +102,15 @@ def test_disabled_in_the_directory_means_no_access_within_a_minute(synced_app, s
         others = db.session.scalars(sa.select(Person).where(Person.username.in_(["e2e.lina", "e2e.omar"]))).all()
         assert {p.status for p in others} == {PersonStatus.ACTIVE}
         assert verify_chain(db.session).ok
+
+
+def test_sync_on_demand_runs_in_process_without_a_broker(synced_app, ldap_people):
+    """The embedded default has no broker: the job runs right after the request, in its own session."""
+    with synced_app.app_context():
+        _, token = create_api_client(db.session, Actor.system("test"), "it-sync", Role.IT)
+        db.session.commit()
+    client = synced_app.test_client()
+    response = client.post("/api/v1/directory/runs", json={"full": True}, headers={"Authorization": f"Bearer {token.reveal()}"})
+    assert response.status_code == 202, response.get_json()
+    runs = client.get("/api/v1/directory/runs", headers={"Authorization": f"Bearer {token.reveal()}"}).get_json()
+    assert runs[0]["mode"] == "full" and runs[0]["status"] == "succeeded" and runs[0]["counts"]["created"] >= 3
