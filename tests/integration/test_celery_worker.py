@@ -69,7 +69,7 @@ def worker(request, audited_database, tmp_path):
          "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    sender = Celery(broker=broker, backend=RESULTS)
+    sender = Celery(broker=broker, backend=RESULTS, set_as_current=False)  # shared tasks must keep resolving to govern's app
     try:
         yield sender, queue, audited_database
     finally:
