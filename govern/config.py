@@ -7,6 +7,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -18,6 +19,8 @@ LDAP_ATTRIBUTE_ROLES = (
     "key", "username", "display_name", "email", "department", "manager", "changed_at",
     "locked", "account_control", "account_expires",
 )
+# Roles a console user may hold (govern/auth/roles.py; "scim" is a machine role, never a person's).
+CONSOLE_ROLES = ("admin", "governance", "it", "auditor")
 
 
 class ConfigurationError(Exception):
@@ -58,6 +61,19 @@ class Settings(BaseModel):
     ldap_end_date_attribute: str = Field(default="", description="Attribute holding a leaving date; a date in the past marks a leaver. Empty disables.")
     ldap_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120, description="TCP/TLS connect timeout per directory server.")
     ldap_receive_timeout_seconds: float = Field(default=30.0, gt=0, le=600, description="How long to wait for each directory response.")
+    console_role_groups: dict[str, str] = Field(default_factory=dict, description="JSON object: directory group DN -> console role, for password sign-in; the first group (in this order) the person is in decides the role.")
+    sign_in_max_failures: int = Field(default=5, ge=1, le=100, description="Refused password sign-ins per username and client address before further attempts are refused.")
+    sign_in_failure_window_seconds: int = Field(default=900, ge=60, le=86400, description="The window those refused sign-ins are counted in.")
+    oidc_issuer: str = Field(default="", description="OpenID Connect issuer URL; discovery is read from <issuer>/.well-known/openid-configuration. Empty turns OIDC sign-in off.")
+    oidc_client_id: str = Field(default="", description="govern's client id at the OpenID Connect provider.")
+    oidc_client_secret: str = Field(default="", description="govern's client secret at the OpenID Connect provider.", repr=False)
+    oidc_client_secret_file: str = Field(default="", description="File holding the client secret.")
+    oidc_scopes: str = Field(default="openid email profile", description="Scopes asked for, space-separated; must include openid.")
+    oidc_role_claim: str = Field(default="groups", min_length=1, description="Claim (a dotted path for nested claims) whose values map to console roles.")
+    oidc_role_map: dict[str, str] = Field(default_factory=dict, description="JSON object: role-claim value -> console role; the first value (in this order) the person has decides the role.")
+    oidc_person_claim: str = Field(default="email", min_length=1, description="Claim that names the person in govern.")
+    oidc_person_field: Literal["email", "username"] = Field(default="email", description="The person field that claim is matched against (case-insensitive).")
+    oidc_provider_name: str = Field(default="", max_length=64, description="Name on the sign-in button, e.g. Okta; empty says 'your company account'.")
     secure_cookies: bool = Field(default=True, description="Send cookies only over HTTPS.")
     force_https: bool = Field(default=False, description="Redirect HTTP to HTTPS and send HSTS.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -111,6 +127,44 @@ class Settings(BaseModel):
                 raise ValueError(f"unknown keys {', '.join(unknown)}; known: {', '.join(LDAP_ATTRIBUTE_ROLES)}")
         return value
 
+    @field_validator("console_role_groups", "oidc_role_map", mode="before")
+    @classmethod
+    def _role_mapping(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"must be a JSON object: {exc.msg}") from None
+        if isinstance(value, dict):
+            wrong = sorted({str(role) for role in value.values()} - set(CONSOLE_ROLES))
+            if wrong:
+                raise ValueError(f"unknown console roles {', '.join(wrong)}; known: {', '.join(CONSOLE_ROLES)}")
+            if any(not str(key).strip() for key in value):
+                raise ValueError("a key is empty")
+        return value
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _oidc_issuer(cls, value: str) -> str:
+        value = value.strip()  # exactly as the provider spells it, a trailing / included (ID tokens name it so)
+        if not value:
+            return value
+        parsed = urlparse(value)
+        loopback = parsed.hostname in ("127.0.0.1", "::1", "localhost")
+        if not parsed.hostname or not (parsed.scheme == "https" or (parsed.scheme == "http" and loopback)):
+            raise ValueError("must be an https:// URL (http:// only for a loopback test provider)")
+        if parsed.query or parsed.fragment:
+            raise ValueError("must not have a query or fragment")
+        return value
+
+    @field_validator("oidc_scopes")
+    @classmethod
+    def _openid_scope(cls, value: str) -> str:
+        scopes = value.split()
+        if "openid" not in scopes:
+            raise ValueError("must include openid")
+        return " ".join(scopes)
+
     @field_validator("ldap_terminated_values", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
@@ -142,6 +196,28 @@ class Settings(BaseModel):
                 "GOVERN_SECRET_KEY is required with a PostgreSQL database, so every instance signs sessions alike"
             )
         return self
+
+    @model_validator(mode="after")
+    def _oidc_client_is_complete(self) -> Settings:
+        if self.oidc_issuer and not (self.oidc_client_id and (self.oidc_client_secret or self.oidc_client_secret_file)):
+            raise ValueError(
+                "GOVERN_OIDC_ISSUER is set but GOVERN_OIDC_CLIENT_ID and GOVERN_OIDC_CLIENT_SECRET (or _FILE) are not"
+            )
+        return self
+
+    @property
+    def password_sign_in(self) -> bool:
+        """Console sign-in with directory credentials: on whenever a directory is configured."""
+        return bool(self.ldap_url)
+
+    @property
+    def oidc_sign_in(self) -> bool:
+        return bool(self.oidc_issuer)
+
+    @property
+    def login_links_admin_only(self) -> bool:
+        """With a directory sign-in in place, one-time links are only the administrators' break-glass."""
+        return self.password_sign_in or self.oidc_sign_in
 
     @property
     def effective_database_url(self) -> str:

@@ -571,6 +571,20 @@ class LdapDirectory:
             return None
         return entry
 
+    def groups_of(self, dn: str, group_dns: Iterable[str]) -> set[str]:
+        """Which of these groups list the entry as a member: directly (OpenLDAP), or also through nested groups (AD)."""
+        member = escape_filter_chars(dn)
+        if self.config.flavor == "ad":  # LDAP_MATCHING_RULE_IN_CHAIN: AD expands nested groups itself
+            search_filter = f"(member:1.2.840.113556.1.4.1941:={member})"
+        else:  # the server compares DNs by distinguishedNameMatch, so spelling differences do not matter
+            search_filter = f"(|(member={member})(uniqueMember={member}))"
+
+        def read(connection: _Connection) -> set[str]:
+            return {group for group in group_dns
+                    if self._search(connection, group, search_filter, [], scope=ldap3.BASE, missing_ok=True)}
+
+        return self._run(read)
+
     def changes_since(self, cursor: str | None) -> ChangeBatch:
         if self.config.flavor == "ad":
             return self._run(lambda connection: self._usn_changes(connection, cursor))

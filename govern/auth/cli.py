@@ -53,7 +53,7 @@ def console() -> None:
 @click.option("--person-email", default=None, help="The person this user is (needed to act on accounts through govern).")
 @with_app
 def create_user(email: str, display_name: str, role: str, person_email: str | None) -> None:
-    """Create a console user (directory sign-in comes later; this is the local fallback)."""
+    """Create a console user by hand: the break-glass admin, or anyone when no directory sign-in is configured."""
     person_id = service.person_id_by_email(db.session, person_email) if person_email else None
     user = service.ensure_console_user(db.session, cli_actor(), email, display_name, Role(role), person_id)
     click.echo(f"console user {user.email} ({user.role.value})")
@@ -65,5 +65,6 @@ def create_user(email: str, display_name: str, role: str, person_email: str | No
 def login_link(email: str) -> None:
     """Print a one-time sign-in link for a console user."""
     settings = current_app.extensions["govern.settings"]
-    code = service.issue_login_link(db.session, cli_actor(), email, settings.login_link_ttl_seconds)
+    code = service.issue_login_link(db.session, cli_actor(), email, settings.login_link_ttl_seconds,
+                                    admin_only=settings.login_links_admin_only)
     click.echo(f"{settings.base_url}/login/{code.reveal()}")

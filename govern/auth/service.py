@@ -15,11 +15,25 @@ from govern.audit.service import Actor, record
 from govern.auth.models import ApiClient, ConsoleUser, LoginLink
 from govern.auth.roles import Role
 from govern.db import utcnow
-from govern.errors import Conflict, NotFound
+from govern.errors import Conflict, DomainError, InvalidOperation, NotFound
+from govern.people.models import Person, PersonStatus
 from govern.secret_value import SecretValue
 
 TOKEN_PREFIX = "gov_"
 LAST_USED_RESOLUTION = timedelta(minutes=5)
+SIGN_IN_REFUSED = "auth:session:sign_in_refused"
+
+
+class SignInRefused(DomainError):
+    """A sign-in was refused. `reason` is a stable code: the audit records it and the console words it."""
+
+    title = "Sign-in refused"
+    keeps_audit = True  # the refusal's audit event is the record of the attempt (and what the rate limit counts)
+
+    def __init__(self, reason: str, detail: str, status: int = 403) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.status = status
 
 
 def _digest(value: str) -> str:
@@ -84,11 +98,21 @@ def ensure_console_user(
     return user
 
 
-def issue_login_link(session: Session, actor: Actor, email: str, ttl_seconds: int) -> SecretValue:
-    """A single-use sign-in code for an existing console user; only its hash is stored."""
+def issue_login_link(
+    session: Session, actor: Actor, email: str, ttl_seconds: int, *, admin_only: bool = False
+) -> SecretValue:
+    """A single-use sign-in code for an existing console user; only its hash is stored.
+
+    `admin_only`: directory sign-in is configured, so a link is the administrators' break-glass and nobody else's.
+    """
     user = session.scalar(select(ConsoleUser).where(ConsoleUser.email == email.strip().lower()))
     if user is None or user.disabled_at is not None:
         raise NotFound(f"no active console user with email {email!r}")
+    if admin_only and user.role != Role.ADMIN:
+        raise InvalidOperation(
+            f"{user.email} is a {user.role.value} user: one-time links are only a break-glass for admin users while "
+            "directory sign-in is configured; they sign in with their directory or company account"
+        )
     code = secrets.token_urlsafe(32)
     session.add(LoginLink(user=user, code_hash=_digest(code), expires_at=utcnow() + timedelta(seconds=ttl_seconds)))
     session.flush()
@@ -96,29 +120,46 @@ def issue_login_link(session: Session, actor: Actor, email: str, ttl_seconds: in
     return SecretValue(code)
 
 
-def redeem_login_link(session: Session, actor: Actor, code: str) -> Principal | None:
+def redeem_login_link(session: Session, actor: Actor, code: str, *, admin_only: bool = False) -> Principal | None:
+    """The user the link signs in, None for an unknown, used or expired link; SignInRefused for a leaver, or for a
+    non-admin when `admin_only` (the link is used up either way)."""
     link = session.scalar(select(LoginLink).where(LoginLink.code_hash == _digest(code)).with_for_update(of=LoginLink))
     now = utcnow()
     if link is None or link.used_at is not None or link.expires_at <= now or link.user.disabled_at is not None:
         return None
     link.used_at = now
-    link.user.last_sign_in_at = now
     user = link.user
+    if admin_only and user.role != Role.ADMIN:
+        record(session, actor, SIGN_IN_REFUSED, "console_user", user.id, method="login_link", reason="not_break_glass")
+        raise SignInRefused("not_break_glass", "one-time links are only a break-glass for admin users")
+    if _is_leaver(session, user.person_id):
+        record(session, actor, SIGN_IN_REFUSED, "console_user", user.id, method="login_link", reason="leaver")
+        raise SignInRefused("leaver", "the person this console user is has left")
+    user.last_sign_in_at = now
     signed_in_as = Actor(f"console_user:{user.id}", user.email, actor.request_id, actor.client_addr)
     record(session, signed_in_as, "auth:session:sign_in", "console_user", user.id, method="login_link")
     return Principal("console_user", user.id, user.display_name, user.role, user.person_id)
 
 
+def _is_leaver(session: Session, person_id: int | None) -> bool:
+    return person_id is not None and session.scalar(select(Person.status).where(Person.id == person_id)) == PersonStatus.LEAVER
+
+
 def load_console_principal(session: Session, user_id: int) -> Principal | None:
-    user = session.get(ConsoleUser, user_id)
-    if user is None or user.disabled_at is not None:
+    """The signed-in console user, on every request: None once they are disabled or their person has left, even
+    before the departure has disabled them (a returner's user stays disabled: access is re-requested)."""
+    found = session.execute(
+        select(ConsoleUser, Person.status).outerjoin(Person, Person.id == ConsoleUser.person_id).where(ConsoleUser.id == user_id)
+    ).one_or_none()
+    if found is None:
+        return None
+    user, person_status = found
+    if user.disabled_at is not None or person_status == PersonStatus.LEAVER:
         return None
     return Principal("console_user", user.id, user.display_name, user.role, user.person_id)
 
 
 def person_id_by_email(session: Session, email: str) -> int:
-    from govern.people.models import Person
-
     person_id = session.scalar(select(Person.id).where(Person.email == email.strip().lower()))
     if person_id is None:
         raise NotFound(f"no person with email {email!r}")

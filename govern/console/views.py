@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlparse
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+import structlog
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -12,8 +16,13 @@ from govern import SUPPORTED_LOCALES
 from govern.accounts.models import AccountStatus
 from govern.accounts.schemas import AccountListArgs, RetireSchema
 from govern.accounts.service import AccountFilter, list_accounts, list_networks, retire_account
+from govern.adapters.directory import DirectoryUnavailable
+from govern.adapters.directory_factory import build_directory
+from govern.adapters.oidc import OidcError, OidcRejected, OidcUnavailable, build_oidc_client
 from govern.auth.roles import Permission
-from govern.auth.service import redeem_login_link
+from govern.auth.service import Principal, SignInRefused, redeem_login_link
+from govern.auth.sign_in import SignInPolicy, record_unverified_oidc, sign_in_with_oidc, sign_in_with_password
+from govern.config import ConfigurationError, Settings
 from govern.console import forms, pages, templating
 from govern.errors import DomainError
 from govern.extensions import db
@@ -22,10 +31,12 @@ from govern.grants.service import create_grant, revoke_grant
 from govern.people.models import PersonStatus
 from govern.people.schemas import PersonListArgs
 from govern.people.service import PersonFilter, list_people
+from govern.secret_value import SecretValue
 from govern.web.authz import public, requires
 from govern.web.problems import error_response
 from govern.web.request_cycle import current_actor, current_principal
 
+log = structlog.get_logger("govern.console")
 bp = Blueprint("console", __name__, template_folder="../templates", static_folder="../static", static_url_path="/static/console")
 bp.record_once(lambda state: templating.install(state.app))
 
@@ -48,6 +59,81 @@ def _refusal(error: DomainError) -> str:
     return error.detail
 
 
+def _settings() -> Settings:
+    return current_app.extensions["govern.settings"]
+
+
+def _sign_in_adapter(name: str, build: Callable[[Settings], Any]) -> Any:
+    """The directory or OIDC client for sign-in, built once per app (the OIDC client caches discovery and keys)."""
+    adapters = current_app.extensions.setdefault("govern.sign_in", {})
+    if name not in adapters:
+        adapters[name] = build(_settings())
+    return adapters[name]
+
+
+def _sign_in_options() -> dict[str, Any]:
+    settings = _settings()
+    return {"password_sign_in": settings.password_sign_in, "oidc_sign_in": settings.oidc_sign_in,
+            "oidc_provider": settings.oidc_provider_name, "break_glass_only": settings.login_links_admin_only}
+
+
+def _login_page(status: int = 200, **context: Any):
+    if status >= 400:
+        # A refused sign-in's audit event is kept (the rate limit counts it); what the attempt wrote before it was
+        # refused was already undone by the service, and the other errors here write nothing.
+        g.commit_despite_error = True
+    return render_template("console/login.html", **_sign_in_options(), **context), status
+
+
+def _back_to_login(message: str):
+    flash(message, "error")
+    return redirect(url_for("console.login"))
+
+
+def _signed_in(principal: Principal, target: str | None):
+    locale = session.get("locale")
+    session.clear()  # nothing from before the sign-in carries over, but the language chosen
+    session["user_id"] = principal.id
+    if locale:
+        session["locale"] = locale
+    session.permanent = True
+    return redirect(_safe_next(target))
+
+
+def _oidc_principal(code: str, started: dict[str, Any]) -> tuple[Principal | None, str]:
+    """Redeem the provider's code and sign its person in: the principal, or why not (in words for the page)."""
+    policy, client = SignInPolicy.from_settings(_settings()), _sign_in_adapter("oidc", build_oidc_client)
+    try:
+        claims = client.claims(code, SecretValue(started["verifier"]), started["nonce"],
+                               wanted=(policy.oidc_role_claim, policy.oidc_person_claim))
+        return sign_in_with_oidc(db.session, current_actor(), policy, claims), ""
+    except OidcRejected:
+        record_unverified_oidc(db.session, current_actor(), "id_token_rejected")
+        return None, _("The identity provider's answer did not pass govern's checks, so you were not signed in. Start again.")
+    except OidcUnavailable as exc:
+        log.error("oidc sign-in unavailable", error=str(exc))
+        return None, _("The identity provider is not answering. Try again in a few minutes.")
+    except SignInRefused as refusal:
+        return None, _refused_sign_in(refusal)
+
+
+def _refused_sign_in(refusal: SignInRefused) -> str:
+    messages = {
+        "bad_credentials": _("The username or password is wrong, or the directory does not let this account sign in."),
+        "rate_limited": _("Too many failed sign-ins for this username from your address. Wait a while, then try again."),
+        "no_role": _("You are not in any group that gives access to govern. Ask your IT team to add you to one."),
+        "leaver": _("govern records that you have left the company, so you cannot sign in."),
+        "disabled": _("Your access to the console has been switched off. Ask a govern administrator."),
+        "account_conflict": _("Another console user already has your email address. Ask a govern administrator to sort it out."),
+        "unknown_person": _("govern does not know you yet: no person matches your company account. Ask a govern administrator."),
+        "ambiguous_person": _("More than one person in govern matches your company account. Ask a govern administrator to sort it out."),
+        "no_person_claim": _("The identity provider did not say who you are, so govern cannot match you to a person."),
+        "email_unverified": _("The identity provider has not verified your email address, so govern cannot rely on it."),
+        "not_break_glass": _("One-time links are only for administrators in an emergency. Sign in with your company account instead."),
+    }
+    return messages.get(refusal.reason, _("Sign-in was refused."))
+
+
 def _account_page(account_id: int, status: int = 200, **form_state):
     context = pages.account_page(db.session, account_id, current_principal(), request.values.get("person_q"))
     return render_template("console/account.html", **context, **form_state), status
@@ -59,19 +145,72 @@ def _account_page(account_id: int, status: int = 200, **form_state):
 @bp.get("/login")
 @public
 def login():
-    return render_template("console/login.html", next=request.args.get("next"))
+    return _login_page(next=request.args.get("next"))
+
+
+@bp.post("/login")
+@public
+def password_sign_in():
+    if not _settings().password_sign_in:
+        abort(404, description=_("Sign-in with a directory password is not configured."))
+    form = request.form
+    username, password, target = form.get("username", "").strip(), form.get("password", ""), form.get("next")
+    if not username or not password:
+        return _login_page(400, error=_("Enter your username and password."), username=username, next=target)
+    try:
+        principal = sign_in_with_password(db.session, current_actor(), _sign_in_adapter("directory", build_directory),
+                                          SignInPolicy.from_settings(_settings()), username, SecretValue(password))
+    except SignInRefused as refusal:
+        return _login_page(refusal.status, error=_refused_sign_in(refusal), username=username, next=target)
+    except (DirectoryUnavailable, ConfigurationError) as exc:
+        log.error("directory sign-in unavailable", error=str(exc))
+        unavailable = _("The company directory is not answering. Try again in a few minutes.")
+        return _login_page(503, error=unavailable, username=username, next=target)
+    return _signed_in(principal, target)
+
+
+@bp.get("/login/oidc")
+@public
+def oidc_sign_in():
+    if not _settings().oidc_sign_in:
+        abort(404, description=_("Sign-in with the company's identity provider is not configured."))
+    try:
+        started = _sign_in_adapter("oidc", build_oidc_client).authorization()
+    except (OidcError, ConfigurationError) as exc:
+        log.error("oidc sign-in unavailable", error=str(exc))
+        return _login_page(503, error=_("The identity provider is not answering. Try again in a few minutes."))
+    session["oidc"] = {"state": started.state, "nonce": started.nonce, "verifier": started.code_verifier.reveal(),
+                       "next": request.args.get("next")}
+    return redirect(started.url)
+
+
+@bp.get("/login/oidc/callback")
+@public
+def oidc_callback():
+    """Failures go back to the sign-in page, so this URL (with its code) never stays in the browser or the page."""
+    if not _settings().oidc_sign_in:
+        abort(404, description=_("Sign-in with the company's identity provider is not configured."))
+    started, state = session.pop("oidc", None) or {}, request.args.get("state", "")
+    if not state or not hmac.compare_digest(state.encode(), str(started.get("state", "")).encode()):
+        log.warning("oidc callback with an unknown state", started=bool(started))
+        return _back_to_login(_("This sign-in did not start here, or it took too long. Start again."))
+    if request.args.get("error") or not request.args.get("code"):
+        log.info("oidc provider did not sign in", error=request.args.get("error", "")[:100])
+        return _back_to_login(_("The identity provider did not sign you in."))
+    principal, refusal = _oidc_principal(request.args["code"], started)
+    return _signed_in(principal, started.get("next")) if principal else _back_to_login(refusal)
 
 
 @bp.get("/login/<code>")
 @public
 def redeem(code: str):
-    principal = redeem_login_link(db.session, current_actor(), code)
+    try:
+        principal = redeem_login_link(db.session, current_actor(), code, admin_only=_settings().login_links_admin_only)
+    except SignInRefused as refusal:
+        return _login_page(refusal.status, error=_refused_sign_in(refusal))
     if principal is None:
-        return render_template("console/login.html", error=_("This sign-in link is invalid, expired or already used.")), 400
-    session.clear()
-    session["user_id"] = principal.id
-    session.permanent = True
-    return redirect(_safe_next(request.args.get("next")))
+        return _login_page(400, error=_("This sign-in link is invalid, expired or already used."))
+    return _signed_in(principal, request.args.get("next"))
 
 
 @bp.post("/locale")
