@@ -21,7 +21,8 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import Flask, abort, jsonify, request
 from werkzeug.exceptions import HTTPException
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from tests.support.loopback import LoopbackServer
 
 CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost"}
@@ -272,11 +273,6 @@ class NetworkAuthorizationServer(AuthorizationServer):
         self.register_endpoint(TokenRevocation)
 
 
-class QuietRequestHandler(WSGIRequestHandler):
-    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's signature
-        pass
-
-
 def whoami_document(user: dict[str, Any]) -> dict[str, Any]:
     """`id` and `name`, also under the field names each preset's whoami reads, so one fake plays every network."""
     user_id, name = user["id"], user["name"]
@@ -312,14 +308,13 @@ class FakeNetwork:
         self._user = dict(DEFAULT_USER)
         self._ids = itertools.count(1)
         self._pending_refresh_error: str | None = None
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
         self.token_delay = 0.0
         self.posts: list[dict[str, Any]] = []
         self.comments: list[dict[str, Any]] = []
         self.seen_refresh_tokens: list[str] = []
         self.pages = [dict(page) for page in pages or []]  # Facebook-style Pages the user manages
         self.app = self._build_app()
+        self._loopback = LoopbackServer(self.app, "fake network")
 
     # -- observations and test controls --
 
@@ -373,18 +368,11 @@ class FakeNetwork:
     # -- lifecycle and URLs --
 
     def start(self) -> FakeNetwork:
-        self._server = make_server("127.0.0.1", 0, self.app, threaded=True, request_handler=QuietRequestHandler)
-        serve = functools.partial(self._server.serve_forever, poll_interval=0.05)  # so stop() returns promptly
-        self._thread = threading.Thread(target=serve, name="fake-network", daemon=True)
-        self._thread.start()
+        self._loopback.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join(timeout=5)
-            self._server = self._thread = None
+        self._loopback.stop()
 
     def __enter__(self) -> FakeNetwork:
         return self.start()
@@ -394,9 +382,7 @@ class FakeNetwork:
 
     @property
     def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the fake network is not started")
-        return f"http://127.0.0.1:{self._server.server_port}"
+        return self._loopback.url
 
     @property
     def authorize_url(self) -> str:

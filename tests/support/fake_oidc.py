@@ -3,7 +3,6 @@ a JWKS, and ID tokens signed with an RSA key generated at start."""
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 import uuid
@@ -17,9 +16,9 @@ from authlib.oidc.core import OpenIDCode
 from authlib.oidc.core.models import AuthorizationCodeMixin
 from flask import Flask, jsonify, request
 from joserfc.jwk import KeySet, RSAKey
-from werkzeug.serving import BaseWSGIServer, make_server
 
-from tests.support.fake_network import CLIENT_AUTH_METHODS, PkceS256Required, QuietRequestHandler, RegisteredClient
+from tests.support.fake_network import CLIENT_AUTH_METHODS, PkceS256Required, RegisteredClient
+from tests.support.loopback import LoopbackServer
 
 CODE_TTL = 600
 ID_TOKEN_TTL = 300
@@ -146,9 +145,8 @@ class FakeOidcProvider:
                                   tuple(redirect_uris) if redirect_uris is not None else None)
         self._state = ProviderState(client)
         self._user: dict[str, Any] = dict(DEFAULT_USER)
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
         self.app = self._build_app()
+        self._loopback = LoopbackServer(self.app, "fake OIDC provider")
 
     # -- test controls --
 
@@ -186,19 +184,11 @@ class FakeOidcProvider:
     # -- lifecycle --
 
     def start(self) -> FakeOidcProvider:
-        self._server = make_server("127.0.0.1", 0, self.app, threaded=True, request_handler=QuietRequestHandler)
-        self._state.issuer = f"http://127.0.0.1:{self._server.server_port}"
-        serve = functools.partial(self._server.serve_forever, poll_interval=0.05)
-        self._thread = threading.Thread(target=serve, name="fake-oidc", daemon=True)
-        self._thread.start()
+        self._state.issuer = self._loopback.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join(timeout=5)
-            self._server = self._thread = None
+        self._loopback.stop()
 
     def __enter__(self) -> FakeOidcProvider:
         return self.start()
