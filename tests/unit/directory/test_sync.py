@@ -152,3 +152,30 @@ def test_departing_twice_does_nothing_the_second_time(session, actor, synced):
     assert service.depart(session, actor, tom, SOURCE, ["scim_inactive"], None) is not None
     assert service.depart(session, actor, tom, SOURCE, ["scim_inactive"], None) is None
     assert session.scalar(sa.select(sa.func.count()).select_from(Departure).where(Departure.person_id == tom.id)) == 1
+
+
+def test_a_sync_that_dies_mid_offboarding_is_rerun_without_doing_anything_twice(session, actor, synced, monkeypatch):
+    """Offboarding is one transaction with the cursor: a crash leaves nothing half done, the rerun does it all once."""
+    from govern import signals
+
+    tom = person(session, "u-tom")
+    grant = create_grant(session, actor, tom.id, create_account(session, actor, "x", handle="crash", display_name="C").id, GrantRole.ANALYST, "x")
+    session.commit()
+    batch = ChangeBatch(changes=[DirectoryChange("u-tom", None, utcnow(), "cn=hr,dc=example,dc=com")], cursor="mark-1")
+
+    def worker_killed(*_args, **_kwargs):
+        raise SystemExit("worker killed")
+
+    signals.person_departed.connect(worker_killed)
+    try:
+        with pytest.raises(SystemExit):
+            service.incremental_sync(session, actor, SOURCE, lambda cursor: batch, own_account=None)
+    finally:
+        signals.person_departed.disconnect(worker_killed)
+    session.rollback()  # what the task base class does when the task dies
+    assert person(session, "u-tom").status == PersonStatus.ACTIVE and session.get(SyncCursor, SOURCE) is None
+    run = service.incremental_sync(session, actor, SOURCE, lambda cursor: batch, own_account=None)
+    assert run.counts["departed"] == 1 and session.get(Grant, grant.id).revoked_at is not None
+    again = service.incremental_sync(session, actor, SOURCE, lambda cursor: batch, own_account=None)
+    assert again.counts["departed"] == 0
+    assert session.scalar(sa.select(sa.func.count()).select_from(Departure).where(Departure.person_id == tom.id)) == 1
