@@ -6,7 +6,7 @@ from govern.auth.models import ApiClient, ConsoleUser, LoginLink  # noqa: F401
 from govern.broker.models import AccountConnection, NetworkApp, PendingConnect, WrappedHandoff  # noqa: F401
 from govern.credentials.models import Checkout, LegacyCredential  # noqa: F401
 from govern.db import Base  # noqa: F401
-from govern.directory.models import Departure, SyncCursor, SyncRun  # noqa: F401
+from govern.directory.models import Departure, OffboardingTask, SyncCursor, SyncRun  # noqa: F401
 from govern.grants.models import Grant  # noqa: F401
 from govern.notifications.models import Notification  # noqa: F401
 from govern.people.models import Person  # noqa: F401

@@ -91,6 +91,21 @@ def directory_departures():
     return render_template("console/departures.html", **pages.departures_page(db.session))
 
 
+@bp.post("/directory/network-tasks/<int:task_id>/done")
+@requires(Permission.ACCOUNTS_CONNECT)
+def network_task_done(task_id: int):
+    from govern.directory.network_roles import complete_task
+    from govern.errors import DomainError
+
+    try:
+        complete_task(db.session, current_actor(), task_id)
+    except DomainError as error:
+        flash(error.detail, "error")
+        return render_template("console/departures.html", **pages.departures_page(db.session)), error.status
+    flash(_("Marked as done at the network."), "success")
+    return redirect(url_for(".directory_departures"))
+
+
 @bp.get("/directory/check")
 @requires(Permission.DIRECTORY_SYNC)
 def directory_check():

@@ -178,6 +178,7 @@ DEPARTURE_STEPS = {
     "passwords_to_rotate": N_("Passwords to rotate"),
     "accounts_moved_to_manager": N_("Accounts moved to the manager"),
     "accounts_orphaned": N_("Accounts left without an owner"),
+    "manual_network_removals": N_("Removals to do at the networks"),
 }
 
 # What a sync run counted (SyncPlan.counts): people read, and of them who joined, changed, came back or left.

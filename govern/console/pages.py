@@ -151,7 +151,9 @@ def sync_runs_page(session: Session, directory_configured: bool) -> dict[str, An
 
 
 def departures_page(session: Session) -> dict[str, Any]:
-    return {"departures": directory.departures(session)}
+    from govern.directory.network_roles import open_tasks
+
+    return {"departures": directory.departures(session), "network_tasks": open_tasks(session)}
 
 
 def directory_check(settings: Settings) -> dict[str, Any]:

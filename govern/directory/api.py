@@ -7,8 +7,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from govern.auth.roles import Permission
-from govern.directory import service, tasks
-from govern.directory.schemas import DepartureSchema, SyncRequestSchema, SyncRunSchema
+from govern.directory import network_roles, service, tasks
+from govern.directory.schemas import DepartureSchema, OffboardingTaskSchema, SyncRequestSchema, SyncRunSchema
 from govern.errors import InvalidOperation
 from govern.extensions import db
 from govern.jobs import enqueue_after_commit
@@ -62,3 +62,21 @@ class Departures(MethodView):
     def get(self):
         """Leavers, newest first, with what was removed and the time to revoke."""
         return service.departures(db.session)
+
+
+@blp.route("/offboarding-tasks")
+class OffboardingTasks(MethodView):
+    @requires(Permission.PEOPLE_READ)
+    @blp.response(200, OffboardingTaskSchema(many=True))
+    def get(self):
+        """Removals at the networks that a person must do by hand, with the exact steps."""
+        return network_roles.open_tasks(db.session)
+
+
+@blp.route("/offboarding-tasks/<int:task_id>/done")
+class OffboardingTaskDone(MethodView):
+    @requires(Permission.ACCOUNTS_CONNECT)
+    @blp.response(200, OffboardingTaskSchema)
+    def post(self, task_id):
+        """Record that the removal was done at the network."""
+        return network_roles.complete_task(db.session, current_actor(), task_id)

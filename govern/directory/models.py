@@ -72,3 +72,18 @@ class Departure(Base):
     steps: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     person: Mapped[Person] = relationship(lazy="joined")
+
+
+class OffboardingTask(Base):
+    """A removal govern cannot do through a network's API: the exact steps for a person to do by hand."""
+
+    __tablename__ = "offboarding_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    departure_id: Mapped[int] = mapped_column(ForeignKey("departures.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("social_accounts.id"), index=True)
+    network: Mapped[str] = mapped_column(String(64))
+    steps: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[str | None] = mapped_column(String(255))

@@ -37,3 +37,14 @@ class DepartureSchema(Schema):
 
 class SyncRequestSchema(Schema):
     full = fields.Boolean(load_default=False)
+
+
+class OffboardingTaskSchema(Schema):
+    id = fields.Integer()
+    departure_id = fields.Integer()
+    account_id = fields.Integer()
+    network = fields.String()
+    steps = fields.String()
+    created_at = fields.DateTime()
+    done_at = fields.DateTime(allow_none=True)
+    done_by = fields.String(allow_none=True)

@@ -135,11 +135,12 @@ def test_governance_approves_a_held_mass_departure_and_reads_the_leavers(sign_in
     row = rows.filter(has_text=leaver)
     expect(row).to_contain_text("No longer in the directory")
     expect(row).to_contain_text("OpenLDAP directory")
-    expect(row.locator(".checklist").first.locator("li")).to_have_text(re.compile(r"Grants revoked\s+1$"))  # what went
+    expect(row.locator(".checklist").first.locator("li", has_text="Grants revoked")).to_have_text(re.compile(r"Grants revoked\s+1$"))  # what went
+    expect(row.locator(".checklist").first.locator("li", has_text="Removals to do at the networks")).to_have_text(re.compile(r"networks\s+1$"))  # a LinkedIn page: by hand
     full = row.locator("details.checklist-all")
     expect(full.locator("li", has_text="API tokens revoked")).to_be_hidden()
     full.locator("summary").click()  # and every step that ran
-    expect(full.locator("li")).to_have_count(9)
+    expect(full.locator("li")).to_have_count(10)  # every step a departure runs, the manual network removals included
     expect(full.locator("li", has_text="API tokens revoked")).to_contain_text("0")
     expect(full.locator("li", has_text="Accounts left without an owner")).to_be_visible()
     expect(rows.filter(has_text=run.names[SURVIVORS])).to_contain_text("No access was found to remove.")

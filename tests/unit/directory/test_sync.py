@@ -179,3 +179,25 @@ def test_a_sync_that_dies_mid_offboarding_is_rerun_without_doing_anything_twice(
     again = service.incremental_sync(session, actor, SOURCE, lambda cursor: batch, own_account=None)
     assert again.counts["departed"] == 0
     assert session.scalar(sa.select(sa.func.count()).select_from(Departure).where(Departure.person_id == tom.id)) == 1
+
+
+def test_network_side_roles_become_a_task_list_with_exact_steps(session, actor, synced, client, auth_headers):
+    from govern.directory.models import OffboardingTask
+
+    noa = person(session, "u-noa")
+    page = create_account(session, actor, "facebook", handle="acme.page", display_name="Acme Page")
+    x_account = create_account(session, actor, "x", handle="acme_x", display_name="Acme X")
+    for account in (page, x_account):
+        create_grant(session, actor, noa.id, account.id, GrantRole.PUBLISHER, "campaign")
+    session.commit()
+    service.full_sync(session, actor, SOURCE, [entry for entry in STAFF if entry.key != "u-noa"])
+    session.commit()
+    tasks = session.scalars(sa.select(OffboardingTask).where(OffboardingTask.account_id.in_([page.id, x_account.id]))).all()
+    assert [(t.network, t.account_id) for t in tasks] == [("facebook", page.id)]
+    assert "acme.page" in tasks[0].steps and "noa@example.com" in tasks[0].steps
+    headers = auth_headers(Role.IT)
+    listed = client.get("/api/v1/directory/offboarding-tasks", headers=headers).get_json()
+    assert tasks[0].id in [t["id"] for t in listed]
+    done = client.post(f"/api/v1/directory/offboarding-tasks/{tasks[0].id}/done", headers=headers)
+    assert done.status_code == 200 and done.get_json()["done_by"].startswith("api_client:")
+    assert client.post(f"/api/v1/directory/offboarding-tasks/{tasks[0].id}/done", headers=headers).status_code == 409
