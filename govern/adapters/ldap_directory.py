@@ -152,6 +152,13 @@ def _is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
+def _outcome(connection: ldap3.Connection, returned: Any) -> tuple[bool, dict[str, Any]]:
+    """(succeeded, result) from either strategy: SAFE_SYNC returns a tuple, SYNC a bool and keeps the result."""
+    if isinstance(returned, tuple):
+        return returned[0], returned[1]
+    return bool(returned), connection.result
+
+
 class _Connection(ldap3.Connection):
     """ldap3's own repr() prints the password; this one never does (tracebacks with locals, debug logs)."""
 
@@ -312,7 +319,7 @@ class LdapDirectory:
 
     # -- connections ---------------------------------------------------------------------------------------------
 
-    def _open(self, user: str, password: str, server: ldap3.Server | None = None) -> _Connection:
+    def _open(self, user: str, password: str, server: ldap3.Server | None = None, strategy: str = ldap3.SAFE_SYNC) -> _Connection:
         """A bound connection: tries each server of the pool once (or only `server`). Raises _BindRefused or Unavailable."""
         attempts = 1 if server is not None else len(self._servers)
         problems = []
@@ -320,7 +327,7 @@ class LdapDirectory:
             candidate.reset_availability()  # ldap3 would otherwise skip an address for 5 s after one failure
         for _ in range(attempts):
             connection = _Connection(
-                server or self._pool, user=user, password=password, client_strategy=ldap3.SAFE_SYNC,
+                server or self._pool, user=user, password=password, client_strategy=strategy,
                 auto_bind=ldap3.AUTO_BIND_NONE, raise_exceptions=False, receive_timeout=max(1, round(self.config.receive_timeout)),
                 auto_referrals=False, read_only=True, return_empty_attributes=False,
             )
@@ -330,7 +337,7 @@ class LdapDirectory:
                     started = connection.start_tls(read_server_info=False)
                     if not (started[0] if isinstance(started, tuple) else started):
                         raise LDAPExceptionError(f"StartTLS refused: {connection.result}")
-                bound, result, _, _ = connection.bind(read_server_info=False)
+                bound, result = _outcome(connection, connection.bind(read_server_info=False))
             except (LDAPExceptionError, OSError) as exc:
                 problems.append(f"{connection.server.name if connection.server else '?'}: {type(exc).__name__}: {exc}")
                 self._close(connection)
@@ -385,6 +392,27 @@ class LdapDirectory:
                 log.info("directory connection lost; reconnecting", error=str(exc))
         raise AssertionError("unreachable")
 
+    def _run_alone(self, operation: Callable[[_Connection], Any]) -> Any:
+        """Run a long read on a connection of its own, used by this thread only and closed after.
+
+        A plain SYNC connection: SAFE_SYNC deep-copies every response so a shared connection is
+        safe across threads, which costs about as much as the read itself on a whole directory.
+        """
+        for attempt in (1, 2):
+            try:
+                connection = self._open(self.config.bind_dn, self.config.bind_password.reveal(), strategy=ldap3.SYNC)
+            except _BindRefused as exc:
+                raise DirectoryUnavailable(f"the directory refused govern's service account: {exc}") from None
+            try:
+                return operation(connection)
+            except _ConnectionLost as exc:
+                if attempt == 2:
+                    raise DirectoryUnavailable(f"the directory connection failed: {exc}") from None
+                log.info("directory connection lost; reconnecting", error=str(exc))
+            finally:
+                self._close(connection)
+        raise AssertionError("unreachable")
+
     def close(self) -> None:
         with self._lock:
             connection, self._service = self._service, None
@@ -401,11 +429,13 @@ class LdapDirectory:
         cookie = None
         while True:
             try:
-                _, result, response, _ = connection.search(
+                outcome = connection.search(
                     base, search_filter, search_scope=scope, dereference_aliases=ldap3.DEREF_NEVER,
                     attributes=attributes or ["1.1"], size_limit=size_limit, controls=controls,
                     paged_size=page_size, paged_criticality=bool(page_size), paged_cookie=cookie,
                 )
+                _, result = _outcome(connection, outcome)
+                response = connection.response if not isinstance(outcome, tuple) else outcome[2]
             except (LDAPExceptionError, OSError) as exc:
                 raise _ConnectionLost(f"{type(exc).__name__}: {exc}") from None
             code = result["result"]
@@ -542,7 +572,7 @@ class LdapDirectory:
             # managers outside the read (another OU, not a person) have no key here, and get none
             return self._entries(raws, members, lambda dn: keys.get(normal_dn(dn)))
 
-        return iter(self._run(read))
+        return iter(self._run_alone(read))
 
     def authenticate(self, username: str, password: str) -> DirectoryEntry | None:
         """The person's entry if the directory accepts their password and they are not a leaver; else None."""

@@ -134,13 +134,45 @@ def _finish(session: Session, actor: Actor, run: SyncRun, status: SyncStatus, co
     return run
 
 
+def _by_management_level(creates: list[DirectoryEntry]) -> list[list[DirectoryEntry]]:
+    """New people grouped so each group's managers are created in an earlier one (or exist already)."""
+    new = {entry.key: entry for entry in creates}
+    levels: dict[str, int] = {}
+
+    def level(key: str) -> int:
+        chain, seen = [], set()
+        while key not in levels and key in new and key not in seen:  # walk up to a known level, the top, or a cycle
+            chain.append(key)
+            seen.add(key)
+            key = new[key].manager_key
+        base = levels.get(key, -1)
+        for offset, member in enumerate(reversed(chain), start=1):
+            levels[member] = base + offset
+        return levels[chain[0]] if chain else levels[key]
+
+    grouped: dict[int, list[DirectoryEntry]] = {}
+    for entry in creates:
+        grouped.setdefault(level(entry.key), []).append(entry)
+    return [grouped[number] for number in sorted(grouped)]
+
+
+def _create_people(session: Session, actor: Actor, source: str, creates: list[DirectoryEntry]) -> None:
+    """Insert new people level by level, so each is created with their manager already linked."""
+    if not creates:
+        return
+    wanted_managers = {entry.manager_key for entry in creates if entry.manager_key}
+    ids = {key: row.id for key, row in _people_of(session, source, wanted_managers).items()}
+    for group in _by_management_level(creates):
+        ids.update(create_people_bulk(session, actor, _person_source(source), [
+            {"external_id": entry.key, "dn": entry.dn, "username": entry.username, "email": entry.email,
+             "display_name": entry.display_name, "department": entry.department, "manager_id": ids.get(entry.manager_key)}
+            for entry in group
+        ]))
+
+
 def _apply(session: Session, actor: Actor, source: str, plan: SyncPlan, hold_departures: bool) -> None:
     person_source = _person_source(source)
-    create_people_bulk(session, actor, person_source, [
-        {"external_id": entry.key, "dn": entry.dn, "username": entry.username, "email": entry.email,
-         "display_name": entry.display_name, "department": entry.department}
-        for entry in plan.creates
-    ])
+    _create_people(session, actor, source, plan.creates)
     changed = {entry.key: entry for entry in (*plan.updates, *plan.returners)}
     for entry in changed.values():
         upsert_person(session, actor, person_source, entry.key, dn=entry.dn, username=entry.username,

@@ -97,7 +97,7 @@ def create_people_bulk(session: Session, actor: Actor, source: PersonSource, peo
         {
             "source": source, "external_id": fields["external_id"], "dn": fields.get("dn"), "username": fields["username"],
             "email": fields.get("email"), "display_name": fields["display_name"], "department": fields.get("department"),
-            "manager_id": None, "status": PersonStatus.ACTIVE, "left_at": None, "created_at": now, "updated_at": now,
+            "manager_id": fields.get("manager_id"), "status": PersonStatus.ACTIVE, "left_at": None, "created_at": now, "updated_at": now,
             "search_text": search_key(fields["display_name"], fields["username"], fields.get("email"), fields.get("department")),
         }
         for fields in people
@@ -109,7 +109,7 @@ def create_people_bulk(session: Session, actor: Actor, source: PersonSource, peo
     events = [
         EventSpec("people:person:create", "person", ids[row["external_id"]], after={
             "source": source.value, "external_id": row["external_id"], "username": row["username"], "email": row["email"],
-            "display_name": row["display_name"], "manager_id": None, "department": row["department"], "status": "active", "left_at": None,
+            "display_name": row["display_name"], "manager_id": row["manager_id"], "department": row["department"], "status": "active", "left_at": None,
         })
         for row in rows
     ]
