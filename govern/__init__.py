@@ -89,6 +89,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
+    app.json.ensure_ascii = False  # Arabic and Hebrew names as UTF-8 text, not \u escapes
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

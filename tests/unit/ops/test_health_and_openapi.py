@@ -58,3 +58,13 @@ def test_openapi_documents_every_api_route(app, client):
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method) in documented, f"{method} {path} is not in the OpenAPI document"
     json.dumps(document)
+
+
+def test_json_answers_carry_arabic_and_hebrew_as_utf8(client, auth_headers, session, actor):
+    from govern.auth.roles import Role
+    from tests import factories
+
+    factories.account(session, actor, handle="utf8_check", display_name="أكمي · אקמי")
+    session.commit()
+    body = client.get("/api/v1/accounts", query_string={"q": "utf8_check"}, headers=auth_headers(Role.AUDITOR)).get_data()
+    assert "أكمي · אקמי".encode() in body
