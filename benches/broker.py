@@ -44,8 +44,6 @@ def _print_breakdown(brokered) -> None:
     """Wall time spent in each step of the brokered path (development aid)."""
     import functools
 
-    from govern.broker import actions
-
     spent: dict[str, float] = {}
 
     def timed(owner, name, label):
@@ -68,7 +66,6 @@ def _print_breakdown(brokered) -> None:
         (service, "run_action", "network call"), (type(db.session), "commit", "commit"),
     ]
     originals = [(owner, name, timed(owner, name, label)) for owner, name, label in patched]
-    store = db.session  # noqa: F841
     try:
         for _ in range(200):
             started = time.perf_counter()

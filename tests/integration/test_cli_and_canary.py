@@ -21,7 +21,7 @@ def cli_env(scratch_postgres, tmp_path, monkeypatch):
     scratch_postgres.drop(url)
 
 
-def run(*args: str) -> "click.testing.Result":  # noqa: F821
+def run(*args: str):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import hvac
 import pytest
 
 from govern.adapters.local_store import LocalStore, load_or_create_key
