@@ -85,10 +85,11 @@ def _app_secret_path(network_key: str) -> str:
     return f"govern/networks/{network_key}/client"
 
 
-def _guard_store(call, *args, **kwargs):
+def guard_store(call, *args, passthrough: tuple[type[SecretStoreError], ...] = (SecretNotFound,), **kwargs):
+    """Call the secret store; its failures become SecretStoreDown (503), except those the caller handles itself."""
     try:
         return call(*args, **kwargs)
-    except SecretNotFound:
+    except passthrough:
         raise
     except SecretStoreError as exc:
         raise SecretStoreDown(str(exc)) from None
@@ -106,10 +107,10 @@ def register_network_app(
     path = _app_secret_path(network.key)
     current = 0
     try:
-        current = _guard_store(context.store.read, path).version
+        current = guard_store(context.store.read, path).version
     except SecretNotFound:
         pass
-    version = _guard_store(context.store.write, path, {"client_secret": client_secret}, cas=current)
+    version = guard_store(context.store.write, path, {"client_secret": client_secret}, cas=current)
     if app is None:
         app = NetworkApp(network=network, secret_path=path)
         session.add(app)
@@ -153,7 +154,7 @@ def _client_for_registration(session: Session, context: BrokerContext, network: 
         preset = replace(preset, scopes=tuple(app.scopes))
     if not (preset.endpoints.authorize_url and preset.endpoints.token_url and preset.endpoints.whoami_url):
         raise InvalidOperation(f"{network.display_name} needs its authorization, token and whoami endpoints configured")
-    secret = _guard_store(context.store.read, app.secret_path).data["client_secret"]
+    secret = guard_store(context.store.read, app.secret_path).data["client_secret"]
     client = OAuthNetworkClient(preset, app.client_id, secret, context.callback_url)
     context.clients[cache_key] = client
     return client
@@ -177,7 +178,7 @@ def start_connect(
     client = network_client(session, context, network)
     authorization = client.authorization_request()
     state_hash = _sha256(authorization.state)
-    _guard_store(context.store.write, _pending_path(state_hash), {"code_verifier": authorization.code_verifier}, cas=0)
+    guard_store(context.store.write, _pending_path(state_hash), {"code_verifier": authorization.code_verifier}, cas=0)
     session.add(PendingConnect(
         state_hash=state_hash, network=network, account_id=account_id, started_by=actor.id,
         connector_person_id=connector_person_id, redirect_uri=context.callback_url, expires_at=utcnow() + CONNECT_TTL,
@@ -220,7 +221,7 @@ def _set_health(connection: AccountConnection, health: ConnectionHealth, detail:
 
 def _current_version(context: BrokerContext, path: str) -> int:
     try:
-        return _guard_store(context.store.read, path).version
+        return guard_store(context.store.read, path).version
     except SecretNotFound:
         return 0
 
@@ -232,7 +233,7 @@ def complete_connect(session: Session, context: BrokerContext, request_actor: Ac
         raise InvalidOperation("this connection attempt is unknown or expired; start again")
     actor = Actor(pending.started_by, pending.started_by, request_actor.request_id, request_actor.client_addr)
     pending_path = _pending_path(pending.state_hash)
-    verifier = _guard_store(context.store.read, pending_path).data["code_verifier"]
+    verifier = guard_store(context.store.read, pending_path).data["code_verifier"]
     client = network_client(session, context, pending.network)
     try:
         bindings = _chosen(session, pending, _identities_and_tokens(client, client.exchange_code(code, verifier)))
@@ -241,7 +242,7 @@ def complete_connect(session: Session, context: BrokerContext, request_actor: Ac
     accounts = [_store_binding(session, context, actor, pending, identity, tokens) for identity, tokens in bindings]
     session.delete(pending)
     session.flush()
-    _guard_store(context.store.destroy, pending_path)
+    guard_store(context.store.destroy, pending_path)
     return accounts[0]
 
 
@@ -276,7 +277,7 @@ def _store_binding(
     account = _bind_account(session, actor, pending, identity.external_id, identity.name)
     connection = session.scalar(select(AccountConnection).where(AccountConnection.account_id == account.id))
     path = account_path(account.id, "oauth")
-    version = _guard_store(context.store.write, path, _token_data(tokens), cas=_current_version(context, path))
+    version = guard_store(context.store.write, path, _token_data(tokens), cas=_current_version(context, path))
     reconnect = connection is not None
     if connection is None:
         connection = AccountConnection(account=account, store_path=path)
@@ -357,7 +358,7 @@ def refresh_connection(session: Session, context: BrokerContext, actor: Actor, a
         return connection
     if not force and connection.refresh_due_at is not None and connection.refresh_due_at > utcnow():
         return connection  # another worker refreshed while we waited for the lock
-    stored = _guard_store(context.store.read, connection.store_path)
+    stored = guard_store(context.store.read, connection.store_path)
     refresh_token = stored.data.get("refresh_token")
     if refresh_token is None:
         _mark_needs_reconnect(session, actor, connection, "the network gave no refresh token; reconnect before the access token expires")
@@ -372,7 +373,7 @@ def refresh_connection(session: Session, context: BrokerContext, actor: Actor, a
         connection.health_detail = f"last refresh failed: {exc}"
         log.warning("refresh_failed", account_id=account_id, error=str(exc))
         return connection
-    version = _guard_store(context.store.write, connection.store_path, _token_data(tokens), cas=stored.version)
+    version = guard_store(context.store.write, connection.store_path, _token_data(tokens), cas=stored.version)
     _apply_tokens(context, connection, tokens, version)
     if connection.health == ConnectionHealth.HEALTHY:
         connection.health_detail = None  # an earlier failed attempt no longer matters
@@ -495,7 +496,7 @@ def _run_with_fresh_token(session, context, actor, connection, action, params) -
     for attempt in (1, 2):
         if connection.health == ConnectionHealth.NEEDS_RECONNECT:
             raise NeedsReconnect(f"{connection.account.handle} must be reconnected ({connection.health_detail})")
-        token = _guard_store(context.store.read, connection.store_path).data["access_token"]
+        token = guard_store(context.store.read, connection.store_path).data["access_token"]
         client = network_client(session, context, connection.account.network)
         try:
             return run_action(client, token, action, params)
@@ -521,7 +522,7 @@ def disconnect(session: Session, context: BrokerContext, actor: Actor, account_i
         revoked_at_network = client.revoke(token, "refresh_token" if "refresh_token" in stored.data else "access_token")
     except (SecretStoreError, NetworkError, DomainError) as exc:
         log.warning("network_revoke_failed", account_id=account_id, error=str(exc))
-    _guard_store(context.store.destroy, connection.store_path)
+    guard_store(context.store.destroy, connection.store_path)
     _set_health(connection, ConnectionHealth.REVOKED, reason)
     connection.refresh_due_at = None
     session.flush()

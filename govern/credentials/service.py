@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from govern import signals
 from govern.accounts.models import AccountStatus, SocialAccount
-from govern.adapters.secret_store import CasConflict, SecretNotFound, SecretStore, SecretStoreError, account_path
+from govern.adapters.secret_store import CasConflict, SecretNotFound, SecretStore, account_path
 from govern.audit.service import Actor, record
 from govern.auth.roles import Role
-from govern.broker.service import AccessDenied, SecretStoreDown, effective_grant
+from govern.broker.service import AccessDenied, effective_grant, guard_store
 from govern.credentials.models import (
     MAX_WINDOW_MINUTES,
     MIN_REASON_LENGTH,
@@ -55,12 +55,7 @@ class RevealRefused(DomainError):
 
 
 def _guard_store(call, *args, **kwargs):
-    try:
-        return call(*args, **kwargs)
-    except (SecretNotFound, CasConflict):
-        raise
-    except SecretStoreError as exc:
-        raise SecretStoreDown(str(exc)) from None
+    return guard_store(call, *args, passthrough=(SecretNotFound, CasConflict), **kwargs)
 
 
 def _expiry_actor(actor: Actor) -> Actor:
