@@ -23,6 +23,16 @@ LDAP_ATTRIBUTE_ROLES = (
 CONSOLE_ROLES = ("admin", "governance", "it", "auditor")
 
 
+def _json_object(value: Any) -> Any:
+    """A setting given as JSON text (from the environment) parsed; anything else returned as it is."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value) if value.strip() else {}
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"must be a JSON object: {exc.msg}") from None
+
+
 class ConfigurationError(Exception):
     """Raised at start-up when a setting is missing or malformed; names the variable."""
 
@@ -116,11 +126,7 @@ class Settings(BaseModel):
     @field_validator("ldap_attributes", mode="before")
     @classmethod
     def _ldap_attributes_json(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                value = json.loads(value) if value.strip() else {}
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"must be a JSON object: {exc.msg}") from None
+        value = _json_object(value)
         if isinstance(value, dict):
             unknown = sorted(set(value) - set(LDAP_ATTRIBUTE_ROLES))
             if unknown:
@@ -130,11 +136,7 @@ class Settings(BaseModel):
     @field_validator("console_role_groups", "oidc_role_map", mode="before")
     @classmethod
     def _role_mapping(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                value = json.loads(value) if value.strip() else {}
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"must be a JSON object: {exc.msg}") from None
+        value = _json_object(value)
         if isinstance(value, dict):
             wrong = sorted({str(role) for role in value.values()} - set(CONSOLE_ROLES))
             if wrong:
