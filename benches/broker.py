@@ -7,12 +7,10 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import requests
-import sqlalchemy as sa
 from alembic import command as alembic_command
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -27,6 +25,7 @@ from govern.grants.service import create_grant  # noqa: E402
 from govern.people.models import PersonSource  # noqa: E402
 from govern.people.service import upsert_person  # noqa: E402
 from govern.secret_value import SecretValue  # noqa: E402
+from tests.support.postgres import ScratchPostgres  # noqa: E402
 from tests.support.fake_network import FakeNetwork  # noqa: E402
 from tests.support.openbao import start_openbao  # noqa: E402
 
@@ -82,11 +81,8 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp())
     openbao = start_openbao(workdir)
     network = FakeNetwork().start()
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    name = f"govern_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    scratch = ScratchPostgres(ADMIN_URL)
+    url = scratch.create("govern_bench")
     try:
         alembic_command.upgrade(alembic_config(url), "head")
         app = create_app({
@@ -154,8 +150,7 @@ def main() -> int:
     finally:
         network.stop()
         openbao.stop()
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        scratch.drop(url)
     return 0
 
 

@@ -11,7 +11,6 @@ import uuid
 from pathlib import Path
 
 import ldap3
-import sqlalchemy as sa
 from alembic import command as alembic_command
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -22,6 +21,7 @@ from govern.audit.service import Actor  # noqa: E402
 from govern.cli import alembic_config  # noqa: E402
 from govern.directory import service  # noqa: E402
 from govern.extensions import db  # noqa: E402
+from tests.support.postgres import ScratchPostgres  # noqa: E402
 from tests.support.slapd import start_slapd  # noqa: E402
 
 PEOPLE_COUNT = int(os.environ.get("GOVERN_BENCH_PEOPLE", "100000"))
@@ -58,11 +58,8 @@ def main() -> int:
     ldif = workdir / "people.ldif"
     generate_ldif(ldif, PEOPLE_COUNT)
     slapd = timed("slapadd + start", results, lambda: start_slapd(workdir / "slapd", extra_ldif=ldif))
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    name = f"govern_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    scratch = ScratchPostgres(ADMIN_URL)
+    url = scratch.create("govern_bench")
     try:
         alembic_command.upgrade(alembic_config(url), "head")
         app = create_app({
@@ -96,7 +93,7 @@ def main() -> int:
             db.session.commit()
             writer = slapd.connection("writer")
             for n in range(CHANGES):
-                writer.modify(f"uid=u{n * 7:06d},{BASE}", {"displayName": [(ldap3.MODIFY_REPLACE, [f"Renamed {n}"])]})
+                writer.modify(f"uid=u{n * 7 % PEOPLE_COUNT:06d},{BASE}", {"displayName": [(ldap3.MODIFY_REPLACE, [f"Renamed {n}"])]})
             writer.unbind()
             incremental = timed(f"govern incremental sync after {CHANGES} changes", results,
                                 lambda: service.sync_incremental_from(db.session, actor, directory))
@@ -112,8 +109,7 @@ def main() -> int:
             print(f"| {label} | {seconds:.2f} | {ratio} |")
     finally:
         slapd.stop()
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        scratch.drop(url)
     return 0
 
 

@@ -7,10 +7,12 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command as alembic_command
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from govern import create_app
 from govern.accounts.models import AccountStatus, Network, SocialAccount
@@ -20,18 +22,11 @@ from govern.auth.roles import Role
 from govern.auth.service import create_api_client
 from govern.cli import alembic_config
 from govern.extensions import db
+from tests.support.postgres import ScratchPostgres
 
 ADMIN_URL = os.environ.get("GOVERN_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 WRITES = 2000
 LIST_CALLS = 300
-
-
-def _scratch_database() -> tuple[sa.Engine, str]:
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    name = f"govern_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    return admin, sa.make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
 def _timed(fn) -> float:
@@ -41,7 +36,8 @@ def _timed(fn) -> float:
 
 
 def main() -> int:
-    admin, url = _scratch_database()
+    scratch = ScratchPostgres(ADMIN_URL)
+    url = scratch.create("govern_bench")
     try:
         alembic_command.upgrade(alembic_config(url), "head")
         app = create_app({"database_url": url, "secret_key": "b" * 40, "instance_path": tempfile.mkdtemp(), "log_level": "WARNING"})
@@ -88,8 +84,7 @@ def main() -> int:
         with app.app_context():
             db.engine.dispose()
     finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{sa.make_url(url).database}" WITH (FORCE)'))
+        scratch.drop(url)
     return 0
 
 

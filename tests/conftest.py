@@ -14,6 +14,7 @@ from govern import create_app
 from govern.audit.service import Actor
 from govern.auth.roles import Role
 from govern.cli import alembic_config
+from tests.support.postgres import ScratchPostgres
 
 IN_CI = os.environ.get("CI") == "true"
 POSTGRES_ADMIN_URL = os.environ.get("GOVERN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -37,29 +38,11 @@ def postgres_available() -> str | None:
         return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
-class ScratchPostgres:
-    """Creates and drops throwaway databases on the test PostgreSQL server."""
-
-    def __init__(self) -> None:
-        self.admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-
-    def create(self, prefix: str) -> str:
-        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-        with self.admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        return sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-
-    def drop(self, url: str) -> None:
-        name = sa.make_url(url).database
-        with self.admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 @pytest.fixture(scope="session")
 def scratch_postgres() -> ScratchPostgres:
     if problem := postgres_available():
         require_service("PostgreSQL", problem)
-    return ScratchPostgres()
+    return ScratchPostgres(POSTGRES_ADMIN_URL)
 
 
 @pytest.fixture(scope="session")
@@ -73,7 +56,7 @@ def database_url(tmp_path_factory) -> Iterator[str]:
         alembic_command.upgrade(alembic_config(url), "head")
         yield url
         return
-    scratch = ScratchPostgres()
+    scratch = ScratchPostgres(POSTGRES_ADMIN_URL)
     url = scratch.create("govern_test")
     try:
         alembic_command.upgrade(alembic_config(url), "head")

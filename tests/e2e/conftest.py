@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from govern.grants.models import GrantRole
 from govern.grants.service import create_grant
 from govern.people.models import PersonSource, PersonStatus
 from govern.people.service import upsert_person
+from tests.support.postgres import ScratchPostgres
 
 IN_CI = os.environ.get("CI") == "true"
 POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
@@ -82,21 +82,16 @@ def _compile_stale_catalogs() -> None:
 
 @pytest.fixture(scope="package")
 def e2e_database_url() -> Iterator[str]:
-    admin = sa.create_engine(f"{POSTGRES_SERVER}/test", isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool,
-                             connect_args={"connect_timeout": 3})
-    name = f"govern_e2e_{uuid.uuid4().hex[:10]}"
+    scratch = ScratchPostgres(f"{POSTGRES_SERVER}/test")
     try:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        url = scratch.create("govern_e2e")
     except sa.exc.OperationalError as exc:
         unavailable("PostgreSQL on 127.0.0.1:5432", str(exc).splitlines()[0])
-    url = f"{POSTGRES_SERVER}/{name}"
     try:
         alembic_command.upgrade(alembic_config(url), "head")
         yield url
     finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        scratch.drop(url)
 
 
 @pytest.fixture(scope="package")

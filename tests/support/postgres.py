@@ -1,0 +1,27 @@
+"""Throwaway databases on a PostgreSQL server, for tests and benchmarks that need their own."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+
+
+class ScratchPostgres:
+    """Creates and drops databases through an admin URL (any existing database of the server)."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool,
+                                      connect_args={"connect_timeout": 3})
+
+    def create(self, prefix: str) -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        with self.admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        return sa.make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        name = sa.make_url(url).database
+        with self.admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
