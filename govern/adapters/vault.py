@@ -13,6 +13,7 @@ import hvac
 import hvac.exceptions
 import requests
 
+from govern.adapters.outbound_http import OutboundSession
 from govern.adapters.secret_store import (
     CasConflict,
     SecretNotFound,
@@ -61,7 +62,7 @@ class VaultStore:
         timeout: float = 5.0,
     ) -> None:
         self._connection = {"url": addr, "namespace": namespace or None, "verify": ca_file or True, "timeout": timeout}
-        self._client = hvac.Client(**self._connection)
+        self._client = hvac.Client(**self._connection, session=OutboundSession())
         self._auth = auth
         self._mount = mount
         self._transit_key = transit_key

@@ -11,6 +11,7 @@ import requests
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
+from govern.adapters.outbound_http import OutboundSession
 from govern.db import utcnow
 from govern.secret_value import SecretValue
 
@@ -119,7 +120,7 @@ class OAuthNetworkClient:
         self._client_secret = client_secret
         self._redirect_uri = redirect_uri
         self._timeout = timeout
-        self._http = requests.Session()  # keep-alive to the network's API across brokered calls
+        self._http = OutboundSession()
 
     def _session(self, **kwargs: Any) -> OAuth2Session:
         return OAuth2Session(
