@@ -53,22 +53,48 @@ class ChainedFields:
     prev_hash: str
 
 
-def canonical_bytes(fields: ChainedFields) -> bytes:
+@dataclass(frozen=True)
+class CanonicalParts:
+    """The canonical encoding of an event around its two chained values, the previous hash and the sequence number.
+
+    canonical = before_prev_hash + prev_hash + before_seq + str(seq) + after_seq, exactly the sorted,
+    compact JSON of the event; PostgreSQL joins the parts itself when it appends under the chain-head lock.
+    """
+
+    before_prev_hash: str
+    before_seq: str
+    after_seq: str
+
+    def joined(self, prev_hash: str, seq: int) -> bytes:
+        return f"{self.before_prev_hash}{prev_hash}{self.before_seq}{seq}{self.after_seq}".encode()
+
+
+def _member(key: str, value: Any) -> str:
+    return json.dumps(key) + ":" + json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_refuse)
+
+
+def canonical_parts(fields: ChainedFields) -> CanonicalParts:
+    """Every member but prev_hash and seq, in sorted key order: action, actor, client_addr, occurred_at,
+    prev_hash, request_id, seq, summary, target, v."""
     if fields.encoding_version != ENCODING_VERSION:
         raise ValueError(f"unknown audit encoding version {fields.encoding_version}")
-    document = {
-        "v": fields.encoding_version,
-        "seq": fields.seq,
-        "occurred_at": canonical_time(fields.occurred_at),
-        "actor": fields.actor,
-        "action": fields.action,
-        "target": [fields.target_type, fields.target_id],
-        "summary": fields.summary,
-        "request_id": fields.request_id,
-        "client_addr": fields.client_addr,
-        "prev_hash": fields.prev_hash,
-    }
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_refuse).encode()
+    leading = [
+        _member("action", fields.action), _member("actor", fields.actor), _member("client_addr", fields.client_addr),
+        _member("occurred_at", canonical_time(fields.occurred_at)),
+    ]
+    trailing = [
+        _member("summary", fields.summary), _member("target", [fields.target_type, fields.target_id]),
+        _member("v", fields.encoding_version),
+    ]
+    return CanonicalParts(
+        before_prev_hash="{" + ",".join(leading) + ',"prev_hash":"',
+        before_seq='",' + _member("request_id", fields.request_id) + ',"seq":',
+        after_seq="," + ",".join(trailing) + "}",
+    )
+
+
+def canonical_bytes(fields: ChainedFields) -> bytes:
+    return canonical_parts(fields).joined(fields.prev_hash, fields.seq)
 
 
 def event_hash(fields: ChainedFields) -> str:

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, insert, select, update
+from sqlalchemy import Select, Text, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from govern.audit.chain import (
     ENCODING_VERSION,
     ChainedFields,
+    canonical_parts,
     VerifyResult,
     event_hash,
     normalise_summary,
@@ -58,27 +59,33 @@ def record(
     if not ACTION_FORMAT.match(action):
         raise ValueError(f"audit action {action!r} is not 'domain:subject:verb'")
     summary = normalise_summary({"before": before, "after": after, **details})
+    unlinked = dict(
+        occurred_at=utcnow(), actor=actor.id, action=action, target_type=target_type, target_id=str(target_id),
+        summary=summary, request_id=actor.request_id, client_addr=actor.client_addr, encoding_version=ENCODING_VERSION,
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        return _append_linked_by_database(session, unlinked)
     head = session.execute(
         select(AuditChainHead.last_seq, AuditChainHead.last_hash).where(AuditChainHead.id == 1).with_for_update()
     ).one_or_none()
     if head is None:
         raise AuditUnavailable("the audit chain head is missing; run 'govern db upgrade'")
-    fields = ChainedFields(
-        seq=head.last_seq + 1,
-        occurred_at=utcnow(),
-        actor=actor.id,
-        action=action,
-        target_type=target_type,
-        target_id=str(target_id),
-        summary=summary,
-        request_id=actor.request_id,
-        client_addr=actor.client_addr,
-        encoding_version=ENCODING_VERSION,
-        prev_hash=head.last_hash,
-    )
+    fields = ChainedFields(seq=head.last_seq + 1, prev_hash=head.last_hash, **unlinked)
     recorded = RecordedEvent(fields.seq, event_hash(fields))
-    _append(session, {**fields.__dict__, "hash": recorded.hash})
+    session.execute(_INSERT_EVENT, {**fields.__dict__, "hash": recorded.hash})
+    session.execute(_MOVE_HEAD.values(last_seq=bindparam("seq"), last_hash=bindparam("hash")), {"seq": recorded.seq, "hash": recorded.hash})
     return recorded
+
+
+def _append_linked_by_database(session: Session, unlinked: dict[str, Any]) -> RecordedEvent:
+    """One round trip: lock the chain head, link and hash the event from the canonical parts, insert, move the head."""
+    parts = canonical_parts(ChainedFields(seq=0, prev_hash="", **unlinked))
+    appended = session.execute(_APPEND_LINKED, {
+        **unlinked, "before_prev_hash": parts.before_prev_hash, "before_seq": parts.before_seq, "after_seq": parts.after_seq,
+    }).one_or_none()
+    if appended is None:
+        raise AuditUnavailable("the audit chain head is missing; run 'govern db upgrade'")
+    return RecordedEvent(appended.seq, appended.hash)
 
 
 @dataclass(frozen=True)
@@ -141,28 +148,25 @@ _INSERT_EVENT = insert(AuditEvent).values({column.name: bindparam(column.name) f
 _MOVE_HEAD = update(AuditChainHead).where(AuditChainHead.id == 1)
 
 
-def _append(session: Session, row: dict[str, Any]) -> None:
-    """Insert the event and move the chain head, in one round trip where the database allows it.
-
-    The statements are built once, with the values passed as parameters, so SQLAlchemy reuses
-    their compiled form.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        moved = session.execute(_APPEND_AND_MOVE_HEAD, row)
-        if moved.rowcount != 1:
-            raise AuditUnavailable("the audit chain head moved underneath this transaction")
-        return
-    session.execute(_INSERT_EVENT, row)
-    session.execute(_MOVE_HEAD.values(last_seq=bindparam("seq"), last_hash=bindparam("hash")), row)
-
-
-def _append_and_move_head():
-    appended = _INSERT_EVENT.returning(AuditEvent.seq, AuditEvent.hash).cte("appended")
-    follows_head = appended.c.seq == AuditChainHead.last_seq + 1
-    return _MOVE_HEAD.where(follows_head).values(last_seq=appended.c.seq, last_hash=appended.c.hash).add_cte(appended)
-
-
-_APPEND_AND_MOVE_HEAD = _append_and_move_head()
+_APPEND_LINKED = text("""
+    WITH head AS (
+        SELECT last_seq + 1 AS seq, last_hash AS prev_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE
+    ), appended AS (
+        INSERT INTO audit_events (seq, occurred_at, actor, action, target_type, target_id, summary, request_id,
+                                  client_addr, encoding_version, prev_hash, hash)
+        SELECT head.seq, :occurred_at, :actor, :action, :target_type, :target_id, :summary, :request_id,
+               :client_addr, :encoding_version, head.prev_hash,
+               encode(sha256(convert_to(:before_prev_hash || head.prev_hash || :before_seq || head.seq::text || :after_seq, 'UTF8')), 'hex')
+        FROM head
+        RETURNING seq, hash
+    )
+    UPDATE audit_chain_head SET last_seq = appended.seq, last_hash = appended.hash
+    FROM appended WHERE audit_chain_head.id = 1
+    RETURNING appended.seq, appended.hash
+""").bindparams(
+    bindparam("occurred_at", type_=AuditEvent.occurred_at.type), bindparam("summary", type_=AuditEvent.summary.type),
+    bindparam("before_prev_hash", type_=Text()), bindparam("before_seq", type_=Text()), bindparam("after_seq", type_=Text()),
+)
 
 
 def _fields_of(event: AuditEvent) -> ChainedFields:

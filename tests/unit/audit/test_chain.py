@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime, timezone
+
 import pytest
 import sqlalchemy as sa
 
-from govern.audit.chain import GENESIS_HASH, UnauditableValue
+from govern.audit.chain import ENCODING_VERSION, GENESIS_HASH, ChainedFields, UnauditableValue, canonical_bytes
 from govern.audit.models import AuditChainHead, AuditEvent
 from govern.audit.service import record, verify_chain
 from govern.secret_value import SecretValue
@@ -130,3 +133,19 @@ def test_a_batch_of_events_chains_exactly_like_single_ones(session, actor):
     result = verify_chain(session)
     assert result.ok, result.first_break
     assert result.checked >= 2502
+
+
+@pytest.mark.parametrize("request_id, client_addr", [(None, None), ("req-1", "2001:db8::1")])
+def test_canonical_parts_join_to_the_sorted_compact_json_of_the_event(request_id, client_addr):
+    fields = ChainedFields(
+        seq=90210, occurred_at=datetime(2026, 11, 22, 1, 2, 3, 456789, tzinfo=timezone.utc), actor='console_user:"7"',
+        action="broker:action:publish", target_type="account", target_id="12",
+        summary={"z": ["رقم", None, 1.5], "a": {"ש": "\\n"}}, request_id=request_id, client_addr=client_addr,
+        encoding_version=ENCODING_VERSION, prev_hash="ab" * 32,
+    )
+    document = {
+        "v": ENCODING_VERSION, "seq": 90210, "occurred_at": "2026-11-22T01:02:03.456789Z", "actor": fields.actor,
+        "action": fields.action, "target": ["account", "12"], "summary": fields.summary, "request_id": request_id,
+        "client_addr": client_addr, "prev_hash": "ab" * 32,
+    }
+    assert canonical_bytes(fields) == json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
