@@ -128,8 +128,13 @@ def main() -> int:
             if os.environ.get("GOVERN_BENCH_BREAKDOWN"):
                 _print_breakdown(brokered)
             if os.environ.get("GOVERN_BENCH_PROFILE"):
-                import cProfile
-                cProfile.runctx("for _ in range(200): brokered()", globals(), locals(), "/tmp/broker.prof")
+                from pyinstrument import Profiler
+                profiler = Profiler(interval=0.0001)
+                profiler.start()
+                for _ in range(300):
+                    brokered()
+                profiler.stop()
+                print(profiler.output_text(show_all=False))
             samples: dict[str, list[float]] = {"bare": [], "brokered": []}
             for round_number in range(WARMUP + ROUNDS):
                 for label, call in (("bare", bare), ("brokered", brokered)):

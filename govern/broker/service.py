@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from govern import signals
 from govern.accounts.models import AccountStatus, Network, SocialAccount
 from govern.adapters.networks.base import Identity, InvalidGrant, NetworkError, OAuthNetworkClient, TokenSet
 from govern.adapters.networks.presets import PRESETS
-from govern.adapters.secret_store import SecretNotFound, SecretStore, SecretStoreError, account_path
+from govern.adapters.secret_store import SecretNotFound, SecretStore, SecretStoreError, StoredSecret, account_path
 from govern.audit.service import Actor, record
 from govern.broker.actions import ACTION_ROLES, REQUIRED_PARAMS, TokenRejected, run_action
 from govern.broker.models import AccountConnection, ConnectionHealth, NetworkApp, PendingConnect
@@ -66,6 +68,17 @@ class BrokerContext:
     fingerprint_key: bytes
     callback_url: str
     clients: dict[tuple, Any] = field(default_factory=dict, compare=False, repr=False)
+    store_readers: dict[int, ThreadPoolExecutor] = field(default_factory=dict, compare=False, repr=False)
+
+    def read_ahead(self, path: str) -> Future[StoredSecret]:
+        """Start reading a secret while the database work runs; the caller uses it only once access is settled.
+
+        One thread pool per process: a pool inherited through fork (gunicorn, Celery prefork) has no threads.
+        """
+        readers = self.store_readers.get(os.getpid())
+        if readers is None:
+            readers = self.store_readers[os.getpid()] = ThreadPoolExecutor(max_workers=8, thread_name_prefix="store-read-ahead")
+        return readers.submit(self.store.read, path)
 
 
 def fingerprint(context: BrokerContext, value: SecretValue) -> str:
@@ -432,14 +445,19 @@ def perform_action(
     missing = [name for name in REQUIRED_PARAMS.get(action, ()) if not str(params.get(name, "")).strip()]
     if missing:
         raise InvalidOperation(f"{action} needs {', '.join(missing)}")
-    connection, grant_id = _connection_with_permitting_grant(session, person_id, account_id, action)
-    if grant_id is None:
-        _explain_refusal(session, person_id, account_id, action)
-    if connection.health in (ConnectionHealth.NEEDS_RECONNECT, ConnectionHealth.REVOKED):
-        raise NeedsReconnect(f"{connection.account.handle} must be reconnected ({connection.health_detail or connection.health.value})")
+    tokens_ahead = context.read_ahead(account_path(account_id, "oauth"))
+    try:
+        connection, grant_id = _connection_with_permitting_grant(session, person_id, account_id, action)
+        if grant_id is None:
+            _explain_refusal(session, person_id, account_id, action)
+        if connection.health in (ConnectionHealth.NEEDS_RECONNECT, ConnectionHealth.REVOKED):
+            raise NeedsReconnect(f"{connection.account.handle} must be reconnected ({connection.health_detail or connection.health.value})")
+    except BaseException:
+        tokens_ahead.cancel()
+        raise
     audit_details = {"network_action": action, "person_id": person_id, "grant_id": grant_id, "params": _safe_params(params)}
     try:
-        result = _run_with_fresh_token(session, context, actor, connection, action, params)
+        result = _run_with_fresh_token(session, context, actor, connection, action, params, tokens_ahead)
     except NeedsReconnect:
         raise
     except NetworkError as exc:
@@ -456,22 +474,33 @@ def _connection_with_permitting_grant(
     session: Session, person_id: int | None, account_id: int, action: str
 ) -> tuple[AccountConnection, int | None]:
     """One query: the account's connection, and an effective grant allowing the action by an active person."""
-    permitting_grant = (
-        select(Grant.id).join(Person, Person.id == Grant.person_id).join(SocialAccount, SocialAccount.id == Grant.account_id).where(
-            Grant.person_id == person_id, Grant.account_id == account_id, Grant.role.in_(ACTION_ROLES[action]),
-            Grant.is_effective_at(utcnow()), Person.status == PersonStatus.ACTIVE, SocialAccount.status == AccountStatus.ACTIVE,
-        ).limit(1).scalar_subquery()
-    )
-    just_the_account_and_network = joinedload(AccountConnection.account)
     row = session.execute(
-        select(AccountConnection, permitting_grant).where(AccountConnection.account_id == account_id).options(
-            just_the_account_and_network.joinedload(SocialAccount.network),
-            just_the_account_and_network.lazyload(SocialAccount.owner),
-        )
+        _CONNECTION_WITH_PERMITTING_GRANT,
+        {"person_id": person_id, "account_id": account_id, "roles": list(ACTION_ROLES[action]), "now": utcnow()},
     ).unique().one_or_none()
     if row is None:
         raise NotFound(f"account {account_id} is not connected")
     return row[0], row[1] if person_id is not None else None
+
+
+def _connection_with_permitting_grant_statement():
+    """Built once with bound parameters, so each brokered call reuses the compiled statement."""
+    now = bindparam("now", type_=Grant.starts_at.type)
+    permitting_grant = (
+        select(Grant.id).join(Person, Person.id == Grant.person_id).join(SocialAccount, SocialAccount.id == Grant.account_id).where(
+            Grant.person_id == bindparam("person_id"), Grant.account_id == bindparam("account_id"),
+            Grant.role.in_(bindparam("roles", expanding=True)), Grant.is_effective_at(now),
+            Person.status == PersonStatus.ACTIVE, SocialAccount.status == AccountStatus.ACTIVE,
+        ).limit(1).scalar_subquery()
+    )
+    just_the_account_and_network = joinedload(AccountConnection.account)
+    return select(AccountConnection, permitting_grant).where(AccountConnection.account_id == bindparam("account_id")).options(
+        just_the_account_and_network.joinedload(SocialAccount.network),
+        just_the_account_and_network.lazyload(SocialAccount.owner),
+    )
+
+
+_CONNECTION_WITH_PERMITTING_GRANT = _connection_with_permitting_grant_statement()
 
 
 def _explain_refusal(session: Session, person_id: int | None, account_id: int, action: str) -> None:
@@ -490,13 +519,22 @@ def _safe_params(params: dict[str, Any]) -> dict[str, Any]:
     return {k: (v if len(str(v)) <= 500 else str(v)[:500] + "…") for k, v in params.items() if isinstance(v, (str, int, bool))}
 
 
-def _run_with_fresh_token(session, context, actor, connection, action, params) -> dict[str, Any]:
+def _run_with_fresh_token(
+    session, context, actor, connection, action, params, tokens_ahead: Future[StoredSecret] | None
+) -> dict[str, Any]:
+    """Use the tokens read ahead unless a refresh (before the call or after a rejection) replaced them."""
     if connection.expires_at is not None and connection.expires_at <= utcnow() + EXPIRY_MARGIN:
         connection = refresh_connection(session, context, actor, connection.account_id, force=True)
+        tokens_ahead = None
+    if connection.store_path != account_path(connection.account_id, "oauth"):
+        tokens_ahead = None
     for attempt in (1, 2):
         if connection.health == ConnectionHealth.NEEDS_RECONNECT:
             raise NeedsReconnect(f"{connection.account.handle} must be reconnected ({connection.health_detail})")
-        token = guard_store(context.store.read, connection.store_path).data["access_token"]
+        if tokens_ahead is not None:
+            token, tokens_ahead = guard_store(tokens_ahead.result).data["access_token"], None
+        else:
+            token = guard_store(context.store.read, connection.store_path).data["access_token"]
         client = network_client(session, context, connection.account.network)
         try:
             return run_action(client, token, action, params)
