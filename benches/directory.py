@@ -82,13 +82,15 @@ def main() -> int:
             directory = build_directory(app.extensions["govern.settings"])
             counted = timed("bare ldap3 paged read", results, bare_read)
             timed("govern adapter read alone (all_entries)", results, lambda: list(directory.all_entries()))
-            first = timed("govern full sync, fresh database", results, lambda: service.sync_full_from(db.session, actor, directory))
-            db.session.commit()
             if os.environ.get("GOVERN_BENCH_PROFILE"):
                 import cProfile
 
-                cProfile.runctx("service.sync_full_from(db.session, actor, directory)", globals(), locals(), "/tmp/directory.prof")
-                db.session.commit()
+                profile = cProfile.Profile()
+                first = timed("govern full sync, fresh database", results, lambda: profile.runcall(service.sync_full_from, db.session, actor, directory))
+                profile.dump_stats("/tmp/directory.prof")
+            else:
+                first = timed("govern full sync, fresh database", results, lambda: service.sync_full_from(db.session, actor, directory))
+            db.session.commit()
             again = timed("govern full sync, nothing changed", results, lambda: service.sync_full_from(db.session, actor, directory))
             db.session.commit()
             writer = slapd.connection("writer")

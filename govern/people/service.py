@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from govern.audit.service import Actor, EventSpec, record, record_many
@@ -102,10 +102,7 @@ def create_people_bulk(session: Session, actor: Actor, source: PersonSource, peo
         }
         for fields in people
     ]
-    ids: dict[str, int] = {}
-    for start in range(0, len(rows), BULK_ROWS):
-        returned = session.execute(insert(Person).returning(Person.id, Person.external_id), rows[start:start + BULK_ROWS])
-        ids.update({external_id: person_id for person_id, external_id in returned})
+    ids = _insert_people(session, rows)
     events = [
         EventSpec("people:person:create", "person", ids[row["external_id"]], after={
             "source": source.value, "external_id": row["external_id"], "username": row["username"], "email": row["email"],
@@ -115,6 +112,29 @@ def create_people_bulk(session: Session, actor: Actor, source: PersonSource, peo
     ]
     record_many(session, actor, events)
     return ids
+
+
+def _insert_people(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert rows, returning external_id -> id.
+
+    On PostgreSQL the ids are drawn from the sequence first and the rows sent as one pipelined
+    executemany: an INSERT ... RETURNING of 1,000 rows is a 12,000-placeholder statement that the
+    driver parses anew for every batch, which cost more than the inserts themselves.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        drawn = session.scalars(_DRAW_PERSON_IDS, {"count": len(rows)}).all()
+        for row, person_id in zip(rows, drawn, strict=True):
+            row["id"] = person_id
+        session.connection().execute(insert(Person.__table__), rows)
+        return {row["external_id"]: row["id"] for row in rows}
+    ids: dict[str, int] = {}
+    for start in range(0, len(rows), BULK_ROWS):
+        returned = session.execute(insert(Person).returning(Person.id, Person.external_id), rows[start:start + BULK_ROWS])
+        ids.update({external_id: person_id for person_id, external_id in returned})
+    return ids
+
+
+_DRAW_PERSON_IDS = text("SELECT nextval(pg_get_serial_sequence('people', 'id')) FROM generate_series(1, :count)")
 
 
 def set_managers_bulk(session: Session, actor: Actor, changes: list[tuple[int, int | None, int | None]]) -> int:
