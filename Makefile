@@ -42,6 +42,7 @@ test: translations system-deps services
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	@for bench in benches/*.py; do [ -e "$$bench" ] || continue; echo "== $$bench"; $(BIN)/python "$$bench" || exit 1; done
 
 clean:

@@ -1,0 +1,126 @@
+"""EMAIL_ADDRESS and PHONE_NUMBER: candidates by pattern, validated by structure and by phonenumbers."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+from govern.policy.detectors.base import (
+    Hit, PatternDetector, Scan, context_words, digits_of, group_prefixes, group_starts, inside_iban,
+    standalone,
+)
+
+# --- e-mail ---------------------------------------------------------------------------------------
+
+_EMAIL = re.compile(r"[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){0,8}\.[a-z]{2,24}")
+
+
+def _validate_email(scan: Scan, match: re.Match[str]) -> Hit | None:
+    address = match.group()
+    raw_local, _, domain = address.rpartition("@")
+    local = raw_local.lstrip(".")  # a sentence's dot glued before the address is not part of it
+    start = match.start() + len(raw_local) - len(local)
+    if not local or local.endswith(".") or ".." in local or ".." in domain:
+        return None
+    if any(label.startswith("-") or label.endswith("-") or not label for label in domain.split(".")):
+        return None
+    return Hit("EMAIL_ADDRESS", start, match.end(), value=f"{local}@{domain}")
+
+
+EMAIL = PatternDetector("EMAIL_ADDRESS", "EMAIL_ADDRESS", r"[a-z0-9]@[a-z0-9-]+\.[a-z]", _EMAIL, _validate_email)
+
+# --- phone numbers --------------------------------------------------------------------------------
+
+# Regions tried when nothing says otherwise, after the account's country and the text's script.
+DEFAULT_REGIONS = ("IL", "SA", "AE", "EG", "US", "GB", "JO", "QA", "KW", "BH", "OM", "LB", "FR", "DE")
+_REGIONS_BY_SCRIPT = {"he": ("IL",), "ar": ("SA", "AE", "EG", "JO", "QA", "KW", "BH", "OM", "LB", "IL")}
+
+_PHONE = re.compile(r"(?<![\w+])(?:\+|\(\+?)?\d(?:[ ().-]{0,2}\d){6,16}")
+_US_SHAPE = re.compile(r"\(?\d{3}\)?[ .-]{1,2}\d{3}[ .-]\d{4}")
+PHONE_CONTEXT = context_words(
+    "phone", "tel:", "tel.", "tel ", "call", "mobile", "whatsapp", "contact", "fax", "cell", "sms", "text me",
+    "هاتف", "جوال", "اتصل", "اتصال", "واتساب", "موبايل", "تليفون", "تلفون", "الرقم",
+    "טלפון", "נייד", "טל:", "טל'", "התקשר", "התקשרו", "וואטסאפ", "פקס", "חייגו",
+)
+
+
+def phone_regions(country: str | None, scripts: frozenset[str]) -> tuple[str, ...]:
+    """Regions to parse national numbers in: the account's country, then the script's, then the rest."""
+    ordered: list[str] = []
+    if country:
+        ordered.append(country.upper())
+    for script in ("he", "ar"):
+        if script in scripts:
+            ordered.extend(_REGIONS_BY_SCRIPT[script])
+    ordered.extend(DEFAULT_REGIONS)
+    return tuple(dict.fromkeys(ordered))
+
+
+def _parse_valid(candidate: str, regions: tuple[str, ...]) -> phonenumbers.PhoneNumber | None:
+    for region in regions:
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            return None
+        if phonenumbers.is_valid_number(number):
+            return number
+        if candidate.startswith("+"):
+            return None  # the country code is in the number; other regions change nothing
+    return None
+
+
+def _validate_phone(scan: Scan, match: re.Match[str]) -> Hit | None:
+    whole = match.group()
+    if inside_iban(scan.text, match.start()):
+        return None  # the tail of an IBAN with a bad checksum, not a phone number
+    for offset in group_starts(whole):
+        hit = _phone_at(scan, match.start() + offset, whole[offset:])
+        if hit is not None:
+            return hit
+    return None
+
+
+def _phone_at(scan: Scan, start: int, found: str) -> Hit | None:
+    text = scan.text
+    for candidate, length in group_prefixes(found):
+        candidate = candidate.rstrip(" (.-")
+        end = start + len(candidate)
+        if not standalone(text, start, end):
+            continue
+        digits = digits_of(candidate)
+        if not 7 <= len(digits) <= 15:
+            continue
+        stripped = candidate.lstrip("(")
+        if stripped.startswith("+"):
+            number = _parse_valid(stripped, ("ZZ",))
+        elif digits.startswith("00"):
+            number = _parse_valid("+" + digits[2:], ("ZZ",))
+        elif digits.startswith("0"):
+            number = _parse_valid(candidate, scan.regions)
+        elif _US_SHAPE.fullmatch(candidate):
+            number = _parse_valid(candidate, ("US", "CA"))
+        elif scan.near(PHONE_CONTEXT, start, end, before=32, after=0):
+            number = _parse_valid(candidate, scan.regions)
+        else:
+            continue  # a bare digit run without a trunk prefix or context: a timestamp, an order number
+        if number is not None:
+            region = phonenumbers.region_code_for_number(number)
+            value = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            return Hit("PHONE_NUMBER", start, end, kind=(region or "").lower() or None, value=value)
+    return None
+
+
+PHONE = PatternDetector("PHONE_NUMBER", "PHONE_NUMBER", r"\d(?:[ ().-]{0,2}\d){6}", _PHONE, _validate_phone)
+
+
+def canonical_phone(text: str, regions: tuple[str, ...] = DEFAULT_REGIONS) -> str | None:
+    """E.164 of a phone number written any way (used for rule exceptions such as support numbers)."""
+    candidate = text.strip()
+    if digits_of(candidate).startswith("00") and not candidate.startswith("+"):
+        candidate = "+" + digits_of(candidate)[2:]
+    number = _parse_valid(candidate, ("ZZ",) if candidate.startswith("+") else regions)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) if number else None
+
+
+DETECTORS = (EMAIL, PHONE)

@@ -1,0 +1,142 @@
+"""NATIONAL_ID (IL, SA incl. Iqama, AE, EG, US) and PASSPORT: structure, check digits and context words."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import re2
+from stdnum import luhn
+from stdnum.il import idnr
+from stdnum.us import ssn
+
+from govern.policy.detectors.base import Hit, PatternDetector, Scan, context_words, digits_of, group_prefixes, group_starts, inside_iban, standalone
+
+# Words that say "this number is an identity number", per kind and for any kind, in en/ar/he.
+ANY_ID_CONTEXT = context_words(
+    "id number", "id no", "id #", "national id", "identity number", "identity card", "id card",
+    "رقم الهوية", "الهوية الوطنية", "رقم هوية", "بطاقة الهوية", "الهويه", "هويته", "هويتي",
+    "מספר זהות", "תעודת זהות", 'ת"ז', "ת.ז", "ת.ז.", "זהות",
+)
+KIND_CONTEXT = {
+    "il_teudat_zehut": context_words("teudat zehut", "israeli id", 'ת"ז', "תעודת זהות", "מספר זהות", "ת.ז"),
+    "sa_national_id": context_words(
+        "iqama", "saudi id", "national id", "رقم الهوية", "الهوية الوطنية", "إقامة", "اقامة", "الإقامة",
+        "رقم الإقامة", "السجل المدني", "سجل مدني", "هوية مقيم",
+    ),
+    "ae_emirates_id": context_words("emirates id", "الهوية الإماراتية", "هوية إماراتية", "بطاقة الهوية"),
+    "eg_national_id": context_words("الرقم القومي", "رقم قومي", "بطاقة الرقم القومي", "egyptian id", "national id"),
+    "us_ssn": context_words("ssn", "social security", "soc sec", "social-security"),
+}
+PASSPORT_CONTEXT = context_words("passport", "جواز السفر", "جواز سفر", "رقم الجواز", "جواز", "דרכון", "מספר דרכון")
+
+# Egyptian governorate codes (digits 8-9 of the national ID).
+_EG_GOVERNORATES = frozenset(
+    "01 02 03 04 11 12 13 14 15 16 17 18 19 21 22 23 24 25 26 27 28 29 31 32 33 34 35 88".split()
+)
+_SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
+_EMIRATES_SHAPE = re.compile(r"784-\d{4}-\d{7}-\d")
+_ADVERTISED_SSNS = frozenset({"078051120", "219099999", "123456789"})
+
+
+def _has_context(scan: Scan, kind: str, start: int, end: int) -> bool:
+    # Only words before the number count: "… 1785287937 ת"ז 119797561" is about the second number.
+    return scan.near(KIND_CONTEXT[kind], start, end, after=0) or scan.near(ANY_ID_CONTEXT, start, end, after=0)
+
+
+def valid_egyptian_id(digits: str, today: dt.date | None = None) -> bool:
+    """Century digit, a real birth date not in the future, and a governorate code."""
+    if len(digits) != 14 or digits[0] not in "23":
+        return False
+    century = 1900 if digits[0] == "2" else 2000
+    try:
+        born = dt.date(century + int(digits[1:3]), int(digits[3:5]), int(digits[5:7]))
+    except ValueError:
+        return False
+    return born <= (today or dt.date.today()) and digits[7:9] in _EG_GOVERNORATES
+
+
+def valid_emirates_id(digits: str) -> bool:
+    """784, a plausible birth year, 15 digits, Luhn."""
+    return len(digits) == 15 and digits.startswith("784") and 1900 <= int(digits[3:7]) <= 2100 and luhn.is_valid(digits)
+
+
+def valid_saudi_id(digits: str) -> bool:
+    """10 digits, 1 for citizens or 2 for residents (Iqama), Luhn."""
+    return len(digits) == 10 and digits[0] in "12" and luhn.is_valid(digits)
+
+
+def valid_ssn(digits: str) -> bool:
+    return len(digits) == 9 and digits not in _ADVERTISED_SSNS and ssn.is_valid(digits)
+
+
+def _national_kind(scan: Scan, candidate: str, start: int, end: int) -> tuple[str, str | None] | None:
+    digits = digits_of(candidate)
+    count = len(digits)
+    if count == 9:
+        if _SSN_SHAPE.fullmatch(candidate) and valid_ssn(digits):
+            return "us_ssn", None
+        if idnr.is_valid(digits) and _has_context(scan, "il_teudat_zehut", start, end):
+            if not scan.near(KIND_CONTEXT["us_ssn"], start, end, after=0):
+                return "il_teudat_zehut", None
+        if valid_ssn(digits) and scan.near(KIND_CONTEXT["us_ssn"], start, end, after=0):
+            return "us_ssn", None
+    elif count == 10 and valid_saudi_id(digits) and _has_context(scan, "sa_national_id", start, end):
+        return "sa_national_id", "iqama" if digits[0] == "2" else "citizen"
+    elif count == 14 and valid_egyptian_id(digits) and _has_context(scan, "eg_national_id", start, end):
+        return "eg_national_id", None
+    elif count == 15 and valid_emirates_id(digits):
+        if _EMIRATES_SHAPE.fullmatch(candidate) or _has_context(scan, "ae_emirates_id", start, end):
+            return "ae_emirates_id", None
+    return None
+
+
+_NATIONAL_ID = re.compile(r"(?<![\w+-])\d(?:[ -]?\d){8,14}")
+
+
+def _validate_national_id(scan: Scan, match: re.Match[str]) -> Hit | None:
+    if inside_iban(scan.text, match.start()):
+        return None
+    whole = match.group()
+    for offset in group_starts(whole):
+        start = match.start() + offset
+        for candidate, length in group_prefixes(whole[offset:], " "):
+            end = start + length
+            if not standalone(scan.text, start, end):
+                continue
+            found = _national_kind(scan, candidate, start, end)
+            if found is not None:
+                kind, detail = found
+                return Hit("NATIONAL_ID", start, end, kind=kind, value=digits_of(candidate), detail=detail)
+    return None
+
+
+def _words_trigger(words: tuple[str, ...]) -> str:
+    return "|".join(re2.escape(word) for word in words)
+
+
+_ID_TRIGGER = "|".join((
+    r"\d{3}-\d{2}-\d{4}", r"784-?\d{4}",
+    _words_trigger(ANY_ID_CONTEXT + tuple(w for words in KIND_CONTEXT.values() for w in words)),
+))
+NATIONAL_ID = PatternDetector(
+    "NATIONAL_ID", "NATIONAL_ID", _ID_TRIGGER, _NATIONAL_ID, _validate_national_id,
+    kinds=tuple(KIND_CONTEXT),
+)
+
+_PASSPORT = re.compile(r"(?<![\w-])[a-z]{0,2}\d{6,9}")
+
+
+def _validate_passport(scan: Scan, match: re.Match[str]) -> Hit | None:
+    start, end = match.span()
+    if not standalone(scan.text, start, end) or not scan.near(PASSPORT_CONTEXT, start, end, before=40, after=16):
+        return None
+    token = match.group()
+    if len(set(digits_of(token))) < 3:
+        return None  # 000000, 1111111: placeholders, not documents
+    return Hit("PASSPORT", start, end, value=token.upper())
+
+
+PASSPORT = PatternDetector("PASSPORT", "PASSPORT", _words_trigger(PASSPORT_CONTEXT), _PASSPORT, _validate_passport)
+
+DETECTORS = (NATIONAL_ID, PASSPORT)

@@ -1,0 +1,82 @@
+"""What the policy engine says about a text or a medium: detections, findings and the decision."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Action(str, enum.Enum):
+    """What a rule asks for when it fires; the strongest action of all findings is the decision."""
+
+    ALLOW = "allow"
+    WARN = "warn"
+    REQUIRE_APPROVAL = "require_approval"
+    BLOCK = "block"
+
+    @property
+    def strength(self) -> int:
+        return _STRENGTH[self]
+
+
+_STRENGTH = {Action.ALLOW: 0, Action.WARN: 1, Action.REQUIRE_APPROVAL: 2, Action.BLOCK: 3}
+
+
+class Severity(str, enum.Enum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A built-in detector or a lexicon/pattern matched here: code-point offsets into the ORIGINAL text."""
+
+    entity: str  # EMAIL_ADDRESS, PHONE_NUMBER, PAYMENT_CARD, IBAN, NATIONAL_ID, PASSPORT, SECRET, ...
+    start: int
+    end: int
+    kind: str | None = None  # e.g. NATIONAL_ID kind "sa_national_id", SECRET kind "github_token"
+    media_index: int | None = None  # set when the detection is on an attached medium, not the text
+    detail: str | None = None  # a human explanation safe to show (never the matched secret)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A detection that a rule of a pack turned into a finding with an action."""
+
+    entity: str
+    start: int
+    end: int
+    rule: str
+    category: str  # privacy | confidentiality | copyright | brand
+    action: Action
+    severity: Severity
+    explanation: str  # why, in words, for the console and the audit trail
+    preview: str  # the matched text masked (e.g. "4111 **** **** 1111"); never the raw secret
+    kind: str | None = None
+    media_index: int | None = None
+
+    def as_contract(self) -> dict[str, object]:
+        """The stable JSON shape of `govern policy check` and the API."""
+        shape: dict[str, object] = {"entity": self.entity}
+        if self.kind:
+            shape["kind"] = self.kind
+        shape.update(rule=self.rule, category=self.category, start=self.start, end=self.end,
+                     action=self.action.value, severity=self.severity.value)
+        if self.media_index is not None:
+            shape["media_index"] = self.media_index
+        return shape
+
+
+@dataclass(frozen=True)
+class Decision:
+    decision: Action
+    findings: tuple[Finding, ...] = field(default_factory=tuple)
+    pack_version: str = ""  # the content hash of the packs the decision was made under
+
+    @classmethod
+    def of(cls, findings: list[Finding] | tuple[Finding, ...], pack_version: str) -> Decision:
+        strongest = max((f.action for f in findings), key=lambda a: a.strength, default=Action.ALLOW)
+        ordered = tuple(sorted(findings, key=lambda f: (f.media_index is not None, f.start, f.end, f.rule)))
+        return cls(strongest, ordered, pack_version)

@@ -1,0 +1,154 @@
+"""Normalise a text once for every detector, with an offset map back to the original code points."""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from govern.policy.confusables import latin_fold
+
+# What carries no meaning for matching and is dropped: bidi controls and marks (LRM, RLM, ALM,
+# embeddings, isolates), zero-width characters, variation selectors, tag characters, soft hyphen,
+# the Arabic tatweel, Arabic harakat and Quranic marks, and Hebrew cantillation and niqqud.
+_DROPPED_RANGES = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x180B, 0x180F),
+    (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF),
+    (0xE0000, 0xE0FFF),
+    (0x0640, 0x0640),  # tatweel
+    (0x0610, 0x061A), (0x064B, 0x065F), (0x0670, 0x0670), (0x06D6, 0x06DC), (0x06DF, 0x06E4),
+    (0x06E7, 0x06E8), (0x06EA, 0x06ED), (0x08D3, 0x08FF),  # harakat and Quranic annotation
+    (0x0591, 0x05BD), (0x05BF, 0x05BF), (0x05C1, 0x05C2), (0x05C4, 0x05C5), (0x05C7, 0x05C7),  # niqqud
+)
+
+# Letter variants that people type interchangeably (hamza seats, alef maksura, taa marbuta, Persian forms).
+_LETTER_VARIANTS = {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ی": "ي", "ک": "ك", "״": '"', "׳": "'"}
+
+_HEBREW = re.compile("[\u0590-\u05ff\ufb1d-\ufb4f]")
+_ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
+
+
+def _is_dropped(code: int) -> bool:
+    return any(low <= code <= high for low, high in _DROPPED_RANGES)
+
+
+def fold_char(char: str) -> str:
+    """One original code point as the normalised text spells it (possibly empty or several characters)."""
+    if _is_dropped(ord(char)):
+        return ""
+    if 0xD800 <= ord(char) <= 0xDFFF:
+        return "\ufffd"  # a lone surrogate (from JSON "\ud800") cannot be encoded for RE2: one replacement char
+    if unicodedata.category(char) == "Nd":  # Eastern Arabic, Persian and every other decimal digit
+        return str(unicodedata.decimal(char))
+    out = []
+    for part in unicodedata.normalize("NFKC", char):
+        if _is_dropped(ord(part)):
+            continue
+        if unicodedata.category(part) == "Nd":
+            out.append(str(unicodedata.decimal(part)))
+            continue
+        for folded in part.casefold():
+            folded = _LETTER_VARIANTS.get(folded, folded)
+            lookalike = latin_fold(folded)
+            out.append(lookalike.lower() if lookalike else folded)
+    return "".join(out)
+
+
+class _FoldTable(dict):
+    """str.translate table filled on first sight of each code point; remembers which ones change length."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.resizing: set[str] = set()
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        folded = fold_char(char)
+        if len(folded) != 1:
+            self.resizing.add(char)
+        if len(self) < 300_000:  # bounded by Unicode anyway; the cap keeps hostile input from growing it
+            self[code] = folded
+        return folded
+
+
+_TABLE = _FoldTable()
+
+
+@functools.lru_cache(maxsize=512)
+def _resizing_pattern(chars: frozenset[str]) -> re.Pattern[str]:
+    return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedText:
+    """The folded text the detectors read, and the way back from its offsets to the original's."""
+
+    original: str
+    text: str
+    # Breakpoints of the offset map: from normalised index norm[j] on, original = orig[j] + (n - norm[j]) * step[j].
+    # step 0 marks the characters one original code point expanded into. None means the identity map.
+    _norm: tuple[int, ...] | None = None
+    _orig: tuple[int, ...] = ()
+    _step: tuple[int, ...] = ()
+
+    def to_original(self, index: int) -> int:
+        """The original offset of the normalised character at `index` (or of the end, for len(text))."""
+        if self._norm is None:
+            return index
+        if index >= len(self.text):
+            return len(self.original)
+        j = bisect_right(self._norm, index) - 1
+        if j < 0:
+            return index
+        return self._orig[j] + (index - self._norm[j]) * self._step[j]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """A normalised [start, end) as the original [start, end): every code point that produced it."""
+        if self._norm is None:
+            return start, end
+        if end <= start:
+            origin = self.to_original(start)
+            return origin, origin
+        return self.to_original(start), self.to_original(end - 1) + 1
+
+    def scripts(self) -> frozenset[str]:
+        """Which of "he", "ar" appear in the text (the engine orders phone regions and context words by it)."""
+        found = set()
+        if not self.text.isascii():
+            if _HEBREW.search(self.original):
+                found.add("he")
+            if _ARABIC.search(self.original):
+                found.add("ar")
+        return frozenset(found)
+
+
+def normalize(original: str) -> NormalizedText:
+    """Fold digits to ASCII, drop invisibles and marks, NFKC, casefold and fold lookalikes, in one pass."""
+    if original.isascii():
+        return NormalizedText(original, original.lower())
+    text = original.translate(_TABLE)
+    resizing = _TABLE.resizing.intersection(original) if _TABLE.resizing else set()
+    if not resizing:
+        return NormalizedText(original, text)
+    norm, orig, step = [0], [0], [1]
+    shift = 0  # normalised index minus original index so far
+    for match in _resizing_pattern(frozenset(resizing)).finditer(original):
+        index = match.start()
+        width = len(_TABLE[ord(original[index])])
+        at = index + shift
+        if width > 1:
+            norm.append(at)
+            orig.append(index)
+            step.append(0)
+        shift += width - 1
+        norm.append(index + 1 + shift)
+        orig.append(index + 1)
+        step.append(1)
+    return NormalizedText(original, text, tuple(norm), tuple(orig), tuple(step))
+
+
+def fold_term(term: str) -> str:
+    """A lexicon term as it will appear in normalised text (whitespace runs become one space)."""
+    return " ".join(normalize(term).text.split())
