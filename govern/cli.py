@@ -1,4 +1,4 @@
-"""The `govern` command: serve, db, token, console, demo, audit, sync, directory, scim."""
+"""The `govern` command: serve, db, token, console, demo, audit, sync, directory, scim, policy, accounts."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from govern.auth.cli import console, token
 from govern.config import ConfigurationError, load_settings
 from govern.demo.cli import demo
 from govern.directory.cli import directory, sync
+from govern.policy.cli import policy
+from govern.policy.impostors_cli import impostors
+from govern.policy.registry_cli import register_image_command
 from govern.scim.cli import scim
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -112,5 +115,13 @@ def serve(host: str, port: int, workers: int) -> None:
     Server().run()
 
 
-for group in (token, console, demo, audit, sync, directory, scim):
+@click.group("accounts")
+def accounts() -> None:
+    """The account inventory: lookalike handles of our accounts."""
+
+
+accounts.add_command(impostors)
+policy.add_command(register_image_command)
+
+for group in (token, console, demo, audit, sync, directory, scim, policy, accounts):
     main.add_command(group)

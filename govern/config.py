@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "GOVERN_"
+DEFAULT_POLICY_PACKS = Path(__file__).resolve().parent.parent / "policies"
 
 
 # What GOVERN_LDAP_ATTRIBUTES may map (govern/adapters/ldap_directory.py holds the per-flavour defaults).
@@ -84,6 +85,9 @@ class Settings(BaseModel):
     oidc_person_claim: str = Field(default="email", min_length=1, description="Claim that names the person in govern.")
     oidc_person_field: Literal["email", "username"] = Field(default="email", description="The person field that claim is matched against (case-insensitive).")
     oidc_provider_name: str = Field(default="", max_length=64, description="Name on the sign-in button, e.g. Okta; empty says 'your company account'.")
+    policy_packs_dir: str = Field(default=str(DEFAULT_POLICY_PACKS), description="Folder of the policy packs (YAML); a pack that does not validate is refused and the ones in force stay.")
+    policy_enforced: bool = Field(default=True, description="Check every brokered post and reply against the policy packs before it goes out.")
+    company_names: list[str] = Field(default_factory=lambda: ["Acme"], description="The company's own names (comma-separated): image metadata naming them is not third-party copyright.")
     secure_cookies: bool = Field(default=True, description="Send cookies only over HTTPS.")
     force_https: bool = Field(default=False, description="Redirect HTTP to HTTPS and send HSTS.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -167,7 +171,7 @@ class Settings(BaseModel):
             raise ValueError("must include openid")
         return " ".join(scopes)
 
-    @field_validator("ldap_terminated_values", mode="before")
+    @field_validator("ldap_terminated_values", "company_names", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value

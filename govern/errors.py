@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     status = 400
@@ -11,6 +13,10 @@ class DomainError(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+    def problem_members(self) -> dict[str, Any]:
+        """Extra members for the problem+json document (e.g. a policy decision's findings)."""
+        return {}
 
 
 class NotFound(DomainError):

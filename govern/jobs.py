@@ -62,6 +62,7 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
             "directory-full": {"task": "govern.directory.sync_full", "schedule": 24 * 3600.0},
             "purge-expired-connects": {"task": "govern.broker.purge_expired_connects", "schedule": 3600.0},
             "close-expired-checkouts": {"task": "govern.credentials.close_expired_checkouts", "schedule": 60.0},
+            "policy-scan-published": {"task": "govern.policy.scan_published", "schedule": 900.0},
         },
     )
     celery.Task = AppTask
@@ -70,6 +71,7 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
     import govern.audit.tasks  # noqa: F401  (registers the tasks)
     import govern.broker.tasks  # noqa: F401
     import govern.credentials.tasks  # noqa: F401
+    import govern.policy.tasks  # noqa: F401
     import govern.directory.tasks  # noqa: F401
 
 

@@ -10,3 +10,5 @@ from govern.directory.models import Departure, OffboardingTask, SyncCursor, Sync
 from govern.grants.models import Grant  # noqa: F401
 from govern.notifications.models import Notification  # noqa: F401
 from govern.people.models import Person  # noqa: F401
+from govern.policy.models import RegisteredImage  # noqa: F401
+from govern.policy.workflow_models import PolicyViolation, PublishApproval  # noqa: F401

@@ -28,6 +28,10 @@ class Permission(str, enum.Enum):
     DIRECTORY_SYNC = "directory:sync"
     DIRECTORY_DECIDE = "directory:decide"
     SCIM_PROVISION = "scim:provision"
+    POLICY_EVALUATE = "policy:evaluate"
+    POLICY_REVIEW = "policy:review"
+    POLICY_DECIDE = "policy:decide"
+    POLICY_MANAGE = "policy:manage"
 
 
 _READ_ALL = {
@@ -35,6 +39,8 @@ _READ_ALL = {
     Permission.ACCOUNTS_READ,
     Permission.PEOPLE_READ,
     Permission.GRANTS_READ,
+    Permission.POLICY_EVALUATE,
+    Permission.POLICY_REVIEW,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -43,6 +49,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission) - {Permission.SCIM_PROVISION},
     Role.GOVERNANCE: frozenset(_READ_ALL | {
         Permission.GRANTS_WRITE, Permission.AUDIT_READ, Permission.BROKER_USE, Permission.DIRECTORY_DECIDE,
+        Permission.POLICY_DECIDE, Permission.POLICY_MANAGE,
     }),
     Role.IT: frozenset(_READ_ALL | {
         Permission.ACCOUNTS_WRITE, Permission.GRANTS_WRITE, Permission.ACCOUNTS_CONNECT, Permission.BROKER_USE,

@@ -19,6 +19,7 @@ ACTION_ROLES: dict[str, frozenset[GrantRole]] = {
     "list_recent_posts": EVERY_ROLE,
     "list_comments": EVERY_ROLE,
 }
+SYSTEM_ACTIONS = frozenset({"list_recent_posts", "list_comments", "hide_comment"})  # what a policy scan may do with no person
 REQUIRED_PARAMS = {
     "publish": ("text",),
     "delete_post": ("post_id",),

@@ -23,6 +23,7 @@ from govern.broker.schemas import (
     UnwrapSchema,
 )
 from govern.extensions import db
+from govern.policy.service import ApprovalRequired
 from govern.secret_value import SecretValue
 from govern.web.authz import public, requires
 from govern.web.request_cycle import current_actor, current_principal
@@ -98,9 +99,12 @@ class AccountActions(MethodView):
     def post(self, data, account_id):
         """Act on the account through govern: grant checked, token used server-side, result returned, audited."""
         principal = current_principal()
-        result = service.perform_action(
-            db.session, broker(), current_actor(), principal.person_id, account_id, data["action"], data["params"]
-        )
+        try:
+            result = service.perform_action(
+                db.session, broker(), current_actor(), principal.person_id, account_id, data["action"], data["params"]
+            )
+        except ApprovalRequired as pending:
+            return {"action": data["action"], "outcome": "pending_approval", "result": pending.problem_members()}, 202
         return {"action": data["action"], "outcome": "ok", "result": result}
 
 

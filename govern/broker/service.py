@@ -21,12 +21,14 @@ from govern.adapters.networks.base import Identity, InvalidGrant, NetworkError, 
 from govern.adapters.networks.presets import PRESETS
 from govern.adapters.secret_store import SecretNotFound, SecretStore, SecretStoreError, StoredSecret, account_path
 from govern.audit.service import Actor, record
-from govern.broker.actions import ACTION_ROLES, REQUIRED_PARAMS, TokenRejected, run_action
+from govern.broker.actions import ACTION_ROLES, REQUIRED_PARAMS, SYSTEM_ACTIONS, TokenRejected, run_action
 from govern.broker.models import AccountConnection, ConnectionHealth, NetworkApp, PendingConnect
 from govern.db import utcnow
 from govern.errors import DomainError, InvalidOperation, NotFound
 from govern.grants.models import Grant
 from govern.people.models import Person, PersonStatus
+from govern.policy.service import PolicyRuntime, decision_document, gate_content_action, masked_text
+from govern.policy.workflow_models import PublishApproval
 from govern.secret_value import SecretValue
 
 log = structlog.get_logger(__name__)
@@ -67,6 +69,7 @@ class BrokerContext:
     store: SecretStore
     fingerprint_key: bytes
     callback_url: str
+    policy: PolicyRuntime | None = field(default=None, compare=False, repr=False)
     clients: dict[tuple, Any] = field(default_factory=dict, compare=False, repr=False)
     store_readers: dict[int, ThreadPoolExecutor] = field(default_factory=dict, compare=False, repr=False)
 
@@ -437,25 +440,41 @@ def effective_grant(session: Session, person_id: int, account_id: int, action: s
 
 def perform_action(
     session: Session, context: BrokerContext, actor: Actor, person_id: int | None,
-    account_id: int, action: str, params: dict[str, Any],
+    account_id: int, action: str, params: dict[str, Any], *, approved: PublishApproval | None = None,
+    system_purpose: str | None = None,
 ) -> dict[str, Any]:
-    """The one path every use of an account's token goes through: grant check, token, network, audit."""
+    """The one path every use of an account's token goes through: grant check, policy, token, network, audit.
+
+    A system job (a policy scan) acts with no person, only for the actions SYSTEM_ACTIONS allows, and says why.
+    """
     if action not in ACTION_ROLES:
         raise InvalidOperation(f"unknown action {action!r}; one of {', '.join(sorted(ACTION_ROLES))}")
     missing = [name for name in REQUIRED_PARAMS.get(action, ()) if not str(params.get(name, "")).strip()]
     if missing:
         raise InvalidOperation(f"{action} needs {', '.join(missing)}")
+    if system_purpose is not None and (person_id is not None or action not in SYSTEM_ACTIONS or not actor.id.startswith("system:")):
+        raise AccessDenied(f"a system job may only {', '.join(sorted(SYSTEM_ACTIONS))}")
+    decision = None
     tokens_ahead = context.read_ahead(account_path(account_id, "oauth"))
     try:
         connection, grant_id = _connection_with_permitting_grant(session, person_id, account_id, action)
-        if grant_id is None:
+        if grant_id is None and system_purpose is None:
             _explain_refusal(session, person_id, account_id, action)
+        if context.policy is not None:
+            decision = gate_content_action(session, context.policy, actor, person_id, account_id, action, params, approved=approved)
         if connection.health in (ConnectionHealth.NEEDS_RECONNECT, ConnectionHealth.REVOKED):
             raise NeedsReconnect(f"{connection.account.handle} must be reconnected ({connection.health_detail or connection.health.value})")
     except BaseException:
         tokens_ahead.cancel()
         raise
     audit_details = {"network_action": action, "person_id": person_id, "grant_id": grant_id, "params": _safe_params(params)}
+    if system_purpose is not None:
+        audit_details["purpose"] = system_purpose
+    if approved is not None:
+        audit_details["approval_id"] = approved.id
+    if decision is not None:
+        audit_details["params"]["text"] = masked_text(str(params.get("text", "")), decision)
+        audit_details.update(decision_document(decision))
     try:
         result = _run_with_fresh_token(session, context, actor, connection, action, params, tokens_ahead)
     except NeedsReconnect:
@@ -516,6 +535,7 @@ def _explain_refusal(session: Session, person_id: int | None, account_id: int, a
 
 
 def _safe_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters as the audit trail keeps them; a post's text is replaced by its masked form when a policy is loaded."""
     return {k: (v if len(str(v)) <= 500 else str(v)[:500] + "…") for k, v in params.items() if isinstance(v, (str, int, bool))}
 
 

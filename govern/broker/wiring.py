@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -14,13 +15,15 @@ from govern.audit.service import Actor
 from govern.broker.handoffs import revoke_handoffs
 from govern.broker.service import BrokerContext, disconnect, flag_connector_left
 from govern.config import Settings
+from govern.policy.service import PolicyRuntime
 
 _receivers_connected = False
 
 
 def build_broker_context(settings: Settings, secret_key: str) -> BrokerContext:
     fingerprint_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"govern token fingerprint").derive(secret_key.encode())
-    return BrokerContext(build_secret_store(settings), fingerprint_key, f"{settings.base_url}/oauth/callback")
+    policy = PolicyRuntime(Path(settings.policy_packs_dir), tuple(settings.company_names)) if settings.policy_enforced else None
+    return BrokerContext(build_secret_store(settings), fingerprint_key, f"{settings.base_url}/oauth/callback", policy)
 
 
 def connect_receivers(current_context: Callable[[], BrokerContext]) -> None:

@@ -91,7 +91,7 @@ def register_error_handlers(app: Flask) -> None:
         if wants_scim_error():
             return scim_error(exc.status, exc.detail, getattr(exc, "scim_type", None))
         kind = type(exc).__name__.lower()
-        return error_response(exc.status, exc.title, exc.detail, kind)
+        return error_response(exc.status, exc.title, exc.detail, kind, **exc.problem_members())
 
     @app.errorhandler(AuditUnavailable)
     @app.errorhandler(UnauditableValue)

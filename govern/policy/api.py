@@ -1,0 +1,123 @@
+"""/api/v1/policy: evaluate a post, the packs in force, the violations queue and approvals."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from govern.audit.service import record
+from govern.auth.roles import Permission
+from govern.extensions import db
+from govern.jobs import enqueue_after_commit
+from govern.policy import enforcement, service, tasks
+from govern.policy.schemas import (
+    ApprovalDecisionSchema,
+    ApprovalQuerySchema,
+    ApprovalSchema,
+    DecisionSchema,
+    EvaluateSchema,
+    PacksSchema,
+    ViolationQuerySchema,
+    ViolationSchema,
+    ViolationUpdateSchema,
+)
+from govern.web.authz import requires
+from govern.web.request_cycle import current_actor
+
+blp = Blueprint("policy", __name__, url_prefix="/api/v1/policy", description="The social media policy: decisions, violations, approvals")
+
+
+def runtime() -> service.PolicyRuntime:
+    return current_app.extensions["govern.policy"]
+
+
+@blp.route("/evaluate")
+class Evaluate(MethodView):
+    @requires(Permission.POLICY_EVALUATE)
+    @blp.arguments(EvaluateSchema)
+    @blp.response(200, DecisionSchema)
+    def post(self, data):
+        """Evaluate a post (text and images) for an account or network; nothing is published or stored."""
+        decision = service.evaluate(db.session, runtime(), data["text"], account_id=data["account_id"],
+                                    network=data["network"], media=service.decode_media(data["media"]))
+        return service.decision_document(decision)
+
+
+@blp.route("/packs")
+class Packs(MethodView):
+    @requires(Permission.POLICY_EVALUATE)
+    @blp.response(200, PacksSchema)
+    def get(self):
+        """The packs in force: their content hash (every decision records it) and how many rules they hold."""
+        return service.packs_summary(runtime())
+
+    @requires(Permission.POLICY_MANAGE)
+    @blp.response(200, PacksSchema)
+    def post(self):
+        """Reload the packs from disk; a pack that does not validate is refused and the ones in force stay."""
+        before = runtime().version
+        after = runtime().reload()
+        record(db.session, current_actor(), "policy:packs:reload", "policy_packs", after, before=before)
+        return service.packs_summary(runtime())
+
+
+@blp.route("/violations")
+class Violations(MethodView):
+    @requires(Permission.POLICY_REVIEW)
+    @blp.arguments(ViolationQuerySchema, location="query")
+    @blp.response(200, ViolationSchema(many=True))
+    def get(self, query):
+        """Published posts and comments that break a rule, newest first."""
+        return service.list_violations(db.session, query["status"], query["account_id"])
+
+
+@blp.route("/violations/<int:violation_id>")
+class ViolationResource(MethodView):
+    @requires(Permission.POLICY_DECIDE)
+    @blp.arguments(ViolationUpdateSchema)
+    @blp.response(200, ViolationSchema)
+    def patch(self, data, violation_id):
+        """Assign, resolve, or mark a false positive (closing needs a note)."""
+        return service.update_violation(db.session, current_actor(), violation_id, data["status"],
+                                        assignee=data["assignee"], note=data["note"])
+
+
+@blp.route("/scans")
+class Scans(MethodView):
+    @requires(Permission.POLICY_DECIDE)
+    @blp.response(202)
+    def post(self):
+        """Scan every connected account's recent posts and comments now (runs as a job after this request)."""
+        enqueue_after_commit(db.session, tasks.scan_published)
+        return {"queued": True}
+
+
+@blp.route("/approvals")
+class Approvals(MethodView):
+    @requires(Permission.POLICY_REVIEW)
+    @blp.arguments(ApprovalQuerySchema, location="query")
+    @blp.response(200, ApprovalSchema(many=True))
+    def get(self, query):
+        """Posts the policy sent for approval."""
+        return service.list_approvals(db.session, query["status"])
+
+
+@blp.route("/approvals/<int:approval_id>/approve")
+class Approve(MethodView):
+    @requires(Permission.POLICY_DECIDE)
+    @blp.arguments(ApprovalDecisionSchema)
+    @blp.response(200, ApprovalSchema)
+    def post(self, data, approval_id):
+        """Approve: the post goes out now for the person who wrote it (checked again against the packs in force)."""
+        return enforcement.approve(db.session, current_app.extensions["govern.broker"], current_actor(), approval_id, data["note"])
+
+
+@blp.route("/approvals/<int:approval_id>/reject")
+class Reject(MethodView):
+    @requires(Permission.POLICY_DECIDE)
+    @blp.arguments(ApprovalDecisionSchema)
+    @blp.response(200, ApprovalSchema)
+    def post(self, data, approval_id):
+        """Reject, saying why."""
+        return enforcement.reject(db.session, current_actor(), approval_id, data["note"] or "")

@@ -1,0 +1,139 @@
+"""Policy acting through the broker: publishing an approved post, and scanning what is already published."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from govern.accounts.models import AccountStatus, SocialAccount
+from govern.audit.service import Actor
+from govern.broker.models import AccountConnection, ConnectionHealth
+from govern.broker.service import ActionFailed, BrokerContext, perform_action
+from govern.errors import DomainError, InvalidOperation
+from govern.notifications.service import notify
+from govern.policy.findings import Action
+from govern.policy.service import (
+    ApprovalStatus,
+    close_approval,
+    evaluate,
+    pending_approval,
+    record_scanned_item,
+)
+from govern.policy.workflow_models import ContentKind, PolicyViolation, PublishApproval
+
+log = structlog.get_logger(__name__)
+
+SCAN_PURPOSE = "policy scan"
+POSTS_PER_SCAN = 25
+
+
+def approve(session: Session, context: BrokerContext, actor: Actor, approval_id: int, note: str | None) -> PublishApproval:
+    """Publish the waiting post for the person who wrote it (their grant is checked again), then close the approval."""
+    approval = pending_approval(session, approval_id)
+    if actor.id == approval.requested_by:
+        raise InvalidOperation("the person who asked to publish cannot approve their own post")
+    result = perform_action(session, context, actor, approval.person_id, approval.account_id, approval.network_action,
+                            dict(approval.params), approved=approval)
+    return close_approval(session, actor, approval, ApprovalStatus.APPROVED, note, result=result)
+
+
+def reject(session: Session, actor: Actor, approval_id: int, note: str) -> PublishApproval:
+    if not (note or "").strip():
+        raise InvalidOperation("say why the post is rejected; the person who wrote it reads this")
+    return close_approval(session, actor, pending_approval(session, approval_id), ApprovalStatus.REJECTED, note.strip())
+
+
+@dataclass
+class ScanReport:
+    accounts: int = 0
+    items: int = 0
+    violations: int = 0
+    hidden: int = 0
+    failed_accounts: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+def scannable_account_ids(session: Session) -> list[int]:
+    return list(session.scalars(
+        select(AccountConnection.account_id).join(SocialAccount, SocialAccount.id == AccountConnection.account_id).where(
+            SocialAccount.status == AccountStatus.ACTIVE,
+            AccountConnection.health.not_in([ConnectionHealth.NEEDS_RECONNECT, ConnectionHealth.REVOKED]),
+        ).order_by(AccountConnection.account_id)
+    ))
+
+
+def scan_account(session: Session, context: BrokerContext, actor: Actor, account_id: int, report: ScanReport) -> None:
+    """Read the account's recent posts and their comments through the broker, and queue what breaks a rule.
+
+    A comment the policy blocks is hidden at the network; anything else that breaks a rule is
+    queued and its account's owner is told.
+    """
+    report.accounts += 1
+    posts = _items(perform_action(session, context, actor, None, account_id, "list_recent_posts", {}, system_purpose=SCAN_PURPOSE))
+    for post in posts[:POSTS_PER_SCAN]:
+        _check(session, context, actor, account_id, ContentKind.POST, post, report)
+        comments = perform_action(session, context, actor, None, account_id, "list_comments", {"post_id": str(post["id"])},
+                                  system_purpose=SCAN_PURPOSE)
+        for comment in _items(comments):
+            if not comment.get("hidden"):
+                _check(session, context, actor, account_id, ContentKind.COMMENT, comment, report)
+
+
+def _items(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    items = answer.get("data", answer.get("items", []))
+    return [item for item in items if isinstance(item, dict) and item.get("id") is not None] if isinstance(items, list) else []
+
+
+def _check(session, context, actor, account_id: int, kind: ContentKind, item: dict[str, Any], report: ScanReport) -> None:
+    report.items += 1
+    text = str(item.get("text") or item.get("message") or "")
+    decision = evaluate(session, context.policy, text, account_id=account_id)
+    violation = record_scanned_item(session, actor, account_id, kind, str(item["id"]), text, decision)
+    if violation is None:
+        return
+    report.violations += 1
+    if kind is ContentKind.COMMENT and decision.decision is Action.BLOCK:
+        _hide(session, context, actor, account_id, violation, report)
+    else:
+        _tell_owner(session, violation)
+
+
+def _hide(session, context, actor, account_id: int, violation: PolicyViolation, report: ScanReport) -> None:
+    try:
+        perform_action(session, context, actor, None, account_id, "hide_comment", {"comment_id": violation.external_id},
+                       system_purpose=SCAN_PURPOSE)
+    except (ActionFailed, DomainError) as exc:
+        log.warning("policy_hide_failed", account_id=account_id, violation_id=violation.id, error=str(exc))
+        _tell_owner(session, violation)
+        return
+    violation.response_taken = "hidden"
+    report.hidden += 1
+
+
+def _tell_owner(session: Session, violation: PolicyViolation) -> None:
+    owner_id = violation.account.owner_id
+    if owner_id is None:
+        return
+    rules = ", ".join(sorted({finding["rule"] for finding in violation.findings}))
+    notify(session, owner_id, "policy_violation", "policy_violation", violation.id,
+           f"A {violation.content_kind.value} on {violation.account.handle} breaks the policy ({rules}).")
+    violation.response_taken = violation.response_taken or "owner_notified"
+
+
+def scan_all(session: Session, context: BrokerContext, actor: Actor) -> ScanReport:
+    """Every connected account in turn; one account that fails does not stop the others."""
+    report = ScanReport()
+    for account_id in scannable_account_ids(session):
+        try:
+            with session.begin_nested():
+                scan_account(session, context, actor, account_id, report)
+        except (ActionFailed, DomainError) as exc:
+            report.failed_accounts += 1
+            log.warning("policy_scan_account_failed", account_id=account_id, error=str(exc))
+    return report

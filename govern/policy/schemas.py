@@ -1,0 +1,105 @@
+"""Policy request and response schemas: evaluate, violations, approvals, impostor candidates."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from govern.policy.workflow_models import ApprovalStatus, ViolationStatus
+
+MAX_TEXT = 1_000_000  # 1 MB of text is evaluated; more is refused with a clear error
+
+
+class EvaluateSchema(Schema):
+    text = fields.String(required=True, validate=validate.Length(max=MAX_TEXT))
+    media = fields.List(fields.String(), load_default=list, metadata={"description": "base64 images (or data: URLs)"})
+    account_id = fields.Integer(load_default=None, allow_none=True)
+    network = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
+
+
+class FindingSchema(Schema):
+    entity = fields.String()
+    kind = fields.String()
+    rule = fields.String()
+    category = fields.String()
+    start = fields.Integer()
+    end = fields.Integer()
+    action = fields.String()
+    severity = fields.String()
+    media_index = fields.Integer()
+    explanation = fields.String()
+    preview = fields.String()
+
+
+class DecisionSchema(Schema):
+    decision = fields.String()
+    pack_version = fields.String()
+    findings = fields.List(fields.Nested(FindingSchema))
+
+
+class PacksSchema(Schema):
+    version = fields.String()
+    rules = fields.Integer()
+    packs = fields.List(fields.String())
+
+
+class ViolationSchema(Schema):
+    id = fields.Integer()
+    account_id = fields.Integer()
+    account_handle = fields.Function(lambda v: v.account.handle)
+    content_kind = fields.Function(lambda v: v.content_kind.value)
+    external_id = fields.String()
+    decision = fields.Function(lambda v: v.decision.value)
+    findings = fields.List(fields.Dict())
+    masked_text = fields.String()
+    pack_version = fields.String()
+    status = fields.Function(lambda v: v.status.value)
+    assignee = fields.String(allow_none=True)
+    response_taken = fields.String(allow_none=True)
+    resolution_note = fields.String(allow_none=True)
+    detected_at = fields.DateTime()
+    closed_by = fields.String(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+
+
+class ViolationQuerySchema(Schema):
+    status = fields.Enum(ViolationStatus, by_value=True, load_default=None)
+    account_id = fields.Integer(load_default=None)
+
+
+class ViolationUpdateSchema(Schema):
+    status = fields.Enum(ViolationStatus, by_value=True, required=True)
+    assignee = fields.String(load_default=None, validate=validate.Length(max=255))
+    note = fields.String(load_default=None, validate=validate.Length(max=4000))
+
+
+class ApprovalSchema(Schema):
+    id = fields.Integer()
+    account_id = fields.Integer()
+    account_handle = fields.Function(lambda a: a.account.handle)
+    person_id = fields.Integer()
+    requested_by = fields.String()
+    network_action = fields.String()
+    text = fields.Function(lambda a: a.params.get("text"))
+    findings = fields.List(fields.Dict())
+    pack_version = fields.String()
+    status = fields.Function(lambda a: a.status.value)
+    requested_at = fields.DateTime()
+    decided_by = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    decision_note = fields.String(allow_none=True)
+
+
+class ApprovalQuerySchema(Schema):
+    status = fields.Enum(ApprovalStatus, by_value=True, load_default=ApprovalStatus.PENDING)
+
+
+class ApprovalDecisionSchema(Schema):
+    note = fields.String(load_default=None, validate=validate.Length(max=4000))
+
+
+class ScanReportSchema(Schema):
+    accounts = fields.Integer()
+    items = fields.Integer()
+    violations = fields.Integer()
+    hidden = fields.Integer()
+    failed_accounts = fields.Integer()

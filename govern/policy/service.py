@@ -1,0 +1,300 @@
+"""Policy decisions inside govern: the packs in force, evaluating a post for an account, approvals and the violations queue."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from govern.accounts.models import SocialAccount
+from govern.audit.service import Actor, record
+from govern.db import utcnow
+from govern.errors import DomainError, InvalidOperation, NotFound
+from govern.policy import engine, packs
+from govern.policy.findings import Action, Decision, Finding
+from govern.policy.media import ImageRejected, RegistrySnapshot, scan_media, text_repost_detections
+from govern.policy.registry import registry_snapshot
+from govern.policy.workflow_models import (
+    ApprovalStatus,
+    ContentKind,
+    PolicyViolation,
+    PublishApproval,
+    ViolationStatus,
+)
+
+log = structlog.get_logger(__name__)
+
+CONTENT_ACTIONS = frozenset({"publish", "reply"})
+MAX_MEDIA = 10
+
+
+class PolicyBlocked(DomainError):
+    status = 422
+    title = "Blocked by policy"
+    keeps_audit = True  # the refused attempt, with its findings, stays on the record
+
+    def __init__(self, decision: Decision) -> None:
+        rules = ", ".join(sorted({f.rule for f in decision.findings}))
+        super().__init__(f"the policy blocks this ({rules}): " + "; ".join(f.explanation for f in decision.findings[:3]))
+        self.decision = decision
+
+    def problem_members(self) -> dict[str, Any]:
+        return decision_document(self.decision)
+
+
+class ApprovalRequired(DomainError):
+    """Not a failure: the post waits for a governance approver. Views answer 202 with the approval."""
+
+    status = 202
+    title = "Waiting for approval"
+    keeps_audit = True
+
+    def __init__(self, approval: PublishApproval, decision: Decision) -> None:
+        super().__init__(f"the policy asks a governance approver to approve this first (approval {approval.id})")
+        self.approval, self.decision = approval, decision
+
+    def problem_members(self) -> dict[str, Any]:
+        return {"approval_id": self.approval.id, **decision_document(self.decision)}
+
+
+class UnreadableMedia(InvalidOperation):
+    title = "Unreadable attachment"
+
+
+# --- the packs in force -----------------------------------------------------------------------
+class PolicyRuntime:
+    """The compiled packs in force in this process; a reload that fails leaves them in force."""
+
+    def __init__(self, packs_dir: Path, company_names: tuple[str, ...] = ()) -> None:
+        self.packs_dir = packs_dir
+        self.company_names = company_names
+        self._compiled: engine.CompiledPolicy | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def compiled(self) -> engine.CompiledPolicy:
+        if self._compiled is None:
+            with self._lock:
+                if self._compiled is None:
+                    self._compiled = engine.compile_packs(packs.load_packs(self.packs_dir))
+        return self._compiled
+
+    @property
+    def version(self) -> str:
+        return self.compiled.version
+
+    def reload(self) -> str:
+        """Load and compile the packs again; raises PackError (file, line, reason) and keeps the old ones."""
+        fresh = engine.compile_packs(packs.load_packs(self.packs_dir))
+        with self._lock:
+            self._compiled = fresh
+        return fresh.version
+
+
+def packs_summary(runtime: PolicyRuntime) -> dict[str, Any]:
+    compiled = runtime.compiled
+    return {"version": compiled.version, "rules": len(compiled.rules), "packs": [pack.name for pack in compiled.packs.packs]}
+
+
+# --- evaluating -------------------------------------------------------------------------------
+def context_for(account: SocialAccount | None, network: str | None = None) -> engine.PolicyContext | None:
+    if account is None:
+        return engine.PolicyContext(network=network) if network else None
+    country = next((tag.split(":", 1)[1].upper() for tag in account.tags or [] if tag.lower().startswith("country:")), None)
+    return engine.PolicyContext(
+        network=account.network.key, account_id=str(account.id), business_unit=account.business_unit, country=country,
+    )
+
+
+def decode_media(items: list[str]) -> list[bytes]:
+    """Attachments arrive base64-encoded (optionally as data: URLs)."""
+    if len(items) > MAX_MEDIA:
+        raise InvalidOperation(f"at most {MAX_MEDIA} attachments per post")
+    decoded = []
+    for index, item in enumerate(items):
+        payload = item.split(",", 1)[1] if item.startswith("data:") and "," in item else item
+        try:
+            decoded.append(base64.b64decode(payload, validate=True))
+        except (binascii.Error, ValueError):
+            raise UnreadableMedia(f"attachment {index + 1} is not valid base64") from None
+    return decoded
+
+
+def evaluate(
+    session: Session, runtime: PolicyRuntime, text: str, *, account_id: int | None = None, network: str | None = None,
+    media: list[bytes] | None = None,
+) -> Decision:
+    account = None
+    if account_id is not None:
+        account = session.get(SocialAccount, account_id)
+        if account is None:
+            raise NotFound(f"account {account_id} does not exist")
+    if media:
+        try:
+            media_detections = scan_media(media, _registry(session), company_names=runtime.company_names, text=text)
+        except ImageRejected as exc:
+            raise UnreadableMedia(str(exc)) from None
+    else:
+        media_detections = text_repost_detections(text)
+    return engine.evaluate(runtime.compiled, text, account=context_for(account, network), media_detections=media_detections)
+
+
+def _registry(session: Session) -> RegistrySnapshot:
+    return registry_snapshot(session)
+
+
+def finding_document(finding: Finding) -> dict[str, Any]:
+    """The contract shape plus the explanation and the masked preview: what the API, the queue and the audit hold."""
+    return {**finding.as_contract(), "explanation": finding.explanation, "preview": finding.preview}
+
+
+def decision_document(decision: Decision) -> dict[str, Any]:
+    return {
+        "decision": decision.decision.value, "pack_version": decision.pack_version,
+        "findings": [finding_document(f) for f in decision.findings],
+    }
+
+
+def masked_text(text: str, decision: Decision) -> str:
+    """The text with every finding's span replaced by its masked preview (offsets are into this text)."""
+    pieces, cursor = [], 0
+    for finding in sorted((f for f in decision.findings if f.media_index is None), key=lambda f: f.start):
+        if finding.start < cursor:
+            continue
+        pieces += [text[cursor:finding.start], finding.preview]
+        cursor = finding.end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
+
+
+# --- the broker's publish path ----------------------------------------------------------------
+def gate_content_action(
+    session: Session, runtime: PolicyRuntime, actor: Actor, person_id: int | None, account_id: int, action: str,
+    params: dict[str, Any], *, approved: PublishApproval | None = None,
+) -> Decision | None:
+    """Check a post or reply before it goes out: block stops it, require_approval queues it, warn lets it pass.
+
+    An approved post is checked again under the packs in force now: a block still stops it.
+    """
+    if action not in CONTENT_ACTIONS:
+        return None
+    text = str(params.get("text", ""))
+    decision = evaluate(session, runtime, text, account_id=account_id, media=decode_media(list(params.get("media") or [])))
+    if decision.decision is Action.BLOCK:
+        record(session, actor, f"broker:action:{action}", "account", account_id, outcome="blocked", person_id=person_id,
+               text=masked_text(text, decision), **decision_document(decision))
+        raise PolicyBlocked(decision)
+    if decision.decision is Action.REQUIRE_APPROVAL and approved is None:
+        approval = PublishApproval(
+            account_id=account_id, person_id=person_id, requested_by=actor.id, network_action=action, params=params,
+            findings=[finding_document(f) for f in decision.findings], pack_version=decision.pack_version,
+        )
+        session.add(approval)
+        session.flush()
+        record(session, actor, "policy:approval:request", "publish_approval", approval.id, account_id=account_id,
+               network_action=action, person_id=person_id, text=masked_text(text, decision), **decision_document(decision))
+        raise ApprovalRequired(approval, decision)
+    return decision
+
+
+def list_approvals(session: Session, status: ApprovalStatus | None = ApprovalStatus.PENDING) -> list[PublishApproval]:
+    query = select(PublishApproval).order_by(PublishApproval.requested_at.desc())
+    if status is not None:
+        query = query.where(PublishApproval.status == status)
+    return list(session.scalars(query.limit(500)))
+
+
+def pending_approval(session: Session, approval_id: int, *, for_update: bool = True) -> PublishApproval:
+    query = select(PublishApproval).where(PublishApproval.id == approval_id)
+    approval = session.scalar(query.with_for_update(of=PublishApproval) if for_update else query)
+    if approval is None:
+        raise NotFound(f"approval {approval_id} does not exist")
+    if approval.status is not ApprovalStatus.PENDING:
+        raise InvalidOperation(f"approval {approval_id} was already decided ({approval.status.value})")
+    return approval
+
+
+def close_approval(
+    session: Session, actor: Actor, approval: PublishApproval, status: ApprovalStatus, note: str | None,
+    result: dict[str, Any] | None = None,
+) -> PublishApproval:
+    approval.status, approval.decided_by, approval.decided_at = status, actor.id, utcnow()
+    approval.decision_note, approval.result = note, result
+    session.flush()
+    record(session, actor, f"policy:approval:{status.value}", "publish_approval", approval.id,
+           account_id=approval.account_id, note=note)
+    return approval
+
+
+# --- the violations queue ---------------------------------------------------------------------
+def record_scanned_item(
+    session: Session, actor: Actor, account_id: int, kind: ContentKind, external_id: str, text: str, decision: Decision,
+) -> PolicyViolation | None:
+    """A violation for an item that breaks a rule; an item already in the queue is not queued twice."""
+    if decision.decision is Action.ALLOW:
+        return None
+    existing = session.scalar(select(PolicyViolation).where(
+        PolicyViolation.account_id == account_id, PolicyViolation.content_kind == kind, PolicyViolation.external_id == external_id,
+    ))
+    if existing is not None:
+        return None
+    violation = PolicyViolation(
+        account_id=account_id, content_kind=kind, external_id=external_id, decision=decision.decision,
+        findings=[finding_document(f) for f in decision.findings], masked_text=masked_text(text, decision),
+        pack_version=decision.pack_version,
+    )
+    session.add(violation)
+    session.flush()
+    record(session, actor, "policy:violation:open", "policy_violation", violation.id, account_id=account_id,
+           content_kind=kind.value, external_id=external_id, **decision_document(decision))
+    return violation
+
+
+def list_violations(session: Session, status: ViolationStatus | None = None, account_id: int | None = None) -> list[PolicyViolation]:
+    query = select(PolicyViolation).order_by(PolicyViolation.detected_at.desc(), PolicyViolation.id.desc())
+    if status is not None:
+        query = query.where(PolicyViolation.status == status)
+    if account_id is not None:
+        query = query.where(PolicyViolation.account_id == account_id)
+    return list(session.scalars(query.limit(500)))
+
+
+def update_violation(
+    session: Session, actor: Actor, violation_id: int, status: ViolationStatus, *, assignee: str | None = None,
+    note: str | None = None,
+) -> PolicyViolation:
+    """Assign, resolve or mark a false positive (a false positive is what a rule's exceptions grow from)."""
+    violation = session.get(PolicyViolation, violation_id)
+    if violation is None:
+        raise NotFound(f"violation {violation_id} does not exist")
+    if violation.status in (ViolationStatus.RESOLVED, ViolationStatus.FALSE_POSITIVE):
+        raise InvalidOperation(f"violation {violation_id} is already closed ({violation.status.value})")
+    if status is ViolationStatus.ASSIGNED and not (assignee or "").strip():
+        raise InvalidOperation("say who the violation is assigned to")
+    if status in (ViolationStatus.RESOLVED, ViolationStatus.FALSE_POSITIVE) and not (note or "").strip():
+        raise InvalidOperation("closing a violation needs a note saying what was done or why it is not one")
+    before = {"status": violation.status.value, "assignee": violation.assignee}
+    violation.status = status
+    if status is ViolationStatus.ASSIGNED:
+        violation.assignee = assignee.strip()
+    if status in (ViolationStatus.RESOLVED, ViolationStatus.FALSE_POSITIVE):
+        violation.resolution_note, violation.closed_by, violation.closed_at = note.strip(), actor.id, utcnow()
+    session.flush()
+    record(session, actor, f"policy:violation:{status.value}", "policy_violation", violation.id, before=before,
+           after={"status": status.value, "assignee": violation.assignee}, note=note,
+           rules=sorted({f["rule"] for f in violation.findings}))
+    return violation
+
+
+@dataclass(frozen=True)
+class ScanItem:
+    kind: ContentKind
+    external_id: str
+    text: str

@@ -1,0 +1,20 @@
+"""Policy jobs: scan what every connected account has published."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from flask import current_app
+
+from govern.audit.service import Actor
+from govern.extensions import db
+from govern.policy import enforcement
+
+SCAN_ACTOR = Actor.system("policy-scan")
+
+
+@shared_task(name="govern.policy.scan_published")
+def scan_published() -> dict[str, int]:
+    context = current_app.extensions["govern.broker"]
+    if context.policy is None:
+        return {}
+    return enforcement.scan_all(db.session, context, SCAN_ACTOR).as_dict()

@@ -1,0 +1,81 @@
+"""What the policy engine leaves for people to handle: violations found on published content, and posts awaiting approval."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from govern.accounts.models import SocialAccount
+from govern.db import Base, enum_column, utcnow
+from govern.policy.findings import Action
+
+
+class ViolationStatus(str, enum.Enum):
+    OPEN = "open"
+    ASSIGNED = "assigned"
+    RESOLVED = "resolved"
+    FALSE_POSITIVE = "false_positive"
+
+
+class ContentKind(str, enum.Enum):
+    POST = "post"
+    COMMENT = "comment"
+
+
+class PolicyViolation(Base):
+    """A published post or comment that breaks a rule; found by a scan, one row per item however often it is scanned."""
+
+    __tablename__ = "policy_violations"
+    __table_args__ = (UniqueConstraint("account_id", "content_kind", "external_id", name="one_violation_per_item"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("social_accounts.id"), index=True)
+    content_kind: Mapped[ContentKind] = mapped_column(enum_column(ContentKind))
+    external_id: Mapped[str] = mapped_column(String(255))
+    decision: Mapped[Action] = mapped_column(enum_column(Action))
+    findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # contract shape + explanation + masked preview
+    masked_text: Mapped[str] = mapped_column(Text)  # the text with every finding masked; never a raw secret
+    pack_version: Mapped[str] = mapped_column(String(64))
+    status: Mapped[ViolationStatus] = mapped_column(enum_column(ViolationStatus), index=True, default=ViolationStatus.OPEN)
+    assignee: Mapped[str | None] = mapped_column(String(255))
+    response_taken: Mapped[str | None] = mapped_column(String(64))  # "hidden", "owner_notified"
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    detected_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_by: Mapped[str | None] = mapped_column(String(255))
+    closed_at: Mapped[datetime | None]
+
+    account: Mapped[SocialAccount] = relationship(lazy="joined")
+
+
+class ApprovalStatus(str, enum.Enum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+class PublishApproval(Base):
+    """A post or reply the policy sent to a governance approver instead of the network."""
+
+    __tablename__ = "publish_approvals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("social_accounts.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    requested_by: Mapped[str] = mapped_column(String(255))
+    network_action: Mapped[str] = mapped_column(String(32))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)  # what will be published once approved
+    findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    pack_version: Mapped[str] = mapped_column(String(64))
+    status: Mapped[ApprovalStatus] = mapped_column(enum_column(ApprovalStatus), index=True, default=ApprovalStatus.PENDING)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(255))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    account: Mapped[SocialAccount] = relationship(lazy="joined")

@@ -1,0 +1,114 @@
+"""The policy at the broker: blocked posts, posts waiting for approval, and scans of what is published."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from stdnum import luhn
+
+from govern.audit.models import AuditEvent
+from govern.auth.roles import Role
+from govern.policy.workflow_models import PolicyViolation, PublishApproval
+from tests.integration.test_broker import admin, connect, network, publisher_headers, register  # noqa: F401 (fixtures)
+
+ARABIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+def saudi_id() -> str:
+    return "103456789" + luhn.calc_check_digit("103456789")
+
+
+def connected(client, admin, network):  # noqa: F811 - the fixture's value
+    register(client, admin, network)
+    return connect(client, admin)
+
+
+def test_a_saudi_id_in_arabic_digits_is_blocked_at_the_broker_with_the_digits_pointed_at(
+    client, admin, network, publisher_headers, session,  # noqa: F811
+):
+    account_id = connected(client, admin, network)
+    digits = saudi_id().translate(ARABIC_DIGITS)
+    text = f"عميلنا رقم الهوية {digits} يرجى التواصل معه"
+    response = client.post(f"/api/v1/accounts/{account_id}/actions", json={"action": "publish", "params": {"text": text}},
+                           headers=publisher_headers(account_id))
+    assert response.status_code == 422 and response.content_type == "application/problem+json"
+    problem = response.get_json()
+    assert problem["decision"] == "block" and problem["pack_version"]
+    [finding] = [f for f in problem["findings"] if f["entity"] == "NATIONAL_ID"]
+    assert finding["kind"] == "sa_national_id" and text[finding["start"]:finding["end"]] == digits
+    assert digits not in finding["preview"] and finding["explanation"]
+    assert network.posts == []
+    event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "broker:action:publish"))
+    assert event.summary["outcome"] == "blocked" and event.summary["findings"][0]["rule"] == finding["rule"]
+    assert digits not in str(event.summary) and saudi_id() not in str(event.summary)
+
+
+def test_a_post_needing_approval_waits_and_goes_out_when_governance_approves(
+    client, admin, network, publisher_headers, session, auth_headers,  # noqa: F811
+):
+    account_id = connected(client, admin, network)
+    text = "Questions? Write to dana.levi@gmail.com"
+    pending = client.post(f"/api/v1/accounts/{account_id}/actions", json={"action": "publish", "params": {"text": text}},
+                          headers=publisher_headers(account_id))
+    assert pending.status_code == 202, pending.get_json()
+    body = pending.get_json()
+    assert body["outcome"] == "pending_approval" and body["result"]["decision"] == "require_approval"
+    assert network.posts == []
+    approval_id = body["result"]["approval_id"]
+    governance = auth_headers(Role.GOVERNANCE)
+    listed = client.get("/api/v1/policy/approvals", headers=governance).get_json()
+    assert [a["id"] for a in listed] == [approval_id] and listed[0]["text"] == text
+    approved = client.post(f"/api/v1/policy/approvals/{approval_id}/approve", json={"note": "customer asked for it"}, headers=governance)
+    assert approved.status_code == 200, approved.get_json()
+    assert approved.get_json()["status"] == "approved"
+    assert [post["text"] for post in network.posts] == [text]
+    again = client.post(f"/api/v1/policy/approvals/{approval_id}/approve", json={}, headers=governance)
+    assert again.status_code == 422 and "already decided" in again.get_json()["detail"]
+    assert session.get(PublishApproval, approval_id).decided_by.startswith("api_client:")
+
+
+def test_a_rejected_post_never_reaches_the_network(client, admin, network, publisher_headers, auth_headers):  # noqa: F811
+    account_id = connected(client, admin, network)
+    pending = client.post(f"/api/v1/accounts/{account_id}/actions",
+                          json={"action": "publish", "params": {"text": "Ring me on +972 52 555 1234"}}, headers=publisher_headers(account_id))
+    approval_id = pending.get_json()["result"]["approval_id"]
+    governance = auth_headers(Role.GOVERNANCE)
+    silent = client.post(f"/api/v1/policy/approvals/{approval_id}/reject", json={}, headers=governance)
+    assert silent.status_code == 422 and "say why" in silent.get_json()["detail"]
+    rejected = client.post(f"/api/v1/policy/approvals/{approval_id}/reject", json={"note": "personal number"}, headers=governance)
+    assert rejected.status_code == 200 and rejected.get_json()["status"] == "rejected"
+    assert network.posts == []
+
+
+def test_a_scan_hides_a_blocked_comment_queues_it_and_it_can_be_resolved(
+    client, admin, network, publisher_headers, session, auth_headers,  # noqa: F811
+):
+    account_id = connected(client, admin, network)
+    published = client.post(f"/api/v1/accounts/{account_id}/actions", json={"action": "publish", "params": {"text": "Our new app is out"}},
+                            headers=publisher_headers(account_id))
+    post_id = published.get_json()["result"]["id"]
+    leaked = network.add_comment(post_id, "my card is 4111 1111 1111 1111 why was I charged twice")
+    network.add_comment(post_id, "congratulations!")
+    governance = auth_headers(Role.GOVERNANCE)
+    assert client.post("/api/v1/policy/scans", headers=governance).status_code == 202
+    assert client.post("/api/v1/policy/scans", headers=governance).status_code == 202  # a rescan queues nothing twice
+    violations = client.get("/api/v1/policy/violations", headers=governance).get_json()
+    assert [(v["content_kind"], v["external_id"], v["response_taken"]) for v in violations] == [("comment", leaked["id"], "hidden")]
+    assert "4111 1111 1111 1111" not in violations[0]["masked_text"]
+    assert next(c for c in network.comments if c["id"] == leaked["id"])["hidden"] is True
+    violation_id = violations[0]["id"]
+    no_note = client.patch(f"/api/v1/policy/violations/{violation_id}", json={"status": "resolved"}, headers=governance)
+    assert no_note.status_code == 422
+    resolved = client.patch(f"/api/v1/policy/violations/{violation_id}", json={"status": "resolved", "note": "customer contacted"},
+                            headers=governance)
+    assert resolved.status_code == 200 and resolved.get_json()["status"] == "resolved"
+    assert session.scalar(sa.select(sa.func.count()).select_from(PolicyViolation)) == 1
+
+
+def test_evaluate_answers_with_findings_and_refuses_bad_input(client, auth_headers):
+    auditor = auth_headers(Role.AUDITOR)
+    answer = client.post("/api/v1/policy/evaluate", json={"text": "card 4111 1111 1111 1111"}, headers=auditor)
+    assert answer.status_code == 200 and answer.get_json()["decision"] == "block"
+    broken = client.post("/api/v1/policy/evaluate", data=b'{"text": "\xff\xfe"}', headers={**auditor, "Content-Type": "application/json"})
+    assert broken.status_code == 400 and broken.content_type == "application/problem+json"
+    bad_image = client.post("/api/v1/policy/evaluate", json={"text": "x", "media": ["not base64!"]}, headers=auditor)
+    assert bad_image.status_code == 422 and "attachment 1" in bad_image.get_json()["detail"]
