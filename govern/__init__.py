@@ -124,8 +124,11 @@ def _init_broker(app: Flask, settings: Settings) -> None:
     from flask import current_app
 
     from govern.broker.wiring import build_broker_context, connect_receivers
+    from govern.policy.service import PolicyRuntime
 
-    app.extensions["govern.broker"] = build_broker_context(settings, app.config["SECRET_KEY"])
+    context = build_broker_context(settings, app.config["SECRET_KEY"])
+    app.extensions["govern.broker"] = context
+    app.extensions["govern.policy"] = context.policy or PolicyRuntime(Path(settings.policy_packs_dir), tuple(settings.company_names))
     connect_receivers(lambda: current_app.extensions["govern.broker"])
 
 
@@ -137,10 +140,12 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.console import connections as _connections  # noqa: F401  (adds the connection views)
     from govern.console import directory as _directory  # noqa: F401
     from govern.console import credentials as _credentials  # noqa: F401
+    from govern.console import policy as _policy_console  # noqa: F401
     from govern.console.views import bp as console
     from govern.credentials.api import blp as credentials_api
     from govern.grants import service as _grants_service  # noqa: F401  (connects its signal receivers)
     from govern.directory.api import blp as directory_api
+    from govern.policy.api import blp as policy_api
     from govern.grants.api import blp as grants_api
     from govern.notifications.api import blp as notifications_api
     from govern.ops.health import bp as ops
@@ -150,7 +155,7 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.web.api_base import GovernApi
 
     api = GovernApi(app)
-    for blueprint in (accounts_api, people_api, grants_api, audit_api, broker_api, credentials_api, notifications_api, directory_api):
+    for blueprint in (accounts_api, people_api, grants_api, audit_api, broker_api, credentials_api, notifications_api, directory_api, policy_api):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)
     csrf.exempt(ops)

@@ -1,0 +1,369 @@
+"""Console pages of the social media policy: the test bench, the violations queue, post approvals and the impostor watch."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage
+
+from govern.accounts.models import SocialAccount
+from govern.accounts.service import AccountFilter, list_accounts
+from govern.auth.roles import Permission
+from govern.console import forms
+from govern.console.labels import N_
+from govern.console.templating import isolate
+from govern.console.views import _refusal, bp
+from govern.errors import DomainError, NotFound
+from govern.extensions import db
+from govern.people.models import Person
+from govern.policy import enforcement, service
+from govern.policy.findings import Action, Decision
+from govern.policy.impostors import ImpostorMatch, find_impostors, parse_candidates
+from govern.policy.impostors_cli import inventory_handles
+from govern.policy.schemas import MAX_TEXT, ViolationQuerySchema
+from govern.policy.workflow_models import PublishApproval, ViolationStatus
+from govern.web.authz import requires
+from govern.web.request_cycle import current_actor
+
+ACCOUNT_CHOICES = 200
+MAX_CANDIDATES = 500
+MAX_NOTE = 4000
+MAX_ASSIGNEE = 255
+
+POLICY_LABELS: dict[str, dict[str, str]] = {
+    "action": {"allow": N_("Allow"), "warn": N_("Warn"), "require_approval": N_("Needs approval"), "block": N_("Block")},
+    "severity": {"low": N_("Low"), "medium": N_("Medium"), "high": N_("High"), "critical": N_("Critical")},
+    "category": {"privacy": N_("Privacy"), "confidentiality": N_("Confidentiality"), "copyright": N_("Copyright"),
+                 "brand": N_("Brand")},
+    "violation_status": {"open": N_("Open"), "assigned": N_("Assigned"), "resolved": N_("Resolved"),
+                         "false_positive": N_("False positive")},
+    "content_kind": {"post": N_("Post"), "comment": N_("Comment")},
+    "decision_summary": {
+        "allow": N_("Nothing in this text breaks a rule: it may be published."),
+        "warn": N_("It may be published, but read the warnings below first."),
+        "require_approval": N_("A governance approver must approve this before it is published."),
+        "block": N_("This cannot be published: the policy blocks it."),
+    },
+}
+
+VIOLATION_DONE = {
+    ViolationStatus.ASSIGNED: N_("Violation %(id)s assigned to %(assignee)s."),
+    ViolationStatus.RESOLVED: N_("Violation %(id)s resolved."),
+    ViolationStatus.FALSE_POSITIVE: N_("Violation %(id)s marked as a false positive."),
+}
+
+
+def policy_label(group: str, value: Any) -> str:
+    """The translated name of a policy value (an action, a severity, a status...); the raw value if none is defined."""
+    raw = str(getattr(value, "value", value) or "")
+    message = POLICY_LABELS.get(group, {}).get(raw)
+    return _(message) if message else raw
+
+
+# --- findings as the pages show them ------------------------------------------------------------
+@dataclass(frozen=True)
+class ShownFinding:
+    """A finding (fresh from the engine, or as stored on a violation or approval) numbered for the page's legend."""
+
+    number: int
+    entity: str
+    rule: str
+    category: str
+    action: str
+    severity: str
+    explanation: str
+    preview: str  # masked: the findings table never shows the matched value itself
+    start: int = 0
+    end: int = 0
+    kind: str | None = None
+    media_index: int | None = None
+
+    @classmethod
+    def numbered(cls, documents: Sequence[Mapping[str, Any]]) -> list[ShownFinding]:
+        return [cls(number=n, entity=str(d.get("entity", "")), rule=str(d.get("rule", "")), category=str(d.get("category", "")),
+                    action=str(d.get("action", "")), severity=str(d.get("severity", "")),
+                    explanation=str(d.get("explanation", "")), preview=str(d.get("preview", "")),
+                    start=int(d.get("start") or 0), end=int(d.get("end") or 0), kind=d.get("kind"),
+                    media_index=d.get("media_index"))
+                for n, d in enumerate(documents, start=1)]
+
+    @property
+    def anchor(self) -> str:
+        return f"finding-{self.number}"
+
+    @property
+    def title(self) -> str:
+        what = f"{self.entity} ({self.kind})" if self.kind else self.entity
+        return _("Rule %(rule)s · %(entity)s · %(action)s · severity %(severity)s: %(explanation)s", rule=self.rule,
+                 entity=what, action=policy_label("action", self.action), severity=policy_label("severity", self.severity),
+                 explanation=self.explanation)
+
+
+@dataclass(frozen=True)
+class TextPiece:
+    """A run of the text and the findings that cover all of it (none: plain text)."""
+
+    text: str
+    findings: tuple[ShownFinding, ...] = ()
+
+    @property
+    def strongest(self) -> str:
+        actions = [Action(f.action) for f in self.findings if f.action in Action._value2member_map_]
+        return max(actions, key=lambda action: action.strength).value if actions else "warn"
+
+    @property
+    def title(self) -> str:
+        return "\n".join(finding.title for finding in self.findings)
+
+    @property
+    def described_by(self) -> str:
+        return " ".join(finding.anchor for finding in self.findings)
+
+
+def text_pieces(text: str, findings: Sequence[ShownFinding]) -> list[TextPiece]:
+    """The text cut at every finding's edges (code-point offsets, as Python slices them), each piece with its findings."""
+    spans = [f for f in findings if f.media_index is None and 0 <= f.start < f.end <= len(text)]
+    cuts = sorted({0, len(text), *(f.start for f in spans), *(f.end for f in spans)})
+    return [TextPiece(text[start:end], tuple(f for f in spans if f.start <= start and end <= f.end))
+            for start, end in zip(cuts, cuts[1:])]
+
+
+for _helper in (policy_label, text_pieces):
+    bp.add_app_template_global(_helper)
+
+
+def _runtime() -> service.PolicyRuntime:
+    return current_app.extensions["govern.policy"]
+
+
+def _account_choices(session: Session) -> list[SocialAccount]:
+    return list(list_accounts(session, AccountFilter(), limit=ACCOUNT_CHOICES).items)
+
+
+# --- test bench -----------------------------------------------------------------------------------
+@dataclass
+class BenchSubmission:
+    text: str = ""
+    account_id: int | None = None
+    images: list[bytes] = field(default_factory=list)
+    problem: str | None = None
+
+
+def _bench_submission(form: Mapping[str, str], uploads: list[FileStorage]) -> BenchSubmission:
+    """The test bench form read and checked; `problem` says in words what to fix."""
+    text, account = form.get("text", ""), form.get("account_id", "").strip()
+    submission = BenchSubmission(text, int(account) if account.isdigit() else None)
+    uploads = [upload for upload in uploads if upload.filename]
+    if not text.strip() and not uploads:
+        submission.problem = _("Write the text of a post, or attach an image, to check it.")
+    elif len(text) > MAX_TEXT:
+        submission.problem = _("The text is too long to check: at most %(count)s characters.", count=MAX_TEXT)
+    elif account and not account.isdigit():
+        submission.problem = forms.problem_with("account_id")
+    elif len(uploads) > service.MAX_MEDIA:
+        submission.problem = _("Attach at most %(count)s images to one check.", count=service.MAX_MEDIA)
+    else:
+        submission.images = [upload.read() for upload in uploads]
+    return submission
+
+
+def _evaluation_refusal(error: DomainError) -> str:
+    if isinstance(error, service.UnreadableMedia):
+        return _("An attachment is not an image govern can read (JPEG, PNG, GIF, WebP, BMP or TIFF), or it is too large "
+                 "or damaged. Remove it and check again.")
+    if isinstance(error, NotFound):
+        return forms.problem_with("account_id")
+    return _refusal(error)
+
+
+def _bench_page(status: int = 200, submission: BenchSubmission | None = None, decision: Decision | None = None):
+    submission = submission or BenchSubmission()
+    findings = ShownFinding.numbered([service.finding_document(f) for f in decision.findings]) if decision else []
+    page = render_template("console/policy_test.html", accounts=_account_choices(db.session), pack_version=_runtime().version,
+                           submission=submission, decision=decision, findings=findings)
+    return page, status
+
+
+@bp.get("/policy/test")
+@requires(Permission.POLICY_EVALUATE)
+def policy_test():
+    return _bench_page()
+
+
+@bp.post("/policy/test")
+@requires(Permission.POLICY_EVALUATE)
+def policy_test_check():
+    """Nothing is published or stored: the decision is only shown."""
+    submission = _bench_submission(request.form, request.files.getlist("images"))
+    if submission.problem:
+        flash(submission.problem, "error")
+        return _bench_page(422, submission)
+    try:
+        decision = service.evaluate(db.session, _runtime(), submission.text, account_id=submission.account_id,
+                                    media=submission.images)
+    except DomainError as error:
+        flash(_evaluation_refusal(error), "error")
+        return _bench_page(error.status, submission)
+    return _bench_page(200, submission, decision)
+
+
+# --- violations queue -----------------------------------------------------------------------------
+def _violations_page(status: int = 200, **form_state):
+    filters, filter_errors = forms.load(ViolationQuerySchema(), request.args)
+    violations = [] if filter_errors else service.list_violations(db.session, filters.get("status"), filters.get("account_id"))
+    page = render_template("console/policy_violations.html", violations=violations, filter_errors=filter_errors,
+                           accounts=_account_choices(db.session), statuses=list(ViolationStatus), **form_state)
+    return page, 400 if filter_errors and status < 400 else status
+
+
+def _violation_form_problem(status: ViolationStatus, assignee: str, note: str) -> str | None:
+    if status is ViolationStatus.ASSIGNED and not assignee:
+        return _("Say who the violation is assigned to.")
+    if status in (ViolationStatus.RESOLVED, ViolationStatus.FALSE_POSITIVE) and not note:
+        return _("Write a note: what was done about it, or why it is not a violation.")
+    if len(assignee) > MAX_ASSIGNEE or len(note) > MAX_NOTE:
+        return _("Keep the assignee under %(assignee)s characters and the note under %(note)s.", assignee=MAX_ASSIGNEE, note=MAX_NOTE)
+    return None
+
+
+def _update_violation(violation_id: int, status: ViolationStatus):
+    assignee, note = request.form.get("assignee", "").strip(), request.form.get("note", "").strip()
+    form_id = f"violation-{violation_id}"
+    if problem := _violation_form_problem(status, assignee, note):
+        return _violations_page(422, failed_form=form_id, errors={"form": problem})
+    try:
+        service.update_violation(db.session, current_actor(), violation_id, status, assignee=assignee or None, note=note or None)
+    except DomainError as error:
+        return _violations_page(error.status, failed_form=form_id, refusal=_refusal(error))
+    flash(_(VIOLATION_DONE[status], id=violation_id, assignee=isolate(assignee)), "success")
+    return redirect(url_for(".policy_violations", **request.args))
+
+
+@bp.get("/policy/violations")
+@requires(Permission.POLICY_REVIEW)
+def policy_violations():
+    return _violations_page()
+
+
+@bp.post("/policy/violations/<int:violation_id>/assign")
+@requires(Permission.POLICY_DECIDE)
+def policy_violation_assign(violation_id: int):
+    return _update_violation(violation_id, ViolationStatus.ASSIGNED)
+
+
+@bp.post("/policy/violations/<int:violation_id>/resolve")
+@requires(Permission.POLICY_DECIDE)
+def policy_violation_resolve(violation_id: int):
+    return _update_violation(violation_id, ViolationStatus.RESOLVED)
+
+
+@bp.post("/policy/violations/<int:violation_id>/false-positive")
+@requires(Permission.POLICY_DECIDE)
+def policy_violation_false_positive(violation_id: int):
+    return _update_violation(violation_id, ViolationStatus.FALSE_POSITIVE)
+
+
+# --- approvals ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ApprovalRow:
+    approval: PublishApproval
+    requester: Person | None
+    findings: list[ShownFinding]
+    text: str
+
+
+def _approval_rows(session: Session) -> list[ApprovalRow]:
+    approvals = service.list_approvals(session)
+    person_ids = {approval.person_id for approval in approvals}
+    people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(person_ids)))} if person_ids else {}
+    return [ApprovalRow(approval, people.get(approval.person_id), ShownFinding.numbered(approval.findings or []),
+                        str((approval.params or {}).get("text", ""))) for approval in approvals]
+
+
+def _approvals_page(status: int = 200, **form_state):
+    return render_template("console/policy_approvals.html", rows=_approval_rows(db.session), **form_state), status
+
+
+def _approval_refusal(error: DomainError) -> str:
+    reason = _refusal(error)
+    if isinstance(error, service.PolicyBlocked):
+        rules = ", ".join(sorted({finding.rule for finding in error.decision.findings}))
+        return _("The policy in force now blocks this post (%(rules)s), so it was not published. Reject it and tell "
+                 "the author why.", rules=isolate(rules))
+    return _("The post was not published: %(reason)s", reason=isolate(reason))
+
+
+@bp.get("/policy/approvals")
+@requires(Permission.POLICY_REVIEW)
+def policy_approvals():
+    return _approvals_page()
+
+
+@bp.post("/policy/approvals/<int:approval_id>/approve")
+@requires(Permission.POLICY_DECIDE)
+def policy_approve(approval_id: int):
+    """The post goes out now for the person who wrote it, checked again against the packs in force."""
+    note = request.form.get("note", "").strip()[:MAX_NOTE] or None
+    try:
+        enforcement.approve(db.session, current_app.extensions["govern.broker"], current_actor(), approval_id, note)
+    except DomainError as error:
+        flash(_approval_refusal(error), "error")
+        return _approvals_page(error.status)
+    flash(_("Approval %(id)s approved: the post was published.", id=approval_id), "success")
+    return redirect(url_for(".policy_approvals"))
+
+
+@bp.post("/policy/approvals/<int:approval_id>/reject")
+@requires(Permission.POLICY_DECIDE)
+def policy_reject(approval_id: int):
+    note = request.form.get("note", "").strip()
+    if not note or len(note) > MAX_NOTE:
+        flash(_("Write why the post is rejected (at most %(count)s characters): its author reads this.", count=MAX_NOTE), "error")
+        return _approvals_page(422, failed_form=f"approval-{approval_id}")
+    try:
+        enforcement.reject(db.session, current_actor(), approval_id, note)
+    except DomainError as error:
+        flash(_("The post was not rejected: %(reason)s", reason=isolate(_refusal(error))), "error")
+        return _approvals_page(error.status)
+    flash(_("Approval %(id)s rejected; the post was not published.", id=approval_id), "success")
+    return redirect(url_for(".policy_approvals"))
+
+
+# --- impostor watch -------------------------------------------------------------------------------
+def _impostors_page(status: int = 200, candidates: str = "", matches: list[ImpostorMatch] | None = None, checked: int = 0):
+    page = render_template("console/policy_impostors.html", candidates=candidates, matches=matches, checked=checked)
+    return page, status
+
+
+def _candidates_problem(count: int) -> str | None:
+    if count == 0:
+        return _("Write at least one handle to check, one per line (for example instagram:acme_support).")
+    if count > MAX_CANDIDATES:
+        return ngettext("Check at most %(num)s handle at a time.", "Check at most %(num)s handles at a time.", MAX_CANDIDATES)
+    return None
+
+
+@bp.get("/policy/impostors")
+@requires(Permission.ACCOUNTS_READ)
+def policy_impostors():
+    return _impostors_page()
+
+
+@bp.post("/policy/impostors")
+@requires(Permission.ACCOUNTS_READ)
+def policy_impostors_check():
+    written = request.form.get("candidates", "")
+    candidates = parse_candidates(written.splitlines())
+    if problem := _candidates_problem(len(candidates)):
+        flash(problem, "error")
+        return _impostors_page(422, written)
+    matches = find_impostors(inventory_handles(db.session), candidates)
+    return _impostors_page(200, written, matches, len(candidates))
+
