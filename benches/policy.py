@@ -1,0 +1,180 @@
+"""Policy engine vs Presidio (blank spaCy) and scrubadub on one generated en/ar/he corpus: speed, memory, F1.
+
+Each engine runs in its own child process (so peak RSS is its own), single-threaded, on the same posts.
+Presidio and scrubadub are benchmark-only dependencies (the `bench` extra); this script installs nothing.
+
+    .venv/bin/python benches/policy.py [--posts 3000] [--seed 20250105]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import string
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")
+
+from tests.support.policy_corpus import SCORED_ENTITIES, generate, score  # noqa: E402
+
+PRESIDIO_TO_GOVERN = {"EMAIL_ADDRESS": "EMAIL_ADDRESS", "PHONE_NUMBER": "PHONE_NUMBER", "CREDIT_CARD": "PAYMENT_CARD",
+                      "IBAN_CODE": "IBAN", "US_SSN": "NATIONAL_ID", "US_PASSPORT": "PASSPORT"}
+SCRUBADUB_TO_GOVERN = {"email": "EMAIL_ADDRESS", "phone": "PHONE_NUMBER", "credit_card": "PAYMENT_CARD",
+                       "social_security_number": "NATIONAL_ID", "credential": "SECRET"}
+SUPPORTED = {"govern": set(SCORED_ENTITIES), "govern+10k": set(SCORED_ENTITIES),
+             "presidio": set(PRESIDIO_TO_GOVERN.values()), "scrubadub": set(SCRUBADUB_TO_GOVERN.values())}
+
+
+def _govern(lexicon_terms: int):
+    from govern.policy.engine import compile_packs, evaluate
+    from govern.policy.packs import load_packs
+
+    rng = random.Random(99)
+    extra = [("confidentiality.codename", "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(6, 14))))
+             for _ in range(lexicon_terms)]
+    compiled = compile_packs(load_packs(ROOT / "policies"), extra_terms=extra)
+
+    def detect(text: str) -> list[tuple[str, int, int]]:
+        return [(f.entity, f.start, f.end) for f in evaluate(compiled, text).findings]
+
+    return detect
+
+
+def _presidio():
+    import spacy
+    from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+
+    class BlankSpacyEngine(SpacyNlpEngine):
+        """Presidio on spacy.blank("en"): tokenizer only, no model download (works offline)."""
+
+        def __init__(self) -> None:
+            super().__init__(models=[{"lang_code": "en", "model_name": "blank"}])
+
+        def load(self) -> None:
+            self.nlp = {"en": spacy.blank("en")}
+
+    engine = BlankSpacyEngine()
+    engine.load()
+    analyzer = AnalyzerEngine(nlp_engine=engine, supported_languages=["en"])
+
+    def detect(text: str) -> list[tuple[str, int, int]]:
+        return [(PRESIDIO_TO_GOVERN[r.entity_type], r.start, r.end) for r in analyzer.analyze(text, language="en")
+                if r.entity_type in PRESIDIO_TO_GOVERN]
+
+    return detect
+
+
+def _scrubadub():
+    import scrubadub
+
+    scrubber = scrubadub.Scrubber()
+
+    def detect(text: str) -> list[tuple[str, int, int]]:
+        return [(SCRUBADUB_TO_GOVERN[f.type], f.beg, f.end) for f in scrubber.iter_filth(text)
+                if f.type in SCRUBADUB_TO_GOVERN]
+
+    return detect
+
+
+def run_child(engine: str, posts_count: int, seed: int) -> dict:
+    """Measure one engine in this process: warm-up, then every post timed on its own."""
+    posts = generate(posts_count, seed)
+    detect = {"govern": lambda: _govern(0), "govern+10k": lambda: _govern(10_000), "presidio": _presidio,
+              "scrubadub": _scrubadub}[engine]()
+    for post in posts[:50]:
+        detect(post.text)
+    latencies, predictions = [], {}
+    started = time.perf_counter()
+    for post in posts:
+        t0 = time.perf_counter()
+        predictions[post.id] = detect(post.text)
+        latencies.append(time.perf_counter() - t0)
+    elapsed = time.perf_counter() - started
+    result = score(posts, predictions)
+    latencies.sort()
+    return {
+        "engine": engine, "posts": len(posts), "posts_per_s": len(posts) / elapsed,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "entities": {e: [s.precision, s.recall, s.f1] for e, s in result.per_entity.items()},
+        "overall": [result.overall.precision, result.overall.recall, result.overall.f1],
+    }
+
+
+def _measure(engine: str, posts: int, seed: int) -> dict | str:
+    command = [sys.executable, __file__, "--child", engine, "--posts", str(posts), "--seed", str(seed)]
+    # taskset pins the child to one core when it is available; the engines are single-threaded anyway.
+    if subprocess.run(["which", "taskset"], capture_output=True).returncode == 0:
+        command = ["taskset", "-c", "0", *command]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        return done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=3000)
+    parser.add_argument("--seed", type=int, default=20250105)
+    parser.add_argument("--child")
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(run_child(args.child, args.posts, args.seed)))
+        return 0
+
+    results, failures = {}, {}
+    for engine in ("govern", "govern+10k", "presidio", "scrubadub"):
+        measured = _measure(engine, args.posts, args.seed)
+        if isinstance(measured, str):
+            failures[engine] = measured
+        else:
+            results[engine] = measured
+    print(f"## Policy engine benchmark — {args.posts} posts (en/ar/he, seed {args.seed}), one core\n")
+    print("| engine | posts/s | p99 ms/post | peak RSS MB | precision | recall | F1 (all entities) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, r in results.items():
+        p, rc, f1 = r["overall"]
+        print(f"| {name} | {r['posts_per_s']:,.0f} | {r['p99_ms']:.2f} | {r['peak_rss_mb']:.0f} | {p:.3f} | {rc:.3f} | {f1:.3f} |")
+    for name, reason in failures.items():
+        print(f"| {name} | not run: {reason} | | | | | |")
+    names = list(results)
+    print("\n### F1 per entity (— = the engine has no detector for it)\n")
+    print("| entity | " + " | ".join(names) + " |")
+    print("| --- |" + " ---: |" * len(names))
+    for entity in SCORED_ENTITIES:
+        cells = [_fmt(results[n]["entities"][entity][2] if entity in SUPPORTED[n] else None) for n in names]
+        print(f"| {entity} | " + " | ".join(cells) + " |")
+    print("\n### Targets\n")
+    govern = results.get("govern")
+    if govern:
+        worst = min((v[2], e) for e, v in govern["entities"].items())
+        checks = [("F1 overall >= 0.97", govern["overall"][2] >= 0.97, f"{govern['overall'][2]:.4f}"),
+                  ("F1 per entity >= 0.95", worst[0] >= 0.95, f"lowest {worst[1]} {worst[0]:.4f}"),
+                  ("peak RSS < 200 MB", govern["peak_rss_mb"] < 200, f"{govern['peak_rss_mb']:.0f} MB")]
+        if "presidio" in results:
+            ratio = govern["posts_per_s"] / results["presidio"]["posts_per_s"]
+            checks.append(("posts/s >= 50x Presidio", ratio >= 50, f"{ratio:.1f}x"))
+        if "govern+10k" in results:
+            slowdown = govern["posts_per_s"] / results["govern+10k"]["posts_per_s"]
+            checks.append(("10,000-term lexicon adds < 2x time", slowdown < 2, f"{slowdown:.2f}x"))
+        for label, ok, value in checks:
+            print(f"- {'PASS' if ok else 'FAIL'} {label}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
