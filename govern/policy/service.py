@@ -68,6 +68,15 @@ class UnreadableMedia(InvalidOperation):
     title = "Unreadable attachment"
 
 
+class PacksRefused(InvalidOperation):
+    title = "Policy pack refused"
+
+
+class PolicyUnavailable(DomainError):
+    status = 503
+    title = "Policy unavailable"
+
+
 # --- the packs in force -----------------------------------------------------------------------
 class PolicyRuntime:
     """The compiled packs in force in this process; a reload that fails leaves them in force."""
@@ -83,7 +92,11 @@ class PolicyRuntime:
         if self._compiled is None:
             with self._lock:
                 if self._compiled is None:
-                    self._compiled = engine.compile_packs(packs.load_packs(self.packs_dir))
+                    try:
+                        self._compiled = engine.compile_packs(packs.load_packs(self.packs_dir))
+                    except packs.PackError as exc:
+                        log.error("policy_packs_refused", error=str(exc))
+                        raise PolicyUnavailable(f"no policy is in force, so nothing can be checked or published: {exc}") from None
         return self._compiled
 
     @property
@@ -92,7 +105,10 @@ class PolicyRuntime:
 
     def reload(self) -> str:
         """Load and compile the packs again; raises PackError (file, line, reason) and keeps the old ones."""
-        fresh = engine.compile_packs(packs.load_packs(self.packs_dir))
+        try:
+            fresh = engine.compile_packs(packs.load_packs(self.packs_dir))
+        except packs.PackError as exc:
+            raise PacksRefused(f"{exc}; the packs in force stay") from None
         with self._lock:
             self._compiled = fresh
         return fresh.version

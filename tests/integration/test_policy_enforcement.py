@@ -112,3 +112,25 @@ def test_evaluate_answers_with_findings_and_refuses_bad_input(client, auth_heade
     assert broken.status_code == 400 and broken.content_type == "application/problem+json"
     bad_image = client.post("/api/v1/policy/evaluate", json={"text": "x", "media": ["not base64!"]}, headers=auditor)
     assert bad_image.status_code == 422 and "attachment 1" in bad_image.get_json()["detail"]
+
+
+def test_a_bad_pack_is_refused_on_reload_and_the_packs_in_force_stay(app, client, auth_headers, tmp_path, monkeypatch):
+    import shutil
+
+    from govern.config import DEFAULT_POLICY_PACKS
+    from govern.policy.service import PolicyRuntime
+
+    packs_dir = tmp_path / "packs"
+    shutil.copytree(DEFAULT_POLICY_PACKS, packs_dir)
+    runtime = PolicyRuntime(packs_dir)
+    monkeypatch.setitem(app.extensions, "govern.policy", runtime)
+    admin_headers = auth_headers(Role.ADMIN)
+    in_force = client.get("/api/v1/policy/packs", headers=admin_headers).get_json()["version"]
+    (packs_dir / "privacy.yaml").write_text((packs_dir / "privacy.yaml").read_text().replace("action: block", "action: deny", 1))
+    refused = client.post("/api/v1/policy/packs", headers=admin_headers)
+    assert refused.status_code == 422 and "privacy.yaml:" in refused.get_json()["detail"]
+    assert client.get("/api/v1/policy/packs", headers=admin_headers).get_json()["version"] == in_force
+    broken_from_start = PolicyRuntime(packs_dir)
+    monkeypatch.setitem(app.extensions, "govern.policy", broken_from_start)
+    unavailable = client.post("/api/v1/policy/evaluate", json={"text": "hello"}, headers=admin_headers)
+    assert unavailable.status_code == 503 and "no policy is in force" in unavailable.get_json()["detail"]
