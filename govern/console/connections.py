@@ -12,6 +12,7 @@ from govern.broker.schemas import DisconnectSchema
 from govern.console import forms
 from govern.console.views import _account_page, _refusal, bp
 from govern.errors import DomainError
+from govern.policy.service import ApprovalRequired
 from govern.extensions import db
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor, current_principal
@@ -68,6 +69,10 @@ def publish(account_id: int):
     try:
         result = service.perform_action(db.session, _broker(), current_actor(), current_principal().person_id,
                                         account_id, "publish", {"text": text[:5000]})
+    except ApprovalRequired as pending:
+        flash(_("The policy sends this post to a governance approver first (approval %(id)s); it is not published yet.",
+                id=pending.approval.id), "info")
+        return redirect(url_for(".account", account_id=account_id))
     except DomainError as error:
         return _account_page(account_id, error.status, failed_form="publish", refusal=_refusal(error))
     flash(_("Published through govern (post %(id)s).", id=result.get("id", "?")), "success")

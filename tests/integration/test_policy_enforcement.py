@@ -134,3 +134,30 @@ def test_a_bad_pack_is_refused_on_reload_and_the_packs_in_force_stay(app, client
     monkeypatch.setitem(app.extensions, "govern.policy", broken_from_start)
     unavailable = client.post("/api/v1/policy/evaluate", json={"text": "hello"}, headers=admin_headers)
     assert unavailable.status_code == 503 and "no policy is in force" in unavailable.get_json()["detail"]
+
+
+def test_the_console_says_a_post_went_for_approval_and_publishes_nothing(
+    app, client, admin, network, session, actor, monkeypatch,  # noqa: F811
+):
+    import html
+
+    from govern.audit.service import Actor
+    from govern.auth.service import ensure_console_user
+    from govern.grants.models import GrantRole
+    from govern.grants.service import create_grant
+    from tests import factories
+
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
+    account_id = connected(client, admin, network)
+    person = factories.person(session, actor, display_name="נועה כהן")
+    create_grant(session, actor, person.id, account_id, GrantRole.PUBLISHER, "social team")
+    user = ensure_console_user(session, Actor.system("tests"), "noa@console.test", "Noa", Role.IT, person.id)
+    session.commit()
+    console = app.test_client()
+    with console.session_transaction() as cookie:
+        cookie["user_id"] = user.id
+    answer = console.post(f"/accounts/{account_id}/publish", data={"text": "Call me on +972 52 555 1234"}, follow_redirects=True)
+    assert answer.status_code == 200
+    assert "governance approver first" in html.unescape(answer.get_data(as_text=True))
+    assert network.posts == []
+    assert session.scalar(sa.select(sa.func.count()).select_from(PublishApproval)) == 1
