@@ -25,8 +25,7 @@ from govern.extensions import db
 from govern.people.models import Person
 from govern.policy import enforcement, service
 from govern.policy.findings import Action, Decision
-from govern.policy.impostors import ImpostorMatch, find_impostors, parse_candidates
-from govern.policy.impostors_cli import inventory_handles
+from govern.policy.impostors import ImpostorMatch, parse_candidates
 from govern.policy.schemas import MAX_TEXT, ViolationQuerySchema
 from govern.policy.workflow_models import PublishApproval, ViolationStatus
 from govern.web.authz import requires
@@ -364,6 +363,6 @@ def policy_impostors_check():
     if problem := _candidates_problem(len(candidates)):
         flash(problem, "error")
         return _impostors_page(422, written)
-    matches = find_impostors(inventory_handles(db.session), candidates)
+    matches = service.lookalikes_of_inventory(db.session, candidates)
     return _impostors_page(200, written, matches, len(candidates))
 

@@ -6,19 +6,10 @@ import json
 import unicodedata
 
 import click
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from govern.accounts.models import Network, SocialAccount
 from govern.cli_support import with_app
 from govern.extensions import db
-from govern.policy.impostors import DEFAULT_MIN_SCORE, Handle, ImpostorMatch, find_impostors, parse_candidates
-
-
-def inventory_handles(session: Session) -> list[Handle]:
-    """Every inventory handle with its network key; retired and unmanaged ones are still the company's."""
-    rows = session.execute(select(Network.key, SocialAccount.handle).join(SocialAccount.network))
-    return [Handle(network, handle) for network, handle in rows]
+from govern.policy.impostors import DEFAULT_MIN_SCORE, ImpostorMatch, parse_candidates
+from govern.policy.service import lookalikes_of_inventory
 
 
 @click.command("impostors")
@@ -30,13 +21,12 @@ def inventory_handles(session: Session) -> list[Handle]:
 @with_app
 def impostors(candidates_file, min_score: float, as_json: bool) -> None:
     """Flag candidate handles that imitate the inventory's accounts (confusables and edit distance)."""
-    own = inventory_handles(db.session)
-    matches = find_impostors(own, parse_candidates(candidates_file), min_score=min_score)
+    matches = lookalikes_of_inventory(db.session, parse_candidates(candidates_file), min_score=min_score)
     if as_json:
         click.echo(json.dumps([match.as_dict() for match in matches], ensure_ascii=False, indent=2))
         return
     if not matches:
-        click.echo(f"no lookalikes of the {len(own)} inventory handles among the candidates")
+        click.echo("no lookalikes of the inventory's handles among the candidates")
         return
     click.echo(_table(matches))
 

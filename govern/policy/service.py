@@ -13,12 +13,13 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govern.accounts.models import SocialAccount
+from govern.accounts.models import Network, SocialAccount
 from govern.audit.service import Actor, record
 from govern.db import utcnow
 from govern.errors import DomainError, InvalidOperation, NotFound
 from govern.policy import engine, packs
 from govern.policy.findings import Action, Decision, Finding
+from govern.policy.impostors import DEFAULT_MIN_SCORE, Handle, ImpostorMatch, find_impostors
 from govern.policy.media import ImageRejected, RegistrySnapshot, scan_media, text_repost_detections
 from govern.policy.registry import registry_snapshot
 from govern.policy.workflow_models import (
@@ -307,6 +308,17 @@ def update_violation(
            after={"status": status.value, "assignee": violation.assignee}, note=note,
            rules=sorted({f["rule"] for f in violation.findings}))
     return violation
+
+
+# --- impostor watch -----------------------------------------------------------------------------
+def inventory_handles(session: Session) -> list[Handle]:
+    """Every inventory handle with its network key; retired and unmanaged ones are still the company's."""
+    rows = session.execute(select(Network.key, SocialAccount.handle).join(SocialAccount.network))
+    return [Handle(network, handle) for network, handle in rows]
+
+
+def lookalikes_of_inventory(session: Session, candidates: list[Handle], min_score: float = DEFAULT_MIN_SCORE) -> list[ImpostorMatch]:
+    return find_impostors(inventory_handles(session), candidates, min_score=min_score)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from govern.policy.impostors import Handle, find_impostors, parse_candidates
-from govern.policy.impostors_cli import impostors, inventory_handles
+from govern.policy.impostors_cli import impostors
+from govern.policy.service import inventory_handles
 
 OWN = [Handle("x", "acme"), Handle("instagram", "acme.official"), Handle("x", "AcmeLabs"), Handle("x", "ibm")]
 
