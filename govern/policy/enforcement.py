@@ -133,7 +133,7 @@ def scan_all(session: Session, context: BrokerContext, actor: Actor) -> ScanRepo
         try:
             with session.begin_nested():
                 scan_account(session, context, actor, account_id, report)
-        except (ActionFailed, DomainError) as exc:
+        except Exception as exc:  # noqa: BLE001 - one account's failure (network, store, data) must not stop the others
             report.failed_accounts += 1
-            log.warning("policy_scan_account_failed", account_id=account_id, error=str(exc))
+            log.warning("policy_scan_account_failed", account_id=account_id, error=type(exc).__name__, detail=str(exc)[:200])
     return report
