@@ -126,9 +126,9 @@ def _init_broker(app: Flask, settings: Settings) -> None:
     from govern.broker.wiring import build_broker_context, connect_receivers
     from govern.policy.service import PolicyRuntime
 
-    context = build_broker_context(settings, app.config["SECRET_KEY"])
-    app.extensions["govern.broker"] = context
-    app.extensions["govern.policy"] = context.policy or PolicyRuntime(Path(settings.policy_packs_dir), tuple(settings.company_names))
+    policy = PolicyRuntime(Path(settings.policy_packs_dir), tuple(settings.company_names))
+    app.extensions["govern.policy"] = policy
+    app.extensions["govern.broker"] = build_broker_context(settings, app.config["SECRET_KEY"], policy)
     connect_receivers(lambda: current_app.extensions["govern.broker"])
 
 

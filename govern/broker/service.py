@@ -467,13 +467,13 @@ def perform_action(
     except BaseException:
         tokens_ahead.cancel()
         raise
-    audit_details = {"network_action": action, "person_id": person_id, "grant_id": grant_id, "params": _safe_params(params)}
+    audited_params = {**params, "text": masked_text(str(params.get("text", "")), decision)} if decision is not None else params
+    audit_details = {"network_action": action, "person_id": person_id, "grant_id": grant_id, "params": _safe_params(audited_params)}
     if system_purpose is not None:
         audit_details["purpose"] = system_purpose
     if approved is not None:
         audit_details["approval_id"] = approved.id
     if decision is not None:
-        audit_details["params"]["text"] = masked_text(str(params.get("text", "")), decision)
         audit_details.update(decision_document(decision))
     try:
         result = _run_with_fresh_token(session, context, actor, connection, action, params, tokens_ahead)
@@ -535,7 +535,7 @@ def _explain_refusal(session: Session, person_id: int | None, account_id: int, a
 
 
 def _safe_params(params: dict[str, Any]) -> dict[str, Any]:
-    """Parameters as the audit trail keeps them; a post's text is replaced by its masked form when a policy is loaded."""
+    """Parameters as the audit trail keeps them: plain values, long ones cut at 500 characters."""
     return {k: (v if len(str(v)) <= 500 else str(v)[:500] + "…") for k, v in params.items() if isinstance(v, (str, int, bool))}
 
 

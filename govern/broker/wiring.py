@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -20,10 +19,11 @@ from govern.policy.service import PolicyRuntime
 _receivers_connected = False
 
 
-def build_broker_context(settings: Settings, secret_key: str) -> BrokerContext:
+def build_broker_context(settings: Settings, secret_key: str, policy: PolicyRuntime) -> BrokerContext:
+    """The broker checks posts against `policy` only when GOVERN_POLICY_ENFORCED is on."""
     fingerprint_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"govern token fingerprint").derive(secret_key.encode())
-    policy = PolicyRuntime(Path(settings.policy_packs_dir), tuple(settings.company_names)) if settings.policy_enforced else None
-    return BrokerContext(build_secret_store(settings), fingerprint_key, f"{settings.base_url}/oauth/callback", policy)
+    enforced = policy if settings.policy_enforced else None
+    return BrokerContext(build_secret_store(settings), fingerprint_key, f"{settings.base_url}/oauth/callback", enforced)
 
 
 def connect_receivers(current_context: Callable[[], BrokerContext]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from govern.errors import DomainError, InvalidOperation, NotFound
 from govern.policy import engine, packs
 from govern.policy.findings import Action, Decision, Finding
 from govern.policy.impostors import DEFAULT_MIN_SCORE, Handle, ImpostorMatch, find_impostors
-from govern.policy.media import ImageRejected, RegistrySnapshot, scan_media, text_repost_detections
+from govern.policy.media import ImageRejected, scan_media, text_repost_detections
 from govern.policy.registry import registry_snapshot
 from govern.policy.workflow_models import (
     ApprovalStatus,
@@ -155,16 +154,12 @@ def evaluate(
             raise NotFound(f"account {account_id} does not exist")
     if media:
         try:
-            media_detections = scan_media(media, _registry(session), company_names=runtime.company_names, text=text)
+            media_detections = scan_media(media, registry_snapshot(session), company_names=runtime.company_names, text=text)
         except ImageRejected as exc:
             raise UnreadableMedia(str(exc)) from None
     else:
         media_detections = text_repost_detections(text)
     return engine.evaluate(runtime.compiled, text, account=context_for(account, network), media_detections=media_detections)
-
-
-def _registry(session: Session) -> RegistrySnapshot:
-    return registry_snapshot(session)
 
 
 def finding_document(finding: Finding) -> dict[str, Any]:
@@ -319,10 +314,3 @@ def inventory_handles(session: Session) -> list[Handle]:
 
 def lookalikes_of_inventory(session: Session, candidates: list[Handle], min_score: float = DEFAULT_MIN_SCORE) -> list[ImpostorMatch]:
     return find_impostors(inventory_handles(session), candidates, min_score=min_score)
-
-
-@dataclass(frozen=True)
-class ScanItem:
-    kind: ContentKind
-    external_id: str
-    text: str

@@ -55,7 +55,6 @@ class ApprovalStatus(str, enum.Enum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
-    FAILED = "failed"
 
 
 class PublishApproval(Base):

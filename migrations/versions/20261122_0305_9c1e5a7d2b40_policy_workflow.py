@@ -54,7 +54,7 @@ def upgrade() -> None:
     sa.Column('params', sa.JSON(), nullable=False),
     sa.Column('findings', sa.JSON(), nullable=False),
     sa.Column('pack_version', sa.String(length=64), nullable=False),
-    sa.Column('status', sa.Enum('pending', 'approved', 'rejected', 'failed', name='approvalstatus', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'approved', 'rejected', name='approvalstatus', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('requested_at', govern.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('decided_by', sa.String(length=255), nullable=True),
     sa.Column('decided_at', govern.db.UTCDateTime(timezone=True), nullable=True),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import astuple
+
 import logging
 import threading
 from datetime import timedelta
@@ -20,6 +22,7 @@ from govern.cli import alembic_config
 from govern.db import utcnow
 from govern.extensions import db
 from tests.integration.test_broker import connect, register
+from tests.support.canary import haystacks
 from tests.support.fake_network import FakeNetwork
 
 WORKERS = 8
@@ -77,7 +80,6 @@ def test_concurrent_refreshes_reach_the_network_once(committed_app):
 
 
 def test_tokens_never_reach_database_logs_responses_audit_or_task_messages(app, client, session, auth_headers, caplog):
-    from govern.audit.models import AuditEvent
     from govern.broker import tasks
     from govern.extensions import celery
     from tests import factories
@@ -121,13 +123,7 @@ def test_tokens_never_reach_database_logs_responses_audit_or_task_messages(app, 
         celery.conf.update(task_always_eager=True, broker_url="memory://")
         before_task_publish.disconnect(capture)
     assert len(secrets) >= 5 and messages, "the test must have planted tokens and seen a task message"
-    database = "\n".join(
-        " ".join(str(v) for v in row)
-        for table in sa.inspect(session.connection()).get_table_names()
-        for row in session.execute(sa.text(f'SELECT * FROM "{table}"'))
-    )
-    audit = "\n".join(repr(e.summary) for e in session.scalars(sa.select(AuditEvent)))
-    bodies = "\n".join(r.get_data(as_text=True) + repr(dict(r.headers)) for r in responses)
+    database, audit, bodies = astuple(haystacks(session, responses))
     for secret in secrets:
         assert secret not in database, "a token reached the database"
         assert secret not in caplog.text, "a token reached the logs"

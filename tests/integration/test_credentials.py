@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import astuple
+
 import logging
 import time
 import uuid
@@ -20,6 +22,7 @@ from govern.db import utcnow
 from govern.grants.models import GrantRole
 from govern.grants.service import create_grant
 from tests import factories
+from tests.support.canary import haystacks
 
 PASSWORD = "Canary-Pa55word-" + uuid.uuid4().hex
 SEED = pyotp.random_base32()
@@ -295,13 +298,7 @@ def test_password_and_seed_never_reach_database_logs_audit_or_responses(client, 
         client.get("/api/v1/openapi.json"),
     ]
     session.expire_all()
-    database = "\n".join(
-        " ".join(str(v) for v in row)
-        for table in sa.inspect(session.connection()).get_table_names()
-        for row in session.execute(sa.text(f'SELECT * FROM "{table}"'))
-    )
-    audit = "\n".join(repr(e.summary) for e in session.scalars(sa.select(AuditEvent)))
-    bodies = "\n".join(r.get_data(as_text=True) + repr(dict(r.headers)) for r in responses)
+    database, audit, bodies = astuple(haystacks(session, responses))
     assert events(session, "credentials:password:reveal", account_id), "the reveal must have been audited"
     for secret in (PASSWORD, SEED, GROUPED_SEED, SEED.lower()):
         assert secret not in database, "a secret reached the database"

@@ -65,6 +65,9 @@ def test_a_post_needing_approval_waits_and_goes_out_when_governance_approves(
     again = client.post(f"/api/v1/policy/approvals/{approval_id}/approve", json={}, headers=governance)
     assert again.status_code == 422 and "already decided" in again.get_json()["detail"]
     assert session.get(PublishApproval, approval_id).decided_by.startswith("api_client:")
+    published = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "broker:action:publish"))
+    assert published.summary["outcome"] == "ok" and published.summary["approval_id"] == approval_id
+    assert "dana.levi@gmail.com" not in str(published.summary) and published.summary["params"]["text"].startswith("Questions? Write to ")
 
 
 def test_a_rejected_post_never_reaches_the_network(client, admin, network, publisher_headers, auth_headers):  # noqa: F811
