@@ -3,7 +3,7 @@
 Each engine runs in its own child process (so peak RSS is its own), single-threaded, on the same posts.
 Presidio and scrubadub are benchmark-only dependencies (the `bench` extra); this script installs nothing.
 
-    .venv/bin/python benches/policy.py [--posts 3000] [--seed 20250105]
+    .venv/bin/python benches/policy.py [--posts 3000] [--seed 20250105] [--passes 3]
 """
 
 from __future__ import annotations
@@ -86,20 +86,24 @@ def _scrubadub():
     return detect
 
 
-def run_child(engine: str, posts_count: int, seed: int) -> dict:
+def run_child(engine: str, posts_count: int, seed: int, passes: int) -> dict:
     """Measure one engine in this process: warm-up, then every post timed on its own."""
     posts = generate(posts_count, seed)
     detect = {"govern": lambda: _govern(0), "govern+10k": lambda: _govern(10_000), "presidio": _presidio,
               "scrubadub": _scrubadub}[engine]()
     for post in posts[:50]:
         detect(post.text)
-    latencies, predictions = [], {}
-    started = time.perf_counter()
-    for post in posts:
-        t0 = time.perf_counter()
-        predictions[post.id] = detect(post.text)
-        latencies.append(time.perf_counter() - t0)
-    elapsed = time.perf_counter() - started
+    elapsed, latencies, predictions = float("inf"), [], {}
+    for _ in range(passes):  # the fastest pass stands: this machine's neighbours come and go, the code does not
+        pass_latencies = []
+        started = time.perf_counter()
+        for post in posts:
+            t0 = time.perf_counter()
+            predictions[post.id] = detect(post.text)
+            pass_latencies.append(time.perf_counter() - t0)
+        took = time.perf_counter() - started
+        if took < elapsed:
+            elapsed, latencies = took, pass_latencies
     result = score(posts, predictions)
     latencies.sort()
     return {
@@ -111,8 +115,9 @@ def run_child(engine: str, posts_count: int, seed: int) -> dict:
     }
 
 
-def _measure(engine: str, posts: int, seed: int) -> dict | str:
-    command = [sys.executable, __file__, "--child", engine, "--posts", str(posts), "--seed", str(seed)]
+def _measure(engine: str, posts: int, seed: int, passes: int) -> dict | str:
+    command = [sys.executable, __file__, "--child", engine, "--posts", str(posts), "--seed", str(seed),
+               "--passes", str(passes)]
     # taskset pins the child to one core when it is available; the engines are single-threaded anyway.
     if subprocess.run(["which", "taskset"], capture_output=True).returncode == 0:
         command = ["taskset", "-c", "0", *command]
@@ -130,20 +135,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=20250105)
+    parser.add_argument("--passes", type=int, default=3, help="timed passes per engine; the fastest is reported")
     parser.add_argument("--child")
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_child(args.child, args.posts, args.seed)))
+        print(json.dumps(run_child(args.child, args.posts, args.seed, args.passes)))
         return 0
 
     results, failures = {}, {}
     for engine in ("govern", "govern+10k", "presidio", "scrubadub"):
-        measured = _measure(engine, args.posts, args.seed)
+        measured = _measure(engine, args.posts, args.seed, args.passes)
         if isinstance(measured, str):
             failures[engine] = measured
         else:
             results[engine] = measured
-    print(f"## Policy engine benchmark — {args.posts} posts (en/ar/he, seed {args.seed}), one core\n")
+    print(f"## Policy engine benchmark — {args.posts} posts (en/ar/he, seed {args.seed}), one core, "
+          f"fastest of {args.passes} passes\n")
     print("| engine | posts/s | p99 ms/post | peak RSS MB | precision | recall | F1 (all entities) |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, r in results.items():

@@ -76,9 +76,13 @@ class _FoldTable(dict):
 _TABLE = _FoldTable()
 
 
-@functools.lru_cache(maxsize=512)
-def _resizing_pattern(chars: frozenset[str]) -> re.Pattern[str]:
-    return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
+@functools.lru_cache(maxsize=8)
+def _resizing_pattern(known: int) -> re.Pattern[str]:
+    """One character class of every code point seen so far that folds to other than one character.
+
+    Keyed by how many there are: the set only grows, so its size names its contents.
+    """
+    return re.compile("[" + "".join(re.escape(c) for c in sorted(_TABLE.resizing.copy())) + "]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,12 +133,12 @@ def normalize(original: str) -> NormalizedText:
     if original.isascii():
         return NormalizedText(original, original.lower())
     text = original.translate(_TABLE)
-    resizing = _TABLE.resizing.intersection(original) if _TABLE.resizing else set()
-    if not resizing:
+    resizing = _resizing_pattern(len(_TABLE.resizing)) if _TABLE.resizing else None
+    if resizing is None or resizing.search(original) is None:
         return NormalizedText(original, text)
     norm, orig, step = [0], [0], [1]
     shift = 0  # normalised index minus original index so far
-    for match in _resizing_pattern(frozenset(resizing)).finditer(original):
+    for match in resizing.finditer(original):
         index = match.start()
         width = len(_TABLE[ord(original[index])])
         at = index + shift

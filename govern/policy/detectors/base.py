@@ -81,8 +81,12 @@ def context_words(*words: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(fold_term(word) for word in words))
 
 
+_NOT_DIGIT = re.compile(r"\D+")
+
+
 def digits_of(candidate: str) -> str:
-    return "".join(ch for ch in candidate if ch.isdigit())
+    """The decimal digits of `candidate`, in order (separators and everything else dropped)."""
+    return _NOT_DIGIT.sub("", candidate)
 
 
 _WORDISH = re.compile(r"[\w]")

@@ -6,6 +6,7 @@ import re
 
 import phonenumbers
 
+from govern.policy.detectors import phone_rules
 from govern.policy.detectors.base import (
     Hit, PatternDetector, Scan, context_words, digits_of, group_prefixes, group_starts, inside_iban,
     standalone,
@@ -58,6 +59,7 @@ def phone_regions(country: str | None, scripts: frozenset[str]) -> tuple[str, ..
 
 
 def _parse_valid(candidate: str, regions: tuple[str, ...]) -> phonenumbers.PhoneNumber | None:
+    """phonenumbers itself: the first region in which `candidate` parses to a valid number."""
     for region in regions:
         try:
             number = phonenumbers.parse(candidate, region)
@@ -67,6 +69,34 @@ def _parse_valid(candidate: str, regions: tuple[str, ...]) -> phonenumbers.Phone
             return number
         if candidate.startswith("+"):
             return None  # the country code is in the number; other regions change nothing
+    return None
+
+
+def _as_valid(number: phonenumbers.PhoneNumber | None) -> phone_rules.ValidNumber | None:
+    if number is None:
+        return None
+    return phone_rules.ValidNumber(phonenumbers.region_code_for_number(number),
+                                   phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def valid_number(candidate: str, digits: str, regions: tuple[str, ...]) -> phone_rules.ValidNumber | None:
+    """The number `candidate` (with its `digits`) is in the first region of `regions` where it is valid.
+
+    The compiled metadata answers the plain shapes; a shape it leaves (NeedsFullParse) goes to phonenumbers.
+    """
+    if candidate.lstrip("(").startswith("+") or digits.startswith("00"):
+        international = digits if not digits.startswith("00") else digits[2:]
+        try:
+            return phone_rules.international(international)
+        except phone_rules.NeedsFullParse:
+            return _as_valid(_parse_valid("+" + international, ("ZZ",)))
+    for index, region in enumerate(regions):
+        try:
+            found = phone_rules.national(digits, region)
+        except phone_rules.NeedsFullParse:
+            return _as_valid(_parse_valid(candidate, regions[index:]))
+        if found is not None:
+            return found
     return None
 
 
@@ -91,23 +121,16 @@ def _phone_at(scan: Scan, start: int, found: str) -> Hit | None:
         digits = digits_of(candidate)
         if not 7 <= len(digits) <= 15:
             continue
-        stripped = candidate.lstrip("(")
-        if stripped.startswith("+"):
-            number = _parse_valid(stripped, ("ZZ",))
-        elif digits.startswith("00"):
-            number = _parse_valid("+" + digits[2:], ("ZZ",))
-        elif digits.startswith("0"):
-            number = _parse_valid(candidate, scan.regions)
+        if candidate.lstrip("(").startswith("+") or digits.startswith("0"):
+            number = valid_number(candidate, digits, scan.regions)
         elif _US_SHAPE.fullmatch(candidate):
-            number = _parse_valid(candidate, ("US", "CA"))
+            number = valid_number(candidate, digits, ("US", "CA"))
         elif scan.near(PHONE_CONTEXT, start, end, before=32, after=0):
-            number = _parse_valid(candidate, scan.regions)
+            number = valid_number(candidate, digits, scan.regions)
         else:
             continue  # a bare digit run without a trunk prefix or context: a timestamp, an order number
         if number is not None:
-            region = phonenumbers.region_code_for_number(number)
-            value = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-            return Hit("PHONE_NUMBER", start, end, kind=(region or "").lower() or None, value=value)
+            return Hit("PHONE_NUMBER", start, end, kind=(number.region or "").lower() or None, value=number.e164)
     return None
 
 
@@ -117,10 +140,11 @@ PHONE = PatternDetector("PHONE_NUMBER", "PHONE_NUMBER", r"\d(?:[ ().-]{0,2}\d){6
 def canonical_phone(text: str, regions: tuple[str, ...] = DEFAULT_REGIONS) -> str | None:
     """E.164 of a phone number written any way (used for rule exceptions such as support numbers)."""
     candidate = text.strip()
-    if digits_of(candidate).startswith("00") and not candidate.startswith("+"):
-        candidate = "+" + digits_of(candidate)[2:]
-    number = _parse_valid(candidate, ("ZZ",) if candidate.startswith("+") else regions)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) if number else None
+    digits = digits_of(candidate)
+    if len(digits) < 2:
+        return None
+    number = valid_number(candidate, digits, regions)
+    return number.e164 if number else None
 
 
 DETECTORS = (EMAIL, PHONE)

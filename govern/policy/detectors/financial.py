@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
@@ -62,6 +63,15 @@ PAYMENT_CARD = PatternDetector("PAYMENT_CARD", "PAYMENT_CARD", r"\d(?:[ -]?\d){1
 _IBAN = re.compile(r"(?<![\w-])[a-z]{2}\d{2}(?:[a-z0-9]{11,30}|(?: [a-z0-9]{4}){2,7}(?: [a-z0-9]{1,4})?)")
 
 
+_IBAN_LETTERS = str.maketrans({letter: str(value) for value, letter in enumerate(string.ascii_uppercase, 10)})
+
+
+def _mod97_holds(compact: str) -> bool:
+    """ISO 13616's checksum alone: a cheap refusal before python-stdnum's full check (country, length, structure)."""
+    rearranged = (compact[4:] + compact[:4]).translate(_IBAN_LETTERS)
+    return rearranged.isdigit() and int(rearranged) % 97 == 1
+
+
 def _validate_iban(scan: Scan, match: re.Match[str]) -> Hit | None:
     start = match.start()
     for candidate, length in group_prefixes(match.group(), " "):
@@ -69,7 +79,7 @@ def _validate_iban(scan: Scan, match: re.Match[str]) -> Hit | None:
         if not standalone(scan.text, start, end):
             continue
         compact = candidate.replace(" ", "").upper()
-        if 15 <= len(compact) <= 34 and stdnum_iban.is_valid(compact):
+        if 15 <= len(compact) <= 34 and _mod97_holds(compact) and stdnum_iban.is_valid(compact):
             return Hit("IBAN", start, end, kind=compact[:2].lower(), value=compact)
     return None
 
