@@ -21,7 +21,7 @@ LDAP_ATTRIBUTE_ROLES = (
     "locked", "account_control", "account_expires",
 )
 # Roles a console user may hold (govern/auth/roles.py; "scim" is a machine role, never a person's).
-CONSOLE_ROLES = ("admin", "governance", "it", "auditor")
+CONSOLE_ROLES = ("admin", "governance", "it", "auditor", "reviewer")
 
 
 def _json_object(value: Any) -> Any:

@@ -37,3 +37,45 @@ class AuditChainHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True, default=1)
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditSigningKey(Base):
+    """A public key that signs checkpoints, with the period it signed in; the private half never enters the database."""
+
+    __tablename__ = "audit_signing_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(128), unique=True)
+    algorithm: Mapped[str] = mapped_column(String(32), default="ed25519")
+    public_key: Mapped[str] = mapped_column(String(128))  # base64 of the raw 32-byte Ed25519 public key
+    source: Mapped[str] = mapped_column(String(32))  # "local" (a key file) or "vault-transit"
+    valid_from: Mapped[datetime]
+    valid_until: Mapped[datetime | None]  # set when the key is rotated out; None while it signs
+
+
+class AuditCheckpoint(Base):
+    """A signature over the chain head at one moment: whoever holds the public key can check the chain up to `seq`."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime]
+    key_id: Mapped[str] = mapped_column(String(128))
+    signature: Mapped[str] = mapped_column(String(128))  # base64 Ed25519 signature of checkpoint_message()
+
+
+class LegalHold(Base):
+    """While a hold is in place, retention deletes nothing of the data kinds it names."""
+
+    __tablename__ = "legal_holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    data_kinds: Mapped[list[str]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(String(2000))
+    placed_by: Mapped[str] = mapped_column(String(255))
+    placed_at: Mapped[datetime]
+    released_by: Mapped[str | None] = mapped_column(String(255))
+    released_at: Mapped[datetime | None]

@@ -11,6 +11,7 @@ class Role(str, enum.Enum):
     IT = "it"
     AUDITOR = "auditor"
     SCIM = "scim"  # an identity provider pushing people over SCIM; a machine, never a console user
+    REVIEWER = "reviewer"  # an account owner who only certifies who may act on their accounts (access reviews)
 
 
 class Permission(str, enum.Enum):
@@ -32,6 +33,11 @@ class Permission(str, enum.Enum):
     POLICY_REVIEW = "policy:review"
     POLICY_DECIDE = "policy:decide"
     POLICY_MANAGE = "policy:manage"
+    AUDIT_MANAGE = "audit:manage"  # sign a checkpoint now, rotate the signing key, place and release legal holds
+    REPORTS_READ = "reports:read"  # compliance reports and the evidence bundle
+    REVIEWS_READ = "reviews:read"  # access review campaigns and their progress
+    REVIEWS_MANAGE = "reviews:manage"  # open, close and escalate access review campaigns
+    REVIEWS_RESPOND = "reviews:respond"  # certify or revoke the grants one is asked to review
 
 
 _READ_ALL = {
@@ -49,13 +55,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission) - {Permission.SCIM_PROVISION},
     Role.GOVERNANCE: frozenset(_READ_ALL | {
         Permission.GRANTS_WRITE, Permission.AUDIT_READ, Permission.BROKER_USE, Permission.DIRECTORY_DECIDE,
-        Permission.POLICY_DECIDE, Permission.POLICY_MANAGE,
+        Permission.POLICY_DECIDE, Permission.POLICY_MANAGE, Permission.AUDIT_MANAGE, Permission.REPORTS_READ,
+        Permission.REVIEWS_READ, Permission.REVIEWS_MANAGE, Permission.REVIEWS_RESPOND,
     }),
     Role.IT: frozenset(_READ_ALL | {
         Permission.ACCOUNTS_WRITE, Permission.GRANTS_WRITE, Permission.ACCOUNTS_CONNECT, Permission.BROKER_USE,
-        Permission.DIRECTORY_SYNC,
+        Permission.DIRECTORY_SYNC, Permission.REVIEWS_RESPOND,
     }),
-    Role.AUDITOR: frozenset(_READ_ALL | {Permission.AUDIT_READ}),
+    Role.AUDITOR: frozenset(_READ_ALL | {Permission.AUDIT_READ, Permission.REPORTS_READ, Permission.REVIEWS_READ}),
+    Role.REVIEWER: frozenset({Permission.CONSOLE_USE, Permission.REVIEWS_RESPOND}),
     Role.SCIM: frozenset({Permission.SCIM_PROVISION}),
 }
 

@@ -52,6 +52,7 @@ ENUM_LABELS: dict[type[enum.Enum], dict[enum.Enum, str]] = {
         Role.IT: N_("IT"),
         Role.AUDITOR: N_("Auditor"),
         Role.SCIM: N_("Identity provider (SCIM)"),
+        Role.REVIEWER: N_("Access reviewer"),
     },
     SyncStatus: {
         SyncStatus.RUNNING: N_("Running"),
