@@ -196,3 +196,36 @@ class VaultStore:
         unwrapping = hvac.Client(**self._connection, token=token.reveal())
         response = self._guard(unwrapping.sys.unwrap)
         return {k: SecretValue(v) for k, v in response["data"].items()}
+
+    # --- transit signing (audit checkpoints): the private key never leaves Vault ---------
+    def ensure_signing_key(self, name: str, mount: str = "transit") -> None:
+        """Create an Ed25519 Transit key `name` unless it exists (needs create on transit/keys/<name>)."""
+        client = self._authenticated()
+
+        def ensure() -> None:
+            try:
+                client.secrets.transit.read_key(name=name, mount_point=mount)
+            except hvac.exceptions.InvalidPath:
+                client.secrets.transit.create_key(name=name, key_type="ed25519", mount_point=mount)
+
+        self._guard(ensure)
+
+    def signing_public_keys(self, name: str, mount: str = "transit") -> dict[int, tuple[str, str]]:
+        """Every version of the Transit key: version -> (base64 raw public key, creation time as Vault writes it)."""
+        client = self._authenticated()
+        keys = self._guard(client.secrets.transit.read_key, name=name, mount_point=mount)["data"]["keys"]
+        return {int(version): (info["public_key"], info.get("creation_time", "")) for version, info in keys.items()}
+
+    def sign(self, name: str, message: bytes, mount: str = "transit") -> tuple[int, bytes]:
+        """Sign `message` with the latest version of the Transit key; returns (version, raw signature)."""
+        client = self._authenticated()
+        response = self._guard(
+            client.secrets.transit.sign_data, name=name, hash_input=base64.b64encode(message).decode(), mount_point=mount,
+        )
+        _, version, signature = response["data"]["signature"].split(":", 2)
+        return int(version.removeprefix("v")), base64.b64decode(signature)
+
+    def rotate_signing_key(self, name: str, mount: str = "transit") -> None:
+        client = self._authenticated()
+        self._guard(client.secrets.transit.rotate_key, name=name, mount_point=mount)
+

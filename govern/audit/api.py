@@ -1,4 +1,4 @@
-"""/api/v1/audit/events: the audit trail, newest first."""
+"""/api/v1/audit: the events (newest first), the signed checkpoints, the public signing keys and a verification."""
 
 from __future__ import annotations
 
@@ -6,11 +6,17 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from govern.audit import service
+from sqlalchemy import select
+
+from govern.audit import checkpoints, service
+from govern.audit.models import AuditCheckpoint
+from govern.audit.signing import current_signer
+from govern.errors import NotFound
 from govern.auth.roles import Permission
 from govern.extensions import db
 from govern.grants.schemas import AwareDateTime
-from govern.web.authz import requires
+from govern.web.authz import public, requires
+from govern.web.request_cycle import current_actor
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="The tamper-evident audit trail")
 
@@ -56,3 +62,99 @@ class AuditEvents(MethodView):
         events = list(db.session.scalars(service.events_query(service.EventFilter(**args), before_seq).limit(limit + 1)))
         more = len(events) > limit
         return {"items": events[:limit], "next_before_seq": events[limit - 1].seq if more else None}
+
+
+class SigningKeySchema(Schema):
+    key_id = fields.String()
+    algorithm = fields.String()
+    public_key = fields.String(metadata={"description": "Base64 of the raw 32-byte Ed25519 public key."})
+    source = fields.String(metadata={"description": "local (a key file) or vault-transit"})
+    valid_from = fields.String()
+    valid_until = fields.String(allow_none=True)
+
+
+class SigningKeysSchema(Schema):
+    keys = fields.List(fields.Nested(SigningKeySchema))
+
+
+class CheckpointSchema(Schema):
+    seq = fields.Integer()
+    head_hash = fields.String()
+    signed_at = fields.DateTime()
+    key_id = fields.String()
+    signature = fields.String()
+
+
+class CheckpointListArgs(Schema):
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class RotateKeySchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=500))
+
+
+class VerificationSchema(Schema):
+    ok = fields.Boolean()
+    events_checked = fields.Integer()
+    checkpoints_checked = fields.Integer()
+    last_seq = fields.Integer(allow_none=True)
+    last_hash = fields.String(allow_none=True)
+    first_failure = fields.String(allow_none=True)
+    notes = fields.List(fields.String())
+
+
+@blp.route("/keys")
+class SigningKeys(MethodView):
+    @public
+    @blp.response(200, SigningKeysSchema)
+    def get(self):
+        """The public keys that sign audit checkpoints, with their validity periods (public: verifiers fetch them)."""
+        checkpoints.sync_keys(db.session, current_signer())
+        return {"keys": [checkpoints.describe_key(row) for row in checkpoints.published_keys(db.session)]}
+
+
+@blp.route("/keys/rotate")
+class RotateSigningKey(MethodView):
+    @requires(Permission.AUDIT_MANAGE)
+    @blp.arguments(RotateKeySchema)
+    @blp.response(201, SigningKeySchema)
+    def post(self, args):
+        """Seal the head with the current key, make a new key current, and seal again with it."""
+        new = checkpoints.rotate_key(db.session, current_actor(), current_signer(), args["reason"])
+        row = next(r for r in checkpoints.published_keys(db.session) if r.key_id == new.key_id)
+        return checkpoints.describe_key(row)
+
+
+@blp.route("/checkpoints")
+class Checkpoints(MethodView):
+    @requires(Permission.AUDIT_READ)
+    @blp.arguments(CheckpointListArgs, location="query")
+    @blp.response(200, CheckpointSchema(many=True))
+    def get(self, args):
+        """Signed checkpoints, newest first."""
+        return list(db.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc()).limit(args["limit"])))
+
+    @requires(Permission.AUDIT_MANAGE)
+    @blp.response(201, CheckpointSchema)
+    @blp.alt_response(200, description="The head was already sealed: the latest checkpoint.")
+    def post(self):
+        """Sign the chain head now."""
+        signed = checkpoints.sign_checkpoint(db.session, current_signer())
+        if signed is None:
+            latest = checkpoints.latest_checkpoint(db.session)
+            if latest is None:
+                raise NotFound("the audit trail is empty: there is nothing to sign")
+            return CheckpointSchema().dump(latest), 200
+        return signed
+
+
+@blp.route("/verification")
+class Verification(MethodView):
+    @requires(Permission.AUDIT_READ)
+    @blp.response(200, VerificationSchema)
+    def get(self):
+        """Verify the whole trail now with the signer's own keys (the CLI can also verify offline)."""
+        report = checkpoints.verify_stored_trail(db.session, checkpoints.trusted_keys_from_signer(db.session, current_signer()))
+        return {"ok": report.ok, "events_checked": report.events_checked, "checkpoints_checked": report.checkpoints_checked,
+                "last_seq": report.last_seq, "last_hash": report.last_hash,
+                "first_failure": str(report.failure) if report.failure else None, "notes": report.notes}

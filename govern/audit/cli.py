@@ -1,28 +1,256 @@
-"""`govern audit verify`: walk the chain and name the first broken link."""
+"""`govern audit ...` and `govern evidence export`: verify, sign checkpoints, rotate the key, stream to a SIEM, export."""
 
 from __future__ import annotations
 
+import base64
+import re
 import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
 
 import click
+import orjson
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from govern.audit.service import verify_chain
-from govern.cli_support import with_app
+from govern.audit import checkpoints
+from govern.audit.bundle import BundleError, keys_from_json, verify_bundle
+from govern.audit.signing import SigningUnavailable, current_signer
+from govern.audit.verification import TrailReport, TrustedKey
+from govern.cli_support import cli_actor, with_app
 from govern.extensions import db
 
 
 @click.group()
 def audit() -> None:
-    """The audit trail."""
+    """The audit trail: verify it, seal it, ship it."""
+
+
+def _moment_or_seq(value: str | None, option: str) -> int | datetime | None:
+    """--from/--to take an event number (123) or a UTC date or time (2026-01-31, 2026-01-31T12:00:00Z)."""
+    if value is None:
+        return None
+    if re.fullmatch(r"\d+", value):
+        return int(value)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is neither an event number nor a date (YYYY-MM-DD[THH:MM:SSZ])", param_hint=option) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _keys_file(path: Path, checkpoint_key_ids: set[str] | None = None) -> list[TrustedKey]:
+    """A JSON keys file (as /api/v1/audit/keys serves it) or one PEM public key (trusted for any key id)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc.strerror}", param_hint="--public-key") from None
+    if data.lstrip().startswith(b"-----BEGIN"):
+        try:
+            key = serialization.load_pem_public_key(data)
+        except ValueError:
+            raise click.BadParameter(f"{path} is not a PEM public key", param_hint="--public-key") from None
+        if not isinstance(key, Ed25519PublicKey):
+            raise click.BadParameter(f"{path} is not an Ed25519 public key", param_hint="--public-key")
+        raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return [TrustedKey(key_id, raw) for key_id in (checkpoint_key_ids or set())]
+    try:
+        return keys_from_json(orjson.loads(data))
+    except (orjson.JSONDecodeError, BundleError) as exc:
+        raise click.BadParameter(f"{path}: {exc}", param_hint="--public-key") from None
+
+
+def _report(report: TrailReport, as_json: bool) -> None:
+    if as_json:
+        click.echo(orjson.dumps({
+            "ok": report.ok, "events_checked": report.events_checked, "checkpoints_checked": report.checkpoints_checked,
+            "first_seq": report.first_seq, "last_seq": report.last_seq, "last_hash": report.last_hash,
+            "first_failure": {"seq": report.failure.seq, "reason": report.failure.reason} if report.failure else None,
+            "notes": report.notes,
+        }).decode())
+    elif report.ok:
+        span = f"events {report.first_seq}-{report.last_seq}" if report.events_checked else "no events"
+        click.echo(f"audit trail intact: {report.events_checked} events ({span}), {report.checkpoints_checked} signed "
+                   f"checkpoints verified; last hash {report.last_hash}")
+        for note in report.notes:
+            click.echo(f"note: {note}")
+    else:
+        click.echo(f"audit trail BROKEN at {report.failure} ({report.events_checked} events and "
+                   f"{report.checkpoints_checked} checkpoints verified before it)", err=True)
+    if not report.ok:
+        sys.exit(1)
 
 
 @audit.command("verify")
-@with_app
-def verify() -> None:
-    """Check every event's hash and link; exit 1 at the first break."""
-    result = verify_chain(db.session)
-    if result.ok:
-        click.echo(f"audit chain intact: {result.checked} events, head {result.head_seq} {result.head_hash}")
+@click.option("--from", "from_", metavar="SEQ|DATE", help="First event (number) or time (UTC) to check.")
+@click.option("--to", metavar="SEQ|DATE", help="Last event (number), or end time (UTC, exclusive), to check.")
+@click.option("--public-key", "public_key", type=click.Path(path_type=Path, dir_okay=False),
+              help="Trust only these keys (JSON as /api/v1/audit/keys serves it, or an Ed25519 PEM public key).")
+@click.option("--bundle", "bundle_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Verify an exported evidence bundle instead of the database (works offline).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
+def verify(from_: str | None, to: str | None, public_key: Path | None, bundle_path: Path | None, as_json: bool) -> None:
+    """Check every event's hash and link, every checkpoint signature and the head; exit 1 naming the first failure."""
+    if bundle_path is not None:
+        try:
+            data = bundle_path.read_bytes()
+        except OSError as exc:
+            raise click.ClickException(f"cannot read {bundle_path}: {exc.strerror}") from None
+        keys = None
+        if public_key is not None:
+            ids = {line.get("key_id") for line in _bundle_checkpoint_ids(data)}
+            keys = _keys_file(public_key, ids)
+        try:
+            _report(verify_bundle(data, keys), as_json)
+        except BundleError as exc:
+            raise click.ClickException(f"the bundle is not intact: {exc}") from None
         return
-    click.echo(f"audit chain BROKEN at {result.first_break} ({result.checked} events verified before it)", err=True)
-    sys.exit(1)
+    _verify_database(_moment_or_seq(from_, "--from"), _moment_or_seq(to, "--to"), public_key, as_json)
+
+
+def _bundle_checkpoint_ids(data: bytes) -> list[dict]:
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return [orjson.loads(line) for line in archive.read("audit/checkpoints.jsonl").splitlines() if line.strip()]
+    except (KeyError, zipfile.BadZipFile, orjson.JSONDecodeError):
+        return []
+
+
+@with_app
+def _verify_database(start, end, public_key: Path | None, as_json: bool) -> None:
+    session = db.session
+    from_seq, to_seq = 1, None
+    if isinstance(start, datetime) or isinstance(end, datetime):
+        from_seq, to_seq = checkpoints.seq_range_for_times(session, start if isinstance(start, datetime) else None,
+                                                           end if isinstance(end, datetime) else None)
+    from_seq = start if isinstance(start, int) else from_seq
+    to_seq = end if isinstance(end, int) else to_seq
+    if public_key is not None:
+        ids = {c.key_id for c in checkpoints.stored_checkpoints(session, from_seq, to_seq)}
+        keys = _keys_file(public_key, ids)
+    else:
+        try:
+            keys = checkpoints.trusted_keys_from_signer(session, current_signer())
+        except SigningUnavailable as exc:
+            raise click.ClickException(f"{exc}; pass --public-key to verify with keys you hold") from None
+    _report(checkpoints.verify_stored_trail(session, keys, max(from_seq, 1), to_seq), as_json)
+
+
+@audit.command("checkpoint")
+@with_app
+def checkpoint() -> None:
+    """Sign the chain head now (the schedule does this every N events or M minutes)."""
+    try:
+        signed = checkpoints.sign_checkpoint(db.session, current_signer())
+    except SigningUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    if signed is None:
+        click.echo("nothing to sign: the chain head is already sealed (or empty)")
+    else:
+        click.echo(f"signed checkpoint at event {signed.seq} ({signed.head_hash}) with key {signed.key_id}")
+
+
+@audit.command("keys")
+@click.option("--json", "as_json", is_flag=True, help="The same JSON as /api/v1/audit/keys.")
+@with_app
+def keys(as_json: bool) -> None:
+    """The public keys that sign checkpoints, with their validity periods."""
+    try:
+        checkpoints.sync_keys(db.session, current_signer())
+    except SigningUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    published = [checkpoints.describe_key(row) for row in checkpoints.published_keys(db.session)]
+    if as_json:
+        click.echo(orjson.dumps({"keys": published}, option=orjson.OPT_INDENT_2).decode())
+        return
+    for key in published:
+        until = key["valid_until"] or "now"
+        click.echo(f"{key['key_id']}  {key['algorithm']}  {key['public_key']}  {key['valid_from']} .. {until}")
+
+
+@audit.command("rotate-key")
+@click.option("--reason", required=True, help="Why the key is rotated (kept in the audit trail).")
+@with_app
+def rotate_key(reason: str) -> None:
+    """Seal the head with the current key, make a new key current, and seal again with it."""
+    try:
+        new = checkpoints.rotate_key(db.session, cli_actor(), current_signer(), reason)
+    except SigningUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"new signing key {new.key_id} ({base64.b64encode(new.public_key).decode()})")
+
+
+@audit.command("stream")
+@click.option("--to", "target", metavar="TARGET", help="stdout, file:/path, syslog or syslog://host:port "
+              "(default: GOVERN_AUDIT_STREAM, else stdout).")
+@click.option("--after-seq", type=click.IntRange(min=0), help="Start after this event instead of the saved cursor.")
+@click.option("--follow", is_flag=True, help="Keep shipping new events every few seconds until interrupted.")
+def stream(target: str | None, after_seq: int | None, follow: bool) -> None:
+    """Ship committed audit events as JSON lines to a SIEM, in order, resuming from the saved cursor."""
+    _stream(target, after_seq, follow)
+
+
+@with_app
+def _stream(target: str | None, after_seq: int | None, follow: bool) -> None:
+    from flask import current_app
+
+    from govern.audit.stream import Cursor, open_sink, ship
+
+    settings = current_app.extensions["govern.settings"]
+    try:
+        sink = open_sink(target or settings.audit_stream or "stdout")
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    cursor = Cursor(settings.instance_path / "audit-stream.cursor")
+    shipped = cursor.read() if after_seq is None else after_seq
+    try:
+        while True:
+            shipped = ship(db.session, sink, shipped, on_batch=cursor.write)
+            db.session.rollback()  # end the read transaction so the next round sees new commits
+            if not follow:
+                break
+            time.sleep(2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sink.close()
+
+
+@click.group()
+def evidence() -> None:
+    """Evidence for auditors."""
+
+
+@evidence.command("export")
+@click.option("--from", "from_", required=True, metavar="DATE", help="Start of the period (UTC date or time).")
+@click.option("--to", required=True, metavar="DATE", help="End of the period (UTC, exclusive).")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False), help="The .zip to write.")
+def export(from_: str, to: str, output: Path) -> None:
+    """The reports, the period's audit events sealed by a signed checkpoint, the public keys and a manifest."""
+    since, until = _moment_or_seq(from_, "--from"), _moment_or_seq(to, "--to")
+    if not isinstance(since, datetime) or not isinstance(until, datetime):
+        raise click.BadParameter("--from and --to take dates, e.g. 2026-01-01", param_hint="--from/--to")
+    if since >= until:
+        raise click.BadParameter("--from must be before --to", param_hint="--from/--to")
+    _export(since, until, output)
+
+
+@with_app
+def _export(since: datetime, until: datetime, output: Path) -> None:
+    from flask import current_app
+
+    from govern.audit.evidence import export_evidence
+
+    try:
+        data = export_evidence(db.session, cli_actor(), current_signer(), current_app.extensions["govern.settings"], since, until)
+    except SigningUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        output.write_bytes(data)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
+    click.echo(f"evidence bundle written to {output} ({len(data):,} bytes)")

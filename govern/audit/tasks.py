@@ -1,21 +1,58 @@
-"""Scheduled audit jobs."""
+"""Scheduled audit jobs: verify the trail, sign due checkpoints, ship new events to the SIEM."""
 
 from __future__ import annotations
 
 import structlog
 from celery import shared_task
+from flask import current_app
 
-from govern.audit.service import verify_chain
+from govern.audit import checkpoints
+from govern.audit.signing import current_signer
 from govern.extensions import db
 
 log = structlog.get_logger(__name__)
 
 
+def _settings():
+    return current_app.extensions["govern.settings"]
+
+
 @shared_task(name="govern.audit.verify_chain")
 def verify_chain_task() -> dict:
-    result = verify_chain(db.session)
-    if result.ok:
-        log.info("audit_chain_verified", events=result.checked, head_seq=result.head_seq)
+    session = db.session
+    report = checkpoints.verify_stored_trail(session, checkpoints.trusted_keys_from_signer(session, current_signer()))
+    if report.ok:
+        log.info("audit_trail_verified", events=report.events_checked, checkpoints=report.checkpoints_checked,
+                 last_seq=report.last_seq)
     else:
-        log.error("audit_chain_broken", first_break=str(result.first_break))
-    return {"ok": result.ok, "checked": result.checked, "first_break": str(result.first_break) if result.first_break else None}
+        log.error("audit_trail_broken", first_failure=str(report.failure))
+    return {"ok": report.ok, "checked": report.events_checked, "checkpoints": report.checkpoints_checked,
+            "first_break": str(report.failure) if report.failure else None}
+
+
+@shared_task(name="govern.audit.sign_checkpoint_if_due")
+def sign_checkpoint_if_due() -> dict:
+    settings = _settings()
+    policy = checkpoints.CheckpointPolicy(settings.audit_checkpoint_every_events, settings.audit_checkpoint_every_minutes)
+    if not checkpoints.checkpoint_due(db.session, policy):
+        return {"signed": None}
+    signed = checkpoints.sign_checkpoint(db.session, current_signer())
+    if signed is not None:
+        log.info("audit_checkpoint_signed", seq=signed.seq, key_id=signed.key_id)
+    return {"signed": signed.seq if signed else None}
+
+
+@shared_task(name="govern.audit.stream_to_siem")
+def stream_to_siem() -> dict:
+    from govern.audit.stream import Cursor, open_sink, ship
+
+    settings = _settings()
+    if not settings.audit_stream:
+        return {"shipped_to": None}
+    cursor = Cursor(settings.instance_path / "audit-stream.cursor")
+    sink = open_sink(settings.audit_stream)
+    try:
+        last = ship(db.session, sink, cursor.read(), on_batch=cursor.write)
+    finally:
+        sink.close()
+    return {"shipped_to": last}

@@ -1,0 +1,183 @@
+"""Signed checkpoints of the audit chain head, the signing keys' validity, and reading the trail back for verification."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import orjson
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from govern.audit.chain import canonical_time
+from govern.audit.models import AuditChainHead, AuditCheckpoint, AuditSigningKey
+from govern.audit.service import Actor, AuditUnavailable, record
+from govern.audit.signing import ALGORITHM, CheckpointSigner, SigningKey, checkpoint_message
+from govern.audit.verification import EventRow, SignedCheckpoint, TrailReport, TrustedKey, verify_trail
+from govern.db import utcnow
+
+FETCH_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class CheckpointPolicy:
+    every_events: int
+    every_minutes: int
+
+
+def _head(session: Session) -> AuditChainHead:
+    head = session.get(AuditChainHead, 1)
+    if head is None:
+        raise AuditUnavailable("the audit chain head is missing; run 'govern db upgrade'")
+    return head
+
+
+def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
+    return session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc(), AuditCheckpoint.id.desc()).limit(1)).first()
+
+
+def sync_keys(session: Session, signer: CheckpointSigner, now: datetime | None = None) -> list[AuditSigningKey]:
+    """Publish the signer's public keys: a new key is valid from now; every older one ends when the next begins."""
+    moment = now or utcnow()
+    held = signer.keys()
+    known = {row.key_id: row for row in session.scalars(select(AuditSigningKey))}
+    for key in held:
+        if key.key_id not in known:
+            row = AuditSigningKey(key_id=key.key_id, algorithm=ALGORITHM, public_key=key.public_key_b64,
+                                  source=key.source, valid_from=moment, valid_until=None)
+            session.add(row)
+            known[key.key_id] = row
+    current = held[-1].key_id
+    for row in known.values():
+        if row.key_id != current and row.valid_until is None and row.source == signer.source:
+            row.valid_until = moment
+    session.flush()
+    return sorted(known.values(), key=lambda row: (row.valid_from, row.id or 0))
+
+
+def sign_checkpoint(session: Session, signer: CheckpointSigner, now: datetime | None = None) -> AuditCheckpoint | None:
+    """Sign the chain head as this transaction sees it; nothing when the head is already sealed or empty."""
+    head = _head(session)
+    latest = latest_checkpoint(session)
+    if head.last_seq == 0 or (latest is not None and latest.seq == head.last_seq):
+        return None
+    moment = now or utcnow()
+    sync_keys(session, signer, moment)
+    key_id = signer.keys()[-1].key_id
+    signed_key_id, signature = signer.sign(checkpoint_message(head.last_seq, head.last_hash, moment, key_id))
+    if signed_key_id != key_id:  # the key rotated between the two calls: sign again with the message naming it
+        sync_keys(session, signer, moment)
+        key_id, (signed_key_id, signature) = signed_key_id, signer.sign(
+            checkpoint_message(head.last_seq, head.last_hash, moment, signed_key_id))
+    checkpoint = AuditCheckpoint(seq=head.last_seq, head_hash=head.last_hash, signed_at=moment, key_id=signed_key_id,
+                                 signature=base64.b64encode(signature).decode())
+    session.add(checkpoint)
+    session.flush()
+    return checkpoint
+
+
+def checkpoint_due(session: Session, policy: CheckpointPolicy, now: datetime | None = None) -> bool:
+    head = _head(session)
+    latest = latest_checkpoint(session)
+    if head.last_seq == 0:
+        return False
+    if latest is None:
+        return True
+    unsealed = head.last_seq - latest.seq
+    moment = now or utcnow()
+    return unsealed >= policy.every_events or (unsealed > 0 and moment - latest.signed_at >= timedelta(minutes=policy.every_minutes))
+
+
+def rotate_key(session: Session, actor: Actor, signer: CheckpointSigner, reason: str) -> SigningKey:
+    """Seal the head with the old key, make a new key current, publish it, and sign again with it; audited."""
+    sign_checkpoint(session, signer)
+    old = signer.keys()[-1]
+    new = signer.rotate()
+    sync_keys(session, signer)
+    record(session, actor, "audit:signing_key:rotate", "audit_signing_key", new.key_id,
+           before={"key_id": old.key_id}, after={"key_id": new.key_id, "public_key": new.public_key_b64}, reason=reason)
+    sign_checkpoint(session, signer)
+    return new
+
+
+# --- reading the trail back ----------------------------------------------------------------------
+
+
+def trusted_keys_from_signer(session: Session, signer: CheckpointSigner) -> list[TrustedKey]:
+    """The keys the signer itself holds (Vault or the key files), with validity periods from the key table.
+
+    The public key always comes from the signer, never from the table: a key swapped in the database is not trusted.
+    """
+    periods = {row.key_id: (row.valid_from, row.valid_until) for row in session.scalars(select(AuditSigningKey))}
+    return [TrustedKey(key.key_id, key.public_key, *periods.get(key.key_id, (None, None))) for key in signer.keys()]
+
+
+def published_keys(session: Session) -> list[AuditSigningKey]:
+    return list(session.scalars(select(AuditSigningKey).order_by(AuditSigningKey.valid_from, AuditSigningKey.id)))
+
+
+def stored_checkpoints(session: Session, from_seq: int = 1, to_seq: int | None = None) -> list[SignedCheckpoint]:
+    query = select(AuditCheckpoint).where(AuditCheckpoint.seq >= from_seq).order_by(AuditCheckpoint.seq, AuditCheckpoint.id)
+    if to_seq is not None:
+        query = query.where(AuditCheckpoint.seq <= to_seq)
+    return [SignedCheckpoint(c.seq, c.head_hash, c.signed_at, c.key_id, base64.b64decode(c.signature))
+            for c in session.scalars(query)]
+
+
+_PG_EVENTS = text("""
+    SELECT seq, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), actor, action, target_type,
+           target_id, summary::text, request_id, client_addr, encoding_version, prev_hash, hash
+    FROM audit_events WHERE seq >= :first AND seq <= :last ORDER BY seq
+""")
+_PORTABLE_EVENTS = text("""
+    SELECT seq, occurred_at, actor, action, target_type, target_id, summary, request_id, client_addr, encoding_version,
+           prev_hash, hash
+    FROM audit_events WHERE seq >= :first AND seq <= :last ORDER BY seq
+""")
+
+
+def stored_events(session: Session, from_seq: int = 1, to_seq: int | None = None) -> Iterator[EventRow]:
+    """Events in seq order, streamed in batches, as verification reads them (time as canonical text, summary parsed)."""
+    last = to_seq if to_seq is not None else 2**62
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        rows = connection.execution_options(stream_results=True, yield_per=FETCH_ROWS).execute(
+            _PG_EVENTS, {"first": from_seq, "last": last})
+        for seq, moment, actor, action, ttype, tid, summary, request_id, addr, version, prev, digest in rows:
+            yield EventRow(seq, moment, actor, action, ttype, tid, orjson.loads(summary), request_id, addr, version, prev, digest)
+        return
+    from govern.db import UTCDateTime
+
+    as_time = UTCDateTime().process_result_value
+    rows = connection.execution_options(yield_per=FETCH_ROWS).execute(_PORTABLE_EVENTS, {"first": from_seq, "last": last})
+    for seq, moment, actor, action, ttype, tid, summary, request_id, addr, version, prev, digest in rows:
+        parsed_time = moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment))
+        yield EventRow(seq, canonical_time(as_time(parsed_time, None)), actor, action, ttype, tid,
+                       orjson.loads(summary) if isinstance(summary, (str, bytes)) else summary,
+                       request_id, addr, version, prev, digest)
+
+
+def seq_range_for_times(session: Session, since: datetime | None, until: datetime | None) -> tuple[int, int | None]:
+    """The first and last seq of events that occurred in [since, until)."""
+    from govern.audit.models import AuditEvent
+
+    first = 1
+    last = None
+    if since is not None:
+        first = session.scalar(select(func.min(AuditEvent.seq)).where(AuditEvent.occurred_at >= since)) or _head(session).last_seq + 1
+    if until is not None:
+        last = session.scalar(select(func.max(AuditEvent.seq)).where(AuditEvent.occurred_at < until)) or 0
+    return first, last
+
+
+def verify_stored_trail(session: Session, keys: list[TrustedKey], from_seq: int = 1, to_seq: int | None = None) -> TrailReport:
+    head = _head(session)
+    return verify_trail(stored_events(session, from_seq, to_seq), checkpoints=stored_checkpoints(session, from_seq, to_seq),
+                        keys=keys, head=(head.last_seq, head.last_hash), from_seq=from_seq, to_seq=to_seq)
+
+
+def describe_key(row: AuditSigningKey) -> dict[str, object]:
+    return {"key_id": row.key_id, "algorithm": row.algorithm, "public_key": row.public_key, "source": row.source,
+            "valid_from": canonical_time(row.valid_from), "valid_until": canonical_time(row.valid_until) if row.valid_until else None}
