@@ -1,0 +1,21 @@
+"""Retention job: a daily beat purge of what is past its retention (held kinds and the audit trail untouched)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from flask import current_app
+
+from govern.audit.service import Actor
+from govern.db import utcnow
+from govern.extensions import db
+from govern.retention import service
+
+RETENTION_ACTOR = Actor.system("retention")
+
+
+@shared_task(name="govern.retention.purge")
+def purge() -> list[dict[str, Any]]:
+    configured = current_app.extensions["govern.settings"].retention_days
+    return [outcome.as_document() for outcome in service.purge(db.session, RETENTION_ACTOR, utcnow(), False, configured)]
