@@ -1,0 +1,98 @@
+"""The reviews report: access review campaigns and their decisions (needs govern.reviews; says so when absent)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from govern.accounts.models import SocialAccount
+from govern.people.models import Person
+from govern.reports.builders.common import plain, ratio, review_models
+from govern.reports.document import Chart, Period, ReportParts, Section
+
+DECISIONS = ("certified", "revoked", "revoked_at_deadline", "escalated")
+_CAMPAIGN_COLUMNS = [
+    ("campaign_id", "Campaign"), ("name", "Name"), ("scope", "Scope"), ("status", "Status"), ("opened_by", "Opened by"),
+    ("opened_at", "Opened"), ("deadline", "Deadline"), ("closed_at", "Closed"), ("items", "Items"),
+    ("certified", "Certified"), ("revoked", "Revoked"), ("revoked_at_deadline", "Revoked at deadline"),
+    ("escalated", "Escalated"), ("undecided", "Undecided"), ("completion", "Completion"),
+]
+_ITEM_COLUMNS = [
+    ("campaign_id", "Campaign"), ("item_id", "Item"), ("grant_id", "Grant"), ("person", "Person"), ("network", "Network"),
+    ("account", "Account"), ("role", "Role"), ("reviewer", "Reviewer"), ("decision", "Decision"),
+    ("decided_by", "Decided by"), ("decided_at", "Decided"), ("comment", "Comment"),
+]
+
+
+def _empty(reason: str) -> ReportParts:
+    summary = {"campaigns": 0, "items": 0, **{d: 0 for d in DECISIONS}, "undecided": 0, "completion": None}
+    return ReportParts(
+        title="Access reviews report", basis=[reason], summary=summary,
+        sections=[Section.of("campaigns", "Campaigns", _CAMPAIGN_COLUMNS, []),
+                  Section.of("items", "Decisions", _ITEM_COLUMNS, [], rtl=("person", "account", "reviewer", "comment"))],
+        frameworks=["SOC 2 CC6.2, CC6.3", "ISO 27001 A.5.18", "NIST 800-53 AC-2(j)"],
+    )
+
+
+def build(session: Session, period: Period, settings) -> ReportParts:
+    models = review_models(session)
+    if models is None:
+        return _empty("access reviews are not installed (govern.reviews): no campaigns to report")
+    campaign_model, item_model = models.ReviewCampaign, models.ReviewItem
+    # Campaigns that were open at some point in the period.
+    campaigns = list(session.scalars(select(campaign_model).where(
+        campaign_model.opened_at < period.end,
+        or_(campaign_model.closed_at.is_(None), campaign_model.closed_at >= period.start),
+    ).order_by(campaign_model.opened_at, campaign_model.id)))
+    if not campaigns:
+        parts = _empty("review_campaigns open during the period and their review_items: none found")
+        return parts
+    items = list(session.scalars(select(item_model).where(
+        item_model.campaign_id.in_([c.id for c in campaigns])).order_by(item_model.campaign_id, item_model.id)))
+    person_ids = {i.person_id for i in items} | {i.reviewer_person_id for i in items if i.reviewer_person_id}
+    people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(person_ids))).unique()} if person_ids else {}
+    account_ids = {i.account_id for i in items}
+    accounts = {a.id: a for a in session.scalars(select(SocialAccount).where(SocialAccount.id.in_(account_ids))).unique()} if account_ids else {}
+    per_campaign: dict[int, Counter] = defaultdict(Counter)
+    for item in items:
+        per_campaign[item.campaign_id][plain(item.decision) or "undecided"] += 1
+    campaign_rows = []
+    for c in campaigns:
+        counts = per_campaign[c.id]
+        total = sum(counts.values())
+        campaign_rows.append((c.id, c.name, f"{plain(c.scope_kind)}:{c.scope_value}" if c.scope_value else plain(c.scope_kind),
+                              plain(c.status), c.opened_by, c.opened_at, c.deadline, c.closed_at, total,
+                              *(counts[d] for d in DECISIONS), counts["undecided"], ratio(total - counts["undecided"], total)))
+
+    def name(person_id):
+        person = people.get(person_id)
+        return person.display_name if person else None
+
+    item_rows = []
+    for i in items:
+        account = accounts.get(i.account_id)
+        item_rows.append((i.campaign_id, i.id, i.grant_id, name(i.person_id), account.network.key if account else None,
+                          account.handle if account else None, plain(i.grant_role), name(i.reviewer_person_id),
+                          plain(i.decision) or "undecided", i.decided_by, i.decided_at, i.comment))
+    totals = Counter()
+    for counts in per_campaign.values():
+        totals.update(counts)
+    decided = sum(totals[d] for d in DECISIONS)
+    summary = {"campaigns": len(campaigns), "items": len(items), **{d: totals[d] for d in DECISIONS},
+               "undecided": totals["undecided"], "completion": ratio(decided, len(items))}
+    alerts = []
+    overdue = [c for c in campaigns if plain(c.status) != "closed" and c.deadline is not None and c.deadline < period.end]
+    if overdue:
+        alerts.append(f"{len(overdue)} campaigns are past their deadline and not closed.")
+    return ReportParts(
+        title="Access reviews report",
+        basis=["review_campaigns open at some point in the period, and all their review_items",
+               "people and social_accounts for names and handles"],
+        summary=summary, alerts=alerts,
+        sections=[Section.of("campaigns", "Campaigns", _CAMPAIGN_COLUMNS, campaign_rows, rtl=("name",)),
+                  Section.of("items", "Decisions", _ITEM_COLUMNS, item_rows, rtl=("person", "account", "reviewer", "comment"))],
+        charts=[Chart("Review decisions", tuple((d, totals[d]) for d in (*DECISIONS, "undecided")), unit="items")],
+        frameworks=["SOC 2 CC6.2, CC6.3", "ISO 27001 A.5.18", "NIST 800-53 AC-2(j)"],
+    )

@@ -1,0 +1,154 @@
+"""What a report is, whatever its format: period, basis, audit chain head, summary figures, charts and tables."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from govern.errors import DomainError, NotFound
+
+DEFAULT_DAYS = 90
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+Cell = str | int | float | bool | datetime | None
+
+
+class UnknownReport(NotFound):
+    title = "Unknown report"
+
+
+class BadReportRequest(DomainError):
+    status = 400
+    title = "Bad report request"
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open UTC range [start, end)."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise BadReportRequest("a report period needs timezone-aware times")
+        if self.start > self.end:
+            raise BadReportRequest(f"the period starts ({self.start.isoformat()}) after it ends ({self.end.isoformat()})")
+
+    @classmethod
+    def last_days(cls, days: int = DEFAULT_DAYS, now: datetime | None = None) -> Period:
+        end = now or datetime.now(timezone.utc)
+        return cls(end - timedelta(days=days), end)
+
+    @classmethod
+    def parse(cls, start: str | None, end: str | None, now: datetime | None = None) -> Period:
+        """From user input: ISO dates (a 'to' date includes that whole day) or ISO date-times; UTC when no offset."""
+        now = now or datetime.now(timezone.utc)
+        until = _parse_moment(end, "to", end_of_day=True) if end else now
+        since = _parse_moment(start, "from", end_of_day=False) if start else until - timedelta(days=DEFAULT_DAYS)
+        return cls(since, until)
+
+    def contains(self, moment: datetime | None) -> bool:
+        return moment is not None and self.start <= moment < self.end
+
+    def as_json(self) -> dict[str, str]:
+        return {"from": self.start.isoformat(), "to": self.end.isoformat()}
+
+
+def _parse_moment(text: str, name: str, *, end_of_day: bool) -> datetime:
+    raw = text.strip()
+    try:
+        if _DATE_ONLY.match(raw):
+            day = date.fromisoformat(raw)
+            moment = datetime.combine(day, time(), tzinfo=timezone.utc)
+            return moment + timedelta(days=1) if end_of_day else moment
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise BadReportRequest(f"'{name}' must be a date (YYYY-MM-DD) or an ISO 8601 date-time, not {text!r}") from None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class CheckpointRef:
+    seq: int
+    key_id: str
+    signed_at: datetime
+    head_hash: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """One table: machine column keys (CSV/JSON headers), readable labels (PDF), rows of plain values."""
+
+    key: str
+    title: str
+    columns: tuple[str, ...]
+    labels: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    rtl_columns: frozenset[str] = frozenset()  # names and handles: dir="auto" in the PDF
+    note: str = ""
+
+    @classmethod
+    def of(cls, key: str, title: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Cell]],
+           rtl: Sequence[str] = (), note: str = "") -> Section:
+        keys = tuple(column for column, _label in columns)
+        for row in rows:
+            if len(row) != len(keys):
+                raise ValueError(f"section {key}: a row has {len(row)} cells for {len(keys)} columns")
+        return cls(key, title, keys, tuple(label for _key, label in columns), tuple(tuple(row) for row in rows),
+                   frozenset(rtl), note)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A bar chart the PDF draws (as SVG) from figures already in the report."""
+
+    title: str
+    bars: tuple[tuple[str, float], ...]
+    unit: str = ""
+    threshold: float | None = None  # e.g. the SLA line
+    threshold_label: str = ""
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    title: str
+    period: Period
+    generated_at: datetime
+    basis: tuple[str, ...]
+    chain_head: ChainHead
+    checkpoint: CheckpointRef | None
+    summary: Mapping[str, Any]
+    sections: tuple[Section, ...]
+    alerts: tuple[str, ...] = ()  # findings an auditor must not miss (e.g. leavers who still have access)
+    charts: tuple[Chart, ...] = ()
+    frameworks: tuple[str, ...] = ()
+
+    def section(self, key: str) -> Section:
+        for section in self.sections:
+            if section.key == key:
+                return section
+        raise KeyError(key)
+
+
+@dataclass
+class ReportParts:
+    """What one builder returns; build_report adds the name, the period and the audit chain head."""
+
+    title: str
+    basis: list[str]
+    summary: dict[str, Any]
+    sections: list[Section]
+    alerts: list[str] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+    frameworks: list[str] = field(default_factory=list)

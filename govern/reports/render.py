@@ -1,0 +1,178 @@
+"""Rendering a Report as CSV, JSON or PDF (WeasyPrint from a Jinja template; Pango shapes Arabic and Hebrew)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from govern.reports.charts import bar_chart_svg
+from govern.reports.document import BadReportRequest, Cell, Report
+
+RENDER_FORMATS = ("csv", "json", "pdf")
+CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json", "pdf": "application/pdf"}
+RTL_LOCALES = frozenset({"ar", "he"})
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "reports"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas
+
+
+def render_report(report: Report, fmt: str, locale: str = "en") -> bytes:
+    if fmt == "json":
+        return render_json(report)
+    if fmt == "csv":
+        return render_csv(report)
+    if fmt == "pdf":
+        return render_pdf(report, locale)
+    raise BadReportRequest(f"unknown format {fmt!r}; use one of: {', '.join(RENDER_FORMATS)}")
+
+
+def filename(report: Report, fmt: str) -> str:
+    day = "%Y%m%d"
+    return f"govern-{report.name}-{report.period.start.strftime(day)}-{report.period.end.strftime(day)}.{fmt}"
+
+
+# --- JSON -----------------------------------------------------------------------------------------
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def report_document(report: Report) -> dict[str, Any]:
+    """Everything in the report as one JSON-ready object (datetimes as ISO 8601 UTC)."""
+    checkpoint = report.checkpoint
+    return {
+        "report": report.name,
+        "title": report.title,
+        "period": report.period.as_json(),
+        "generated_at": report.generated_at.isoformat(),
+        "basis": list(report.basis),
+        "frameworks": list(report.frameworks),
+        "chain_head": {"seq": report.chain_head.seq, "hash": report.chain_head.hash},
+        "checkpoint": None if checkpoint is None else {
+            "seq": checkpoint.seq, "key_id": checkpoint.key_id, "signed_at": checkpoint.signed_at.isoformat(),
+            "head_hash": checkpoint.head_hash,
+        },
+        "alerts": list(report.alerts),
+        "summary": {key: _plain(value) for key, value in report.summary.items()},
+        "sections": [
+            {"key": s.key, "title": s.title, "columns": list(s.columns), "rows": [[_plain(c) for c in row] for row in s.rows]}
+            for s in report.sections
+        ],
+    }
+
+
+def render_json(report: Report) -> bytes:
+    return json.dumps(report_document(report), ensure_ascii=False, indent=2).encode("utf-8")
+
+
+# --- CSV ------------------------------------------------------------------------------------------
+def _csv_cell(value: Cell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    text = str(value)
+    if isinstance(value, str) and text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def render_csv(report: Report) -> bytes:
+    """Blocks separated by one empty line; each opens with a marker row ([metadata], [summary], [section:KEY]),
+    then a header row, then data rows. See docs/reports.md."""
+    document = report_document(report)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    metadata: list[tuple[str, Any]] = [
+        ("report", report.name), ("title", report.title), ("period_from", document["period"]["from"]),
+        ("period_to", document["period"]["to"]), ("generated_at", document["generated_at"]),
+        ("chain_head_seq", report.chain_head.seq), ("chain_head_hash", report.chain_head.hash),
+    ]
+    checkpoint = document["checkpoint"] or {}
+    metadata += [(f"checkpoint_{key}", checkpoint.get(key)) for key in ("seq", "key_id", "signed_at", "head_hash")]
+    metadata += [("basis", basis) for basis in report.basis]
+    metadata += [("framework", framework) for framework in report.frameworks]
+    metadata += [("alert", alert) for alert in report.alerts]
+    writer.writerow(["[metadata]"])
+    writer.writerow(["field", "value"])
+    writer.writerows([(key, _csv_cell(value)) for key, value in metadata])
+    writer.writerow([])
+    writer.writerow(["[summary]"])
+    writer.writerow(["figure", "value"])
+    writer.writerows([(key, _csv_cell(value)) for key, value in report.summary.items()])
+    for section in report.sections:
+        writer.writerow([])
+        writer.writerow([f"[section:{section.key}]"])
+        writer.writerow(section.columns)
+        writer.writerows([[_csv_cell(cell) for cell in row] for row in section.rows])
+    return out.getvalue().encode("utf-8")
+
+
+def parse_csv(data: bytes) -> dict[str, dict[str, Any]]:
+    """The blocks of a report CSV: {marker: {"header": [...], "rows": [[...], ...]}} (all values as text)."""
+    blocks: dict[str, dict[str, Any]] = {}
+    current: dict[str, Any] | None = None
+    for row in csv.reader(io.StringIO(data.decode("utf-8"), newline="")):
+        if not row:
+            current = None
+        elif current is None:
+            current = blocks[row[0].strip("[]")] = {"header": None, "rows": []}
+        elif current["header"] is None:
+            current["header"] = row
+        else:
+            current["rows"].append(row)
+    return blocks
+
+
+# --- PDF ------------------------------------------------------------------------------------------
+def _translator(locale: str):
+    """gettext in `locale` when an app is there to give the catalogues; English otherwise."""
+    try:
+        from flask import has_app_context
+        from flask_babel import force_locale, gettext
+    except ImportError:  # pragma: no cover - flask-babel is a dependency
+        return lambda text, **values: text % values if values else text
+    if not has_app_context():
+        return lambda text, **values: text % values if values else text
+
+    def translate(text: str, **values: Any) -> str:
+        with force_locale(locale):
+            return gettext(text, **values)
+
+    return translate
+
+
+def _pdf_value(value: Cell) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}" if abs(value) < 1e6 else f"{value:.0f}"
+    return str(value)
+
+
+def report_html(report: Report, locale: str = "en") -> str:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    environment.filters["cell"] = _pdf_value
+    template = environment.get_template("report.html")
+    charts = [bar_chart_svg(chart) for chart in report.charts]
+    return template.render(report=report, locale=locale, direction="rtl" if locale in RTL_LOCALES else "ltr",
+                           charts=charts, _=_translator(locale), humanise=lambda key: key.replace("_", " ").capitalize())
+
+
+def render_pdf(report: Report, locale: str = "en") -> bytes:
+    for name in ("weasyprint", "weasyprint.progress", "fontTools"):  # page-by-page progress is not worth a log line
+        logging.getLogger(name).setLevel(logging.WARNING)
+    from weasyprint import HTML
+
+    return HTML(string=report_html(report, locale), base_url=str(TEMPLATES)).write_pdf()
