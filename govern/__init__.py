@@ -151,11 +151,12 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.ops.health import bp as ops
     from govern.scim.api import bp as scim_api
     from govern.people.api import blp as people_api
+    from govern.retention.api import blp as retention_api
 
     from govern.web.api_base import GovernApi
 
     api = GovernApi(app)
-    for blueprint in (accounts_api, people_api, grants_api, audit_api, broker_api, credentials_api, notifications_api, directory_api, policy_api):
+    for blueprint in (accounts_api, people_api, grants_api, audit_api, broker_api, credentials_api, notifications_api, directory_api, policy_api, retention_api):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)
     csrf.exempt(ops)

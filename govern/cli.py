@@ -1,4 +1,4 @@
-"""The `govern` command: serve, db, token, console, demo, audit, sync, directory, scim, policy, accounts."""
+"""The `govern` command: serve, db, token, console, demo, audit, sync, directory, scim, policy, accounts, retention, legal-hold."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from govern.directory.cli import directory, sync
 from govern.policy.cli import policy
 from govern.policy.impostors_cli import impostors
 from govern.policy.registry_cli import register_image_command
+from govern.retention.cli import legal_hold, retention
 from govern.scim.cli import scim
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -123,5 +124,5 @@ def accounts() -> None:
 accounts.add_command(impostors)
 policy.add_command(register_image_command)
 
-for group in (token, console, demo, audit, sync, directory, scim, policy, accounts):
+for group in (token, console, demo, audit, sync, directory, scim, policy, accounts, retention, legal_hold):
     main.add_command(group)

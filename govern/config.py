@@ -11,6 +11,8 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from govern.retention.kinds import KNOWN_KINDS, MAX_RETENTION_DAYS
+
 ENV_PREFIX = "GOVERN_"
 DEFAULT_POLICY_PACKS = Path(__file__).resolve().parent.parent / "policies"
 
@@ -97,6 +99,7 @@ class Settings(BaseModel):
     trusted_proxies: int = Field(default=0, ge=0, le=5, description="Reverse proxies in front of govern whose X-Forwarded-For is trusted.")
     base_url: str = Field(default="http://127.0.0.1:8000", description="External URL used in printed links.")
     scim_entitlement_group: str = Field(default="social-media", min_length=1, max_length=255, description="SCIM group whose members may use govern; removal from it is a departure.")
+    retention_days: dict[str, int] = Field(default_factory=dict, description="JSON object: data kind -> days kept; kinds left out keep their default (docs/operations.md, 'Retention and legal holds').")
 
     @field_validator("database_url")
     @classmethod
@@ -175,6 +178,26 @@ class Settings(BaseModel):
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+    @field_validator("retention_days", mode="before")
+    @classmethod
+    def _retention_kinds(cls, value: Any) -> Any:
+        value = _json_object(value)
+        if isinstance(value, dict):
+            unknown = sorted(str(kind) for kind in set(value) - set(KNOWN_KINDS))
+            if unknown:
+                raise ValueError(f"unknown data kinds {', '.join(unknown)}; known: {', '.join(KNOWN_KINDS)}")
+            if any(isinstance(days, bool) or not isinstance(days, int) for days in value.values()):
+                raise ValueError("days must be whole numbers, e.g. {\"notifications\": 365}")
+        return value
+
+    @field_validator("retention_days")
+    @classmethod
+    def _retention_range(cls, value: dict[str, int]) -> dict[str, int]:
+        wrong = sorted(kind for kind, days in value.items() if not 1 <= days <= MAX_RETENTION_DAYS)
+        if wrong:
+            raise ValueError(f"days must be 1 to {MAX_RETENTION_DAYS} (for {', '.join(wrong)})")
+        return value
 
     @field_validator("secret_key")
     @classmethod

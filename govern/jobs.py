@@ -63,6 +63,7 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
             "purge-expired-connects": {"task": "govern.broker.purge_expired_connects", "schedule": 3600.0},
             "close-expired-checkouts": {"task": "govern.credentials.close_expired_checkouts", "schedule": 60.0},
             "policy-scan-published": {"task": "govern.policy.scan_published", "schedule": 900.0},
+            "retention-purge": {"task": "govern.retention.purge", "schedule": 24 * 3600.0},
         },
     )
     celery.Task = AppTask
@@ -73,6 +74,7 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
     import govern.credentials.tasks  # noqa: F401
     import govern.policy.tasks  # noqa: F401
     import govern.directory.tasks  # noqa: F401
+    import govern.retention.tasks  # noqa: F401
 
 
 def enqueue_after_commit(session: Session, task: Task, *args: Any) -> None:

@@ -1,0 +1,1 @@
+"""Access reviews: certification campaigns over who may act on which account."""

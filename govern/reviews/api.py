@@ -1,0 +1,144 @@
+"""/api/v1/reviews: access review campaigns, the items waiting for the caller, and deciding them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from govern.auth.roles import Permission, role_allows
+from govern.extensions import db
+from govern.reviews import service
+from govern.reviews.models import ReviewCampaign
+from govern.reviews.schemas import (
+    CampaignDetailSchema,
+    CampaignListArgs,
+    CampaignOpenSchema,
+    CampaignSchema,
+    ReviewCloseSchema,
+    ReviewDecisionSchema,
+    ReviewExtendSchema,
+    ReviewItemSchema,
+)
+from govern.web.authz import requires
+from govern.web.request_cycle import current_actor, current_principal
+
+blp = Blueprint("reviews", __name__, url_prefix="/api/v1/reviews", description="Access reviews: certify or revoke who may act on each account")
+
+
+def review_settings() -> service.ReviewSettings:
+    return service.ReviewSettings.from_settings(current_app.extensions["govern.settings"])
+
+
+def current_decider() -> service.Decider:
+    principal = current_principal()
+    return service.Decider(principal.person_id, role_allows(principal.role, Permission.REVIEWS_MANAGE))
+
+
+def campaign_document(campaign: ReviewCampaign, progress: service.Progress) -> dict[str, Any]:
+    return {**{key: getattr(campaign, key) for key in CampaignSchema().fields if key != "progress"},
+            "progress": progress.as_dict()}
+
+
+def with_progress(campaign: ReviewCampaign) -> dict[str, Any]:
+    return campaign_document(campaign, service.progress_of(db.session, [campaign.id])[campaign.id])
+
+
+@blp.route("/campaigns")
+class Campaigns(MethodView):
+    @requires(Permission.REVIEWS_READ)
+    @blp.arguments(CampaignListArgs, location="query")
+    @blp.response(200, CampaignSchema(many=True))
+    def get(self, args):
+        """Campaigns, newest first, with their progress."""
+        campaigns = service.list_campaigns(db.session, args["status"])
+        progress = service.progress_of(db.session, [c.id for c in campaigns])
+        return [campaign_document(campaign, progress[campaign.id]) for campaign in campaigns]
+
+    @requires(Permission.REVIEWS_MANAGE)
+    @blp.arguments(CampaignOpenSchema)
+    @blp.response(201, CampaignSchema)
+    def post(self, data):
+        """Open a campaign: every grant in force in the scope now becomes an item for its account's owner."""
+        campaign = service.open_campaign(db.session, current_actor(), review_settings(), **data)
+        return with_progress(campaign)
+
+
+@blp.route("/campaigns/<int:campaign_id>")
+class CampaignDetail(MethodView):
+    @requires(Permission.REVIEWS_READ)
+    @blp.response(200, CampaignDetailSchema)
+    def get(self, campaign_id):
+        """One campaign, its progress, and each reviewer's (null reviewer: governance)."""
+        campaign = service.get_campaign(db.session, campaign_id)
+        return {"campaign": with_progress(campaign), "reviewers": service.reviewer_progress(db.session, campaign_id)}
+
+
+@blp.route("/campaigns/<int:campaign_id>/items")
+class CampaignItems(MethodView):
+    @requires(Permission.REVIEWS_READ)
+    @blp.response(200, ReviewItemSchema(many=True))
+    def get(self, campaign_id):
+        """Every item of a campaign, decided or not."""
+        service.get_campaign(db.session, campaign_id)
+        return service.campaign_items(db.session, campaign_id)
+
+
+@blp.route("/items/mine")
+class MyItems(MethodView):
+    @requires(Permission.REVIEWS_RESPOND)
+    @blp.response(200, ReviewItemSchema(many=True))
+    def get(self):
+        """The items waiting for the caller's person (with reviews:manage, also those governance decides)."""
+        return service.items_for(db.session, current_decider())
+
+
+@blp.route("/items/<int:item_id>/decision")
+class ItemDecision(MethodView):
+    @requires(Permission.REVIEWS_RESPOND)
+    @blp.arguments(ReviewDecisionSchema)
+    @blp.response(200, ReviewItemSchema)
+    def post(self, data, item_id):
+        """Keep (certify) or remove (revoke, with a short reason) one grant."""
+        return service.decide_item(db.session, current_actor(), current_decider(), item_id, data["decision"], data["comment"])
+
+
+@blp.route("/campaigns/<int:campaign_id>/close")
+class CampaignClose(MethodView):
+    @requires(Permission.REVIEWS_MANAGE)
+    @blp.arguments(ReviewCloseSchema)
+    @blp.response(200, CampaignSchema)
+    def post(self, data, campaign_id):
+        """Close early; nothing is revoked and undecided items stay undecided."""
+        return with_progress(service.close_campaign(db.session, current_actor(), campaign_id, data["reason"]))
+
+
+@blp.route("/campaigns/<int:campaign_id>/process-deadline")
+class CampaignDeadline(MethodView):
+    @requires(Permission.REVIEWS_MANAGE)
+    @blp.response(200, CampaignSchema)
+    def post(self, campaign_id):
+        """Past the deadline: revoke or escalate what nobody reviewed (a mass revocation is held instead)."""
+        campaign = service.process_deadline(db.session, current_actor(), review_settings(), campaign_id)
+        return with_progress(campaign)
+
+
+@blp.route("/campaigns/<int:campaign_id>/approve-held")
+class CampaignApprove(MethodView):
+    @requires(Permission.REVIEWS_MANAGE)
+    @blp.response(200, CampaignSchema)
+    def post(self, campaign_id):
+        """Confirm a held mass revocation: what is still unreviewed is revoked now."""
+        return with_progress(service.approve_held(db.session, current_actor(), campaign_id))
+
+
+@blp.route("/campaigns/<int:campaign_id>/extend")
+class CampaignExtend(MethodView):
+    @requires(Permission.REVIEWS_MANAGE)
+    @blp.arguments(ReviewExtendSchema)
+    @blp.response(200, CampaignSchema)
+    def post(self, data, campaign_id):
+        """A new deadline (a held campaign opens again)."""
+        return with_progress(service.extend_deadline(db.session, current_actor(), campaign_id, data["deadline"]))

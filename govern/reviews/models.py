@@ -1,0 +1,87 @@
+"""Access review campaigns and the grants snapshotted into them, one item per grant."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from govern.accounts.models import SocialAccount
+from govern.db import Base, enum_column, unicode_name, utcnow
+from govern.grants.models import Grant
+from govern.people.models import Person
+
+
+class ScopeKind(str, enum.Enum):
+    ALL = "all"
+    BUSINESS_UNIT = "business_unit"
+    NETWORK = "network"
+
+
+class CampaignStatus(str, enum.Enum):
+    OPEN = "open"
+    HELD = "held"  # the deadline would revoke too many grants at once: a governance user must confirm
+    CLOSED = "closed"
+
+
+class DeadlineAction(str, enum.Enum):
+    REVOKE = "revoke"
+    ESCALATE = "escalate"
+
+
+class ItemDecision(str, enum.Enum):
+    CERTIFIED = "certified"
+    REVOKED = "revoked"
+    REVOKED_AT_DEADLINE = "revoked_at_deadline"
+    ESCALATED = "escalated"  # unreviewed at the deadline and handed to governance: still waiting for a decision
+
+
+FINAL_DECISIONS = frozenset({ItemDecision.CERTIFIED, ItemDecision.REVOKED, ItemDecision.REVOKED_AT_DEADLINE})
+
+
+class ReviewCampaign(Base):
+    __tablename__ = "review_campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(unicode_name(200))
+    scope_kind: Mapped[ScopeKind] = mapped_column(enum_column(ScopeKind))
+    scope_value: Mapped[str | None] = mapped_column(unicode_name(255))
+    status: Mapped[CampaignStatus] = mapped_column(enum_column(CampaignStatus), default=CampaignStatus.OPEN, index=True)
+    on_deadline: Mapped[DeadlineAction] = mapped_column(enum_column(DeadlineAction))
+    opened_by: Mapped[str] = mapped_column(String(255))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deadline: Mapped[datetime] = mapped_column(index=True)
+    closed_at: Mapped[datetime | None]
+    reminder_every_hours: Mapped[int]
+
+    items: Mapped[list[ReviewItem]] = relationship(back_populates="campaign", order_by="ReviewItem.id")
+
+
+class ReviewItem(Base):
+    __tablename__ = "review_items"
+    __table_args__ = (UniqueConstraint("campaign_id", "grant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("review_campaigns.id"), index=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("social_accounts.id"))
+    grant_role: Mapped[str] = mapped_column(String(32))
+    reviewer_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)  # None: governance decides
+    decision: Mapped[ItemDecision | None] = mapped_column(enum_column(ItemDecision))
+    decided_by: Mapped[str | None] = mapped_column(String(255))
+    decided_at: Mapped[datetime | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+    last_reminded_at: Mapped[datetime | None]
+
+    campaign: Mapped[ReviewCampaign] = relationship(back_populates="items", lazy="joined")
+    grant: Mapped[Grant] = relationship(lazy="joined")
+    person: Mapped[Person] = relationship(foreign_keys=[person_id], lazy="joined")
+    account: Mapped[SocialAccount] = relationship(lazy="joined")
+    reviewer: Mapped[Person | None] = relationship(foreign_keys=[reviewer_person_id], lazy="joined")
+
+    @property
+    def is_final(self) -> bool:
+        return self.decision in FINAL_DECISIONS

@@ -1,0 +1,95 @@
+"""Access review request and response schemas (the API and the console share them)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from govern.grants.schemas import AwareDateTime, GrantAccountSchema, GrantPersonSchema
+from govern.reviews.models import CampaignStatus, DeadlineAction, ScopeKind
+from govern.reviews.service import MAX_COMMENT, MAX_NAME, MAX_REMINDER_HOURS, item_state
+
+
+class ReviewProgressSchema(Schema):
+    total = fields.Integer()
+    decided = fields.Integer()
+    pending = fields.Integer()
+    certified = fields.Integer()
+    revoked = fields.Integer()
+    revoked_at_deadline = fields.Integer()
+    escalated = fields.Integer()
+    percent = fields.Integer()
+
+
+class CampaignSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    scope_kind = fields.Enum(ScopeKind, by_value=True)
+    scope_value = fields.String(allow_none=True)
+    status = fields.Enum(CampaignStatus, by_value=True)
+    on_deadline = fields.Enum(DeadlineAction, by_value=True)
+    opened_by = fields.String()
+    opened_at = fields.DateTime()
+    deadline = fields.DateTime()
+    closed_at = fields.DateTime(allow_none=True)
+    reminder_every_hours = fields.Integer()
+    progress = fields.Nested(ReviewProgressSchema)
+
+
+class ReviewerProgressSchema(Schema):
+    reviewer = fields.Nested(GrantPersonSchema, allow_none=True, attribute="person",
+                             metadata={"description": "null: governance decides these"})
+    total = fields.Integer()
+    pending = fields.Integer()
+
+
+class CampaignDetailSchema(Schema):
+    campaign = fields.Nested(CampaignSchema)
+    reviewers = fields.List(fields.Nested(ReviewerProgressSchema))
+
+
+class ReviewItemSchema(Schema):
+    id = fields.Integer()
+    campaign_id = fields.Integer()
+    campaign_name = fields.Function(lambda item: item.campaign.name)
+    deadline = fields.Function(lambda item: item.campaign.deadline.isoformat())
+    grant_id = fields.Integer()
+    person = fields.Nested(GrantPersonSchema)
+    account = fields.Nested(GrantAccountSchema)
+    grant_role = fields.String()
+    granted_since = fields.Function(lambda item: item.grant.starts_at.isoformat())
+    reviewer_person_id = fields.Integer(allow_none=True)
+    state = fields.Function(lambda item: item_state(item),
+                            metadata={"description": "pending, already_removed, or the decision"})
+    decision = fields.Function(lambda item: item.decision.value if item.decision else None)
+    decided_by = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    comment = fields.String(allow_none=True)
+
+
+class CampaignListArgs(Schema):
+    status = fields.Enum(CampaignStatus, by_value=True, load_default=None)
+
+
+class CampaignOpenSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=MAX_NAME))
+    scope_kind = fields.Enum(ScopeKind, by_value=True, required=True)
+    scope_value = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=255))
+    deadline = AwareDateTime(required=True)
+    on_deadline = fields.Enum(DeadlineAction, by_value=True, load_default=None, allow_none=True,
+                              metadata={"description": "default: the review_on_deadline setting"})
+    reminder_every_hours = fields.Integer(load_default=None, allow_none=True,
+                                          validate=validate.Range(min=1, max=MAX_REMINDER_HOURS))
+
+
+class ReviewDecisionSchema(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["certify", "revoke"]))
+    comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_COMMENT),
+                            metadata={"description": "required to revoke: a short reason"})
+
+
+class ReviewExtendSchema(Schema):
+    deadline = AwareDateTime(required=True)
+
+
+class ReviewCloseSchema(Schema):
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_COMMENT))

@@ -1,0 +1,566 @@
+"""Access review campaigns: opening one over a scope, deciding its items, reminders, and what the deadline does."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import case, func, not_, or_, select
+from sqlalchemy.orm import Session
+
+from govern.accounts.models import Network, SocialAccount
+from govern.audit.service import Actor, record
+from govern.auth.models import ConsoleUser
+from govern.auth.roles import Role
+from govern.db import utcnow
+from govern.errors import Conflict, DomainError, InvalidOperation, NotFound
+from govern.grants.models import Grant
+from govern.grants.service import revoke_grant
+from govern.notifications.service import notify
+from govern.people.models import Person, PersonStatus
+from govern.reviews.models import (
+    CampaignStatus,
+    DeadlineAction,
+    ItemDecision,
+    ReviewCampaign,
+    ReviewItem,
+    ScopeKind,
+)
+
+# Below this many, a deadline revocation never waits for a human, whatever share of a small campaign it is.
+MIN_HELD_REVOCATIONS = 5
+MAX_NAME = 200
+MAX_COMMENT = 500
+MAX_REMINDER_HOURS = 24 * 30
+PENDING = (ItemDecision.ESCALATED,)  # besides no decision at all: escalated items still wait for governance
+Verdict = Literal["certify", "revoke"]
+
+
+class NotYourReview(DomainError):
+    status = 403
+    title = "Not your review"
+
+
+class AlreadyDecided(Conflict):
+    title = "Already decided"
+
+
+class AlreadyRemoved(Conflict):
+    """The grant was revoked (or ended) outside the review; the item is closed as such, and that closing is kept."""
+
+    title = "Access already removed"
+    keeps_audit = True
+
+
+class CampaignNotOpen(Conflict):
+    title = "Campaign not open"
+
+
+class OwnAccess(InvalidOperation):
+    title = "Own access"
+
+
+class NothingToReview(InvalidOperation):
+    title = "Nothing to review"
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    """The review settings the service needs (from govern.config.Settings, or given directly in tests)."""
+
+    on_deadline: DeadlineAction = DeadlineAction.REVOKE
+    reminder_every_hours: int = 72
+    mass_revocation_threshold: int = 25
+    mass_revocation_percent: int = 25
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> ReviewSettings:
+        return cls(DeadlineAction(settings.review_on_deadline), settings.review_reminder_every_hours,
+                   settings.review_mass_revocation_threshold, settings.review_mass_revocation_percent)
+
+    def revocations_without_confirmation(self, campaign_size: int) -> int:
+        """The most grants a deadline may revoke on its own: the threshold, or the percentage of the campaign if that
+        is smaller, but never fewer than MIN_HELD_REVOCATIONS (unless the threshold itself is lower)."""
+        share = math.floor(campaign_size * self.mass_revocation_percent / 100)
+        return min(self.mass_revocation_threshold, max(MIN_HELD_REVOCATIONS, share))
+
+
+@dataclass(frozen=True)
+class Decider:
+    """Who is deciding: their person (None for a console user or client linked to nobody) and whether they may
+    decide any item (reviews:manage) rather than only those assigned to their person."""
+
+    person_id: int | None
+    manages: bool = False
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int = 0
+    certified: int = 0
+    revoked: int = 0
+    revoked_at_deadline: int = 0
+    escalated: int = 0
+    undecided: int = 0
+
+    @property
+    def pending(self) -> int:
+        return self.undecided + self.escalated
+
+    @property
+    def decided(self) -> int:
+        return self.total - self.pending
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.total == 0 else math.floor(100 * self.decided / self.total)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"total": self.total, "decided": self.decided, "pending": self.pending, "certified": self.certified,
+                "revoked": self.revoked, "revoked_at_deadline": self.revoked_at_deadline, "escalated": self.escalated,
+                "percent": self.percent}
+
+
+@dataclass(frozen=True)
+class ReviewerProgress:
+    person: Person | None  # None: governance decides these
+    total: int
+    pending: int
+
+
+def _is_pending():
+    return or_(ReviewItem.decision.is_(None), ReviewItem.decision.in_(PENDING))
+
+
+def campaign_snapshot(campaign: ReviewCampaign) -> dict[str, Any]:
+    return {"name": campaign.name, "scope_kind": campaign.scope_kind.value, "scope_value": campaign.scope_value,
+            "status": campaign.status.value, "on_deadline": campaign.on_deadline.value, "deadline": campaign.deadline,
+            "reminder_every_hours": campaign.reminder_every_hours}
+
+
+def item_facts(item: ReviewItem) -> dict[str, Any]:
+    return {"campaign_id": item.campaign_id, "grant_id": item.grant_id, "person_id": item.person_id,
+            "account_id": item.account_id, "grant_role": item.grant_role, "reviewer_person_id": item.reviewer_person_id,
+            "decision": item.decision.value if item.decision else None, "comment": item.comment}
+
+
+# --- who reviews ------------------------------------------------------------------------------
+def first_active(person: Person | None, *, skip_id: int | None = None) -> Person | None:
+    """The person, or the first active one up their manager chain (skipping `skip_id`); None at the top."""
+    seen: set[int] = set()
+    while person is not None and person.id not in seen:
+        seen.add(person.id)
+        if person.status == PersonStatus.ACTIVE and person.id != skip_id:
+            return person
+        person = person.manager
+    return None
+
+
+def reviewer_for(account: SocialAccount, holder_id: int) -> int | None:
+    """The account's owner, or their nearest active manager if they left; never the holder of the grant themselves
+    (their own access goes to their manager). None: nobody is left, governance decides."""
+    reviewer = first_active(account.owner)
+    if reviewer is not None and reviewer.id == holder_id:
+        reviewer = first_active(reviewer.manager, skip_id=holder_id)
+    return reviewer.id if reviewer else None
+
+
+def governance_people(session: Session) -> list[int]:
+    """People behind the enabled governance console users: who is told about escalations and held campaigns."""
+    query = select(ConsoleUser.person_id).where(
+        ConsoleUser.role == Role.GOVERNANCE, ConsoleUser.disabled_at.is_(None), ConsoleUser.person_id.is_not(None),
+    ).distinct()
+    return sorted(session.scalars(query))
+
+
+def _tell_governance(session: Session, campaign: ReviewCampaign, kind: str, message: str, **details: Any) -> None:
+    for person_id in governance_people(session):
+        notify(session, person_id, kind, "review_campaign", campaign.id, message, campaign=campaign.name, **details)
+
+
+# --- opening ----------------------------------------------------------------------------------
+def grants_in_scope(session: Session, scope_kind: ScopeKind, scope_value: str | None, moment: datetime) -> list[Grant]:
+    query = (select(Grant).join(SocialAccount, SocialAccount.id == Grant.account_id)
+             .where(Grant.is_effective_at(moment)).order_by(Grant.account_id, Grant.id))
+    if scope_kind is ScopeKind.BUSINESS_UNIT:
+        query = query.where(SocialAccount.business_unit == scope_value)
+    elif scope_kind is ScopeKind.NETWORK:
+        query = query.join(Network, Network.id == SocialAccount.network_id).where(Network.key == scope_value)
+    return list(session.scalars(query).unique())
+
+
+def _checked_scope(session: Session, scope_kind: ScopeKind, scope_value: str | None) -> str | None:
+    scope_value = (scope_value or "").strip() or None
+    if scope_kind is ScopeKind.ALL:
+        return None
+    if scope_value is None:
+        raise InvalidOperation(f"say which {scope_kind.value.replace('_', ' ')} the campaign covers")
+    if scope_kind is ScopeKind.NETWORK and session.scalar(select(Network.id).where(Network.key == scope_value)) is None:
+        raise InvalidOperation(f"there is no network {scope_value!r}")
+    return scope_value
+
+
+def open_campaign(
+    session: Session, actor: Actor, config: ReviewSettings, *, name: str, scope_kind: ScopeKind, deadline: datetime,
+    scope_value: str | None = None, on_deadline: DeadlineAction | None = None, reminder_every_hours: int | None = None,
+) -> ReviewCampaign:
+    """Snapshot every grant in force in the scope now, one item each, assigned to the account's owner (or up the
+    manager chain); each reviewer is told once."""
+    now = utcnow()
+    name = (name or "").strip()
+    if not 1 <= len(name) <= MAX_NAME:
+        raise InvalidOperation(f"give the campaign a name of at most {MAX_NAME} characters")
+    if deadline.tzinfo is None or deadline <= now:
+        raise InvalidOperation("the deadline must be in the future")
+    every = reminder_every_hours if reminder_every_hours is not None else config.reminder_every_hours
+    if not 1 <= every <= MAX_REMINDER_HOURS:
+        raise InvalidOperation(f"reminders go out every 1 to {MAX_REMINDER_HOURS} hours")
+    scope_value = _checked_scope(session, scope_kind, scope_value)
+    grants = grants_in_scope(session, scope_kind, scope_value, now)
+    if not grants:
+        raise NothingToReview("nobody has access to an account in this scope: there is nothing to review")
+    campaign = ReviewCampaign(name=name, scope_kind=scope_kind, scope_value=scope_value, status=CampaignStatus.OPEN,
+                              on_deadline=on_deadline or config.on_deadline, opened_by=actor.id, opened_at=now,
+                              deadline=deadline, reminder_every_hours=every)
+    session.add(campaign)
+    session.flush()
+    items = [ReviewItem(campaign_id=campaign.id, grant_id=grant.id, person_id=grant.person_id, account_id=grant.account_id,
+                        grant_role=grant.role.value, reviewer_person_id=reviewer_for(grant.account, grant.person_id))
+             for grant in grants]
+    session.add_all(items)
+    session.flush()
+    for_governance = sum(1 for item in items if item.reviewer_person_id is None)
+    record(session, actor, "reviews:campaign:open", "review_campaign", campaign.id, after=campaign_snapshot(campaign),
+           items=len(items), reviewers=len({i.reviewer_person_id for i in items} - {None}), for_governance=for_governance)
+    _remind(session, actor, campaign, _by_reviewer(items), now, kind="access_review_requested")
+    if for_governance:
+        _tell_governance(session, campaign, "access_review_unassigned",
+                         f"{for_governance} grant(s) in the access review '{campaign.name}' have no owner to review them: "
+                         "governance decides them.", items=for_governance)
+    return campaign
+
+
+# --- reading ----------------------------------------------------------------------------------
+def business_units(session: Session) -> list[str]:
+    """The business units of the inventory, for choosing a campaign's scope."""
+    query = select(SocialAccount.business_unit).where(SocialAccount.business_unit.is_not(None)).distinct()
+    return sorted(session.scalars(query), key=str.casefold)
+
+
+def get_campaign(session: Session, campaign_id: int, *, for_update: bool = False) -> ReviewCampaign:
+    query = select(ReviewCampaign).where(ReviewCampaign.id == campaign_id)
+    campaign = session.scalar(query.with_for_update() if for_update else query)
+    if campaign is None:
+        raise NotFound(f"review campaign {campaign_id} does not exist")
+    return campaign
+
+
+def list_campaigns(session: Session, status: CampaignStatus | None = None, limit: int = 200) -> list[ReviewCampaign]:
+    query = select(ReviewCampaign).order_by(ReviewCampaign.opened_at.desc(), ReviewCampaign.id.desc())
+    if status is not None:
+        query = query.where(ReviewCampaign.status == status)
+    return list(session.scalars(query.limit(limit)))
+
+
+def progress_of(session: Session, campaign_ids: Iterable[int]) -> dict[int, Progress]:
+    ids = list(campaign_ids)
+    counts: dict[int, dict[str, int]] = {campaign_id: defaultdict(int) for campaign_id in ids}
+    if ids:
+        rows = session.execute(select(ReviewItem.campaign_id, ReviewItem.decision, func.count())
+                               .where(ReviewItem.campaign_id.in_(ids)).group_by(ReviewItem.campaign_id, ReviewItem.decision))
+        for campaign_id, decision, count in rows:
+            counts[campaign_id][decision.value if decision else "undecided"] += count
+    return {campaign_id: Progress(total=sum(c.values()), **c) for campaign_id, c in counts.items()}
+
+
+def reviewer_progress(session: Session, campaign_id: int) -> list[ReviewerProgress]:
+    pending = func.sum(case((_is_pending(), 1), else_=0))
+    rows = session.execute(select(ReviewItem.reviewer_person_id, func.count(), pending)
+                           .where(ReviewItem.campaign_id == campaign_id).group_by(ReviewItem.reviewer_person_id)).all()
+    people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_([r[0] for r in rows if r[0]]))).unique()}
+    found = [ReviewerProgress(people.get(person_id) if person_id else None, total, int(waiting or 0))
+             for person_id, total, waiting in rows]
+    return sorted(found, key=lambda r: (r.person is None, -r.pending, r.person.display_name.casefold() if r.person else ""))
+
+
+def _ordered(items: Iterable[ReviewItem]) -> list[ReviewItem]:
+    return sorted(items, key=lambda i: (i.campaign.deadline, i.campaign_id, i.account.handle.casefold(), i.account_id,
+                                        i.person.display_name.casefold(), i.id))
+
+
+def campaign_items(session: Session, campaign_id: int) -> list[ReviewItem]:
+    return _ordered(session.scalars(select(ReviewItem).where(ReviewItem.campaign_id == campaign_id)).unique())
+
+
+def items_for(session: Session, decider: Decider, *, pending_only: bool = True) -> list[ReviewItem]:
+    """The items this person reviews in the campaigns still running; with reviews:manage, also governance's own."""
+    mine = []
+    if decider.person_id is not None:
+        mine.append(ReviewItem.reviewer_person_id == decider.person_id)
+    if decider.manages:
+        mine.append(ReviewItem.reviewer_person_id.is_(None))
+    if not mine:
+        return []
+    query = (select(ReviewItem).join(ReviewCampaign, ReviewCampaign.id == ReviewItem.campaign_id)
+             .where(ReviewCampaign.status != CampaignStatus.CLOSED, or_(*mine)))
+    if pending_only:
+        query = query.where(_is_pending())
+    return _ordered(session.scalars(query).unique())
+
+
+def item_state(item: ReviewItem, moment: datetime | None = None) -> str:
+    """What the item shows: its decision, "pending", or "already_removed" when the grant ended outside the review."""
+    if item.is_final:
+        return item.decision.value
+    if not item.grant.is_effective_at(moment or utcnow()):
+        return "already_removed"
+    return item.decision.value if item.decision else "pending"
+
+
+# --- deciding ---------------------------------------------------------------------------------
+def _settle(item: ReviewItem, decision: ItemDecision, decided_by: str, decided_at: datetime, comment: str | None) -> None:
+    item.decision, item.decided_by, item.decided_at, item.comment = decision, decided_by, decided_at, comment
+
+
+def _close_removed_elsewhere(session: Session, actor: Actor, item: ReviewItem) -> None:
+    grant = item.grant
+    if grant.revoked_at is not None:
+        _settle(item, ItemDecision.REVOKED, grant.revoked_by or "unknown", grant.revoked_at,
+                f"removed outside the review: {grant.revoke_reason or ''}".strip()[:MAX_COMMENT])
+    else:
+        _settle(item, ItemDecision.REVOKED, "system:grant-expiry", grant.expires_at or utcnow(), "access ended at its expiry")
+    session.flush()
+    record(session, actor, "reviews:item:removed_elsewhere", "review_item", item.id, **item_facts(item))
+
+
+def reconcile(session: Session, actor: Actor, campaign: ReviewCampaign, now: datetime | None = None) -> int:
+    """Close the waiting items whose grant was revoked, or ran out, outside the review."""
+    query = (select(ReviewItem).join(Grant, Grant.id == ReviewItem.grant_id)
+             .where(ReviewItem.campaign_id == campaign.id, _is_pending(), not_(Grant.is_effective_at(now or utcnow()))))
+    closed = list(session.scalars(query).unique())
+    for item in closed:
+        _close_removed_elsewhere(session, actor, item)
+    return len(closed)
+
+
+def _close_if_complete(session: Session, actor: Actor, campaign: ReviewCampaign, now: datetime) -> None:
+    if campaign.status is CampaignStatus.CLOSED:
+        return
+    reconcile(session, actor, campaign, now)
+    waiting = session.scalar(select(func.count()).where(ReviewItem.campaign_id == campaign.id, _is_pending()))
+    if waiting:
+        return
+    campaign.status, campaign.closed_at = CampaignStatus.CLOSED, now
+    session.flush()
+    record(session, actor, "reviews:campaign:close", "review_campaign", campaign.id, reason="every item is decided",
+           progress=progress_of(session, [campaign.id])[campaign.id].as_dict())
+
+
+def _pending_item(session: Session, decider: Decider, item_id: int) -> ReviewItem:
+    item = session.scalar(select(ReviewItem).where(ReviewItem.id == item_id).with_for_update(of=ReviewItem))
+    if item is None:
+        raise NotFound(f"review item {item_id} does not exist")
+    if not decider.manages and (decider.person_id is None or decider.person_id != item.reviewer_person_id):
+        raise NotYourReview(f"review item {item_id} is not yours to decide: only its reviewer or governance decides it")
+    if item.campaign.status is CampaignStatus.CLOSED:
+        raise CampaignNotOpen(f"the access review '{item.campaign.name}' is closed: nothing in it can be decided any more")
+    if item.is_final:
+        when = item.decided_at.strftime("%Y-%m-%d %H:%M UTC") if item.decided_at else "earlier"
+        raise AlreadyDecided(f"this access was already decided ({item.decision.value}) by {item.decided_by} on {when}")
+    return item
+
+
+def decide_item(session: Session, actor: Actor, decider: Decider, item_id: int, verdict: Verdict,
+                comment: str | None = None) -> ReviewItem:
+    """Keep (certify) or remove (revoke, through the grants service) one grant; both audited with the item change."""
+    item = _pending_item(session, decider, item_id)
+    now = utcnow()
+    if not item.grant.is_effective_at(now):
+        _close_removed_elsewhere(session, actor, item)
+        _close_if_complete(session, actor, item.campaign, now)
+        raise AlreadyRemoved(f"this access was already removed outside the review (by {item.decided_by}); "
+                             "nothing more to decide")
+    comment = (comment or "").strip()[:MAX_COMMENT] or None
+    campaign = item.campaign
+    if verdict == "certify":
+        if decider.person_id is not None and decider.person_id == item.person_id:
+            raise OwnAccess("you cannot certify your own access: your manager or governance reviews it")
+        _settle(item, ItemDecision.CERTIFIED, actor.id, now, comment)
+        session.flush()
+        record(session, actor, "reviews:item:certify", "review_item", item.id, **item_facts(item))
+    elif verdict == "revoke":
+        if comment is None:
+            raise InvalidOperation("say briefly why this access is removed")
+        revoke_grant(session, actor, item.grant_id, f"access review {campaign.id} ({campaign.name}): {comment}")
+        _settle(item, ItemDecision.REVOKED, actor.id, now, comment)
+        session.flush()
+        record(session, actor, "reviews:item:revoke", "review_item", item.id, **item_facts(item))
+    else:
+        raise InvalidOperation(f"decide 'certify' or 'revoke', not {verdict!r}")
+    _close_if_complete(session, actor, campaign, now)
+    return item
+
+
+# --- reminders --------------------------------------------------------------------------------
+def _by_reviewer(items: Iterable[ReviewItem]) -> dict[int, list[ReviewItem]]:
+    grouped: dict[int, list[ReviewItem]] = defaultdict(list)
+    for item in items:
+        if item.reviewer_person_id is not None:
+            grouped[item.reviewer_person_id].append(item)
+    return grouped
+
+
+def _remind(session: Session, actor: Actor, campaign: ReviewCampaign, grouped: dict[int, list[ReviewItem]], now: datetime,
+            kind: str = "access_review_reminder") -> int:
+    sent = 0
+    deadline = campaign.deadline.strftime("%Y-%m-%d %H:%M UTC")
+    for reviewer_id, items in grouped.items():
+        notify(session, reviewer_id, kind, "review_campaign", campaign.id,
+               f"Access review '{campaign.name}': please check who may act on your accounts ({len(items)} to review) "
+               f"by {deadline}.", items=len(items), deadline=campaign.deadline.isoformat())
+        for item in items:
+            item.last_reminded_at = now
+        session.flush()
+        record(session, actor, "reviews:campaign:remind", "review_campaign", campaign.id, reviewer_person_id=reviewer_id,
+               items=len(items), kind=kind)
+        sent += 1
+    return sent
+
+
+def send_reminders(session: Session, actor: Actor, now: datetime | None = None) -> int:
+    """Remind each reviewer with waiting items, at most once per campaign's reminder_every_hours; how many were sent."""
+    now = now or utcnow()
+    sent = 0
+    running = session.scalars(select(ReviewCampaign).where(ReviewCampaign.status == CampaignStatus.OPEN,
+                                                           ReviewCampaign.deadline > now).order_by(ReviewCampaign.id))
+    for campaign in list(running):
+        reconcile(session, actor, campaign, now)
+        waiting = session.scalars(select(ReviewItem).where(ReviewItem.campaign_id == campaign.id,
+                                                           ReviewItem.decision.is_(None),
+                                                           ReviewItem.reviewer_person_id.is_not(None))).unique()
+        every = timedelta(hours=campaign.reminder_every_hours)
+        due = {reviewer: items for reviewer, items in _by_reviewer(waiting).items()
+               if all(i.last_reminded_at is None or now - i.last_reminded_at >= every for i in items)}
+        sent += _remind(session, actor, campaign, due, now)
+    return sent
+
+
+# --- the deadline -----------------------------------------------------------------------------
+def _undecided(session: Session, campaign: ReviewCampaign) -> list[ReviewItem]:
+    query = select(ReviewItem).where(ReviewItem.campaign_id == campaign.id, ReviewItem.decision.is_(None)).order_by(ReviewItem.id)
+    return list(session.scalars(query).unique())
+
+
+def _revoke_unreviewed(session: Session, actor: Actor, campaign: ReviewCampaign, items: Sequence[ReviewItem], now: datetime) -> None:
+    for item in items:
+        revoke_grant(session, actor, item.grant_id,
+                     f"access review {campaign.id} ({campaign.name}): not reviewed by the deadline")
+        _settle(item, ItemDecision.REVOKED_AT_DEADLINE, actor.id, now, None)
+        session.flush()
+        record(session, actor, "reviews:item:revoke", "review_item", item.id, **item_facts(item))
+
+
+def _escalate(session: Session, actor: Actor, campaign: ReviewCampaign, items: Sequence[ReviewItem], now: datetime) -> None:
+    for item in items:
+        previous = item.reviewer_person_id
+        item.reviewer_person_id = None
+        _settle(item, ItemDecision.ESCALATED, actor.id, now, None)
+        session.flush()
+        record(session, actor, "reviews:item:escalate", "review_item", item.id, previous_reviewer_person_id=previous,
+               **item_facts(item))
+    if items:
+        _tell_governance(session, campaign, "access_review_escalated",
+                         f"{len(items)} grant(s) in the access review '{campaign.name}' were not reviewed by the deadline: "
+                         "governance decides them now.", items=len(items))
+
+
+def process_deadline(session: Session, actor: Actor, config: ReviewSettings, campaign_id: int,
+                     now: datetime | None = None) -> ReviewCampaign:
+    """Past the deadline, unreviewed items are revoked or escalated, as the campaign says. A revocation of more than
+    config.revocations_without_confirmation(...) grants is not made: the campaign is held for a governance user."""
+    now = now or utcnow()
+    campaign = get_campaign(session, campaign_id, for_update=True)
+    if campaign.status is not CampaignStatus.OPEN:
+        raise CampaignNotOpen(f"the access review '{campaign.name}' is {campaign.status.value}, not open")
+    if campaign.deadline > now:
+        raise InvalidOperation("the deadline has not passed yet; close the campaign early instead if it must end now")
+    reconcile(session, actor, campaign, now)
+    unreviewed = _undecided(session, campaign)
+    if campaign.on_deadline is DeadlineAction.ESCALATE:
+        _escalate(session, actor, campaign, unreviewed, now)
+    else:
+        size = session.scalar(select(func.count()).where(ReviewItem.campaign_id == campaign.id))
+        limit = config.revocations_without_confirmation(size)
+        if len(unreviewed) > limit:
+            campaign.status = CampaignStatus.HELD
+            session.flush()
+            record(session, actor, "reviews:campaign:hold", "review_campaign", campaign.id, would_revoke=len(unreviewed),
+                   limit=limit, items=size)
+            _tell_governance(session, campaign, "access_review_held",
+                             f"The access review '{campaign.name}' would revoke {len(unreviewed)} grants at its deadline: "
+                             "confirm the revocation or extend the deadline.", would_revoke=len(unreviewed))
+            return campaign
+        _revoke_unreviewed(session, actor, campaign, unreviewed, now)
+    _close_if_complete(session, actor, campaign, now)
+    return campaign
+
+
+def process_due_deadlines(session: Session, actor: Actor, config: ReviewSettings, now: datetime | None = None) -> dict[str, int]:
+    """Every open campaign past its deadline with items nobody decided: revoked, escalated or held."""
+    now = now or utcnow()
+    due = session.scalars(select(ReviewCampaign.id).where(
+        ReviewCampaign.status == CampaignStatus.OPEN, ReviewCampaign.deadline <= now,
+        ReviewCampaign.id.in_(select(ReviewItem.campaign_id).where(ReviewItem.decision.is_(None))),
+    ).order_by(ReviewCampaign.id))
+    outcome: dict[str, int] = defaultdict(int)
+    for campaign_id in list(due):
+        outcome[process_deadline(session, actor, config, campaign_id, now).status.value] += 1
+    return dict(outcome)
+
+
+def approve_held(session: Session, actor: Actor, campaign_id: int) -> ReviewCampaign:
+    """A governance user confirms a held mass revocation: every item still unreviewed is revoked now."""
+    now = utcnow()
+    campaign = get_campaign(session, campaign_id, for_update=True)
+    if campaign.status is not CampaignStatus.HELD:
+        raise CampaignNotOpen(f"the access review '{campaign.name}' is {campaign.status.value}, not held for approval")
+    reconcile(session, actor, campaign, now)
+    unreviewed = _undecided(session, campaign)
+    record(session, actor, "reviews:campaign:approve", "review_campaign", campaign.id, revoking=len(unreviewed))
+    _revoke_unreviewed(session, actor, campaign, unreviewed, now)
+    _close_if_complete(session, actor, campaign, now)
+    return campaign
+
+
+def extend_deadline(session: Session, actor: Actor, campaign_id: int, deadline: datetime) -> ReviewCampaign:
+    """A new deadline for an open or held campaign; a held one opens again and its reviewers can still decide."""
+    campaign = get_campaign(session, campaign_id, for_update=True)
+    if campaign.status is CampaignStatus.CLOSED:
+        raise CampaignNotOpen(f"the access review '{campaign.name}' is closed")
+    if deadline.tzinfo is None or deadline <= utcnow():
+        raise InvalidOperation("the new deadline must be in the future")
+    before = campaign_snapshot(campaign)
+    campaign.deadline, campaign.status = deadline, CampaignStatus.OPEN
+    session.flush()
+    record(session, actor, "reviews:campaign:extend", "review_campaign", campaign.id, before=before,
+           after=campaign_snapshot(campaign))
+    return campaign
+
+
+def close_campaign(session: Session, actor: Actor, campaign_id: int, reason: str | None = None) -> ReviewCampaign:
+    """Close early: nothing is revoked; items nobody decided stay undecided (the record shows how many)."""
+    now = utcnow()
+    campaign = get_campaign(session, campaign_id, for_update=True)
+    if campaign.status is CampaignStatus.CLOSED:
+        raise CampaignNotOpen(f"the access review '{campaign.name}' is already closed")
+    reconcile(session, actor, campaign, now)
+    campaign.status, campaign.closed_at = CampaignStatus.CLOSED, now
+    session.flush()
+    record(session, actor, "reviews:campaign:close", "review_campaign", campaign.id,
+           reason=(reason or "").strip()[:MAX_COMMENT] or "closed early",
+           progress=progress_of(session, [campaign.id])[campaign.id].as_dict())
+    return campaign

@@ -1,0 +1,278 @@
+"""Console pages of access reviews: a reviewer's "who may act on my accounts" page, and governance's campaigns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from marshmallow import ValidationError
+
+from govern.accounts.models import SocialAccount
+from govern.accounts.service import list_networks
+from govern.auth.roles import Permission
+from govern.console.labels import N_
+from govern.console.templating import can, isolate
+from govern.console.views import _refusal, bp
+from govern.db import utcnow
+from govern.errors import DomainError, NotFound
+from govern.extensions import db
+from govern.reviews import service
+from govern.reviews.models import CampaignStatus, DeadlineAction, ReviewCampaign, ReviewItem
+from govern.reviews.schemas import CampaignOpenSchema
+from govern.web.authz import requires
+from govern.web.request_cycle import current_actor, current_principal
+
+DEFAULT_REVIEW_DAYS = 14
+
+REVIEW_LABELS: dict[str, dict[str, str]] = {
+    "status": {"open": N_("Open"), "held": N_("Waiting for confirmation"), "closed": N_("Closed")},
+    "state": {"pending": N_("To review"), "certified": N_("Kept"), "revoked": N_("Removed"),
+              "revoked_at_deadline": N_("Removed at the deadline"), "escalated": N_("Passed to governance"),
+              "already_removed": N_("Already removed")},
+    "on_deadline": {"revoke": N_("Remove access nobody reviewed"), "escalate": N_("Pass access nobody reviewed to governance")},
+}
+
+FORM_PROBLEMS = {
+    "name": N_("Give the campaign a name (at most 200 characters)."),
+    "scope": N_("Choose which accounts the campaign covers."),
+    "deadline": N_("Pick the last day of the review, from today onwards."),
+    "on_deadline": N_("Choose what happens to access nobody reviewed."),
+    "reminder_every_hours": N_("Send reminders every 1 to 720 hours."),
+}
+
+
+def review_label(group: str, value: Any) -> str:
+    raw = str(getattr(value, "value", value) or "")
+    message = REVIEW_LABELS.get(group, {}).get(raw)
+    return _(message) if message else raw
+
+
+def scope_label(campaign: ReviewCampaign) -> str:
+    if campaign.scope_kind.value == "business_unit":
+        return _("Business unit: %(unit)s", unit=isolate(campaign.scope_value or ""))
+    if campaign.scope_kind.value == "network":
+        return _("Network: %(network)s", network=isolate(campaign.scope_value or ""))
+    return _("All accounts")
+
+
+for _helper in (review_label, scope_label, service.item_state):
+    bp.add_app_template_global(_helper)
+
+
+def _decider() -> service.Decider:
+    return service.Decider(current_principal().person_id, can(Permission.REVIEWS_MANAGE))
+
+
+def _settings() -> service.ReviewSettings:
+    return service.ReviewSettings.from_settings(current_app.extensions["govern.settings"])
+
+
+def _words_for(error: DomainError) -> str:
+    """The refusal in the reader's language, for the refusals a reviewer can meet."""
+    known = {
+        service.AlreadyDecided: _("Someone already decided about this access; the page now shows their decision."),
+        service.AlreadyRemoved: _("This access was already removed outside the review; there is nothing more to decide."),
+        service.CampaignNotOpen: _("This review is closed; nothing in it can be changed any more."),
+        service.NotYourReview: _("This access is not yours to review."),
+        service.OwnAccess: _("You cannot keep your own access: your manager or governance reviews it."),
+        service.NothingToReview: _("Nobody has access to an account in this scope, so there is nothing to review."),
+        NotFound: _("This review no longer exists."),
+    }
+    reason = _refusal(error)  # keeps the audit event when the error says so
+    return next((words for kind, words in known.items() if isinstance(error, kind)), reason)
+
+
+# --- the reviewer's page ----------------------------------------------------------------------
+@dataclass
+class AccountReview:
+    account: SocialAccount
+    items: list[ReviewItem] = field(default_factory=list)
+
+
+@dataclass
+class CampaignReview:
+    campaign: ReviewCampaign
+    accounts: list[AccountReview] = field(default_factory=list)
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for a in self.accounts for i in a.items if service.item_state(i) in ("pending", "escalated"))
+
+
+def _grouped(items: list[ReviewItem]) -> list[CampaignReview]:
+    """Items (already in campaign, account, person order) grouped by campaign, then by account."""
+    campaigns: list[CampaignReview] = []
+    for item in items:
+        if not campaigns or campaigns[-1].campaign.id != item.campaign_id:
+            campaigns.append(CampaignReview(item.campaign))
+        accounts = campaigns[-1].accounts
+        if not accounts or accounts[-1].account.id != item.account_id:
+            accounts.append(AccountReview(item.account))
+        accounts[-1].items.append(item)
+    return campaigns
+
+
+def _my_reviews_page(status: int = 200, **form_state: Any):
+    principal = current_principal()
+    items = service.items_for(db.session, _decider(), pending_only=False)
+    page = render_template("console/reviews_mine.html", reviews=_grouped(items), linked=principal.person_id is not None,
+                           **form_state)
+    return page, status
+
+
+def _decide(item_id: int, verdict: service.Verdict, comment: str | None, done: str):
+    try:
+        item = service.decide_item(db.session, current_actor(), _decider(), item_id, verdict, comment)
+    except DomainError as error:
+        flash(_words_for(error), "error")
+        return _my_reviews_page(error.status, failed_item=item_id)
+    flash(_(done, person=isolate(item.person.display_name), account=isolate(item.account.handle)), "success")
+    return redirect(url_for(".reviews", _anchor=f"account-{item.account_id}"))
+
+
+@bp.get("/reviews")
+@requires(Permission.REVIEWS_RESPOND)
+def reviews():
+    return _my_reviews_page()
+
+
+@bp.post("/reviews/items/<int:item_id>/keep")
+@requires(Permission.REVIEWS_RESPOND)
+def reviews_keep(item_id: int):
+    return _decide(item_id, "certify", None, N_("%(person)s keeps access to %(account)s."))
+
+
+@bp.post("/reviews/items/<int:item_id>/remove")
+@requires(Permission.REVIEWS_RESPOND)
+def reviews_remove(item_id: int):
+    reason = request.form.get("reason", "").strip()
+    if not reason or len(reason) > service.MAX_COMMENT:
+        flash(_("Write a short reason for removing this access (at most %(count)s characters).", count=service.MAX_COMMENT), "error")
+        return _my_reviews_page(422, failed_item=item_id)
+    return _decide(item_id, "revoke", reason, N_("%(person)s no longer has access to %(account)s."))
+
+
+# --- governance: campaigns --------------------------------------------------------------------
+@bp.get("/reviews/campaigns")
+@requires(Permission.REVIEWS_READ)
+def reviews_campaigns():
+    campaigns = service.list_campaigns(db.session)
+    progress = service.progress_of(db.session, [c.id for c in campaigns])
+    return render_template("console/reviews_campaigns.html", campaigns=campaigns, progress=progress)
+
+
+def _open_form_page(status: int = 200, values: Mapping[str, str] | None = None, errors: dict[str, str] | None = None,
+                    refusal: str | None = None):
+    defaults = {"deadline": (utcnow().date() + timedelta(days=DEFAULT_REVIEW_DAYS)).isoformat(), "scope": "all",
+                "on_deadline": _settings().on_deadline.value, "reminder_every_hours": str(_settings().reminder_every_hours)}
+    page = render_template("console/reviews_open.html", values={**defaults, **(values or {})}, errors=errors or {},
+                           refusal=refusal, business_units=service.business_units(db.session),
+                           networks=list_networks(db.session), deadline_actions=list(DeadlineAction))
+    return page, status
+
+
+def _last_day_ends(text: str) -> str | None:
+    """A review runs through its last day (UTC): the deadline is the end of that day."""
+    try:
+        return datetime.combine(date.fromisoformat(text) + timedelta(days=1), time(), timezone.utc).isoformat()
+    except ValueError:
+        return None
+
+
+def _open_request(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    kind, _sep, value = form.get("scope", "").partition(":")
+    submitted = {"name": form.get("name", "").strip(), "scope_kind": kind, "scope_value": value or None,
+                 "deadline": _last_day_ends(form.get("deadline", "").strip()) or "",
+                 "on_deadline": form.get("on_deadline") or None,
+                 "reminder_every_hours": form.get("reminder_every_hours", "").strip() or None}
+    try:
+        return CampaignOpenSchema().load(submitted), {}
+    except ValidationError as error:
+        fields = {"scope" if name in ("scope_kind", "scope_value") else name for name in error.messages}
+        return {}, {name: _(FORM_PROBLEMS.get(name, N_("This value is not valid."))) for name in sorted(fields)}
+
+
+@bp.get("/reviews/campaigns/new")
+@requires(Permission.REVIEWS_MANAGE)
+def reviews_campaign_new():
+    return _open_form_page()
+
+
+@bp.post("/reviews/campaigns")
+@requires(Permission.REVIEWS_MANAGE)
+def reviews_campaign_open():
+    data, errors = _open_request(request.form)
+    if errors:
+        return _open_form_page(422, request.form, errors)
+    try:
+        campaign = service.open_campaign(db.session, current_actor(), _settings(), **data)
+    except DomainError as error:
+        return _open_form_page(error.status, request.form, refusal=_words_for(error))
+    flash(_("Campaign %(name)s opened: %(count)s grants to review.", name=isolate(campaign.name),
+            count=service.progress_of(db.session, [campaign.id])[campaign.id].total), "success")
+    return redirect(url_for(".reviews_campaign", campaign_id=campaign.id))
+
+
+def _campaign_page(campaign_id: int, status: int = 200):
+    campaign = service.get_campaign(db.session, campaign_id)
+    page = render_template("console/reviews_campaign.html", campaign=campaign,
+                           progress=service.progress_of(db.session, [campaign.id])[campaign.id],
+                           reviewers=service.reviewer_progress(db.session, campaign.id),
+                           items=service.campaign_items(db.session, campaign.id), now=utcnow())
+    return page, status
+
+
+@bp.get("/reviews/campaigns/<int:campaign_id>")
+@requires(Permission.REVIEWS_READ)
+def reviews_campaign(campaign_id: int):
+    return _campaign_page(campaign_id)
+
+
+def _campaign_action(campaign_id: int, act, done: str):
+    try:
+        act()
+    except NotFound:
+        raise
+    except DomainError as error:
+        flash(_words_for(error), "error")
+        return _campaign_page(campaign_id, error.status)
+    flash(_(done), "success")
+    return redirect(url_for(".reviews_campaign", campaign_id=campaign_id))
+
+
+@bp.post("/reviews/campaigns/<int:campaign_id>/close")
+@requires(Permission.REVIEWS_MANAGE)
+def reviews_campaign_close(campaign_id: int):
+    reason = request.form.get("reason", "").strip()[:service.MAX_COMMENT] or None
+    return _campaign_action(campaign_id, lambda: service.close_campaign(db.session, current_actor(), campaign_id, reason),
+                            N_("The campaign is closed. Nothing was removed by closing it."))
+
+
+@bp.post("/reviews/campaigns/<int:campaign_id>/process-deadline")
+@requires(Permission.REVIEWS_MANAGE)
+def reviews_campaign_process(campaign_id: int):
+    return _campaign_action(campaign_id, lambda: service.process_deadline(db.session, current_actor(), _settings(), campaign_id),
+                            N_("The deadline was applied to the access nobody reviewed."))
+
+
+@bp.post("/reviews/campaigns/<int:campaign_id>/approve-held")
+@requires(Permission.REVIEWS_MANAGE)
+def reviews_campaign_approve(campaign_id: int):
+    return _campaign_action(campaign_id, lambda: service.approve_held(db.session, current_actor(), campaign_id),
+                            N_("Confirmed: the access nobody reviewed was removed."))
+
+
+@bp.post("/reviews/campaigns/<int:campaign_id>/extend")
+@requires(Permission.REVIEWS_MANAGE)
+def reviews_campaign_extend(campaign_id: int):
+    deadline = _last_day_ends(request.form.get("deadline", "").strip())
+    if deadline is None:
+        flash(_(FORM_PROBLEMS["deadline"]), "error")
+        return _campaign_page(campaign_id, 422)
+    ends = datetime.fromisoformat(deadline)
+    return _campaign_action(campaign_id, lambda: service.extend_deadline(db.session, current_actor(), campaign_id, ends),
+                            N_("The deadline was moved; reviewers can decide until then."))
