@@ -64,6 +64,8 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
             "close-expired-checkouts": {"task": "govern.credentials.close_expired_checkouts", "schedule": 60.0},
             "policy-scan-published": {"task": "govern.policy.scan_published", "schedule": 900.0},
             "retention-purge": {"task": "govern.retention.purge", "schedule": 24 * 3600.0},
+            "review-reminders": {"task": "govern.reviews.send_reminders", "schedule": 3600.0},
+            "review-deadlines": {"task": "govern.reviews.process_deadlines", "schedule": 900.0},
         },
     )
     celery.Task = AppTask
@@ -75,6 +77,7 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
     import govern.policy.tasks  # noqa: F401
     import govern.directory.tasks  # noqa: F401
     import govern.retention.tasks  # noqa: F401
+    import govern.reviews.tasks  # noqa: F401
 
 
 def enqueue_after_commit(session: Session, task: Task, *args: Any) -> None:

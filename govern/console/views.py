@@ -19,7 +19,7 @@ from govern.accounts.service import AccountFilter, list_accounts, list_networks,
 from govern.adapters.directory import DirectoryUnavailable
 from govern.adapters.directory_factory import build_directory
 from govern.adapters.oidc import OidcError, OidcRejected, OidcUnavailable, build_oidc_client
-from govern.auth.roles import Permission
+from govern.auth.roles import Permission, role_allows
 from govern.auth.service import Principal, SignInRefused, redeem_login_link
 from govern.auth.sign_in import SignInPolicy, record_unverified_oidc, sign_in_with_oidc, sign_in_with_password
 from govern.config import ConfigurationError, Settings
@@ -226,6 +226,9 @@ def set_locale():
 @bp.get("/")
 @requires(Permission.CONSOLE_USE)
 def home():
+    principal = current_principal()
+    if not role_allows(principal.role, Permission.ACCOUNTS_READ) and role_allows(principal.role, Permission.REVIEWS_RESPOND):
+        return redirect(url_for("console.reviews"))  # an access reviewer sees only what they are asked to review
     return redirect(url_for("console.accounts"))
 
 
