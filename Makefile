@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench install translations system-deps services clean
+.PHONY: run test bench install translations system-deps pdf-deps services clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ install: $(STAMP)
 translations: install
 	$(BIN)/pybabel compile --statistics -d govern/translations
 
-run: translations
+run: translations pdf-deps
 	@mkdir -p instance
 	$(BIN)/govern db upgrade
 	$(BIN)/govern demo seed
@@ -34,6 +34,9 @@ run: translations
 
 system-deps:
 	tests/support/system-deps.sh
+
+pdf-deps:
+	tests/support/system-deps.sh --pdf-only
 
 services:
 	tests/support/ensure-services.sh

@@ -146,6 +146,8 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.grants import service as _grants_service  # noqa: F401  (connects its signal receivers)
     from govern.directory.api import blp as directory_api
     from govern.policy.api import blp as policy_api
+    from govern.reports.api import blp as reports_api
+    from govern.reports import views as _reports_console  # noqa: F401  (adds the report pages)
     from govern.reviews.api import blp as reviews_api
     from govern.reviews import views as _reviews_console  # noqa: F401  (adds the access review views)
     from govern.grants.api import blp as grants_api
@@ -158,7 +160,7 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.web.api_base import GovernApi
 
     api = GovernApi(app)
-    for blueprint in (accounts_api, people_api, grants_api, audit_api, broker_api, credentials_api, notifications_api, directory_api, policy_api, retention_api, reviews_api):
+    for blueprint in (accounts_api, people_api, grants_api, audit_api, broker_api, credentials_api, notifications_api, directory_api, policy_api, retention_api, reviews_api, reports_api):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)
     csrf.exempt(ops)

@@ -16,6 +16,7 @@ from govern.directory.cli import directory, sync
 from govern.policy.cli import policy
 from govern.policy.impostors_cli import impostors
 from govern.policy.registry_cli import register_image_command
+from govern.reports.cli import report
 from govern.retention.cli import legal_hold, retention
 from govern.scim.cli import scim
 
@@ -126,3 +127,4 @@ policy.add_command(register_image_command)
 
 for group in (token, console, demo, audit, sync, directory, scim, policy, accounts, retention, legal_hold):
     main.add_command(group)
+main.add_command(report)

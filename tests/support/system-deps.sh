@@ -2,6 +2,22 @@
 # Installs the system packages the suite drives for real (Debian): Chromium and its driver, OpenLDAP's slapd.
 set -euo pipefail
 missing=()
+# PDF reports (WeasyPrint): Pango, which shapes Arabic and lays out right-to-left text with HarfBuzz and FriBidi
+ldconfig -p 2>/dev/null | grep -c 'libpangoft2-1.0.so.0' >/dev/null || missing+=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
+if [ "${1:-}" = "--pdf-only" ]; then
+  # `make run`: only what the PDF reports need (and the Arabic and Hebrew glyphs), never the test services
+  [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+  [ ${#missing[@]} -eq 0 ] && exit 0
+  if [ "$(id -u)" != 0 ]; then
+    echo "PDF reports need: ${missing[*]} (apt-get install them as root); CSV and JSON reports work without them" >&2
+    exit 0
+  fi
+  echo "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  exit 0
+fi
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 # Arabic and Hebrew glyphs for the console screenshots

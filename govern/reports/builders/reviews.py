@@ -13,6 +13,7 @@ from govern.reports.builders.common import plain, ratio, review_models
 from govern.reports.document import Chart, Period, ReportParts, Section
 
 DECISIONS = ("certified", "revoked", "revoked_at_deadline", "escalated")
+FINAL = ("certified", "revoked", "revoked_at_deadline")  # escalated items still wait for governance
 _CAMPAIGN_COLUMNS = [
     ("campaign_id", "Campaign"), ("name", "Name"), ("scope", "Scope"), ("status", "Status"), ("opened_by", "Opened by"),
     ("opened_at", "Opened"), ("deadline", "Deadline"), ("closed_at", "Closed"), ("items", "Items"),
@@ -64,7 +65,7 @@ def build(session: Session, period: Period, settings) -> ReportParts:
         total = sum(counts.values())
         campaign_rows.append((c.id, c.name, f"{plain(c.scope_kind)}:{c.scope_value}" if c.scope_value else plain(c.scope_kind),
                               plain(c.status), c.opened_by, c.opened_at, c.deadline, c.closed_at, total,
-                              *(counts[d] for d in DECISIONS), counts["undecided"], ratio(total - counts["undecided"], total)))
+                              *(counts[d] for d in DECISIONS), counts["undecided"], ratio(sum(counts[d] for d in FINAL), total)))
 
     def name(person_id):
         person = people.get(person_id)
@@ -79,7 +80,7 @@ def build(session: Session, period: Period, settings) -> ReportParts:
     totals = Counter()
     for counts in per_campaign.values():
         totals.update(counts)
-    decided = sum(totals[d] for d in DECISIONS)
+    decided = sum(totals[d] for d in FINAL)
     summary = {"campaigns": len(campaigns), "items": len(items), **{d: totals[d] for d in DECISIONS},
                "undecided": totals["undecided"], "completion": ratio(decided, len(items))}
     alerts = []
@@ -89,6 +90,7 @@ def build(session: Session, period: Period, settings) -> ReportParts:
     return ReportParts(
         title="Access reviews report",
         basis=["review_campaigns open at some point in the period, and all their review_items",
+               "completion = items certified, revoked or revoked at the deadline / all items (escalated ones still wait)",
                "people and social_accounts for names and handles"],
         summary=summary, alerts=alerts,
         sections=[Section.of("campaigns", "Campaigns", _CAMPAIGN_COLUMNS, campaign_rows, rtl=("name",)),

@@ -1,0 +1,131 @@
+"""The API, the console and the CLI: the right file per format, and clear refusals for bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from govern.auth.roles import Role
+from govern.auth.service import ensure_console_user
+from govern.audit.service import Actor
+from govern.grants.models import GrantRole
+from govern.grants.service import create_grant
+from govern.reports.render import parse_csv
+from tests import factories
+from tests.unit.reports.conftest import ARABIC_NAME, HEBREW_NAME
+
+
+@pytest.fixture
+def seeded(session, actor):
+    salma, dana = factories.person(session, actor, ARABIC_NAME), factories.person(session, actor, HEBREW_NAME)
+    account = factories.account(session, actor, "acme_reports")
+    create_grant(session, actor, salma.id, account.id, GrantRole.ADMIN, "Account owner")
+    create_grant(session, actor, dana.id, account.id, GrantRole.ANALYST, "Listening")
+    session.commit()
+
+
+@pytest.mark.parametrize("fmt, content_type, starts", [
+    ("json", "application/json", b"{"), ("csv", "text/csv; charset=utf-8", b"[metadata]"), ("pdf", "application/pdf", b"%PDF-"),
+])
+def test_api_serves_each_format_as_a_file(client, auth_headers, seeded, fmt, content_type, starts):
+    response = client.get(f"/api/v1/reports/access?format={fmt}&from=2020-01-01&to=2099-12-31",
+                          headers=auth_headers(Role.AUDITOR))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.headers["Content-Type"] == content_type
+    assert response.headers["Content-Disposition"] == f'attachment; filename="govern-access-20200101-21000101.{fmt}"'
+    assert response.data.startswith(starts)
+    if fmt == "json":
+        document = json.loads(response.data)
+        assert document["summary"]["effective_grants"] == 2
+        assert {row[1] for row in document["sections"][0]["rows"]} == {ARABIC_NAME, HEBREW_NAME}
+    if fmt == "csv":
+        assert dict(parse_csv(response.data)["summary"]["rows"])["effective_grants"] == "2"
+
+
+def test_api_lists_the_reports(client, auth_headers):
+    response = client.get("/api/v1/reports/", headers=auth_headers(Role.GOVERNANCE))
+    assert response.status_code == 200 and response.get_json()["reports"][0] == "access"
+
+
+@pytest.mark.parametrize("query, status, words", [
+    ("/payroll?format=json", 404, "no report named 'payroll'"),
+    ("/access?format=json&from=yesterday", 400, "'from' must be a date"),
+    ("/access?format=json&from=2026-02-01&to=2026-01-01", 400, "starts"),
+    ("/access?format=xlsx", 422, ""),
+    ("/access?format=pdf&locale=fr", 422, ""),
+])
+def test_api_refuses_bad_input_with_problem_json(client, auth_headers, query, status, words):
+    response = client.get("/api/v1/reports" + query, headers=auth_headers(Role.ADMIN))
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == "application/problem+json"
+    problem = response.get_json()
+    assert words in problem["detail"]
+    if status == 422:
+        assert "format" in problem["errors"] or "locale" in problem["errors"]
+
+
+def test_api_needs_the_reports_permission(client, auth_headers):
+    assert client.get("/api/v1/reports/access", headers=auth_headers(Role.IT)).status_code == 403
+
+
+def _signed_in(app, session, role):
+    user = ensure_console_user(session, Actor.system("tests"), f"{role.value}@reports.test", role.value, role)
+    session.commit()
+    client = app.test_client()
+    with client.session_transaction() as cookie:
+        cookie["user_id"] = user.id
+    return client
+
+
+def test_console_page_links_each_format(app, session, seeded):
+    client = _signed_in(app, session, Role.AUDITOR)
+    page = client.get("/reports?from=2026-01-01&to=2026-01-31")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "/reports/leavers/download?format=pdf&amp;from=2026-01-01&amp;to=2026-01-31" in html
+    assert 'href="/reports"' in html  # the nav item
+    download = client.get("/reports/access/download?format=csv&from=2020-01-01&to=2099-12-31")
+    assert download.status_code == 200 and download.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert client.get("/reports?from=2026-02-01&to=2026-01-01").status_code == 400
+
+
+def test_console_hides_reports_from_it(app, session):
+    client = _signed_in(app, session, Role.IT)
+    assert 'href="/reports"' not in client.get("/accounts").get_data(as_text=True)
+    assert client.get("/reports").status_code == 403
+
+
+@pytest.fixture
+def cli_env(monkeypatch, database_url, tmp_path):
+    monkeypatch.setenv("GOVERN_DATABASE_URL", database_url)
+    monkeypatch.setenv("GOVERN_SECRET_KEY", "cli-secret-key-" + "x" * 32)
+    monkeypatch.setenv("GOVERN_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.delenv("GOVERN_VAULT_ADDR", raising=False)
+    return tmp_path
+
+
+def test_cli_writes_the_file(cli_env):
+    from govern.cli import main
+
+    target = cli_env / "access.json"
+    result = CliRunner().invoke(main, ["report", "access", "--format", "json", "--from", "2020-01-01", "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    document = json.loads(target.read_text(encoding="utf-8"))
+    assert document["report"] == "access" and document["period"]["from"] == "2020-01-01T00:00:00+00:00"
+    assert "written to" in result.output
+
+
+@pytest.mark.parametrize("arguments, words", [
+    (["report", "payroll", "-o", "x.pdf"], "'payroll' is not one of"),
+    (["report", "access", "--format", "xlsx", "-o", "x"], "Invalid value for '--format'"),
+    (["report", "access", "--from", "last week", "-o", "x.pdf"], "'from' must be a date"),
+    (["report", "access", "--from", "2026-02-01", "--to", "2026-01-01", "-o", "x.pdf"], "starts"),
+])
+def test_cli_refuses_bad_input_readably(cli_env, arguments, words):
+    from govern.cli import main
+
+    result = CliRunner().invoke(main, arguments)
+    assert result.exit_code != 0 and words in result.output
+    assert "Traceback" not in result.output and not (cli_env / "x.pdf").exists()

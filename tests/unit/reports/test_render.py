@@ -1,0 +1,99 @@
+"""CSV and JSON round-trip the report; the PDF is a real document whose pages show Arabic and Hebrew names."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from govern.reports.document import BadReportRequest, ChainHead, CheckpointRef, Chart, Period, Report, Section
+from govern.reports.render import parse_csv, render_report, report_html
+from tests.unit.reports.conftest import ARABIC_NAME, HEBREW_NAME
+
+START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def sample_report(rows: int = 2) -> Report:
+    people = [(1, ARABIC_NAME, "=cmd|' /C calc'!A0", 4.5, START), (2, HEBREW_NAME, "plain", None, None)]
+    people += [(n, f"Person {n}", "x", float(n), START) for n in range(3, rows + 1)]
+    return Report(
+        name="access", title="Access report", period=Period(START, START + timedelta(days=31)),
+        generated_at=START + timedelta(days=31, minutes=5), basis=("grants in effect", "people"),
+        chain_head=ChainHead(42, "ab" * 32), checkpoint=CheckpointRef(40, "key-1", START, "cd" * 32),
+        summary={"effective_grants": 2, "false_positive_rate": 0.25, "median": None},
+        sections=(Section.of("grants", "Effective grants", [("id", "Grant"), ("person", "Person"), ("reason", "Reason"),
+                                                            ("hours", "Hours"), ("since", "Since")],
+                             people[:rows], rtl=("person",)),
+                  Section.of("empty", "Nothing here", [("a", "A"), ("b", "B")], [])),
+        alerts=("1 leaver still has access",), charts=(Chart("By role", (("admin", 3), ("analyst", 1))),),
+    )
+
+
+def test_json_holds_everything():
+    document = json.loads(render_report(sample_report(), "json"))
+    assert document["report"] == "access" and document["period"] == {"from": "2026-01-01T00:00:00+00:00",
+                                                                      "to": "2026-02-01T00:00:00+00:00"}
+    assert document["chain_head"] == {"seq": 42, "hash": "ab" * 32}
+    assert document["checkpoint"] == {"seq": 40, "key_id": "key-1", "signed_at": START.isoformat(), "head_hash": "cd" * 32}
+    assert document["summary"] == {"effective_grants": 2, "false_positive_rate": 0.25, "median": None}
+    assert document["alerts"] == ["1 leaver still has access"]
+    grants = document["sections"][0]
+    assert grants["columns"] == ["id", "person", "reason", "hours", "since"]
+    assert grants["rows"][0] == [1, ARABIC_NAME, "=cmd|' /C calc'!A0", 4.5, START.isoformat()]
+    assert grants["rows"][1] == [2, HEBREW_NAME, "plain", None, None]
+
+
+def test_csv_blocks_round_trip():
+    blocks = parse_csv(render_report(sample_report(), "csv"))
+    assert list(blocks) == ["metadata", "summary", "section:grants", "section:empty"]
+    metadata = blocks["metadata"]
+    assert metadata["header"] == ["field", "value"]
+    fields = dict((row[0], row[1]) for row in metadata["rows"] if row[0] not in ("basis", "alert", "framework"))
+    assert fields["chain_head_seq"] == "42" and fields["chain_head_hash"] == "ab" * 32
+    assert fields["period_from"] == "2026-01-01T00:00:00+00:00" and fields["checkpoint_key_id"] == "key-1"
+    assert [row[1] for row in metadata["rows"] if row[0] == "basis"] == ["grants in effect", "people"]
+    assert dict(blocks["summary"]["rows"]) == {"effective_grants": "2", "false_positive_rate": "0.25", "median": ""}
+    grants = blocks["section:grants"]
+    assert grants["header"] == ["id", "person", "reason", "hours", "since"]
+    # a formula is defused for spreadsheets; names come back as they went in
+    assert grants["rows"] == [["1", ARABIC_NAME, "'=cmd|' /C calc'!A0", "4.5", START.isoformat()],
+                              ["2", HEBREW_NAME, "plain", "", ""]]
+    assert blocks["section:empty"] == {"header": ["a", "b"], "rows": []}
+
+
+def test_unknown_format_is_refused():
+    with pytest.raises(BadReportRequest):
+        render_report(sample_report(), "xlsx")
+
+
+def test_pdf_html_marks_names_for_bidi_and_rtl_locales():
+    html = report_html(sample_report(), "en")
+    assert f'<td dir="auto">{ARABIC_NAME}</td>' in html and f'<td dir="auto">{HEBREW_NAME}</td>' in html
+    assert '<html lang="he" dir="rtl">' in report_html(sample_report(), "he")
+    assert "<svg" in html and "1 leaver still has access" in html
+
+
+def _ink(image) -> int:
+    """How many pixels are not (near) white."""
+    grey = image.convert("L")
+    return sum(count for level, count in enumerate(grey.histogram()) if level < 200)
+
+
+@pytest.mark.parametrize("locale", ["en", "ar"])
+def test_pdf_pages_render_with_the_names(locale):
+    pdfium = pytest.importorskip("pypdfium2")
+    data = render_report(sample_report(rows=40), "pdf", locale=locale)
+    assert data.startswith(b"%PDF-")
+    document = pdfium.PdfDocument(data)
+    assert len(document) >= 3  # title page, summary with its chart, the tables
+    table_page = document[2]
+    image = table_page.render(scale=1.5).to_pil()
+    assert _ink(image) > 2000, "the table page is blank"
+    text = table_page.get_textpage().get_text_range()
+    # Pango shaped the names with real glyphs: the PDF's text layer maps them back to the letters
+    assert "Person 3" in text
+    for name in (ARABIC_NAME, HEBREW_NAME):
+        letters = set(name.replace(" ", ""))
+        assert letters <= set(text), f"{name} is not on the page"
+    assert _ink(document[1].render(scale=1).to_pil()) > 500, "the summary page is blank"
