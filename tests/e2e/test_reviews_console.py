@@ -1,0 +1,94 @@
+"""An access review end to end in Chromium: governance opens it, the account owner keeps one grant and removes another,
+and governance sees the campaign complete and the removed grant gone."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from govern.accounts.service import create_account
+from govern.auth.roles import Role
+from govern.auth.service import ensure_console_user
+from govern.extensions import db
+from govern.grants.models import Grant, GrantRole
+from govern.grants.service import create_grant
+from tests.e2e.conftest import SEED_ACTOR, off_the_browser_thread
+
+pytestmark = pytest.mark.e2e
+
+UNIT = "Reviews E2E"
+
+
+@pytest.fixture
+def review_world(e2e_app, seeded):
+    """An account of its own business unit owned by Sara, with Dana and Omar on it, and Sara as a reviewer user."""
+    def build():
+        with e2e_app.app_context():
+            account = create_account(db.session, SEED_ACTOR, "threads", handle="alnoor_review", display_name="النور للمراجعة",
+                                     business_unit=UNIT, owner_id=seeded.people["sara"])
+            kept = create_grant(db.session, SEED_ACTOR, seeded.people["dana"], account.id, GrantRole.PUBLISHER, "daily posts")
+            removed = create_grant(db.session, SEED_ACTOR, seeded.people["omar"], account.id, GrantRole.ANALYST, "a past report")
+            email = ensure_console_user(db.session, SEED_ACTOR, "reviewer@e2e.test", "سارة المراجِعة", Role.REVIEWER,
+                                        person_id=seeded.people["sara"]).email
+            db.session.commit()
+            return account.id, kept.id, removed.id, email
+
+    account_id, kept_id, removed_id, email = off_the_browser_thread(build)
+    seeded.emails[Role.REVIEWER] = email
+    return {"account": account_id, "kept": kept_id, "removed": removed_id}
+
+
+def revoked_at(e2e_app, grant_id: int):
+    def read():
+        with e2e_app.app_context():
+            return db.session.scalar(select(Grant.revoked_at).where(Grant.id == grant_id))
+
+    return off_the_browser_thread(read)
+
+
+def test_governance_opens_a_review_and_the_owner_keeps_one_grant_and_removes_another(sign_in, e2e_app, review_world, screenshot):
+    governance = sign_in(Role.GOVERNANCE)
+    governance.goto("/reviews/campaigns")
+    governance.get_by_role("link", name="Open a campaign").click()
+    governance.locator("#campaign-name").fill("Threads access, December")
+    governance.locator("#campaign-scope").select_option(f"business_unit:{UNIT}")
+    governance.locator("#campaign-on-deadline").select_option("revoke")
+    governance.get_by_role("button", name="Open the campaign").click()
+    expect(governance.locator(".alert-success")).to_contain_text("2 grants to review")
+    expect(governance.locator("h1")).to_have_text("Threads access, December")
+    expect(governance.locator(".review-reviewers")).to_contain_text("سارة الحسيني")
+    campaign_url = governance.url
+
+    owner = sign_in(Role.REVIEWER)  # the sign-in lands on the console home, which sends a reviewer to their reviews
+    expect(owner).to_have_url(re.compile(r"/reviews$"))
+    account = owner.locator(f"#account-{review_world['account']}")
+    expect(account).to_contain_text("alnoor_review")
+    expect(account.locator("tbody tr")).to_have_count(2)
+    dana = account.locator("tr", has_text="דנה לוי")
+    omar = account.locator("tr", has_text="Omar Haddad")
+    expect(dana).to_contain_text("Publisher")
+    dana.get_by_role("button", name="Keep access").click()
+    expect(owner.locator(".alert-success")).to_contain_text("keeps access")
+    omar = owner.locator(f"#account-{review_world['account']} tr", has_text="Omar Haddad")
+    omar.get_by_role("button", name="Remove access").click()  # the reason is required: the browser stops the form
+    assert revoked_at(e2e_app, review_world["removed"]) is None
+    omar.get_by_placeholder("Why remove it? (required)").fill("only needed for last year's report")
+    omar.get_by_role("button", name="Remove access").click()
+    expect(owner.locator(".alert-success")).to_contain_text("no longer has access")
+    expect(owner.locator(".empty")).to_contain_text("Nothing to review right now")  # both decided: the campaign is done
+    screenshot(owner, "en-reviews-owner")
+    assert revoked_at(e2e_app, review_world["kept"]) is None
+    assert revoked_at(e2e_app, review_world["removed"]) is not None
+
+    governance.goto(campaign_url)
+    expect(governance.locator(".campaign-status")).to_have_text("Closed")
+    expect(governance.locator(".campaign-progress")).to_contain_text("2 of 2 decided")
+    expect(governance.locator(".review-items tr", has_text="Omar Haddad")).to_contain_text("Removed")
+    expect(governance.locator(".review-items tr", has_text="Omar Haddad")).to_contain_text("only needed for last year's report")
+    governance.goto(f"/accounts/{review_world['account']}")
+    current = governance.locator("section", has_text="Past and scheduled access")
+    expect(current).to_contain_text("Omar Haddad")  # the removed grant is now only in the account's history
+    screenshot(governance, "en-reviews-campaign-complete")

@@ -1,0 +1,141 @@
+"""The console's access review pages: a reviewer keeps or removes access; governance opens, follows and closes campaigns."""
+
+from __future__ import annotations
+
+import html
+import uuid
+
+import pytest
+
+from govern.audit.service import Actor
+from govern.auth.roles import Role
+from govern.auth.service import ensure_console_user
+from govern.grants.models import Grant
+from govern.reviews import service
+from govern.reviews.models import CampaignStatus, ItemDecision, ReviewCampaign, ScopeKind
+from tests.unit.reviews.conftest import item_for
+
+
+@pytest.fixture(autouse=True)
+def _no_csrf(app, monkeypatch):
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
+
+
+@pytest.fixture
+def console(app, session):
+    def sign_in(role: Role, person_id: int | None = None):
+        user = ensure_console_user(session, Actor.system("tests"), f"{role.value}-{uuid.uuid4().hex[:8]}@console.test",
+                                   f"{role.value} tester", role, person_id=person_id)
+        session.commit()
+        client = app.test_client()
+        with client.session_transaction() as cookie:
+            cookie["user_id"] = user.id
+        return client
+
+    return sign_in
+
+
+def text_of(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def test_a_reviewer_lands_on_their_reviews_and_keeps_and_removes_access(console, session, world, open_campaign):
+    campaign = open_campaign(ScopeKind.BUSINESS_UNIT, "News")
+    owner = console(Role.REVIEWER, world.people["owner"])
+    home = owner.get("/")
+    assert home.status_code == 302 and home.headers["Location"].endswith("/reviews")
+    page = text_of(owner.get("/reviews"))
+    assert "acme_news" in page and "Dana Levi" in page and "Noa Bar" in page and "Publisher" in page
+    assert page.count('class="primary keep-access"') == 2 and "acme_orphan" not in page, "only the owner's own items"
+    dana = item_for(session, campaign, world.grants["dana_news"])
+    noa = item_for(session, campaign, world.grants["noa_news"])
+    kept = owner.post(f"/reviews/items/{dana.id}/keep")
+    assert kept.status_code == 302
+    no_reason = owner.post(f"/reviews/items/{noa.id}/remove", data={"reason": "  "})
+    assert no_reason.status_code == 422 and "Write a short reason" in text_of(no_reason)
+    session.expire_all()
+    assert session.get(Grant, world.grants["noa_news"]).revoked_at is None
+    removed = owner.post(f"/reviews/items/{noa.id}/remove", data={"reason": "moved to sales"}, follow_redirects=True)
+    assert removed.status_code == 200 and "no longer has access" in text_of(removed)
+    session.expire_all()
+    assert item_for(session, campaign, world.grants["dana_news"]).decision is ItemDecision.CERTIFIED
+    assert session.get(Grant, world.grants["noa_news"]).revoke_reason.endswith("moved to sales")
+    twice = owner.post(f"/reviews/items/{noa.id}/keep")
+    assert twice.status_code == 409 and "already decided" in text_of(twice)
+    assert owner.get("/reviews/campaigns").status_code == 403
+    assert owner.get("/accounts").status_code == 403
+
+
+def test_a_reviewer_not_linked_to_a_person_is_told_why_the_page_is_empty(console, world, open_campaign):
+    open_campaign()
+    page = text_of(console(Role.REVIEWER).get("/reviews"))
+    assert "not linked to a person" in page
+
+
+def test_governance_opens_a_campaign_in_the_console(console, session, world):
+    governance = console(Role.GOVERNANCE)
+    form = text_of(governance.get("/reviews/campaigns/new"))
+    assert 'value="business_unit:News"' in form and 'value="network:instagram"' in form
+    bad = governance.post("/reviews/campaigns", data={"name": "", "scope": "all", "deadline": "not a date"})
+    assert bad.status_code == 422 and "Give the campaign a name" in text_of(bad) and "Pick the last day" in text_of(bad)
+    empty = governance.post("/reviews/campaigns", data={"name": "Empty", "scope": "business_unit:Nobody", "deadline": "2099-01-31"})
+    assert empty.status_code == 422 and "nothing to review" in text_of(empty)
+    opened = governance.post("/reviews/campaigns", data={"name": "Brand check", "scope": "business_unit:Brand",
+                                                          "deadline": "2099-01-31", "on_deadline": "escalate",
+                                                          "reminder_every_hours": "48"}, follow_redirects=True)
+    assert opened.status_code == 200
+    page = text_of(opened)
+    assert "Brand check" in page and "1 grants to review" in page and "Dana Levi" in page and "ليلى حداد" in page
+    campaign = session.query(ReviewCampaign).filter_by(name="Brand check").one()
+    assert (campaign.scope_kind, campaign.scope_value, campaign.on_deadline.value, campaign.reminder_every_hours) == (
+        ScopeKind.BUSINESS_UNIT, "Brand", "escalate", 48)
+    assert campaign.deadline.isoformat() == "2099-02-01T00:00:00+00:00", "the review runs through its last day"
+    listing = text_of(governance.get("/reviews/campaigns"))
+    assert "Brand check" in listing and "0 of 1 decided" in listing
+    closed = governance.post(f"/reviews/campaigns/{campaign.id}/close", data={"reason": "wrong scope"}, follow_redirects=True)
+    assert closed.status_code == 200 and "Nothing was removed" in text_of(closed)
+    session.expire_all()
+    assert session.get(ReviewCampaign, campaign.id).status is CampaignStatus.CLOSED
+
+
+def test_an_auditor_follows_campaigns_but_cannot_act(console, world, open_campaign):
+    campaign = open_campaign()
+    auditor = console(Role.AUDITOR)
+    assert auditor.get("/").headers["Location"].endswith("/accounts")
+    listing = text_of(auditor.get("/reviews/campaigns"))
+    assert "Q4 review" in listing and "Open a campaign" not in listing
+    detail = text_of(auditor.get(f"/reviews/campaigns/{campaign.id}"))
+    assert "Close early" not in detail and "Governance" in detail
+    assert auditor.get("/reviews").status_code == 403
+    assert auditor.post(f"/reviews/campaigns/{campaign.id}/close").status_code == 403
+    assert auditor.get("/reviews/campaigns/new").status_code == 403
+
+
+def test_a_held_campaign_shows_the_confirmation_and_governance_confirms(console, session, actor, world, open_campaign):
+    config = service.ReviewSettings(mass_revocation_threshold=1)
+    campaign = open_campaign(ScopeKind.BUSINESS_UNIT, "News", config=config)
+    from sqlalchemy import update
+
+    from tests.unit.reviews.conftest import later
+
+    session.execute(update(ReviewCampaign).where(ReviewCampaign.id == campaign.id).values(deadline=later(minutes=-1)))
+    session.commit()
+    service.process_deadline(session, actor, config, campaign.id)
+    session.commit()
+    governance = console(Role.GOVERNANCE)
+    page = text_of(governance.get(f"/reviews/campaigns/{campaign.id}"))
+    assert "Waiting for your confirmation" in page and "remove 4 people" in page
+    confirmed = governance.post(f"/reviews/campaigns/{campaign.id}/approve-held", follow_redirects=True)
+    assert confirmed.status_code == 200 and "Confirmed" in text_of(confirmed)
+    session.expire_all()
+    assert session.get(ReviewCampaign, campaign.id).status is CampaignStatus.CLOSED
+    assert session.get(Grant, world.grants["dana_news"]).revoked_at is not None
+
+
+@pytest.mark.parametrize(("locale", "keep", "direction"), [("ar", "إبقاء الصلاحية", "rtl"), ("he", "להשאיר את ההרשאה", "rtl")])
+def test_the_reviewer_page_in_arabic_and_hebrew(console, world, open_campaign, locale, keep, direction):
+    open_campaign(ScopeKind.BUSINESS_UNIT, "News")
+    owner = console(Role.REVIEWER, world.people["owner"])
+    owner.post("/locale", data={"locale": locale})
+    page = text_of(owner.get("/reviews"))
+    assert f'dir="{direction}"' in page and keep in page and "Keep access" not in page
