@@ -129,6 +129,9 @@ def _init_broker(app: Flask, settings: Settings) -> None:
     policy = PolicyRuntime(Path(settings.policy_packs_dir), tuple(settings.company_names))
     app.extensions["govern.policy"] = policy
     app.extensions["govern.broker"] = build_broker_context(settings, app.config["SECRET_KEY"], policy)
+    from govern.audit.signing import build_signer
+
+    app.extensions["govern.audit_signer"] = build_signer(settings, app.extensions["govern.broker"].store)
     connect_receivers(lambda: current_app.extensions["govern.broker"])
 
 

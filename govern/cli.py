@@ -8,7 +8,7 @@ import click
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 
-from govern.audit.cli import audit
+from govern.audit.cli import audit, evidence
 from govern.auth.cli import console, token
 from govern.config import ConfigurationError, load_settings
 from govern.demo.cli import demo
@@ -125,6 +125,6 @@ def accounts() -> None:
 accounts.add_command(impostors)
 policy.add_command(register_image_command)
 
-for group in (token, console, demo, audit, sync, directory, scim, policy, accounts, retention, legal_hold):
+for group in (token, console, demo, audit, evidence, sync, directory, scim, policy, accounts, retention, legal_hold):
     main.add_command(group)
 main.add_command(report)

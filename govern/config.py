@@ -94,6 +94,12 @@ class Settings(BaseModel):
     review_mass_revocation_percent: int = Field(default=25, ge=1, le=100, description="The share of a campaign's grants, in percent, that a deadline may revoke without a governance user confirming (see review_mass_revocation_threshold).")
     review_reminder_every_hours: int = Field(default=72, ge=1, le=720, description="Default for new access reviews: remind a reviewer with grants still to review at most this often.")
     company_names: list[str] = Field(default_factory=lambda: ["Acme"], description="The company's own names (comma-separated): image metadata naming them is not third-party copyright.")
+    audit_checkpoint_every_events: int = Field(default=1000, ge=1, le=10_000_000, description="Sign a checkpoint of the audit chain head once this many events are unsigned.")
+    audit_checkpoint_every_minutes: int = Field(default=10, ge=1, le=1440, description="Sign a checkpoint at least this often while new events arrive.")
+    audit_signing_key_dir: str = Field(default="", description="Folder of the local Ed25519 checkpoint keys (embedded mode); empty uses <instance>/audit-keys. With Vault, Transit signs instead.")
+    audit_transit_key: str = Field(default="govern-audit", min_length=1, max_length=128, description="Vault/OpenBao Transit key (Ed25519) that signs checkpoints; created if missing.")
+    audit_transit_mount: str = Field(default="transit", min_length=1, max_length=128, description="Mount point of the Transit engine.")
+    audit_stream: str = Field(default="", description="Ship audit events as JSON lines to a SIEM: stdout, file:/path/events.jsonl, syslog (local socket) or syslog://host:port (UDP). Empty turns it off.")
     secure_cookies: bool = Field(default=True, description="Send cookies only over HTTPS.")
     force_https: bool = Field(default=False, description="Redirect HTTP to HTTPS and send HSTS.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -105,6 +111,16 @@ class Settings(BaseModel):
     scim_entitlement_group: str = Field(default="social-media", min_length=1, max_length=255, description="SCIM group whose members may use govern; removal from it is a departure.")
     leaver_revocation_sla_hours: float = Field(default=4, gt=0, le=720, description="Target time from a leaver's directory change to the removal of all their access, for the leavers report (4 h: FedRAMP; 24 h is the usual SOC 2 test).")
     retention_days: dict[str, int] = Field(default_factory=dict, description="JSON object: data kind -> days kept; kinds left out keep their default (docs/operations.md, 'Retention and legal holds').")
+
+    @field_validator("audit_stream")
+    @classmethod
+    def _audit_stream(cls, value: str) -> str:
+        value = value.strip()
+        if value and not (value in ("stdout", "syslog") or value.startswith(("file:", "syslog://"))):
+            raise ValueError("must be stdout, file:/path, syslog or syslog://host:port")
+        if value.startswith("file:") and not value.removeprefix("file:").strip():
+            raise ValueError("file: needs a path, e.g. file:/var/log/govern/audit.jsonl")
+        return value
 
     @field_validator("database_url")
     @classmethod

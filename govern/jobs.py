@@ -57,6 +57,8 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
         timezone="UTC",
         beat_schedule={
             "verify-audit-chain": {"task": "govern.audit.verify_chain", "schedule": 24 * 3600.0},
+            "sign-audit-checkpoint": {"task": "govern.audit.sign_checkpoint_if_due", "schedule": 60.0},
+            "stream-audit-to-siem": {"task": "govern.audit.stream_to_siem", "schedule": 60.0},
             "refresh-due-tokens": {"task": "govern.broker.refresh_due", "schedule": 60.0},
             "directory-incremental": {"task": "govern.directory.sync_incremental", "schedule": 60.0},
             "directory-full": {"task": "govern.directory.sync_full", "schedule": 24 * 3600.0},

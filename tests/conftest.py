@@ -153,6 +153,7 @@ def openbao(tmp_path_factory):
         server = start_openbao(tmp_path_factory.mktemp("openbao"))
     except (FileNotFoundError, RuntimeError) as exc:
         require_service("OpenBao", str(exc))
+    server.client().sys.enable_secrets_engine("transit")  # audit checkpoints are signed by a Transit key
     yield server
     server.stop()
 

@@ -10,21 +10,29 @@ import base64
 import hashlib
 import io
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
 
 from govern.audit.chain import canonical_time
-from govern.audit.verification import EventRow, SignedCheckpoint, TrailReport, TrustedKey, verify_trail
+from govern.audit.signing import signature_valid
+from govern.audit.verification import EventRow, Failure, SignedCheckpoint, TrailReport, TrustedKey, verify_trail
 
 FORMAT = "govern-evidence-bundle/1"
 EVENTS = "audit/events.jsonl"
 CHECKPOINTS = "audit/checkpoints.jsonl"
 KEYS = "audit/keys.json"
 MANIFEST = "manifest.json"
+MANIFEST_SIGNATURE = "manifest.sig"
 SUMS = "SHA256SUMS"
+MANIFEST_MESSAGE = "govern-evidence-manifest:v1"
+
+
+def manifest_message(manifest: bytes) -> bytes:
+    """What the manifest signature covers: its SHA-256, under a label no checkpoint message can have."""
+    return f"{MANIFEST_MESSAGE}\nsha256={hashlib.sha256(manifest).hexdigest()}\n".encode()
 
 
 class BundleError(ValueError):
@@ -66,11 +74,16 @@ class BundleContents:
     manifest: dict[str, object]
 
 
-def write_bundle(files: dict[str, bytes], manifest: dict[str, object], readme: str) -> bytes:
-    """Zip `files` with README.md, a manifest listing every file's SHA-256, and SHA256SUMS for `sha256sum -c`."""
+def write_bundle(files: dict[str, bytes], manifest: dict[str, object], readme: str,
+                 sign: Callable[[bytes], tuple[str, bytes]] | None = None) -> bytes:
+    """Zip `files` with README.md, a manifest listing every file's SHA-256 (signed with the audit key when `sign`
+    is given), and SHA256SUMS for `sha256sum -c`."""
     everything = {"README.md": readme.encode(), **files}
     manifest = {**manifest, "format": FORMAT, "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(everything.items())}}
     everything[MANIFEST] = orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+    if sign is not None:
+        key_id, signature = sign(manifest_message(everything[MANIFEST]))
+        everything[MANIFEST_SIGNATURE] = orjson.dumps({"key_id": key_id, "signature": base64.b64encode(signature).decode()})
     sums = "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(everything.items()))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -101,7 +114,7 @@ def read_bundle(data: bytes) -> BundleContents:
             raise BundleError(f"{name} is listed in the manifest but missing from the bundle")
         if hashlib.sha256(files[name]).hexdigest() != digest:
             raise BundleError(f"{name} does not match its SHA-256 in the manifest (the file was changed)")
-    extra = sorted(set(files) - set(listed) - {MANIFEST, SUMS})
+    extra = sorted(set(files) - set(listed) - {MANIFEST, MANIFEST_SIGNATURE, SUMS})
     if extra:
         raise BundleError(f"files not in the manifest: {', '.join(extra)}")
     return BundleContents(files, manifest)
@@ -130,12 +143,36 @@ def verify_bundle(data: bytes, trusted_keys: list[TrustedKey] | None = None) -> 
         bundle_keys = keys_from_json(orjson.loads(files[KEYS]))
     except (KeyError, TypeError, ValueError) as exc:
         raise BundleError(f"the audit files are malformed: {exc}") from None
-    first = events[0].seq if events else int(contents.manifest.get("events", {}).get("first_seq", 1) or 1)
-    report = verify_trail(events, checkpoints=checkpoints, keys=trusted_keys if trusted_keys is not None else bundle_keys,
-                          from_seq=first, to_seq=events[-1].seq if events else None)
+    first = int((contents.manifest.get("events") or {}).get("first_seq") or (events[0].seq if events else 1))
+    keys = trusted_keys if trusted_keys is not None else bundle_keys
+    report = verify_trail(events, checkpoints=checkpoints, keys=keys, from_seq=first)
+    report.notes = [note for note in report.notes if "taken on trust" not in note and "not yet covered" not in note]
+    if report.ok and first > 1 and not any(c.seq == first for c in checkpoints):
+        report.failure = Failure(first, "the bundle starts at an event that is neither the start of the chain nor sealed "
+                                        "by a checkpoint, so its link to earlier events cannot be proven")
+    if report.ok and events and not any(c.seq == events[-1].seq for c in checkpoints):
+        report.failure = Failure(events[-1].seq, "the last event of the bundle is not sealed by a checkpoint")
+    if report.ok:
+        problem = _manifest_signature_problem(files, keys)
+        if problem:
+            report.failure = Failure(None, problem)
     if trusted_keys is None:
         report.notes.append("the public keys were taken from the bundle itself: compare their fingerprints with the keys "
                             "govern publishes at /api/v1/audit/keys, or pass --public-key with keys you obtained yourself")
-    if report.ok and events and not any(c.seq == events[-1].seq for c in checkpoints):
-        report.notes.append(f"the last event ({events[-1].seq}) is not sealed by a checkpoint in the bundle")
     return report
+
+
+def _manifest_signature_problem(files: dict[str, bytes], keys: list[TrustedKey]) -> str | None:
+    if MANIFEST_SIGNATURE not in files:
+        return f"{MANIFEST_SIGNATURE} is missing: the manifest is not signed"
+    try:
+        signed = orjson.loads(files[MANIFEST_SIGNATURE])
+        key_id, signature = str(signed["key_id"]), base64.b64decode(signed["signature"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return f"{MANIFEST_SIGNATURE} is malformed"
+    key = next((k for k in keys if k.key_id == key_id), None)
+    if key is None:
+        return f"the manifest is signed by key {key_id}, which is not a trusted key"
+    if not signature_valid(key.public_key, signature, manifest_message(files[MANIFEST])):
+        return f"the manifest signature does not verify with key {key_id} (the manifest was changed)"
+    return None

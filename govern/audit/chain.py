@@ -1,10 +1,10 @@
-"""Pure hash-chain logic: the canonical encoding of an event, its hash, and walking a chain."""
+"""Pure hash-chain logic: the canonical encoding of an event and its hash (govern.audit.verification walks a trail)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -99,50 +99,3 @@ def canonical_bytes(fields: ChainedFields) -> bytes:
 
 def event_hash(fields: ChainedFields) -> str:
     return hashlib.sha256(canonical_bytes(fields)).hexdigest()
-
-
-@dataclass(frozen=True)
-class ChainBreak:
-    seq: int | None
-    reason: str
-
-    def __str__(self) -> str:
-        where = f"event {self.seq}" if self.seq is not None else "chain head"
-        return f"{where}: {self.reason}"
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    checked: int
-    head_seq: int
-    head_hash: str
-    first_break: ChainBreak | None
-
-    @property
-    def ok(self) -> bool:
-        return self.first_break is None
-
-
-def walk_chain(
-    events: Iterable[tuple[ChainedFields, str]], head_seq: int, head_hash: str
-) -> VerifyResult:
-    """Check (fields, stored hash) pairs in sequence order against each other and the sealed head."""
-    expected_seq, expected_prev = 1, GENESIS_HASH
-    checked = 0
-    for fields, stored_hash in events:
-        if fields.seq != expected_seq:
-            reason = f"expected event {expected_seq} here, found {fields.seq} (an event is missing or out of order)"
-            return VerifyResult(checked, head_seq, head_hash, ChainBreak(fields.seq, reason))
-        if fields.prev_hash != expected_prev:
-            reason = "prev_hash does not match the hash of the event before it (deleted or reordered)"
-            return VerifyResult(checked, head_seq, head_hash, ChainBreak(fields.seq, reason))
-        if event_hash(fields) != stored_hash:
-            reason = "content does not match its hash (the event was edited)"
-            return VerifyResult(checked, head_seq, head_hash, ChainBreak(fields.seq, reason))
-        checked += 1
-        expected_seq, expected_prev = fields.seq + 1, stored_hash
-    last_seq = expected_seq - 1
-    if last_seq != head_seq or expected_prev != head_hash:
-        reason = f"the chain ends at event {last_seq} but the sealed head is event {head_seq} (events after it were deleted or the head was altered)"
-        return VerifyResult(checked, head_seq, head_hash, ChainBreak(None, reason))
-    return VerifyResult(checked, head_seq, head_hash, None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,11 +12,21 @@ import orjson
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from govern.audit.chain import canonical_time
+from govern.audit.chain import GENESIS_HASH, canonical_time
 from govern.audit.models import AuditChainHead, AuditCheckpoint, AuditSigningKey
 from govern.audit.service import Actor, AuditUnavailable, record
 from govern.audit.signing import ALGORITHM, CheckpointSigner, SigningKey, checkpoint_message
-from govern.audit.verification import EventRow, SignedCheckpoint, TrailReport, TrustedKey, verify_trail
+from govern.audit.verification import (
+    EventRow,
+    Segment,
+    SignedCheckpoint,
+    TrailReport,
+    TrustedKey,
+    checkpoints_in_range,
+    conclude,
+    join_segments,
+    walk_segment,
+)
 from govern.db import utcnow
 
 FETCH_ROWS = 20_000
@@ -131,6 +142,11 @@ _PG_EVENTS = text("""
            target_id, summary::text, request_id, client_addr, encoding_version, prev_hash, hash
     FROM audit_events WHERE seq >= :first AND seq <= :last ORDER BY seq
 """)
+_PG_EVENTS_RAW = """
+    SELECT seq, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), actor, action, target_type,
+           target_id, summary::text, request_id, client_addr, encoding_version, prev_hash, hash
+    FROM audit_events WHERE seq >= %(first)s AND seq <= %(last)s ORDER BY seq
+"""
 _PORTABLE_EVENTS = text("""
     SELECT seq, occurred_at, actor, action, target_type, target_id, summary, request_id, client_addr, encoding_version,
            prev_hash, hash
@@ -143,15 +159,15 @@ def stored_events(session: Session, from_seq: int = 1, to_seq: int | None = None
     last = to_seq if to_seq is not None else 2**62
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        rows = connection.execution_options(stream_results=True, yield_per=FETCH_ROWS).execute(
-            _PG_EVENTS, {"first": from_seq, "last": last})
+        rows = connection.execute(_PG_EVENTS, {"first": from_seq, "last": last},
+                                  execution_options={"stream_results": True, "yield_per": FETCH_ROWS})
         for seq, moment, actor, action, ttype, tid, summary, request_id, addr, version, prev, digest in rows:
             yield EventRow(seq, moment, actor, action, ttype, tid, orjson.loads(summary), request_id, addr, version, prev, digest)
         return
     from govern.db import UTCDateTime
 
     as_time = UTCDateTime().process_result_value
-    rows = connection.execution_options(yield_per=FETCH_ROWS).execute(_PORTABLE_EVENTS, {"first": from_seq, "last": last})
+    rows = connection.execute(_PORTABLE_EVENTS, {"first": from_seq, "last": last}, execution_options={"yield_per": FETCH_ROWS})
     for seq, moment, actor, action, ttype, tid, summary, request_id, addr, version, prev, digest in rows:
         parsed_time = moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment))
         yield EventRow(seq, canonical_time(as_time(parsed_time, None)), actor, action, ttype, tid,
@@ -172,10 +188,60 @@ def seq_range_for_times(session: Session, since: datetime | None, until: datetim
     return first, last
 
 
-def verify_stored_trail(session: Session, keys: list[TrustedKey], from_seq: int = 1, to_seq: int | None = None) -> TrailReport:
+PARALLEL_FROM_EVENTS = 50_000
+
+
+def _walk_chunk(conninfo: str, first: int, last: int, expected_prev: str | None, wanted: frozenset[int]) -> Segment:
+    """One worker's share of a parallel verification: its own connection, its own run of events."""
+    import psycopg
+
+    with psycopg.connect(conninfo) as connection, connection.cursor(name=f"verify_{first}") as cursor:
+        cursor.itersize = FETCH_ROWS
+        cursor.execute(_PG_EVENTS_RAW, {"first": first, "last": last})
+        events = (EventRow(seq, moment, actor, action, ttype, tid, orjson.loads(summary), request_id, addr, version, prev, digest)
+                  for seq, moment, actor, action, ttype, tid, summary, request_id, addr, version, prev, digest in cursor)
+        return walk_segment(events, first, expected_prev, wanted)
+
+
+def _walk_in_parallel(session: Session, first: int, last: int, wanted: frozenset[int], workers: int) -> Segment:
+    """PostgreSQL only: the range cut into runs walked by worker processes, then joined (links across runs checked)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    conninfo = session.get_bind().url.set(drivername="postgresql").render_as_string(hide_password=False)
+    size = -(-(last - first + 1) // (workers * 4))
+    starts = range(first, last + 1, size)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = [pool.submit(_walk_chunk, conninfo, start, min(start + size - 1, last),
+                               GENESIS_HASH if start == 1 else None, wanted) for start in starts]
+        return join_segments([future.result() for future in futures])
+
+
+def verify_stored_trail(session: Session, keys: list[TrustedKey], from_seq: int = 1, to_seq: int | None = None,
+                        workers: int | None = None) -> TrailReport:
+    """The stored trail from `from_seq` to `to_seq` (or the head), its checkpoints and keys; large trails on
+    PostgreSQL are walked by several processes (`workers`, default: the CPU count, at most 4)."""
     head = _head(session)
-    return verify_trail(stored_events(session, from_seq, to_seq), checkpoints=stored_checkpoints(session, from_seq, to_seq),
-                        keys=keys, head=(head.last_seq, head.last_hash), from_seq=from_seq, to_seq=to_seq)
+    last = min(to_seq, head.last_seq) if to_seq is not None else head.last_seq
+    in_range = checkpoints_in_range(stored_checkpoints(session, from_seq, to_seq), from_seq, to_seq)
+    wanted = frozenset(c.seq for c in in_range)
+    workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+    parallel = session.get_bind().dialect.name == "postgresql" and workers > 1 and last - from_seq >= PARALLEL_FROM_EVENTS
+    if parallel:
+        segment = _walk_in_parallel(session, from_seq, last, wanted, workers)
+    else:
+        segment = walk_segment(stored_events(session, from_seq, last), from_seq,
+                               GENESIS_HASH if from_seq == 1 else None, wanted)
+    if to_seq is None and segment.failure is None:
+        segment = _with_events_past(session, segment, head.last_seq)
+    return conclude(segment, in_range, keys, (head.last_seq, head.last_hash) if to_seq is None else None)
+
+
+def _with_events_past(session: Session, segment: Segment, head_seq: int) -> Segment:
+    """Events stored beyond the head are a broken chain too (the head was moved back): walk them in."""
+    after = (segment.last_seq or segment.from_seq - 1)
+    extra = walk_segment(stored_events(session, after + 1, None), after + 1, segment.last_hash, frozenset())
+    return join_segments([segment, extra]) if extra.events_checked or extra.failure else segment
 
 
 def describe_key(row: AuditSigningKey) -> dict[str, object]:

@@ -110,12 +110,16 @@ def verify(from_: str | None, to: str | None, public_key: Path | None, bundle_pa
 
 
 def _bundle_checkpoint_ids(data: bytes) -> list[dict]:
+    """The key ids a bundle's checkpoints and manifest signature name (a PEM key is trusted under each of them)."""
     import io
     import zipfile
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return [orjson.loads(line) for line in archive.read("audit/checkpoints.jsonl").splitlines() if line.strip()]
+            signed = [orjson.loads(line) for line in archive.read("audit/checkpoints.jsonl").splitlines() if line.strip()]
+            if "manifest.sig" in archive.namelist():
+                signed.append(orjson.loads(archive.read("manifest.sig")))
+            return signed
     except (KeyError, zipfile.BadZipFile, orjson.JSONDecodeError):
         return []
 

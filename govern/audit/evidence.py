@@ -31,11 +31,13 @@ Period: {since} to {until} (UTC). Produced {generated_at} by {actor}, at audit c
 
 - `reports/` — every compliance report of the period (access, leavers, accounts, policy, credentials, reviews)
   in CSV, JSON and PDF. Each states its period, the data it is based on and the chain head it was produced at.
-- `audit/events.jsonl` — the audit events of the period, one JSON object per line, extended forward to the first
-  signed checkpoint after the period so that every event is covered by a signature (events {first_seq}-{last_seq}).
+- `audit/events.jsonl` — the audit events of the period, one JSON object per line (events {first_seq}-{last_seq}),
+  extended back to the signed checkpoint before the period (or the first event of the chain) so that its start is
+  proven, and forward to the first signed checkpoint after it so that every event is covered by a signature.
 - `audit/checkpoints.jsonl` — the signed checkpoints among those events.
 - `audit/keys.json` — the public keys that signed them, with their validity periods.
-- `manifest.json` — the SHA-256 of every file; `SHA256SUMS` — the same, for `sha256sum -c`.
+- `manifest.json` — the SHA-256 of every file; `SHA256SUMS` — the same, for `sha256sum -c`;
+  `manifest.sig` — an Ed25519 signature of the manifest by the audit signing key, so nothing can be left out.
 
 ## How to verify it without govern's database
 
@@ -49,15 +51,18 @@ Period: {since} to {until} (UTC). Produced {generated_at} by {actor}, at audit c
      `action, actor, client_addr, occurred_at, prev_hash, request_id, seq, summary, target, v`, keys sorted at
      every level, no whitespace (`separators=(",", ":")`), non-ASCII characters written as themselves
      (Python: `json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()`).
-4. Check every checkpoint in `audit/checkpoints.jsonl`: the event with that `seq` has exactly that `hash`
+4. Check `manifest.sig`: `signature` (base64) is a valid Ed25519 signature, by the key named `key_id`, of the
+   UTF-8 bytes `govern-evidence-manifest:v1\nsha256=<hex SHA-256 of manifest.json>\n`.
+5. Check every checkpoint in `audit/checkpoints.jsonl`: the event with that `seq` has exactly that `hash`
    (`head_hash`), and `signature` (base64) is a valid Ed25519 signature, by the public key named `key_id`, of the
    UTF-8 bytes
    `govern-audit-checkpoint:v1\\nseq=<seq>\\nhead=<head_hash>\\nsigned_at=<signed_at>\\nkey=<key_id>\\n`,
    with `signed_at` inside that key's validity period.
-5. The last event must be sealed by a checkpoint; then nothing in the bundle can have been changed, removed or
-   reordered without the check failing.
+6. The first event must be event 1 (its `prev_hash` is 64 zeros) or be sealed by a checkpoint, and the last event
+   must be sealed by a checkpoint; then nothing in the bundle can have been changed, removed or reordered without
+   the check failing.
 
-With govern installed (no database needed), steps 1, 3, 4 and 5 are one command:
+With govern installed (no database needed), steps 1 and 3 to 6 are one command:
 
     govern audit verify --bundle this-bundle.zip --public-key keys-you-obtained.json
 """
@@ -85,8 +90,10 @@ def export_evidence(session: Session, actor: Actor, signer: CheckpointSigner, se
     sign_checkpoint(session, signer)
     head = session.get(AuditChainHead, 1)
     first, last = seq_range_for_times(session, since, until)
-    checkpoints = stored_checkpoints(session, first)
-    sealing = next((c.seq for c in checkpoints if last is None or c.seq >= last), head.last_seq)
+    anchor = next((c.seq for c in reversed(stored_checkpoints(session, 1, first)) if c.seq <= first), 1)
+    checkpoints = stored_checkpoints(session, anchor)
+    sealing = next((c.seq for c in checkpoints if last is None or c.seq >= max(last, first)), head.last_seq)
+    first = anchor
     events = list(stored_events(session, first, sealing)) if first <= sealing else []
     files = {
         bundle.EVENTS: b"".join(orjson.dumps(event.as_json()) + b"\n" for event in events),
@@ -105,4 +112,4 @@ def export_evidence(session: Session, actor: Actor, signer: CheckpointSigner, se
     readme = README.format(since=canonical_time(since), until=canonical_time(until), generated_at=generated_at,
                            actor=actor.id, head_seq=head.last_seq, head_hash=head.last_hash,
                            first_seq=first_seq or "-", last_seq=last_seq or "-")
-    return bundle.write_bundle(files, manifest, readme)
+    return bundle.write_bundle(files, manifest, readme, sign=signer.sign)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, Text, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
@@ -15,13 +14,14 @@ from govern.audit.chain import (
     ENCODING_VERSION,
     ChainedFields,
     canonical_parts,
-    VerifyResult,
     event_hash,
     normalise_summary,
-    walk_chain,
 )
 from govern.audit.models import AuditChainHead, AuditEvent
 from govern.db import utcnow
+
+if TYPE_CHECKING:
+    from govern.audit.verification import TrailReport
 
 ACTION_FORMAT = re.compile(r"^[a-z_]+:[a-z_]+:[a-z_]+$")
 
@@ -169,33 +169,15 @@ _APPEND_LINKED = text("""
 )
 
 
-def _fields_of(event: AuditEvent) -> ChainedFields:
-    return ChainedFields(
-        seq=event.seq,
-        occurred_at=event.occurred_at,
-        actor=event.actor,
-        action=event.action,
-        target_type=event.target_type,
-        target_id=event.target_id,
-        summary=event.summary,
-        request_id=event.request_id,
-        client_addr=event.client_addr,
-        encoding_version=event.encoding_version,
-        prev_hash=event.prev_hash,
-    )
+def verify_chain(session: Session) -> TrailReport:
+    """The hash chain against the sealed head, without signatures (govern.audit.checkpoints checks the whole trail)."""
+    from govern.audit.checkpoints import stored_events
+    from govern.audit.verification import verify_trail
 
-
-def verify_chain(session: Session, batch_size: int = 5000) -> VerifyResult:
     head = session.get(AuditChainHead, 1)
     if head is None:
         raise AuditUnavailable("the audit chain head is missing; run 'govern db upgrade'")
-
-    def stored_events() -> Iterator[tuple[ChainedFields, str]]:
-        rows = session.scalars(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch_size))
-        for event in rows:
-            yield _fields_of(event), event.hash
-
-    return walk_chain(stored_events(), head.last_seq, head.last_hash)
+    return verify_trail(stored_events(session), checkpoints=(), keys=(), head=(head.last_seq, head.last_hash))
 
 
 @dataclass(frozen=True)

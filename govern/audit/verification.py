@@ -123,6 +123,14 @@ class TrailReport:
     def ok(self) -> bool:
         return self.failure is None
 
+    @property
+    def checked(self) -> int:
+        return self.events_checked
+
+    @property
+    def first_break(self) -> Failure | None:
+        return self.failure
+
 
 def _check_checkpoint(checkpoint: SignedCheckpoint, hash_at_seq: str | None, keys: Mapping[str, TrustedKey]) -> str | None:
     key = keys.get(checkpoint.key_id)
@@ -143,6 +151,77 @@ def _check_checkpoint(checkpoint: SignedCheckpoint, hash_at_seq: str | None, key
     return None
 
 
+@dataclass
+class Segment:
+    """What walking a contiguous run of events found: where it starts and ends, the hashes asked for, a failure."""
+
+    from_seq: int
+    first_prev_hash: str | None = None
+    events_checked: int = 0
+    last_seq: int | None = None
+    last_hash: str | None = None
+    sealed: dict[int, str] = field(default_factory=dict)
+    failure: Failure | None = None
+
+
+def walk_segment(events: Iterable[EventRow], from_seq: int, expected_prev: str | None, wanted: frozenset[int]) -> Segment:
+    """Check the events in order from `from_seq`: numbering, links (the first against `expected_prev` when given) and
+    content; keep the hashes of the `wanted` seqs (where checkpoints are)."""
+    segment = Segment(from_seq)
+    expected_seq = from_seq
+    for event in events:
+        if event.seq != expected_seq:
+            segment.failure = Failure(event.seq, f"expected event {expected_seq} here, found {event.seq} "
+                                                 "(an event is missing or out of order)")
+            break
+        if expected_prev is not None and event.prev_hash != expected_prev:
+            segment.failure = Failure(event.seq, "prev_hash does not match the hash of the event before it (deleted or reordered)")
+            break
+        if not hash_matches(event):
+            segment.failure = Failure(event.seq, "content does not match its hash (the event was edited)")
+            break
+        if segment.events_checked == 0:
+            segment.first_prev_hash = event.prev_hash
+        segment.events_checked += 1
+        if event.seq in wanted:
+            segment.sealed[event.seq] = event.hash
+        expected_seq, expected_prev = event.seq + 1, event.hash
+    if segment.events_checked:
+        segment.last_seq, segment.last_hash = expected_seq - 1, expected_prev
+    return segment
+
+
+def join_segments(segments: list[Segment]) -> Segment:
+    """Segments walked apart (in parallel), joined in order: each must start where the one before it ended."""
+    whole = Segment(segments[0].from_seq)
+    for segment in segments:
+        if whole.failure is not None:
+            break
+        if whole.events_checked and segment.events_checked == 0 and segment.failure is None:
+            continue
+        if whole.events_checked and segment.events_checked:
+            if segment.from_seq != (whole.last_seq or 0) + 1:
+                whole.failure = Failure(segment.from_seq, f"expected event {(whole.last_seq or 0) + 1} here, found "
+                                                          f"{segment.from_seq} (an event is missing or out of order)")
+                break
+            if segment.first_prev_hash != whole.last_hash:
+                whole.failure = Failure(segment.from_seq, "prev_hash does not match the hash of the event before it "
+                                                          "(deleted or reordered)")
+                break
+        if whole.events_checked == 0 and segment.events_checked:
+            whole.first_prev_hash = segment.first_prev_hash
+        whole.events_checked += segment.events_checked
+        whole.sealed.update(segment.sealed)
+        if segment.events_checked:
+            whole.last_seq, whole.last_hash = segment.last_seq, segment.last_hash
+        whole.failure = segment.failure
+    return whole
+
+
+def checkpoints_in_range(checkpoints: Iterable[SignedCheckpoint], from_seq: int, to_seq: int | None) -> list[SignedCheckpoint]:
+    return sorted((c for c in checkpoints if c.seq >= from_seq and (to_seq is None or c.seq <= to_seq)), key=lambda c: c.seq)
+
+
 def verify_trail(events: Iterable[EventRow], *, checkpoints: Iterable[SignedCheckpoint], keys: Iterable[TrustedKey],
                  head: tuple[int, str] | None = None, from_seq: int = 1, to_seq: int | None = None) -> TrailReport:
     """Check the events (ordered by seq, from `from_seq` to `to_seq` or the end), the checkpoints in that range, and the head.
@@ -150,51 +229,37 @@ def verify_trail(events: Iterable[EventRow], *, checkpoints: Iterable[SignedChec
     The first failure by position in the trail is reported. Starting after event 1, the link to the event before
     `from_seq` is taken on trust (and said so in the notes); a checkpoint at or after that start still proves what follows.
     """
-    report = TrailReport()
+    in_range = checkpoints_in_range(checkpoints, from_seq, to_seq)
+    segment = walk_segment(events, from_seq, GENESIS_HASH if from_seq == 1 else None, frozenset(c.seq for c in in_range))
+    return conclude(segment, in_range, keys, head if to_seq is None else None)
+
+
+def conclude(segment: Segment, in_range: list[SignedCheckpoint], keys: Iterable[TrustedKey],
+             head: tuple[int, str] | None) -> TrailReport:
+    """A walked trail judged against its checkpoints (signature, key validity, sealed hash) and the sealed head."""
+    from_seq = segment.from_seq
+    report = TrailReport(events_checked=segment.events_checked, first_seq=from_seq if segment.events_checked else None,
+                         last_seq=segment.last_seq, last_hash=segment.last_hash)
     trusted = {key.key_id: key for key in keys}
-    in_range = sorted((c for c in checkpoints if c.seq >= from_seq and (to_seq is None or c.seq <= to_seq)),
-                      key=lambda c: c.seq)
-    wanted = {c.seq for c in in_range}
-    sealed: dict[int, str] = {}
-    expected_seq, expected_prev = from_seq, (GENESIS_HASH if from_seq == 1 else None)
-    failure: Failure | None = None
-    for event in events:
-        if event.seq != expected_seq:
-            failure = Failure(event.seq, f"expected event {expected_seq} here, found {event.seq} "
-                                         "(an event is missing or out of order)")
-            break
-        if expected_prev is not None and event.prev_hash != expected_prev:
-            failure = Failure(event.seq, "prev_hash does not match the hash of the event before it (deleted or reordered)")
-            break
-        if not hash_matches(event):
-            failure = Failure(event.seq, "content does not match its hash (the event was edited)")
-            break
-        if report.first_seq is None:
-            report.first_seq = event.seq
-        report.events_checked += 1
-        if event.seq in wanted:
-            sealed[event.seq] = event.hash
-        expected_seq, expected_prev = event.seq + 1, event.hash
-    report.last_seq = expected_seq - 1 if report.events_checked else None
-    report.last_hash = expected_prev
+    failure = segment.failure
     for checkpoint in in_range:
         if failure is not None and checkpoint.seq >= (failure.seq or 0):
             break  # the event failure comes first in the trail
-        problem = _check_checkpoint(checkpoint, sealed.get(checkpoint.seq), trusted)
+        problem = _check_checkpoint(checkpoint, segment.sealed.get(checkpoint.seq), trusted)
         if problem is not None:
             failure = Failure(checkpoint.seq, problem)
             break
         report.checkpoints_checked += 1
-    if failure is None and head is not None and to_seq is None:
+    if failure is None and head is not None:
         head_seq, head_hash = head
-        if (report.last_seq or 0) != head_seq or (report.events_checked and expected_prev != head_hash):
+        if (report.last_seq or 0) != head_seq or (report.events_checked and report.last_hash != head_hash):
             failure = Failure(None, f"the trail ends at event {report.last_seq or 0} but the sealed head is event "
                                     f"{head_seq} (events after it were deleted or the head was altered)")
     report.failure = failure
     if from_seq > 1:
         report.notes.append(f"the link from event {from_seq - 1} to event {from_seq} was taken on trust "
                             "(verify from event 1, or from a bundle that starts at a checkpoint, to prove it)")
-    last_sealed = max(sealed, default=None)
+    last_sealed = max(segment.sealed, default=None)
     if report.ok and report.last_seq and (last_sealed is None or last_sealed < report.last_seq):
         since = (last_sealed or from_seq - 1) + 1
         report.notes.append(f"events {since}-{report.last_seq} are chained but not yet covered by a signed checkpoint")
