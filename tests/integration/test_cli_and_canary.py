@@ -11,16 +11,6 @@ from click.testing import CliRunner
 from govern.cli import main
 
 
-@pytest.fixture
-def cli_env(scratch_postgres, tmp_path, monkeypatch):
-    url = scratch_postgres.create("govern_cli")
-    monkeypatch.setenv("GOVERN_DATABASE_URL", url)
-    monkeypatch.setenv("GOVERN_SECRET_KEY", "cli-secret-" + "k" * 32)
-    monkeypatch.setenv("GOVERN_INSTANCE_PATH", str(tmp_path))
-    yield url
-    scratch_postgres.drop(url)
-
-
 def run(*args: str):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
