@@ -144,7 +144,7 @@ class Checkpoints(MethodView):
             latest = checkpoints.latest_checkpoint(db.session)
             if latest is None:
                 raise NotFound("the audit trail is empty: there is nothing to sign")
-            return CheckpointSchema().dump(latest), 200
+            return latest, 200
         return signed
 
 
