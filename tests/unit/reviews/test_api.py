@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sqlalchemy import update
 
@@ -19,7 +21,7 @@ BASE = "/api/v1/reviews"
 def token_for(session):
     """A bearer token for a role, optionally linked to a person (an owner answering through the API)."""
     def mint(role: Role, person_id: int | None = None) -> dict[str, str]:
-        _, token = create_api_client(session, Actor.system("tests"), f"{role.value}-{person_id}-{id(object())}", role, person_id)
+        _, token = create_api_client(session, Actor.system("tests"), f"{role.value}-{person_id}-{uuid.uuid4().hex[:8]}", role, person_id)
         session.commit()
         return {"Authorization": f"Bearer {token.reveal()}"}
 
