@@ -21,7 +21,7 @@ from govern.db import utcnow
 from govern.errors import DomainError, NotFound
 from govern.extensions import db
 from govern.reviews import service
-from govern.reviews.models import CampaignStatus, DeadlineAction, ReviewCampaign, ReviewItem
+from govern.reviews.models import DeadlineAction, ReviewCampaign, ReviewItem
 from govern.reviews.schemas import CampaignOpenSchema
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor, current_principal
