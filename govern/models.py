@@ -1,7 +1,7 @@
 """Imports every domain's models so Base.metadata knows all tables (for Alembic and tests)."""
 
 from govern.accounts.models import Network, SocialAccount  # noqa: F401
-from govern.audit.models import AuditChainHead, AuditEvent  # noqa: F401
+from govern.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent, AuditSigningKey, LegalHold  # noqa: F401
 from govern.auth.models import ApiClient, ConsoleUser, LoginLink  # noqa: F401
 from govern.broker.models import AccountConnection, NetworkApp, PendingConnect, WrappedHandoff  # noqa: F401
 from govern.credentials.models import Checkout, LegacyCredential  # noqa: F401
@@ -12,3 +12,4 @@ from govern.notifications.models import Notification  # noqa: F401
 from govern.people.models import Person  # noqa: F401
 from govern.policy.models import RegisteredImage  # noqa: F401
 from govern.policy.workflow_models import PolicyViolation, PublishApproval  # noqa: F401
+from govern.reviews.models import ReviewCampaign, ReviewItem  # noqa: F401
