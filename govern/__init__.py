@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, request, session
 from sqlalchemy import event
 
+from govern.audit.chain import canonical_json
 from govern.config import Settings, load_settings
 
 SUPPORTED_LOCALES = ("en", "ar", "he")
@@ -63,7 +64,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     configure_logging(settings.log_level, settings.log_format)
     app.config.update(
         SECRET_KEY=_secret_key(settings),
-        SQLALCHEMY_ENGINES={"default": {"url": settings.effective_database_url, "pool_pre_ping": True}},
+        # JSON columns hold canonical text (sorted keys, compact): audit summaries are then hashed as stored.
+        SQLALCHEMY_ENGINES={"default": {"url": settings.effective_database_url, "pool_pre_ping": True,
+                                        "json_serializer": canonical_json}},
         SESSION_COOKIE_NAME="govern_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -69,6 +69,11 @@ class CanonicalParts:
         return f"{self.before_prev_hash}{prev_hash}{self.before_seq}{seq}{self.after_seq}".encode()
 
 
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no whitespace, non-ASCII as itself: how summaries are stored, so the stored text is canonical."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_refuse)
+
+
 def _member(key: str, value: Any) -> str:
     return json.dumps(key) + ":" + json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_refuse)
 

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import orjson
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -18,6 +17,7 @@ from govern.audit.service import Actor, AuditUnavailable, record
 from govern.audit.signing import ALGORITHM, CheckpointSigner, SigningKey, checkpoint_message
 from govern.audit.verification import (
     EventRow,
+    RawJson,
     Segment,
     SignedCheckpoint,
     TrailReport,
@@ -162,7 +162,7 @@ def stored_events(session: Session, from_seq: int = 1, to_seq: int | None = None
         rows = connection.execute(_PG_EVENTS, {"first": from_seq, "last": last},
                                   execution_options={"stream_results": True, "yield_per": FETCH_ROWS})
         for seq, moment, actor, action, ttype, tid, summary, request_id, addr, version, prev, digest in rows:
-            yield EventRow(seq, moment, actor, action, ttype, tid, orjson.loads(summary), request_id, addr, version, prev, digest)
+            yield EventRow(seq, moment, actor, action, ttype, tid, RawJson(summary), request_id, addr, version, prev, digest)
         return
     from govern.db import UTCDateTime
 
@@ -171,7 +171,7 @@ def stored_events(session: Session, from_seq: int = 1, to_seq: int | None = None
     for seq, moment, actor, action, ttype, tid, summary, request_id, addr, version, prev, digest in rows:
         parsed_time = moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment))
         yield EventRow(seq, canonical_time(as_time(parsed_time, None)), actor, action, ttype, tid,
-                       orjson.loads(summary) if isinstance(summary, (str, bytes)) else summary,
+                       RawJson(summary) if isinstance(summary, str) else summary,
                        request_id, addr, version, prev, digest)
 
 
@@ -198,7 +198,7 @@ def _walk_chunk(conninfo: str, first: int, last: int, expected_prev: str | None,
     with psycopg.connect(conninfo) as connection, connection.cursor(name=f"verify_{first}") as cursor:
         cursor.itersize = FETCH_ROWS
         cursor.execute(_PG_EVENTS_RAW, {"first": first, "last": last})
-        events = (EventRow(seq, moment, actor, action, ttype, tid, orjson.loads(summary), request_id, addr, version, prev, digest)
+        events = (EventRow(seq, moment, actor, action, ttype, tid, RawJson(summary), request_id, addr, version, prev, digest)
                   for seq, moment, actor, action, ttype, tid, summary, request_id, addr, version, prev, digest in cursor)
         return walk_segment(events, first, expected_prev, wanted)
 

@@ -20,7 +20,11 @@ from govern.audit.signing import checkpoint_message, signature_valid
 
 
 class EventRow(NamedTuple):
-    """One stored event as verification reads it; `occurred_at` is the canonical time text, `summary` parsed JSON."""
+    """One stored event as verification reads it; `occurred_at` is the canonical time text.
+
+    `summary` is the parsed JSON, or a `RawJson` of the stored text (which is canonical for events written by govern,
+    so it is hashed as it is, without parsing).
+    """
 
     seq: int
     occurred_at: str
@@ -35,10 +39,14 @@ class EventRow(NamedTuple):
     prev_hash: str
     hash: str
 
+    @property
+    def summary_value(self) -> Any:
+        return orjson.loads(self.summary.text) if isinstance(self.summary, RawJson) else self.summary
+
     def as_json(self) -> dict[str, Any]:
         """The event as an evidence bundle and the SIEM stream carry it: the canonical members plus its hash."""
         return {"seq": self.seq, "occurred_at": self.occurred_at, "actor": self.actor, "action": self.action,
-                "target": [self.target_type, self.target_id], "summary": self.summary, "request_id": self.request_id,
+                "target": [self.target_type, self.target_id], "summary": self.summary_value, "request_id": self.request_id,
                 "client_addr": self.client_addr, "v": self.encoding_version, "prev_hash": self.prev_hash,
                 "hash": self.hash}
 
@@ -50,10 +58,17 @@ class EventRow(NamedTuple):
                    data["prev_hash"], data["hash"])
 
 
+class RawJson(NamedTuple):
+    """JSON text as stored, hashed as it is when it is already canonical."""
+
+    text: str
+
+
 def computed_hash(event: EventRow) -> str:
+    summary = orjson.Fragment(event.summary.text) if isinstance(event.summary, RawJson) else event.summary
     canonical = orjson.dumps({
         "action": event.action, "actor": event.actor, "client_addr": event.client_addr, "occurred_at": event.occurred_at,
-        "prev_hash": event.prev_hash, "request_id": event.request_id, "seq": event.seq, "summary": event.summary,
+        "prev_hash": event.prev_hash, "request_id": event.request_id, "seq": event.seq, "summary": summary,
         "target": [event.target_type, event.target_id], "v": event.encoding_version,
     }, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()
@@ -63,9 +78,9 @@ def _reference_hash(event: EventRow) -> str | None:
     try:
         moment = datetime.strptime(event.occurred_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
         fields = ChainedFields(event.seq, moment, event.actor, event.action, event.target_type, event.target_id,
-                               event.summary, event.request_id, event.client_addr, event.encoding_version, event.prev_hash)
+                               event.summary_value, event.request_id, event.client_addr, event.encoding_version, event.prev_hash)
         return hashlib.sha256(canonical_bytes(fields)).hexdigest()
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, orjson.JSONDecodeError):
         return None
 
 
