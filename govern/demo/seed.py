@@ -36,6 +36,7 @@ CONSOLE_USERS = (
     ("it@govern.demo", "Demo IT", Role.IT),
     ("auditor@govern.demo", "Demo Auditor", Role.AUDITOR),
 )
+REVIEWER_EMAIL = "reviewer@govern.demo"  # the owner of the first account in the demo access review
 
 # (name as written, ASCII transliteration for usernames); Latin names are transliterated by code.
 ENGLISH_FIRST = (
@@ -239,7 +240,19 @@ def seed_demo_data(session: Session, random_seed: int) -> str:
     _seed_retired_account(session, rng, org, leavers)
     for email, name, role in CONSOLE_USERS:
         ensure_console_user(session, ACTOR, email, name, role)
+    _seed_access_review(session, accounts, now)
     return _summary(session, random_seed, len(org.people), len(leavers), len(accounts) + 1)
+
+
+def _seed_access_review(session: Session, accounts: Sequence[SocialAccount], now: datetime) -> None:
+    """An open access review of one business unit, and a console user for its first account's owner to answer it."""
+    from govern.reviews.models import ScopeKind
+    from govern.reviews.service import ReviewSettings, open_campaign
+
+    owned = next(a for a in accounts if a.owner is not None and a.owner.status == PersonStatus.ACTIVE and a.business_unit)
+    ensure_console_user(session, ACTOR, REVIEWER_EMAIL, owned.owner.display_name, Role.REVIEWER, person_id=owned.owner.id)
+    open_campaign(session, ACTOR, ReviewSettings(), name=f"Quarterly access review: {owned.business_unit}",
+                  scope_kind=ScopeKind.BUSINESS_UNIT, scope_value=owned.business_unit, deadline=now + timedelta(days=14))
 
 
 def _ascii(text: str) -> str:
@@ -438,5 +451,5 @@ def _summary(session: Session, random_seed: int, people: int, leavers: int, acco
     by_state = ", ".join(f"{states.get(s, 0)} {s}" for s in ("active", "scheduled", "expired", "revoked"))
     return (
         f"demo data created (seed {random_seed}): {people} people ({leavers} leavers), {accounts} accounts, "
-        f"{total} grants ({by_state}), {len(CONSOLE_USERS)} console users"
+        f"{total} grants ({by_state}), {len(CONSOLE_USERS) + 1} console users, 1 open access review"
     )

@@ -168,7 +168,18 @@ def test_console_users_one_per_role(session):
         "governance@govern.demo": Role.GOVERNANCE,
         "it@govern.demo": Role.IT,
         "auditor@govern.demo": Role.AUDITOR,
+        "reviewer@govern.demo": Role.REVIEWER,
     }
+
+
+def test_the_demo_reviewer_has_items_to_review_in_an_open_campaign(session):
+    from govern.reviews.models import ReviewCampaign, ReviewItem
+
+    reviewer = session.scalars(select(ConsoleUser).where(ConsoleUser.email == "reviewer@govern.demo")).one()
+    [campaign] = session.scalars(select(ReviewCampaign)).all()
+    assert campaign.status == "open" and campaign.scope_kind == "business_unit"
+    mine = session.scalars(select(ReviewItem).where(ReviewItem.reviewer_person_id == reviewer.person_id)).all()
+    assert mine and all(item.decision is None for item in mine)
 
 
 def test_every_change_is_audited_and_the_chain_verifies(session):
@@ -176,7 +187,7 @@ def test_every_change_is_audited_and_the_chain_verifies(session):
     assert result.ok, str(result.first_break)
     assert result.checked > 400
     actors = set(session.scalars(select(AuditEvent.actor).distinct()))
-    assert actors == {"system:demo-seed"}
+    assert actors == {"system:demo-seed", "system:notifications"}  # the review's reviewers are notified
 
 
 def test_folded_search_finds_arabic_names_typed_without_variants(session):
