@@ -195,12 +195,10 @@ def _walk_chunk(conninfo: str, first: int, last: int, expected_prev: str | None,
     """One worker's share of a parallel verification: its own connection, its own run of events."""
     import psycopg
 
-    with psycopg.connect(conninfo) as connection, connection.cursor(name=f"verify_{first}") as cursor:
+    with psycopg.connect(conninfo) as connection, connection.cursor(name=f"verify_{first}", binary=True) as cursor:
         cursor.itersize = FETCH_ROWS
         cursor.execute(_PG_EVENTS_RAW, {"first": first, "last": last})
-        events = (EventRow(seq, moment, actor, action, ttype, tid, RawJson(summary), request_id, addr, version, prev, digest)
-                  for seq, moment, actor, action, ttype, tid, summary, request_id, addr, version, prev, digest in cursor)
-        return walk_segment(events, first, expected_prev, wanted)
+        return walk_segment(cursor, first, expected_prev, wanted)  # rows come in EventRow's order, summary as text
 
 
 def _walk_in_parallel(session: Session, first: int, last: int, wanted: frozenset[int], workers: int) -> Segment:

@@ -171,7 +171,8 @@ class Segment:
     """What walking a contiguous run of events found: where it starts and ends, the hashes asked for, a failure."""
 
     from_seq: int
-    first_prev_hash: str | None = None
+    first_seen_seq: int | None = None  # the first event the walk met, even one that failed
+    first_prev_hash: str | None = None  # its prev_hash
     events_checked: int = 0
     last_seq: int | None = None
     last_hash: str | None = None
@@ -179,57 +180,86 @@ class Segment:
     failure: Failure | None = None
 
 
-def walk_segment(events: Iterable[EventRow], from_seq: int, expected_prev: str | None, wanted: frozenset[int]) -> Segment:
+def _fast_hash(row: tuple) -> str:
+    """computed_hash for a row in EventRow's field order whose summary is raw stored text, RawJson or parsed JSON."""
+    seq, moment, actor, action, target_type, target_id, summary, request_id, addr, version, prev, _ = row
+    if type(summary) is str:
+        summary = orjson.Fragment(summary)
+    elif type(summary) is RawJson:
+        summary = orjson.Fragment(summary.text)
+    return hashlib.sha256(orjson.dumps({
+        "action": action, "actor": actor, "client_addr": addr, "occurred_at": moment, "prev_hash": prev,
+        "request_id": request_id, "seq": seq, "summary": summary, "target": [target_type, target_id], "v": version,
+    }, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _as_event(row: tuple) -> EventRow:
+    event = EventRow(*row)
+    return event._replace(summary=RawJson(event.summary)) if type(event.summary) is str else event
+
+
+def walk_segment(events: Iterable[tuple], from_seq: int, expected_prev: str | None, wanted: frozenset[int]) -> Segment:
     """Check the events in order from `from_seq`: numbering, links (the first against `expected_prev` when given) and
-    content; keep the hashes of the `wanted` seqs (where checkpoints are)."""
+    content; keep the hashes of the `wanted` seqs (where checkpoints are).
+
+    Rows are EventRows or plain tuples in the same order (a str summary is the stored JSON text).
+    """
     segment = Segment(from_seq)
     expected_seq = from_seq
-    for event in events:
-        if event.seq != expected_seq:
-            segment.failure = Failure(event.seq, f"expected event {expected_seq} here, found {event.seq} "
-                                                 "(an event is missing or out of order)")
+    checked = 0
+    for row in events:
+        seq, prev, digest = row[0], row[10], row[11]
+        if segment.first_seen_seq is None:
+            segment.first_seen_seq, segment.first_prev_hash = seq, prev
+        if seq != expected_seq:
+            segment.failure = Failure(seq, f"expected event {expected_seq} here, found {seq} "
+                                           "(an event is missing or out of order)")
             break
-        if expected_prev is not None and event.prev_hash != expected_prev:
-            segment.failure = Failure(event.seq, "prev_hash does not match the hash of the event before it (deleted or reordered)")
+        if expected_prev is not None and prev != expected_prev:
+            segment.failure = Failure(seq, "prev_hash does not match the hash of the event before it (deleted or reordered)")
             break
-        if not hash_matches(event):
-            segment.failure = Failure(event.seq, "content does not match its hash (the event was edited)")
-            break
-        if segment.events_checked == 0:
-            segment.first_prev_hash = event.prev_hash
-        segment.events_checked += 1
-        if event.seq in wanted:
-            segment.sealed[event.seq] = event.hash
-        expected_seq, expected_prev = event.seq + 1, event.hash
-    if segment.events_checked:
+        if row[9] != ENCODING_VERSION or _fast_hash(row) != digest:
+            if not hash_matches(_as_event(row)):
+                segment.failure = Failure(seq, "content does not match its hash (the event was edited)")
+                break
+        checked += 1
+        if seq in wanted:
+            segment.sealed[seq] = digest
+        expected_seq, expected_prev = seq + 1, digest
+    segment.events_checked = checked
+    if checked:
         segment.last_seq, segment.last_hash = expected_seq - 1, expected_prev
     return segment
 
 
 def join_segments(segments: list[Segment]) -> Segment:
-    """Segments walked apart (in parallel), joined in order: each must start where the one before it ended."""
+    """Segments walked apart (in parallel), joined in order: each must start where the one before it ended.
+
+    A failure at the seam is named as a sequential walk would name it: numbering first, then the link.
+    """
     whole = Segment(segments[0].from_seq)
     for segment in segments:
-        if whole.failure is not None:
-            break
-        if whole.events_checked and segment.events_checked == 0 and segment.failure is None:
-            continue
-        if whole.events_checked and segment.events_checked:
-            if segment.from_seq != (whole.last_seq or 0) + 1:
-                whole.failure = Failure(segment.from_seq, f"expected event {(whole.last_seq or 0) + 1} here, found "
-                                                          f"{segment.from_seq} (an event is missing or out of order)")
+        if segment.first_seen_seq is None:
+            continue  # nothing stored in this run: the next run's numbering shows the gap
+        if whole.first_seen_seq is None:
+            whole.first_seen_seq, whole.first_prev_hash = segment.first_seen_seq, segment.first_prev_hash
+        else:
+            expected = (whole.last_seq or whole.from_seq - 1) + 1
+            if segment.first_seen_seq != expected:
+                whole.failure = Failure(segment.first_seen_seq, f"expected event {expected} here, found "
+                                                                f"{segment.first_seen_seq} (an event is missing or out of order)")
                 break
             if segment.first_prev_hash != whole.last_hash:
-                whole.failure = Failure(segment.from_seq, "prev_hash does not match the hash of the event before it "
-                                                          "(deleted or reordered)")
+                whole.failure = Failure(segment.first_seen_seq, "prev_hash does not match the hash of the event before "
+                                                                "it (deleted or reordered)")
                 break
-        if whole.events_checked == 0 and segment.events_checked:
-            whole.first_prev_hash = segment.first_prev_hash
         whole.events_checked += segment.events_checked
         whole.sealed.update(segment.sealed)
         if segment.events_checked:
             whole.last_seq, whole.last_hash = segment.last_seq, segment.last_hash
-        whole.failure = segment.failure
+        if segment.failure is not None:
+            whole.failure = segment.failure
+            break
     return whole
 
 

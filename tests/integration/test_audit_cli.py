@@ -121,3 +121,24 @@ def test_evidence_bundle_exports_and_verifies_offline(sealed, tmp_path):
     changed.write_bytes(buffer.getvalue())
     refused = CliRunner().invoke(main, ["audit", "verify", "--bundle", str(changed)])
     assert refused.exit_code == 1 and "reports/access.csv does not match its SHA-256" in refused.output
+
+
+@pytest.mark.parametrize("tampering, expected", [
+    (None, "intact: 12 events"),
+    ("DELETE FROM audit_events WHERE seq = 7", "BROKEN at event 8: expected event 7 here, found 8"),
+    ("UPDATE audit_events SET actor = 'x' WHERE seq = 6", "BROKEN at event 6: content does not match its hash"),
+    ("UPDATE audit_events SET prev_hash = repeat('0', 64) WHERE seq = 9", "BROKEN at event 9: prev_hash does not match"),
+])
+def test_parallel_verification_names_the_same_first_failure(cli_env, monkeypatch, tampering, expected):
+    """The trail cut into runs walked by worker processes: links across runs are checked when they are joined."""
+    from govern.audit import checkpoints
+
+    run("db", "upgrade")
+    for n in range(12):
+        run("token", "create", "--name", f"t{n}", "--role", "auditor")
+    monkeypatch.setattr(checkpoints, "PARALLEL_FROM_EVENTS", 1)
+    if tampering:
+        _tamper(cli_env, tampering)
+    result = CliRunner().invoke(main, ["audit", "verify"])
+    assert expected in result.output, result.output
+    assert result.exit_code == (0 if tampering is None else 1)
