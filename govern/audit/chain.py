@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from json.encoder import encode_basestring  # what json.dumps(..., ensure_ascii=False) writes a string as
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -33,9 +34,14 @@ def canonical_time(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+# Built once: json.dumps with non-default arguments builds a new encoder on every call, and audited writes are hot.
+_PLAIN = json.JSONEncoder(ensure_ascii=False, default=_refuse)
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_refuse)
+
+
 def normalise_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
-    """Round-trip through JSON so what is hashed is exactly what the database will hold."""
-    return json.loads(json.dumps(summary, default=_refuse, ensure_ascii=False))
+    """Round-trip through JSON so what is hashed is exactly what the database will hold (keys become strings)."""
+    return json.loads(_PLAIN.encode(summary))
 
 
 @dataclass(frozen=True)
@@ -71,16 +77,22 @@ class CanonicalParts:
 
 def canonical_json(value: Any) -> str:
     """Sorted keys, no whitespace, non-ASCII as itself: how summaries are stored, so the stored text is canonical."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_refuse)
+    return _CANONICAL.encode(value)
 
 
 def _member(key: str, value: Any) -> str:
-    return json.dumps(key) + ":" + json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_refuse)
+    if isinstance(value, str):
+        encoded = encode_basestring(value)
+    elif value is None:
+        encoded = "null"
+    else:
+        encoded = _CANONICAL.encode(value)
+    return encode_basestring(key) + ":" + encoded
 
 
-def canonical_parts(fields: ChainedFields) -> CanonicalParts:
+def canonical_parts(fields: ChainedFields, summary_text: str | None = None) -> CanonicalParts:
     """Every member but prev_hash and seq, in sorted key order: action, actor, client_addr, occurred_at,
-    prev_hash, request_id, seq, summary, target, v."""
+    prev_hash, request_id, seq, summary, target, v. `summary_text` is canonical_json(fields.summary) if already made."""
     if fields.encoding_version != ENCODING_VERSION:
         raise ValueError(f"unknown audit encoding version {fields.encoding_version}")
     leading = [
@@ -88,7 +100,8 @@ def canonical_parts(fields: ChainedFields) -> CanonicalParts:
         _member("occurred_at", canonical_time(fields.occurred_at)),
     ]
     trailing = [
-        _member("summary", fields.summary), _member("target", [fields.target_type, fields.target_id]),
+        '"summary":' + (summary_text if summary_text is not None else canonical_json(fields.summary)),
+        _member("target", [fields.target_type, fields.target_id]),
         _member("v", fields.encoding_version),
     ]
     return CanonicalParts(

@@ -86,8 +86,9 @@ def _append_linked_by_database(session: Session, unlinked: dict[str, Any]) -> Re
     """
     import psycopg
 
-    parts = canonical_parts(ChainedFields(seq=0, prev_hash="", **unlinked))
-    params = {**unlinked, "summary": canonical_json(unlinked["summary"]), "before_prev_hash": parts.before_prev_hash,
+    summary_text = canonical_json(unlinked["summary"])
+    parts = canonical_parts(ChainedFields(seq=0, prev_hash="", **unlinked), summary_text)
+    params = {**unlinked, "summary": summary_text, "before_prev_hash": parts.before_prev_hash,
               "before_seq": parts.before_seq, "after_seq": parts.after_seq}
     try:
         with session.connection().connection.driver_connection.cursor() as cursor:
