@@ -154,7 +154,9 @@ class Verification(MethodView):
     @blp.response(200, VerificationSchema)
     def get(self):
         """Verify the whole trail now with the signer's own keys (the CLI can also verify offline)."""
-        report = checkpoints.verify_stored_trail(db.session, checkpoints.trusted_keys_from_signer(db.session, current_signer()))
+        # One process: forking worker processes from a threaded web worker is not safe (the CLI and the jobs may).
+        report = checkpoints.verify_stored_trail(db.session, checkpoints.trusted_keys_from_signer(db.session, current_signer()),
+                                                 workers=1)
         return {"ok": report.ok, "events_checked": report.events_checked, "checkpoints_checked": report.checkpoints_checked,
                 "last_seq": report.last_seq, "last_hash": report.last_hash,
                 "first_failure": str(report.failure) if report.failure else None, "notes": report.notes}
