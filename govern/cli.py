@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -89,11 +91,16 @@ def serve(host: str, port: int, workers: int) -> None:
 
     settings = app.extensions["govern.settings"]
 
+    scheduler: list[subprocess.Popen] = []
+
     def when_ready(_server) -> None:
         if settings.jobs_in_process:
-            from govern.jobs import start_in_process_scheduler
+            scheduler.append(subprocess.Popen([sys.executable, "-c", "from govern.cli import main; main()", "jobs", "run"]))
 
-            start_in_process_scheduler(app)
+    def on_exit(_server) -> None:
+        for process in scheduler:
+            process.terminate()
+            process.wait(timeout=30)
 
     def post_fork(_server, _worker) -> None:
         from govern.extensions import db
@@ -109,12 +116,31 @@ def serve(host: str, port: int, workers: int) -> None:
             self.cfg.set("threads", 4)
             self.cfg.set("accesslog", None)
             self.cfg.set("when_ready", when_ready)
+            self.cfg.set("on_exit", on_exit)
             self.cfg.set("post_fork", post_fork)
 
         def load(self):
             return app
 
     Server().run()
+
+
+@main.group(hidden=True)
+def jobs() -> None:
+    """In-process jobs (embedded mode)."""
+
+
+@jobs.command("run")
+def jobs_run() -> None:
+    """Run the job schedule in this process until interrupted (`govern serve` starts this in embedded mode)."""
+    from govern import create_app
+    from govern.jobs import run_scheduler_process
+
+    try:
+        app = create_app()
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
+    run_scheduler_process(app)
 
 
 @click.group("accounts")

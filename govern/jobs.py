@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from typing import Any
@@ -107,14 +106,6 @@ def _drop_pending(session: Session, transaction) -> None:
         session.info.pop(_PENDING, None)
 
 
-# A fork while the scheduler thread is inside a job (gunicorn forking its workers from the master) would hand the
-# child SQLite's or libpq's internal locks held by a thread that does not exist there, and the child's first
-# database call would hang forever. Forks wait for the running job to finish instead.
-_JOB_RUNNING = threading.RLock()
-os.register_at_fork(before=_JOB_RUNNING.acquire, after_in_parent=_JOB_RUNNING.release,
-                    after_in_child=_JOB_RUNNING.release)
-
-
 def start_in_process_scheduler(app: Flask, interval_seconds: float = 60.0) -> threading.Event:
     """Embedded mode has no beat: run the beat schedule's tasks from one daemon thread instead."""
     celery: Celery = app.extensions["celery"]
@@ -130,7 +121,7 @@ def start_in_process_scheduler(app: Flask, interval_seconds: float = 60.0) -> th
             if now - last_run.get(name, float("-inf")) < float(entry["schedule"]):
                 continue
             last_run[name] = now
-            with _JOB_RUNNING, app.app_context():
+            with app.app_context():
                 try:
                     celery.tasks[entry["task"]].apply()
                     db.session.commit()
@@ -147,3 +138,16 @@ def start_in_process_scheduler(app: Flask, interval_seconds: float = 60.0) -> th
 
     threading.Thread(target=loop, name="govern-scheduler", daemon=True).start()
     return stop  # set() it to stop the scheduler
+
+
+def run_scheduler_process(app: Flask, interval_seconds: float = 60.0) -> None:
+    """The in-process schedule in a process of its own (`govern serve` starts one beside gunicorn): a scheduler
+    thread inside gunicorn's master would be running a job while the master forks a worker, and the worker would
+    inherit SQLite's or libpq's locks held by a thread that does not exist there (its first query hangs)."""
+    stop = start_in_process_scheduler(app, interval_seconds)
+    try:
+        while not stop.wait(3600):
+            pass
+    except KeyboardInterrupt:
+        stop.set()
+
