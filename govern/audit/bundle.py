@@ -93,13 +93,29 @@ def write_bundle(files: dict[str, bytes], manifest: dict[str, object], readme: s
     return buffer.getvalue()
 
 
-def read_bundle(data: bytes) -> BundleContents:
-    """Open a bundle and check every file against the manifest (a missing, extra or changed file is refused)."""
+def _unzipped(data: bytes) -> dict[str, bytes]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            files = {name: archive.read(name) for name in archive.namelist() if not name.endswith("/")}
+            return {name: archive.read(name) for name in archive.namelist() if not name.endswith("/")}
     except (zipfile.BadZipFile, OSError) as exc:
         raise BundleError(f"not a readable zip file: {exc}") from None
+
+
+def signing_key_ids(data: bytes) -> set[str]:
+    """The key ids a bundle's checkpoints and manifest signature name (before any check: to trust one PEM key under each)."""
+    try:
+        files = _unzipped(data)
+        signed = list(_jsonl(files.get(CHECKPOINTS, b""), CHECKPOINTS))
+        if MANIFEST_SIGNATURE in files:
+            signed.append(orjson.loads(files[MANIFEST_SIGNATURE]))
+    except (BundleError, orjson.JSONDecodeError):
+        return set()
+    return {str(entry.get("key_id")) for entry in signed if isinstance(entry, dict)}
+
+
+def read_bundle(data: bytes) -> BundleContents:
+    """Open a bundle and check every file against the manifest (a missing, extra or changed file is refused)."""
+    files = _unzipped(data)
     if MANIFEST not in files:
         raise BundleError(f"{MANIFEST} is missing")
     try:

@@ -49,10 +49,12 @@ def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
     return session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc(), AuditCheckpoint.id.desc()).limit(1)).first()
 
 
-def sync_keys(session: Session, signer: CheckpointSigner, now: datetime | None = None) -> list[AuditSigningKey]:
-    """Publish the signer's public keys: a new key is valid from now; every older one ends when the next begins."""
+def sync_keys(session: Session, signer: CheckpointSigner, now: datetime | None = None,
+              held: list[SigningKey] | None = None) -> list[AuditSigningKey]:
+    """Publish the signer's public keys (`held`, if already read): a new key is valid from now; every older one ends
+    when the next begins."""
     moment = now or utcnow()
-    held = signer.keys()
+    held = held if held is not None else signer.keys()
     known = {row.key_id: row for row in session.scalars(select(AuditSigningKey))}
     for key in held:
         if key.key_id not in known:
@@ -75,8 +77,9 @@ def sign_checkpoint(session: Session, signer: CheckpointSigner, now: datetime | 
     if head.last_seq == 0 or (latest is not None and latest.seq == head.last_seq):
         return None
     moment = now or utcnow()
-    sync_keys(session, signer, moment)
-    key_id = signer.keys()[-1].key_id
+    held = signer.keys()
+    sync_keys(session, signer, moment, held)
+    key_id = held[-1].key_id
     signed_key_id, signature = signer.sign(checkpoint_message(head.last_seq, head.last_hash, moment, key_id))
     if signed_key_id != key_id:  # the key rotated between the two calls: sign again with the message naming it
         sync_keys(session, signer, moment)
@@ -137,12 +140,7 @@ def stored_checkpoints(session: Session, from_seq: int = 1, to_seq: int | None =
             for c in session.scalars(query)]
 
 
-_PG_EVENTS = text("""
-    SELECT seq, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), actor, action, target_type,
-           target_id, summary::text, request_id, client_addr, encoding_version, prev_hash, hash
-    FROM audit_events WHERE seq >= :first AND seq <= :last ORDER BY seq
-""")
-_PG_EVENTS_RAW = """
+_PG_EVENTS = """
     SELECT seq, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), actor, action, target_type,
            target_id, summary::text, request_id, client_addr, encoding_version, prev_hash, hash
     FROM audit_events WHERE seq >= %(first)s AND seq <= %(last)s ORDER BY seq
@@ -155,12 +153,12 @@ _PORTABLE_EVENTS = text("""
 
 
 def stored_events(session: Session, from_seq: int = 1, to_seq: int | None = None) -> Iterator[EventRow]:
-    """Events in seq order, streamed in batches, as verification reads them (time as canonical text, summary parsed)."""
+    """Events in seq order, streamed in batches, as verification reads them (time as canonical text, summary as stored)."""
     last = to_seq if to_seq is not None else 2**62
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        rows = connection.execute(_PG_EVENTS, {"first": from_seq, "last": last},
-                                  execution_options={"stream_results": True, "yield_per": FETCH_ROWS})
+        rows = connection.exec_driver_sql(_PG_EVENTS, {"first": from_seq, "last": last},
+                                          execution_options={"stream_results": True, "yield_per": FETCH_ROWS})
         for seq, moment, actor, action, ttype, tid, summary, request_id, addr, version, prev, digest in rows:
             yield EventRow(seq, moment, actor, action, ttype, tid, RawJson(summary), request_id, addr, version, prev, digest)
         return
@@ -197,7 +195,7 @@ def _walk_chunk(conninfo: str, first: int, last: int, expected_prev: str | None,
 
     with psycopg.connect(conninfo) as connection, connection.cursor(name=f"verify_{first}", binary=True) as cursor:
         cursor.itersize = FETCH_ROWS
-        cursor.execute(_PG_EVENTS_RAW, {"first": first, "last": last})
+        cursor.execute(_PG_EVENTS, {"first": first, "last": last})
         return walk_segment(cursor, first, expected_prev, wanted)  # rows come in EventRow's order, summary as text
 
 

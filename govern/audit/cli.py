@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from govern.audit import checkpoints
-from govern.audit.bundle import BundleError, keys_from_json, verify_bundle
+from govern.audit.bundle import BundleError, keys_from_json, signing_key_ids, verify_bundle
 from govern.audit.signing import SigningUnavailable, current_signer
 from govern.audit.verification import TrailReport, TrustedKey
 from govern.cli_support import cli_actor, with_app
@@ -99,29 +99,13 @@ def verify(from_: str | None, to: str | None, public_key: Path | None, bundle_pa
             raise click.ClickException(f"cannot read {bundle_path}: {exc.strerror}") from None
         keys = None
         if public_key is not None:
-            ids = {line.get("key_id") for line in _bundle_checkpoint_ids(data)}
-            keys = _keys_file(public_key, ids)
+            keys = _keys_file(public_key, signing_key_ids(data))
         try:
             _report(verify_bundle(data, keys), as_json)
         except BundleError as exc:
             raise click.ClickException(f"the bundle is not intact: {exc}") from None
         return
     _verify_database(_moment_or_seq(from_, "--from"), _moment_or_seq(to, "--to"), public_key, as_json)
-
-
-def _bundle_checkpoint_ids(data: bytes) -> list[dict]:
-    """The key ids a bundle's checkpoints and manifest signature name (a PEM key is trusted under each of them)."""
-    import io
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            signed = [orjson.loads(line) for line in archive.read("audit/checkpoints.jsonl").splitlines() if line.strip()]
-            if "manifest.sig" in archive.namelist():
-                signed.append(orjson.loads(archive.read("manifest.sig")))
-            return signed
-    except (KeyError, zipfile.BadZipFile, orjson.JSONDecodeError):
-        return []
 
 
 @with_app

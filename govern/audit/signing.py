@@ -107,13 +107,16 @@ class LocalKeySigner:
             order.write(key_id + "\n")
         return SigningKey(key_id, public, self.source)
 
+    def _current_id(self) -> str:
+        order = self._order()
+        return order[-1] if order else self._create().key_id
+
     def keys(self) -> list[SigningKey]:
-        if not self._order():
-            self._create()
+        self._current_id()
         return [SigningKey(key_id, _raw_public(self._load(key_id)), self.source) for key_id in self._order()]
 
     def sign(self, message: bytes) -> tuple[str, bytes]:
-        key_id = self.keys()[-1].key_id
+        key_id = self._current_id()
         return key_id, self._load(key_id).sign(message)
 
     def rotate(self) -> SigningKey:

@@ -64,14 +64,18 @@ class RawJson(NamedTuple):
     text: str
 
 
-def computed_hash(event: EventRow) -> str:
-    summary = orjson.Fragment(event.summary.text) if isinstance(event.summary, RawJson) else event.summary
-    canonical = orjson.dumps({
-        "action": event.action, "actor": event.actor, "client_addr": event.client_addr, "occurred_at": event.occurred_at,
-        "prev_hash": event.prev_hash, "request_id": event.request_id, "seq": event.seq, "summary": summary,
-        "target": [event.target_type, event.target_id], "v": event.encoding_version,
-    }, option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(canonical).hexdigest()
+def computed_hash(row: tuple) -> str:
+    """The event's hash from its canonical JSON, for an EventRow or a plain row in its field order (a str summary is
+    the stored, canonical JSON text and is embedded as it is)."""
+    seq, moment, actor, action, target_type, target_id, summary, request_id, addr, version, prev, _ = row
+    if type(summary) is str:
+        summary = orjson.Fragment(summary)
+    elif type(summary) is RawJson:
+        summary = orjson.Fragment(summary.text)
+    return hashlib.sha256(orjson.dumps({
+        "action": action, "actor": actor, "client_addr": addr, "occurred_at": moment, "prev_hash": prev,
+        "request_id": request_id, "seq": seq, "summary": summary, "target": [target_type, target_id], "v": version,
+    }, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def _reference_hash(event: EventRow) -> str | None:
@@ -180,19 +184,6 @@ class Segment:
     failure: Failure | None = None
 
 
-def _fast_hash(row: tuple) -> str:
-    """computed_hash for a row in EventRow's field order whose summary is raw stored text, RawJson or parsed JSON."""
-    seq, moment, actor, action, target_type, target_id, summary, request_id, addr, version, prev, _ = row
-    if type(summary) is str:
-        summary = orjson.Fragment(summary)
-    elif type(summary) is RawJson:
-        summary = orjson.Fragment(summary.text)
-    return hashlib.sha256(orjson.dumps({
-        "action": action, "actor": actor, "client_addr": addr, "occurred_at": moment, "prev_hash": prev,
-        "request_id": request_id, "seq": seq, "summary": summary, "target": [target_type, target_id], "v": version,
-    }, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
 def _as_event(row: tuple) -> EventRow:
     event = EventRow(*row)
     return event._replace(summary=RawJson(event.summary)) if type(event.summary) is str else event
@@ -218,7 +209,7 @@ def walk_segment(events: Iterable[tuple], from_seq: int, expected_prev: str | No
         if expected_prev is not None and prev != expected_prev:
             segment.failure = Failure(seq, "prev_hash does not match the hash of the event before it (deleted or reordered)")
             break
-        if row[9] != ENCODING_VERSION or _fast_hash(row) != digest:
+        if row[9] != ENCODING_VERSION or computed_hash(row) != digest:
             if not hash_matches(_as_event(row)):
                 segment.failure = Failure(seq, "content does not match its hash (the event was edited)")
                 break
