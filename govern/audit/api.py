@@ -108,8 +108,10 @@ class SigningKeys(MethodView):
     @public
     @blp.response(200, SigningKeysSchema)
     def get(self):
-        """The public keys that sign audit checkpoints, with their validity periods (public: verifiers fetch them)."""
-        checkpoints.sync_keys(db.session, current_signer())
+        """The public keys that sign audit checkpoints, with their validity periods (public: verifiers fetch them).
+
+        Read from the key table only: the checkpoint job publishes the signer's keys every minute, so an anonymous
+        request never reaches Vault or writes."""
         return {"keys": [checkpoints.describe_key(row) for row in checkpoints.published_keys(db.session)]}
 
 

@@ -49,3 +49,11 @@ def test_rotation_needs_a_reason_and_keeps_the_trail_verifiable(client, auth_hea
 def test_bad_limit_is_a_problem_not_a_500(client, auth_headers):
     response = client.get("/api/v1/audit/checkpoints?limit=0", headers=auth_headers(Role.AUDITOR))
     assert response.status_code == 422 and response.content_type == PROBLEM
+
+
+def test_published_keys_never_reach_the_signer_for_an_anonymous_caller(client, app, monkeypatch):
+    def unreachable():
+        raise AssertionError("an anonymous request reached the signer")
+
+    monkeypatch.setattr("govern.audit.api.current_signer", unreachable)
+    assert client.get("/api/v1/audit/keys").status_code == 200
