@@ -572,19 +572,33 @@ def disconnect(session: Session, context: BrokerContext, actor: Actor, account_i
     connection = session.scalar(select(AccountConnection).where(AccountConnection.account_id == account_id))
     if connection is None:
         return
-    revoked_at_network = False
-    try:
-        stored = context.store.read(connection.store_path)
-        client = network_client(session, context, connection.account.network)
-        token = stored.data.get("refresh_token") or stored.data["access_token"]
-        revoked_at_network = client.revoke(token, "refresh_token" if "refresh_token" in stored.data else "access_token")
-    except (SecretStoreError, NetworkError, DomainError) as exc:
-        log.warning("network_revoke_failed", account_id=account_id, error=str(exc))
+    revoked_at_network = _revoke_at_network(session, context, connection)
     guard_store(context.store.destroy, connection.store_path)
     _set_health(connection, ConnectionHealth.REVOKED, reason)
     connection.refresh_due_at = None
     session.flush()
     record(session, actor, "broker:connection:revoke", "account", account_id, reason=reason, revoked_at_network=revoked_at_network)
+
+
+def _revoke_at_network(session: Session, context: BrokerContext, connection: AccountConnection) -> dict[str, bool]:
+    """Revoke (RFC 7009) the refresh token, then the access token: a network may leave issued access tokens working
+    when the refresh token is revoked. Which token was revoked, by name; a failure is logged and does not stop the other."""
+    try:
+        stored = context.store.read(connection.store_path)
+        client = network_client(session, context, connection.account.network)
+    except (SecretStoreError, DomainError) as exc:
+        log.warning("network_revoke_failed", account_id=connection.account_id, error=str(exc))
+        return {"access_token": False}
+    revoked = {}
+    for hint in ("refresh_token", "access_token"):
+        if hint not in stored.data:
+            continue
+        try:
+            revoked[hint] = client.revoke(stored.data[hint], hint)
+        except NetworkError as exc:
+            revoked[hint] = False
+            log.warning("network_revoke_failed", account_id=connection.account_id, token=hint, error=str(exc))
+    return revoked
 
 
 def mark_compromised(session: Session, context: BrokerContext, actor: Actor, account_id: int, reason: str) -> None:

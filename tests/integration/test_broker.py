@@ -102,7 +102,7 @@ def test_connect_refresh_publish_retire_end_to_end(client, admin, network, publi
     assert {"broker:connection:connect", "broker:connection:refresh", "broker:action:publish"} <= {e.action for e in events}
     retired = client.post(f"/api/v1/accounts/{account_id}/retire", json={"reason": "campaign over"}, headers=admin)
     assert retired.status_code == 200
-    assert network.stats["revocations"] == 1
+    assert network.stats["revocations"] == 2  # the refresh token, then the access token
     assert client.get(f"/api/v1/accounts/{account_id}/connection", headers=admin).get_json()["health"] == "revoked"
     store = app.extensions["govern.broker"].store
     with pytest.raises(SecretNotFound):
@@ -199,7 +199,7 @@ def test_compromise_revokes_everything_and_flags_the_account(client, admin, netw
     assert response.status_code == 200 and response.get_json()["health"] == "revoked"
     account = client.get(f"/api/v1/accounts/{account_id}", headers=admin).get_json()
     assert account["status"] == "suspended" and "compromised" in account["tags"]
-    assert network.stats["revocations"] == 1
+    assert network.stats["revocations"] == 2  # the refresh token, then the access token
     assert client.post("/api/v1/handoffs/unwrap", json={"wrapping_token": outstanding["wrapping_token"]}).status_code == 410
 
 

@@ -7,8 +7,9 @@
 // Interactions complete themselves: /interaction/<uid> signs the test user in and grants exactly what was asked,
 // so a test drives the whole flow by following redirects.
 //
-// Revoking one token leaves the others of the grant alive (revokeGrantPolicy: never), as at providers whose RFC 7009
-// revocation of a refresh token does not reach access tokens already issued: govern must revoke both itself.
+// Revoking a refresh token leaves the access tokens already issued alive (RFC 7009 section 2.1 lets a server do either;
+// oidc-provider revokes every token of the grant by default, many networks do not): the grant stays
+// (revokeGrantPolicy) and no token is revoked through its grant, so govern must revoke the access token itself.
 //
 // Usage: node oidc_provider_server.mjs '<json settings>'; prints one JSON line {"issuer": ...} once it listens.
 
@@ -68,6 +69,9 @@ const provider = new Provider(issuer, {
   },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
 });
+for (const model of [provider.AccessToken, provider.RefreshToken, provider.AuthorizationCode]) {
+  model.revokeByGrantId = async () => {};
+}
 provider.on('server_error', (ctx, error) => console.error('server_error', error));
 
 async function completeInteraction(req, res) {

@@ -16,6 +16,14 @@ from govern.db import utcnow
 from govern.secret_value import SecretValue
 
 
+OFFLINE_ACCESS = "offline_access"
+# Parameters govern sets itself on every authorization request; a registration's extra parameters may not replace them.
+RESERVED_AUTHORIZE_PARAMS = frozenset({
+    "client_id", "redirect_uri", "response_type", "response_mode", "scope", "state", "code_challenge",
+    "code_challenge_method", "request", "request_uri",
+})
+
+
 class NetworkError(RuntimeError):
     """A network call failed; messages never carry tokens."""
 
@@ -160,11 +168,21 @@ class OAuthNetworkClient:
         except requests.exceptions.RequestException as exc:
             raise NetworkUnavailable(f"{self.preset.display_name} did not answer ({type(exc).__name__})") from None
 
+    def authorize_params(self) -> dict[str, str]:
+        """The preset's (and the registration's) extra parameters; `prompt=consent` whenever `offline_access` is asked
+        for, since an OpenID Connect provider ignores offline_access without it (OpenID Connect Core 1.0, section 11)."""
+        params = dict(self.preset.extra_authorize_params)
+        if OFFLINE_ACCESS in self.preset.scopes:
+            prompts = params.get("prompt", "").split()
+            if "consent" not in prompts and "none" not in prompts:
+                params["prompt"] = " ".join([*prompts, "consent"])
+        return params
+
     def authorization_request(self) -> AuthorizationRequest:
         verifier = secrets.token_urlsafe(64)
         state = secrets.token_urlsafe(24)
         url, _ = self._session().create_authorization_url(
-            self.preset.endpoints.authorize_url, state=state, code_verifier=verifier, **self.preset.extra_authorize_params
+            self.preset.endpoints.authorize_url, state=state, code_verifier=verifier, **self.authorize_params()
         )
         return AuthorizationRequest(url, state, SecretValue(verifier))
 
