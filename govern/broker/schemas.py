@@ -62,6 +62,13 @@ class ConnectionSchema(Schema):
     health_detail = fields.Function(lambda view: view["connection"].health_detail)
 
 
+class ConnectionRefreshSchema(ConnectionSchema):
+    refreshed = fields.Boolean(metadata={"description": "False when nothing was refreshed (see refresh_result)."})
+    refresh_result = fields.String(metadata={"description": "refreshed, no_refresh_token (nothing to refresh: the connection "
+                                                           "is unchanged), not_due, failed or needs_reconnect"})
+    refresh_note = fields.String(allow_none=True)
+
+
 class DisconnectSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
 

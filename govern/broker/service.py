@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
 import os
@@ -367,28 +368,57 @@ def _lock_connection(session: Session, account_id: int) -> AccountConnection:
     ).one()
 
 
+class RefreshResult(str, enum.Enum):
+    REFRESHED = "refreshed"
+    NO_REFRESH_TOKEN = "no_refresh_token"  # nothing to refresh (a Facebook Page token, decision 0013): not a failure
+    NOT_DUE = "not_due"
+    FAILED = "failed"  # the network did not answer; the connection stays as it was
+    NEEDS_RECONNECT = "needs_reconnect"
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    connection: AccountConnection
+    result: RefreshResult
+    note: str | None = None
+
+    @property
+    def refreshed(self) -> bool:
+        return self.result == RefreshResult.REFRESHED
+
+
 def refresh_connection(session: Session, context: BrokerContext, actor: Actor, account_id: int, force: bool = False) -> AccountConnection:
     """Refresh under the per-account lock; the new tokens are written (CAS) before anyone uses them."""
+    return refresh_tokens(session, context, actor, account_id, force).connection
+
+
+def refresh_tokens(session: Session, context: BrokerContext, actor: Actor, account_id: int, force: bool = False) -> RefreshOutcome:
+    """refresh_connection, saying what happened: "Refresh now" on a connection without a refresh token is a no-op that
+    leaves it as healthy as it was; only an access token that has run out with nothing to refresh it needs a reconnect."""
     connection = _lock_connection(session, account_id)
     if connection.health in (ConnectionHealth.NEEDS_RECONNECT, ConnectionHealth.REVOKED):
-        return connection
+        return RefreshOutcome(connection, RefreshResult.NEEDS_RECONNECT, f"the connection is {connection.health.value}; reconnect it")
     if not force and connection.refresh_due_at is not None and connection.refresh_due_at > utcnow():
-        return connection  # another worker refreshed while we waited for the lock
+        return RefreshOutcome(connection, RefreshResult.NOT_DUE)  # another worker refreshed while we waited for the lock
     stored = guard_store(context.store.read, connection.store_path)
     refresh_token = stored.data.get("refresh_token")
     if refresh_token is None:
-        _mark_needs_reconnect(session, actor, connection, "the network gave no refresh token; reconnect before the access token expires")
-        return connection
+        if connection.expires_at is not None and connection.expires_at <= utcnow() + EXPIRY_MARGIN:
+            _mark_needs_reconnect(session, actor, connection, "the access token has expired and the network gave no refresh token")
+            return RefreshOutcome(connection, RefreshResult.NEEDS_RECONNECT, connection.health_detail)
+        until = f"until it expires ({connection.expires_at.isoformat()})" if connection.expires_at else "as it is (it does not expire)"
+        return RefreshOutcome(connection, RefreshResult.NO_REFRESH_TOKEN,
+                              f"nothing was refreshed: the network gave this connection no refresh token; its access token is used {until}")
     client = network_client(session, context, connection.account.network)
     try:
         tokens = client.refresh(refresh_token)
     except InvalidGrant:
         _mark_needs_reconnect(session, actor, connection, "the network refused the refresh token (invalid_grant)")
-        return connection
+        return RefreshOutcome(connection, RefreshResult.NEEDS_RECONNECT, connection.health_detail)
     except NetworkError as exc:
         connection.health_detail = f"last refresh failed: {exc}"
         log.warning("refresh_failed", account_id=account_id, error=str(exc))
-        return connection
+        return RefreshOutcome(connection, RefreshResult.FAILED, connection.health_detail)
     version = guard_store(context.store.write, connection.store_path, _token_data(tokens), cas=stored.version)
     _apply_tokens(context, connection, tokens, version)
     if connection.health == ConnectionHealth.HEALTHY:
@@ -397,7 +427,7 @@ def refresh_connection(session: Session, context: BrokerContext, actor: Actor, a
     session.flush()
     record(session, actor, "broker:connection:refresh", "account", account_id,
            after={"store_version": version, "expires_at": connection.expires_at, "access_fingerprint": connection.access_fingerprint[:12]})
-    return connection
+    return RefreshOutcome(connection, RefreshResult.REFRESHED)
 
 
 def _mark_needs_reconnect(session: Session, actor: Actor, connection: AccountConnection, why: str) -> None:

@@ -271,3 +271,16 @@ def test_owner_is_notified_when_the_account_needs_reconnecting(client, admin, ne
     from govern.notifications.service import unread_for
 
     assert [n.subject_id for n in unread_for(session, manager.id)] == [str(account_id)]
+
+
+def test_refresh_now_on_a_page_token_is_a_no_op_and_the_page_stays_healthy(client, admin, session, publisher_headers):
+    with FakeNetwork(pages=[{"id": "page-3001", "name": "Acme Support"}]) as network:
+        register(client, admin, network, key="facebook")
+        account_id = connect(client, admin, key="facebook")
+        refreshed = client.post(f"/api/v1/accounts/{account_id}/connection/refresh", headers=admin)
+        assert refreshed.status_code == 200
+        body = refreshed.get_json()
+        assert (body["refreshed"], body["refresh_result"], body["health"]) == (False, "no_refresh_token", "healthy")
+        assert "does not expire" in body["refresh_note"] and network.stats["refresh_requests"] == 0
+        whoami = client.post(f"/api/v1/accounts/{account_id}/actions", json={"action": "whoami"}, headers=publisher_headers(account_id))
+        assert whoami.status_code == 200 and whoami.get_json()["result"]["id"] == "page-3001"
