@@ -50,8 +50,9 @@ class NetworkAppResource(MethodView):
     def put(self, data, key):
         """Register govern's OAuth app on a network (client secret goes to the secret store)."""
         secret = SecretValue(data.pop("client_secret"))
-        client_id, scopes = data.pop("client_id"), data.pop("scopes")
-        return service.register_network_app(db.session, broker(), current_actor(), key, client_id, secret, data, scopes)
+        client_id, scopes, extra = data.pop("client_id"), data.pop("scopes"), data.pop("extra_authorize_params")
+        return service.register_network_app(db.session, broker(), current_actor(), key, client_id, secret, data, scopes,
+                                            extra_authorize_params=extra)
 
 
 @blp.route("/connections")

@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session, joinedload
 
 from govern import signals
 from govern.accounts.models import AccountStatus, Network, SocialAccount
-from govern.adapters.networks.base import Identity, InvalidGrant, NetworkError, OAuthNetworkClient, TokenSet
+from govern.adapters.networks.base import (
+    Identity,
+    InvalidGrant,
+    NetworkError,
+    OAuthNetworkClient,
+    TokenSet,
+    check_extra_authorize_params,
+)
 from govern.adapters.networks.presets import PRESETS
 from govern.adapters.secret_store import SecretNotFound, SecretStore, SecretStoreError, StoredSecret, account_path
 from govern.audit.service import Actor, record
@@ -116,10 +123,15 @@ def guard_store(call, *args, passthrough: tuple[type[SecretStoreError], ...] = (
 def register_network_app(
     session: Session, context: BrokerContext, actor: Actor, network_key: str, client_id: str,
     client_secret: SecretValue, endpoints: dict[str, str | None], scopes: list[str] | None,
+    extra_authorize_params: dict[str, str] | None = None,
 ) -> NetworkApp:
     network = session.scalar(select(Network).where(Network.key == network_key))
     if network is None:
         raise NotFound(f"unknown network {network_key!r}")
+    try:
+        extra = check_extra_authorize_params(extra_authorize_params) or None
+    except ValueError as exc:
+        raise InvalidOperation(f"extra_authorize_params: {exc}") from None
     app = session.scalar(select(NetworkApp).where(NetworkApp.network_id == network.id))
     path = _app_secret_path(network.key)
     current = 0
@@ -132,12 +144,13 @@ def register_network_app(
         app = NetworkApp(network=network, secret_path=path)
         session.add(app)
     app.client_id, app.secret_version, app.scopes, app.updated_by = client_id, version, scopes, actor.id
+    app.extra_authorize_params = extra
     for name in ("authorize_url", "token_url", "revocation_url", "whoami_url", "api_url"):
         setattr(app, name, endpoints.get(name) or None)
     session.flush()
     context.clients.pop(("network", network.id), None)
     record(session, actor, "broker:network_app:register", "network", network.key,
-           after={"client_id": client_id, "scopes": scopes, **{k: v for k, v in endpoints.items() if v}})
+           after={"client_id": client_id, "scopes": scopes, "extra_authorize_params": extra, **{k: v for k, v in endpoints.items() if v}})
     return app
 
 
@@ -169,6 +182,8 @@ def _client_for_registration(session: Session, context: BrokerContext, network: 
     )
     if app.scopes:
         preset = replace(preset, scopes=tuple(app.scopes))
+    if app.extra_authorize_params:
+        preset = replace(preset, extra_authorize_params={**preset.extra_authorize_params, **app.extra_authorize_params})
     if not (preset.endpoints.authorize_url and preset.endpoints.token_url and preset.endpoints.whoami_url):
         raise InvalidOperation(f"{network.display_name} needs its authorization, token and whoami endpoints configured")
     secret = guard_store(context.store.read, app.secret_path).data["client_secret"]

@@ -284,3 +284,25 @@ def test_refresh_now_on_a_page_token_is_a_no_op_and_the_page_stays_healthy(clien
         assert "does not expire" in body["refresh_note"] and network.stats["refresh_requests"] == 0
         whoami = client.post(f"/api/v1/accounts/{account_id}/actions", json={"action": "whoami"}, headers=publisher_headers(account_id))
         assert whoami.status_code == 200 and whoami.get_json()["result"]["id"] == "page-3001"
+
+
+@pytest.mark.parametrize("params, problem", [
+    ({"state": "fixed"}, "state is set by govern"),
+    ({"code_challenge": "x"}, "code_challenge is set by govern"),
+    ({"Redirect_URI": "https://evil.example/cb"}, "Redirect_URI is set by govern"),
+    ({"client_id": "other"}, "client_id is set by govern"),
+    ({"response_type": "token"}, "response_type is set by govern"),
+    ({"ui_locales": 3}, "Not a valid string"),
+    ({"bad name": "x"}, "is not a parameter name"),
+])
+def test_extra_authorization_parameters_cannot_override_what_govern_sets(client, admin, network, params, problem):
+    body = {"client_id": "govern-test", "client_secret": "s3cret", "extra_authorize_params": params}
+    refused = client.put("/api/v1/networks/x/app", json=body, headers=admin)
+    assert refused.status_code == 422 and problem in str(refused.get_json()["errors"]["extra_authorize_params"])
+
+
+def test_extra_authorization_parameters_are_sent_with_the_presets_own(client, admin, network):
+    register(client, admin, network, key="youtube", extra_authorize_params={"login_hint": "brand@acme.example"})
+    started = client.post("/api/v1/connections", json={"network": "youtube"}, headers=admin).get_json()
+    query = parse_qs(urlparse(started["authorize_url"]).query)
+    assert query["login_hint"] == ["brand@acme.example"] and query["access_type"] == ["offline"] and query["prompt"] == ["consent"]

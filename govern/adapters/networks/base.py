@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -22,6 +23,29 @@ RESERVED_AUTHORIZE_PARAMS = frozenset({
     "client_id", "redirect_uri", "response_type", "response_mode", "scope", "state", "code_challenge",
     "code_challenge_method", "request", "request_uri",
 })
+
+
+EXTRA_PARAM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,63}")
+MAX_EXTRA_PARAMS = 20
+
+
+def check_extra_authorize_params(params: dict[str, Any] | None) -> dict[str, str]:
+    """A registration's extra authorization parameters, checked: plain names and string values, none that govern sets
+    itself (state, PKCE, redirect_uri, client_id, response_type, scope...). ValueError says what is wrong."""
+    if not params:
+        return {}
+    if not isinstance(params, dict) or len(params) > MAX_EXTRA_PARAMS:
+        raise ValueError(f"give at most {MAX_EXTRA_PARAMS} parameters as an object of names to strings")
+    checked = {}
+    for name, value in params.items():
+        if not isinstance(name, str) or not EXTRA_PARAM_NAME.fullmatch(name):
+            raise ValueError(f"{str(name)[:64]!r} is not a parameter name (letters, digits, _ . -; at most 64)")
+        if name.lower() in RESERVED_AUTHORIZE_PARAMS:
+            raise ValueError(f"{name} is set by govern on every authorization request and cannot be overridden")
+        if not isinstance(value, str) or len(value) > 1024:
+            raise ValueError(f"{name}: the value must be a string of at most 1024 characters")
+        checked[name] = value
+    return checked
 
 
 class NetworkError(RuntimeError):
