@@ -67,6 +67,11 @@ class ActionFailed(DomainError):
     keeps_audit = True
 
 
+class AppSecretMissing(DomainError):
+    status = 409
+    title = "The network app's secret is missing"
+
+
 class SecretStoreDown(DomainError):
     status = 503
     title = "Secret store unavailable"
@@ -186,7 +191,13 @@ def _client_for_registration(session: Session, context: BrokerContext, network: 
         preset = replace(preset, extra_authorize_params={**preset.extra_authorize_params, **app.extra_authorize_params})
     if not (preset.endpoints.authorize_url and preset.endpoints.token_url and preset.endpoints.whoami_url):
         raise InvalidOperation(f"{network.display_name} needs its authorization, token and whoami endpoints configured")
-    secret = guard_store(context.store.read, app.secret_path).data["client_secret"]
+    try:
+        secret = guard_store(context.store.read, app.secret_path).data["client_secret"]
+    except (SecretNotFound, KeyError):
+        raise AppSecretMissing(
+            f"{network.display_name}'s app client secret is missing from the secret store: register the app's secret again "
+            f"(PUT /api/v1/networks/{network.key}/app)"
+        ) from None
     client = OAuthNetworkClient(preset, app.client_id, secret, context.callback_url)
     context.clients[cache_key] = client
     return client

@@ -306,3 +306,15 @@ def test_extra_authorization_parameters_are_sent_with_the_presets_own(client, ad
     started = client.post("/api/v1/connections", json={"network": "youtube"}, headers=admin).get_json()
     query = parse_qs(urlparse(started["authorize_url"]).query)
     assert query["login_hint"] == ["brand@acme.example"] and query["access_type"] == ["offline"] and query["prompt"] == ["consent"]
+
+
+def test_connect_when_the_apps_client_secret_is_gone_from_the_store_is_a_clear_409(client, admin, network, app):
+    register(client, admin, network, key="mastodon")
+    context = app.extensions["govern.broker"]
+    context.store.destroy("govern/networks/mastodon/client")  # lost in a Vault restore, or deleted by hand
+    context.clients.clear()
+    refused = client.post("/api/v1/connections", json={"network": "mastodon"}, headers=admin)
+    assert refused.status_code == 409 and refused.content_type == "application/problem+json"
+    assert "register the app's secret again" in refused.get_json()["detail"]
+    register(client, admin, network, key="mastodon")
+    assert client.post("/api/v1/connections", json={"network": "mastodon"}, headers=admin).status_code == 201
