@@ -653,7 +653,7 @@ def _revoke_at_network(session: Session, context: BrokerContext, connection: Acc
             revoked[hint] = client.revoke(stored.data[hint], hint)
         except NetworkError as exc:
             revoked[hint] = False
-            log.warning("network_revoke_failed", account_id=connection.account_id, token=hint, error=str(exc))
+            log.warning("network_revoke_failed", account_id=connection.account_id, token_kind=hint, error=str(exc))
     return revoked
 
 
