@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench install translations system-deps pdf-deps services clean
+.PHONY: run test bench install translations system-deps pdf-deps services node-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,7 +41,15 @@ pdf-deps:
 services:
 	tests/support/ensure-services.sh
 
-test: translations system-deps services
+# oidc-provider, the independent OpenID Connect server the broker is tested against (pinned in tests/support/package-lock.json)
+NODE_STAMP := tests/support/node_modules/.installed-$(shell cat tests/support/package-lock.json | sha1sum | cut -c1-12)
+$(NODE_STAMP): tests/support/package-lock.json
+	npm ci --prefix tests/support --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+node-deps: $(NODE_STAMP)
+
+test: translations system-deps services node-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
@@ -49,4 +57,4 @@ bench: install
 	@for bench in benches/*.py; do [ -e "$$bench" ] || continue; echo "== $$bench"; $(BIN)/python "$$bench" || exit 1; done
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache tests/e2e/artifacts
+	rm -rf $(VENV) instance .pytest_cache tests/e2e/artifacts tests/support/node_modules

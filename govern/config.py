@@ -97,7 +97,7 @@ class Settings(BaseModel):
     audit_checkpoint_every_events: int = Field(default=1000, ge=1, le=10_000_000, description="Sign a checkpoint of the audit chain head once this many events are unsigned.")
     audit_checkpoint_every_minutes: int = Field(default=10, ge=1, le=1440, description="Sign a checkpoint at least this often while new events arrive.")
     audit_signing_key_dir: str = Field(default="", description="Folder of the local Ed25519 checkpoint keys (embedded mode); empty uses <instance>/audit-keys. With Vault, Transit signs instead.")
-    audit_transit_key: str = Field(default="govern-audit", min_length=1, max_length=128, description="Vault/OpenBao Transit key (Ed25519) that signs checkpoints; created if missing.")
+    audit_transit_key: str = Field(default="govern-audit", min_length=1, max_length=128, description="Vault/OpenBao Transit key (Ed25519) that signs checkpoints; created by the first checkpoint, never by verification.")
     audit_transit_mount: str = Field(default="transit", min_length=1, max_length=128, description="Mount point of the Transit engine.")
     audit_stream: str = Field(default="", description="Ship audit events as JSON lines to a SIEM: stdout, file:/path/events.jsonl, syslog (local socket) or syslog://host:port (UDP). Empty turns it off.")
     secure_cookies: bool = Field(default=True, description="Send cookies only over HTTPS.")

@@ -67,7 +67,8 @@ def database_url(tmp_path_factory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def app(database_url, openbao, tmp_path_factory):
-    """The app on the test PostgreSQL database, with OpenBao as its secret store."""
+    """The app on the test PostgreSQL database, with OpenBao as its secret store (logged in with the least-privilege
+    AppRole of docs/operations/vault.md, never the root token)."""
     return create_app(
         {
             "database_url": database_url,
@@ -75,8 +76,7 @@ def app(database_url, openbao, tmp_path_factory):
             "secure_cookies": False,
             "instance_path": tmp_path_factory.mktemp("instance"),
             "log_format": "json",
-            "vault_addr": openbao.addr,
-            "vault_token": openbao.root_token,
+            **openbao.govern_settings(),  # govern's AppRole: exactly docs/operations/govern-vault-policy.hcl
         }
     )
 
@@ -154,6 +154,7 @@ def openbao(tmp_path_factory):
     except (FileNotFoundError, RuntimeError) as exc:
         require_service("OpenBao", str(exc))
     server.client().sys.enable_secrets_engine("transit")  # audit checkpoints are signed by a Transit key
+    server.install_govern_policy()  # root sets govern up; govern itself only ever uses the documented policy
     yield server
     server.stop()
 

@@ -198,20 +198,14 @@ class VaultStore:
         return {k: SecretValue(v) for k, v in response["data"].items()}
 
     # --- transit signing (audit checkpoints): the private key never leaves Vault ---------
-    def ensure_signing_key(self, name: str, mount: str = "transit") -> None:
-        """Create an Ed25519 Transit key `name` unless it exists (needs create on transit/keys/<name>)."""
+    def create_signing_key(self, name: str, mount: str = "transit") -> None:
+        """Create the Ed25519 Transit key `name` (needs create/update on transit/keys/<name>); a no-op if it exists."""
         client = self._authenticated()
-
-        def ensure() -> None:
-            try:
-                client.secrets.transit.read_key(name=name, mount_point=mount)
-            except hvac.exceptions.InvalidPath:
-                client.secrets.transit.create_key(name=name, key_type="ed25519", mount_point=mount)
-
-        self._guard(ensure)
+        self._guard(client.secrets.transit.create_key, name=name, key_type="ed25519", mount_point=mount)
 
     def signing_public_keys(self, name: str, mount: str = "transit") -> dict[int, tuple[str, str]]:
-        """Every version of the Transit key: version -> (base64 raw public key, creation time as Vault writes it)."""
+        """Every version of the Transit key: version -> (base64 raw public key, creation time as Vault writes it).
+        SecretNotFound when Vault has no such key; never creates one."""
         client = self._authenticated()
         keys = self._guard(client.secrets.transit.read_key, name=name, mount_point=mount)["data"]["keys"]
         return {int(version): (info["public_key"], info.get("creation_time", "")) for version, info in keys.items()}

@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import structlog
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from govern.audit.chain import GENESIS_HASH, canonical_time
 from govern.audit.models import AuditChainHead, AuditCheckpoint, AuditSigningKey
 from govern.audit.service import Actor, AuditUnavailable, record
-from govern.audit.signing import ALGORITHM, CheckpointSigner, SigningKey, checkpoint_message
+from govern.audit.signing import ALGORITHM, CheckpointSigner, SigningKey, SigningKeyMissing, checkpoint_message
 from govern.audit.verification import (
     EventRow,
     RawJson,
@@ -30,6 +31,7 @@ from govern.audit.verification import (
 from govern.db import utcnow
 
 FETCH_ROWS = 20_000
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,8 @@ class CheckpointPolicy:
     every_minutes: int
 
 
-def _head(session: Session) -> AuditChainHead:
-    head = session.get(AuditChainHead, 1)
+def _head(session: Session, fresh: bool = False) -> AuditChainHead:
+    head = session.get(AuditChainHead, 1, populate_existing=fresh)
     if head is None:
         raise AuditUnavailable("the audit chain head is missing; run 'govern db upgrade'")
     return head
@@ -70,14 +72,38 @@ def sync_keys(session: Session, signer: CheckpointSigner, now: datetime | None =
     return sorted(known.values(), key=lambda row: (row.valid_from, row.id or 0))
 
 
+SIGNING_ACTOR = Actor.system("audit-signing")
+
+
+def signing_keys(session: Session, signer: CheckpointSigner) -> list[SigningKey]:
+    """The signer's keys, on the signing path only: where the signer has no key, one is made.
+
+    A key made where keys were already published replaces a lost one (Vault lost the Transit key): that is never
+    silent (decision 0032). It is audited in this transaction, logged as an alert, and its ids never reuse a
+    published one; checkpoints the lost key signed verify only against its published public key from then on.
+    """
+    try:
+        return signer.keys()
+    except SigningKeyMissing as missing:
+        reason = str(missing)
+    lost = [row.key_id for row in published_keys(session) if row.source == signer.source]
+    new = signer.create(lost)
+    if lost:
+        log.error("audit_signing_key_replaced", alert=True, key_id=new.key_id, lost_key_ids=lost, reason=reason)
+        record(session, SIGNING_ACTOR, "audit:signing_key:replace", "audit_signing_key", new.key_id,
+               before={"key_ids": lost}, after={"key_id": new.key_id, "public_key": new.public_key_b64},
+               reason=f"{reason}: a new key was made; checkpoints signed before verify against the published keys")
+    return signer.keys()
+
+
 def sign_checkpoint(session: Session, signer: CheckpointSigner, now: datetime | None = None) -> AuditCheckpoint | None:
     """Sign the chain head as this transaction sees it; nothing when the head is already sealed or empty."""
-    head = _head(session)
+    held = signing_keys(session, signer)
+    head = _head(session, fresh=True)  # replacing a lost key records an event, which moves the head
     latest = latest_checkpoint(session)
     if head.last_seq == 0 or (latest is not None and latest.seq == head.last_seq):
         return None
     moment = now or utcnow()
-    held = signer.keys()
     sync_keys(session, signer, moment, held)
     key_id = held[-1].key_id
     signed_key_id, signature = signer.sign(checkpoint_message(head.last_seq, head.last_hash, moment, key_id))
@@ -123,6 +149,7 @@ def trusted_keys_from_signer(session: Session, signer: CheckpointSigner) -> list
     """The keys the signer itself holds (Vault or the key files), with validity periods from the key table.
 
     The public key always comes from the signer, never from the table: a key swapped in the database is not trusted.
+    Read only: a signer without its key raises SigningKeyMissing here; verification never makes a key.
     """
     periods = {row.key_id: (row.valid_from, row.valid_until) for row in session.scalars(select(AuditSigningKey))}
     return [TrustedKey(key.key_id, key.public_key, *periods.get(key.key_id, (None, None))) for key in signer.keys()]

@@ -175,10 +175,10 @@ def rotate_key(reason: str) -> None:
 @audit.command("stream")
 @click.option("--to", "target", metavar="TARGET", help="stdout, file:/path, syslog or syslog://host:port "
               "(default: GOVERN_AUDIT_STREAM, else stdout).")
-@click.option("--after-seq", type=click.IntRange(min=0), help="Start after this event instead of the saved cursor.")
+@click.option("--after-seq", type=click.IntRange(min=0), help="Move the sink's cursor to this event first (re-ship from there).")
 @click.option("--follow", is_flag=True, help="Keep shipping new events every few seconds until interrupted.")
 def stream(target: str | None, after_seq: int | None, follow: bool) -> None:
-    """Ship committed audit events as JSON lines to a SIEM, in order, resuming from the saved cursor."""
+    """Ship committed audit events as JSON lines to a SIEM, in order, resuming from the sink's cursor in the database."""
     _stream(target, after_seq, follow)
 
 
@@ -186,18 +186,19 @@ def stream(target: str | None, after_seq: int | None, follow: bool) -> None:
 def _stream(target: str | None, after_seq: int | None, follow: bool) -> None:
     from flask import current_app
 
-    from govern.audit.stream import Cursor, open_sink, ship
+    from govern.audit.stream import LEGACY_CURSOR_FILE, open_sink, ship
 
     settings = current_app.extensions["govern.settings"]
+    sink_key = target or settings.audit_stream or "stdout"
     try:
-        sink = open_sink(target or settings.audit_stream or "stdout")
+        sink = open_sink(sink_key)
     except (ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
-    cursor = Cursor(settings.instance_path / "audit-stream.cursor")
-    shipped = cursor.read() if after_seq is None else after_seq
     try:
         while True:
-            shipped = ship(db.session, sink, shipped, on_batch=cursor.write)
+            ship(db.session, sink_key, sink, db.session.commit, after_seq=after_seq,
+                 legacy_file=settings.instance_path / LEGACY_CURSOR_FILE)
+            after_seq = None
             db.session.rollback()  # end the read transaction so the next round sees new commits
             if not follow:
                 break

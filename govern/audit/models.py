@@ -79,3 +79,13 @@ class LegalHold(Base):
     placed_at: Mapped[datetime]
     released_by: Mapped[str | None] = mapped_column(String(255))
     released_at: Mapped[datetime | None]
+
+
+class AuditStreamCursor(Base):
+    """How far the SIEM stream has shipped to one sink; the row is locked while a batch ships, so hosts never both ship it."""
+
+    __tablename__ = "audit_stream_cursors"
+
+    sink: Mapped[str] = mapped_column(String(512), primary_key=True)  # the target as configured: file:/..., syslog://...
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime]

@@ -52,6 +52,10 @@ class SigningUnavailable(DomainError):
     title = "Audit signing unavailable"
 
 
+class SigningKeyMissing(SigningUnavailable):
+    """The signer holds no key (Vault lost the Transit key, or it was never made); only the signing path makes one."""
+
+
 class CheckpointSigner(Protocol):
     source: str
 
@@ -65,6 +69,10 @@ class CheckpointSigner(Protocol):
 
     def rotate(self) -> SigningKey:
         """Make a new key current; the old ones stay for verification."""
+        ...
+
+    def create(self, published_key_ids: list[str]) -> SigningKey:
+        """Make a key where the signer has none; its ids never reuse one of `published_key_ids`."""
         ...
 
 
@@ -122,6 +130,9 @@ class LocalKeySigner:
     def rotate(self) -> SigningKey:
         return self._create()
 
+    def create(self, published_key_ids: list[str]) -> SigningKey:
+        return self._create()  # ids are fingerprints of the public key: a new key never reuses one
+
 
 class TransitSigner:
     """An Ed25519 key in Vault/OpenBao Transit: govern asks Vault to sign and reads only the public halves."""
@@ -130,23 +141,23 @@ class TransitSigner:
 
     def __init__(self, vault, key_name: str, mount: str = "transit") -> None:
         self._vault, self._name, self._mount = vault, key_name, mount
-        self._ensured = False
 
     def _key_id(self, version: int) -> str:
         return f"transit:{self._name}:v{version}"
 
     def _guarded(self, call, *args):
-        from govern.adapters.secret_store import SecretStoreError
+        """Every call asks Vault afresh (nothing about the key is cached), so a key lost and replaced is seen at once."""
+        from govern.adapters.secret_store import SecretNotFound, SecretStoreError
 
         try:
-            if not self._ensured:
-                self._vault.ensure_signing_key(self._name, self._mount)
-                self._ensured = True
             return call(*args)
+        except SecretNotFound:
+            raise SigningKeyMissing(f"Vault has no Transit key {self._name!r} on {self._mount}/") from None
         except SecretStoreError as exc:
             raise SigningUnavailable(f"Vault Transit key {self._name!r}: {exc}") from None
 
     def keys(self) -> list[SigningKey]:
+        """Read only: a missing key is SigningKeyMissing, never created here (verification must not make keys)."""
         versions = self._guarded(self._vault.signing_public_keys, self._name, self._mount)
         return [SigningKey(self._key_id(version), base64.b64decode(public), self.source)
                 for version, (public, _created) in sorted(versions.items())]
@@ -158,6 +169,18 @@ class TransitSigner:
     def rotate(self) -> SigningKey:
         self._guarded(self._vault.rotate_signing_key, self._name, self._mount)
         return self.keys()[-1]
+
+    def create(self, published_key_ids: list[str]) -> SigningKey:
+        """Create the Transit key; a key made again under the same name restarts at v1, so it is rotated past every
+        version already published for that name, and its ids never stand for two different keys."""
+        prefix = f"transit:{self._name}:v"
+        taken = max((int(key_id.removeprefix(prefix)) for key_id in published_key_ids
+                     if key_id.startswith(prefix) and key_id.removeprefix(prefix).isdigit()), default=0)
+        self._guarded(self._vault.create_signing_key, self._name, self._mount)
+        current = self.keys()[-1]
+        while int(current.key_id.removeprefix(prefix)) <= taken:
+            current = self.rotate()
+        return current
 
 
 def build_signer(settings, secret_store) -> CheckpointSigner:

@@ -34,7 +34,9 @@ def verify_chain_task() -> dict:
 def sign_checkpoint_if_due() -> dict:
     settings = _settings()
     policy = checkpoints.CheckpointPolicy(settings.audit_checkpoint_every_events, settings.audit_checkpoint_every_minutes)
-    checkpoints.sync_keys(db.session, current_signer())  # publishes a new key within a minute, checkpoint due or not
+    signer = current_signer()
+    # publishes a new key within a minute, checkpoint due or not; the signing path makes a key Vault does not have
+    checkpoints.sync_keys(db.session, signer, held=checkpoints.signing_keys(db.session, signer))
     if not checkpoints.checkpoint_due(db.session, policy):
         return {"signed": None}
     signed = checkpoints.sign_checkpoint(db.session, current_signer())
@@ -45,15 +47,15 @@ def sign_checkpoint_if_due() -> dict:
 
 @shared_task(name="govern.audit.stream_to_siem")
 def stream_to_siem() -> dict:
-    from govern.audit.stream import Cursor, open_sink, ship
+    from govern.audit.stream import LEGACY_CURSOR_FILE, open_sink, ship
 
     settings = _settings()
     if not settings.audit_stream:
         return {"shipped_to": None}
-    cursor = Cursor(settings.instance_path / "audit-stream.cursor")
     sink = open_sink(settings.audit_stream)
-    try:
-        last = ship(db.session, sink, cursor.read(), on_batch=cursor.write)
+    try:  # the task owns the commits: one per batch, so the cursor row is locked only while its batch ships
+        last = ship(db.session, settings.audit_stream, sink, db.session.commit,
+                    legacy_file=settings.instance_path / LEGACY_CURSOR_FILE)
     finally:
         sink.close()
     return {"shipped_to": last}

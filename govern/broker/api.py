@@ -14,6 +14,7 @@ from govern.broker.schemas import (
     CompromiseSchema,
     HandoffOut,
     HandoffRequestSchema,
+    ConnectionRefreshSchema,
     ConnectionSchema,
     ConnectStartOut,
     ConnectStartSchema,
@@ -49,8 +50,9 @@ class NetworkAppResource(MethodView):
     def put(self, data, key):
         """Register govern's OAuth app on a network (client secret goes to the secret store)."""
         secret = SecretValue(data.pop("client_secret"))
-        client_id, scopes = data.pop("client_id"), data.pop("scopes")
-        return service.register_network_app(db.session, broker(), current_actor(), key, client_id, secret, data, scopes)
+        client_id, scopes, extra = data.pop("client_id"), data.pop("scopes"), data.pop("extra_authorize_params")
+        return service.register_network_app(db.session, broker(), current_actor(), key, client_id, secret, data, scopes,
+                                            extra_authorize_params=extra)
 
 
 @blp.route("/connections")
@@ -84,11 +86,12 @@ class ConnectionResource(MethodView):
 @blp.route("/accounts/<int:account_id>/connection/refresh")
 class ConnectionRefresh(MethodView):
     @requires(Permission.ACCOUNTS_CONNECT)
-    @blp.response(200, ConnectionSchema)
+    @blp.response(200, ConnectionRefreshSchema)
     def post(self, account_id):
-        """Refresh the account's tokens now."""
-        service.refresh_connection(db.session, broker(), current_actor(), account_id, force=True)
-        return connection_view(account_id)
+        """Refresh the account's tokens now; without a refresh token (a Facebook Page) nothing changes and it says so."""
+        outcome = service.refresh_tokens(db.session, broker(), current_actor(), account_id, force=True)
+        return {**connection_view(account_id), "refreshed": outcome.refreshed, "refresh_result": outcome.result.value,
+                "refresh_note": outcome.note}
 
 
 @blp.route("/accounts/<int:account_id>/actions")

@@ -35,6 +35,7 @@ class NetworkApp(Base):
     whoami_url: Mapped[str | None] = mapped_column(String(1024))
     api_url: Mapped[str | None] = mapped_column(String(1024))
     scopes: Mapped[list[str] | None] = mapped_column(JSON)
+    extra_authorize_params: Mapped[dict[str, str] | None] = mapped_column(JSON)  # e.g. {"ui_locales": "ar"}; never state/PKCE
     updated_by: Mapped[str] = mapped_column(String(255))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
+from govern.adapters.networks.base import MAX_EXTRA_PARAMS, check_extra_authorize_params
 from govern.broker.actions import ACTION_ROLES
 
 _url = fields.Url(require_tld=False, schemes={"http", "https"}, load_default=None, validate=validate.Length(max=1024))
@@ -18,6 +19,20 @@ class NetworkAppSchema(Schema):
     whoami_url = _url
     api_url = _url
     scopes = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=None)
+    extra_authorize_params = fields.Dict(
+        keys=fields.String(), values=fields.String(), load_default=None, validate=lambda value: _extra_params_valid(value),
+        metadata={"description": f"Extra authorization request parameters (at most {MAX_EXTRA_PARAMS}), e.g. "
+                                 '{"ui_locales": "ar", "access_type": "offline"}; never state, code_challenge, '
+                                 "redirect_uri, client_id, response_type or scope."},
+    )
+
+
+def _extra_params_valid(value: dict | None) -> bool:
+    try:
+        check_extra_authorize_params(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+    return True
 
 
 class NetworkAppOut(Schema):
@@ -29,6 +44,7 @@ class NetworkAppOut(Schema):
     whoami_url = fields.String(allow_none=True)
     api_url = fields.String(allow_none=True)
     scopes = fields.List(fields.String(), allow_none=True)
+    extra_authorize_params = fields.Dict(keys=fields.String(), values=fields.String(), allow_none=True)
     updated_at = fields.DateTime()
 
 
@@ -60,6 +76,13 @@ class ConnectionSchema(Schema):
     last_refreshed_at = fields.Function(lambda view: view["connection"].last_refreshed_at.isoformat() if view["connection"].last_refreshed_at else None)
     last_used_at = fields.Function(lambda view: view["connection"].last_used_at.isoformat() if view["connection"].last_used_at else None)
     health_detail = fields.Function(lambda view: view["connection"].health_detail)
+
+
+class ConnectionRefreshSchema(ConnectionSchema):
+    refreshed = fields.Boolean(metadata={"description": "False when nothing was refreshed (see refresh_result)."})
+    refresh_result = fields.String(metadata={"description": "refreshed, no_refresh_token (nothing to refresh: the connection "
+                                                           "is unchanged), not_due, failed or needs_reconnect"})
+    refresh_note = fields.String(allow_none=True)
 
 
 class DisconnectSchema(Schema):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
 import os
@@ -17,7 +18,14 @@ from sqlalchemy.orm import Session, joinedload
 
 from govern import signals
 from govern.accounts.models import AccountStatus, Network, SocialAccount
-from govern.adapters.networks.base import Identity, InvalidGrant, NetworkError, OAuthNetworkClient, TokenSet
+from govern.adapters.networks.base import (
+    Identity,
+    InvalidGrant,
+    NetworkError,
+    OAuthNetworkClient,
+    TokenSet,
+    check_extra_authorize_params,
+)
 from govern.adapters.networks.presets import PRESETS
 from govern.adapters.secret_store import SecretNotFound, SecretStore, SecretStoreError, StoredSecret, account_path
 from govern.audit.service import Actor, record
@@ -57,6 +65,11 @@ class ActionFailed(DomainError):
     status = 502
     title = "The network refused the action"
     keeps_audit = True
+
+
+class AppSecretMissing(DomainError):
+    status = 409
+    title = "The network app's secret is missing"
 
 
 class SecretStoreDown(DomainError):
@@ -115,10 +128,15 @@ def guard_store(call, *args, passthrough: tuple[type[SecretStoreError], ...] = (
 def register_network_app(
     session: Session, context: BrokerContext, actor: Actor, network_key: str, client_id: str,
     client_secret: SecretValue, endpoints: dict[str, str | None], scopes: list[str] | None,
+    extra_authorize_params: dict[str, str] | None = None,
 ) -> NetworkApp:
     network = session.scalar(select(Network).where(Network.key == network_key))
     if network is None:
         raise NotFound(f"unknown network {network_key!r}")
+    try:
+        extra = check_extra_authorize_params(extra_authorize_params) or None
+    except ValueError as exc:
+        raise InvalidOperation(f"extra_authorize_params: {exc}") from None
     app = session.scalar(select(NetworkApp).where(NetworkApp.network_id == network.id))
     path = _app_secret_path(network.key)
     current = 0
@@ -131,12 +149,13 @@ def register_network_app(
         app = NetworkApp(network=network, secret_path=path)
         session.add(app)
     app.client_id, app.secret_version, app.scopes, app.updated_by = client_id, version, scopes, actor.id
+    app.extra_authorize_params = extra
     for name in ("authorize_url", "token_url", "revocation_url", "whoami_url", "api_url"):
         setattr(app, name, endpoints.get(name) or None)
     session.flush()
     context.clients.pop(("network", network.id), None)
     record(session, actor, "broker:network_app:register", "network", network.key,
-           after={"client_id": client_id, "scopes": scopes, **{k: v for k, v in endpoints.items() if v}})
+           after={"client_id": client_id, "scopes": scopes, "extra_authorize_params": extra, **{k: v for k, v in endpoints.items() if v}})
     return app
 
 
@@ -168,9 +187,17 @@ def _client_for_registration(session: Session, context: BrokerContext, network: 
     )
     if app.scopes:
         preset = replace(preset, scopes=tuple(app.scopes))
+    if app.extra_authorize_params:
+        preset = replace(preset, extra_authorize_params={**preset.extra_authorize_params, **app.extra_authorize_params})
     if not (preset.endpoints.authorize_url and preset.endpoints.token_url and preset.endpoints.whoami_url):
         raise InvalidOperation(f"{network.display_name} needs its authorization, token and whoami endpoints configured")
-    secret = guard_store(context.store.read, app.secret_path).data["client_secret"]
+    try:
+        secret = guard_store(context.store.read, app.secret_path).data["client_secret"]
+    except (SecretNotFound, KeyError):
+        raise AppSecretMissing(
+            f"{network.display_name}'s app client secret is missing from the secret store: register the app's secret again "
+            f"(PUT /api/v1/networks/{network.key}/app)"
+        ) from None
     client = OAuthNetworkClient(preset, app.client_id, secret, context.callback_url)
     context.clients[cache_key] = client
     return client
@@ -367,28 +394,57 @@ def _lock_connection(session: Session, account_id: int) -> AccountConnection:
     ).one()
 
 
+class RefreshResult(str, enum.Enum):
+    REFRESHED = "refreshed"
+    NO_REFRESH_TOKEN = "no_refresh_token"  # nothing to refresh (a Facebook Page token, decision 0013): not a failure
+    NOT_DUE = "not_due"
+    FAILED = "failed"  # the network did not answer; the connection stays as it was
+    NEEDS_RECONNECT = "needs_reconnect"
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    connection: AccountConnection
+    result: RefreshResult
+    note: str | None = None
+
+    @property
+    def refreshed(self) -> bool:
+        return self.result == RefreshResult.REFRESHED
+
+
 def refresh_connection(session: Session, context: BrokerContext, actor: Actor, account_id: int, force: bool = False) -> AccountConnection:
     """Refresh under the per-account lock; the new tokens are written (CAS) before anyone uses them."""
+    return refresh_tokens(session, context, actor, account_id, force).connection
+
+
+def refresh_tokens(session: Session, context: BrokerContext, actor: Actor, account_id: int, force: bool = False) -> RefreshOutcome:
+    """refresh_connection, saying what happened: "Refresh now" on a connection without a refresh token is a no-op that
+    leaves it as healthy as it was; only an access token that has run out with nothing to refresh it needs a reconnect."""
     connection = _lock_connection(session, account_id)
     if connection.health in (ConnectionHealth.NEEDS_RECONNECT, ConnectionHealth.REVOKED):
-        return connection
+        return RefreshOutcome(connection, RefreshResult.NEEDS_RECONNECT, f"the connection is {connection.health.value}; reconnect it")
     if not force and connection.refresh_due_at is not None and connection.refresh_due_at > utcnow():
-        return connection  # another worker refreshed while we waited for the lock
+        return RefreshOutcome(connection, RefreshResult.NOT_DUE)  # another worker refreshed while we waited for the lock
     stored = guard_store(context.store.read, connection.store_path)
     refresh_token = stored.data.get("refresh_token")
     if refresh_token is None:
-        _mark_needs_reconnect(session, actor, connection, "the network gave no refresh token; reconnect before the access token expires")
-        return connection
+        if connection.expires_at is not None and connection.expires_at <= utcnow() + EXPIRY_MARGIN:
+            _mark_needs_reconnect(session, actor, connection, "the access token has expired and the network gave no refresh token")
+            return RefreshOutcome(connection, RefreshResult.NEEDS_RECONNECT, connection.health_detail)
+        until = f"until it expires ({connection.expires_at.isoformat()})" if connection.expires_at else "as it is (it does not expire)"
+        return RefreshOutcome(connection, RefreshResult.NO_REFRESH_TOKEN,
+                              f"nothing was refreshed: the network gave this connection no refresh token; its access token is used {until}")
     client = network_client(session, context, connection.account.network)
     try:
         tokens = client.refresh(refresh_token)
     except InvalidGrant:
         _mark_needs_reconnect(session, actor, connection, "the network refused the refresh token (invalid_grant)")
-        return connection
+        return RefreshOutcome(connection, RefreshResult.NEEDS_RECONNECT, connection.health_detail)
     except NetworkError as exc:
         connection.health_detail = f"last refresh failed: {exc}"
         log.warning("refresh_failed", account_id=account_id, error=str(exc))
-        return connection
+        return RefreshOutcome(connection, RefreshResult.FAILED, connection.health_detail)
     version = guard_store(context.store.write, connection.store_path, _token_data(tokens), cas=stored.version)
     _apply_tokens(context, connection, tokens, version)
     if connection.health == ConnectionHealth.HEALTHY:
@@ -397,7 +453,7 @@ def refresh_connection(session: Session, context: BrokerContext, actor: Actor, a
     session.flush()
     record(session, actor, "broker:connection:refresh", "account", account_id,
            after={"store_version": version, "expires_at": connection.expires_at, "access_fingerprint": connection.access_fingerprint[:12]})
-    return connection
+    return RefreshOutcome(connection, RefreshResult.REFRESHED)
 
 
 def _mark_needs_reconnect(session: Session, actor: Actor, connection: AccountConnection, why: str) -> None:
@@ -572,19 +628,33 @@ def disconnect(session: Session, context: BrokerContext, actor: Actor, account_i
     connection = session.scalar(select(AccountConnection).where(AccountConnection.account_id == account_id))
     if connection is None:
         return
-    revoked_at_network = False
-    try:
-        stored = context.store.read(connection.store_path)
-        client = network_client(session, context, connection.account.network)
-        token = stored.data.get("refresh_token") or stored.data["access_token"]
-        revoked_at_network = client.revoke(token, "refresh_token" if "refresh_token" in stored.data else "access_token")
-    except (SecretStoreError, NetworkError, DomainError) as exc:
-        log.warning("network_revoke_failed", account_id=account_id, error=str(exc))
+    revoked_at_network = _revoke_at_network(session, context, connection)
     guard_store(context.store.destroy, connection.store_path)
     _set_health(connection, ConnectionHealth.REVOKED, reason)
     connection.refresh_due_at = None
     session.flush()
     record(session, actor, "broker:connection:revoke", "account", account_id, reason=reason, revoked_at_network=revoked_at_network)
+
+
+def _revoke_at_network(session: Session, context: BrokerContext, connection: AccountConnection) -> dict[str, bool]:
+    """Revoke (RFC 7009) the refresh token, then the access token: a network may leave issued access tokens working
+    when the refresh token is revoked. Which token was revoked, by name; a failure is logged and does not stop the other."""
+    try:
+        stored = context.store.read(connection.store_path)
+        client = network_client(session, context, connection.account.network)
+    except (SecretStoreError, DomainError) as exc:
+        log.warning("network_revoke_failed", account_id=connection.account_id, error=str(exc))
+        return {"access_token": False}
+    revoked = {}
+    for hint in ("refresh_token", "access_token"):
+        if hint not in stored.data:
+            continue
+        try:
+            revoked[hint] = client.revoke(stored.data[hint], hint)
+        except NetworkError as exc:
+            revoked[hint] = False
+            log.warning("network_revoke_failed", account_id=connection.account_id, token_kind=hint, error=str(exc))
+    return revoked
 
 
 def mark_compromised(session: Session, context: BrokerContext, actor: Actor, account_id: int, reason: str) -> None:

@@ -39,11 +39,15 @@ def connect_account(account_id: int):
 @requires(Permission.ACCOUNTS_CONNECT)
 def refresh_connection(account_id: int):
     try:
-        connection = service.refresh_connection(db.session, _broker(), current_actor(), account_id, force=True)
+        outcome = service.refresh_tokens(db.session, _broker(), current_actor(), account_id, force=True)
     except DomainError as error:
         return _account_page(account_id, error.status, failed_form="connection", refusal=_refusal(error))
-    if connection.health.value == "needs_reconnect":
+    if outcome.result == service.RefreshResult.NEEDS_RECONNECT:
         flash(_("The network refused the refresh; reconnect the account."), "error")
+    elif outcome.result == service.RefreshResult.NO_REFRESH_TOKEN:
+        flash(_("Nothing to refresh: the network gave this connection no refresh token. It keeps working until its access token expires."), "info")
+    elif outcome.result == service.RefreshResult.FAILED:
+        flash(_("The network did not answer the refresh; the connection is unchanged. Try again later."), "error")
     else:
         flash(_("The account's tokens were refreshed."), "success")
     return redirect(url_for(".account", account_id=account_id))

@@ -102,7 +102,7 @@ def test_connect_refresh_publish_retire_end_to_end(client, admin, network, publi
     assert {"broker:connection:connect", "broker:connection:refresh", "broker:action:publish"} <= {e.action for e in events}
     retired = client.post(f"/api/v1/accounts/{account_id}/retire", json={"reason": "campaign over"}, headers=admin)
     assert retired.status_code == 200
-    assert network.stats["revocations"] == 1
+    assert network.stats["revocations"] == 2  # the refresh token, then the access token
     assert client.get(f"/api/v1/accounts/{account_id}/connection", headers=admin).get_json()["health"] == "revoked"
     store = app.extensions["govern.broker"].store
     with pytest.raises(SecretNotFound):
@@ -199,7 +199,7 @@ def test_compromise_revokes_everything_and_flags_the_account(client, admin, netw
     assert response.status_code == 200 and response.get_json()["health"] == "revoked"
     account = client.get(f"/api/v1/accounts/{account_id}", headers=admin).get_json()
     assert account["status"] == "suspended" and "compromised" in account["tags"]
-    assert network.stats["revocations"] == 1
+    assert network.stats["revocations"] == 2  # the refresh token, then the access token
     assert client.post("/api/v1/handoffs/unwrap", json={"wrapping_token": outstanding["wrapping_token"]}).status_code == 410
 
 
@@ -271,3 +271,50 @@ def test_owner_is_notified_when_the_account_needs_reconnecting(client, admin, ne
     from govern.notifications.service import unread_for
 
     assert [n.subject_id for n in unread_for(session, manager.id)] == [str(account_id)]
+
+
+def test_refresh_now_on_a_page_token_is_a_no_op_and_the_page_stays_healthy(client, admin, session, publisher_headers):
+    with FakeNetwork(pages=[{"id": "page-3001", "name": "Acme Support"}]) as network:
+        register(client, admin, network, key="facebook")
+        account_id = connect(client, admin, key="facebook")
+        refreshed = client.post(f"/api/v1/accounts/{account_id}/connection/refresh", headers=admin)
+        assert refreshed.status_code == 200
+        body = refreshed.get_json()
+        assert (body["refreshed"], body["refresh_result"], body["health"]) == (False, "no_refresh_token", "healthy")
+        assert "does not expire" in body["refresh_note"] and network.stats["refresh_requests"] == 0
+        whoami = client.post(f"/api/v1/accounts/{account_id}/actions", json={"action": "whoami"}, headers=publisher_headers(account_id))
+        assert whoami.status_code == 200 and whoami.get_json()["result"]["id"] == "page-3001"
+
+
+@pytest.mark.parametrize("params, problem", [
+    ({"state": "fixed"}, "state is set by govern"),
+    ({"code_challenge": "x"}, "code_challenge is set by govern"),
+    ({"Redirect_URI": "https://evil.example/cb"}, "Redirect_URI is set by govern"),
+    ({"client_id": "other"}, "client_id is set by govern"),
+    ({"response_type": "token"}, "response_type is set by govern"),
+    ({"ui_locales": 3}, "Not a valid string"),
+    ({"bad name": "x"}, "is not a parameter name"),
+])
+def test_extra_authorization_parameters_cannot_override_what_govern_sets(client, admin, network, params, problem):
+    body = {"client_id": "govern-test", "client_secret": "s3cret", "extra_authorize_params": params}
+    refused = client.put("/api/v1/networks/x/app", json=body, headers=admin)
+    assert refused.status_code == 422 and problem in str(refused.get_json()["errors"]["extra_authorize_params"])
+
+
+def test_extra_authorization_parameters_are_sent_with_the_presets_own(client, admin, network):
+    register(client, admin, network, key="youtube", extra_authorize_params={"login_hint": "brand@acme.example"})
+    started = client.post("/api/v1/connections", json={"network": "youtube"}, headers=admin).get_json()
+    query = parse_qs(urlparse(started["authorize_url"]).query)
+    assert query["login_hint"] == ["brand@acme.example"] and query["access_type"] == ["offline"] and query["prompt"] == ["consent"]
+
+
+def test_connect_when_the_apps_client_secret_is_gone_from_the_store_is_a_clear_409(client, admin, network, app):
+    register(client, admin, network, key="mastodon")
+    context = app.extensions["govern.broker"]
+    context.store.destroy("govern/networks/mastodon/client")  # lost in a Vault restore, or deleted by hand
+    context.clients.clear()
+    refused = client.post("/api/v1/connections", json={"network": "mastodon"}, headers=admin)
+    assert refused.status_code == 409 and refused.content_type == "application/problem+json"
+    assert "register the app's secret again" in refused.get_json()["detail"]
+    register(client, admin, network, key="mastodon")
+    assert client.post("/api/v1/connections", json={"network": "mastodon"}, headers=admin).status_code == 201

@@ -35,7 +35,7 @@ def committed_app(scratch_postgres, openbao, tmp_path):
     alembic_command.upgrade(alembic_config(url), "head")
     app = create_app({
         "database_url": url, "secret_key": "r" * 40, "instance_path": tmp_path,
-        "vault_addr": openbao.addr, "vault_token": openbao.root_token,
+        **openbao.govern_settings(),
     })
     yield app
     with app.app_context():

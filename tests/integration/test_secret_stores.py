@@ -19,8 +19,7 @@ S = SecretValue
 def store(request, tmp_path):
     if request.param == "local":
         return LocalStore(tmp_path / "store.json", load_or_create_key(tmp_path / "store.key", None))
-    openbao = request.getfixturevalue("openbao")
-    return VaultStore(openbao.addr, TokenAuth(S(openbao.root_token)))
+    return request.getfixturevalue("openbao").govern_store()  # exactly the documented least-privilege policy
 
 
 def _path(tmp_path) -> str:
@@ -77,12 +76,9 @@ def test_vault_unavailable_is_a_clear_error():
 
 def test_approle_login_and_token_renewal(openbao):
     root = openbao.client()
-    if "approle/" not in root.sys.list_auth_methods()["data"]:
-        root.sys.enable_auth_method("approle")
-    root.sys.create_or_update_policy("govern-test", 'path "secret/*" { capabilities = ["create","read","update","delete","list"] }')
-    root.auth.approle.create_or_update_approle("govern-test", token_policies=["govern-test"], token_ttl="6s", token_max_ttl="1h")
-    role_id = root.auth.approle.read_role_id("govern-test")["data"]["role_id"]
-    secret_id = root.auth.approle.generate_secret_id("govern-test")["data"]["secret_id"]
+    root.auth.approle.create_or_update_approle("govern-short", token_policies=["govern"], token_ttl="6s", token_max_ttl="1h")
+    role_id = root.auth.approle.read_role_id("govern-short")["data"]["role_id"]
+    secret_id = root.auth.approle.generate_secret_id("govern-short")["data"]["secret_id"]
     store = VaultStore(openbao.addr, AppRoleAuth(role_id, S(secret_id)))
     store.write("govern/tests/approle", {"k": S("v")}, cas=0)
     first_token = store._client.token
@@ -103,8 +99,8 @@ def test_transit_encrypts_refresh_tokens_at_rest(openbao):
     root = openbao.client()
     if "transit/" not in root.sys.list_mounted_secrets_engines()["data"]:
         root.sys.enable_secrets_engine("transit")
-    root.secrets.transit.create_key("govern-refresh")
-    store = VaultStore(openbao.addr, TokenAuth(S(openbao.root_token)), transit_key="govern-refresh")
+    root.secrets.transit.create_key("govern-refresh")  # the operator creates the key (docs/operations/vault.md)
+    store = openbao.govern_store(transit_key="govern-refresh")
     store.write("govern/tests/transit", {"access_token": S("at"), "refresh_token": S("canary-refresh")}, cas=0)
     raw = root.secrets.kv.v2.read_secret_version("govern/tests/transit", mount_point="secret", raise_on_deleted_version=True)["data"]["data"]
     assert raw["refresh_token"].startswith("vault:v1:") and raw["access_token"] == "at"
@@ -112,7 +108,7 @@ def test_transit_encrypts_refresh_tokens_at_rest(openbao):
 
 
 def test_wrapped_hand_off_unwraps_once(openbao):
-    store = VaultStore(openbao.addr, TokenAuth(S(openbao.root_token)))
+    store = openbao.govern_store()
     handoff = store.wrap({"access_token": S("handed-off")}, ttl_seconds=120)
     assert handoff.ttl_seconds == 120 and "handed-off" not in repr(handoff)
     assert store.unwrap(handoff.token)["access_token"].reveal() == "handed-off"

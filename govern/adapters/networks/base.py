@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -14,6 +15,37 @@ from authlib.integrations.requests_client import OAuth2Session
 from govern.adapters.outbound_http import OutboundSession
 from govern.db import utcnow
 from govern.secret_value import SecretValue
+
+
+OFFLINE_ACCESS = "offline_access"
+# Parameters govern sets itself on every authorization request; a registration's extra parameters may not replace them.
+RESERVED_AUTHORIZE_PARAMS = frozenset({
+    "client_id", "redirect_uri", "response_type", "response_mode", "scope", "state", "code_challenge",
+    "code_challenge_method", "request", "request_uri",
+})
+
+
+EXTRA_PARAM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,63}")
+MAX_EXTRA_PARAMS = 20
+
+
+def check_extra_authorize_params(params: dict[str, Any] | None) -> dict[str, str]:
+    """A registration's extra authorization parameters, checked: plain names and string values, none that govern sets
+    itself (state, PKCE, redirect_uri, client_id, response_type, scope...). ValueError says what is wrong."""
+    if not params:
+        return {}
+    if not isinstance(params, dict) or len(params) > MAX_EXTRA_PARAMS:
+        raise ValueError(f"give at most {MAX_EXTRA_PARAMS} parameters as an object of names to strings")
+    checked = {}
+    for name, value in params.items():
+        if not isinstance(name, str) or not EXTRA_PARAM_NAME.fullmatch(name):
+            raise ValueError(f"{str(name)[:64]!r} is not a parameter name (letters, digits, _ . -; at most 64)")
+        if name.lower() in RESERVED_AUTHORIZE_PARAMS:
+            raise ValueError(f"{name} is set by govern on every authorization request and cannot be overridden")
+        if not isinstance(value, str) or len(value) > 1024:
+            raise ValueError(f"{name}: the value must be a string of at most 1024 characters")
+        checked[name] = value
+    return checked
 
 
 class NetworkError(RuntimeError):
@@ -160,11 +192,21 @@ class OAuthNetworkClient:
         except requests.exceptions.RequestException as exc:
             raise NetworkUnavailable(f"{self.preset.display_name} did not answer ({type(exc).__name__})") from None
 
+    def authorize_params(self) -> dict[str, str]:
+        """The preset's (and the registration's) extra parameters; `prompt=consent` whenever `offline_access` is asked
+        for, since an OpenID Connect provider ignores offline_access without it (OpenID Connect Core 1.0, section 11)."""
+        params = dict(self.preset.extra_authorize_params)
+        if OFFLINE_ACCESS in self.preset.scopes:
+            prompts = params.get("prompt", "").split()
+            if "consent" not in prompts and "none" not in prompts:
+                params["prompt"] = " ".join([*prompts, "consent"])
+        return params
+
     def authorization_request(self) -> AuthorizationRequest:
         verifier = secrets.token_urlsafe(64)
         state = secrets.token_urlsafe(24)
         url, _ = self._session().create_authorization_url(
-            self.preset.endpoints.authorize_url, state=state, code_verifier=verifier, **self.preset.extra_authorize_params
+            self.preset.endpoints.authorize_url, state=state, code_verifier=verifier, **self.authorize_params()
         )
         return AuthorizationRequest(url, state, SecretValue(verifier))
 

@@ -1,0 +1,88 @@
+"""panva's oidc-provider (npm, pinned in tests/support/package.json) run by node on a free loopback port: the
+independent OpenID Connect server the broker is proven against (oidc_provider_server.mjs configures it)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlparse
+
+import requests
+
+SUPPORT = Path(__file__).resolve().parent
+SCRIPT = SUPPORT / "oidc_provider_server.mjs"
+MODULE = SUPPORT / "node_modules" / "oidc-provider" / "package.json"
+
+
+class OidcProviderUnavailable(RuntimeError):
+    """node, or the npm package (`make test` runs `npm ci` in tests/support), is missing."""
+
+
+@dataclass
+class OidcProvider:
+    issuer: str
+    client_id: str
+    client_secret: str
+    process: subprocess.Popen
+    metadata: dict[str, Any] = field(default_factory=dict)
+    log: list[str] = field(default_factory=list)
+
+    def endpoint(self, name: str) -> str:
+        return self.metadata[name]
+
+    def authorize(self, authorize_url: str, redirect_uri: str) -> dict[str, list[str]]:
+        """Follow the provider's redirects (its interactions complete themselves) up to govern's redirect URI; the
+        query of that last redirect (code and state, or an error)."""
+        from urllib.parse import parse_qs
+
+        browser = requests.Session()
+        url = authorize_url
+        for _ in range(12):
+            response = browser.get(url, allow_redirects=False, timeout=10)
+            if response.status_code not in (302, 303):
+                raise AssertionError(f"the provider answered {response.status_code}: {response.text[:500]}")
+            url = urljoin(url, response.headers["Location"])
+            if url.startswith(redirect_uri):
+                return parse_qs(urlparse(url).query)
+        raise AssertionError("the provider never redirected back to govern")
+
+    def introspect(self, token: str) -> dict[str, Any]:
+        """RFC 7662 at the provider, authenticated as govern's client: whether the token is still active."""
+        response = requests.post(self.endpoint("introspection_endpoint"), timeout=10, data={
+            "token": token, "client_id": self.client_id, "client_secret": self.client_secret,
+        })
+        response.raise_for_status()
+        return response.json()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_oidc_provider(redirect_uri: str, **settings: Any) -> OidcProvider:
+    node = shutil.which("node")
+    if node is None:
+        raise OidcProviderUnavailable("node is not installed (node 20 runs oidc-provider)")
+    if not MODULE.exists():
+        raise OidcProviderUnavailable(f"oidc-provider is not installed: run `npm ci --prefix {SUPPORT}` (make test does)")
+    config = {"client_id": "govern-oidc-test", "client_secret": "oidc-client-secret", "redirect_uris": [redirect_uri], **settings}
+    process = subprocess.Popen([node, str(SCRIPT), json.dumps(config)], cwd=SUPPORT, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = process.stdout.readline()
+    if not first:
+        process.wait(timeout=10)
+        raise RuntimeError(f"oidc-provider exited with {process.returncode}: {process.stderr.read()[-2000:]}")
+    issuer = json.loads(first)["issuer"]
+    provider = OidcProvider(issuer, config["client_id"], config["client_secret"], process)
+    threading.Thread(target=lambda: provider.log.extend(process.stderr), daemon=True).start()
+    provider.metadata = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=10).json()
+    return provider
