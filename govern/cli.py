@@ -12,6 +12,7 @@ from alembic.config import Config as AlembicConfig
 
 from govern.audit.cli import audit, evidence
 from govern.auth.cli import console, token
+from govern.cli_support import cli_app
 from govern.config import ConfigurationError, load_settings
 from govern.demo.cli import demo
 from govern.directory.cli import directory, sync
@@ -82,13 +83,7 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the console and API with gunicorn."""
     from gunicorn.app.base import BaseApplication
 
-    from govern import create_app
-
-    try:
-        app = create_app()
-    except ConfigurationError as exc:
-        raise click.ClickException(str(exc)) from None
-
+    app = cli_app()
     settings = app.extensions["govern.settings"]
 
     scheduler: list[subprocess.Popen] = []
@@ -133,14 +128,9 @@ def jobs() -> None:
 @jobs.command("run")
 def jobs_run() -> None:
     """Run the job schedule in this process until interrupted (`govern serve` starts this in embedded mode)."""
-    from govern import create_app
     from govern.jobs import run_scheduler_process
 
-    try:
-        app = create_app()
-    except ConfigurationError as exc:
-        raise click.ClickException(str(exc)) from None
-    run_scheduler_process(app)
+    run_scheduler_process(cli_app())
 
 
 @click.group("accounts")
