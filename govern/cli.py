@@ -1,4 +1,4 @@
-"""The `govern` command: serve, db, token, console, demo, audit, sync, directory, scim, policy, accounts, retention, legal-hold."""
+"""The `govern` command: serve, db, jobs, token, console, demo, audit, sync, directory, scim, policy, accounts, retention, legal-hold."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from govern.cli_support import cli_app
 from govern.config import ConfigurationError, load_settings
 from govern.demo.cli import demo
 from govern.directory.cli import directory, sync
+from govern.outbox.cli import relay_command, show_command
 from govern.policy.cli import policy
 from govern.policy.impostors_cli import impostors
 from govern.policy.registry_cli import register_image_command
@@ -120,9 +121,9 @@ def serve(host: str, port: int, workers: int) -> None:
     Server().run()
 
 
-@main.group(hidden=True)
+@main.group()
 def jobs() -> None:
-    """In-process jobs (embedded mode)."""
+    """Jobs: the job outbox's relay, a job's state, and the in-process schedule (embedded mode)."""
 
 
 @jobs.command("run")
@@ -131,6 +132,10 @@ def jobs_run() -> None:
     from govern.jobs import run_scheduler_process
 
     run_scheduler_process(cli_app())
+
+
+jobs.add_command(relay_command)
+jobs.add_command(show_command)
 
 
 @click.group("accounts")

@@ -59,6 +59,8 @@ class Settings(BaseModel):
     secret_key: str = Field(default="", description="Signs session cookies and derives the token-fingerprint key; at least 32 characters.", repr=False)
     celery_broker_url: str = Field(default="", description="Redis or AMQP URL; empty runs jobs in-process.")
     celery_result_backend: str = Field(default="", description="Optional Celery result backend URL.")
+    jobs_publish_timeout_seconds: float = Field(default=2.0, gt=0, le=30, description="How long the job relay waits for the broker before it leaves jobs in the outbox for its next pass.")
+    jobs_redeliver_after_seconds: int = Field(default=3600, ge=60, le=7 * 86400, description="A job handed to the broker that has not run after this long is handed over again (at most 5 times); it still runs once.")
     vault_addr: str = Field(default="", description="Vault/OpenBao address; empty uses the embedded secret store.")
     vault_token: str = Field(default="", description="Vault token (development only).", repr=False)
     vault_role_id: str = Field(default="", description="AppRole role id.")

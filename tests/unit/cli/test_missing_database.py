@@ -17,6 +17,8 @@ WITHOUT_DATABASE = {"db upgrade", "db downgrade", "db revision", "policy check",
 ARGUMENTS = {
     "serve": ["--port", "1"],
     "jobs run": [],
+    "jobs relay": [],
+    "jobs show": ["00000000-0000-4000-8000-000000000000"],
     "token create": ["--name", "x", "--role", "admin"],
     "token revoke": ["--name", "x"],
     "console create-user": ["--email", "a@example.com", "--name", "A", "--role", "admin"],
