@@ -181,3 +181,14 @@ def test_without_a_broker_the_scan_has_run_when_the_request_returns(client, auth
     body = client.post("/api/v1/policy/scans", headers=auth_headers(Role.GOVERNANCE)).get_json()
     assert body["delivered"] is False  # the answer is written before the commit that hands it over
     assert _job(session, body["job_id"]).state is JobState.DONE
+
+
+def test_the_directory_sync_endpoint_answers_with_the_job(app, client, auth_headers, session, fast_path_paused, monkeypatch):
+    settings = app.extensions["govern.settings"]
+    monkeypatch.setitem(app.extensions, "govern.settings", settings.model_copy(update={"ldap_url": "ldap://127.0.0.1:1"}))
+    queued = client.post("/api/v1/directory/runs", json={"full": True}, headers=auth_headers(Role.IT))
+    assert queued.status_code == 202
+    body = queued.get_json()
+    assert (body["full"], body["queued"], body["delivered"], body["task"]) == (True, True, False, "govern.directory.sync_full")
+    read = client.get(f"/api/v1/directory/sync-jobs/{body['job_id']}", headers=auth_headers(Role.AUDITOR)).get_json()
+    assert (read["job_id"], read["state"]) == (body["job_id"], "pending")
