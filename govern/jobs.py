@@ -190,17 +190,18 @@ def relay(app: Flask, job_ids: Collection[str] | None = None, limit: int = RELAY
     in this process. `job_ids` limits the pass to those jobs (the fast path right after a commit).
     """
     settings: Settings = app.extensions["govern.settings"]
-    with app.app_context():
-        if settings.jobs_in_process:
+    celery: Celery = app.extensions["celery"]
+    with app.app_context():  # Celery's configuration (init_celery sets it from the settings) says where jobs go
+        if celery.conf.task_always_eager:
             return _run_in_process(app, settings, job_ids, limit)
-        return _publish(app, settings, job_ids, limit)
+        return _publish(app, settings, celery.conf.broker_url, job_ids, limit)
 
 
-def _publish(app: Flask, settings: Settings, job_ids: Collection[str] | None, limit: int) -> RelayOutcome:
+def _publish(app: Flask, settings: Settings, url: str, job_ids: Collection[str] | None, limit: int) -> RelayOutcome:
     from govern.extensions import db
 
     celery: Celery = app.extensions["celery"]
-    url, timeout = settings.celery_broker_url, settings.jobs_publish_timeout_seconds
+    timeout = settings.jobs_publish_timeout_seconds
     redeliver_after = timedelta(seconds=settings.jobs_redeliver_after_seconds)
     options = {"socket_connect_timeout": timeout, "socket_timeout": timeout} if url.startswith("redis") else {}
     outcome = RelayOutcome()
