@@ -192,3 +192,25 @@ def test_the_directory_sync_endpoint_answers_with_the_job(app, client, auth_head
     assert (body["full"], body["queued"], body["delivered"], body["task"]) == (True, True, False, "govern.directory.sync_full")
     read = client.get(f"/api/v1/directory/sync-jobs/{body['job_id']}", headers=auth_headers(Role.AUDITOR)).get_json()
     assert (read["job_id"], read["state"]) == (body["job_id"], "pending")
+
+
+def test_the_cli_relays_what_waits_and_shows_a_job(tasks, app, session, fast_path_paused, monkeypatch):
+    from click.testing import CliRunner
+
+    import govern
+    from govern.cli import main
+
+    monkeypatch.setattr(govern, "create_app", lambda *args, **kwargs: app)
+    monkeypatch.setenv("GOVERN_DATABASE_URL", app.extensions["govern.settings"].effective_database_url)
+    monkeypatch.setenv("GOVERN_SECRET_KEY", app.config["SECRET_KEY"])
+    job_id = enqueue_after_commit(session, tasks.count, 9).job_id
+    session.commit()
+    waiting = CliRunner().invoke(main, ["jobs", "show", job_id])
+    assert waiting.exit_code == 0 and "tests.outbox.count  pending  attempts=0" in waiting.output and "not run yet" in waiting.output
+    relayed = CliRunner().invoke(main, ["jobs", "relay"])
+    assert (relayed.exit_code, relayed.output) == (0, "delivered 1; still waiting for the broker: 0\n")
+    assert ran == [9]
+    shown = CliRunner().invoke(main, ["jobs", "show", job_id])
+    assert "  done  attempts=1" in shown.output and "  ran " in shown.output
+    unknown = CliRunner().invoke(main, ["jobs", "show", "nope"])
+    assert (unknown.exit_code, unknown.output) == (1, "Error: no job nope\n")
