@@ -1,4 +1,4 @@
-"""The `govern` command: serve, db, token, console, demo, audit, sync, directory, scim, policy, accounts, retention, legal-hold."""
+"""The `govern` command: serve, db, jobs, token, console, demo, audit, sync, directory, scim, policy, accounts, retention, legal-hold."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from alembic.config import Config as AlembicConfig
 
 from govern.audit.cli import audit, evidence
 from govern.auth.cli import console, token
+from govern.cli_support import cli_app
 from govern.config import ConfigurationError, load_settings
 from govern.demo.cli import demo
 from govern.directory.cli import directory, sync
+from govern.outbox.cli import relay_command, show_command
 from govern.policy.cli import policy
 from govern.policy.impostors_cli import impostors
 from govern.policy.registry_cli import register_image_command
@@ -82,13 +84,7 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the console and API with gunicorn."""
     from gunicorn.app.base import BaseApplication
 
-    from govern import create_app
-
-    try:
-        app = create_app()
-    except ConfigurationError as exc:
-        raise click.ClickException(str(exc)) from None
-
+    app = cli_app()
     settings = app.extensions["govern.settings"]
 
     scheduler: list[subprocess.Popen] = []
@@ -125,22 +121,21 @@ def serve(host: str, port: int, workers: int) -> None:
     Server().run()
 
 
-@main.group(hidden=True)
+@main.group()
 def jobs() -> None:
-    """In-process jobs (embedded mode)."""
+    """Jobs: the job outbox's relay, a job's state, and the in-process schedule (embedded mode)."""
 
 
 @jobs.command("run")
 def jobs_run() -> None:
     """Run the job schedule in this process until interrupted (`govern serve` starts this in embedded mode)."""
-    from govern import create_app
     from govern.jobs import run_scheduler_process
 
-    try:
-        app = create_app()
-    except ConfigurationError as exc:
-        raise click.ClickException(str(exc)) from None
-    run_scheduler_process(app)
+    run_scheduler_process(cli_app())
+
+
+jobs.add_command(relay_command)
+jobs.add_command(show_command)
 
 
 @click.group("accounts")

@@ -17,6 +17,17 @@ ENV_PREFIX = "GOVERN_"
 DEFAULT_POLICY_PACKS = Path(__file__).resolve().parent.parent / "policies"
 
 
+def default_instance_path() -> Path:
+    """The same folder from any working directory (docs/decisions/0031): a source checkout's instance/, where
+    `make run` puts it; else the per-user data folder (~/.local/share/govern on Linux)."""
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "migrations").is_dir():
+        return checkout / "instance"
+    from platformdirs import user_data_path
+
+    return user_data_path("govern")
+
+
 # What GOVERN_LDAP_ATTRIBUTES may map (govern/adapters/ldap_directory.py holds the per-flavour defaults).
 LDAP_ATTRIBUTE_ROLES = (
     "key", "username", "display_name", "email", "department", "manager", "changed_at",
@@ -43,11 +54,13 @@ class ConfigurationError(Exception):
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    instance_path: Path = Field(default=Path("instance"), description="Where embedded state lives.")
+    instance_path: Path = Field(default_factory=default_instance_path, description="Where embedded state lives; a relative path is taken from the working directory once, at start-up.")
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite under the instance path.")
     secret_key: str = Field(default="", description="Signs session cookies and derives the token-fingerprint key; at least 32 characters.", repr=False)
     celery_broker_url: str = Field(default="", description="Redis or AMQP URL; empty runs jobs in-process.")
     celery_result_backend: str = Field(default="", description="Optional Celery result backend URL.")
+    jobs_publish_timeout_seconds: float = Field(default=2.0, gt=0, le=30, description="How long the job relay waits for the broker before it leaves jobs in the outbox for its next pass.")
+    jobs_redeliver_after_seconds: int = Field(default=3600, ge=60, le=7 * 86400, description="A job handed to the broker that has not run after this long is handed over again (at most 5 times); it still runs once.")
     vault_addr: str = Field(default="", description="Vault/OpenBao address; empty uses the embedded secret store.")
     vault_token: str = Field(default="", description="Vault token (development only).", repr=False)
     vault_role_id: str = Field(default="", description="AppRole role id.")
@@ -121,6 +134,11 @@ class Settings(BaseModel):
         if value.startswith("file:") and not value.removeprefix("file:").strip():
             raise ValueError("file: needs a path, e.g. file:/var/log/govern/audit.jsonl")
         return value
+
+    @field_validator("instance_path")
+    @classmethod
+    def _absolute_instance_path(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
 
     @field_validator("database_url")
     @classmethod

@@ -1,20 +1,37 @@
-"""Celery wiring: the task base that owns the commit, and enqueueing only after a commit."""
+"""Celery wiring: the task base that owns the commit and runs an outbox job once, and the relay that hands jobs over.
+
+A job is a row in the job outbox (govern/outbox), written in the transaction that asks for it. After that
+transaction commits, the relay hands it to the broker at once if the broker answers; otherwise a periodic relay
+does when the broker is back. Without a broker the relay runs the job in this process instead.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
 from celery import Celery, Task
-from flask import Flask
+from celery.exceptions import Ignore, Retry
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from govern.config import Settings
+from govern.db import utcnow
+from govern.outbox import service as outbox
+from govern.outbox.models import OutboxJob
 
-_PENDING = "govern.tasks_after_commit"
+_PENDING = "govern.jobs_after_commit"
+RELAY_BATCH = 500  # jobs one relay pass hands over at most; the next pass carries on
+FAST_PATH_PAUSE_SECONDS = 30.0  # after the broker refused, requests leave their jobs to the periodic relay this long
+RELAY_EVERY_SECONDS = 15.0
+log = structlog.get_logger(__name__)
 
 
 def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
@@ -22,21 +39,36 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
         """Runs in its own app context and session; commits if the task returns, rolls back if it raises.
 
         Its own context even when run in-process: an in-process job is started from the caller's
-        after-commit hook, where the caller's session can no longer write.
+        after-commit hook, where the caller's session can no longer write. An outbox job is marked done in
+        the same transaction as its work, so a second delivery of its id is acknowledged and not run; a job
+        that raises is recorded as failed once its work is rolled back.
         """
 
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
-            from flask import current_app, has_app_context
-
             from govern.extensions import db
 
             owner = current_app._get_current_object() if has_app_context() else app
             with owner.app_context():
+                job_id = self.request.id  # the outbox job id when the relay sent it
+                claim = outbox.Claim.NOT_A_JOB
                 try:
+                    if job_id:
+                        claim = outbox.claim(db.session, job_id, utcnow())
+                    if claim is outbox.Claim.ALREADY_RUN:
+                        log.info("job_already_run", job_id=job_id, task=self.name)
+                        raise Ignore()  # a redelivery: acknowledged, not run again
                     result = self.run(*args, **kwargs)
-                    db.session.commit()
+                    db.session.commit()  # the job's work and its "done" mark, together
                     return result
-                except BaseException:
+                except (Ignore, Retry):
+                    db.session.rollback()
+                    raise
+                except Exception as error:
+                    db.session.rollback()
+                    if claim is outbox.Claim.RUN:
+                        _record_failure(db.session, job_id, error)
+                    raise
+                except BaseException:  # the worker is going away: the broker hands the message over again
                     db.session.rollback()
                     raise
 
@@ -68,11 +100,13 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
             "retention-purge": {"task": "govern.retention.purge", "schedule": 24 * 3600.0},
             "review-reminders": {"task": "govern.reviews.send_reminders", "schedule": 3600.0},
             "review-deadlines": {"task": "govern.reviews.process_deadlines", "schedule": 900.0},
+            "relay-job-outbox": {"task": "govern.jobs.relay", "schedule": RELAY_EVERY_SECONDS},
         },
     )
     celery.Task = AppTask
     celery.set_default()
     app.extensions["celery"] = celery
+    app.extensions["govern.jobs.fast_path"] = _FastPath()
     import govern.audit.tasks  # noqa: F401  (registers the tasks)
     import govern.broker.tasks  # noqa: F401
     import govern.credentials.tasks  # noqa: F401
@@ -80,23 +114,65 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
     import govern.directory.tasks  # noqa: F401
     import govern.retention.tasks  # noqa: F401
     import govern.reviews.tasks  # noqa: F401
+    import govern.outbox.tasks  # noqa: F401
 
 
-def enqueue_after_commit(session: Session, task: Task, *args: Any) -> None:
-    """Send the task only once the surrounding transaction has committed; drop it on rollback."""
-    if not session.in_transaction():
-        session.begin()  # so a rollback before any SQL still discards the task
-    session.info.setdefault(_PENDING, []).append((task, args))
+def _record_failure(session: Session, job_id: str, error: Exception) -> None:
+    try:
+        outbox.record_failure(session, job_id, outbox.describe_error(error))
+        session.commit()
+    except Exception:
+        session.rollback()
+        log.exception("job_failure_not_recorded", job_id=job_id)
+
+
+def enqueue_after_commit(session: Session, task: Task, *args: Any) -> OutboxJob:
+    """Write the job into the outbox in this transaction (so a rollback drops it and a commit keeps it), and hand it
+    over once the transaction has committed: at once if the broker answers, else by the periodic relay.
+
+    Arguments are ids and plain JSON values, never a secret: they are stored in the outbox and sent in the message.
+    """
+    job = outbox.add(session, task.name, args)
+    session.info.setdefault(_PENDING, []).append(job.job_id)
+    return job
+
+
+@dataclass
+class RelayOutcome:
+    delivered: int = 0  # jobs handed over in this pass
+    refused: str | None = None  # why the broker refused, when a pass stopped early
+
+
+class _FastPath:
+    """Per process: after the broker refused, requests stop trying for a while, so a down broker costs one
+    connect timeout, not one per request; the periodic relay keeps trying."""
+
+    def __init__(self) -> None:
+        self.paused_until = 0.0
 
 
 @event.listens_for(Session, "after_commit")
-def _send_pending(session: Session) -> None:
-    # The transaction has committed: a job that cannot be sent (or, in-process, fails) must not undo the answer.
-    for task, args in session.info.pop(_PENDING, []):
-        try:
-            task.delay(*args)
-        except Exception:
-            structlog.get_logger(__name__).exception("job_not_started", task=task.name)
+def _deliver_pending(session: Session) -> None:
+    # Best effort: the jobs are already safe in the outbox; whatever is not handed over here, the periodic relay hands over.
+    job_ids = session.info.pop(_PENDING, [])
+    if not job_ids:
+        return
+    if not has_app_context():
+        log.warning("jobs_left_to_the_relay", jobs=len(job_ids))
+        return
+    app = current_app._get_current_object()
+    fast_path: _FastPath = app.extensions["govern.jobs.fast_path"]
+    if time.monotonic() < fast_path.paused_until:
+        log.info("jobs_left_to_the_relay", jobs=len(job_ids), reason="the broker refused a moment ago")
+        return
+    try:
+        outcome = relay(app, job_ids)
+    except Exception:
+        log.exception("job_relay_failed", jobs=len(job_ids))
+        return
+    if outcome.refused:
+        fast_path.paused_until = time.monotonic() + FAST_PATH_PAUSE_SECONDS
+        log.warning("jobs_left_to_the_relay", jobs=len(job_ids), reason=outcome.refused)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -104,6 +180,92 @@ def _drop_pending(session: Session, transaction) -> None:
     # runs after after_commit, so anything still pending here belonged to a rolled-back transaction
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
+
+
+def relay(app: Flask, job_ids: Collection[str] | None = None, limit: int = RELAY_BATCH) -> RelayOutcome:
+    """Hand due outbox jobs over, oldest first, one row and one short transaction at a time.
+
+    With a broker: publish (task id = job id), then mark the row delivered. A crash between the two sends the job
+    again later, and the task base runs it only once. Without a broker: mark the row delivered, then run the job
+    in this process. `job_ids` limits the pass to those jobs (the fast path right after a commit).
+    """
+    settings: Settings = app.extensions["govern.settings"]
+    celery: Celery = app.extensions["celery"]
+    with app.app_context():  # Celery's configuration (init_celery sets it from the settings) says where jobs go
+        if celery.conf.task_always_eager:
+            return _run_in_process(app, settings, job_ids, limit)
+        return _publish(app, settings, celery.conf.broker_url, job_ids, limit)
+
+
+def _publish(app: Flask, settings: Settings, url: str, job_ids: Collection[str] | None, limit: int) -> RelayOutcome:
+    from govern.extensions import db
+
+    celery: Celery = app.extensions["celery"]
+    timeout = settings.jobs_publish_timeout_seconds
+    redeliver_after = timedelta(seconds=settings.jobs_redeliver_after_seconds)
+    options = {"socket_connect_timeout": timeout, "socket_timeout": timeout} if url.startswith("redis") else {}
+    outcome = RelayOutcome()
+    with celery.connection_for_write(url, connect_timeout=timeout, transport_options=options) as connection:
+        producer = None
+        for _ in range(limit):
+            with db.sessionmaker() as session:
+                job = outbox.next_due(session, utcnow(), redeliver_after, job_ids)
+                if job is None:
+                    break
+                if job.deliveries >= outbox.MAX_DELIVERIES:
+                    outbox.give_up(session, job, utcnow())
+                    session.commit()
+                    log.error("job_given_up", job_id=job.job_id, task=job.task, deliveries=job.deliveries)
+                    continue
+                try:
+                    if producer is None:
+                        connection.ensure_connection(max_retries=0, timeout=timeout)  # one try: never hold a request
+                        producer = celery.amqp.Producer(connection)
+                    celery.send_task(job.task, args=job.args, task_id=job.job_id, producer=producer, retry=False,
+                                     ignore_result=True)
+                except Exception as error:
+                    outcome.refused = outbox.describe_broker_error(error, [urlsplit(url).password or ""])
+                    outbox.mark_attempt_failed(session, job, outcome.refused)
+                    session.commit()
+                    break
+                outbox.mark_delivered(session, job, utcnow())
+                session.commit()
+                outcome.delivered += 1
+    return outcome
+
+
+def _run_in_process(app: Flask, settings: Settings, job_ids: Collection[str] | None, limit: int) -> RelayOutcome:
+    from govern.extensions import db
+
+    celery: Celery = app.extensions["celery"]
+    redeliver_after = timedelta(seconds=settings.jobs_redeliver_after_seconds)
+    outcome = RelayOutcome()
+    for _ in range(limit):
+        with db.sessionmaker() as session:
+            job = outbox.next_due(session, utcnow(), redeliver_after, job_ids)
+            if job is None:
+                break
+            if job.deliveries >= outbox.MAX_DELIVERIES:
+                outbox.give_up(session, job, utcnow())
+                session.commit()
+                continue
+            task_name, args, job_id = job.task, list(job.args), job.job_id
+            taken = outbox.mark_delivered(session, job, utcnow())  # first, so another relay does not run it too
+            session.commit()
+        if not taken:
+            continue
+        outcome.delivered += 1
+        task = celery.tasks.get(task_name)
+        if task is None:
+            with db.sessionmaker() as session:
+                outbox.record_failure(session, job_id, f"unknown task {task_name}")
+                session.commit()
+            continue
+        try:
+            task.apply(args=args, task_id=job_id)  # the task base marks it done, or records the failure
+        except Exception:
+            log.exception("job_failed", job_id=job_id, task=task_name)
+    return outcome
 
 
 def start_in_process_scheduler(app: Flask, interval_seconds: float = 60.0) -> threading.Event:

@@ -9,6 +9,7 @@ from govern.db import Base  # noqa: F401
 from govern.directory.models import Departure, OffboardingTask, SyncCursor, SyncRun  # noqa: F401
 from govern.grants.models import Grant  # noqa: F401
 from govern.notifications.models import Notification  # noqa: F401
+from govern.outbox.models import OutboxJob  # noqa: F401
 from govern.people.models import Person  # noqa: F401
 from govern.policy.models import RegisteredImage  # noqa: F401
 from govern.policy.workflow_models import PolicyViolation, PublishApproval  # noqa: F401

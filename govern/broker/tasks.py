@@ -8,6 +8,7 @@ from flask import current_app
 from govern.audit.service import Actor
 from govern.broker import service
 from govern.extensions import db
+from govern.jobs import enqueue_after_commit
 
 REFRESH_ACTOR = Actor.system("token-refresh")
 
@@ -16,7 +17,7 @@ REFRESH_ACTOR = Actor.system("token-refresh")
 def refresh_due() -> int:
     due = service.connections_due(db.session)
     for account_id in due:
-        refresh_account.delay(account_id)
+        enqueue_after_commit(db.session, refresh_account, account_id)
     return len(due)
 
 

@@ -49,7 +49,7 @@ def directory_runs():
 @bp.post("/directory/runs/sync")
 @requires(Permission.DIRECTORY_SYNC)
 def directory_sync():
-    """Like POST /api/v1/directory/runs: the sync runs as a job once this request has committed."""
+    """Like POST /api/v1/directory/runs: the sync is a job stored with this request, run once after it commits."""
     task = SYNC_TASKS.get(request.form.get("mode", ""))
     if task is None:
         return _runs_page(422, failed_form="sync", errors={"mode": _("Choose an incremental sync or a full reconciliation.")})
@@ -57,7 +57,7 @@ def directory_sync():
         return _runs_page(422, failed_form="sync", refusal=_(
             "No directory is configured, so there is nothing to sync from. Set GOVERN_LDAP_URL and GOVERN_LDAP_BASE_DN first."))
     enqueue_after_commit(db.session, task)
-    flash(_("The sync has started. It runs in the background: reload this page in a moment to see its run."), "success")
+    flash(_("The sync is queued and runs in the background as soon as the job queue takes it: reload this page in a moment to see its run."), "success")
     return redirect(url_for(".directory_runs"))
 
 

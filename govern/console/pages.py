@@ -25,7 +25,7 @@ from govern.credentials import service as credentials
 from govern.credentials.models import Checkout, LegacyCredential
 from govern.db import utcnow
 from govern.directory import service as directory
-from govern.directory.models import Departure, SyncRun, SyncStatus
+from govern.directory.models import Departure, SyncMode, SyncRun, SyncStatus
 from govern.errors import NotFound
 from govern.grants.models import Grant, GrantRole
 from govern.grants.service import GrantFilter, get_grant, grants_of
@@ -145,9 +145,16 @@ def latest_departure(session: Session, person_id: int) -> Departure | None:
 
 
 def sync_runs_page(session: Session, directory_configured: bool) -> dict[str, Any]:
-    """Recent runs, and every held run however old: a held run waits for a decision even after a day of minutely syncs."""
+    """Recent runs, and every held run however old: a held run waits for a decision even after a day of minutely syncs.
+    Syncs asked for that have not run yet are listed too, with whether the job queue has them."""
+    from govern.directory.tasks import sync_full, sync_incremental
+    from govern.outbox.service import waiting_jobs
+
     held = list(session.scalars(select(SyncRun).where(SyncRun.status == SyncStatus.HELD).order_by(SyncRun.id.desc())))
-    return {"runs": directory.list_runs(session, RUNS_LIMIT), "held_runs": held, "directory_configured": directory_configured}
+    modes = {sync_full.name: SyncMode.FULL, sync_incremental.name: SyncMode.INCREMENTAL}
+    waiting = [(job, modes[job.task]) for job in waiting_jobs(session, modes)]
+    return {"runs": directory.list_runs(session, RUNS_LIMIT), "held_runs": held, "directory_configured": directory_configured,
+            "waiting_syncs": waiting}
 
 
 def departures_page(session: Session) -> dict[str, Any]:

@@ -8,14 +8,23 @@ from flask_smorest import Blueprint
 
 from govern.auth.roles import Permission
 from govern.directory import network_roles, service, tasks
-from govern.directory.schemas import DepartureSchema, OffboardingTaskSchema, SyncRequestSchema, SyncRunSchema
+from govern.directory.schemas import (
+    DepartureSchema,
+    OffboardingTaskSchema,
+    SyncQueuedSchema,
+    SyncRequestSchema,
+    SyncRunSchema,
+)
 from govern.errors import InvalidOperation
 from govern.extensions import db
 from govern.jobs import enqueue_after_commit
+from govern.outbox import service as outbox
+from govern.outbox.schemas import JobSchema
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor
 
 blp = Blueprint("directory", __name__, url_prefix="/api/v1/directory", description="Directory sync and departures")
+SYNC_TASKS = (tasks.sync_incremental.name, tasks.sync_full.name)
 
 
 @blp.route("/runs")
@@ -28,13 +37,23 @@ class SyncRuns(MethodView):
 
     @requires(Permission.DIRECTORY_SYNC)
     @blp.arguments(SyncRequestSchema)
-    @blp.response(202, SyncRequestSchema)
+    @blp.response(202, SyncQueuedSchema)
     def post(self, data):
-        """Sync now (incremental, or a full reconciliation); runs as a job after this request."""
+        """Sync now (incremental, or a full reconciliation): a job, stored with this request and run once after it
+        (`delivered` is false until the broker has it; read its state at /directory/sync-jobs/{job_id})."""
         if not current_app.extensions["govern.settings"].ldap_url:
             raise InvalidOperation("no directory is configured (GOVERN_LDAP_URL)")
-        enqueue_after_commit(db.session, tasks.sync_full if data["full"] else tasks.sync_incremental)
-        return data
+        job = enqueue_after_commit(db.session, tasks.sync_full if data["full"] else tasks.sync_incremental)
+        return {**outbox.job_document(job), "full": data["full"]}
+
+
+@blp.route("/sync-jobs/<job_id>")
+class SyncJob(MethodView):
+    @requires(Permission.PEOPLE_READ)
+    @blp.response(200, JobSchema)
+    def get(self, job_id):
+        """A sync asked for on demand: pending, delivered (waiting for a worker), done or failed."""
+        return outbox.job_document(outbox.get_job(db.session, job_id, SYNC_TASKS))
 
 
 @blp.route("/runs/<int:run_id>/approve")

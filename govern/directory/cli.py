@@ -80,7 +80,7 @@ def directory() -> None:
 
 
 @directory.command("test")
-@with_app
+@with_app(database=False)
 def directory_test() -> None:
     """Bind, read a sample and show how attributes map to people."""
     source = _directory_or_exit()

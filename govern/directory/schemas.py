@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from govern.outbox.schemas import JobSchema
+
 
 class SyncRunSchema(Schema):
     id = fields.Integer()
@@ -37,6 +39,10 @@ class DepartureSchema(Schema):
 
 class SyncRequestSchema(Schema):
     full = fields.Boolean(load_default=False)
+
+
+class SyncQueuedSchema(JobSchema):
+    full = fields.Boolean()
 
 
 class OffboardingTaskSchema(Schema):

@@ -10,6 +10,8 @@ from govern.audit.service import record
 from govern.auth.roles import Permission
 from govern.extensions import db
 from govern.jobs import enqueue_after_commit
+from govern.outbox import service as outbox
+from govern.outbox.schemas import JobSchema
 from govern.policy import enforcement, service, tasks
 from govern.policy.schemas import (
     ApprovalDecisionSchema,
@@ -86,11 +88,20 @@ class ViolationResource(MethodView):
 @blp.route("/scans")
 class Scans(MethodView):
     @requires(Permission.POLICY_DECIDE)
-    @blp.response(202)
+    @blp.response(202, JobSchema)
     def post(self):
-        """Scan every connected account's recent posts and comments now (runs as a job after this request)."""
-        enqueue_after_commit(db.session, tasks.scan_published)
-        return {"queued": True}
+        """Scan every connected account's recent posts and comments now: a job, stored with this request and run once
+        after it (`delivered` is false until the broker has it; read its state at /policy/scans/{job_id})."""
+        return outbox.job_document(enqueue_after_commit(db.session, tasks.scan_published))
+
+
+@blp.route("/scans/<job_id>")
+class Scan(MethodView):
+    @requires(Permission.POLICY_REVIEW)
+    @blp.response(200, JobSchema)
+    def get(self, job_id):
+        """A scan asked for on demand: pending, delivered (waiting for a worker), done or failed."""
+        return outbox.job_document(outbox.get_job(db.session, job_id, [tasks.scan_published.name]))
 
 
 @blp.route("/approvals")

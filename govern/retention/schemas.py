@@ -40,7 +40,8 @@ class LegalHoldListArgs(Schema):
 
 
 class PurgeArgs(Schema):
-    dry_run = fields.Boolean(load_default=False, metadata={"description": "Report what would be deleted; delete nothing."})
+    dry_run = fields.Boolean(load_default=True, metadata={
+        "description": "Report what would be deleted; delete nothing. The default: deleting needs an explicit false."})
 
 
 class DataKindSchema(Schema):

@@ -17,6 +17,7 @@ from govern.db import utcnow
 from govern.directory.models import SyncRun, SyncStatus
 from govern.errors import Conflict, InvalidOperation, NotFound
 from govern.notifications.models import Notification
+from govern.outbox.models import FINISHED, OutboxJob
 from govern.policy.workflow_models import ApprovalStatus, PolicyViolation, PublishApproval, ViolationStatus
 from govern.retention.kinds import ALL_KINDS, AUDIT_EVENTS, DEFAULT_RETENTION_DAYS, KNOWN_KINDS
 
@@ -59,6 +60,8 @@ KINDS: dict[str, DataKind] = {kind.name: kind for kind in (
              & (PublishApproval.decided_at < cutoff)),
     DataKind("sign_in_links", "Expired or used one-time console sign-in links", "expires_at",
              LoginLink, lambda cutoff: LoginLink.expires_at < cutoff),
+    DataKind("jobs", "Finished jobs in the job outbox (done or failed)", "finished_at (jobs not yet run are kept)",
+             OutboxJob, lambda cutoff: OutboxJob.state.in_(FINISHED) & (OutboxJob.finished_at < cutoff)),
     DataKind(AUDIT_EVENTS, "The hash-chained audit trail", "occurred_at; a minimum, never deleted by govern"),
 )}
 assert tuple(KINDS) == KNOWN_KINDS, "govern.retention.kinds and the KINDS table must name the same kinds"

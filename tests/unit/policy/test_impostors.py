@@ -95,6 +95,8 @@ def cli_app(app, monkeypatch):
     import govern
 
     monkeypatch.setattr(govern, "create_app", lambda *args, **kwargs: app)
+    monkeypatch.setenv("GOVERN_DATABASE_URL", app.extensions["govern.settings"].effective_database_url)  # checked first
+    monkeypatch.setenv("GOVERN_SECRET_KEY", app.config["SECRET_KEY"])
     return app
 
 

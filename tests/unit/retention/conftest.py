@@ -14,6 +14,8 @@ from govern.auth.roles import Role
 from govern.db import utcnow
 from govern.directory.models import SyncMode, SyncRun, SyncStatus
 from govern.notifications.models import Notification
+from govern.outbox import service as outbox
+from govern.outbox.models import FINISHED, JobState, OutboxJob
 from govern.people.models import Person
 from govern.policy.findings import Action
 from govern.policy.workflow_models import (
@@ -79,14 +81,20 @@ class Rows:
         return self._add(LoginLink(user_id=self.user.id, code_hash=f"{self._n:064d}", created_at=at - timedelta(minutes=15),
                                    expires_at=at))
 
+    def job(self, at: datetime, state: JobState = JobState.DONE) -> OutboxJob:
+        job = outbox.add(self.session, "govern.policy.scan_published", [], now=at - timedelta(minutes=1))
+        job.state, job.finished_at = state, (at if state in FINISHED else None)
+        self.session.flush()
+        return job
+
     def build(self, kind: str, at: datetime):
         return {"notifications": self.notification, "sync_runs": self.sync_run, "policy_violations": self.violation,
-                "policy_approvals": self.approval, "sign_in_links": self.sign_in_link}[kind](at)
+                "policy_approvals": self.approval, "sign_in_links": self.sign_in_link, "jobs": self.job}[kind](at)
 
 
-DELETABLE_KINDS = ("notifications", "sync_runs", "policy_violations", "policy_approvals", "sign_in_links")
+DELETABLE_KINDS = ("notifications", "sync_runs", "policy_violations", "policy_approvals", "sign_in_links", "jobs")
 MODELS = {"notifications": Notification, "sync_runs": SyncRun, "policy_violations": PolicyViolation,
-          "policy_approvals": PublishApproval, "sign_in_links": LoginLink}
+          "policy_approvals": PublishApproval, "sign_in_links": LoginLink, "jobs": OutboxJob}
 
 
 def exists(session, kind: str, row_id: int) -> bool:

@@ -79,6 +79,17 @@ def test_a_dry_run_purge_through_the_api_deletes_nothing(session, client, auth_h
     assert exists(session, "notifications", old_notification)
 
 
+@pytest.mark.parametrize("body", [None, {}], ids=["no body", "empty object"])
+def test_a_purge_without_dry_run_false_is_a_dry_run(session, client, auth_headers, old_notification, body):
+    """Deleting is asked for explicitly: a bare POST only reports what a purge would delete."""
+    response = client.post("/api/v1/retention/purge", json=body, headers=auth_headers(Role.ADMIN))
+    assert response.status_code == 200, response.get_json()
+    notifications = {item["kind"]: item for item in response.get_json()["kinds"]}["notifications"]
+    assert response.get_json()["dry_run"] is True and notifications["outcome"] == "would_delete"
+    assert exists(session, "notifications", old_notification)
+    assert audit_events(session, "retention:data:purge") == []
+
+
 def test_purging_needs_audit_manage(client, auth_headers):
     assert client.post("/api/v1/retention/purge", json={}, headers=auth_headers(Role.AUDITOR)).status_code == 403
 

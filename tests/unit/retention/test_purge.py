@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from govern.audit.models import AuditEvent
 from govern.audit.service import AuditUnavailable, verify_chain
 from govern.directory.models import SyncStatus
+from govern.outbox.models import JobState
 from govern.policy.workflow_models import ApprovalStatus, ViolationStatus
 from govern.retention import service
 from govern.retention.kinds import AUDIT_EVENTS, KNOWN_KINDS
@@ -41,6 +42,7 @@ def test_rows_still_in_use_are_kept_however_old(session, actor, rows, now):
         "sync_runs": rows.sync_run(ancient, status=SyncStatus.HELD).id,
         "policy_violations": rows.violation(ancient, status=ViolationStatus.ASSIGNED).id,
         "policy_approvals": rows.approval(ancient, status=ApprovalStatus.PENDING).id,
+        "jobs": rows.job(ancient, state=JobState.DELIVERED).id,  # not run yet: it must still run
     }
     running = rows.sync_run(ancient, status=SyncStatus.RUNNING).id
 
