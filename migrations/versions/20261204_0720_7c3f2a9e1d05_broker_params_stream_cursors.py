@@ -1,7 +1,7 @@
 """network apps' extra authorization parameters; SIEM stream cursors in the database, one per sink
 
 Revision ID: 7c3f2a9e1d05
-Revises: 6b2e1d4f8c32
+Revises: 7c3f2a9e5d14
 Create Date: 2026-12-04 07:20:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import govern.db
 
 revision = "7c3f2a9e1d05"
-down_revision = "6b2e1d4f8c32"
+down_revision = "7c3f2a9e5d14"
 branch_labels = None
 depends_on = None
 
