@@ -54,6 +54,8 @@ def _begin_request() -> None:
 def _authorize():
     if request.endpoint is None:
         return None  # routing will answer 404/405
+    if request.method == "OPTIONS" and getattr(request.url_rule, "provide_automatic_options", False):
+        return None  # Flask answers with Allow: no more than the OpenAPI document says, and CORS is off
     needed = declared_permission(current_app, request.endpoint, request.method)
     if needed is None:
         log.error("route_without_authorization_rule", endpoint=request.endpoint, method=request.method)
@@ -84,6 +86,8 @@ def _finish_request(response):
     else:
         db.session.rollback()
     response.headers["X-Request-ID"] = g.get("request_id", "")
+    if not wants_problem_json() and not (request.endpoint or "").endswith("static"):
+        response.headers["Cache-Control"] = "no-store"  # console pages show people and access: never kept by a browser or proxy
     principal = g.get("principal")
     log.info(
         "request",
