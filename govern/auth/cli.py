@@ -21,8 +21,8 @@ def token() -> None:
 
 @token.command("create")
 @click.option("--name", required=True, help="A name for the client, e.g. 'okta-sync'.")
-@click.option("--role", required=True, type=ROLE_CHOICE)
-@click.option("--person-email", default=None, help="The person this token acts for (needed for brokered actions).")
+@click.option("--role", required=True, type=ROLE_CHOICE, help="The token's role; reviewer is console-only and refused.")
+@click.option("--person-email", default=None, help="The person this token acts for (needed for brokered actions); not a leaver.")
 @with_app
 def token_create(name: str, role: str, person_email: str | None) -> None:
     """Mint a bearer token; it is shown once and stored only as a hash."""

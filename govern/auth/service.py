@@ -22,6 +22,7 @@ from govern.secret_value import SecretValue
 TOKEN_PREFIX = "gov_"
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 SIGN_IN_REFUSED = "auth:session:sign_in_refused"
+CONSOLE_ONLY_ROLES = frozenset({Role.REVIEWER})  # people in the console; never a machine's token
 
 
 class SignInRefused(DomainError):
@@ -58,6 +59,13 @@ class Principal:
 def create_api_client(
     session: Session, actor: Actor, name: str, role: Role, person_id: int | None = None
 ) -> tuple[ApiClient, SecretValue]:
+    if role in CONSOLE_ONLY_ROLES:
+        raise InvalidOperation(
+            f"{role.value} is a console-only role (account owners certifying access in the console); "
+            "an API token cannot have it"
+        )
+    if _is_leaver(session, person_id):
+        raise InvalidOperation("the person has left the company: no API token is made for a leaver")
     if session.scalar(select(ApiClient.id).where(ApiClient.name == name)) is not None:
         raise Conflict(f"an API client named {name!r} already exists")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -72,11 +80,19 @@ def create_api_client(
 
 
 def authenticate_token(session: Session, token: str) -> Principal | None:
+    """The token's client; None for an unknown or revoked token, or one whose person has left (by whatever path they
+    left: the departure revokes the token too, but a leaver's token must not work even before that)."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    client = session.scalar(select(ApiClient).where(ApiClient.token_hash == _digest(token)))
-    if client is None or client.revoked_at is not None:
+    found = session.execute(
+        select(ApiClient, Person.status).outerjoin(Person, Person.id == ApiClient.person_id)
+        .where(ApiClient.token_hash == _digest(token))
+    ).one_or_none()
+    if found is None:
         return None
+    client, person_status = found
+    if client.revoked_at is not None or person_status == PersonStatus.LEAVER or client.role in CONSOLE_ONLY_ROLES:
+        return None  # (a console-only role's token can only be one minted before such tokens were refused)
     now = utcnow()
     if client.last_used_at is None or now - client.last_used_at > LAST_USED_RESOLUTION:
         client.last_used_at = now  # coarse, so read-only traffic does not write on every request
