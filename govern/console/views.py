@@ -203,6 +203,13 @@ def oidc_callback():
 
 @bp.get("/login/<code>")
 @public
+def link_page(code: str):
+    """Only a "Sign in" button: mail and chat scanners open links, and opening one must not spend it."""
+    return render_template("console/login_link.html", next=request.args.get("next"))
+
+
+@bp.post("/login/<code>")
+@public
 def redeem(code: str):
     try:
         principal = redeem_login_link(db.session, current_actor(), code, admin_only=_settings().login_links_admin_only)
@@ -210,7 +217,7 @@ def redeem(code: str):
         return _login_page(refusal.status, error=_refused_sign_in(refusal))
     if principal is None:
         return _login_page(400, error=_("This sign-in link is invalid, expired or already used."))
-    return _signed_in(principal, request.args.get("next"))
+    return _signed_in(principal, request.form.get("next") or request.args.get("next"))
 
 
 @bp.post("/locale")

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from govern.cli import main
+from tests.support.console import redeem_link
 
 
 def run(*args: str):
@@ -78,8 +79,9 @@ def test_issued_secrets_never_reach_database_logs_responses_or_audit(cli_env, ca
         client.get("/api/v1/accounts", headers={"Authorization": f"Bearer {token}"}),
         client.post("/api/v1/accounts", json={"network": "x", "handle": "c", "display_name": "C"}, headers={"Authorization": f"Bearer {token}"}),
         client.get("/api/v1/audit/events", headers={"Authorization": f"Bearer {token}"}),
-        client.get(f"/login/{code}"),
-        client.get(f"/login/{code}"),  # second use fails
+        client.get(f"/login/{code}"),  # the page with its button
+        redeem_link(client, code),
+        redeem_link(client, code),  # second use fails
         client.get("/api/v1/accounts", headers={"Authorization": f"Bearer {token}x"}),
     ):
         bodies.append(response.get_data(as_text=True) + str(dict(response.headers)))
