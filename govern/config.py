@@ -77,6 +77,8 @@ class Settings(BaseModel):
     console_role_groups: dict[str, str] = Field(default_factory=dict, description="JSON object: directory group DN -> console role, for password sign-in; the first group (in this order) the person is in decides the role.")
     sign_in_max_failures: int = Field(default=5, ge=1, le=100, description="Refused password sign-ins per username and client address before further attempts are refused.")
     sign_in_failure_window_seconds: int = Field(default=900, ge=60, le=86400, description="The window those refused sign-ins are counted in.")
+    console_session_idle_minutes: int = Field(default=30, ge=1, le=1440, description="A console session ends after this many minutes without a request.")
+    console_session_max_hours: int = Field(default=8, ge=1, le=168, description="A console session ends this many hours after sign-in, however busy it is.")
     oidc_issuer: str = Field(default="", description="OpenID Connect issuer URL; discovery is read from <issuer>/.well-known/openid-configuration. Empty turns OIDC sign-in off.")
     oidc_client_id: str = Field(default="", description="govern's client id at the OpenID Connect provider.")
     oidc_client_secret: str = Field(default="", description="govern's client secret at the OpenID Connect provider.", repr=False)

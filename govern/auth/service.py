@@ -161,20 +161,6 @@ def _is_leaver(session: Session, person_id: int | None) -> bool:
     return person_id is not None and session.scalar(select(Person.status).where(Person.id == person_id)) == PersonStatus.LEAVER
 
 
-def load_console_principal(session: Session, user_id: int) -> Principal | None:
-    """The signed-in console user, on every request: None once they are disabled or their person has left, even
-    before the departure has disabled them (a returner's user stays disabled: access is re-requested)."""
-    found = session.execute(
-        select(ConsoleUser, Person.status).outerjoin(Person, Person.id == ConsoleUser.person_id).where(ConsoleUser.id == user_id)
-    ).one_or_none()
-    if found is None:
-        return None
-    user, person_status = found
-    if user.disabled_at is not None or person_status == PersonStatus.LEAVER:
-        return None
-    return Principal("console_user", user.id, user.display_name, user.role, user.person_id)
-
-
 def person_id_by_email(session: Session, email: str) -> int:
     person_id = session.scalar(select(Person.id).where(Person.email == email.strip().lower()))
     if person_id is None:
@@ -196,7 +182,8 @@ def revoke_api_client(session: Session, actor: Actor, name: str) -> ApiClient:
 
 @signals.person_departed.connect
 def _close_access_on_departure(session: Session, *, actor: Actor, person_id: int, departure_id: int) -> dict[str, int]:
-    """API tokens the person owned stop working; their console users are disabled, which ends their sessions."""
+    """API tokens the person owned stop working; their console users are disabled (govern.auth.sessions ends their
+    sessions in the same transaction)."""
     now = utcnow()
     tokens = list(session.scalars(select(ApiClient).where(ApiClient.person_id == person_id, ApiClient.revoked_at.is_(None))))
     for client in tokens:

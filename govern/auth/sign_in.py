@@ -17,6 +17,7 @@ from govern.audit.service import Actor, record
 from govern.auth.models import ConsoleUser
 from govern.auth.roles import Role
 from govern.auth.service import SIGN_IN_REFUSED, Principal, SignInRefused, ensure_console_user
+from govern.auth.sessions import ROLE_CHANGE, end_user_sessions
 from govern.config import Settings
 from govern.db import utcnow
 from govern.people.models import Person, PersonSource, PersonStatus
@@ -254,4 +255,6 @@ def _console_user(
         session.flush()
         record(session, _sign_in_actor(actor), "auth:console_user:update", "console_user", user.id,
                before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
+    if "role" in changed:  # sessions started under the old role end; this sign-in starts one under the new
+        end_user_sessions(session, _sign_in_actor(actor), [user.id], ROLE_CHANGE)
     return user

@@ -21,7 +21,8 @@ from govern.adapters.directory_factory import build_directory
 from govern.adapters.oidc import OidcError, OidcRejected, OidcUnavailable, build_oidc_client
 from govern.auth.roles import Permission, role_allows
 from govern.auth.service import Principal, SignInRefused, redeem_login_link
-from govern.auth.sign_in import SignInPolicy, record_unverified_oidc, sign_in_with_oidc, sign_in_with_password
+from govern.auth.sessions import SessionPolicy, end_session, start_session
+from govern.auth.sign_in import LDAP, OIDC, SignInPolicy, record_unverified_oidc, sign_in_with_oidc, sign_in_with_password
 from govern.config import ConfigurationError, Settings
 from govern.console import forms, pages, templating
 from govern.errors import DomainError
@@ -90,12 +91,18 @@ def _back_to_login(message: str):
     return redirect(url_for("console.login"))
 
 
-def _signed_in(principal: Principal, target: str | None):
+def _fresh_cookie_session(**values: Any) -> None:
+    """Nothing from before carries over into the cookie, but the language chosen."""
     locale = session.get("locale")
-    session.clear()  # nothing from before the sign-in carries over, but the language chosen
-    session["user_id"] = principal.id
+    session.clear()
+    session.update(values)
     if locale:
         session["locale"] = locale
+
+
+def _signed_in(principal: Principal, method: str, target: str | None):
+    started = start_session(db.session, principal, method, request.remote_addr, SessionPolicy.from_settings(_settings()))
+    _fresh_cookie_session(sid=started.reveal())  # a new id at every sign-in: a planted cookie signs nobody in
     session.permanent = True
     return redirect(_safe_next(target))
 
@@ -166,7 +173,7 @@ def password_sign_in():
         log.error("directory sign-in unavailable", error=str(exc))
         unavailable = _("The company directory is not answering. Try again in a few minutes.")
         return _login_page(503, error=unavailable, username=username, next=target)
-    return _signed_in(principal, target)
+    return _signed_in(principal, LDAP, target)
 
 
 @bp.get("/login/oidc")
@@ -198,7 +205,7 @@ def oidc_callback():
         log.info("oidc provider did not sign in", error=request.args.get("error", "")[:100])
         return _back_to_login(_("The identity provider did not sign you in."))
     principal, refusal = _oidc_principal(request.args["code"], started)
-    return _signed_in(principal, started.get("next")) if principal else _back_to_login(refusal)
+    return _signed_in(principal, OIDC, started.get("next")) if principal else _back_to_login(refusal)
 
 
 @bp.get("/login/<code>")
@@ -217,7 +224,7 @@ def redeem(code: str):
         return _login_page(refusal.status, error=_refused_sign_in(refusal))
     if principal is None:
         return _login_page(400, error=_("This sign-in link is invalid, expired or already used."))
-    return _signed_in(principal, request.form.get("next") or request.args.get("next"))
+    return _signed_in(principal, "login_link", request.form.get("next") or request.args.get("next"))
 
 
 @bp.post("/locale")
@@ -322,6 +329,8 @@ def person(person_id: int):
 @bp.post("/logout")
 @requires(Permission.CONSOLE_USE)
 def logout():
-    session.pop("user_id", None)
+    if isinstance(session.get("sid"), str):
+        end_session(db.session, current_actor(), session["sid"])  # a copy of the cookie stops working too
+    _fresh_cookie_session()
     flash(_("You have signed out."), "info")
     return redirect(url_for("console.login"))

@@ -12,7 +12,8 @@ from werkzeug.exceptions import Forbidden, Unauthorized
 
 from govern.audit.service import Actor
 from govern.auth.roles import role_allows
-from govern.auth.service import Principal, authenticate_token, load_console_principal
+from govern.auth.service import Principal, authenticate_token
+from govern.auth.sessions import SessionPolicy, resume_session
 from govern.extensions import db
 from govern.web.authz import PUBLIC, declared_permission
 from govern.web.problems import error_response, wants_problem_json
@@ -39,8 +40,13 @@ def _authenticate() -> Principal | None:
         if scheme.lower() == "bearer" and token:
             return authenticate_token(db.session, token.strip())
         return None
-    user_id = session.get("user_id")
-    return load_console_principal(db.session, user_id) if isinstance(user_id, int) else None
+    session_id = session.get("sid")
+    if not isinstance(session_id, str):
+        return None
+    principal = resume_session(db.session, session_id, SessionPolicy.from_settings(current_app.extensions["govern.settings"]))
+    if principal is None:
+        session.pop("sid", None)  # ended or expired: the browser stops presenting it
+    return principal
 
 
 def _begin_request() -> None:

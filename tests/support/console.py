@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import re
+from contextlib import nullcontext
 from urllib.parse import urlencode
 
+from flask import has_app_context
 
-def sign_in_as(app, client, user_id: int):
-    """Sign `client` in as the console user `user_id`, as a sign-in would."""
+
+def sign_in_as(app, client, user_id: int, method: str = "login_link"):
+    """Sign `client` in as the console user `user_id`, as a sign-in would: a server-side session, its id in the cookie.
+    (Setting a user id in the cookie signs nobody in: the console only trusts the session record.)"""
+    from govern.auth.models import ConsoleUser
+    from govern.auth.service import Principal
+    from govern.auth.sessions import SessionPolicy, start_session
+    from govern.extensions import db
+
+    # The test's own app context when there is one: its session may hold a savepoint that a nested one would commit into.
+    with nullcontext() if has_app_context() else app.app_context():
+        user = db.session.get(ConsoleUser, user_id)
+        principal = Principal("console_user", user.id, user.display_name, user.role, user.person_id)
+        session_id = start_session(db.session, principal, method, "127.0.0.1",
+                                   SessionPolicy.from_settings(app.extensions["govern.settings"]))
+        db.session.commit()
     with client.session_transaction() as cookie:
-        cookie["user_id"] = user_id
+        cookie["sid"] = session_id.reveal()
     return client
 
 

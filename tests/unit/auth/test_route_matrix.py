@@ -9,6 +9,7 @@ from govern.auth.service import CONSOLE_ONLY_ROLES, ensure_console_user
 from govern.web.authz import PUBLIC, declared_permission
 from govern.web.problems import MACHINE_PREFIXES
 from tests import factories
+from tests.support.console import sign_in_as
 
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 
@@ -60,10 +61,7 @@ def _url(rule, ids):
 def _console_client(app, user_id: int | None):
     """A fresh client per route, so a route that signs out cannot affect the routes after it."""
     client = app.test_client()
-    if user_id is not None:
-        with client.session_transaction() as cookie_session:
-            cookie_session["user_id"] = user_id
-    return client
+    return sign_in_as(app, client, user_id) if user_id is not None else client
 
 
 def factories_actor():
