@@ -13,28 +13,18 @@ from sqlalchemy.orm import Session
 from govern import signals
 from govern.audit.service import Actor, record
 from govern.auth.models import ApiClient, ConsoleUser, LoginLink
+from govern.auth.refusals import SignInRefused, guard, refused
 from govern.auth.roles import Role
+from govern.auth.throttle import Throttle
 from govern.db import utcnow
-from govern.errors import Conflict, DomainError, InvalidOperation, NotFound
+from govern.errors import Conflict, InvalidOperation, NotFound
 from govern.people.models import Person, PersonStatus
 from govern.secret_value import SecretValue
 
 TOKEN_PREFIX = "gov_"
+LOGIN_LINK = "login_link"  # the sign-in method of one-time links
 LAST_USED_RESOLUTION = timedelta(minutes=5)
-SIGN_IN_REFUSED = "auth:session:sign_in_refused"
 CONSOLE_ONLY_ROLES = frozenset({Role.REVIEWER})  # people in the console; never a machine's token
-
-
-class SignInRefused(DomainError):
-    """A sign-in was refused. `reason` is a stable code: the audit records it and the console words it."""
-
-    title = "Sign-in refused"
-    keeps_audit = True  # the refusal's audit event is the record of the attempt (and what the rate limit counts)
-
-    def __init__(self, reason: str, detail: str, status: int = 403) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.status = status
 
 
 def _digest(value: str) -> str:
@@ -136,24 +126,29 @@ def issue_login_link(
     return SecretValue(code)
 
 
-def redeem_login_link(session: Session, actor: Actor, code: str, *, admin_only: bool = False) -> Principal | None:
-    """The user the link signs in, None for an unknown, used or expired link; SignInRefused for a leaver, or for a
-    non-admin when `admin_only` (the link is used up either way)."""
+def redeem_login_link(session: Session, actor: Actor, code: str, *, throttle: Throttle, admin_only: bool = False) -> Principal:
+    """The user the link signs in. SignInRefused: over a rate limit (429); an unknown, used or expired link (400: counted,
+    not audited); a leaver, or a non-admin when `admin_only` (403: audited, and the link is used up either way)."""
+    guard(session, actor, throttle, LOGIN_LINK)
     link = session.scalar(select(LoginLink).where(LoginLink.code_hash == _digest(code)).with_for_update(of=LoginLink))
     now = utcnow()
     if link is None or link.used_at is not None or link.expires_at <= now or link.user.disabled_at is not None:
-        return None
+        refusal = SignInRefused("invalid_link", "the sign-in link is invalid, expired or already used", 400)
+        refused(session, actor, throttle, LOGIN_LINK, refusal, target_type="console_user", target_id="unknown")
+        raise refusal
     link.used_at = now
     user = link.user
+    refusal = None
     if admin_only and user.role != Role.ADMIN:
-        record(session, actor, SIGN_IN_REFUSED, "console_user", user.id, method="login_link", reason="not_break_glass")
-        raise SignInRefused("not_break_glass", "one-time links are only a break-glass for admin users")
-    if _is_leaver(session, user.person_id):
-        record(session, actor, SIGN_IN_REFUSED, "console_user", user.id, method="login_link", reason="leaver")
-        raise SignInRefused("leaver", "the person this console user is has left")
+        refusal = SignInRefused("not_break_glass", "one-time links are only a break-glass for admin users")
+    elif _is_leaver(session, user.person_id):
+        refusal = SignInRefused("leaver", "the person this console user is has left")
+    if refusal is not None:
+        refused(session, actor, throttle, LOGIN_LINK, refusal, target_type="console_user", target_id=str(user.id))
+        raise refusal
     user.last_sign_in_at = now
     signed_in_as = Actor(f"console_user:{user.id}", user.email, actor.request_id, actor.client_addr)
-    record(session, signed_in_as, "auth:session:sign_in", "console_user", user.id, method="login_link")
+    record(session, signed_in_as, "auth:session:sign_in", "console_user", user.id, method=LOGIN_LINK)
     return Principal("console_user", user.id, user.display_name, user.role, user.person_id)
 
 

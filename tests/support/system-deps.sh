@@ -25,6 +25,8 @@ command -v chromedriver >/dev/null || missing+=(chromium-driver)
 # slapd lives in /usr/sbin, which a non-root PATH may lack; the tests run their own slapd from a temporary config
 [ -x /usr/sbin/slapd ] || missing+=(slapd)
 command -v ldapsearch >/dev/null || missing+=(ldap-utils)
+# the rate-limit tests stop a redis-server of their own to test an outage (the shared one is never touched)
+command -v redis-server >/dev/null || missing+=(redis-server)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
