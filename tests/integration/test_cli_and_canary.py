@@ -73,6 +73,7 @@ def test_issued_secrets_never_reach_database_logs_responses_or_audit(cli_env, ca
     from govern import create_app
 
     app = create_app()
+    logging.getLogger().addHandler(caplog.handler)  # create_app replaced the root handlers: keep capturing
     client = app.test_client()
     bodies = []
     for response in (
@@ -87,8 +88,12 @@ def test_issued_secrets_never_reach_database_logs_responses_or_audit(cli_env, ca
         bodies.append(response.get_data(as_text=True) + str(dict(response.headers)))
     assert bodies[0].startswith("{") and '"handle"' in bodies[1]
     responses, logs, stored = "\n".join(bodies), caplog.text, _database_text(cli_env)
+    assert '"route": "/login/<code>"' in logs or "'route': '/login/<code>'" in logs  # the logs were captured
     for secret in (token, code):
         assert secret not in stored, "a secret reached the database"
         assert secret not in logs, "a secret reached the logs"
         assert secret not in responses, "a secret reached an HTTP response"
+    # the console session id lives in the browser's cookie only: the database holds its hash
+    session_id = app.session_interface.get_signing_serializer(app).loads(client.get_cookie("govern_session").value)["sid"]
+    assert session_id not in stored and session_id not in logs
     assert "auth:session:sign_in" in stored and "auth:api_client:create" in stored
