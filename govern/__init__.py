@@ -128,11 +128,6 @@ def _init_throttle(app: Flask, settings: Settings) -> None:
     from govern.auth.throttle import Throttle
 
     app.extensions["govern.throttle"] = Throttle.from_settings(settings)
-    if settings.database_url.startswith("postgresql") and not settings.rate_limit_storage_url.startswith("redis"):
-        import structlog
-
-        structlog.get_logger("govern").warning(
-            "rate_limits_per_process", detail="GOVERN_RATE_LIMIT_STORAGE_URL is not Redis: each process counts on its own")
 
 
 def _init_broker(app: Flask, settings: Settings) -> None:

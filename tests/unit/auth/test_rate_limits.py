@@ -44,10 +44,11 @@ def test_a_thousand_garbage_unwraps_add_no_audit_event(client, session, caplog):
         statuses.append(response.status_code)
         assert response.mimetype == "application/problem+json"
     assert set(statuses) == {410, 429}
-    assert statuses.count(410) == 100  # the global default: 100 refusals a minute, then 429 for everyone
+    # the global default: 100 refusals a minute, then 429 for everyone (more only if this took over a minute)
+    assert statuses[:100] == [410] * 100 and statuses[100] == 429
     assert _events(session) == before
-    assert _counted(caplog, "handoff_unwrap_unknown") == 100
-    assert _counted(caplog, "handoff_unwrap_rate_limited") == 900
+    assert _counted(caplog, "handoff_unwrap_unknown") == statuses.count(410)
+    assert _counted(caplog, "handoff_unwrap_rate_limited") == statuses.count(429)
     assert not any(r.levelname == "ERROR" for r in caplog.records), "a garbage token is no alert"
 
 
