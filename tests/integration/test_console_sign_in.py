@@ -179,6 +179,10 @@ def test_the_first_mapped_group_decides_and_the_role_follows_the_directory(clien
         assert session.get(ConsoleUser, user.id).role == Role.IT
         update = _events(session, "auth:console_user:update")[-1]
         assert update.summary["before"] == {"role": "admin"} and update.summary["after"] == {"role": "it"}
+        # the admin session started before the change ends; the new sign-in's session works
+        assert not _signed_in(client) and _signed_in(fresh)
+        ended = _events(session, "auth:session:end_all")[-1]
+        assert ended.target_id == str(user.id) and ended.summary["reason"] == "role_change" and ended.summary["sessions_ended"] == 1
     finally:
         admin = slapd.connection("admin")
         admin.modify(ADMINS, {"member": [(ldap3.MODIFY_ADD, [f"uid={uid},{PEOPLE}"])]})  # so the fixture can remove it
