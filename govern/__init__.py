@@ -71,7 +71,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.secure_cookies,
-        PERMANENT_SESSION_LIFETIME=8 * 3600,
+        PERMANENT_SESSION_LIFETIME=settings.console_session_max_hours * 3600,  # the server-side session ends it anyway
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,
         BABEL_DEFAULT_LOCALE=settings.default_locale,
@@ -117,10 +117,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         referrer_policy="same-origin",
     )
     init_celery(celery, app, settings)
+    _init_throttle(app, settings)
     _init_broker(app, settings)
     _register_blueprints(app, csrf)
     register_error_handlers(app)
     return app
+
+
+def _init_throttle(app: Flask, settings: Settings) -> None:
+    from govern.auth.throttle import Throttle
+
+    app.extensions["govern.throttle"] = Throttle.from_settings(settings)
 
 
 def _init_broker(app: Flask, settings: Settings) -> None:
@@ -141,6 +148,7 @@ def _init_broker(app: Flask, settings: Settings) -> None:
 def _register_blueprints(app: Flask, csrf) -> None:
     from govern.accounts.api import blp as accounts_api
     from govern.audit.api import blp as audit_api
+    from govern.auth.api import blp as console_users_api
     from govern.broker.api import blp as broker_api
     from govern.broker.views import bp as oauth_views
     from govern.console import connections as _connections  # noqa: F401  (adds the connection views)
@@ -166,7 +174,7 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.web.api_base import GovernApi
 
     api = GovernApi(app)
-    for blueprint in (accounts_api, people_api, grants_api, audit_api, broker_api, credentials_api, notifications_api, directory_api, policy_api, retention_api, reviews_api, reports_api):
+    for blueprint in (accounts_api, people_api, grants_api, audit_api, broker_api, credentials_api, notifications_api, directory_api, policy_api, retention_api, reviews_api, reports_api, console_users_api):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)
     csrf.exempt(ops)

@@ -90,6 +90,15 @@ class Settings(BaseModel):
     console_role_groups: dict[str, str] = Field(default_factory=dict, description="JSON object: directory group DN -> console role, for password sign-in; the first group (in this order) the person is in decides the role.")
     sign_in_max_failures: int = Field(default=5, ge=1, le=100, description="Refused password sign-ins per username and client address before further attempts are refused.")
     sign_in_failure_window_seconds: int = Field(default=900, ge=60, le=86400, description="The window those refused sign-ins are counted in.")
+    console_session_idle_minutes: int = Field(default=30, ge=1, le=1440, description="A console session ends after this many minutes without a request.")
+    console_session_max_hours: int = Field(default=8, ge=1, le=168, description="A console session ends this many hours after sign-in, however busy it is.")
+    sign_in_max_failures_per_address: int = Field(default=20, ge=1, le=100_000, description="Refused sign-ins (any name) from one client address within the window before that address is refused, per sign-in method.")
+    sign_in_max_failures_global: int = Field(default=200, ge=1, le=10_000_000, description="Refused sign-ins from all addresses together within the window before every sign-in by that method is refused for the rest of it.")
+    handoff_unwrap_max_refusals_per_address: int = Field(default=10, ge=1, le=100_000, description="Refused hand-off unwraps from one client address within the unwrap window before that address is refused (429).")
+    handoff_unwrap_max_refusals_global: int = Field(default=100, ge=1, le=10_000_000, description="Refused hand-off unwraps from all addresses together within the unwrap window before every unwrap is refused (429).")
+    handoff_unwrap_refusal_window_seconds: int = Field(default=60, ge=1, le=86400, description="The window refused unwraps are counted in.")
+    rate_limit_storage_url: str = Field(default="", description="Where rate-limit counters live: redis:// or rediss:// (shared by every instance); empty or memory:// keeps them in each process's memory.")
+    rate_limit_key_prefix: str = Field(default="govern", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$", description="Prefix of the rate-limit keys in Redis.")
     oidc_issuer: str = Field(default="", description="OpenID Connect issuer URL; discovery is read from <issuer>/.well-known/openid-configuration. Empty turns OIDC sign-in off.")
     oidc_client_id: str = Field(default="", description="govern's client id at the OpenID Connect provider.")
     oidc_client_secret: str = Field(default="", description="govern's client secret at the OpenID Connect provider.", repr=False)
@@ -152,6 +161,14 @@ class Settings(BaseModel):
     def _known_broker(cls, value: str) -> str:
         if value and not value.startswith(("redis://", "rediss://", "amqp://", "amqps://", "sqla+")):
             raise ValueError("must be a redis://, amqp:// or sqla+ URL")
+        return value
+
+    @field_validator("rate_limit_storage_url")
+    @classmethod
+    def _known_limit_store(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("memory://", "redis://", "rediss://")):
+            raise ValueError("must be a redis:// or rediss:// URL, memory://, or empty")
         return value
 
     @field_validator("vault_addr", "base_url")

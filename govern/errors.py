@@ -32,3 +32,14 @@ class Conflict(DomainError):
 class InvalidOperation(DomainError):
     status = 422
     title = "Invalid operation"
+
+
+class RateLimited(DomainError):
+    """Too many attempts from this address (or from everyone) in the window; `retry_after` seconds until one frees up."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, int(retry_after))

@@ -2,7 +2,7 @@
 
 from govern.accounts.models import Network, SocialAccount  # noqa: F401
 from govern.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent, AuditSigningKey, LegalHold  # noqa: F401
-from govern.auth.models import ApiClient, ConsoleUser, LoginLink  # noqa: F401
+from govern.auth.models import ApiClient, ConsoleSession, ConsoleUser, LoginLink  # noqa: F401
 from govern.broker.models import AccountConnection, NetworkApp, PendingConnect, WrappedHandoff  # noqa: F401
 from govern.credentials.models import Checkout, LegacyCredential  # noqa: F401
 from govern.db import Base  # noqa: F401

@@ -20,7 +20,8 @@ account_compromised(session, actor, account_id, reason)
     "rotate now".
 
 handoff_unwrap_refused(session, handoff_id, account_id)
-    Sent when a wrapped hand-off is presented after it was used, expired or was revoked: an alert.
+    Sent when a wrapped hand-off is presented after it was used, expired or was revoked: an alert. (A token that
+    matches no hand-off is anonymous noise: counted, never sent.)
 """
 
 from __future__ import annotations

@@ -105,6 +105,13 @@ def _transaction_per_test(request) -> Iterator[None]:
             db.sessionmaker.configure(bind=engine, join_transaction_mode="conservative_savepoint")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(request) -> None:
+    """Every test starts with no refusals counted against the app's rate limits (they live in memory in tests)."""
+    if "app" in request.fixturenames:
+        request.getfixturevalue("app").extensions["govern.throttle"].reset()
+
+
 @pytest.fixture
 def session(app):
     """The app's session inside an app context, for calling services directly."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask import current_app
 
-from govern.auth import service
+from govern.auth import service, sessions
 from govern.auth.roles import Role
 from govern.cli_support import cli_actor, with_app
 from govern.extensions import db
@@ -21,8 +21,8 @@ def token() -> None:
 
 @token.command("create")
 @click.option("--name", required=True, help="A name for the client, e.g. 'okta-sync'.")
-@click.option("--role", required=True, type=ROLE_CHOICE)
-@click.option("--person-email", default=None, help="The person this token acts for (needed for brokered actions).")
+@click.option("--role", required=True, type=ROLE_CHOICE, help="The token's role; reviewer is console-only and refused.")
+@click.option("--person-email", default=None, help="The person this token acts for (needed for brokered actions); not a leaver.")
 @with_app
 def token_create(name: str, role: str, person_email: str | None) -> None:
     """Mint a bearer token; it is shown once and stored only as a hash."""
@@ -68,3 +68,13 @@ def login_link(email: str) -> None:
     code = service.issue_login_link(db.session, cli_actor(), email, settings.login_link_ttl_seconds,
                                     admin_only=settings.login_links_admin_only)
     click.echo(f"{settings.base_url}/login/{code.reveal()}")
+
+
+@console.command("sign-out-everywhere")
+@click.option("--email", required=True, help="The console user whose sessions end.")
+@click.option("--reason", required=True, help="Why, for the audit trail (e.g. 'laptop stolen').")
+@with_app
+def sign_out_everywhere(email: str, reason: str) -> None:
+    """End every console session of a user at once; audited."""
+    user, ended = sessions.sign_out_everywhere(db.session, cli_actor(), email, reason)
+    click.echo(f"{user.email}: {ended} console session(s) ended")

@@ -50,3 +50,24 @@ class LoginLink(Base):
     used_at: Mapped[datetime | None]
 
     user: Mapped[ConsoleUser] = relationship(lazy="joined")
+
+
+class ConsoleSession(Base):
+    """A signed-in console session. The browser holds a random id (in the signed session cookie); only its SHA-256
+    is stored here, so a copy of this table signs nobody in. Ending the row ends the session at once."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("console_users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))  # the user's role when it started: a role change ends the session
+    method: Mapped[str] = mapped_column(String(16))  # ldap, oidc or login_link
+    client_addr: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # the absolute end, however busy the session is
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+
+    user: Mapped[ConsoleUser] = relationship(lazy="joined")

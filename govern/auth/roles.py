@@ -38,6 +38,7 @@ class Permission(str, enum.Enum):
     REVIEWS_READ = "reviews:read"  # access review campaigns and their progress
     REVIEWS_MANAGE = "reviews:manage"  # open, close and escalate access review campaigns
     REVIEWS_RESPOND = "reviews:respond"  # certify or revoke the grants one is asked to review
+    SESSIONS_MANAGE = "sessions:manage"  # end every console session of a user ("sign out everywhere")
 
 
 _READ_ALL = {

@@ -13,27 +13,18 @@ from sqlalchemy.orm import Session
 from govern import signals
 from govern.audit.service import Actor, record
 from govern.auth.models import ApiClient, ConsoleUser, LoginLink
+from govern.auth.refusals import SignInRefused, guard, refused
 from govern.auth.roles import Role
+from govern.auth.throttle import Throttle
 from govern.db import utcnow
-from govern.errors import Conflict, DomainError, InvalidOperation, NotFound
+from govern.errors import Conflict, InvalidOperation, NotFound
 from govern.people.models import Person, PersonStatus
 from govern.secret_value import SecretValue
 
 TOKEN_PREFIX = "gov_"
+LOGIN_LINK = "login_link"  # the sign-in method of one-time links
 LAST_USED_RESOLUTION = timedelta(minutes=5)
-SIGN_IN_REFUSED = "auth:session:sign_in_refused"
-
-
-class SignInRefused(DomainError):
-    """A sign-in was refused. `reason` is a stable code: the audit records it and the console words it."""
-
-    title = "Sign-in refused"
-    keeps_audit = True  # the refusal's audit event is the record of the attempt (and what the rate limit counts)
-
-    def __init__(self, reason: str, detail: str, status: int = 403) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.status = status
+CONSOLE_ONLY_ROLES = frozenset({Role.REVIEWER})  # people in the console; never a machine's token
 
 
 def _digest(value: str) -> str:
@@ -58,6 +49,13 @@ class Principal:
 def create_api_client(
     session: Session, actor: Actor, name: str, role: Role, person_id: int | None = None
 ) -> tuple[ApiClient, SecretValue]:
+    if role in CONSOLE_ONLY_ROLES:
+        raise InvalidOperation(
+            f"{role.value} is a console-only role (account owners certifying access in the console); "
+            "an API token cannot have it"
+        )
+    if _is_leaver(session, person_id):
+        raise InvalidOperation("the person has left the company: no API token is made for a leaver")
     if session.scalar(select(ApiClient.id).where(ApiClient.name == name)) is not None:
         raise Conflict(f"an API client named {name!r} already exists")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -72,11 +70,19 @@ def create_api_client(
 
 
 def authenticate_token(session: Session, token: str) -> Principal | None:
+    """The token's client; None for an unknown or revoked token, or one whose person has left (by whatever path they
+    left: the departure revokes the token too, but a leaver's token must not work even before that)."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    client = session.scalar(select(ApiClient).where(ApiClient.token_hash == _digest(token)))
-    if client is None or client.revoked_at is not None:
+    found = session.execute(
+        select(ApiClient, Person.status).outerjoin(Person, Person.id == ApiClient.person_id)
+        .where(ApiClient.token_hash == _digest(token))
+    ).one_or_none()
+    if found is None:
         return None
+    client, person_status = found
+    if client.revoked_at is not None or person_status == PersonStatus.LEAVER or client.role in CONSOLE_ONLY_ROLES:
+        return None  # (a console-only role's token can only be one minted before such tokens were refused)
     now = utcnow()
     if client.last_used_at is None or now - client.last_used_at > LAST_USED_RESOLUTION:
         client.last_used_at = now  # coarse, so read-only traffic does not write on every request
@@ -120,43 +126,34 @@ def issue_login_link(
     return SecretValue(code)
 
 
-def redeem_login_link(session: Session, actor: Actor, code: str, *, admin_only: bool = False) -> Principal | None:
-    """The user the link signs in, None for an unknown, used or expired link; SignInRefused for a leaver, or for a
-    non-admin when `admin_only` (the link is used up either way)."""
+def redeem_login_link(session: Session, actor: Actor, code: str, *, throttle: Throttle, admin_only: bool = False) -> Principal:
+    """The user the link signs in. SignInRefused: over a rate limit (429); an unknown, used or expired link (400: counted,
+    not audited); a leaver, or a non-admin when `admin_only` (403: audited, and the link is used up either way)."""
+    guard(session, actor, throttle, LOGIN_LINK)
     link = session.scalar(select(LoginLink).where(LoginLink.code_hash == _digest(code)).with_for_update(of=LoginLink))
     now = utcnow()
     if link is None or link.used_at is not None or link.expires_at <= now or link.user.disabled_at is not None:
-        return None
+        refusal = SignInRefused("invalid_link", "the sign-in link is invalid, expired or already used", 400)
+        refused(session, actor, throttle, LOGIN_LINK, refusal, target_type="console_user", target_id="unknown")
+        raise refusal
     link.used_at = now
     user = link.user
+    refusal = None
     if admin_only and user.role != Role.ADMIN:
-        record(session, actor, SIGN_IN_REFUSED, "console_user", user.id, method="login_link", reason="not_break_glass")
-        raise SignInRefused("not_break_glass", "one-time links are only a break-glass for admin users")
-    if _is_leaver(session, user.person_id):
-        record(session, actor, SIGN_IN_REFUSED, "console_user", user.id, method="login_link", reason="leaver")
-        raise SignInRefused("leaver", "the person this console user is has left")
+        refusal = SignInRefused("not_break_glass", "one-time links are only a break-glass for admin users")
+    elif _is_leaver(session, user.person_id):
+        refusal = SignInRefused("leaver", "the person this console user is has left")
+    if refusal is not None:
+        refused(session, actor, throttle, LOGIN_LINK, refusal, target_type="console_user", target_id=str(user.id))
+        raise refusal
     user.last_sign_in_at = now
     signed_in_as = Actor(f"console_user:{user.id}", user.email, actor.request_id, actor.client_addr)
-    record(session, signed_in_as, "auth:session:sign_in", "console_user", user.id, method="login_link")
+    record(session, signed_in_as, "auth:session:sign_in", "console_user", user.id, method=LOGIN_LINK)
     return Principal("console_user", user.id, user.display_name, user.role, user.person_id)
 
 
 def _is_leaver(session: Session, person_id: int | None) -> bool:
     return person_id is not None and session.scalar(select(Person.status).where(Person.id == person_id)) == PersonStatus.LEAVER
-
-
-def load_console_principal(session: Session, user_id: int) -> Principal | None:
-    """The signed-in console user, on every request: None once they are disabled or their person has left, even
-    before the departure has disabled them (a returner's user stays disabled: access is re-requested)."""
-    found = session.execute(
-        select(ConsoleUser, Person.status).outerjoin(Person, Person.id == ConsoleUser.person_id).where(ConsoleUser.id == user_id)
-    ).one_or_none()
-    if found is None:
-        return None
-    user, person_status = found
-    if user.disabled_at is not None or person_status == PersonStatus.LEAVER:
-        return None
-    return Principal("console_user", user.id, user.display_name, user.role, user.person_id)
 
 
 def person_id_by_email(session: Session, email: str) -> int:
@@ -180,7 +177,8 @@ def revoke_api_client(session: Session, actor: Actor, name: str) -> ApiClient:
 
 @signals.person_departed.connect
 def _close_access_on_departure(session: Session, *, actor: Actor, person_id: int, departure_id: int) -> dict[str, int]:
-    """API tokens the person owned stop working; their console users are disabled, which ends their sessions."""
+    """API tokens the person owned stop working; their console users are disabled (govern.auth.sessions ends their
+    sessions in the same transaction)."""
     now = utcnow()
     tokens = list(session.scalars(select(ApiClient).where(ApiClient.person_id == person_id, ApiClient.revoked_at.is_(None))))
     for client in tokens:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any, Protocol
 
 import structlog
@@ -12,11 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govern.adapters.directory import DirectoryEntry
-from govern.audit.models import AuditEvent
 from govern.audit.service import Actor, record
 from govern.auth.models import ConsoleUser
 from govern.auth.roles import Role
-from govern.auth.service import SIGN_IN_REFUSED, Principal, SignInRefused, ensure_console_user
+from govern.auth.refusals import SignInRefused, guard, refused
+from govern.auth.service import Principal, ensure_console_user
+from govern.auth.sessions import ROLE_CHANGE, end_user_sessions
+from govern.auth.throttle import Throttle
 from govern.config import Settings
 from govern.db import utcnow
 from govern.people.models import Person, PersonSource, PersonStatus
@@ -26,7 +27,7 @@ from govern.secret_value import SecretValue
 log = structlog.get_logger("govern.sign_in")
 
 LDAP, OIDC = "ldap", "oidc"
-NAME_TARGET = "sign_in_name"  # refused password sign-ins are recorded against the name typed, which the limit counts
+NAME_TARGET = "sign_in_name"  # refused password sign-ins are recorded against the name typed
 SUBJECT_TARGET = "oidc_subject"
 MAX_NAME = 255
 
@@ -67,8 +68,6 @@ class SignInPolicy:
     oidc_roles: RoleMapping
     oidc_person_claim: str
     oidc_person_field: str
-    max_failures: int
-    failure_window: timedelta
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SignInPolicy:
@@ -78,8 +77,6 @@ class SignInPolicy:
             oidc_roles=RoleMapping.from_setting(settings.oidc_role_map),
             oidc_person_claim=settings.oidc_person_claim,
             oidc_person_field=settings.oidc_person_field,
-            max_failures=settings.sign_in_max_failures,
-            failure_window=timedelta(seconds=settings.sign_in_failure_window_seconds),
         )
 
 
@@ -101,34 +98,20 @@ def sign_in_name(username: str) -> str:
     return _printable(username.strip().lower())
 
 
-def recent_failures(session: Session, name: str, client_addr: str | None, window: timedelta) -> int:
-    """Refused password sign-ins for this name from this address within the window, counted from the audit trail:
-    shared by every instance, survives restarts, and needs no table of its own."""
-    query = select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == SIGN_IN_REFUSED, AuditEvent.occurred_at >= utcnow() - window,
-        AuditEvent.target_type == NAME_TARGET, AuditEvent.target_id == name,
-        AuditEvent.client_addr.is_(None) if client_addr is None else AuditEvent.client_addr == client_addr,
-    )
-    return session.scalar(query) or 0
-
-
 def sign_in_with_password(
-    session: Session, actor: Actor, directory: PasswordDirectory, policy: SignInPolicy, username: str, password: SecretValue
+    session: Session, actor: Actor, directory: PasswordDirectory, policy: SignInPolicy, throttle: Throttle, username: str,
+    password: SecretValue,
 ) -> Principal:
-    """Bind as the person, map their groups to a role, link their person and console user; audit either outcome.
-    Raises SignInRefused (its audit event must be committed), or DirectoryUnavailable (nothing is recorded)."""
+    """Bind as the person, map their groups to a role, link their person and console user. Raises SignInRefused (429
+    over a rate limit, before the directory is asked; an audited refusal's event must be committed), or
+    DirectoryUnavailable (nothing is recorded)."""
     name = sign_in_name(username)
-    failures = recent_failures(session, name, actor.client_addr, policy.failure_window)
-    if failures >= policy.max_failures:
-        log.warning("password sign-in rate-limited", failures=failures)
-        if failures == policy.max_failures:  # audit the first refusal by the limit; later ones would only flood the trail
-            record(session, actor, SIGN_IN_REFUSED, NAME_TARGET, name, method=LDAP, reason="rate_limited")
-        raise SignInRefused("rate_limited", "too many refused sign-ins for this name from this address", 429)
+    guard(session, actor, throttle, LDAP, name)
     try:
         with session.begin_nested():  # a refusal undoes whatever the attempt wrote before it was refused
             return _password_sign_in(session, actor, directory, policy, username, password)
     except SignInRefused as refusal:
-        record(session, actor, SIGN_IN_REFUSED, NAME_TARGET, name, method=LDAP, reason=refusal.reason)
+        refused(session, actor, throttle, LDAP, refusal, target_type=NAME_TARGET, target_id=name, name=name)
         raise
 
 
@@ -170,22 +153,25 @@ def _claim_values(value: Any) -> list[str]:
     return []
 
 
-def sign_in_with_oidc(session: Session, actor: Actor, policy: SignInPolicy, claims: Mapping[str, Any]) -> Principal:
-    """Sign in the person an ID token (already validated) names; refusals are audited against its subject."""
+def sign_in_with_oidc(session: Session, actor: Actor, policy: SignInPolicy, throttle: Throttle, claims: Mapping[str, Any]) -> Principal:
+    """Sign in the person an ID token (already validated) names; refusals are audited against its subject.
+    (The caller asks `refusals.guard` before redeeming the provider's code.)"""
     subject = _printable(str(claims.get("sub", "")))
     named = _claim(claims, policy.oidc_person_claim)
     try:
         with session.begin_nested():
             return _oidc_sign_in(session, actor, policy, claims)
     except SignInRefused as refusal:
-        record(session, actor, SIGN_IN_REFUSED, SUBJECT_TARGET, subject, method=OIDC, reason=refusal.reason,
-               person=_printable(named) if isinstance(named, str) else None)
+        refused(session, actor, throttle, OIDC, refusal, target_type=SUBJECT_TARGET, target_id=subject,
+                person=_printable(named) if isinstance(named, str) else None)
         raise
 
 
-def record_unverified_oidc(session: Session, actor: Actor, reason: str) -> None:
-    """An OIDC answer that failed its checks (bad nonce, signature, audience...): who it claims to be is unknown."""
-    record(session, actor, SIGN_IN_REFUSED, SUBJECT_TARGET, "unverified", method=OIDC, reason=reason)
+def refuse_oidc_answer(session: Session, actor: Actor, throttle: Throttle, reason: str) -> None:
+    """An OIDC answer that failed its checks (a state this browser did not start, a bad nonce, signature, audience...):
+    who it claims to be is unknown, so it is counted against the limits, not audited."""
+    refused(session, actor, throttle, OIDC, SignInRefused(reason, "the identity provider's answer was refused"),
+            target_type=SUBJECT_TARGET, target_id="unverified")
 
 
 def _oidc_sign_in(session: Session, actor: Actor, policy: SignInPolicy, claims: Mapping[str, Any]) -> Principal:
@@ -254,4 +240,6 @@ def _console_user(
         session.flush()
         record(session, _sign_in_actor(actor), "auth:console_user:update", "console_user", user.id,
                before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
+    if "role" in changed:  # sessions started under the old role end; this sign-in starts one under the new
+        end_user_sessions(session, _sign_in_actor(actor), [user.id], ROLE_CHANGE)
     return user

@@ -130,7 +130,8 @@ class AccountHandoffs(MethodView):
 @blp.arguments(UnwrapSchema)
 def unwrap(data):
     """Unwrap a hand-off (the wrapping token is the credential); a second unwrap is refused and alerts."""
-    unwrapped = handoffs.unwrap_handoff(db.session, broker(), current_actor(), SecretValue(data["wrapping_token"]))
+    unwrapped = handoffs.unwrap_handoff(db.session, broker(), current_actor(), SecretValue(data["wrapping_token"]),
+                                        current_app.extensions["govern.throttle"])
     response = jsonify({name: value.reveal() for name, value in unwrapped.items()})
     response.headers["Cache-Control"] = "no-store"
     return response

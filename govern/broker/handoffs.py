@@ -8,23 +8,27 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govern import signals
+from govern import metrics, signals
 from govern.adapters.secret_store import SecretStoreError, WrappingUnsupported
 from govern.audit.service import Actor, record
+from govern.auth.throttle import EVERYONE, HANDOFF_UNWRAP, Throttle
 from govern.broker.models import ConnectionHealth, WrappedHandoff
 from govern.broker.service import BrokerContext, InvalidOperation, fingerprint, get_connection
 from govern.db import utcnow
-from govern.errors import DomainError
+from govern.errors import DomainError, RateLimited
 from govern.secret_value import SecretValue
 
 log = structlog.get_logger(__name__)
 MAX_TTL_SECONDS = 300
 
 
+REFUSED = "this hand-off was already unwrapped, has expired or was revoked, or govern never issued it"
+
+
 class HandoffRefused(DomainError):
     status = 410
     title = "Hand-off already used or expired"
-    keeps_audit = True  # the alert event must survive the refused request
+    keeps_audit = True  # the alert event of a real hand-off presented again must survive the refused request
 
 
 def issue_handoff(
@@ -56,28 +60,39 @@ def issue_handoff(
     return handoff, wrapped.token
 
 
-def unwrap_handoff(session: Session, context: BrokerContext, actor: Actor, wrapping_token: SecretValue) -> dict[str, SecretValue]:
-    """Unwrap for an integration; a refused unwrap (already used, expired or revoked) raises an alert."""
+def unwrap_handoff(session: Session, context: BrokerContext, actor: Actor, wrapping_token: SecretValue,
+                   throttle: Throttle) -> dict[str, SecretValue]:
+    """Unwrap for an integration. Refused (410): a token govern never issued (counted, logged at info: anybody can send
+    one), or a real hand-off already used, expired or revoked (audited and alerted: someone holds a spent token).
+    Refusals count against the per-address and global limits; over them, 429 before anything is looked up."""
+    verdict = throttle.check(HANDOFF_UNWRAP, actor.client_addr)
+    if verdict.limited:
+        metrics.count("handoff_unwrap_rate_limited", limited_by=verdict.rule.scope)
+        raise RateLimited(f"too many refused unwraps from {'everywhere' if verdict.rule.scope == EVERYONE else 'this address'}; "
+                          f"try again in {verdict.retry_after} seconds", verdict.retry_after)
     handoff = session.scalar(select(WrappedHandoff).where(WrappedHandoff.token_fingerprint == fingerprint(context, wrapping_token)))
+    if handoff is None:  # not one of govern's: the secret store is never asked to unwrap it
+        throttle.count(HANDOFF_UNWRAP, actor.client_addr)
+        metrics.count("handoff_unwrap_unknown")
+        raise HandoffRefused(REFUSED)
     try:
         data = context.store.unwrap(wrapping_token)
     except SecretStoreError:
+        throttle.count(HANDOFF_UNWRAP, actor.client_addr)
         _alert(session, actor, handoff)
-        raise HandoffRefused("this hand-off was already unwrapped, has expired or was revoked; the attempt is recorded") from None
-    if handoff is not None:
-        handoff.unwrapped_at = utcnow()
-        record(session, actor, "broker:handoff:unwrap", "account", handoff.account_id, handoff_id=handoff.id)
+        raise HandoffRefused(REFUSED) from None
+    handoff.unwrapped_at = utcnow()
+    record(session, actor, "broker:handoff:unwrap", "account", handoff.account_id, handoff_id=handoff.id)
     return data
 
 
-def _alert(session: Session, actor: Actor, handoff: WrappedHandoff | None) -> None:
-    if handoff is not None:
-        handoff.unwrap_refused_at = utcnow()
-    account_id = handoff.account_id if handoff else "unknown"
-    log.error("handoff_unwrap_refused", handoff_id=handoff.id if handoff else None, account_id=account_id, alert=True)
-    record(session, actor, "broker:handoff:unwrap_refused", "account", account_id,
-           handoff_id=handoff.id if handoff else None, known_handoff=handoff is not None)
-    signals.handoff_unwrap_refused.send(session, handoff_id=handoff.id if handoff else None, account_id=account_id)
+def _alert(session: Session, actor: Actor, handoff: WrappedHandoff) -> None:
+    """A real hand-off presented again: whoever holds its token should not have it any more."""
+    handoff.unwrap_refused_at = utcnow()
+    log.error("handoff_unwrap_refused", handoff_id=handoff.id, account_id=handoff.account_id, alert=True)
+    record(session, actor, "broker:handoff:unwrap_refused", "account", handoff.account_id,
+           handoff_id=handoff.id, known_handoff=True)
+    signals.handoff_unwrap_refused.send(session, handoff_id=handoff.id, account_id=handoff.account_id)
 
 
 def revoke_handoffs(session: Session, context: BrokerContext, actor: Actor, *, account_id: int | None = None,

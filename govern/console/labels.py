@@ -173,6 +173,7 @@ DEPARTURE_STEPS = {
     "grants_revoked": N_("Grants revoked"),
     "api_tokens_revoked": N_("API tokens revoked"),
     "console_users_disabled": N_("Console sign-ins disabled"),
+    "console_sessions_ended": N_("Console sessions ended"),
     "handoffs_revoked": N_("Wrapped hand-offs revoked"),
     "connections_flagged_for_reconnect": N_("Connections flagged for reconnecting"),
     "checkouts_ended": N_("Password checkouts ended"),

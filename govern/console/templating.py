@@ -28,7 +28,7 @@ def can(permission: Permission) -> bool:
 
 def here() -> str:
     """The page to come back to (the language switcher): this one, or after a form post the page that held the form."""
-    if request.endpoint == "console.redeem":
+    if request.endpoint in ("console.redeem", "console.link_page"):
         return url_for("console.login")  # never echo a sign-in code back into the page
     if request.method == "GET":
         return request.full_path.rstrip("?")

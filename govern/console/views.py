@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import structlog
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -20,8 +20,11 @@ from govern.adapters.directory import DirectoryUnavailable
 from govern.adapters.directory_factory import build_directory
 from govern.adapters.oidc import OidcError, OidcRejected, OidcUnavailable, build_oidc_client
 from govern.auth.roles import Permission, role_allows
-from govern.auth.service import Principal, SignInRefused, redeem_login_link
-from govern.auth.sign_in import SignInPolicy, record_unverified_oidc, sign_in_with_oidc, sign_in_with_password
+from govern.auth.refusals import SignInRefused, guard
+from govern.auth.service import Principal, redeem_login_link
+from govern.auth.sessions import SessionPolicy, end_session, start_session
+from govern.auth.sign_in import LDAP, OIDC, SignInPolicy, refuse_oidc_answer, sign_in_with_oidc, sign_in_with_password
+from govern.auth.throttle import Throttle
 from govern.config import ConfigurationError, Settings
 from govern.console import forms, pages, templating
 from govern.errors import DomainError
@@ -77,12 +80,23 @@ def _sign_in_options() -> dict[str, Any]:
             "oidc_provider": settings.oidc_provider_name, "break_glass_only": settings.login_links_admin_only}
 
 
-def _login_page(status: int = 200, **context: Any):
+def _throttle() -> Throttle:
+    return current_app.extensions["govern.throttle"]
+
+
+def _login_page(status: int = 200, retry_after: int | None = None, **context: Any):
     if status >= 400:
-        # A refused sign-in's audit event is kept (the rate limit counts it); what the attempt wrote before it was
-        # refused was already undone by the service, and the other errors here write nothing.
+        # An audited refusal (or the aggregated rate-limit event) is kept; what the attempt wrote before it was refused
+        # was already undone by the service, and the other errors here write nothing.
         g.commit_despite_error = True
-    return render_template("console/login.html", **_sign_in_options(), **context), status
+    response = make_response(render_template("console/login.html", **_sign_in_options(), **context), status)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _refused_page(refusal: SignInRefused, **context: Any):
+    return _login_page(refusal.status, refusal.retry_after, error=_refused_sign_in(refusal), **context)
 
 
 def _back_to_login(message: str):
@@ -90,12 +104,18 @@ def _back_to_login(message: str):
     return redirect(url_for("console.login"))
 
 
-def _signed_in(principal: Principal, target: str | None):
+def _fresh_cookie_session(**values: Any) -> None:
+    """Nothing from before carries over into the cookie, but the language chosen."""
     locale = session.get("locale")
-    session.clear()  # nothing from before the sign-in carries over, but the language chosen
-    session["user_id"] = principal.id
+    session.clear()
+    session.update(values)
     if locale:
         session["locale"] = locale
+
+
+def _signed_in(principal: Principal, method: str, target: str | None):
+    started = start_session(db.session, principal, method, request.remote_addr, SessionPolicy.from_settings(_settings()))
+    _fresh_cookie_session(sid=started.reveal())  # a new id at every sign-in: a planted cookie signs nobody in
     session.permanent = True
     return redirect(_safe_next(target))
 
@@ -106,9 +126,9 @@ def _oidc_principal(code: str, started: dict[str, Any]) -> tuple[Principal | Non
     try:
         claims = client.claims(code, SecretValue(started["verifier"]), started["nonce"],
                                wanted=(policy.oidc_role_claim, policy.oidc_person_claim))
-        return sign_in_with_oidc(db.session, current_actor(), policy, claims), ""
+        return sign_in_with_oidc(db.session, current_actor(), policy, _throttle(), claims), ""
     except OidcRejected:
-        record_unverified_oidc(db.session, current_actor(), "id_token_rejected")
+        refuse_oidc_answer(db.session, current_actor(), _throttle(), "id_token_rejected")
         return None, _("The identity provider's answer did not pass govern's checks, so you were not signed in. Start again.")
     except OidcUnavailable as exc:
         log.error("oidc sign-in unavailable", error=str(exc))
@@ -120,7 +140,12 @@ def _oidc_principal(code: str, started: dict[str, Any]) -> tuple[Principal | Non
 def _refused_sign_in(refusal: SignInRefused) -> str:
     messages = {
         "bad_credentials": _("The username or password is wrong, or the directory does not let this account sign in."),
-        "rate_limited": _("Too many failed sign-ins for this username from your address. Wait a while, then try again."),
+        "rate_limited": {
+            "name": _("Too many failed sign-ins for this username from your address. Wait a while, then try again."),
+            "address": _("Too many failed sign-ins from your address. Wait a while, then try again."),
+            "everyone": _("There have been too many failed sign-ins to govern just now. Wait a few minutes, then try again."),
+        }.get(refusal.limited_by or "address"),
+        "invalid_link": _("This sign-in link is invalid, expired or already used."),
         "no_role": _("You are not in any group that gives access to govern. Ask your IT team to add you to one."),
         "leaver": _("govern records that you have left the company, so you cannot sign in."),
         "disabled": _("Your access to the console has been switched off. Ask a govern administrator."),
@@ -159,14 +184,14 @@ def password_sign_in():
         return _login_page(400, error=_("Enter your username and password."), username=username, next=target)
     try:
         principal = sign_in_with_password(db.session, current_actor(), _sign_in_adapter("directory", build_directory),
-                                          SignInPolicy.from_settings(_settings()), username, SecretValue(password))
+                                          SignInPolicy.from_settings(_settings()), _throttle(), username, SecretValue(password))
     except SignInRefused as refusal:
-        return _login_page(refusal.status, error=_refused_sign_in(refusal), username=username, next=target)
+        return _refused_page(refusal, username=username, next=target)
     except (DirectoryUnavailable, ConfigurationError) as exc:
         log.error("directory sign-in unavailable", error=str(exc))
         unavailable = _("The company directory is not answering. Try again in a few minutes.")
         return _login_page(503, error=unavailable, username=username, next=target)
-    return _signed_in(principal, target)
+    return _signed_in(principal, LDAP, target)
 
 
 @bp.get("/login/oidc")
@@ -174,6 +199,10 @@ def password_sign_in():
 def oidc_sign_in():
     if not _settings().oidc_sign_in:
         abort(404, description=_("Sign-in with the company's identity provider is not configured."))
+    try:
+        guard(db.session, current_actor(), _throttle(), OIDC)  # no flow is started from an address over the limit
+    except SignInRefused as refusal:
+        return _refused_page(refusal)
     try:
         started = _sign_in_adapter("oidc", build_oidc_client).authorization()
     except (OidcError, ConfigurationError) as exc:
@@ -191,26 +220,37 @@ def oidc_callback():
     if not _settings().oidc_sign_in:
         abort(404, description=_("Sign-in with the company's identity provider is not configured."))
     started, state = session.pop("oidc", None) or {}, request.args.get("state", "")
+    try:
+        guard(db.session, current_actor(), _throttle(), OIDC)  # before the provider is asked to redeem the code
+    except SignInRefused as refusal:
+        return _back_to_login(_refused_sign_in(refusal))
     if not state or not hmac.compare_digest(state.encode(), str(started.get("state", "")).encode()):
         log.warning("oidc callback with an unknown state", started=bool(started))
+        refuse_oidc_answer(db.session, current_actor(), _throttle(), "forged_state")
         return _back_to_login(_("This sign-in did not start here, or it took too long. Start again."))
     if request.args.get("error") or not request.args.get("code"):
         log.info("oidc provider did not sign in", error=request.args.get("error", "")[:100])
         return _back_to_login(_("The identity provider did not sign you in."))
     principal, refusal = _oidc_principal(request.args["code"], started)
-    return _signed_in(principal, started.get("next")) if principal else _back_to_login(refusal)
+    return _signed_in(principal, OIDC, started.get("next")) if principal else _back_to_login(refusal)
 
 
 @bp.get("/login/<code>")
 @public
+def link_page(code: str):
+    """Only a "Sign in" button: mail and chat scanners open links, and opening one must not spend it."""
+    return render_template("console/login_link.html", next=request.args.get("next"))
+
+
+@bp.post("/login/<code>")
+@public
 def redeem(code: str):
     try:
-        principal = redeem_login_link(db.session, current_actor(), code, admin_only=_settings().login_links_admin_only)
+        principal = redeem_login_link(db.session, current_actor(), code, throttle=_throttle(),
+                                      admin_only=_settings().login_links_admin_only)
     except SignInRefused as refusal:
-        return _login_page(refusal.status, error=_refused_sign_in(refusal))
-    if principal is None:
-        return _login_page(400, error=_("This sign-in link is invalid, expired or already used."))
-    return _signed_in(principal, request.args.get("next"))
+        return _refused_page(refusal)
+    return _signed_in(principal, "login_link", request.form.get("next") or request.args.get("next"))
 
 
 @bp.post("/locale")
@@ -315,6 +355,8 @@ def person(person_id: int):
 @bp.post("/logout")
 @requires(Permission.CONSOLE_USE)
 def logout():
-    session.pop("user_id", None)
+    if isinstance(session.get("sid"), str):
+        end_session(db.session, current_actor(), session["sid"])  # a copy of the cookie stops working too
+    _fresh_cookie_session()
     flash(_("You have signed out."), "info")
     return redirect(url_for("console.login"))

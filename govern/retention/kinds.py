@@ -14,6 +14,7 @@ DEFAULT_RETENTION_DAYS: dict[str, int] = {
     "policy_approvals": 365,
     "sign_in_links": 90,
     "jobs": 90,  # finished rows of the job outbox (docs/architecture.md, Jobs)
+    "console_sessions": 90,
     AUDIT_EVENTS: 7 * 365 + 2,  # seven years, leap days included
 }
 KNOWN_KINDS: tuple[str, ...] = tuple(DEFAULT_RETENTION_DAYS)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from govern.audit.models import AuditEvent, LegalHold
 from govern.audit.service import Actor, record
-from govern.auth.models import LoginLink
+from govern.auth.models import ConsoleSession, LoginLink
 from govern.db import utcnow
 from govern.directory.models import SyncRun, SyncStatus
 from govern.errors import Conflict, InvalidOperation, NotFound
@@ -62,6 +62,8 @@ KINDS: dict[str, DataKind] = {kind.name: kind for kind in (
              LoginLink, lambda cutoff: LoginLink.expires_at < cutoff),
     DataKind("jobs", "Finished jobs in the job outbox (done or failed)", "finished_at (jobs not yet run are kept)",
              OutboxJob, lambda cutoff: OutboxJob.state.in_(FINISHED) & (OutboxJob.finished_at < cutoff)),
+    DataKind("console_sessions", "Ended or expired console sessions", "expires_at (the absolute end; live ones are kept)",
+             ConsoleSession, lambda cutoff: ConsoleSession.expires_at < cutoff),
     DataKind(AUDIT_EVENTS, "The hash-chained audit trail", "occurred_at; a minimum, never deleted by govern"),
 )}
 assert tuple(KINDS) == KNOWN_KINDS, "govern.retention.kinds and the KINDS table must name the same kinds"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from flask import Flask, Response, g, json, render_template, request
+from flask import Flask, Response, g, json, make_response, render_template, request
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -91,7 +91,10 @@ def register_error_handlers(app: Flask) -> None:
         if wants_scim_error():
             return scim_error(exc.status, exc.detail, getattr(exc, "scim_type", None))
         kind = type(exc).__name__.lower()
-        return error_response(exc.status, exc.title, exc.detail, kind, **exc.problem_members())
+        response = make_response(error_response(exc.status, exc.title, exc.detail, kind, **exc.problem_members()))
+        if getattr(exc, "retry_after", None):  # a rate limit says when to come back (RFC 9110, 10.2.3)
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(AuditUnavailable)
     @app.errorhandler(UnauditableValue)

@@ -12,7 +12,8 @@ from werkzeug.exceptions import Forbidden, Unauthorized
 
 from govern.audit.service import Actor
 from govern.auth.roles import role_allows
-from govern.auth.service import Principal, authenticate_token, load_console_principal
+from govern.auth.service import Principal, authenticate_token
+from govern.auth.sessions import SessionPolicy, resume_session
 from govern.extensions import db
 from govern.web.authz import PUBLIC, declared_permission
 from govern.web.problems import error_response, wants_problem_json
@@ -39,8 +40,13 @@ def _authenticate() -> Principal | None:
         if scheme.lower() == "bearer" and token:
             return authenticate_token(db.session, token.strip())
         return None
-    user_id = session.get("user_id")
-    return load_console_principal(db.session, user_id) if isinstance(user_id, int) else None
+    session_id = session.get("sid")
+    if not isinstance(session_id, str):
+        return None
+    principal = resume_session(db.session, session_id, SessionPolicy.from_settings(current_app.extensions["govern.settings"]))
+    if principal is None:
+        session.pop("sid", None)  # ended or expired: the browser stops presenting it
+    return principal
 
 
 def _begin_request() -> None:
@@ -54,6 +60,8 @@ def _begin_request() -> None:
 def _authorize():
     if request.endpoint is None:
         return None  # routing will answer 404/405
+    if request.method == "OPTIONS" and getattr(request.url_rule, "provide_automatic_options", False):
+        return None  # Flask answers with Allow: no more than the OpenAPI document says, and CORS is off
     needed = declared_permission(current_app, request.endpoint, request.method)
     if needed is None:
         log.error("route_without_authorization_rule", endpoint=request.endpoint, method=request.method)
@@ -84,6 +92,8 @@ def _finish_request(response):
     else:
         db.session.rollback()
     response.headers["X-Request-ID"] = g.get("request_id", "")
+    if not wants_problem_json() and not (request.endpoint or "").endswith("static"):
+        response.headers["Cache-Control"] = "no-store"  # console pages show people and access: never kept by a browser or proxy
     principal = g.get("principal")
     log.info(
         "request",

@@ -1,7 +1,7 @@
 """job outbox: jobs written in the asking transaction, relayed to the broker, run once per id
 
 Revision ID: 7c3f2a9e5d14
-Revises: 6b2e1d4f8c32
+Revises: 657734bf9e13
 Create Date: 2026-12-04 07:10:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import govern.db
 
 revision = "7c3f2a9e5d14"
-down_revision = "6b2e1d4f8c32"
+down_revision = "657734bf9e13"
 branch_labels = None
 depends_on = None
 

@@ -140,8 +140,9 @@ def test_governance_approves_a_held_mass_departure_and_reads_the_leavers(sign_in
     full = row.locator("details.checklist-all")
     expect(full.locator("li", has_text="API tokens revoked")).to_be_hidden()
     full.locator("summary").click()  # and every step that ran
-    expect(full.locator("li")).to_have_count(10)  # every step a departure runs, the manual network removals included
+    expect(full.locator("li")).to_have_count(11)  # every step a departure runs, the manual network removals included
     expect(full.locator("li", has_text="API tokens revoked")).to_contain_text("0")
+    expect(full.locator("li", has_text="Console sessions ended")).to_contain_text("0")
     expect(full.locator("li", has_text="Accounts left without an owner")).to_be_visible()
     expect(rows.filter(has_text=run.names[SURVIVORS])).to_contain_text("No access was found to remove.")
     expect(row.locator(".duration")).to_have_text(re.compile(r"^(under 0\.1 sec|[\d.]+ sec)$"))

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from govern.cli import main
+from tests.support.console import redeem_link
 
 
 def run(*args: str):
@@ -72,21 +73,27 @@ def test_issued_secrets_never_reach_database_logs_responses_or_audit(cli_env, ca
     from govern import create_app
 
     app = create_app()
+    logging.getLogger().addHandler(caplog.handler)  # create_app replaced the root handlers: keep capturing
     client = app.test_client()
     bodies = []
     for response in (
         client.get("/api/v1/accounts", headers={"Authorization": f"Bearer {token}"}),
         client.post("/api/v1/accounts", json={"network": "x", "handle": "c", "display_name": "C"}, headers={"Authorization": f"Bearer {token}"}),
         client.get("/api/v1/audit/events", headers={"Authorization": f"Bearer {token}"}),
-        client.get(f"/login/{code}"),
-        client.get(f"/login/{code}"),  # second use fails
+        client.get(f"/login/{code}"),  # the page with its button
+        redeem_link(client, code),
+        redeem_link(client, code),  # second use fails
         client.get("/api/v1/accounts", headers={"Authorization": f"Bearer {token}x"}),
     ):
         bodies.append(response.get_data(as_text=True) + str(dict(response.headers)))
     assert bodies[0].startswith("{") and '"handle"' in bodies[1]
     responses, logs, stored = "\n".join(bodies), caplog.text, _database_text(cli_env)
+    assert '"route": "/login/<code>"' in logs or "'route': '/login/<code>'" in logs  # the logs were captured
     for secret in (token, code):
         assert secret not in stored, "a secret reached the database"
         assert secret not in logs, "a secret reached the logs"
         assert secret not in responses, "a secret reached an HTTP response"
+    # the console session id lives in the browser's cookie only: the database holds its hash
+    session_id = app.session_interface.get_signing_serializer(app).loads(client.get_cookie("govern_session").value)["sid"]
+    assert session_id not in stored and session_id not in logs
     assert "auth:session:sign_in" in stored and "auth:api_client:create" in stored

@@ -10,6 +10,7 @@ from govern.auth.roles import Role
 from govern.policy.tasks import scan_published
 from govern.policy.workflow_models import PolicyViolation, PublishApproval
 from tests.integration.test_broker import admin, connect, network, publisher_headers, register  # noqa: F401 (fixtures)
+from tests.support.console import signed_in_client
 
 ARABIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 
@@ -159,9 +160,7 @@ def test_the_console_says_a_post_went_for_approval_and_publishes_nothing(
     create_grant(session, actor, person.id, account_id, GrantRole.PUBLISHER, "social team")
     user = ensure_console_user(session, Actor.system("tests"), "noa@console.test", "Noa", Role.IT, person.id)
     session.commit()
-    console = app.test_client()
-    with console.session_transaction() as cookie:
-        cookie["user_id"] = user.id
+    console = signed_in_client(app, user.id)
     answer = console.post(f"/accounts/{account_id}/publish", data={"text": "Call me on +972 52 555 1234"}, follow_redirects=True)
     assert answer.status_code == 200
     assert "governance approver first" in html.unescape(answer.get_data(as_text=True))

@@ -25,7 +25,7 @@ command -v chromedriver >/dev/null || missing+=(chromium-driver)
 # slapd lives in /usr/sbin, which a non-root PATH may lack; the tests run their own slapd from a temporary config
 [ -x /usr/sbin/slapd ] || missing+=(slapd)
 command -v ldapsearch >/dev/null || missing+=(ldap-utils)
-# the job outbox tests stop and start a redis-server of their own
+# the job outbox and rate-limit tests stop and start a redis-server of their own (the shared one is never touched)
 command -v redis-server >/dev/null || missing+=(redis-server)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}"

@@ -11,6 +11,7 @@ from govern.audit.service import Actor
 from govern.auth.roles import Role
 from govern.auth.service import ensure_console_user
 from govern.jobs import relay
+from tests.support.console import signed_in_client
 
 
 @pytest.fixture
@@ -27,10 +28,7 @@ def it_console(app, monkeypatch):
         user_id = ensure_console_user(db.session, Actor.system("tests"), f"it-{uuid.uuid4().hex[:8]}@console.test", "IT",
                                       Role.IT).id
         db.session.commit()
-    client = app.test_client()
-    with client.session_transaction() as cookie:
-        cookie["user_id"] = user_id
-    return client
+    return signed_in_client(app, user_id)
 
 
 def test_a_sync_asked_for_while_the_queue_is_down_is_listed_until_it_runs(app, it_console):

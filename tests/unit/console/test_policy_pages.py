@@ -15,6 +15,7 @@ from govern.auth.service import ensure_console_user
 from govern.policy.findings import Action
 from govern.policy.workflow_models import ApprovalStatus, ContentKind, PolicyViolation, PublishApproval, ViolationStatus
 from tests import factories
+from tests.support.console import signed_in_client
 
 PAGES = ["/policy/test", "/policy/violations", "/policy/approvals", "/policy/impostors"]
 ARABIC_POST = "للتواصل مع فريق المبيعات راسلوا ahmed@example.com اليوم"
@@ -34,9 +35,7 @@ def console(app, session):
         user = ensure_console_user(session, Actor.system("tests"), f"{role.value}-{uuid.uuid4().hex[:8]}@console.test",
                                    f"{role.value} tester", role)
         session.commit()
-        client = app.test_client()
-        with client.session_transaction() as cookie:
-            cookie["user_id"] = user.id
+        client = signed_in_client(app, user.id)
         client.actor_id = f"console_user:{user.id}"
         return client
 

@@ -15,6 +15,7 @@ from govern.grants.service import create_grant
 from govern.reports.render import parse_csv
 from tests import factories
 from tests.unit.reports.conftest import ARABIC_NAME, HEBREW_NAME
+from tests.support.console import signed_in_client
 
 
 @pytest.fixture
@@ -73,10 +74,7 @@ def test_api_needs_the_reports_permission(client, auth_headers):
 def _signed_in(app, session, role):
     user = ensure_console_user(session, Actor.system("tests"), f"{role.value}@reports.test", role.value, role)
     session.commit()
-    client = app.test_client()
-    with client.session_transaction() as cookie:
-        cookie["user_id"] = user.id
-    return client
+    return signed_in_client(app, user.id)
 
 
 def test_console_page_links_each_format(app, session, seeded):

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from govern.accounts.models import SocialAccount
 from govern.audit.models import AuditEvent
-from govern.auth.models import ConsoleUser, LoginLink
+from govern.auth.models import ConsoleSession, ConsoleUser, LoginLink
 from govern.auth.roles import Role
 from govern.db import utcnow
 from govern.directory.models import SyncMode, SyncRun, SyncStatus
@@ -87,14 +87,20 @@ class Rows:
         self.session.flush()
         return job
 
+    def console_session(self, at: datetime) -> ConsoleSession:
+        self._n += 1
+        return self._add(ConsoleSession(id_hash=f"{self._n:064d}", user_id=self.user.id, role="admin", method="login_link",
+                                        started_at=at - timedelta(hours=8), last_seen_at=at - timedelta(hours=1), expires_at=at))
+
     def build(self, kind: str, at: datetime):
         return {"notifications": self.notification, "sync_runs": self.sync_run, "policy_violations": self.violation,
-                "policy_approvals": self.approval, "sign_in_links": self.sign_in_link, "jobs": self.job}[kind](at)
+                "policy_approvals": self.approval, "sign_in_links": self.sign_in_link,
+                "console_sessions": self.console_session, "jobs": self.job}[kind](at)
 
 
-DELETABLE_KINDS = ("notifications", "sync_runs", "policy_violations", "policy_approvals", "sign_in_links", "jobs")
+DELETABLE_KINDS = ("notifications", "sync_runs", "policy_violations", "policy_approvals", "sign_in_links", "console_sessions", "jobs")
 MODELS = {"notifications": Notification, "sync_runs": SyncRun, "policy_violations": PolicyViolation,
-          "policy_approvals": PublishApproval, "sign_in_links": LoginLink, "jobs": OutboxJob}
+          "policy_approvals": PublishApproval, "sign_in_links": LoginLink, "console_sessions": ConsoleSession, "jobs": OutboxJob}
 
 
 def exists(session, kind: str, row_id: int) -> bool:

@@ -50,7 +50,7 @@ def test_governance_opens_a_campaign_and_sees_its_progress(client, world, token_
 
 def test_an_owner_decides_through_the_api_and_twice_is_a_409(client, world, token_for):
     opened = client.post(f"{BASE}/campaigns", json=open_body(), headers=token_for(Role.GOVERNANCE)).get_json()
-    owner = token_for(Role.REVIEWER, world.people["owner"])
+    owner = token_for(Role.IT, world.people["owner"])  # reviewer is console-only: an integration answers with its own role
     mine = client.get(f"{BASE}/items/mine", headers=owner).get_json()
     assert sorted(i["grant_id"] for i in mine) == sorted([world.grants["dana_news"], world.grants["noa_news"]])
     assert all(i["state"] == "pending" and i["campaign_id"] == opened["id"] for i in mine)
@@ -67,8 +67,8 @@ def test_an_owner_decides_through_the_api_and_twice_is_a_409(client, world, toke
 
 def test_a_reviewer_cannot_decide_someone_elses_item(client, world, token_for):
     client.post(f"{BASE}/campaigns", json=open_body(), headers=token_for(Role.GOVERNANCE))
-    owner_items = client.get(f"{BASE}/items/mine", headers=token_for(Role.REVIEWER, world.people["owner"])).get_json()
-    stranger = token_for(Role.REVIEWER, world.people["noa"])
+    owner_items = client.get(f"{BASE}/items/mine", headers=token_for(Role.IT, world.people["owner"])).get_json()
+    stranger = token_for(Role.IT, world.people["noa"])
     refused = client.post(f"{BASE}/items/{owner_items[0]['id']}/decision", json={"decision": "certify"}, headers=stranger)
     assert refused.status_code == 403 and refused.get_json()["title"] == "Not your review"
     unlinked = token_for(Role.IT)  # may respond to reviews, but is nobody's reviewer
@@ -140,7 +140,7 @@ def test_extend_and_close(client, world, token_for):
 
 @pytest.mark.parametrize(("role", "read", "manage", "respond"), [
     (Role.ADMIN, True, True, True), (Role.GOVERNANCE, True, True, True), (Role.AUDITOR, True, False, False),
-    (Role.IT, False, False, True), (Role.REVIEWER, False, False, True), (Role.SCIM, False, False, False),
+    (Role.IT, False, False, True), (Role.SCIM, False, False, False),  # reviewer is console-only: no token (tests/unit/auth)
 ])
 def test_who_may_do_what(client, world, token_for, role, read, manage, respond):
     headers = token_for(role)

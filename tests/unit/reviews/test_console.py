@@ -14,6 +14,7 @@ from govern.grants.models import Grant
 from govern.reviews import service
 from govern.reviews.models import CampaignStatus, ItemDecision, ReviewCampaign, ScopeKind
 from tests.unit.reviews.conftest import item_for
+from tests.support.console import signed_in_client
 
 
 @pytest.fixture(autouse=True)
@@ -27,10 +28,7 @@ def console(app, session):
         user = ensure_console_user(session, Actor.system("tests"), f"{role.value}-{uuid.uuid4().hex[:8]}@console.test",
                                    f"{role.value} tester", role, person_id=person_id)
         session.commit()
-        client = app.test_client()
-        with client.session_transaction() as cookie:
-            cookie["user_id"] = user.id
-        return client
+        return signed_in_client(app, user.id)
 
     return sign_in
 
