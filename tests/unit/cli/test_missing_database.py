@@ -23,6 +23,7 @@ ARGUMENTS = {
     "token revoke": ["--name", "x"],
     "console create-user": ["--email", "a@example.com", "--name", "A", "--role", "admin"],
     "console login-link": ["--email", "a@example.com"],
+    "console sign-out-everywhere": ["--email", "a@example.com", "--reason", "laptop stolen"],
     "demo seed": [],
     "audit verify": [],
     "audit checkpoint": [],
