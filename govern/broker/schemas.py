@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from govern.broker.actions import ACTION_ROLES
+from govern.schemas_common import Integer
 
 _url = fields.Url(require_tld=False, schemes={"http", "https"}, load_default=None, validate=validate.Length(max=1024))
 
@@ -34,8 +35,8 @@ class NetworkAppOut(Schema):
 
 class ConnectStartSchema(Schema):
     network = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    account_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
-    connector_person_id = fields.Integer(
+    account_id = Integer(load_default=None, validate=validate.Range(min=1))
+    connector_person_id = Integer(
         load_default=None, validate=validate.Range(min=1),
         metadata={"description": "Set when the token hangs on this person's own login (a connector risk)."},
     )
@@ -79,7 +80,7 @@ class ActionResultSchema(Schema):
 
 class HandoffRequestSchema(Schema):
     purpose = fields.String(required=True, validate=validate.Length(min=10, max=2000))
-    ttl_seconds = fields.Integer(load_default=120, validate=validate.Range(min=1, max=300))
+    ttl_seconds = Integer(load_default=120, validate=validate.Range(min=1, max=300))
 
 
 class HandoffOut(Schema):

@@ -7,7 +7,7 @@ from datetime import timezone
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from govern.grants.models import GrantRole
-from govern.schemas_common import PageArgs, page_schema
+from govern.schemas_common import Integer, PageArgs, page_schema
 
 
 class AwareDateTime(fields.AwareDateTime):
@@ -54,8 +54,8 @@ class GrantSchema(Schema):
 
 
 class GrantCreateSchema(Schema):
-    person_id = fields.Integer(required=True, validate=validate.Range(min=1))
-    account_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    person_id = Integer(required=True, validate=validate.Range(min=1))
+    account_id = Integer(required=True, validate=validate.Range(min=1))
     role = fields.Enum(GrantRole, by_value=True, required=True)
     reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
     starts_at = AwareDateTime(load_default=None)
@@ -73,8 +73,8 @@ class RevokeSchema(Schema):
 
 
 class GrantListArgs(PageArgs):
-    person_id = fields.Integer(validate=validate.Range(min=1))
-    account_id = fields.Integer(validate=validate.Range(min=1))
+    person_id = Integer(validate=validate.Range(min=1))
+    account_id = Integer(validate=validate.Range(min=1))
     role = fields.Enum(GrantRole, by_value=True)
     state = fields.String(load_default="active", validate=validate.OneOf(["active", "expired", "revoked", "scheduled", "all"]))
 

@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 from govern.grants.schemas import AwareDateTime, GrantAccountSchema, GrantPersonSchema
 from govern.reviews.models import CampaignStatus, DeadlineAction, ScopeKind
 from govern.reviews.service import MAX_COMMENT, MAX_NAME, MAX_REMINDER_HOURS, item_state
+from govern.schemas_common import Integer
 
 
 class ReviewProgressSchema(Schema):
@@ -77,7 +78,7 @@ class CampaignOpenSchema(Schema):
     deadline = AwareDateTime(required=True)
     on_deadline = fields.Enum(DeadlineAction, by_value=True, load_default=None, allow_none=True,
                               metadata={"description": "default: the review_on_deadline setting"})
-    reminder_every_hours = fields.Integer(load_default=None, allow_none=True,
+    reminder_every_hours = Integer(load_default=None, allow_none=True,
                                           validate=validate.Range(min=1, max=MAX_REMINDER_HOURS))
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import structlog
 from flask import Flask, Response, g, json, render_template, request
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from govern.audit.chain import UnauditableValue
@@ -108,6 +108,13 @@ def register_error_handlers(app: Flask) -> None:
     def _integrity_error(exc: IntegrityError):
         log.warning("integrity_error", error=type(exc.orig).__name__ if exc.orig else type(exc).__name__)
         return error_response(409, "Conflict", "The change conflicts with existing data (a duplicate or a missing reference); nothing was changed.", "conflict")
+
+    @app.errorhandler(DataError)
+    def _data_error(exc: DataError):
+        # The database refused a value (a number beyond a column's range, a NUL in text): the input was
+        # wrong, not the service. Schemas bound their fields; this is the net for whatever they missed.
+        log.warning("database_refused_value", error=type(exc.orig).__name__ if exc.orig else type(exc).__name__)
+        return error_response(400, "Invalid value", "A value in the request is out of the range govern can store; nothing was changed.", "invalid-value")
 
     @app.errorhandler(DBAPIError)
     def _database_error(exc: DBAPIError):
