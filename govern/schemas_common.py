@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
+
 from marshmallow import Schema, fields, validate
 
-from govern.limits import DB_INT_MAX
+from govern.db import utcnow
+from govern.limits import DB_INT_MAX, EARLIEST, LATEST
 
 
 class Integer(fields.Integer):
@@ -17,6 +20,38 @@ class Integer(fields.Integer):
     def __init__(self, *, maximum: int = DB_INT_MAX, **kwargs):
         super().__init__(**kwargs)
         self.validators.insert(0, validate.Range(min=-maximum - 1, max=maximum))
+
+
+class AwareDateTime(fields.AwareDateTime):
+    """ISO 8601 with an offset, returned in UTC; between 1970 and 2199, and at most `ahead` from now when given.
+
+    Every date-time a request schema reads is one of these: 0001-01-01T00:00:00+14:00 or 9999-12-31 are
+    refused here (422, the field named) instead of overflowing in a time-zone conversion or a "+1 day".
+    """
+
+    default_error_messages = {
+        "out_of_range": f"Must be between {EARLIEST:%Y-%m-%d} and {LATEST - timedelta(days=1):%Y-%m-%d} (UTC).",
+        "too_far": "Must be at most {limit} from now.",
+    }
+
+    def __init__(self, *, ahead: timedelta | None = None, ahead_text: str | None = None, **kwargs):
+        super().__init__(default_timezone=None, **kwargs)
+        self.ahead = ahead
+        self.ahead_text = ahead_text or (f"{ahead.days} days" if ahead else "")
+        if ahead:
+            self.metadata = {"description": f"ISO 8601 with an offset; at most {self.ahead_text} from now.", **self.metadata}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            moment = parsed.astimezone(timezone.utc)
+        except (OverflowError, ValueError):
+            raise self.make_error("out_of_range") from None
+        if not EARLIEST <= moment < LATEST:
+            raise self.make_error("out_of_range")
+        if self.ahead is not None and moment > utcnow() + self.ahead:
+            raise self.make_error("too_far", limit=self.ahead_text)
+        return moment
 
 
 class PageArgs(Schema):

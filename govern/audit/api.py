@@ -14,11 +14,10 @@ from govern.audit.signing import current_signer
 from govern.errors import NotFound
 from govern.auth.roles import Permission
 from govern.extensions import db
-from govern.grants.schemas import AwareDateTime
 from govern.web.authz import public, requires
 from govern.web.request_cycle import current_actor
 from govern.limits import DB_BIGINT_MAX
-from govern.schemas_common import Integer
+from govern.schemas_common import AwareDateTime, Integer
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="The tamper-evident audit trail")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from datetime import date, timedelta
 import uuid
 
 import pytest
@@ -78,10 +79,11 @@ def test_governance_opens_a_campaign_in_the_console(console, session, world):
     assert 'value="business_unit:News"' in form and 'value="network:instagram"' in form
     bad = governance.post("/reviews/campaigns", data={"name": "", "scope": "all", "deadline": "not a date"})
     assert bad.status_code == 422 and "Give the campaign a name" in text_of(bad) and "Pick the last day" in text_of(bad)
-    empty = governance.post("/reviews/campaigns", data={"name": "Empty", "scope": "business_unit:Nobody", "deadline": "2099-01-31"})
+    last_day = date.today() + timedelta(days=60)
+    empty = governance.post("/reviews/campaigns", data={"name": "Empty", "scope": "business_unit:Nobody", "deadline": last_day.isoformat()})
     assert empty.status_code == 422 and "nothing to review" in text_of(empty)
     opened = governance.post("/reviews/campaigns", data={"name": "Brand check", "scope": "business_unit:Brand",
-                                                          "deadline": "2099-01-31", "on_deadline": "escalate",
+                                                          "deadline": last_day.isoformat(), "on_deadline": "escalate",
                                                           "reminder_every_hours": "48"}, follow_redirects=True)
     assert opened.status_code == 200
     page = text_of(opened)
@@ -89,7 +91,7 @@ def test_governance_opens_a_campaign_in_the_console(console, session, world):
     campaign = session.query(ReviewCampaign).filter_by(name="Brand check").one()
     assert (campaign.scope_kind, campaign.scope_value, campaign.on_deadline.value, campaign.reminder_every_hours) == (
         ScopeKind.BUSINESS_UNIT, "Brand", "escalate", 48)
-    assert campaign.deadline.isoformat() == "2099-02-01T00:00:00+00:00", "the review runs through its last day"
+    assert campaign.deadline.isoformat() == f"{last_day + timedelta(days=1)}T00:00:00+00:00", "the review runs through its last day"
     listing = text_of(governance.get("/reviews/campaigns"))
     assert "Brand check" in listing and "0 of 1 decided" in listing
     closed = governance.post(f"/reviews/campaigns/{campaign.id}/close", data={"reason": "wrong scope"}, follow_redirects=True)
