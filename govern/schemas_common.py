@@ -7,7 +7,7 @@ from datetime import timedelta, timezone
 from marshmallow import Schema, fields, validate
 
 from govern.db import utcnow
-from govern.limits import DB_INT_MAX, EARLIEST, LATEST
+from govern.limits import DB_INT_MAX, EARLIEST_YEAR, LATEST_YEAR, YEAR_PATTERN, YEARS_TEXT
 
 
 class Integer(fields.Integer):
@@ -23,14 +23,14 @@ class Integer(fields.Integer):
 
 
 class AwareDateTime(fields.AwareDateTime):
-    """ISO 8601 with an offset, returned in UTC; between 1970 and 2199, and at most `ahead` from now when given.
+    """ISO 8601 with an offset, returned in UTC; written in the years 1970 to 2199, and at most `ahead` from now.
 
     Every date-time a request schema reads is one of these: 0001-01-01T00:00:00+14:00 or 9999-12-31 are
     refused here (422, the field named) instead of overflowing in a time-zone conversion or a "+1 day".
     """
 
     default_error_messages = {
-        "out_of_range": f"Must be between {EARLIEST:%Y-%m-%d} and {LATEST - timedelta(days=1):%Y-%m-%d} (UTC).",
+        "out_of_range": f"Must be a date-time {YEARS_TEXT}.",
         "too_far": "Must be at most {limit} from now.",
     }
 
@@ -38,17 +38,14 @@ class AwareDateTime(fields.AwareDateTime):
         super().__init__(default_timezone=None, **kwargs)
         self.ahead = ahead
         self.ahead_text = ahead_text or (f"{ahead.days} days" if ahead else "")
-        if ahead:
-            self.metadata = {"description": f"ISO 8601 with an offset; at most {self.ahead_text} from now.", **self.metadata}
+        described = f"ISO 8601 with an offset, {YEARS_TEXT}" + (f"; at most {self.ahead_text} from now." if ahead else ".")
+        self.metadata = {"description": described, "pattern": YEAR_PATTERN, **self.metadata}
 
     def _deserialize(self, value, attr, data, **kwargs):
         parsed = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            moment = parsed.astimezone(timezone.utc)
-        except (OverflowError, ValueError):
-            raise self.make_error("out_of_range") from None
-        if not EARLIEST <= moment < LATEST:
+        if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
             raise self.make_error("out_of_range")
+        moment = parsed.astimezone(timezone.utc)  # cannot overflow: at most a day from a year in range
         if self.ahead is not None and moment > utcnow() + self.ahead:
             raise self.make_error("too_far", limit=self.ahead_text)
         return moment

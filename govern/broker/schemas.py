@@ -7,7 +7,8 @@ from marshmallow import Schema, fields, validate
 from govern.broker.actions import ACTION_ROLES
 from govern.schemas_common import Integer
 
-_url = fields.Url(require_tld=False, schemes={"http", "https"}, load_default=None, validate=validate.Length(max=1024))
+_url = fields.Url(require_tld=False, schemes={"http", "https"}, load_default=None, validate=validate.Length(max=1024),
+                  metadata={"pattern": "^https?://[^/?#\\s]+"})
 
 
 class NetworkAppSchema(Schema):

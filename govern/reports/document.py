@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from govern.errors import DomainError, NotFound
-from govern.limits import EARLIEST, LATEST
+from govern.limits import EARLIEST_YEAR, LATEST_YEAR, YEARS_TEXT
 
 DEFAULT_DAYS = 90
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -66,21 +66,22 @@ class Period:
 
 def parse_moment(text: str, name: str, *, end_of_day: bool) -> datetime:
     """A date (the start of that day, or with `end_of_day` the start of the next) or a date-time, in UTC,
-    between EARLIEST and LATEST: 9999-12-31 is a typo, and its "next day" would overflow."""
+    written in the years EARLIEST_YEAR to LATEST_YEAR: 9999-12-31 is a typo, and its "next day" would overflow."""
     raw = text.strip()
-    problem = f"'{name}' must be a date (YYYY-MM-DD) or an ISO 8601 date-time between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}, not {text!r}"
+    problem = f"'{name}' must be a date (YYYY-MM-DD) or an ISO 8601 date-time {YEARS_TEXT}, not {text!r}"
     try:
         if _DATE_ONLY.match(raw):
-            moment = datetime.combine(date.fromisoformat(raw), time(), tzinfo=timezone.utc)
-            moment = moment + timedelta(days=1) if end_of_day else moment
+            written: date | datetime = date.fromisoformat(raw)
         else:
-            moment = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
-            moment = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-    except (ValueError, OverflowError):
+            written = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
         raise BadReportRequest(problem) from None
-    if not EARLIEST <= moment <= LATEST:
+    if not EARLIEST_YEAR <= written.year <= LATEST_YEAR:
         raise BadReportRequest(problem)
-    return moment
+    if not isinstance(written, datetime):
+        moment = datetime.combine(written, time(), tzinfo=timezone.utc)
+        return moment + timedelta(days=1) if end_of_day else moment
+    return written.replace(tzinfo=timezone.utc) if written.tzinfo is None else written.astimezone(timezone.utc)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from govern.db import utcnow
+from govern.limits import YEAR_PATTERN
 from govern.reports.document import BadReportRequest, parse_moment
 from govern.reports.render import RENDER_FORMATS
 
@@ -15,9 +16,12 @@ class PeriodEdge(fields.String):
     def __init__(self, *, end_of_day: bool, **kwargs):
         super().__init__(**kwargs)
         self.end_of_day = end_of_day
+        self.metadata = {"anyOf": [{"format": "date"}, {"format": "date-time"}], "pattern": YEAR_PATTERN, **self.metadata}
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
+        if not text.strip():
+            return None  # an empty field of a form is no bound
         if len(text) > 40:
             raise ValidationError("Longer than maximum length 40.")
         try:
@@ -30,9 +34,9 @@ class ReportQuerySchema(Schema):
     format = fields.String(load_default="json", validate=validate.OneOf(RENDER_FORMATS),
                            metadata={"description": "csv, json or pdf"})
     from_ = PeriodEdge(end_of_day=False, data_key="from", load_default=None,
-                       metadata={"description": "Start: YYYY-MM-DD or ISO 8601 date-time (UTC if no offset), 1970 to 2200; default 90 days before 'to'"})
+                       metadata={"description": "Start: YYYY-MM-DD or ISO 8601 date-time (UTC if no offset), years 1970 to 2199; default 90 days before 'to'"})
     to = PeriodEdge(end_of_day=True, load_default=None,
-                    metadata={"description": "End: YYYY-MM-DD (that whole day included) or ISO 8601 date-time, 1970 to 2200; default now"})
+                    metadata={"description": "End: YYYY-MM-DD (that whole day included) or ISO 8601 date-time, years 1970 to 2199; default now"})
     locale = fields.String(load_default="en", validate=validate.OneOf(("en", "ar", "he")),
                            metadata={"description": "Language of the PDF's headings"})
 

@@ -51,6 +51,7 @@ class GovernApi(Api):
         app.url_map.converters["int"] = BoundedIntConverter
         super().init_app(app, *args, **kwargs)
         self.register_converter(BoundedIntConverter, _int_path_schema)
+        self.register_field(fields.Url, "string", "uri")  # apispec says "url", which JSON Schema does not know
 
     def handle_http_exception(self, error: HTTPException):  # type: ignore[override]
         from govern.web.problems import handle_http_exception

@@ -120,10 +120,14 @@ class InputGuard:
         return None
 
 
+class UnacceptableInput(BadRequest):
+    scim_type = "invalidSyntax"  # RFC 7644 3.12: the body's structure is invalid
+
+
 def _refuse_noted_problem() -> None:
     problem = request.environ.get(PROBLEM_KEY)
     if problem:
-        raise BadRequest(f"Refused before reading: {problem}.")
+        raise UnacceptableInput(f"Refused before reading: {problem}.")
 
 
 def register_input_guard(app: Flask) -> None:

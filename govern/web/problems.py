@@ -76,6 +76,8 @@ def handle_http_exception(exc: HTTPException):
     if errors is not None:
         return error_response(exc.code or 422, "Invalid input", "The request has invalid fields; see errors.", "validation-error", errors=errors)
     detail = exc.description or exc.name
+    if wants_scim_error() and getattr(exc, "scim_type", None):
+        return scim_error(exc.code or 400, detail, exc.scim_type)
     response = error_response(exc.code or 500, exc.name, detail, None)
     if exc.code == 405 and wants_problem_json():
         response.headers["Allow"] = ", ".join(getattr(exc, "valid_methods", None) or [])
