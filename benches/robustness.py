@@ -91,7 +91,7 @@ def _fuzz(role: str, token: str, base: str, work: Path) -> tuple[int, Counter, s
     if SEED:
         command += ["--seed", SEED]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": ""}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=SECONDS * 3 + 300)
+    done = subprocess.run(command, env=env, cwd=work, capture_output=True, text=True, timeout=SECONDS * 3 + 300)
     (work / f"schemathesis-{role}.txt").write_text(done.stdout + done.stderr)
     return done.returncode, _failures(report_dir), done.stdout
 

@@ -51,6 +51,16 @@ class AwareDateTime(fields.AwareDateTime):
         return moment
 
 
+class StrictBoolean(fields.Boolean):
+    """A JSON true or false, nothing else: marshmallow's Boolean also takes 0, 1, "yes", "on"... which the
+    OpenAPI document (type: boolean) does not, so a client reading it would never expect them to work."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):  # 0 == False and 1 == True, so a set of booleans would let them in
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class PageArgs(Schema):
     limit = Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(load_default=None, validate=validate.Length(max=2048))

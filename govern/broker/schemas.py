@@ -92,7 +92,9 @@ class HandoffOut(Schema):
 
 
 class UnwrapSchema(Schema):
-    wrapping_token = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=512))
+    # Vault's tokens are printable ASCII; anything else could not even be sent to Vault in a header (it was a 500).
+    wrapping_token = fields.String(required=True, load_only=True,
+                                   validate=[validate.Length(min=1, max=512), validate.Regexp(r"^[!-~]+$", error="Not a Vault token.")])
 
 
 class CompromiseSchema(Schema):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from govern.schemas_common import StrictBoolean
+
 
 class SyncRunSchema(Schema):
     id = fields.Integer()
@@ -36,7 +38,7 @@ class DepartureSchema(Schema):
 
 
 class SyncRequestSchema(Schema):
-    full = fields.Boolean(load_default=False)
+    full = StrictBoolean(load_default=False)
 
 
 class OffboardingTaskSchema(Schema):

@@ -44,6 +44,11 @@ def _int_path_schema(converter: IntegerConverter) -> dict:
     return {"type": "integer", "minimum": converter.min if converter.min is not None else 0, "maximum": converter.max}
 
 
+def _has_required_field(schema) -> bool:
+    instance = schema() if isinstance(schema, type) else schema
+    return any(field.required for field in instance.fields.values())
+
+
 class GovernApi(Api):
     ERROR_SCHEMA = ProblemSchema
 
@@ -77,6 +82,9 @@ class GovernApi(Api):
             for method_doc in doc.values():
                 if not isinstance(method_doc, dict):
                     continue
+                for argument in method_doc.get("arguments", {}).get("parameters", []):
+                    if argument.get("in") == "json" and not _has_required_field(argument["schema"]):
+                        argument["required"] = False  # a missing body reads as {}, which such a schema accepts
                 responses = method_doc.setdefault("response", {}).setdefault("responses", {})
                 for status in COMMON_ERRORS:
                     responses.setdefault(status, [http.HTTPStatus(status).name])

@@ -141,3 +141,21 @@ def test_the_reviewer_page_in_arabic_and_hebrew(console, world, open_campaign, l
     owner.post("/locale", data={"locale": locale})
     page = text_of(owner.get("/reviews"))
     assert f'dir="{direction}"' in page and keep in page and "Keep access" not in page
+
+
+@pytest.mark.parametrize("last_day", ["9999-12-31", "2150-06-01"])
+def test_an_out_of_range_deadline_is_shown_next_to_its_field(console, open_campaign, last_day):
+    """Item 8: 9999-12-31 had no next day (a 500); a deadline past a year is refused too, in the reader's language."""
+    governance = console(Role.GOVERNANCE)
+    opened = governance.post("/reviews/campaigns", data={"name": "Far", "scope": "all", "deadline": last_day},
+                             headers={"Accept-Language": "ar"})
+    page = text_of(opened)
+    assert opened.status_code == 422
+    assert 'id="campaign-deadline-error"' in page and 'aria-describedby="campaign-deadline-error"' in page
+    assert "سنة واحدة" in page and "up to a year ahead" not in page
+    campaign = open_campaign()
+    extended = governance.post(f"/reviews/campaigns/{campaign.id}/extend", data={"deadline": last_day},
+                               headers={"Accept-Language": "ar"})
+    page = text_of(extended)
+    assert extended.status_code == 422
+    assert 'id="extend-deadline-error"' in page and "سنة واحدة" in page
