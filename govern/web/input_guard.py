@@ -111,8 +111,10 @@ class InputGuard:
         environ["CONTENT_LENGTH"] = str(len(body))
         environ.pop("HTTP_TRANSFER_ENCODING", None)
         environ["wsgi.input_terminated"] = False
-        if not body.strip() or len(body) > self.max_body:
+        if len(body) > self.max_body:
             return None
+        if not body.strip():
+            return "the body is blank; send a JSON document, or no body at all"
         try:
             check_json(body)
         except UnacceptableJson as error:

@@ -65,8 +65,9 @@ def _validation_messages(exc: HTTPException) -> dict[str, Any] | None:
     messages = data.get("messages")
     if not messages:
         return None
-    # webargs nests by location ("json", "query"); a single location is flattened for readability
-    if len(messages) == 1:
+    # webargs nests by location ("json", "query"); a single location is flattened for readability, unless
+    # what it holds is not per field (["Invalid JSON body."]): `errors` is always an object, as documented
+    if len(messages) == 1 and isinstance(next(iter(messages.values())), dict):
         return next(iter(messages.values()))
     return messages
 

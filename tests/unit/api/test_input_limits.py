@@ -257,3 +257,21 @@ def test_a_body_whose_fields_are_all_optional_is_documented_as_optional(client, 
     assert paths["/api/v1/retention/purge"]["post"]["requestBody"]["required"] is False
     assert paths["/api/v1/grants"]["post"]["requestBody"]["required"] is True
     assert client.patch(f"/api/v1/accounts/{world['account']}", headers=admin).status_code == 200
+
+
+@pytest.mark.parametrize("body", [b"\n", b"   "])
+def test_a_blank_json_body_is_a_400_problem_with_the_documented_shape(client, admin, body):
+    """Whitespace is not JSON: webargs' answer carried `errors` as a list, which the Problem schema does not allow."""
+    response = client.post("/api/v1/grants", data=body, headers={**admin, "Content-Type": "application/json"})
+    assert "blank" in _problem(response, 400)["detail"]
+
+
+def test_validation_errors_are_always_an_object(app, client, admin):
+    from werkzeug.exceptions import UnprocessableEntity
+
+    from govern.web.problems import handle_http_exception
+
+    error = UnprocessableEntity()
+    error.data = {"messages": {"json": ["Invalid JSON body."]}}
+    with app.test_request_context("/api/v1/grants", method="POST"):
+        assert handle_http_exception(error).get_json()["errors"] == {"json": ["Invalid JSON body."]}
