@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench install translations system-deps pdf-deps services node-deps clean
+.PHONY: run test bench fuzz install translations system-deps pdf-deps services node-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ test: translations system-deps services node-deps
 bench: install
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	@for bench in benches/*.py; do [ -e "$$bench" ] || continue; echo "== $$bench"; $(BIN)/python "$$bench" || exit 1; done
+
+# schemathesis against a live `govern serve` for GOVERN_FUZZ_SECONDS per role (also part of `make bench`)
+fuzz: install
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/python benches/robustness.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache tests/e2e/artifacts tests/support/node_modules

@@ -55,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from govern.jobs import init_celery
     from govern.logs import configure_logging
     from govern.web.problems import register_error_handlers
+    from govern.web.input_guard import register_input_guard
     from govern.web.request_cycle import register_request_cycle
 
     settings = load_settings(config)
@@ -88,6 +89,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         },
     )
     register_request_cycle(app)  # first, so every later hook (CSRF too) sees the request id
+    register_input_guard(app)
     if settings.trusted_proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

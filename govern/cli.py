@@ -108,7 +108,7 @@ def serve(host: str, port: int, workers: int) -> None:
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
-            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("worker_class", "govern.web.gunicorn_errors.ProblemThreadWorker")  # gthread, problem+json refusals
             self.cfg.set("threads", 4)
             self.cfg.set("accesslog", None)
             self.cfg.set("when_ready", when_ready)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from govern.accounts.models import AccountStatus
-from govern.schemas_common import PageArgs, page_schema
+from govern.schemas_common import Integer, PageArgs, page_schema
 
 _text = validate.Length(min=1, max=255)
 _tags = fields.List(fields.String(validate=validate.Length(min=1, max=64)), validate=validate.Length(max=50))
@@ -47,7 +47,7 @@ class AccountCreateSchema(Schema):
     display_name = fields.String(required=True, validate=_text)
     external_id = fields.String(load_default=None, validate=_text)
     business_unit = fields.String(load_default=None, validate=_text)
-    owner_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    owner_id = Integer(load_default=None, validate=validate.Range(min=1))
     status = fields.Enum(AccountStatus, by_value=True, load_default=AccountStatus.ACTIVE,
                          validate=validate.OneOf([AccountStatus.ACTIVE, AccountStatus.SUSPENDED, AccountStatus.UNMANAGED]))
     notes = fields.String(load_default=None, validate=validate.Length(max=10_000))
@@ -59,7 +59,7 @@ class AccountUpdateSchema(Schema):
     display_name = fields.String(validate=_text)
     external_id = fields.String(allow_none=True, validate=_text)
     business_unit = fields.String(allow_none=True, validate=_text)
-    owner_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    owner_id = Integer(allow_none=True, validate=validate.Range(min=1))
     status = fields.Enum(AccountStatus, by_value=True,
                          validate=validate.OneOf([AccountStatus.ACTIVE, AccountStatus.SUSPENDED, AccountStatus.UNMANAGED]))
     notes = fields.String(allow_none=True, validate=validate.Length(max=10_000))
@@ -75,7 +75,7 @@ class AccountListArgs(PageArgs):
     network = fields.String(validate=validate.Length(max=64))
     status = fields.Enum(AccountStatus, by_value=True)
     business_unit = fields.String(validate=validate.Length(max=255))
-    owner_id = fields.Integer(validate=validate.Range(min=1))
+    owner_id = Integer(validate=validate.Range(min=1))
     tag = fields.String(validate=validate.Length(max=64))
     sort = fields.String(load_default="handle", validate=validate.OneOf(["handle", "display_name", "created_at", "id"]))
 

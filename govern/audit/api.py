@@ -14,9 +14,10 @@ from govern.audit.signing import current_signer
 from govern.errors import NotFound
 from govern.auth.roles import Permission
 from govern.extensions import db
-from govern.grants.schemas import AwareDateTime
 from govern.web.authz import public, requires
 from govern.web.request_cycle import current_actor
+from govern.limits import DB_BIGINT_MAX
+from govern.schemas_common import AwareDateTime, Integer
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="The tamper-evident audit trail")
 
@@ -42,8 +43,8 @@ class AuditListArgs(Schema):
     target_id = fields.String(validate=validate.Length(max=255))
     since = AwareDateTime()
     until = AwareDateTime()
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    before_seq = fields.Integer(load_default=None, validate=validate.Range(min=1), metadata={"description": "Keyset cursor: next_before_seq of the previous page."})
+    limit = Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    before_seq = Integer(maximum=DB_BIGINT_MAX, load_default=None, validate=validate.Range(min=1), metadata={"description": "Keyset cursor: next_before_seq of the previous page."})
 
 
 class AuditPage(Schema):
@@ -86,7 +87,7 @@ class CheckpointSchema(Schema):
 
 
 class CheckpointListArgs(Schema):
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    limit = Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
 class RotateKeySchema(Schema):

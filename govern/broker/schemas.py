@@ -6,8 +6,10 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from govern.adapters.networks.base import MAX_EXTRA_PARAMS, check_extra_authorize_params
 from govern.broker.actions import ACTION_ROLES
+from govern.schemas_common import Integer
 
-_url = fields.Url(require_tld=False, schemes={"http", "https"}, load_default=None, validate=validate.Length(max=1024))
+_url = fields.Url(require_tld=False, schemes={"http", "https"}, load_default=None, validate=validate.Length(max=1024),
+                  metadata={"pattern": "^https?://[^/?#\\s]+"})
 
 
 class NetworkAppSchema(Schema):
@@ -50,8 +52,8 @@ class NetworkAppOut(Schema):
 
 class ConnectStartSchema(Schema):
     network = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    account_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
-    connector_person_id = fields.Integer(
+    account_id = Integer(load_default=None, validate=validate.Range(min=1))
+    connector_person_id = Integer(
         load_default=None, validate=validate.Range(min=1),
         metadata={"description": "Set when the token hangs on this person's own login (a connector risk)."},
     )
@@ -102,7 +104,7 @@ class ActionResultSchema(Schema):
 
 class HandoffRequestSchema(Schema):
     purpose = fields.String(required=True, validate=validate.Length(min=10, max=2000))
-    ttl_seconds = fields.Integer(load_default=120, validate=validate.Range(min=1, max=300))
+    ttl_seconds = Integer(load_default=120, validate=validate.Range(min=1, max=300))
 
 
 class HandoffOut(Schema):
@@ -113,7 +115,9 @@ class HandoffOut(Schema):
 
 
 class UnwrapSchema(Schema):
-    wrapping_token = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=512))
+    # Vault's tokens are printable ASCII; anything else could not even be sent to Vault in a header (it was a 500).
+    wrapping_token = fields.String(required=True, load_only=True,
+                                   validate=[validate.Length(min=1, max=512), validate.Regexp(r"^[!-~]+$", error="Not a Vault token.")])
 
 
 class CompromiseSchema(Schema):

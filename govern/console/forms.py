@@ -52,7 +52,7 @@ FIELD_PROBLEMS = {
     "account_id": N_("this is not a valid account."),
     "role": N_("choose a role from the list."),
     "reason": N_("write a reason of 3 to 2000 characters."),
-    "expires_on": N_("pick a date from today onwards, or leave it empty."),
+    "expires_on": N_("pick a date from today onwards, at most 5 years ahead, or leave it empty."),
 }
 
 
@@ -82,10 +82,9 @@ def split_paging(args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 def _access_ends(last_day: str) -> datetime | None:
     """Access lasts through the chosen day (UTC); None when the date is malformed or already past."""
     try:
-        day = date.fromisoformat(last_day)
-    except ValueError:
+        ends = datetime.combine(date.fromisoformat(last_day) + timedelta(days=1), time(), timezone.utc)
+    except (ValueError, OverflowError):  # 9999-12-31 has no next day
         return None
-    ends = datetime.combine(day + timedelta(days=1), time(), timezone.utc)
     return ends if ends > utcnow() else None
 
 

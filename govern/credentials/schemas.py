@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from govern.credentials.models import DEFAULT_WINDOW_MINUTES, MAX_WINDOW_MINUTES, MIN_REASON_LENGTH, MIN_WINDOW_MINUTES
 from govern.db import utcnow
+from govern.schemas_common import Integer
 
 
 class CredentialStoreSchema(Schema):
@@ -66,11 +67,11 @@ class TotpCodeSchema(Schema):
 
 class CheckoutRequestSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=MIN_REASON_LENGTH, max=2000))
-    window_minutes = fields.Integer(load_default=DEFAULT_WINDOW_MINUTES, validate=validate.Range(min=MIN_WINDOW_MINUTES, max=MAX_WINDOW_MINUTES))
+    window_minutes = Integer(load_default=DEFAULT_WINDOW_MINUTES, validate=validate.Range(min=MIN_WINDOW_MINUTES, max=MAX_WINDOW_MINUTES))
 
 
 class CheckoutListArgs(Schema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    limit = Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class DenySchema(Schema):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from govern.outbox.schemas import JobSchema
+from govern.schemas_common import StrictBoolean
 
 
 class SyncRunSchema(Schema):
@@ -38,7 +39,7 @@ class DepartureSchema(Schema):
 
 
 class SyncRequestSchema(Schema):
-    full = fields.Boolean(load_default=False)
+    full = StrictBoolean(load_default=False)
 
 
 class SyncQueuedSchema(JobSchema):

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from govern.grants.models import GrantRole
-from govern.schemas_common import PageArgs, page_schema
+from govern.schemas_common import AwareDateTime, Integer, PageArgs, page_schema
 
 
-class AwareDateTime(fields.AwareDateTime):
-    """ISO 8601 with an offset; stored as UTC."""
-
-    def __init__(self, **kwargs):
-        super().__init__(default_timezone=None, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).astimezone(timezone.utc)
+# A grant is reviewed and renewed, not given for a working life: an expiry 80 years out is a typo.
+MAX_GRANT_AHEAD = timedelta(days=5 * 365 + 1)
+MAX_GRANT_AHEAD_TEXT = "5 years"
 
 
 class GrantAccountSchema(Schema):
@@ -54,12 +49,12 @@ class GrantSchema(Schema):
 
 
 class GrantCreateSchema(Schema):
-    person_id = fields.Integer(required=True, validate=validate.Range(min=1))
-    account_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    person_id = Integer(required=True, validate=validate.Range(min=1))
+    account_id = Integer(required=True, validate=validate.Range(min=1))
     role = fields.Enum(GrantRole, by_value=True, required=True)
     reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
-    starts_at = AwareDateTime(load_default=None)
-    expires_at = AwareDateTime(load_default=None)
+    starts_at = AwareDateTime(load_default=None, ahead=MAX_GRANT_AHEAD, ahead_text=MAX_GRANT_AHEAD_TEXT)
+    expires_at = AwareDateTime(load_default=None, ahead=MAX_GRANT_AHEAD, ahead_text=MAX_GRANT_AHEAD_TEXT)
 
     @validates_schema
     def _window(self, data, **kwargs):
@@ -73,8 +68,8 @@ class RevokeSchema(Schema):
 
 
 class GrantListArgs(PageArgs):
-    person_id = fields.Integer(validate=validate.Range(min=1))
-    account_id = fields.Integer(validate=validate.Range(min=1))
+    person_id = Integer(validate=validate.Range(min=1))
+    account_id = Integer(validate=validate.Range(min=1))
     role = fields.Enum(GrantRole, by_value=True)
     state = fields.String(load_default="active", validate=validate.OneOf(["active", "expired", "revoked", "scheduled", "all"]))
 

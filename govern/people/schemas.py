@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from govern.people.models import PersonSource, PersonStatus
-from govern.schemas_common import PageArgs, page_schema
+from govern.schemas_common import Integer, PageArgs, page_schema
 
 
 class PersonRefSchema(Schema):
@@ -31,7 +31,7 @@ class PersonListArgs(PageArgs):
     status = fields.Enum(PersonStatus, by_value=True)
     department = fields.String(validate=validate.Length(max=255))
     source = fields.Enum(PersonSource, by_value=True)
-    manager_id = fields.Integer(validate=validate.Range(min=1))
+    manager_id = Integer(validate=validate.Range(min=1))
     sort = fields.String(load_default="display_name", validate=validate.OneOf(["display_name", "username", "id"]))
 
 

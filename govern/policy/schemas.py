@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from govern.policy.workflow_models import ApprovalStatus, ViolationStatus
+from govern.schemas_common import Integer
 
 MAX_TEXT = 1_000_000  # 1 MB of text is evaluated; more is refused with a clear error
 
@@ -12,7 +13,7 @@ MAX_TEXT = 1_000_000  # 1 MB of text is evaluated; more is refused with a clear 
 class EvaluateSchema(Schema):
     text = fields.String(required=True, validate=validate.Length(max=MAX_TEXT))
     media = fields.List(fields.String(), load_default=list, metadata={"description": "base64 images (or data: URLs)"})
-    account_id = fields.Integer(load_default=None, allow_none=True)
+    account_id = Integer(load_default=None, allow_none=True)
     network = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
 
 
@@ -63,7 +64,7 @@ class ViolationSchema(Schema):
 
 class ViolationQuerySchema(Schema):
     status = fields.Enum(ViolationStatus, by_value=True, load_default=None)
-    account_id = fields.Integer(load_default=None)
+    account_id = Integer(load_default=None)
 
 
 class ViolationUpdateSchema(Schema):

@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from govern.errors import DomainError, NotFound
+from govern.limits import EARLIEST_YEAR, LATEST_YEAR, YEARS_TEXT
 
 DEFAULT_DAYS = 90
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -46,10 +47,15 @@ class Period:
     @classmethod
     def parse(cls, start: str | None, end: str | None, now: datetime | None = None) -> Period:
         """From user input: ISO dates (a 'to' date includes that whole day) or ISO date-times; UTC when no offset."""
-        now = now or datetime.now(timezone.utc)
-        until = _parse_moment(end, "to", end_of_day=True) if end else now
-        since = _parse_moment(start, "from", end_of_day=False) if start else until - timedelta(days=DEFAULT_DAYS)
-        return cls(since, until)
+        since = parse_moment(start, "from", end_of_day=False) if start else None
+        until = parse_moment(end, "to", end_of_day=True) if end else None
+        return cls.between(since, until, now)
+
+    @classmethod
+    def between(cls, since: datetime | None, until: datetime | None, now: datetime | None = None) -> Period:
+        """The period from `since` to `until`; without an end it ends now, without a start it is DEFAULT_DAYS long."""
+        until = until or now or datetime.now(timezone.utc)
+        return cls(since or until - timedelta(days=DEFAULT_DAYS), until)
 
     def contains(self, moment: datetime | None) -> bool:
         return moment is not None and self.start <= moment < self.end
@@ -58,17 +64,24 @@ class Period:
         return {"from": self.start.isoformat(), "to": self.end.isoformat()}
 
 
-def _parse_moment(text: str, name: str, *, end_of_day: bool) -> datetime:
+def parse_moment(text: str, name: str, *, end_of_day: bool) -> datetime:
+    """A date (the start of that day, or with `end_of_day` the start of the next) or a date-time, in UTC,
+    written in the years EARLIEST_YEAR to LATEST_YEAR: 9999-12-31 is a typo, and its "next day" would overflow."""
     raw = text.strip()
+    problem = f"'{name}' must be a date (YYYY-MM-DD) or an ISO 8601 date-time {YEARS_TEXT}, not {text!r}"
     try:
         if _DATE_ONLY.match(raw):
-            day = date.fromisoformat(raw)
-            moment = datetime.combine(day, time(), tzinfo=timezone.utc)
-            return moment + timedelta(days=1) if end_of_day else moment
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+            written: date | datetime = date.fromisoformat(raw)
+        else:
+            written = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise BadReportRequest(f"'{name}' must be a date (YYYY-MM-DD) or an ISO 8601 date-time, not {text!r}") from None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+        raise BadReportRequest(problem) from None
+    if not EARLIEST_YEAR <= written.year <= LATEST_YEAR:
+        raise BadReportRequest(problem)
+    if not isinstance(written, datetime):
+        moment = datetime.combine(written, time(), tzinfo=timezone.utc)
+        return moment + timedelta(days=1) if end_of_day else moment
+    return written.replace(tzinfo=timezone.utc) if written.tzinfo is None else written.astimezone(timezone.utc)
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import render_template, request
 from flask_babel import get_locale
+from flask_babel import gettext as _
+from marshmallow import ValidationError
 
 from govern.auth.roles import Permission
 from govern.console.labels import N_
 from govern.console.views import bp
-from govern.errors import DomainError
 from govern.reports.document import Period
 from govern.reports.render import RENDER_FORMATS
+from govern.reports.schemas import ReportQuerySchema
 from govern.reports.service import REPORTS
 from govern.reports.web import report_download
 from govern.web.authz import requires
@@ -25,26 +29,45 @@ REPORT_TEXTS = {
 }
 
 
+PERIOD_PROBLEMS = {
+    "from": N_("Pick a day between 1970-01-01 and 2199-12-31, no later than the end of the period."),
+    "to": N_("Pick a day between 1970-01-01 and 2199-12-31."),
+}
+
+
+def _period(args: Mapping[str, str]) -> tuple[Period | None, dict[str, str]]:
+    """The period the page's From and To fields ask for, read with the API's schema; or a message per field."""
+    submitted = {key: args.get(key, "").strip() for key in ("from", "to") if args.get(key, "").strip()}
+    try:
+        values = ReportQuerySchema(only=("from_", "to")).load(submitted)
+    except ValidationError as error:
+        return None, {name: _(PERIOD_PROBLEMS[name]) for name in PERIOD_PROBLEMS if name in error.messages}
+    return Period.between(values.get("from_"), values.get("to")), {}
+
+
+def _reports_page(status: int = 200):
+    since, until = request.args.get("from", "").strip(), request.args.get("to", "").strip()
+    period, errors = _period(request.args)
+    page = render_template("console/reports.html", reports=REPORTS, texts=REPORT_TEXTS, formats=RENDER_FORMATS,
+                           since=since, until=until, period=period, errors=errors,
+                           link_args={key: value for key, value in (("from", since), ("to", until)) if value}, refusal=None,
+                           locale=str(get_locale()))
+    return page, 422 if errors else status
+
+
 @bp.get("/reports")
 @requires(Permission.REPORTS_READ)
 def reports():
-    since, until = request.args.get("from", "").strip(), request.args.get("to", "").strip()
-    refusal, period = None, None
-    try:
-        period = Period.parse(since or None, until or None)
-    except DomainError as error:
-        refusal = error.detail
-    page = render_template("console/reports.html", reports=REPORTS, texts=REPORT_TEXTS, formats=RENDER_FORMATS,
-                           since=since, until=until, period=period,
-                           link_args={key: value for key, value in (("from", since), ("to", until)) if value}, refusal=refusal, locale=str(get_locale()))
-    return page, 400 if refusal else 200
+    return _reports_page()
 
 
 @bp.get("/reports/<name>/download")
 @requires(Permission.REPORTS_READ)
 def report_file(name: str):
-    query = {"from_": request.args.get("from") or None, "to": request.args.get("to") or None,
-             "format": request.args.get("format", "pdf"), "locale": str(get_locale())}
-    if query["format"] not in RENDER_FORMATS:
-        query["format"] = "pdf"
+    period, errors = _period(request.args)
+    if errors:
+        return _reports_page()
+    fmt = request.args.get("format", "pdf")
+    query = {"from_": period.start, "to": period.end, "format": fmt if fmt in RENDER_FORMATS else "pdf",
+             "locale": str(get_locale())}
     return report_download(name, query)

@@ -14,7 +14,7 @@ from govern.reports.service import build_report, check_name
 
 def report_download(name: str, query: dict[str, Any]) -> Response:
     check_name(name)
-    period = Period.parse(query.get("from_"), query.get("to"))
+    period = Period.between(query.get("from_"), query.get("to"))
     report = build_report(db.session, name, period, current_app.extensions["govern.settings"])
     fmt = query.get("format") or "json"
     body = render_report(report, fmt, locale=query.get("locale") or "en")

@@ -41,7 +41,7 @@ class Retention(MethodView):
 @blp.route("/retention/purge")
 class Purge(MethodView):
     @requires(Permission.AUDIT_MANAGE)
-    @blp.arguments(PurgeArgs)
+    @blp.arguments(PurgeArgs, required=False)
     @blp.response(200, PurgeResultSchema)
     def post(self, data):
         """Purge now (the daily job does the same); held kinds and the audit trail are never touched."""

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from govern.retention.kinds import ALL_KINDS, KNOWN_KINDS
 from govern.retention.service import MAX_NAME_LENGTH, MAX_REASON_LENGTH, MIN_REASON_LENGTH
+from govern.schemas_common import StrictBoolean
 
 _KIND_NAMES = [*KNOWN_KINDS, ALL_KINDS]
 
@@ -40,7 +41,7 @@ class LegalHoldListArgs(Schema):
 
 
 class PurgeArgs(Schema):
-    dry_run = fields.Boolean(load_default=True, metadata={
+    dry_run = StrictBoolean(load_default=True, metadata={
         "description": "Report what would be deleted; delete nothing. The default: deleting needs an explicit false."})
 
 

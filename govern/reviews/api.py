@@ -108,7 +108,7 @@ class ItemDecision(MethodView):
 @blp.route("/campaigns/<int:campaign_id>/close")
 class CampaignClose(MethodView):
     @requires(Permission.REVIEWS_MANAGE)
-    @blp.arguments(ReviewCloseSchema)
+    @blp.arguments(ReviewCloseSchema, required=False)
     @blp.response(200, CampaignSchema)
     def post(self, data, campaign_id):
         """Close early; nothing is revoked and undecided items stay undecided."""

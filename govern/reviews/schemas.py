@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from marshmallow import Schema, fields, validate
 
-from govern.grants.schemas import AwareDateTime, GrantAccountSchema, GrantPersonSchema
+from govern.grants.schemas import GrantAccountSchema, GrantPersonSchema
 from govern.reviews.models import CampaignStatus, DeadlineAction, ScopeKind
 from govern.reviews.service import MAX_COMMENT, MAX_NAME, MAX_REMINDER_HOURS, item_state
+from govern.schemas_common import AwareDateTime, Integer
+
+
+# A review runs for weeks; a deadline more than a year out would never bite.
+MAX_DEADLINE_AHEAD = timedelta(days=366)
+MAX_DEADLINE_AHEAD_TEXT = "one year"
 
 
 class ReviewProgressSchema(Schema):
@@ -74,10 +82,10 @@ class CampaignOpenSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=MAX_NAME))
     scope_kind = fields.Enum(ScopeKind, by_value=True, required=True)
     scope_value = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=255))
-    deadline = AwareDateTime(required=True)
+    deadline = AwareDateTime(required=True, ahead=MAX_DEADLINE_AHEAD, ahead_text=MAX_DEADLINE_AHEAD_TEXT)
     on_deadline = fields.Enum(DeadlineAction, by_value=True, load_default=None, allow_none=True,
                               metadata={"description": "default: the review_on_deadline setting"})
-    reminder_every_hours = fields.Integer(load_default=None, allow_none=True,
+    reminder_every_hours = Integer(load_default=None, allow_none=True,
                                           validate=validate.Range(min=1, max=MAX_REMINDER_HOURS))
 
 
@@ -88,7 +96,7 @@ class ReviewDecisionSchema(Schema):
 
 
 class ReviewExtendSchema(Schema):
-    deadline = AwareDateTime(required=True)
+    deadline = AwareDateTime(required=True, ahead=MAX_DEADLINE_AHEAD, ahead_text=MAX_DEADLINE_AHEAD_TEXT)
 
 
 class ReviewCloseSchema(Schema):

@@ -22,7 +22,7 @@ from govern.errors import DomainError, NotFound
 from govern.extensions import db
 from govern.reviews import service
 from govern.reviews.models import DeadlineAction, ReviewCampaign, ReviewItem
-from govern.reviews.schemas import CampaignOpenSchema
+from govern.reviews.schemas import CampaignOpenSchema, ReviewExtendSchema
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor, current_principal
 
@@ -39,7 +39,7 @@ REVIEW_LABELS: dict[str, dict[str, str]] = {
 FORM_PROBLEMS = {
     "name": N_("Give the campaign a name (at most 200 characters)."),
     "scope": N_("Choose which accounts the campaign covers."),
-    "deadline": N_("Pick the last day of the review, from today onwards."),
+    "deadline": N_("Pick the last day of the review, from today up to a year ahead."),
     "on_deadline": N_("Choose what happens to access nobody reviewed."),
     "reminder_every_hours": N_("Send reminders every 1 to 720 hours."),
 }
@@ -179,7 +179,7 @@ def _last_day_ends(text: str) -> str | None:
     """A review runs through its last day (UTC): the deadline is the end of that day."""
     try:
         return datetime.combine(date.fromisoformat(text) + timedelta(days=1), time(), timezone.utc).isoformat()
-    except ValueError:
+    except (ValueError, OverflowError):  # 9999-12-31 has no next day
         return None
 
 
@@ -217,9 +217,9 @@ def reviews_campaign_open():
     return redirect(url_for(".reviews_campaign", campaign_id=campaign.id))
 
 
-def _campaign_page(campaign_id: int, status: int = 200):
+def _campaign_page(campaign_id: int, status: int = 200, errors: dict[str, str] | None = None):
     campaign = service.get_campaign(db.session, campaign_id)
-    page = render_template("console/reviews_campaign.html", campaign=campaign,
+    page = render_template("console/reviews_campaign.html", campaign=campaign, errors=errors or {},
                            progress=service.progress_of(db.session, [campaign.id])[campaign.id],
                            reviewers=service.reviewer_progress(db.session, campaign.id),
                            items=service.campaign_items(db.session, campaign.id), now=utcnow())
@@ -269,10 +269,9 @@ def reviews_campaign_approve(campaign_id: int):
 @bp.post("/reviews/campaigns/<int:campaign_id>/extend")
 @requires(Permission.REVIEWS_MANAGE)
 def reviews_campaign_extend(campaign_id: int):
-    deadline = _last_day_ends(request.form.get("deadline", "").strip())
-    if deadline is None:
-        flash(_(FORM_PROBLEMS["deadline"]), "error")
-        return _campaign_page(campaign_id, 422)
-    ends = datetime.fromisoformat(deadline)
+    try:
+        ends = ReviewExtendSchema().load({"deadline": _last_day_ends(request.form.get("deadline", "").strip()) or ""})["deadline"]
+    except ValidationError:
+        return _campaign_page(campaign_id, 422, errors={"deadline": _(FORM_PROBLEMS["deadline"])})
     return _campaign_action(campaign_id, lambda: service.extend_deadline(db.session, current_actor(), campaign_id, ends),
                             N_("The deadline was moved; reviewers can decide until then."))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from govern.limits import DB_INT_MAX
 from govern.people.models import Person, PersonSource, PersonStatus
 from govern.scim.errors import InvalidFilter, InvalidPath, InvalidSyntax, InvalidValue, Mutability
 
@@ -316,9 +317,12 @@ def _integer(args: Mapping[str, str], name: str, default: int) -> int:
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise InvalidValue(f"{name} must be an integer") from None
+    if abs(value) > DB_INT_MAX:
+        raise InvalidValue(f"{name} must be between {-DB_INT_MAX} and {DB_INT_MAX}")
+    return value
 
 
 def parse_paging(args: Mapping[str, str]) -> tuple[int, int]:

@@ -25,6 +25,9 @@ def requires(permission: Permission) -> Callable[[F], F]:
 
 def public(view: F) -> F:
     setattr(view, _ATTRIBUTE, PUBLIC)
+    apidoc = getattr(view, "_apidoc", None)  # an API view (flask-smorest): its OpenAPI entry needs no bearer token
+    if apidoc is not None:
+        view._apidoc = {**apidoc, "manual_doc": {**apidoc.get("manual_doc", {}), "security": []}}  # type: ignore[attr-defined]
     return view
 
 

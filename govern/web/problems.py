@@ -6,7 +6,7 @@ from typing import Any
 
 import structlog
 from flask import Flask, Response, g, json, make_response, render_template, request
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from govern.audit.chain import UnauditableValue
@@ -65,8 +65,9 @@ def _validation_messages(exc: HTTPException) -> dict[str, Any] | None:
     messages = data.get("messages")
     if not messages:
         return None
-    # webargs nests by location ("json", "query"); a single location is flattened for readability
-    if len(messages) == 1:
+    # webargs nests by location ("json", "query"); a single location is flattened for readability, unless
+    # what it holds is not per field (["Invalid JSON body."]): `errors` is always an object, as documented
+    if len(messages) == 1 and isinstance(next(iter(messages.values())), dict):
         return next(iter(messages.values()))
     return messages
 
@@ -76,6 +77,8 @@ def handle_http_exception(exc: HTTPException):
     if errors is not None:
         return error_response(exc.code or 422, "Invalid input", "The request has invalid fields; see errors.", "validation-error", errors=errors)
     detail = exc.description or exc.name
+    if wants_scim_error() and getattr(exc, "scim_type", None):
+        return scim_error(exc.code or 400, detail, exc.scim_type)
     response = error_response(exc.code or 500, exc.name, detail, None)
     if exc.code == 405 and wants_problem_json():
         response.headers["Allow"] = ", ".join(getattr(exc, "valid_methods", None) or [])
@@ -111,6 +114,13 @@ def register_error_handlers(app: Flask) -> None:
     def _integrity_error(exc: IntegrityError):
         log.warning("integrity_error", error=type(exc.orig).__name__ if exc.orig else type(exc).__name__)
         return error_response(409, "Conflict", "The change conflicts with existing data (a duplicate or a missing reference); nothing was changed.", "conflict")
+
+    @app.errorhandler(DataError)
+    def _data_error(exc: DataError):
+        # The database refused a value (a number beyond a column's range, a NUL in text): the input was
+        # wrong, not the service. Schemas bound their fields; this is the net for whatever they missed.
+        log.warning("database_refused_value", error=type(exc.orig).__name__ if exc.orig else type(exc).__name__)
+        return error_response(400, "Invalid value", "A value in the request is out of the range govern can store; nothing was changed.", "invalid-value")
 
     @app.errorhandler(DBAPIError)
     def _database_error(exc: DBAPIError):

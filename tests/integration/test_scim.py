@@ -393,3 +393,28 @@ def test_scim_token_create_mints_a_provisioning_only_token(scratch_postgres, tmp
         assert console.exit_code != 0 and "scim" in console.output
     finally:
         scratch_postgres.drop(url)
+
+
+# ---- issue 11: hostile input is a SCIM 400, never a 5xx ----
+
+@pytest.mark.parametrize("query", ["startIndex=99999999999999999999", "count=99999999999999999999",
+                                   "startIndex=2147483648", "startIndex=-99999999999999999999"])
+@pytest.mark.parametrize("resource", ["/Users", "/Groups"])
+def test_paging_beyond_the_database_range_is_a_scim_400(scim, resource, query):
+    assert "must be between" in assert_scim_error(scim("GET", f"{resource}?{query}"), 400, "invalidValue")["detail"]
+
+
+@pytest.mark.parametrize("raw, words", [
+    ('{"userName": "\\ud800@example.com"}', "surrogate"),
+    ('{"userName": "a@example.com", "name": {"givenName": "\\udfff"}}', "surrogate"),
+    ('{"userName": "a\\u0000b@example.com"}', "NUL"),
+    ('{"userName": "a@example.com", "x": ' + "[" * 65 + "]" * 65 + "}", "nested more than 64"),
+    ('{"userName": "a@example.com", "x": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested more than 64"),
+])
+@pytest.mark.parametrize("method, path", [("POST", "/Users"), ("POST", "/Groups")])
+def test_hostile_json_is_refused_before_any_scim_view(scim, method, path, raw, words):
+    assert words in assert_scim_error(scim(method, path, raw=raw), 400, "invalidSyntax")["detail"]
+
+
+def test_a_nul_in_a_scim_id_is_a_400(scim):
+    assert "NUL" in assert_scim_error(scim("GET", "/Users/abc%00def"), 400, "invalidSyntax")["detail"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from govern.auth.roles import Role, role_allows
 from govern.auth.service import CONSOLE_ONLY_ROLES, ensure_console_user
@@ -50,8 +51,8 @@ def sample_ids(session, actor):
 def _url(rule, ids):
     values = {}
     for argument in rule.arguments:
-        converter = type(rule._converters[argument]).__name__
-        values[argument] = ids.get(argument, 1) if converter == "IntegerConverter" else "placeholder"
+        numeric = isinstance(rule._converters[argument], IntegerConverter)  # govern's bounded <int:> too
+        values[argument] = ids.get(argument, 1) if numeric else "placeholder"
     path = rule.rule
     for name, value in values.items():
         path = path.replace(f"<int:{name}>", str(value)).replace(f"<{name}>", str(value)).replace(f"<path:{name}>", str(value))

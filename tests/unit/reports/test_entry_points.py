@@ -50,21 +50,26 @@ def test_api_lists_the_reports(client, auth_headers):
     assert response.status_code == 200 and response.get_json()["reports"][0] == "access"
 
 
-@pytest.mark.parametrize("query, status, words", [
-    ("/payroll?format=json", 404, "no report named 'payroll'"),
-    ("/access?format=json&from=yesterday", 400, "'from' must be a date"),
-    ("/access?format=json&from=2026-02-01&to=2026-01-01", 400, "starts"),
-    ("/access?format=xlsx", 422, ""),
-    ("/access?format=pdf&locale=fr", 422, ""),
+@pytest.mark.parametrize("query, status, field, words", [
+    ("/payroll?format=json", 404, None, "no report named 'payroll'"),
+    ("/access?format=json&from=yesterday", 422, "from", "'from' must be a date"),
+    ("/access?format=json&from=2026-02-01&to=2026-01-01", 422, "from", "must not be after 'to'"),
+    ("/access?format=xlsx", 422, "format", ""),
+    ("/access?format=pdf&locale=fr", 422, "locale", ""),
+    # item 8: dates that overflowed when converted to UTC or moved to the end of their day
+    ("/access?format=json&to=9999-12-31", 422, "to", "in the years 1970 to 2199"),
+    ("/access?format=json&from=0001-01-01T00:00:00%2B14:00", 422, "from", "in the years 1970 to 2199"),
+    ("/access?format=json&from=1900-01-01", 422, "from", "in the years 1970 to 2199"),
 ])
-def test_api_refuses_bad_input_with_problem_json(client, auth_headers, query, status, words):
+def test_api_refuses_bad_input_with_problem_json(client, auth_headers, query, status, field, words):
     response = client.get("/api/v1/reports" + query, headers=auth_headers(Role.ADMIN))
     assert response.status_code == status
     assert response.headers["Content-Type"] == "application/problem+json"
     problem = response.get_json()
-    assert words in problem["detail"]
-    if status == 422:
-        assert "format" in problem["errors"] or "locale" in problem["errors"]
+    if field is None:
+        assert words in problem["detail"]
+    else:
+        assert words in " ".join(problem["errors"][field])
 
 
 def test_api_needs_the_reports_permission(client, auth_headers):
@@ -86,7 +91,19 @@ def test_console_page_links_each_format(app, session, seeded):
     assert 'href="/reports"' in html  # the nav item
     download = client.get("/reports/access/download?format=csv&from=2020-01-01&to=2099-12-31")
     assert download.status_code == 200 and download.headers["Content-Type"] == "text/csv; charset=utf-8"
-    assert client.get("/reports?from=2026-02-01&to=2026-01-01").status_code == 400
+    assert client.get("/reports?from=2026-02-01&to=2026-01-01").status_code == 422
+
+
+@pytest.mark.parametrize("query, field", [("to=9999-12-31", "report-to"), ("from=0001-01-01", "report-from"),
+                                          ("from=2026-02-01&to=2026-01-01", "report-from")])
+@pytest.mark.parametrize("path", ["/reports", "/reports/access/download"])
+def test_console_shows_a_bad_period_next_to_its_field(app, session, path, query, field):
+    client = _signed_in(app, session, Role.AUDITOR)
+    page = client.get(f"{path}?format=csv&{query}", headers={"Accept-Language": "he"})
+    assert page.status_code == 422
+    html = page.get_data(as_text=True)
+    assert f'id="{field}-error"' in html and f'aria-describedby="{field}-error"' in html
+    assert "1970-01-01" in html and "Pick a day" not in html  # the message is translated
 
 
 def test_console_hides_reports_from_it(app, session):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from datetime import date, timedelta
 import uuid
 
 import pytest
@@ -76,10 +77,11 @@ def test_governance_opens_a_campaign_in_the_console(console, session, world):
     assert 'value="business_unit:News"' in form and 'value="network:instagram"' in form
     bad = governance.post("/reviews/campaigns", data={"name": "", "scope": "all", "deadline": "not a date"})
     assert bad.status_code == 422 and "Give the campaign a name" in text_of(bad) and "Pick the last day" in text_of(bad)
-    empty = governance.post("/reviews/campaigns", data={"name": "Empty", "scope": "business_unit:Nobody", "deadline": "2099-01-31"})
+    last_day = date.today() + timedelta(days=60)
+    empty = governance.post("/reviews/campaigns", data={"name": "Empty", "scope": "business_unit:Nobody", "deadline": last_day.isoformat()})
     assert empty.status_code == 422 and "nothing to review" in text_of(empty)
     opened = governance.post("/reviews/campaigns", data={"name": "Brand check", "scope": "business_unit:Brand",
-                                                          "deadline": "2099-01-31", "on_deadline": "escalate",
+                                                          "deadline": last_day.isoformat(), "on_deadline": "escalate",
                                                           "reminder_every_hours": "48"}, follow_redirects=True)
     assert opened.status_code == 200
     page = text_of(opened)
@@ -87,7 +89,7 @@ def test_governance_opens_a_campaign_in_the_console(console, session, world):
     campaign = session.query(ReviewCampaign).filter_by(name="Brand check").one()
     assert (campaign.scope_kind, campaign.scope_value, campaign.on_deadline.value, campaign.reminder_every_hours) == (
         ScopeKind.BUSINESS_UNIT, "Brand", "escalate", 48)
-    assert campaign.deadline.isoformat() == "2099-02-01T00:00:00+00:00", "the review runs through its last day"
+    assert campaign.deadline.isoformat() == f"{last_day + timedelta(days=1)}T00:00:00+00:00", "the review runs through its last day"
     listing = text_of(governance.get("/reviews/campaigns"))
     assert "Brand check" in listing and "0 of 1 decided" in listing
     closed = governance.post(f"/reviews/campaigns/{campaign.id}/close", data={"reason": "wrong scope"}, follow_redirects=True)
@@ -137,3 +139,21 @@ def test_the_reviewer_page_in_arabic_and_hebrew(console, world, open_campaign, l
     owner.post("/locale", data={"locale": locale})
     page = text_of(owner.get("/reviews"))
     assert f'dir="{direction}"' in page and keep in page and "Keep access" not in page
+
+
+@pytest.mark.parametrize("last_day", ["9999-12-31", "2150-06-01"])
+def test_an_out_of_range_deadline_is_shown_next_to_its_field(console, open_campaign, last_day):
+    """Item 8: 9999-12-31 had no next day (a 500); a deadline past a year is refused too, in the reader's language."""
+    governance = console(Role.GOVERNANCE)
+    opened = governance.post("/reviews/campaigns", data={"name": "Far", "scope": "all", "deadline": last_day},
+                             headers={"Accept-Language": "ar"})
+    page = text_of(opened)
+    assert opened.status_code == 422
+    assert 'id="campaign-deadline-error"' in page and 'aria-describedby="campaign-deadline-error"' in page
+    assert "سنة واحدة" in page and "up to a year ahead" not in page
+    campaign = open_campaign()
+    extended = governance.post(f"/reviews/campaigns/{campaign.id}/extend", data={"deadline": last_day},
+                               headers={"Accept-Language": "ar"})
+    page = text_of(extended)
+    assert extended.status_code == 422
+    assert 'id="extend-deadline-error"' in page and "سنة واحدة" in page
