@@ -14,6 +14,7 @@ import pytest
 
 from govern.auth.roles import Role
 from tests import factories
+from tests.support.console import signed_in_client
 
 PROBLEM = "application/problem+json"
 TOO_BIG = 2**31  # one past PostgreSQL's integer
@@ -109,9 +110,7 @@ def test_a_value_the_database_refuses_is_a_400_not_an_outage(app, session, actor
 
     user = ensure_console_user(session, actor, "nul@input.test", "Nul", Role.ADMIN)
     session.commit()
-    client = app.test_client()
-    with client.session_transaction() as cookie:
-        cookie["user_id"] = user.id
+    client = signed_in_client(app, user.id)
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
     response = client.post(f"/accounts/{world['account']}/grants",
                            data={"person_id": str(world["person"]), "role": "analyst", "reason": "go\x00od"})

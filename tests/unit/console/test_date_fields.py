@@ -11,6 +11,7 @@ from govern.audit.service import Actor
 from govern.auth.roles import Role
 from govern.auth.service import ensure_console_user
 from tests import factories
+from tests.support.console import signed_in_client
 
 
 @pytest.fixture(autouse=True)
@@ -22,9 +23,7 @@ def _no_csrf(app, monkeypatch):
 def admin_console(app, session):
     user = ensure_console_user(session, Actor.system("tests"), "dates@console.test", "Dates", Role.ADMIN)
     session.commit()
-    client = app.test_client()
-    with client.session_transaction() as cookie:
-        cookie["user_id"] = user.id
+    client = signed_in_client(app, user.id)
     return client
 
 
