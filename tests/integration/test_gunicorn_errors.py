@@ -24,8 +24,10 @@ def served(tmp_path_factory):
     env = {**os.environ, "GOVERN_INSTANCE_PATH": str(instance), "GOVERN_SECRET_KEY": "g" * 40, "GOVERN_LOG_FORMAT": "json"}
     for name in ("GOVERN_DATABASE_URL", "GOVERN_VAULT_ADDR", "GOVERN_CELERY_BROKER_URL"):
         env.pop(name, None)
+    govern = str(Path(sys.executable).parent / "govern")
+    subprocess.run([govern, "db", "upgrade"], env=env, check=True, capture_output=True)
     log = open(instance / "serve.log", "w")
-    server = subprocess.Popen([str(Path(sys.executable).parent / "govern"), "serve", "--port", str(port), "--workers", "1"],
+    server = subprocess.Popen([govern, "serve", "--port", str(port), "--workers", "1"],
                               env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
