@@ -45,6 +45,10 @@ class Settings(BaseModel):
 
     instance_path: Path = Field(default=Path("instance"), description="Where embedded state lives.")
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite under the instance path.")
+    database_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=300, description="How long opening a PostgreSQL connection may take (whole seconds, at least 2).")
+    database_pool_timeout_seconds: float = Field(default=5.0, gt=0, le=300, description="How long a request waits for a free pooled connection before it is answered 503.")
+    database_statement_timeout_seconds: float = Field(default=15.0, ge=0, le=3600, description="Longest SQL statement of a web request (PostgreSQL statement_timeout, plus a client-side cut if the server stops answering); 0 means none.")
+    database_job_statement_timeout_seconds: float = Field(default=0.0, ge=0, le=86400, description="The same for jobs and CLI commands (audit verification, reports, evidence export, directory sync); 0 means none.")
     secret_key: str = Field(default="", description="Signs session cookies and derives the token-fingerprint key; at least 32 characters.", repr=False)
     celery_broker_url: str = Field(default="", description="Redis or AMQP URL; empty runs jobs in-process.")
     celery_result_backend: str = Field(default="", description="Optional Celery result backend URL.")

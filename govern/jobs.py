@@ -13,6 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from govern.config import Settings
+from govern.database_timeouts import job_scope
 
 _PENDING = "govern.tasks_after_commit"
 
@@ -31,7 +32,7 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
             from govern.extensions import db
 
             owner = current_app._get_current_object() if has_app_context() else app
-            with owner.app_context():
+            with owner.app_context(), job_scope():  # a job's statements get the job timeout, even run in a request
                 try:
                     result = self.run(*args, **kwargs)
                     db.session.commit()

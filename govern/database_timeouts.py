@@ -1,0 +1,158 @@
+"""Database timeouts: bounded connects and pool waits, a statement_timeout per web request, and a watchdog that
+cuts the connection of a call whose server stopped answering (no Flask here; create_app wires it)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+log = structlog.get_logger("govern.database")
+
+# A server that answers cancels a statement itself at statement_timeout; the watchdog only steps in this much later.
+WATCHDOG_SLACK_SECONDS = 2.0
+_IN_JOB: ContextVar[bool] = ContextVar("govern_database_in_job", default=False)
+
+
+@dataclass(frozen=True)
+class DatabaseTimeouts:
+    """Seconds; a statement timeout of 0 means none (the server's own default applies)."""
+
+    connect: float = 5.0
+    web_statement: float = 15.0
+    job_statement: float = 0.0
+    pool: float = 5.0
+
+
+@contextmanager
+def job_scope() -> Iterator[None]:
+    """Database calls in here are a job's (or the CLI's): they get the job statement timeout, even inside a request."""
+    token = _IN_JOB.set(True)
+    try:
+        yield
+    finally:
+        _IN_JOB.reset(token)
+
+
+def engine_options(url: str, timeouts: DatabaseTimeouts) -> dict[str, Any]:
+    """create_engine() options that bound connecting and waiting for a pooled connection (PostgreSQL only)."""
+    if not url.startswith("postgresql"):
+        return {}  # SQLite is a local file: PRAGMA busy_timeout bounds its only wait, a lock
+    # libpq counts whole seconds and treats anything under 2 as 2
+    return {"connect_args": {"connect_timeout": max(2, math.ceil(timeouts.connect))}, "pool_timeout": timeouts.pool}
+
+
+def install(engine: Engine, sessionmaker: Any, timeouts: DatabaseTimeouts, in_web_request: Callable[[], bool]) -> None:
+    """Give web requests a server-side statement_timeout and put every call on the engine under the watchdog.
+
+    statement_timeout is set per transaction (SET LOCAL), so it can never leak from a request into a job that
+    reuses the pooled connection. It only works while the server runs: a frozen or unreachable server cancels
+    nothing, and the client would wait forever. So each call is also armed on the watchdog, which shuts the
+    socket down a little after the deadline; psycopg then fails at once and SQLAlchemy discards the connection.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+
+    def statement_seconds() -> float:
+        return timeouts.job_statement if _IN_JOB.get() or not in_web_request() else timeouts.web_statement
+
+    @event.listens_for(sessionmaker, "after_begin")
+    def _statement_timeout(_session, _transaction, connection) -> None:
+        seconds = statement_seconds()
+        if seconds:
+            connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(seconds * 1000)}")
+
+    def statement_deadline() -> float | None:
+        seconds = statement_seconds()
+        return seconds + WATCHDOG_SLACK_SECONDS if seconds else None
+
+    def quick_deadline() -> float:
+        return timeouts.connect  # a ping or a rollback is instant on a server that answers
+
+    # SQLAlchemy has no events after a commit, rollback or ping reaches the driver, so the dialect's calls are wrapped.
+    dialect = engine.dialect
+    for name, deadline in (
+        ("do_execute", statement_deadline), ("do_execute_no_params", statement_deadline),
+        ("do_executemany", statement_deadline), ("do_commit", statement_deadline),
+        ("do_rollback", quick_deadline), ("do_ping", quick_deadline),
+    ):
+        setattr(dialect, name, _watched(getattr(dialect, name), deadline, cursor_first=name.startswith("do_execute")))
+
+
+def _watched(call: Callable[..., Any], deadline: Callable[[], float | None], *, cursor_first: bool) -> Callable[..., Any]:
+    def watched(first: Any, *args: Any, **kwargs: Any) -> Any:
+        seconds = deadline()
+        if seconds is None:
+            return call(first, *args, **kwargs)
+        connection = first.connection if cursor_first else first
+        key = WATCHDOG.arm(connection, seconds)
+        try:
+            return call(first, *args, **kwargs)
+        finally:
+            WATCHDOG.disarm(key)
+
+    return watched
+
+
+class Watchdog:
+    """One thread per process that shuts down the socket of a database call still running past its deadline."""
+
+    POLL_SECONDS = 0.2
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:  # also in a forked child: the parent's thread and lock holder are not there
+        self._lock = threading.Lock()
+        self._armed: dict[int, tuple[float, float, Any]] = {}
+        self._keys = itertools.count()
+        self._thread_pid: int | None = None
+
+    def arm(self, dbapi_connection: Any, seconds: float) -> int:
+        key = next(self._keys)
+        with self._lock:
+            self._armed[key] = (time.monotonic() + seconds, seconds, dbapi_connection)
+            if self._thread_pid != os.getpid():
+                self._thread_pid = os.getpid()
+                threading.Thread(target=self._watch, name="govern-database-watchdog", daemon=True).start()
+        return key
+
+    def disarm(self, key: int) -> None:
+        with self._lock:
+            self._armed.pop(key, None)
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(self.POLL_SECONDS)
+            now = time.monotonic()
+            with self._lock:  # cut under the lock: once disarm() has returned, that call's connection is safe
+                for key in [key for key, (deadline, _, _) in self._armed.items() if deadline <= now]:
+                    _, seconds, connection = self._armed.pop(key)
+                    log.warning("database_call_cut", after_seconds=seconds)
+                    _shut_down(connection)
+
+
+def _shut_down(dbapi_connection: Any) -> None:
+    """Shut the connection's socket down (not close: psycopg owns the descriptor), which wakes the blocked caller."""
+    try:
+        descriptor = dbapi_connection.pgconn.socket
+        with socket.socket(fileno=os.dup(descriptor)) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+    except Exception:  # already closed, or not a psycopg connection: nothing is waiting on it
+        pass
+
+
+WATCHDOG = Watchdog()
+os.register_at_fork(after_in_child=WATCHDOG._reset)
