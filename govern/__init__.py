@@ -134,9 +134,15 @@ def _init_broker(app: Flask, settings: Settings) -> None:
     from flask import current_app
 
     from govern.broker.wiring import build_broker_context, connect_receivers
+    from PIL import Image
+
+    from govern.policy.media import ImageLimits
     from govern.policy.service import PolicyRuntime
 
-    policy = PolicyRuntime(Path(settings.policy_packs_dir), tuple(settings.company_names))
+    limits = ImageLimits(max_pixels=settings.media_max_pixels_per_image, max_pixels_per_request=settings.media_max_pixels_per_request,
+                         max_decode_seconds=settings.media_max_decode_seconds)
+    Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, limits.max_pixels)  # Pillow's own guard, for any other use of it
+    policy = PolicyRuntime(Path(settings.policy_packs_dir), tuple(settings.company_names), limits)
     app.extensions["govern.policy"] = policy
     app.extensions["govern.broker"] = build_broker_context(settings, app.config["SECRET_KEY"], policy)
     from govern.audit.signing import build_signer
