@@ -114,6 +114,7 @@ class Settings(BaseModel):
     default_locale: Literal["en", "ar", "he"] = "en"
     login_link_ttl_seconds: int = Field(default=900, ge=60, le=86400)
     trusted_proxies: int = Field(default=0, ge=0, le=5, description="Reverse proxies in front of govern whose X-Forwarded-For is trusted.")
+    serve_request_timeout_seconds: float = Field(default=30.0, gt=0, le=3600, description="`govern serve`: how long a request's head and body may take to arrive (then 408), and a client to take the answer.")
     base_url: str = Field(default="http://127.0.0.1:8000", description="External URL used in printed links.")
     scim_entitlement_group: str = Field(default="social-media", min_length=1, max_length=255, description="SCIM group whose members may use govern; removal from it is a departure.")
     leaver_revocation_sla_hours: float = Field(default=4, gt=0, le=720, description="Target time from a leaver's directory change to the removal of all their access, for the leavers report (4 h: FedRAMP; 24 h is the usual SOC 2 test).")
