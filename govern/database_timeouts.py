@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import structlog
@@ -55,7 +56,8 @@ def engine_options(url: str, timeouts: DatabaseTimeouts) -> dict[str, Any]:
 
 
 def install(engine: Engine, sessionmaker: Any, timeouts: DatabaseTimeouts, in_web_request: Callable[[], bool]) -> None:
-    """Give web requests a server-side statement_timeout and put every call on the engine under the watchdog.
+    """Give web requests a server-side statement_timeout, put every call on the engine under the watchdog, and fail
+    fast while the database is known to be down.
 
     statement_timeout is set per transaction (SET LOCAL), so it can never leak from a request into a job that
     reuses the pooled connection. It only works while the server runs: a frozen or unreachable server cancels
@@ -64,6 +66,8 @@ def install(engine: Engine, sessionmaker: Any, timeouts: DatabaseTimeouts, in_we
     """
     if engine.dialect.name != "postgresql":
         return
+    dialect = engine.dialect
+    outage = Outage(dialect.loaded_dbapi.OperationalError)
 
     def statement_seconds() -> float:
         return timeouts.job_statement if _IN_JOB.get() or not in_web_request() else timeouts.web_statement
@@ -74,6 +78,10 @@ def install(engine: Engine, sessionmaker: Any, timeouts: DatabaseTimeouts, in_we
         if seconds:
             connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(seconds * 1000)}")
 
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect, _record, cargs, cparams):
+        return outage.attempt(dialect.connect, *cargs, mark_down_on_error=True, **cparams)
+
     def statement_deadline() -> float | None:
         seconds = statement_seconds()
         return seconds + WATCHDOG_SLACK_SECONDS if seconds else None
@@ -82,22 +90,59 @@ def install(engine: Engine, sessionmaker: Any, timeouts: DatabaseTimeouts, in_we
         return timeouts.connect  # a ping or a rollback is instant on a server that answers
 
     # SQLAlchemy has no events after a commit, rollback or ping reaches the driver, so the dialect's calls are wrapped.
-    dialect = engine.dialect
     for name, deadline in (
         ("do_execute", statement_deadline), ("do_execute_no_params", statement_deadline),
         ("do_executemany", statement_deadline), ("do_commit", statement_deadline),
         ("do_rollback", quick_deadline), ("do_ping", quick_deadline),
     ):
-        setattr(dialect, name, _watched(getattr(dialect, name), deadline, cursor_first=name.startswith("do_execute")))
+        watched = _watched(getattr(dialect, name), deadline, outage, cursor_first=name.startswith("do_execute"))
+        if name == "do_ping":  # a pooled connection is pinged before each use: while the database is down, ask once
+            watched = partial(outage.attempt, watched)
+        setattr(dialect, name, watched)
 
 
-def _watched(call: Callable[..., Any], deadline: Callable[[], float | None], *, cursor_first: bool) -> Callable[..., Any]:
+class Outage:
+    """Once the database has stopped answering, one caller at a time finds out whether it is back; the rest fail at once.
+
+    Without this, every request that needs the database during an outage waits out a timeout, and a burst of
+    them takes every thread for that long (the liveness probe, which needs a thread too, included). Marked down
+    by a failed connect or a call the watchdog had to cut; up again by any connect or ping that succeeds.
+    """
+
+    def __init__(self, error: type[Exception]) -> None:
+        self.down = False
+        self._error = error
+        self._probe = threading.Lock()
+
+    def attempt(self, call: Callable[..., Any], *args: Any, mark_down_on_error: bool = False, **kwargs: Any) -> Any:
+        probing = self.down
+        if probing and not self._probe.acquire(blocking=False):
+            raise self._error("the database is not answering; another request is finding out whether it is back")
+        try:
+            result = call(*args, **kwargs)
+        except self._error:
+            if mark_down_on_error and not self.down:
+                log.error("database_down")
+            self.down = self.down or mark_down_on_error
+            raise
+        finally:
+            if probing:
+                self._probe.release()
+        if self.down:
+            log.warning("database_back")
+        self.down = False
+        return result
+
+
+def _watched(
+    call: Callable[..., Any], deadline: Callable[[], float | None], outage: Outage, *, cursor_first: bool,
+) -> Callable[..., Any]:
     def watched(first: Any, *args: Any, **kwargs: Any) -> Any:
         seconds = deadline()
         if seconds is None:
             return call(first, *args, **kwargs)
         connection = first.connection if cursor_first else first
-        key = WATCHDOG.arm(connection, seconds)
+        key = WATCHDOG.arm(connection, seconds, outage)
         try:
             return call(first, *args, **kwargs)
         finally:
@@ -116,14 +161,14 @@ class Watchdog:
 
     def _reset(self) -> None:  # also in a forked child: the parent's thread and lock holder are not there
         self._lock = threading.Lock()
-        self._armed: dict[int, tuple[float, float, Any]] = {}
+        self._armed: dict[int, tuple[float, float, Any, Outage]] = {}
         self._keys = itertools.count()
         self._thread_pid: int | None = None
 
-    def arm(self, dbapi_connection: Any, seconds: float) -> int:
+    def arm(self, dbapi_connection: Any, seconds: float, outage: Outage) -> int:
         key = next(self._keys)
         with self._lock:
-            self._armed[key] = (time.monotonic() + seconds, seconds, dbapi_connection)
+            self._armed[key] = (time.monotonic() + seconds, seconds, dbapi_connection, outage)
             if self._thread_pid != os.getpid():
                 self._thread_pid = os.getpid()
                 threading.Thread(target=self._watch, name="govern-database-watchdog", daemon=True).start()
@@ -138,9 +183,10 @@ class Watchdog:
             time.sleep(self.POLL_SECONDS)
             now = time.monotonic()
             with self._lock:  # cut under the lock: once disarm() has returned, that call's connection is safe
-                for key in [key for key, (deadline, _, _) in self._armed.items() if deadline <= now]:
-                    _, seconds, connection = self._armed.pop(key)
-                    log.warning("database_call_cut", after_seconds=seconds)
+                for key in [key for key, (deadline, *_) in self._armed.items() if deadline <= now]:
+                    _, seconds, connection, outage = self._armed.pop(key)
+                    log.error("database_call_cut", after_seconds=seconds)
+                    outage.down = True
                     _shut_down(connection)
 
 

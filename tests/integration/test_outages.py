@@ -99,6 +99,33 @@ def test_a_request_during_a_frozen_database_gets_503_within_the_timeouts(outage_
     assert client.get("/api/v1/accounts", headers=headers).status_code == 200  # and it recovers
 
 
+def test_while_the_database_is_down_one_request_finds_out_and_the_others_fail_at_once(outage_app, own_postgres):
+    """Otherwise a burst of requests during an outage takes every thread for the timeouts (the liveness probe's too)."""
+    app = outage_app
+    headers = _token(app)
+
+    def request():
+        started = time.monotonic()
+        status = app.test_client().get("/api/v1/accounts", headers=headers).status_code
+        return status, time.monotonic() - started
+
+    assert request()[0] == 200
+    with own_postgres.frozen():
+        assert _timed(request)[0][0] == 503  # this one waits out the timeouts and learns the database is down
+        pool = ThreadPoolExecutor(6)
+        futures = [pool.submit(request) for _ in range(6)]
+        try:
+            burst = [future.result(timeout=HANG) for future in futures]
+        except FutureTimeout:
+            pytest.fail(f"a request still waits after {HANG} s", pytrace=False)
+        finally:
+            pool.shutdown(wait=False)
+    assert [status for status, _ in burst] == [503] * 6
+    waited = [seconds for _, seconds in burst if seconds >= CONNECT]
+    assert len(waited) <= 1, f"{len(waited)} requests waited for the frozen database: {sorted(s for _, s in burst)}"
+    assert request()[0] == 200  # the first request after the outage finds it over
+
+
 def test_a_database_freezing_in_the_middle_of_a_request_is_cut_after_the_statement_timeout(outage_app, own_postgres):
     app = outage_app
     headers = _token(app)
