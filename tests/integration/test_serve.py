@@ -153,3 +153,15 @@ def test_a_body_over_the_limit_is_refused_from_its_length_without_waiting_for_it
     assert answer.startswith(b"HTTP/1.1 413 ") and time.monotonic() - started < STALLED
     assert requests.post(f"{server.url}/api/v1/policy/evaluate", json={"text": "x" * 100},
                          headers={"Authorization": f"Bearer {token}"}, timeout=STALLED).status_code == 200
+
+
+def test_a_large_body_and_a_kept_alive_connection(server, served_env):
+    """Past 64 kB the request waits on disk; the connection then serves the next requests."""
+    _, _, token = served_env
+    text = ("Our new office opens today, call ahmed@example.com for a visit. " * 14000)[:900_000]
+    with requests.Session() as session:
+        session.headers["Authorization"] = f"Bearer {token}"
+        for _ in range(3):
+            response = session.post(f"{server.url}/api/v1/policy/evaluate", json={"text": text}, timeout=STALLED)
+            assert response.status_code == 200 and response.json()["findings"]
+            assert session.get(f"{server.url}/healthz", timeout=STALLED).status_code == 200
