@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from govern import create_app
 from tests.support.openbao import free_port
 
@@ -20,7 +22,18 @@ def test_liveness_touches_neither_the_database_nor_authentication(tmp_path):
     assert ready.status_code == 503 and ready.get_json()["checks"]["database"].startswith("unavailable")
 
 
-def test_probes_answer_over_plain_http_behind_force_https(database_url, tmp_path):
+@pytest.fixture
+def talisman_restored():
+    """create_app configures the one shared Talisman instance: give the next tests back the one they had."""
+    from govern.extensions import talisman
+
+    saved = dict(vars(talisman))
+    yield
+    vars(talisman).clear()
+    vars(talisman).update(saved)
+
+
+def test_probes_answer_over_plain_http_behind_force_https(database_url, tmp_path, talisman_restored):
     app = create_app({"database_url": database_url, "secret_key": "h" * 40, "instance_path": tmp_path, "force_https": True})
     client = app.test_client()
     live = client.get("/healthz", base_url="http://govern.internal")
