@@ -1,5 +1,4 @@
-"""Database timeouts: bounded connects and pool waits, a statement_timeout per web request, and a watchdog that
-cuts the connection of a call whose server stopped answering (no Flask here; create_app wires it)."""
+"""Bounded waits on PostgreSQL: connect and pool timeouts, statement timeouts per web request or job, a watchdog, fail-fast."""
 
 from __future__ import annotations
 
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import psycopg
 import structlog
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -56,21 +56,29 @@ def engine_options(url: str, timeouts: DatabaseTimeouts) -> dict[str, Any]:
 
 
 def install(engine: Engine, sessionmaker: Any, timeouts: DatabaseTimeouts, in_web_request: Callable[[], bool]) -> None:
-    """Give web requests a server-side statement_timeout, put every call on the engine under the watchdog, and fail
+    """Give web requests a server-side statement_timeout, put every wait for the server under the watchdog, and fail
     fast while the database is known to be down.
 
     statement_timeout is set per transaction (SET LOCAL), so it can never leak from a request into a job that
     reuses the pooled connection. It only works while the server runs: a frozen or unreachable server cancels
-    nothing, and the client would wait forever. So each call is also armed on the watchdog, which shuts the
-    socket down a little after the deadline; psycopg then fails at once and SQLAlchemy discards the connection.
+    nothing, and the client would wait forever. So every wait for the server (psycopg funnels each execute,
+    fetch of a server-side cursor, commit and rollback through Connection.wait) is also armed on the watchdog,
+    which shuts the socket down a little after the deadline; psycopg then fails at once and SQLAlchemy
+    discards the connection.
     """
-    if engine.dialect.name != "postgresql":
+    if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
         return
     dialect = engine.dialect
     outage = Outage(dialect.loaded_dbapi.OperationalError)
 
     def statement_seconds() -> float:
         return timeouts.job_statement if _IN_JOB.get() or not in_web_request() else timeouts.web_statement
+
+    def deadline() -> float | None:
+        if (quick := _QUICK.get()) is not None:
+            return quick
+        seconds = statement_seconds()
+        return seconds + WATCHDOG_SLACK_SECONDS if seconds else None
 
     @event.listens_for(sessionmaker, "after_begin")
     def _statement_timeout(_session, _transaction, connection) -> None:
@@ -80,25 +88,46 @@ def install(engine: Engine, sessionmaker: Any, timeouts: DatabaseTimeouts, in_we
 
     @event.listens_for(engine, "do_connect")
     def _connect(_dialect, _record, cargs, cparams):
-        return outage.attempt(dialect.connect, *cargs, mark_down_on_error=True, **cparams)
+        connection = outage.attempt(WatchedConnection.connect, *cargs, mark_down_on_error=True, **cparams)
+        connection.govern_deadline, connection.govern_outage = deadline, outage
+        return connection
 
-    def statement_deadline() -> float | None:
-        seconds = statement_seconds()
-        return seconds + WATCHDOG_SLACK_SECONDS if seconds else None
+    # A ping or a rollback is instant on a server that answers: they get the connect timeout, whatever the context.
+    # While the database is down, a pooled connection's ping waits only if no other caller is finding out already.
+    ping, rollback = dialect.do_ping, dialect.do_rollback
+    dialect.do_ping = partial(outage.attempt, _with_deadline(ping, timeouts.connect))
+    dialect.do_rollback = _with_deadline(rollback, timeouts.connect)
 
-    def quick_deadline() -> float:
-        return timeouts.connect  # a ping or a rollback is instant on a server that answers
 
-    # SQLAlchemy has no events after a commit, rollback or ping reaches the driver, so the dialect's calls are wrapped.
-    for name, deadline in (
-        ("do_execute", statement_deadline), ("do_execute_no_params", statement_deadline),
-        ("do_executemany", statement_deadline), ("do_commit", statement_deadline),
-        ("do_rollback", quick_deadline), ("do_ping", quick_deadline),
-    ):
-        watched = _watched(getattr(dialect, name), deadline, outage, cursor_first=name.startswith("do_execute"))
-        if name == "do_ping":  # a pooled connection is pinged before each use: while the database is down, ask once
-            watched = partial(outage.attempt, watched)
-        setattr(dialect, name, watched)
+_QUICK: ContextVar[float | None] = ContextVar("govern_database_quick_deadline", default=None)
+
+
+def _with_deadline(call: Callable[..., Any], seconds: float) -> Callable[..., Any]:
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        token = _QUICK.set(seconds)
+        try:
+            return call(*args, **kwargs)
+        finally:
+            _QUICK.reset(token)
+
+    return bounded
+
+
+class WatchedConnection(psycopg.Connection):
+    """psycopg's connection, with each wait for the server armed on the watchdog (install() sets the deadline)."""
+
+    govern_deadline: Callable[[], float | None] | None = None
+    govern_outage: Outage | None = None
+
+    def wait(self, gen: Any, *args: Any, **kwargs: Any) -> Any:
+        seconds = self.govern_deadline() if self.govern_deadline else None
+        if seconds is None:
+            return super().wait(gen, *args, **kwargs)
+        key = WATCHDOG.arm(self, seconds, self.govern_outage)
+        try:
+            return super().wait(gen, *args, **kwargs)
+        finally:
+            WATCHDOG.disarm(key)
 
 
 class Outage:
@@ -134,23 +163,6 @@ class Outage:
         return result
 
 
-def _watched(
-    call: Callable[..., Any], deadline: Callable[[], float | None], outage: Outage, *, cursor_first: bool,
-) -> Callable[..., Any]:
-    def watched(first: Any, *args: Any, **kwargs: Any) -> Any:
-        seconds = deadline()
-        if seconds is None:
-            return call(first, *args, **kwargs)
-        connection = first.connection if cursor_first else first
-        key = WATCHDOG.arm(connection, seconds, outage)
-        try:
-            return call(first, *args, **kwargs)
-        finally:
-            WATCHDOG.disarm(key)
-
-    return watched
-
-
 class Watchdog:
     """One thread per process that shuts down the socket of a database call still running past its deadline."""
 
@@ -161,11 +173,11 @@ class Watchdog:
 
     def _reset(self) -> None:  # also in a forked child: the parent's thread and lock holder are not there
         self._lock = threading.Lock()
-        self._armed: dict[int, tuple[float, float, Any, Outage]] = {}
+        self._armed: dict[int, tuple[float, float, Any, Outage | None]] = {}
         self._keys = itertools.count()
         self._thread_pid: int | None = None
 
-    def arm(self, dbapi_connection: Any, seconds: float, outage: Outage) -> int:
+    def arm(self, dbapi_connection: Any, seconds: float, outage: Outage | None) -> int:
         key = next(self._keys)
         with self._lock:
             self._armed[key] = (time.monotonic() + seconds, seconds, dbapi_connection, outage)
@@ -186,7 +198,8 @@ class Watchdog:
                 for key in [key for key, (deadline, *_) in self._armed.items() if deadline <= now]:
                     _, seconds, connection, outage = self._armed.pop(key)
                     log.error("database_call_cut", after_seconds=seconds)
-                    outage.down = True
+                    if outage is not None:
+                        outage.down = True
                     _shut_down(connection)
 
 

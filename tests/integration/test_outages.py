@@ -163,6 +163,31 @@ def test_a_database_freezing_in_the_middle_of_a_request_is_cut_after_the_stateme
     assert seconds < STATEMENT + 10
 
 
+def test_a_result_streamed_from_a_server_side_cursor_is_cut_too(outage_app, own_postgres):
+    """Each FETCH of a streamed result (audit verification reads the trail so) waits for the server as well."""
+    app = outage_app
+    from govern.extensions import db
+
+    def stream():
+        with app.test_request_context("/api/v1/audit/verification"):
+            rows = db.session.connection().exec_driver_sql(
+                "SELECT n FROM generate_series(1, 100000) AS n", execution_options={"stream_results": True, "yield_per": 100})
+            try:
+                first = rows.fetchmany(100)
+                own_postgres.freeze()
+                rows.fetchmany(5000)  # past the fetched batch: the next FETCH goes to the frozen server
+            except sa.exc.OperationalError as exc:
+                return first, exc
+            finally:
+                own_postgres.thaw()
+                db.session.rollback()
+        return None, None
+
+    (first, error), seconds = _timed(stream)
+    assert len(first) == 100 and isinstance(error, sa.exc.OperationalError)
+    assert seconds < STATEMENT + 10
+
+
 def test_a_statement_past_the_web_timeout_is_cancelled_and_answered_503(outage_app, own_postgres):
     app = outage_app
     headers = _token(app)
