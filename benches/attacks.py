@@ -16,6 +16,7 @@ import base64
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -89,6 +90,7 @@ def slow_clients() -> None:
                 print(f"| {name} | {part} | {idle} | {live} | {page} |")
         finally:
             served.stop()
+    shutil.rmtree(folder, ignore_errors=True)
     print()
 
 
@@ -131,7 +133,7 @@ print(json.dumps({"status": response.status_code, "seconds": seconds, "peak_mb":
 
 
 def image_bombs() -> None:
-    environ, _ = _sqlite_instance()
+    environ, folder = _sqlite_instance()
     print("### Image bombs: POST /api/v1/policy/evaluate, one fresh process per case\n")
     print("| attachments | request | answer | time | peak RSS of the process (added by the request) |")
     print("| --- | --- | --- | --- | --- |")
@@ -149,6 +151,7 @@ def image_bombs() -> None:
         answer = f"{result['status']}" + (f" ({result['limit']})" if result.get("limit") else "")
         print(f"| {label} | {result['request_kb']:.0f} kB | {answer} | {result['seconds']:.2f} s | "
               f"{result['peak_mb']:.0f} MB (+{result['added_mb']:.0f} MB) |")
+    shutil.rmtree(folder, ignore_errors=True)
     print()
 
 
@@ -189,6 +192,7 @@ def frozen_database() -> None:
                 answered = [future.result() for future in queued]  # still frozen: they must answer by themselves
         finally:
             served.stop()
+            shutil.rmtree(folder, ignore_errors=True)
     finally:
         database.stop()
 
