@@ -7,9 +7,10 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from sqlalchemy import event
 
+from govern import database_timeouts
 from govern.audit.chain import canonical_json
 from govern.config import Settings, load_settings
 
@@ -59,6 +60,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from govern.web.request_cycle import register_request_cycle
 
     settings = load_settings(config)
+    timeouts = database_timeouts.DatabaseTimeouts(
+        connect=settings.database_connect_timeout_seconds, web_statement=settings.database_statement_timeout_seconds,
+        job_statement=settings.database_job_statement_timeout_seconds, pool=settings.database_pool_timeout_seconds,
+    )
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     app = Flask(__name__, instance_path=str(Path(settings.instance_path).resolve()))
     app.extensions["govern.settings"] = settings
@@ -67,7 +72,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SECRET_KEY=_secret_key(settings),
         # JSON columns hold canonical text (sorted keys, compact): audit summaries are then hashed as stored.
         SQLALCHEMY_ENGINES={"default": {"url": settings.effective_database_url, "pool_pre_ping": True,
-                                        "json_serializer": canonical_json}},
+                                        "json_serializer": canonical_json,
+                                        **database_timeouts.engine_options(settings.effective_database_url, timeouts)}},
         SESSION_COOKIE_NAME="govern_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -99,6 +105,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             _sqlite_pragmas(db.engine)
+        database_timeouts.install(db.engine, db.sessionmaker, timeouts, in_web_request=has_request_context)
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     talisman.init_app(
@@ -136,9 +143,15 @@ def _init_broker(app: Flask, settings: Settings) -> None:
     from flask import current_app
 
     from govern.broker.wiring import build_broker_context, connect_receivers
+    from PIL import Image
+
+    from govern.policy.media import ImageLimits
     from govern.policy.service import PolicyRuntime
 
-    policy = PolicyRuntime(Path(settings.policy_packs_dir), tuple(settings.company_names))
+    limits = ImageLimits(max_pixels=settings.media_max_pixels_per_image, max_pixels_per_request=settings.media_max_pixels_per_request,
+                         max_decode_seconds=settings.media_max_decode_seconds)
+    Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, limits.max_pixels)  # Pillow's own guard, for any other use of it
+    policy = PolicyRuntime(Path(settings.policy_packs_dir), tuple(settings.company_names), limits)
     app.extensions["govern.policy"] = policy
     app.extensions["govern.broker"] = build_broker_context(settings, app.config["SECRET_KEY"], policy)
     from govern.audit.signing import build_signer

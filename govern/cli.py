@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import click
@@ -80,45 +78,12 @@ def db_revision(message: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
-def serve(host: str, port: int, workers: int) -> None:
-    """Serve the console and API with gunicorn."""
-    from gunicorn.app.base import BaseApplication
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 256))
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the console and API with gunicorn (a thread gets a request only once all of it has arrived)."""
+    from govern.serve import run
 
-    app = cli_app()
-    settings = app.extensions["govern.settings"]
-
-    scheduler: list[subprocess.Popen] = []
-
-    def when_ready(_server) -> None:
-        if settings.jobs_in_process:
-            scheduler.append(subprocess.Popen([sys.executable, "-c", "from govern.cli import main; main()", "jobs", "run"]))
-
-    def on_exit(_server) -> None:
-        for process in scheduler:
-            process.terminate()
-            process.wait(timeout=30)
-
-    def post_fork(_server, _worker) -> None:
-        from govern.extensions import db
-
-        with app.app_context():
-            db.engine.dispose(close=False)  # connections opened before the fork stay with the parent
-
-    class Server(BaseApplication):
-        def load_config(self) -> None:
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("worker_class", "govern.web.gunicorn_errors.ProblemThreadWorker")  # gthread, problem+json refusals
-            self.cfg.set("threads", 4)
-            self.cfg.set("accesslog", None)
-            self.cfg.set("when_ready", when_ready)
-            self.cfg.set("on_exit", on_exit)
-            self.cfg.set("post_fork", post_fork)
-
-        def load(self):
-            return app
-
-    Server().run()
+    run(cli_app(), host, port, workers, threads)
 
 
 @main.group()

@@ -56,6 +56,10 @@ class Settings(BaseModel):
 
     instance_path: Path = Field(default_factory=default_instance_path, description="Where embedded state lives; a relative path is taken from the working directory once, at start-up.")
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite under the instance path.")
+    database_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=300, description="How long opening a PostgreSQL connection may take (whole seconds, at least 2).")
+    database_pool_timeout_seconds: float = Field(default=5.0, gt=0, le=300, description="How long a request waits for a free pooled connection before it is answered 503.")
+    database_statement_timeout_seconds: float = Field(default=15.0, ge=0, le=3600, description="Longest SQL statement of a web request (PostgreSQL statement_timeout, plus a client-side cut if the server stops answering); 0 means none.")
+    database_job_statement_timeout_seconds: float = Field(default=0.0, ge=0, le=86400, description="The same for jobs and CLI commands (audit verification, reports, evidence export, directory sync); 0 means none.")
     secret_key: str = Field(default="", description="Signs session cookies and derives the token-fingerprint key; at least 32 characters.", repr=False)
     celery_broker_url: str = Field(default="", description="Redis or AMQP URL; empty runs jobs in-process.")
     celery_result_backend: str = Field(default="", description="Optional Celery result backend URL.")
@@ -116,6 +120,9 @@ class Settings(BaseModel):
     review_mass_revocation_percent: int = Field(default=25, ge=1, le=100, description="The share of a campaign's grants, in percent, that a deadline may revoke without a governance user confirming (see review_mass_revocation_threshold).")
     review_reminder_every_hours: int = Field(default=72, ge=1, le=720, description="Default for new access reviews: remind a reviewer with grants still to review at most this often.")
     company_names: list[str] = Field(default_factory=lambda: ["Acme"], description="The company's own names (comma-separated): image metadata naming them is not third-party copyright.")
+    media_max_pixels_per_image: int = Field(default=50_000_000, ge=1, le=178_000_000, description="Largest attached image a policy check decodes, in pixels (width x height from its header); more is refused with 413.")
+    media_max_pixels_per_request: int = Field(default=150_000_000, ge=1, le=2_000_000_000, description="Pixels all attachments of one post may hold together, summed from their headers before any is decoded; more is refused with 413.")
+    media_max_decode_seconds: float = Field(default=10.0, gt=0, le=600, description="Time one post's attachments may take to decode; the attachments not decoded by then are refused with 413.")
     audit_checkpoint_every_events: int = Field(default=1000, ge=1, le=10_000_000, description="Sign a checkpoint of the audit chain head once this many events are unsigned.")
     audit_checkpoint_every_minutes: int = Field(default=10, ge=1, le=1440, description="Sign a checkpoint at least this often while new events arrive.")
     audit_signing_key_dir: str = Field(default="", description="Folder of the local Ed25519 checkpoint keys (embedded mode); empty uses <instance>/audit-keys. With Vault, Transit signs instead.")
@@ -129,6 +136,7 @@ class Settings(BaseModel):
     default_locale: Literal["en", "ar", "he"] = "en"
     login_link_ttl_seconds: int = Field(default=900, ge=60, le=86400)
     trusted_proxies: int = Field(default=0, ge=0, le=5, description="Reverse proxies in front of govern whose X-Forwarded-For is trusted.")
+    serve_request_timeout_seconds: float = Field(default=30.0, gt=0, le=3600, description="`govern serve`: how long a request's head and body may take to arrive (then 408), and a client to take the answer.")
     base_url: str = Field(default="http://127.0.0.1:8000", description="External URL used in printed links.")
     scim_entitlement_group: str = Field(default="social-media", min_length=1, max_length=255, description="SCIM group whose members may use govern; removal from it is a departure.")
     leaver_revocation_sla_hours: float = Field(default=4, gt=0, le=720, description="Target time from a leaver's directory change to the removal of all their access, for the leavers report (4 h: FedRAMP; 24 h is the usual SOC 2 test).")

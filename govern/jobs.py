@@ -26,6 +26,7 @@ from govern.config import Settings
 from govern.db import utcnow
 from govern.outbox import service as outbox
 from govern.outbox.models import OutboxJob
+from govern.database_timeouts import job_scope
 
 _PENDING = "govern.jobs_after_commit"
 RELAY_BATCH = 500  # jobs one relay pass hands over at most; the next pass carries on
@@ -48,7 +49,7 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
             from govern.extensions import db
 
             owner = current_app._get_current_object() if has_app_context() else app
-            with owner.app_context():
+            with owner.app_context(), job_scope():  # a job's statements get the job timeout, even run in a request
                 job_id = self.request.id  # the outbox job id when the relay sent it
                 claim = outbox.Claim.NOT_A_JOB
                 try:

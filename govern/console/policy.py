@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask_babel import format_decimal, ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
@@ -174,6 +174,9 @@ def _bench_submission(form: Mapping[str, str], uploads: list[FileStorage]) -> Be
 
 
 def _evaluation_refusal(error: DomainError) -> str:
+    if isinstance(error, service.MediaTooLarge):
+        return _("The attached images are too large to check (the limit %(limit)s is %(value)s). Attach fewer or smaller "
+                 "images.", limit=isolate(error.limit), value=format_decimal(error.limit_value))
     if isinstance(error, service.UnreadableMedia):
         return _("An attachment is not an image govern can read (JPEG, PNG, GIF, WebP, BMP or TIFF), or it is too large "
                  "or damaged. Remove it and check again.")

@@ -8,8 +8,8 @@ from urllib.parse import urlparse
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
-from govern.extensions import db
-from govern.web.authz import public
+from govern.extensions import db, talisman
+from govern.web.authz import probe
 
 bp = Blueprint("ops", __name__)
 PROBE_TIMEOUT = 2.0
@@ -39,14 +39,18 @@ def _check_ldap(urls: str) -> str:
         return "ok"
 
 
+# Probes answer over plain HTTP even with GOVERN_FORCE_HTTPS (kubelets and load balancers do not follow
+# redirects), and never identify the caller (@probe): liveness must not depend on the database.
 @bp.get("/healthz")
-@public
+@probe
+@talisman(force_https=False)
 def healthz():
     return jsonify(status="ok")
 
 
 @bp.get("/readyz")
-@public
+@probe
+@talisman(force_https=False)
 def readyz():
     settings = current_app.extensions["govern.settings"]
     probes = {"database": lambda: _check_database()}

@@ -7,6 +7,7 @@ import hashlib
 import io
 import re
 import struct
+import time
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,24 +41,36 @@ class RightsStatus(str, enum.Enum):
 class ImageRejected(ValueError):
     """The bytes are not an image we will decode: not an image, too big, a decompression bomb, or corrupt."""
 
-    def __init__(self, reason: str, message: str, media_index: int | None = None) -> None:
+    def __init__(
+        self, reason: str, message: str, media_index: int | None = None, *, limit: str | None = None,
+        limit_value: float | None = None,
+    ) -> None:
         where = f"attachment {media_index + 1}: " if media_index is not None else ""  # people count from 1
         super().__init__(where + message)
-        self.reason = reason  # not_an_image | too_large | too_many_pixels | too_many_frames | corrupt
+        self.reason = reason  # not_an_image | too_large | too_many_pixels | too_many_frames | too_slow | corrupt
         self.message = message
         self.media_index = media_index
+        self.limit = limit  # the ImageLimits field that refused it, when a limit did
+        self.limit_value = limit_value
 
     def at(self, media_index: int) -> ImageRejected:
-        return ImageRejected(self.reason, self.message, media_index)
+        return ImageRejected(self.reason, self.message, media_index, limit=self.limit, limit_value=self.limit_value)
 
 
 @dataclass(frozen=True)
 class ImageLimits:
-    """What an attachment may cost before it is refused; every check happens before pixels are decoded."""
+    """What attachments may cost before they are refused; the pixel checks read only the headers.
+
+    Decoding costs time and memory in proportion to the pixels, not the bytes: a 1-bit PNG of 8 KB can
+    hold 64 million of them. So pixels are bounded per image and per request (summed over the headers
+    before anything is decoded), and the time spent decoding one request is bounded too.
+    """
 
     max_bytes: int = 25 * 1024 * 1024
-    max_pixels: int = 64_000_000  # stays under Pillow's own MAX_IMAGE_PIXELS, so ours speaks first
+    max_pixels: int = 50_000_000  # per image: a 50-megapixel phone photo passes
     max_frames: int = 500
+    max_pixels_per_request: int = 150_000_000  # ten 12-megapixel photos pass, ten 64-megapixel bombs do not
+    max_decode_seconds: float = 10.0  # checked between images; one image is bounded by max_pixels
 
 
 DEFAULT_LIMITS = ImageLimits()
@@ -154,22 +167,35 @@ def open_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS) -> Image.Image
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ImageRejected("not_an_image", f"expected image bytes, got {type(data).__name__}")
     if len(data) > limits.max_bytes:
-        raise ImageRejected("too_large", f"the file is {len(data):,} bytes; at most {limits.max_bytes:,} are accepted")
+        raise ImageRejected("too_large", f"the file is {len(data):,} bytes; at most {limits.max_bytes:,} are accepted",
+                            limit="max_bytes", limit_value=limits.max_bytes)
     try:
         image = Image.open(io.BytesIO(bytes(data)), formats=ALLOWED_FORMATS)
     except UnidentifiedImageError:
         raise ImageRejected("not_an_image", "not an image in a supported format (JPEG, PNG, GIF, WebP, BMP, TIFF)") from None
     except Image.DecompressionBombError as exc:
-        raise ImageRejected("too_many_pixels", f"decompression bomb refused: {exc}") from None
+        raise ImageRejected("too_many_pixels", f"decompression bomb refused: {exc}", limit="max_pixels",
+                            limit_value=limits.max_pixels) from None
     except (OSError, SyntaxError, ValueError, struct.error, EOFError) as exc:
         raise ImageRejected("corrupt", f"the image header cannot be read: {exc}") from None
     width, height = image.size
     if width <= 0 or height <= 0 or width * height > limits.max_pixels:
         image.close()
         raise ImageRejected(
-            "too_many_pixels", f"{width}x{height} pixels is more than the {limits.max_pixels:,} accepted (decompression bomb?)"
+            "too_many_pixels", f"{width}x{height} pixels is more than the {limits.max_pixels:,} accepted per image (decompression bomb?)",
+            limit="max_pixels", limit_value=limits.max_pixels,
         )
     return image
+
+
+def pixel_count(data: bytes, limits: ImageLimits = DEFAULT_LIMITS) -> int:
+    """Width times height from the header alone; raises ImageRejected like open_image."""
+    image = open_image(data, limits)
+    try:
+        width, height = image.size
+        return width * height
+    finally:
+        image.close()
 
 
 def fingerprint(data: bytes, limits: ImageLimits = DEFAULT_LIMITS) -> ImageFingerprint:
@@ -206,6 +232,8 @@ def _phash_variants(image: Image.Image) -> tuple[int, ...]:
     """
     if image.format == "JPEG":
         image.draft("RGB", (256, 256))
+    if image.mode == "1" or (image.mode == "P" and "transparency" not in image.info):
+        image = image.convert("L")  # the same grey values as through RGB, at a third of the memory, and reducible
     factor = min(image.size) // 128
     if factor > 1:
         try:
@@ -409,8 +437,15 @@ def scan_media(
     Plus the text-only REPOST_UNATTRIBUTED of text_repost_detections(), which points into the text
     (media_index None).
     """
+    _check_request_pixels(images, limits)
     detections: list[Detection] = []
+    started = time.monotonic()
     for media_index, data in enumerate(images):
+        if media_index and time.monotonic() - started > limits.max_decode_seconds:
+            raise ImageRejected(
+                "too_slow", f"decoding the attachments before it took more than the {limits.max_decode_seconds:g} seconds "
+                "accepted per post", media_index, limit="max_decode_seconds", limit_value=limits.max_decode_seconds,
+            )
         try:
             facts = fingerprint(data, limits)
         except ImageRejected as exc:
@@ -418,6 +453,21 @@ def scan_media(
         detections.extend(_image_detections(media_index, facts, registry, company_names, text))
     detections.extend(text_repost_detections(text))
     return detections
+
+
+def _check_request_pixels(images: Sequence[bytes], limits: ImageLimits) -> None:
+    """Refuse the whole post from the headers' dimensions, before a single image is decoded."""
+    total = 0
+    for media_index, data in enumerate(images):
+        try:
+            total += pixel_count(data, limits)
+        except ImageRejected as exc:
+            raise exc.at(media_index) from None
+    if total > limits.max_pixels_per_request:
+        raise ImageRejected(
+            "too_many_pixels", f"the attachments hold {total:,} pixels together; at most {limits.max_pixels_per_request:,} "
+            "are accepted per post", limit="max_pixels_per_request", limit_value=limits.max_pixels_per_request,
+        )
 
 
 def _image_detections(
@@ -489,7 +539,13 @@ def strip_metadata(data: bytes, limits: ImageLimits = DEFAULT_LIMITS) -> Strippe
         orientation = image.getexif().get(ExifTags.Base.Orientation)
         frames = getattr(image, "n_frames", 1)
         if frames > limits.max_frames:
-            raise ImageRejected("too_many_frames", f"{frames} frames is more than the {limits.max_frames} accepted")
+            raise ImageRejected("too_many_frames", f"{frames} frames is more than the {limits.max_frames} accepted",
+                                limit="max_frames", limit_value=limits.max_frames)
+        if frames * image.size[0] * image.size[1] > limits.max_pixels_per_request:  # an animation is decoded frame by frame
+            raise ImageRejected(
+                "too_many_pixels", f"{frames} frames of {image.size[0]}x{image.size[1]} pixels is more than the "
+                f"{limits.max_pixels_per_request:,} accepted", limit="max_pixels_per_request", limit_value=limits.max_pixels_per_request,
+            )
         try:
             if image_format == "JPEG":
                 stripped = StrippedImage(_strip_jpeg(bytes(data), orientation), "image/jpeg")

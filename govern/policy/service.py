@@ -19,7 +19,7 @@ from govern.errors import DomainError, InvalidOperation, NotFound
 from govern.policy import engine, packs
 from govern.policy.findings import Action, Decision, Finding
 from govern.policy.impostors import DEFAULT_MIN_SCORE, Handle, ImpostorMatch, find_impostors
-from govern.policy.media import ImageRejected, scan_media, text_repost_detections
+from govern.policy.media import DEFAULT_LIMITS, ImageLimits, ImageRejected, scan_media, text_repost_detections
 from govern.policy.registry import registry_snapshot
 from govern.policy.workflow_models import (
     ApprovalStatus,
@@ -68,6 +68,28 @@ class UnreadableMedia(InvalidOperation):
     title = "Unreadable attachment"
 
 
+# The settings behind each media limit, named in the refusal so an administrator knows what to raise.
+MEDIA_LIMIT_SETTINGS = {
+    "max_pixels": "media_max_pixels_per_image", "max_pixels_per_request": "media_max_pixels_per_request",
+    "max_decode_seconds": "media_max_decode_seconds",
+}
+
+
+class MediaTooLarge(DomainError):
+    """The attachments would cost more to decode than a post may: refused from the headers, or when time ran out."""
+
+    status = 413
+    title = "Attachments too large"
+
+    def __init__(self, rejected: ImageRejected) -> None:
+        self.limit = MEDIA_LIMIT_SETTINGS.get(rejected.limit or "", f"media_{rejected.limit}")
+        super().__init__(f"{rejected} (limit: {self.limit})")
+        self.limit_value, self.media_index = rejected.limit_value, rejected.media_index
+
+    def problem_members(self) -> dict[str, Any]:
+        return {"limit": self.limit, "limit_value": self.limit_value, "media_index": self.media_index}
+
+
 class PacksRefused(InvalidOperation):
     title = "Policy pack refused"
 
@@ -81,9 +103,10 @@ class PolicyUnavailable(DomainError):
 class PolicyRuntime:
     """The compiled packs in force in this process; a reload that fails leaves them in force."""
 
-    def __init__(self, packs_dir: Path, company_names: tuple[str, ...] = ()) -> None:
+    def __init__(self, packs_dir: Path, company_names: tuple[str, ...] = (), image_limits: ImageLimits = DEFAULT_LIMITS) -> None:
         self.packs_dir = packs_dir
         self.company_names = company_names
+        self.image_limits = image_limits
         self._compiled: engine.CompiledPolicy | None = None
         self._lock = threading.Lock()
 
@@ -154,8 +177,11 @@ def evaluate(
             raise NotFound(f"account {account_id} does not exist")
     if media:
         try:
-            media_detections = scan_media(media, registry_snapshot(session), company_names=runtime.company_names, text=text)
+            media_detections = scan_media(media, registry_snapshot(session), company_names=runtime.company_names, text=text,
+                                          limits=runtime.image_limits)
         except ImageRejected as exc:
+            if exc.limit in MEDIA_LIMIT_SETTINGS:
+                raise MediaTooLarge(exc) from None
             raise UnreadableMedia(str(exc)) from None
     else:
         media_detections = text_repost_detections(text)

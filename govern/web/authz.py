@@ -12,6 +12,7 @@ from govern.auth.roles import Permission
 F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC = "public"
 _ATTRIBUTE = "_govern_permission"
+_ANONYMOUS = "_govern_anonymous"
 PUBLIC_ENDPOINTS = {"static", "api-docs.openapi_json"}
 
 
@@ -29,6 +30,16 @@ def public(view: F) -> F:
     if apidoc is not None:
         view._apidoc = {**apidoc, "manual_doc": {**apidoc.get("manual_doc", {}), "security": []}}  # type: ignore[attr-defined]
     return view
+
+
+def probe(view: F) -> F:
+    """Public, and the caller is never identified: no credential is looked up, so no database is touched."""
+    setattr(view, _ANONYMOUS, True)
+    return public(view)
+
+
+def identifies_caller(app: Flask, endpoint: str) -> bool:
+    return not getattr(app.view_functions.get(endpoint), _ANONYMOUS, False)
 
 
 def declared_permission(app: Flask, endpoint: str, method: str) -> Permission | str | None:

@@ -7,6 +7,7 @@ from typing import Any
 import structlog
 from flask import Flask, Response, g, json, make_response, render_template, request
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from govern.audit.chain import UnauditableValue
@@ -109,6 +110,11 @@ def register_error_handlers(app: Flask) -> None:
     def _database_down(exc: OperationalError):
         log.error("database_unavailable", error=type(exc.orig).__name__ if exc.orig else type(exc).__name__)
         return error_response(503, "Service unavailable", "The database is not answering; nothing was changed. Try again shortly.", "database-unavailable")
+
+    @app.errorhandler(PoolTimeout)
+    def _pool_exhausted(_exc: PoolTimeout):
+        log.error("database_pool_exhausted")
+        return error_response(503, "Service unavailable", "Every database connection is busy; nothing was changed. Try again shortly.", "database-busy")
 
     @app.errorhandler(IntegrityError)
     def _integrity_error(exc: IntegrityError):

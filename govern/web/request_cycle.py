@@ -15,7 +15,7 @@ from govern.auth.roles import role_allows
 from govern.auth.service import Principal, authenticate_token
 from govern.auth.sessions import SessionPolicy, resume_session
 from govern.extensions import db
-from govern.web.authz import PUBLIC, declared_permission
+from govern.web.authz import PUBLIC, declared_permission, identifies_caller
 from govern.web.problems import error_response, wants_problem_json
 
 log = structlog.get_logger("govern.request")
@@ -66,6 +66,8 @@ def _authorize():
     if needed is None:
         log.error("route_without_authorization_rule", endpoint=request.endpoint, method=request.method)
         raise Forbidden("This route has no authorization rule, so it is closed.")
+    if not identifies_caller(current_app, request.endpoint):
+        return None  # the probes: answering must not depend on the database a credential lookup needs
     g.principal = _authenticate()
     if needed == PUBLIC:
         return None
