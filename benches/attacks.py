@@ -12,7 +12,6 @@ Answers still missing after CAP seconds are reported as "> CAP s". Needs Postgre
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import resource

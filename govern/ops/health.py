@@ -60,9 +60,9 @@ def readyz():
     if settings.ldap_url:
         probes["directory"] = lambda: _check_ldap(settings.ldap_url)
     checks = {}
-    for name, probe in probes.items():
+    for name, check in probes.items():
         try:
-            checks[name] = probe()
+            checks[name] = check()
         except Exception as exc:  # a probe reports, it never raises
             checks[name] = f"unavailable: {type(exc).__name__}"
     ready = all(value == "ok" for value in checks.values())

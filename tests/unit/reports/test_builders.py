@@ -22,7 +22,7 @@ from govern.policy.workflow_models import (
     PublishApproval,
     ViolationStatus,
 )
-from govern.reports.document import Period, UnknownReport
+from govern.reports.document import UnknownReport
 from govern.reports.service import REPORTS, build_report
 from tests import factories
 from tests.unit.reports.conftest import ARABIC_NAME, HEBREW_NAME
@@ -159,7 +159,7 @@ def test_accounts_report_risk_scores(session, actor, period, settings, now):
     _violation(session, risky, 9, ViolationStatus.RESOLVED)
     session.add(LegacyCredential(account_id=risky.id, store_path="x", store_version=1, username="u", has_password=True,
                                  rotate_now=True, updated_by="t"))
-    orphan = factories.account(session, actor, "orphan")  # no owner, never connected
+    factories.account(session, actor, "orphan")  # no owner, never connected
     _leave(session, actor, leaver, now - timedelta(days=1))
 
     report = build_report(session, "accounts", period, settings)
