@@ -122,6 +122,7 @@ def test_the_console_test_bench_explains_the_refusal_in_the_users_language(app, 
     from govern.audit.service import Actor
     from govern.auth.service import ensure_console_user
     from govern.extensions import db
+    from tests.support.console import signed_in_client
 
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
     with app.app_context():  # left before the requests: each must build its own context (and chosen language)
@@ -134,9 +135,9 @@ def test_the_console_test_bench_explains_the_refusal_in_the_users_language(app, 
         "he": "התמונות המצורפות גדולות מכדי לבדוק אותן",
     }
     for locale, sentence in expected.items():
-        client = app.test_client()
+        client = signed_in_client(app, user_id)
         with client.session_transaction() as cookie:
-            cookie["user_id"], cookie["locale"] = user_id, locale
+            cookie["locale"] = locale
         response = client.post("/policy/test", data={"text": "hello", "images": [(io.BytesIO(BOMB), "bomb.png")]},
                                content_type="multipart/form-data")
         assert response.status_code == 413
