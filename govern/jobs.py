@@ -198,6 +198,17 @@ def relay(app: Flask, job_ids: Collection[str] | None = None, limit: int = RELAY
         return _publish(app, settings, celery.conf.broker_url, job_ids, limit)
 
 
+def _next_deliverable(session: Session, redeliver_after: timedelta, job_ids: Collection[str] | None) -> OutboxJob | None:
+    """The next job due for delivery; one already sent MAX_DELIVERIES times is given up on (committed) and skipped."""
+    while (job := outbox.next_due(session, utcnow(), redeliver_after, job_ids)) is not None:
+        if job.deliveries < outbox.MAX_DELIVERIES:
+            return job
+        outbox.give_up(session, job, utcnow())
+        session.commit()
+        log.error("job_given_up", job_id=job.job_id, task=job.task, deliveries=job.deliveries)
+    return None
+
+
 def _publish(app: Flask, settings: Settings, url: str, job_ids: Collection[str] | None, limit: int) -> RelayOutcome:
     from govern.extensions import db
 
@@ -210,14 +221,9 @@ def _publish(app: Flask, settings: Settings, url: str, job_ids: Collection[str] 
         producer = None
         for _ in range(limit):
             with db.sessionmaker() as session:
-                job = outbox.next_due(session, utcnow(), redeliver_after, job_ids)
+                job = _next_deliverable(session, redeliver_after, job_ids)
                 if job is None:
                     break
-                if job.deliveries >= outbox.MAX_DELIVERIES:
-                    outbox.give_up(session, job, utcnow())
-                    session.commit()
-                    log.error("job_given_up", job_id=job.job_id, task=job.task, deliveries=job.deliveries)
-                    continue
                 try:
                     if producer is None:
                         connection.ensure_connection(max_retries=0, timeout=timeout)  # one try: never hold a request
@@ -243,13 +249,9 @@ def _run_in_process(app: Flask, settings: Settings, job_ids: Collection[str] | N
     outcome = RelayOutcome()
     for _ in range(limit):
         with db.sessionmaker() as session:
-            job = outbox.next_due(session, utcnow(), redeliver_after, job_ids)
+            job = _next_deliverable(session, redeliver_after, job_ids)
             if job is None:
                 break
-            if job.deliveries >= outbox.MAX_DELIVERIES:
-                outbox.give_up(session, job, utcnow())
-                session.commit()
-                continue
             task_name, args, job_id = job.task, list(job.args), job.job_id
             taken = outbox.mark_delivered(session, job, utcnow())  # first, so another relay does not run it too
             session.commit()

@@ -149,10 +149,17 @@ def trusted_keys_from_signer(session: Session, signer: CheckpointSigner) -> list
     """The keys the signer itself holds (Vault or the key files), with validity periods from the key table.
 
     The public key always comes from the signer, never from the table: a key swapped in the database is not trusted.
-    Read only: a signer without its key raises SigningKeyMissing here; verification never makes a key.
+    Read only: verification never makes a key. A signer without its key raises SigningKeyMissing here, unless
+    nothing was ever signed (a new install before its first checkpoint): then there is no signature to check.
     """
+    try:
+        held = signer.keys()
+    except SigningKeyMissing:
+        if latest_checkpoint(session) is None:
+            return []
+        raise
     periods = {row.key_id: (row.valid_from, row.valid_until) for row in session.scalars(select(AuditSigningKey))}
-    return [TrustedKey(key.key_id, key.public_key, *periods.get(key.key_id, (None, None))) for key in signer.keys()]
+    return [TrustedKey(key.key_id, key.public_key, *periods.get(key.key_id, (None, None))) for key in held]
 
 
 def published_keys(session: Session) -> list[AuditSigningKey]:

@@ -116,8 +116,11 @@ class LocalKeySigner:
         return SigningKey(key_id, public, self.source)
 
     def _current_id(self) -> str:
+        """Read only, like Transit: a folder without a key is SigningKeyMissing (only the signing path makes one)."""
         order = self._order()
-        return order[-1] if order else self._create().key_id
+        if not order:
+            raise SigningKeyMissing(f"no audit signing key in {self._folder}")
+        return order[-1]
 
     def keys(self) -> list[SigningKey]:
         self._current_id()

@@ -110,10 +110,13 @@ def test_a_lost_transit_key_is_replaced_by_the_next_signing_audited_and_with_new
     assert checkpoints.verify_stored_trail(session, published).ok  # the published keys still prove every checkpoint
 
 
-def test_the_verification_api_never_creates_the_signing_key(client, auth_headers, openbao):
+def test_the_verification_api_never_creates_the_signing_key(app, session, actor, client, auth_headers, openbao):
     from govern.auth.roles import Role
 
     root = openbao.client()
+    record(session, actor, "tests:thing:touch", "thing", 1)
+    assert checkpoints.sign_checkpoint(session, app.extensions["govern.audit_signer"]) is not None
+    session.commit()
     _delete_key(root, KEY)
     answer = client.get("/api/v1/audit/verification", headers=auth_headers(Role.AUDITOR))
     assert answer.status_code == 503 and "no Transit key" in answer.get_json()["detail"]
@@ -130,8 +133,12 @@ def test_govern_audit_verify_never_creates_the_signing_key(cli_env, openbao, mon
     root = openbao.client()
     _delete_key(root, KEY)
     assert CliRunner().invoke(main, ["db", "upgrade"]).exit_code == 0
+    assert CliRunner().invoke(main, ["token", "create", "--name", "one-event", "--role", "auditor"]).exit_code == 0
+    unsigned = CliRunner().invoke(main, ["audit", "verify"])
+    assert unsigned.exit_code == 0 and not _key_exists(root)  # nothing signed yet: no signature to check, no key made
+    signed = CliRunner().invoke(main, ["audit", "checkpoint"])  # the signing path makes it
+    assert signed.exit_code == 0 and _key_exists(root)
+    _delete_key(root, KEY)
     refused = CliRunner().invoke(main, ["audit", "verify"])
     assert refused.exit_code == 1 and "no Transit key" in refused.output and "--public-key" in refused.output
     assert not _key_exists(root)
-    signed = CliRunner().invoke(main, ["audit", "checkpoint"])  # the signing path makes it
-    assert "nothing to sign" in signed.output and _key_exists(root)

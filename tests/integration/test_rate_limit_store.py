@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import shutil
-import subprocess
-import time
 import uuid
 
 import pytest
@@ -20,7 +17,7 @@ from govern.cli import alembic_config
 from govern.config import ConfigurationError, load_settings
 from tests.conftest import require_service
 from tests.support.console import redeem_link
-from tests.support.openbao import free_port
+from tests.support.redis_server import RedisServer
 
 SHARED_REDIS = "redis://127.0.0.1:6379/12"  # a database of its own (Celery's tests use 14 and 15)
 UNWRAP = "/api/v1/handoffs/unwrap"
@@ -66,27 +63,13 @@ def test_a_bad_store_url_stops_start_up_with_the_variable_named():
 @pytest.fixture
 def own_redis(tmp_path):
     """A redis-server of this test's own on a free port, to be stopped in the middle of the test."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        require_service("redis-server", "not installed")
-    port = free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            redis.Redis.from_url(url, socket_connect_timeout=0.2).ping()
-            break
-        except redis.RedisError:
-            if time.monotonic() > deadline:
-                process.kill()
-                require_service("redis-server", "did not start")
-            time.sleep(0.05)
-    yield process, url
-    if process.poll() is None:
-        process.terminate()
-        process.wait(timeout=10)
+    try:
+        server = RedisServer(tmp_path)
+        server.start()
+    except (FileNotFoundError, RuntimeError) as exc:
+        require_service("redis-server", str(exc))
+    yield server
+    server.stop()
 
 
 @pytest.fixture
@@ -98,7 +81,7 @@ def limits_database(scratch_postgres):
 
 
 def test_when_redis_stops_answering_sign_in_stays_limited_and_unwrap_stays_open(own_redis, limits_database, tmp_path, caplog):
-    process, url = own_redis
+    url = own_redis.url
     app = create_app({"database_url": limits_database, "secret_key": "r" * 40, "instance_path": tmp_path, "log_format": "json",
                       "rate_limit_storage_url": url, "sign_in_max_failures_per_address": 3,
                       "handoff_unwrap_max_refusals_per_address": 2})
@@ -107,8 +90,7 @@ def test_when_redis_stops_answering_sign_in_stays_limited_and_unwrap_stays_open(
     garbage = {"wrapping_token": "s.not-a-handoff"}
     assert [client.post(UNWRAP, json=garbage).status_code for _ in range(3)] == [410, 410, 429]  # counted in Redis
 
-    process.terminate()
-    process.wait(timeout=10)
+    own_redis.stop()
     # the unwrap fails open: its token is single-use and unguessable, and a garbage one costs one indexed read
     assert [client.post(UNWRAP, json=garbage).status_code for _ in range(5)] == [410] * 5
     # sign-in fails closed to this process's own counters: still limited, per process

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from govern.audit import bundle, checkpoints
 from govern.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent, AuditSigningKey
 from govern.audit.service import record
-from govern.audit.signing import LocalKeySigner, checkpoint_message, signature_valid
+from govern.audit.signing import LocalKeySigner, SigningKeyMissing, checkpoint_message, signature_valid
 from govern.audit.verification import EventRow, SignedCheckpoint, TrustedKey, verify_trail
 from govern.db import utcnow
 from tests import factories
@@ -144,7 +144,7 @@ def test_truncated_tail_after_a_checkpoint_is_caught_even_with_the_head_moved_ba
 def test_a_swapped_signing_key_is_not_trusted(trail, signer, tmp_path):
     """A forger replaces the published key and re-signs every checkpoint: the signer's own keys refuse them."""
     forger = LocalKeySigner(tmp_path / "forger")
-    forged_key = forger.keys()[-1]
+    forged_key = forger.create([])
     for row in trail.scalars(sa.select(AuditCheckpoint)):
         _, signature = forger.sign(checkpoint_message(row.seq, row.head_hash, row.signed_at, row.key_id))
         _tamper(trail, "UPDATE audit_checkpoints SET signature = :s WHERE id = :id",
@@ -294,7 +294,7 @@ def test_tampering_with_a_bundle_is_named_even_with_a_recomputed_manifest(trail,
 def test_a_bundle_with_swapped_keys_fails_against_the_keys_obtained_independently(trail, signer, tmp_path):
     data = _bundle_from(trail, signer)
     forger = LocalKeySigner(tmp_path / "forger")
-    forged_key = forger.keys()[-1]
+    forged_key = forger.create([])
     forged_checkpoints = []
     for line in _files(data)[bundle.CHECKPOINTS].splitlines():
         checkpoint = orjson.loads(line)
@@ -315,3 +315,15 @@ def test_verify_trail_accepts_only_trusted_key_ids():
     checkpoint = SignedCheckpoint(1, "a" * 64, utcnow(), "local:x", b"\0" * 64)
     report = verify_trail([], checkpoints=[checkpoint], keys=[TrustedKey("local:y", b"\0" * 32)])
     assert "not a trusted key" in report.failure.reason
+
+
+def test_reading_a_local_signers_keys_never_makes_one(tmp_path):
+    """Like Transit: verification reads keys; only the signing path (create) writes a key file."""
+    signer = LocalKeySigner(tmp_path / "keys")
+    with pytest.raises(SigningKeyMissing):
+        signer.keys()
+    with pytest.raises(SigningKeyMissing):
+        signer.sign(b"message")
+    assert not (tmp_path / "keys").exists()
+    made = signer.create([])
+    assert [key.key_id for key in signer.keys()] == [made.key_id]
