@@ -97,12 +97,14 @@ class Fill:
     def pick(self, items):
         return self.rng.choice(items)
 
-    def native(self, text: str, share: float = 0.35) -> str:
+    def native(self, text: str, share: float = 0.35, separators: bool = False) -> str:
         """Arabic posts often write digits in Arabic-Indic (and sometimes Persian) form."""
         if self.lang == "ar" and self.rng.random() < share:
             table = ARABIC_INDIC if self.rng.random() < 0.85 else PERSIAN
             # digits always; "." and "," only between digits (the decimal and thousands separators), so
             # abbreviations such as "د.إ" keep their dot
+            if not separators:  # dates, times, versions: the digits change, the separators stay
+                return text.translate({ord(d): table[ord(d)] for d in "0123456789"})
             return re.sub(r"\d(?:[\d.,]*\d)?", lambda m: m.group().translate(table), text)
         return text
 
@@ -150,8 +152,7 @@ class Fill:
             forms += [f"{d} {MONTHS_AR[m - 1]} {y}", f"{d} {MONTHS_AR[m - 1]}", self.pick(HIJRI_DATES)]
             return self.native(r.choice(forms), 0.45)
         else:
-            forms += [f"{d} {MONTHS_HE[m - 1]} {y}", f"ה-{d}.{m}", f"ב-{d}.{m}.{y}", f"ב־{d} {MONTHS_HE[m - 1]}",
-                      self.pick(HEBREW_DATES)]
+            forms += [f"{d} {MONTHS_HE[m - 1]} {y}", f"{d}.{m}", f"{d} {MONTHS_HE[m - 1]}", self.pick(HEBREW_DATES)]
         return r.choice(forms)
 
     def time(self) -> str:
@@ -162,7 +163,7 @@ class Fill:
             forms += [f"{h % 12 or 12}:{mi}{'am' if h < 12 else 'pm'}", f"{h % 12 or 12}{' PM' if h >= 12 else ' AM'}",
                       f"{h}:{mi} GST", f"{h}h{mi}"]
         elif self.lang == "he":
-            forms += [f"ב-{h}:{mi}", f"מ-{h}:{mi} עד {min(h + 3, 23)}:{mi}", f"ב־{h}:{mi}"]
+            forms += [f"{h}:{mi} עד {min(h + 3, 23)}:{mi}"]
         else:
             forms += [f"{h}:{mi} مساءً" if h >= 12 else f"{h}:{mi} صباحاً", f"الساعة {h}:{mi}"]
             return self.native(r.choice(forms))
@@ -181,18 +182,18 @@ class Fill:
         elif self.lang == "ar":
             forms = [f"{cents} د.إ", f"AED {big:,}", f"{big:,} ر.س", f"SAR {big:,}", f"{big:,} درهم",
                      f"{cents} ريال", f"{big:,} دينار", f"${cents}", f"{big:,} ج.م", f"{cents} ر.ق"]
-            return self.native(r.choice(forms), 0.5)
+            return self.native(r.choice(forms), 0.5, separators=True)
         else:
-            forms = [f"₪{cents}", f"{cents} ₪", f'{big:,} ש"ח', f"₪{big:,}", f"{cents} ש״ח", f"ב-{cents} ₪",
-                     f"ב-₪{big:,}", f"${cents}", f"{big:,} שקלים", f"€{cents}"]
+            forms = [f"₪{cents}", f"{cents} ₪", f'{big:,} ש"ח', f"₪{big:,}", f"{cents} ש״ח", f"\u200f{cents} ₪",
+                     f"${cents}", f"{big:,} שקלים", f"€{cents}"]
         return r.choice(forms)
 
     def percent(self) -> str:
         n = self.rng.choice([10, 15, 20, 25, 30, 40, 50, 60, 70])
         if self.lang == "he":
-            return self.rng.choice([f"{n}%", f"ל-{n}%", f"עד {n}%", f"ב-{n}%"])
+            return self.rng.choice([f"{n}%", f"{n}%", f"\u200f{n}%"])
         if self.lang == "ar":
-            return self.native(self.rng.choice([f"{n}%", f"{n}٪", f"حتى {n}%", f"بـ{n}%", f"ب{n}%"]))
+            return self.native(self.rng.choice([f"{n}%", f"{n}٪", f"حتى {n}%", f"\u200f{n}%"]))
         return self.rng.choice([f"{n}%", f"{n}% off", f"up to {n}%", f"-{n}%"])
 
     # codes
@@ -251,12 +252,21 @@ class Fill:
             return r.choice(["https://bit.ly/", "https://lnkd.in/", "https://t.co/"]) + "".join(r.choice(alnum) for _ in range(r.randint(7, 10)))
         return host + path + "?" + "&".join(params)
 
-    def count(self) -> str:
+
+    def when(self) -> str:
+        """Hebrew "on <date>": the date with its clitic (ב-, ב־, ה-, ב) or a Hebrew-calendar date."""
         r = self.rng
-        n = r.choice([1250, 15000, 250000, 1000000, 48, 300, 7500, 12])
-        forms = [f"{n:,}", f"{n // 1000}K" if n >= 1000 else str(n), f"{n}+", f"{r.randint(2, 5)}x", "24/7",
-                 f"{r.randint(1, 9)}/{r.randint(10, 12)}", f"{r.randint(1, 5)}-{r.randint(0, 4)}"]
-        return self.native(r.choice(forms))
+        d, m, y = r.randint(1, 28), r.randint(1, 12), r.randint(2024, 2027)
+        return r.choice([f"ב-{d}.{m}", f"ב-{d}.{m}.{y}", f"ב־{d}/{m}", f"ה-{d}.{m}", f"ב-{d:02d}.{m:02d}.{y}",
+                         f"ב-{d} {MONTHS_HE[m - 1]}", f"ב{self.pick(HEBREW_DATES)}", f"ביום {d}.{m}",
+                         f"ב-{y}-{m:02d}-{d:02d}"])
+
+    def at(self) -> str:
+        """Hebrew "at <time>": ב-10:30, ב־10:30, בשעה 10:30, מ-10:00 עד 13:00."""
+        r = self.rng
+        h, mi = r.randint(8, 22), r.choice(["00", "15", "30", "45"])
+        return r.choice([f"ב-{h}:{mi}", f"ב־{h}:{mi}", f"בשעה {h}:{mi}", f"מ-{h}:{mi} עד {min(h + 3, 23)}:{mi}",
+                         f"ב-{h:02d}:{mi}"])
 
     def bare_version(self) -> str:
         r = self.rng
@@ -265,18 +275,12 @@ class Fill:
 
     def followers(self) -> str:
         n = self.rng.choice([1250, 5000, 15000, 25000, 100000, 250000, 1000000, 2500000])
-        return self.native(self.rng.choice([f"{n:,}", f"{n // 1000:,}K", f"{n / 1e6:g}M" if n >= 1000000 else f"{n:,}"]))
+        return self.native(self.rng.choice([f"{n:,}", f"{n // 1000:,}K", f"{n / 1e6:g}M" if n >= 1000000 else f"{n:,}"]),
+                           separators=True)
 
     def bare_year(self) -> str:
         return self.native(str(self.rng.randint(2012, 2024)))
 
-    def year(self) -> str:
-        y = self.rng.randint(2015, 2027)
-        if self.lang == "he":
-            return self.rng.choice([f"ב-{y}", f"ב־{y}", f"מ-{y}", f"ל-{y}", f"ש-{y}", f"וב-{y}", str(y)])
-        if self.lang == "ar":
-            return self.native(self.rng.choice([f"و{y}", f"في {y}", f"لعام {y}", f"ب{y}", f"منذ {y}", str(y)]))
-        return self.rng.choice([str(y), f"in {y}", f"since {y}", f"{y}–{y + 1}", f"'{str(y)[2:]}"])
 
     def place(self) -> str:
         return self.pick({"en": EN_PLACES, "ar": AR_PLACES, "he": HE_PLACES}[self.lang])
@@ -288,9 +292,11 @@ class Fill:
         return {"hashtags": self.hashtags(), "tag": self.hashtag(), "emoji": self.emoji(), "mention": self.mention(),
                 "date": self.date(), "date2": self.date(), "time": self.time(), "price": self.price(),
                 "price2": self.price(), "percent": self.percent(), "sku": self.sku(), "version": self.version(),
-                "order": self.order(), "url": self.url(), "count": self.count(), "year": self.year(),
+                "order": self.order(), "url": self.url(),
                 "place": self.place(), "product": self.product(),
-                "ver": self.bare_version(), "followers": self.followers(), "yr": self.bare_year(), "yr2": self.bare_year()}
+                "ver": self.bare_version(), "followers": self.followers(), "yr": self.bare_year(), "yr2": self.bare_year(),
+                "when": self.when() if self.lang == "he" else "", "at": self.at() if self.lang == "he" else "",
+                "n": str(self.rng.choice([3, 4, 5, 7, 12, 18, 25, 40]))}
 
 
 # --- templates -------------------------------------------------------------------------------------------------
@@ -316,11 +322,11 @@ EN = [
     "Prices from {price} per person, early bird ends {date} at {time}. {url} {hashtags}",
     "Known issue: some users on {version} see a blank screen after login. Fix planned for {date}. Ref {order}",
     "Congrats to our winners! Prizes ({price} gift cards) go out by {date}. {emoji} {hashtags}",
-    "New in: {product} ({sku}). Limited run — {count} pieces only. {url}",
+    "New in: {product} ({sku}). Limited run — {n}00 pieces only. {url}",
     "The {place} pop-up opens {date}! {time} until late. {percent} off for members {emoji}",
     "Thanks {mention} for the shout-out 🙌 See you at {tag}!",
     "Live now 🔴 {url} {hashtags}",
-    "Our secret recipe? Good coffee, better people, and {count} cups a day ☕ {hashtags}",
+    "Our secret recipe? Good coffee, better people, and {n}00 cups a day ☕ {hashtags}",
     "Internal comms, PR and social all in one room at {tag} — what a day! {emoji}",
     "Reminder: the {date} meetup moves to {time}. Same place ({place}). {mention}",
     "Patch {version} fixes the checkout bug reported in {order}. Thanks for your patience!",
@@ -331,7 +337,20 @@ EN = [
     "Guess the score! Final tonight at {time} 🏆 {hashtags} {emoji}",
     "Our API docs for {version} are here: {url} — feedback welcome {mention}",
     "Ramadan hours {date} to {date2}: {time} daily. Ramadan Kareem 🌙 {hashtags}",
-    "Back {year} with {product} 🚀 Same team, new look. {hashtags}",
+    "Back for {yr2} with {product} 🚀 Same team, new look. {hashtags}",
+    "Who else is counting down to {date}? 🙋 Drop a {emoji} if you'll be there! {hashtags}",
+    "PSA: the app will be down for maintenance on {date} from {time} (GMT+4). Sorry for the inconvenience 🙏",
+    "Customer story 💬 \"We switched to {product} in {yr} and never looked back.\" Read more: {url}",
+    "Hey {mention}! DM us your order number ({order}) and we'll sort it out right away.",
+    "Giveaway time 🎁 Follow {mention}, like this post and tag 2 friends. Winner announced {date} at {time}. {hashtags}",
+    "Our {place} store has moved! New hours {time}, same great team. 📍 {url}",
+    "Top 3 picks for {yr2}:\n1. {product}\n2. {sku}\n3. Gift cards from {price}\n{hashtags}",
+    "Stack code WELCOME10 with {percent} (valid till {date}). {emoji}",
+    "Join our AMA with the product team — {date}, {time}. Questions about {version}? Bring them! {hashtags}",
+    "New on the blog: {n} lessons from running social for {followers} customers {url}",
+    "Bug bounty update: {n} reports triaged this quarter, fixes shipped in {version}. Thank you, community! 🛡️",
+    "Weekend reading 📚 Our {yr} year in review: {url} {hashtags}",
+    "Doors 🚪 {time}\nTalks 🎤 {time}\nAfter-party 🎉 late\n{place}, {date} {hashtags}",
     "Confidentiality is our promise to every customer. Read our privacy notice: {url}",
 ]
 AR = [
@@ -362,43 +381,68 @@ AR = [
     "تقرير الاستدامة لعام {yr}: {percent} من عبواتنا قابلة لإعادة التدوير ♻️ {url}",
     "مواعيد الفروع في {place} هذا الأسبوع: {time}. مغلق يوم {date} {emoji}",
     "نموّ بنسبة {percent} بين {yr} و{yr2} بفضل ثقتكم 💙 {hashtags}",
-    "بدأت القصة {year} ومستمرون معكم {emoji} {hashtags}",
+    "بدأت القصة في {yr} ومستمرون معكم {emoji} {hashtags}",
+    "مين جاهز لـ{tag}؟ 🙋‍♂️ شاركونا بإيموجي {emoji}",
+    "تنبيه: سيتوقف التطبيق للصيانة يوم {date} من الساعة {time}. نعتذر عن الإزعاج 🙏",
+    "قصة نجاح 💬 «انتقلنا إلى {product} في {yr} وما ندمنا» اقرأوا المزيد: {url}",
+    "مرحباً {mention}، أرسل لنا رقم الطلب ({order}) في رسالة خاصة وسنحل المشكلة فوراً.",
+    "مسابقة 🎁 تابعوا {mention} وأعجبوا بالمنشور وأشيروا إلى صديقين. إعلان الفائز {date} الساعة {time} {hashtags}",
+    "فرعنا في {place} انتقل إلى موقع جديد! 📍 ساعات العمل {time} {url}",
+    "أفضل ٣ اختيارات لعام {yr2}:\n١. {product}\n٢. {sku}\n٣. بطاقات هدايا تبدأ من {price}\n{hashtags}",
+    "جلسة أسئلة وأجوبة مع فريق المنتج يوم {date} الساعة {time}. عندكم أسئلة عن الإصدار {ver}؟ {hashtags}",
+    "مقال جديد: دروس من إدارة حسابات التواصل الاجتماعي لأكثر من {followers} عميل {url}",
+    "قراءات نهاية الأسبوع 📚 حصاد عام {yr} في مدونتنا: {url} {hashtags}",
+    "كود الخصم WELCOME10 صالح حتى {date} ويُجمع مع خصم {percent} {emoji}",
+    "الافتتاح 🚪 {time}\nالجلسات 🎤 {time}\n{place}، {date} {hashtags}",
+    "تخفيضات بـ{n}٪ على كل الطلبات اليوم فقط 🔥 وب{n}% إضافية لأعضاء النادي {hashtags}",
     "ولـ{percent} من عملائنا الجدد: شحن مجاني حتى {date} 🎁",
     "هل جربتم {product}؟ أخبرونا برأيكم في التعليقات 👇 {hashtags}",
 ]
 HE = [
     "תודה לכל מי שהגיע לאירוע ב{place}! היה מדהים {emoji} {hashtags}",
-    "האירוע יתקיים {date} {time} ב{place}. הרשמה בקישור: {url}",
-    "{product} חזר למלאי ב-{price} במקום {price2} {emoji} {hashtags}",
-    "מבצע סוף עונה: הנחות {percent} על כל הקולקציה עד {date} ✨ {hashtags}",
+    "האירוע יתקיים {when} {at} ב{place}. הרשמה בקישור: {url}",
+    "{product} חזר למלאי! עכשיו {price} במקום {price2} {emoji} {hashtags}",
+    "מבצע סוף עונה: הנחות של עד {percent} על כל הקולקציה, עד {date} ✨ {hashtags}",
     "היי {mention}, מצטערים על העיכוב בהזמנה {order}. הצוות שלנו מטפל בזה ונחזור אליכם עד {time}",
     "ההזמנה שלך {order} נשלחה 📦 מועד מסירה משוער: {date}. למעקב: {url}",
     "שנה טובה ומתוקה 🍯 שעות הפעילות בחג: {time}. {hashtags}",
-    "חג שמח! המבצע מתחיל {date} ונמשך עד גמר המלאי {emoji} {hashtags}",
+    "חג שמח! המבצע מתחיל {when} ונמשך עד גמר המלאי {emoji} {hashtags}",
     "עברנו את ה-{followers} עוקבים 🎉 תודה שאתם איתנו מאז {yr} {hashtags}",
     "גרסה {ver} זמינה עכשיו: סנכרון מהיר יותר ומצב לילה. {url}",
     "משלוח חינם בהזמנה מעל {price} 🚚 {hashtags}",
-    "בית ספר יסודי {place} מארח את יריד המדע {date}. כולם מוזמנים! {emoji}",
-    "הדרכה יסודית על כל הפיצ'רים החדשים ב-{version}, {date} ב-{time}. {url}",
-    "הצטרפו אלינו לסדנת שיווק דיגיטלי {date} {time}. מספר המקומות מוגבל! {url}",
+    "בית הספר היסודי השכונתי ב{place} מארח את יריד המדע {when}. כולם מוזמנים! {emoji}",
+    "הדרכה יסודית על כל הפיצ'רים החדשים ב-{version}, {when} {at}. {url}",
+    "הצטרפו אלינו לסדנת שיווק דיגיטלי {when} {at}. מספר המקומות מוגבל! {url}",
     "שתפו תמונות מ{place} עם התגית {tag} ותוכלו לזכות בשובר של {price} {emoji}",
-    "תזכורת: המפגש הועבר ל-{date} בשעה {time}. {mention}",
+    "תזכורת: המפגש הועבר ל-{date}, {at}. {mention}",
     "אנחנו מטפלים בתקלת ההתחברות בגרסה {ver}. מספר פנייה {order}",
     "{product} זמין בכל המידות ({sku}). להזמנה: {url}",
     "מאחורי הקלעים 🎬 ההכנות לקמפיין של {yr} בעיצומן {hashtags}",
-    "המשחק הערב ב-{time} 🏆 נחשו את התוצאה בתגובות {hashtags}",
+    "המשחק הערב {at} 🏆 נחשו את התוצאה בתגובות {hashtags}",
     "תודה {mention} על המילים החמות 💙 נתראה ב{tag}",
     "שידור חי עכשיו 🔴 {url} {emoji}",
-    "מחירים החל מ-{price} לאדם, ההרשמה המוקדמת נגמרת {date}. {hashtags}",
+    "מחירים החל מ-{price} לאדם, ההרשמה המוקדמת נגמרת {when}. {hashtags}",
     "דוח הקיימות של {yr}: {percent} מהאריזות שלנו ממוחזרות ♻️ {url}",
-    "שעות הפתיחה של הסניף ב{place} השבוע: {time}. סגור {date} {emoji}",
+    "שעות הפתיחה של הסניף ב{place} השבוע: {time}. סגור {when} {emoji}",
     "ניסיתם כבר את {product}? ספרו לנו בתגובות 👇 {hashtags}",
-    "הכל התחיל ב-{yr} עם חנות אחת ב{place}, והיום יש לנו {count} סניפים 💙",
+    "הכל התחיל ב-{yr} עם חנות אחת ב{place}, והיום יש לנו {n} סניפים 💙",
     "מתכוננים ל-{yr2}? הקולקציה החדשה כבר כאן {emoji} {hashtags}",
-    "יותר מכפול מש-{yr}: תודה לכל הלקוחות שלנו {emoji}",
+    "יותר מכפול מאשר ב-{yr}: תודה לכל הלקוחות שלנו {emoji}",
     "הצטרפו ל-{followers} עוקבים שכבר נהנים מהטיפים שלנו {hashtags}",
     "שבת שלום ☀️ נתראה ביום ראשון מ-{time}. {hashtags}",
     "כל השינויים ב-{version} מפורטים בבלוג: {url}. קוד הקופון ל-{percent} הנחה נשלח במייל",
+    "מי סופר את הימים עד {date}? 🙋 תגיבו עם {emoji} אם אתם מגיעים! {hashtags}",
+    "שימו לב: האפליקציה תושבת לתחזוקה {when} {at}. סליחה על אי הנוחות 🙏",
+    "סיפור לקוח 💬 \"עברנו ל{product} ב-{yr} ולא הסתכלנו אחורה\". לקריאה: {url}",
+    "היי {mention}, שלחו לנו בהודעה פרטית את מספר ההזמנה ({order}) ונסדר את זה מיד.",
+    "הגרלה 🎁 עקבו אחרי {mention}, סמנו לייק ותייגו 2 חברים. הזוכה יוכרז {when} {at} {hashtags}",
+    "הסניף ב{place} עבר דירה! 📍 שעות פתיחה חדשות: {time} {url}",
+    "3 ההמלצות שלנו ל-{yr2}:\n1. {product}\n2. {sku}\n3. גיפט קארד החל מ-{price}\n{hashtags}",
+    "AMA עם צוות המוצר {when} {at}. שאלות על גרסה {ver}? תביאו אותן! {hashtags}",
+    "פוסט חדש בבלוג: {n} תובנות מניהול סושיאל ל-{followers} לקוחות {url}",
+    "קריאה לסופ\"ש 📚 סיכום שנת {yr} אצלנו בבלוג: {url} {hashtags}",
+    "קוד הקופון WELCOME10 בתוקף עד {date} ומצטבר עם {percent} הנחה {emoji}",
+    "פתיחת דלתות 🚪 {time}\nהרצאות 🎤 {time}\n{place}, {when} {hashtags}",
 ]
 TEMPLATES = {"en": EN, "ar": AR, "he": HE}
 
