@@ -222,6 +222,13 @@ class Fill:
 
     def order(self) -> str:
         r = self.rng
+        if self.lang != "en":  # in ar/he posts: code-style references only, or the local word for "number"
+            word = "رقم" if self.lang == "ar" else "מס'"
+            return r.choice([f"#ORD-{r.randint(2023, 2026)}-{r.randint(100000, 999999)}", f"INC{r.randint(0, 9999999):07d}",
+                             f"RITM{r.randint(0, 9999999):07d}", f"CS-{r.randint(100000, 999999)}",
+                             f"#{r.randint(10000, 99999)}", f"{word} {r.randint(1000000, 99999999)}",
+                             f"PO-{r.randint(2024, 2026)}/{r.randint(100, 9999)}", f"RMA{r.randint(100000, 999999)}",
+                             f"{word} {r.randint(0, 99999999):08d}"])
         return r.choice([f"#ORD-{r.randint(2023, 2026)}-{r.randint(100000, 999999)}", f"INC{r.randint(0, 9999999):07d}",
                          f"RITM{r.randint(0, 9999999):07d}", f"CS-{r.randint(100000, 999999)}", f"#{r.randint(10000, 99999)}",
                          f"order #{r.randint(1000000, 99999999)}", f"ticket {r.randint(10000, 999999)}",
