@@ -4,6 +4,12 @@ Each engine runs in its own child process (so peak RSS is its own), single-threa
 Presidio and scrubadub are benchmark-only dependencies (the `bench` extra); this script installs nothing.
 
     .venv/bin/python benches/policy.py [--posts 3000] [--seed 20250105] [--passes 3]
+    .venv/bin/python benches/policy.py --independent [--errors 20]
+
+--independent scores govern alone, in this process, on the independent data of issue 13 (tests/data/policy/):
+the false-alarm corpus of ordinary en/ar/he posts (right answer: allow), the peer samples from gitleaks, Presidio,
+detect-secrets and python-stdnum (precision/recall/F1 per entity and per secret kind), the issue's own examples,
+and govern's speed on the ordinary posts and on a realistic mix (95% ordinary, 5% from the dense corpus).
 """
 
 from __future__ import annotations
@@ -131,13 +137,128 @@ def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
+def _pct(part: int, whole: int) -> str:
+    return f"{part} ({100 * part / whole:.1f}%)" if whole else "0"
+
+
+def _prf_row(label: str, s) -> str:
+    return (f"| {label} | {s.tp + s.fn} | {s.tp} | {s.fp} | {s.fn} | {s.precision:.3f} | {s.recall:.3f} | {s.f1:.3f} |")
+
+
+def _speed(engine, texts: list[str], passes: int) -> float:
+    best = float("inf")
+    for _ in range(passes):
+        started = time.perf_counter()
+        for text in texts:
+            engine(text)
+        best = min(best, time.perf_counter() - started)
+    return len(texts) / best
+
+
+def run_independent(show_errors: int, passes: int) -> int:
+    """govern on the independent data of issue 13: tables for docs/benchmarks.md, and the targets."""
+    from tests.support.policy_independent import (
+        PEER_ENTITIES, check_issue_examples, govern_engine, load_issue_examples, load_ordinary, load_peer, score_ordinary,
+        score_peer,
+    )
+
+    engine = govern_engine()
+    posts = load_ordinary()
+    ordinary = score_ordinary(posts, engine)
+    print(f"## Policy engine on independent data (issue 13) — govern only, packs in policies/\n")
+    print(f"### False-alarm corpus: {ordinary.posts:,} ordinary posts (right answer: allow)\n")
+    print("| language | posts | blocked | flagged (any finding) |")
+    print("| --- | ---: | ---: | ---: |")
+    for lang in ("en", "ar", "he"):
+        c = ordinary.by_lang[lang]
+        print(f"| {lang} | {c['posts']:,} | {_pct(c['blocked'], c['posts'])} | {_pct(c['flagged'], c['posts'])} |")
+    print(f"| **all** | {ordinary.posts:,} | {_pct(ordinary.blocked, ordinary.posts)} | {_pct(ordinary.flagged, ordinary.posts)} |")
+    print("\nDecisions: " + ", ".join(f"{k} {v:,}" for k, v in ordinary.decisions.most_common()))
+    print("\n| rule fired (entity/kind, action) | posts | examples |")
+    print("| --- | ---: | --- |")
+    for key, count in ordinary.by_rule.most_common(12):
+        example = "; ".join(e.split(": ", 1)[1].split(" in ")[0] for e in ordinary.examples[key][:3])
+        print(f"| {key} | {count} | {example.replace('|', '/')} |")
+
+    peer = load_peer()
+    samples = [s for lines in peer.values() for s in lines]
+    result = score_peer(samples, engine)
+    counts = {name: (len(lines), sum(s.label == "tp" for s in lines)) for name, lines in peer.items()}
+    print(f"\n### Peer samples: {len(samples)} labelled lines (" +
+          ", ".join(f"{name} {n} ({tp} tp)" for name, (n, tp) in counts.items()) + ")\n")
+    print("| entity | gold | tp | fp | fn | precision | recall | F1 |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for entity in PEER_ENTITIES:
+        if entity in result.per_entity:
+            print(_prf_row(entity, result.per_entity[entity]))
+    for entity, s in result.per_entity.items():
+        if entity not in PEER_ENTITIES:
+            print(_prf_row(f"{entity} (not a peer entity: false alarms only)", s))
+    overall = result.overall()
+    print(_prf_row("**all claimed entities**", overall))
+    print("\n| SECRET kind | gold | tp | fp | fn | precision | recall | F1 |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for kind in sorted(result.per_kind):
+        print(_prf_row(kind, result.per_kind[kind]))
+    print("\n| source | gold | tp | fp | fn | precision | recall | F1 |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, s in result.per_source.items():
+        print(_prf_row(name, s))
+    matched = overall.tp
+    print(f"\nSpans: {overall.exact} of {matched} matches are exact.")
+
+    verdicts = check_issue_examples(load_issue_examples(), engine)
+    print(f"\n### Issue 13's own examples: {sum(v.ok for v in verdicts)} of {len(verdicts)} right\n")
+    for v in verdicts:
+        if not v.ok:
+            text = v.sample.text.replace("\n", "\\n")
+            text = text if len(text) <= 70 else text[:67] + "..."
+            want = "allow" if v.sample.decision == "allow" else (
+                f"{v.sample.entity}{'/' + v.sample.kind if v.sample.kind else ''}" if v.sample.label == "tp"
+                else f"no {v.sample.entity}")
+            print(f"- `{text}` → want {want}; got {v.got[:140]}")
+
+    dense = [p.text for p in generate(2000, 20250105)]
+    ordinary_texts = [p.text for p in posts]
+    mix = [dense[i % len(dense)] if i % 20 == 0 else ordinary_texts[i % len(ordinary_texts)] for i in range(4000)]
+    for text in ordinary_texts[:50]:
+        engine(text)
+    print("\n### Speed (govern, this process, fastest of %d passes)\n" % passes)
+    print("| texts | posts | posts/s |")
+    print("| --- | ---: | ---: |")
+    print(f"| ordinary posts | {len(ordinary_texts):,} | {_speed(engine, ordinary_texts, passes):,.0f} |")
+    print(f"| realistic mix (95% ordinary, 5% dense corpus) | {len(mix):,} | {_speed(engine, mix, passes):,.0f} |")
+    print(f"| dense corpus (seed 20250105) | {len(dense):,} | {_speed(engine, dense, passes):,.0f} |")
+
+    worst_kind = min(((s.recall, k) for k, s in result.per_kind.items()), default=(1.0, "-"))
+    print("\n### Targets (issue 13)\n")
+    for label, ok, value in (
+            ("ordinary posts: 0 blocked", ordinary.blocked == 0, str(ordinary.blocked)),
+            ("ordinary posts: <= 1% flagged", ordinary.flagged_rate <= 0.01, f"{100 * ordinary.flagged_rate:.1f}%"),
+            ("peer samples: F1 >= 0.95 over the claimed entities", overall.f1 >= 0.95, f"{overall.f1:.3f}"),
+            ("peer samples: every secret kind recall >= 0.90", worst_kind[0] >= 0.90,
+             f"lowest {worst_kind[1]} {worst_kind[0]:.3f}"),
+            ("issue examples all right", all(v.ok for v in verdicts), f"{sum(v.ok for v in verdicts)}/{len(verdicts)}")):
+        print(f"- {'PASS' if ok else 'FAIL'} {label}: {value}")
+    if show_errors:
+        print(f"\n### First {show_errors} peer-sample errors\n")
+        for line in result.errors[:show_errors]:
+            print(f"- {line[:200]}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=20250105)
     parser.add_argument("--passes", type=int, default=3, help="timed passes per engine; the fastest is reported")
     parser.add_argument("--child")
+    parser.add_argument("--independent", action="store_true",
+                        help="score govern on the independent data of issue 13 (tests/data/policy/) instead")
+    parser.add_argument("--errors", type=int, default=0, help="with --independent: list this many peer-sample errors")
     args = parser.parse_args()
+    if args.independent:
+        return run_independent(args.errors, args.passes)
     if args.child:
         print(json.dumps(run_child(args.child, args.posts, args.seed, args.passes)))
         return 0
