@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from govern.accounts.models import SocialAccount
@@ -21,6 +21,7 @@ class ScopeKind(str, enum.Enum):
 
 
 class CampaignStatus(str, enum.Enum):
+    OPENING = "opening"  # asked for; the job that snapshots the grants into items has not committed yet
     OPEN = "open"
     HELD = "held"  # the deadline would revoke too many grants at once: a governance user must confirm
     CLOSED = "closed"
@@ -55,13 +56,18 @@ class ReviewCampaign(Base):
     deadline: Mapped[datetime] = mapped_column(index=True)
     closed_at: Mapped[datetime | None]
     reminder_every_hours: Mapped[int]
+    opening_job_id: Mapped[str | None] = mapped_column(String(36))  # the outbox job that snapshots the items
+    snapshot_at: Mapped[datetime | None]  # when the grants in force were read into items; None while opening
 
     items: Mapped[list[ReviewItem]] = relationship(back_populates="campaign", order_by="ReviewItem.id")
 
 
 class ReviewItem(Base):
     __tablename__ = "review_items"
-    __table_args__ = (UniqueConstraint("campaign_id", "grant_id"),)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "grant_id"),
+        Index("ix_review_items_campaign_id_account_id_id", "campaign_id", "account_id", "id"),  # the campaign's pages
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("review_campaigns.id"), index=True)
@@ -75,6 +81,7 @@ class ReviewItem(Base):
     decided_at: Mapped[datetime | None]
     comment: Mapped[str | None] = mapped_column(Text)
     last_reminded_at: Mapped[datetime | None]
+    escalated_from_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))  # the reviewer before escalation
 
     campaign: Mapped[ReviewCampaign] = relationship(back_populates="items", lazy="joined")
     grant: Mapped[Grant] = relationship(lazy="joined")
