@@ -5,8 +5,8 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, case
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from govern.accounts.models import SocialAccount
 from govern.db import Base, enum_column, unicode_name, utcnow
@@ -88,6 +88,9 @@ class ReviewItem(Base):
     person: Mapped[Person] = relationship(foreign_keys=[person_id], lazy="joined")
     account: Mapped[SocialAccount] = relationship(lazy="joined")
     reviewer: Mapped[Person | None] = relationship(foreign_keys=[reviewer_person_id], lazy="joined")
+
+    # 0 while the item waits for a decision (undecided or escalated), 1 once decided: "my reviews" pages waiting first
+    settled: Mapped[int] = column_property(case((decision.is_(None), 0), (decision == ItemDecision.ESCALATED, 0), else_=1))
 
     @property
     def is_final(self) -> bool:
