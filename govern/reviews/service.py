@@ -647,7 +647,9 @@ def extend_deadline(session: Session, actor: Actor, campaign_id: int, deadline: 
     if deadline.tzinfo is None or deadline <= utcnow():
         raise InvalidOperation("the new deadline must be in the future")
     before = campaign_snapshot(campaign)
-    campaign.deadline, campaign.status = deadline, CampaignStatus.OPEN
+    campaign.deadline = deadline
+    if campaign.status is CampaignStatus.HELD:
+        campaign.status = CampaignStatus.OPEN
     session.flush()
     record(session, actor, "reviews:campaign:extend", "review_campaign", campaign.id, before=before,
            after=campaign_snapshot(campaign))
