@@ -10,7 +10,7 @@ from govern.grants.schemas import GrantAccountSchema, GrantPersonSchema
 from govern.reviews.models import CampaignStatus, DeadlineAction, ScopeKind
 from govern.reviews.service import MAX_COMMENT, MAX_NAME, MAX_REMINDER_HOURS, item_state
 from govern.outbox.schemas import JobSchema
-from govern.schemas_common import AwareDateTime, Integer, PageArgs, StrictBoolean, page_schema
+from govern.schemas_common import AwareDateTime, Integer, PageArgs, page_schema
 
 
 # A review runs for weeks; a deadline more than a year out would never bite.
@@ -94,7 +94,7 @@ class ReviewItemPageArgs(PageArgs):
 
 
 class MyItemsArgs(PageArgs):
-    pending_only = StrictBoolean(load_default=True, metadata={"description": "false: also the items already decided "
+    pending_only = fields.Boolean(load_default=True, truthy={"true"}, falsy={"false"}, metadata={"description": "false: also the items already decided "
                                                                              "(waiting ones come first)."})
 
 
