@@ -390,6 +390,14 @@ def items_for_page(session: Session, decider: Decider, *, limit: int, cursor: st
                     limit, cursor)
 
 
+def waiting_counts(session: Session, decider: Decider) -> dict[int, int]:
+    """Per running campaign: how many of this person's items still wait for a decision (one GROUP BY)."""
+    if not _mine(decider):
+        return {}
+    query = _items_for_query(decider, pending_only=True).with_only_columns(ReviewItem.campaign_id, func.count())
+    return dict(session.execute(query.group_by(ReviewItem.campaign_id)).all())
+
+
 def item_state(item: ReviewItem, moment: datetime | None = None) -> str:
     """What the item shows: its decision, "pending", or "already_removed" when the grant ended outside the review."""
     if item.is_final:

@@ -85,7 +85,8 @@ def test_governance_opens_a_campaign_in_the_console(console, session, world):
                                                           "reminder_every_hours": "48"}, follow_redirects=True)
     assert opened.status_code == 200
     page = text_of(opened)
-    assert "Brand check" in page and "1 grants to review" in page and "Dana Levi" in page and "ليلى حداد" in page
+    assert "Brand check" in page and "is opening" in page, "the request only asks: a job reads the access in scope"
+    assert "0 of 1 decided" in page and "Dana Levi" in page and "ليلى حداد" in page, "embedded, the job ran after the request"
     campaign = session.query(ReviewCampaign).filter_by(name="Brand check").one()
     assert (campaign.scope_kind, campaign.scope_value, campaign.on_deadline.value, campaign.reminder_every_hours) == (
         ScopeKind.BUSINESS_UNIT, "Brand", "escalate", 48)
