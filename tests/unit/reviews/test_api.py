@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from sqlalchemy import update
 
-from govern.audit.service import Actor
 from govern.auth.roles import Role
-from govern.auth.service import create_api_client
 from govern.grants.models import Grant
 from govern.reviews.models import ReviewCampaign
 from tests.unit.reviews.conftest import later
 
 BASE = "/api/v1/reviews"
-
-
-@pytest.fixture
-def token_for(session):
-    """A bearer token for a role, optionally linked to a person (an owner answering through the API)."""
-    def mint(role: Role, person_id: int | None = None) -> dict[str, str]:
-        _, token = create_api_client(session, Actor.system("tests"), f"{role.value}-{person_id}-{uuid.uuid4().hex[:8]}", role, person_id)
-        session.commit()
-        return {"Authorization": f"Bearer {token.reveal()}"}
-
-    return mint
 
 
 def open_body(**fields):

@@ -4,34 +4,19 @@ from __future__ import annotations
 
 import html
 from datetime import date, timedelta
-import uuid
 
 import pytest
 
-from govern.audit.service import Actor
 from govern.auth.roles import Role
-from govern.auth.service import ensure_console_user
 from govern.grants.models import Grant
 from govern.reviews import service
 from govern.reviews.models import CampaignStatus, ItemDecision, ReviewCampaign, ScopeKind
 from tests.unit.reviews.conftest import item_for
-from tests.support.console import signed_in_client
 
 
 @pytest.fixture(autouse=True)
 def _no_csrf(app, monkeypatch):
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
-
-
-@pytest.fixture
-def console(app, session):
-    def sign_in(role: Role, person_id: int | None = None):
-        user = ensure_console_user(session, Actor.system("tests"), f"{role.value}-{uuid.uuid4().hex[:8]}@console.test",
-                                   f"{role.value} tester", role, person_id=person_id)
-        session.commit()
-        return signed_in_client(app, user.id)
-
-    return sign_in
 
 
 def text_of(response) -> str:
