@@ -412,30 +412,54 @@ def _settle(item: ReviewItem, decision: ItemDecision, decided_by: str, decided_a
     item.decision, item.decided_by, item.decided_at, item.comment = decision, decided_by, decided_at, comment
 
 
+def _removed_elsewhere(revoked_at: datetime | None, revoked_by: str | None, revoke_reason: str | None,
+                       expires_at: datetime | None) -> dict[str, Any]:
+    """How an item whose grant ended outside the review is closed: as removed, by whoever (or whatever) removed it."""
+    if revoked_at is not None:
+        return {"decision": ItemDecision.REVOKED, "decided_by": revoked_by or "unknown", "decided_at": revoked_at,
+                "comment": f"removed outside the review: {revoke_reason or ''}".strip()[:MAX_COMMENT]}
+    return {"decision": ItemDecision.REVOKED, "decided_by": "system:grant-expiry", "decided_at": expires_at or utcnow(),
+            "comment": "access ended at its expiry"}
+
+
 def _close_removed_elsewhere(session: Session, actor: Actor, item: ReviewItem) -> None:
     grant = item.grant
-    if grant.revoked_at is not None:
-        _settle(item, ItemDecision.REVOKED, grant.revoked_by or "unknown", grant.revoked_at,
-                f"removed outside the review: {grant.revoke_reason or ''}".strip()[:MAX_COMMENT])
-    else:
-        _settle(item, ItemDecision.REVOKED, "system:grant-expiry", grant.expires_at or utcnow(), "access ended at its expiry")
+    closing = _removed_elsewhere(grant.revoked_at, grant.revoked_by, grant.revoke_reason, grant.expires_at)
+    _settle(item, closing["decision"], closing["decided_by"], closing["decided_at"], closing["comment"])
     session.flush()
     record(session, actor, "reviews:item:removed_elsewhere", "review_item", item.id, **item_facts(item))
 
 
 def reconcile(session: Session, actor: Actor, campaign: ReviewCampaign, now: datetime | None = None) -> int:
-    """Close the waiting items whose grant was revoked, or ran out, outside the review."""
-    query = (select(ReviewItem).join(Grant, Grant.id == ReviewItem.grant_id)
-             .where(ReviewItem.campaign_id == campaign.id, _is_pending(), not_(Grant.is_effective_at(now or utcnow()))))
-    closed = list(session.scalars(query).unique())
-    for item in closed:
-        _close_removed_elsewhere(session, actor, item)
-    return len(closed)
+    """Close the waiting items whose grant was revoked, or ran out, outside the review: read as rows, updated by
+    primary key in one batch, one audit event each written in one batch (an offboarding may close thousands)."""
+    query = (select(ReviewItem.id, ReviewItem.campaign_id, ReviewItem.grant_id, ReviewItem.person_id,
+                    ReviewItem.account_id, ReviewItem.grant_role, ReviewItem.reviewer_person_id, Grant.revoked_at,
+                    Grant.revoked_by, Grant.revoke_reason, Grant.expires_at)
+             .join(Grant, Grant.id == ReviewItem.grant_id)
+             .where(ReviewItem.campaign_id == campaign.id, _is_pending(), not_(Grant.is_effective_at(now or utcnow())))
+             .order_by(ReviewItem.id))
+    rows = session.execute(query).all()
+    if not rows:
+        return 0
+    closings = {row.id: _removed_elsewhere(row.revoked_at, row.revoked_by, row.revoke_reason, row.expires_at) for row in rows}
+    session.execute(update(ReviewItem), [{"id": item_id, **closing} for item_id, closing in closings.items()])
+    for item in [obj for obj in session.identity_map.values() if isinstance(obj, ReviewItem) and obj.id in closings]:
+        session.expire(item)  # loaded before the batch: read again
+    record_many(session, actor, [EventSpec("reviews:item:removed_elsewhere", "review_item", row.id, details={
+        "campaign_id": row.campaign_id, "grant_id": row.grant_id, "person_id": row.person_id, "account_id": row.account_id,
+        "grant_role": row.grant_role, "reviewer_person_id": row.reviewer_person_id,
+        "decision": closings[row.id]["decision"].value, "comment": closings[row.id]["comment"]}) for row in rows])
+    return len(rows)
 
 
 def _close_if_complete(session: Session, actor: Actor, campaign: ReviewCampaign, now: datetime) -> None:
     if campaign.status is CampaignStatus.CLOSED:
         return
+    still_in_force = (select(ReviewItem.id).join(Grant, Grant.id == ReviewItem.grant_id)
+                      .where(ReviewItem.campaign_id == campaign.id, _is_pending(), Grant.is_effective_at(now)).limit(1))
+    if session.scalar(still_in_force) is not None:
+        return  # someone still has to decide: no need to look through the whole campaign after every decision
     reconcile(session, actor, campaign, now)
     waiting = session.scalar(select(func.count()).where(ReviewItem.campaign_id == campaign.id, _is_pending()))
     if waiting:

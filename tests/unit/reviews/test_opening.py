@@ -241,3 +241,24 @@ def test_limits_outside_1_to_200_are_refused(client, open_campaign, token_for):
         response = client.get(f"{BASE}/campaigns/{campaign.id}/items", query_string={"limit": limit},
                               headers=token_for(Role.GOVERNANCE))
         assert response.status_code == 422 and response.content_type == "application/problem+json"
+
+
+def test_items_whose_grants_ended_elsewhere_are_closed_in_one_batch_each_audited(session, actor, open_campaign, world):
+    from govern.audit.models import AuditEvent
+    from govern.grants.models import Grant
+    from govern.grants.service import revoke_grant
+
+    campaign = open_campaign()
+    revoke_grant(session, actor, world.grants["dana_news"], "left the project")
+    session.get(Grant, world.grants["noa_news"]).expires_at = later(minutes=-1)
+    session.commit()
+    assert service.reconcile(session, actor, campaign) == 2
+    closed = {item.grant_id: item for item in session.scalars(select(ReviewItem).where(
+        ReviewItem.campaign_id == campaign.id, ReviewItem.decision.is_not(None)))}
+    assert set(closed) == {world.grants["dana_news"], world.grants["noa_news"]}
+    revoked, expired = closed[world.grants["dana_news"]], closed[world.grants["noa_news"]]
+    assert (revoked.decided_by, revoked.comment) == (actor.id, "removed outside the review: left the project")
+    assert (expired.decided_by, expired.comment) == ("system:grant-expiry", "access ended at its expiry")
+    audited = session.scalars(select(AuditEvent.target_id).where(AuditEvent.action == "reviews:item:removed_elsewhere")).all()
+    assert sorted(audited) == sorted([str(revoked.id), str(expired.id)])
+    assert service.reconcile(session, actor, campaign) == 0
