@@ -71,8 +71,7 @@ def snapshot(campaign_id: int, scope_kind: ScopeKind, scope_value: str | None, m
     query = (select(literal(campaign_id, Integer), Grant.id, Grant.person_id, Grant.account_id, Grant.role, reviewer, told)
              .select_from(Grant).join(SocialAccount, SocialAccount.id == Grant.account_id)
              .outerjoin(reviewers, reviewers.c.owner_id == SocialAccount.owner_id)
-             .where(Grant.is_effective_at(moment), ~already)
-             .order_by(Grant.account_id, Grant.id))
+             .where(Grant.is_effective_at(moment), ~already))
     return in_scope(query, scope_kind, scope_value)
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import case, func, insert, not_, or_, select, update
+from sqlalchemy import case, func, insert, not_, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from govern.accounts.models import Network, SocialAccount
@@ -258,7 +258,14 @@ def fill_campaign(session: Session, actor: Actor, campaign_id: int, now: datetim
         total = session.scalar(select(func.count()).where(ReviewItem.campaign_id == campaign.id)) or 0
         return Opened(campaign.id, total, 0, 0, already_open=True)
     snapshot = queries.snapshot(campaign.id, campaign.scope_kind, campaign.scope_value, now)
+    on_postgresql = session.get_bind().dialect.name == "postgresql"
+    if on_postgresql:
+        # The snapshot reads the whole scope: hash joins are its plan at any size. Statistics left stale by a bulk
+        # load made the planner expect 3 grants and nest loops: 22 s instead of 0.3 s at 70,000 grants.
+        session.execute(text("SET LOCAL enable_nestloop = off"))
     session.execute(insert(ReviewItem).from_select(queries.SNAPSHOT_COLUMNS, snapshot))
+    if on_postgresql:
+        session.execute(text("RESET enable_nestloop"))
     per_reviewer = session.execute(select(ReviewItem.reviewer_person_id, func.count()).where(
         ReviewItem.campaign_id == campaign.id).group_by(ReviewItem.reviewer_person_id)).all()
     counts = {reviewer: count for reviewer, count in per_reviewer if reviewer is not None}

@@ -35,6 +35,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("snapshot_at", govern.db.UTCDateTime(timezone=True), nullable=True))
     op.execute("UPDATE review_campaigns SET snapshot_at = opened_at")
     with op.batch_alter_table("review_items", schema=None) as batch_op:
+        # person_id and account_id copy the grant's, which its own foreign keys hold: checking them again per item
+        # made opening a large campaign spend most of its time in foreign-key triggers (decision 0036)
+        batch_op.drop_constraint(op.f("fk_review_items_person_id_people"), type_="foreignkey")
+        batch_op.drop_constraint(op.f("fk_review_items_account_id_social_accounts"), type_="foreignkey")
         batch_op.add_column(sa.Column("escalated_from_person_id", sa.Integer(), nullable=True))
         batch_op.create_foreign_key(op.f("fk_review_items_escalated_from_person_id_people"), "people",
                                     ["escalated_from_person_id"], ["id"])
@@ -46,6 +50,9 @@ def downgrade() -> None:
         batch_op.drop_index("ix_review_items_campaign_id_account_id_id")
         batch_op.drop_constraint(op.f("fk_review_items_escalated_from_person_id_people"), type_="foreignkey")
         batch_op.drop_column("escalated_from_person_id")
+        batch_op.create_foreign_key(op.f("fk_review_items_person_id_people"), "people", ["person_id"], ["id"])
+        batch_op.create_foreign_key(op.f("fk_review_items_account_id_social_accounts"), "social_accounts",
+                                    ["account_id"], ["id"])
     op.execute("DELETE FROM review_items WHERE campaign_id IN (SELECT id FROM review_campaigns WHERE status = 'opening')")
     op.execute("DELETE FROM review_campaigns WHERE status = 'opening'")
     with op.batch_alter_table("review_campaigns", schema=None) as batch_op:
