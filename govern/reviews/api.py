@@ -84,8 +84,9 @@ class CampaignDetail(MethodView):
     def get(self, campaign_id):
         """One campaign, its progress, and each reviewer's (null reviewer: governance)."""
         campaign = service.get_campaign(db.session, campaign_id)
-        return {"campaign": with_progress(campaign), "reviewers": service.reviewer_progress(db.session, campaign_id),
-                "reviewers_total": service.reviewer_count(db.session, campaign_id)}
+        overview = service.campaign_overview(db.session, campaign_id)
+        return {"campaign": campaign_document(campaign, overview.progress), "reviewers": overview.reviewers,
+                "reviewers_total": overview.reviewers_total}
 
 
 @blp.route("/campaigns/<int:campaign_id>/opening-job")

@@ -332,16 +332,44 @@ def progress_of(session: Session, campaign_ids: Iterable[int]) -> dict[int, Prog
 REVIEWER_ROWS = 100  # a campaign page and its API document show this many reviewers, the busiest first
 
 
-def reviewer_progress(session: Session, campaign_id: int, limit: int = REVIEWER_ROWS) -> list[ReviewerProgress]:
-    """Per reviewer (None: governance): items, decided and pending, counted in one GROUP BY; most pending first."""
-    pending = func.sum(case((_is_pending(), 1), else_=0))
-    counts = (select(ReviewItem.reviewer_person_id.label("reviewer_id"), func.count().label("total"), pending.label("pending"))
+@dataclass(frozen=True)
+class CampaignOverview:
+    progress: Progress
+    reviewers: list[ReviewerProgress]  # the `limit` with most waiting, governance last
+    reviewers_total: int
+
+
+def campaign_overview(session: Session, campaign_id: int, limit: int = REVIEWER_ROWS) -> CampaignOverview:
+    """The campaign's progress, per reviewer and in all, from one GROUP BY over its items: per reviewer the counts of
+    each decision; window sums over those groups give the campaign's figures and the number of reviewers, so the
+    items are read once however many reviewers are shown."""
+    def count_of(condition):
+        return func.sum(case((condition, 1), else_=0))
+
+    decided = {decision.value: count_of(ReviewItem.decision == decision).label(decision.value) for decision in ItemDecision}
+    counts = (select(ReviewItem.reviewer_person_id.label("reviewer_id"), func.count().label("total"),
+                     count_of(_is_pending()).label("pending"), *decided.values())
               .where(ReviewItem.campaign_id == campaign_id).group_by(ReviewItem.reviewer_person_id).subquery())
-    query = (select(counts.c.reviewer_id, counts.c.total, counts.c.pending, Person)
+    in_all = [func.sum(counts.c[name]).over().label(f"all_{name}") for name in ("total", *decided)]
+    query = (select(counts.c.reviewer_id, counts.c.total, counts.c.pending, Person, func.count().over().label("groups"),
+                    *in_all)
              .outerjoin(Person, Person.id == counts.c.reviewer_id)
              .order_by(counts.c.reviewer_id.is_(None), counts.c.pending.desc(), Person.display_name, counts.c.reviewer_id)
              .limit(limit))
-    return [ReviewerProgress(person, total, int(waiting or 0)) for _id, total, waiting, person in session.execute(query)]
+    rows = session.execute(query).all()
+    if not rows:
+        return CampaignOverview(Progress(), [], 0)
+    first = rows[0]._mapping
+    figures = {name: int(first[f"all_{name}"] or 0) for name in decided}
+    total = int(first["all_total"] or 0)
+    progress = Progress(total=total, undecided=total - sum(figures.values()), **figures)
+    reviewers = [ReviewerProgress(row.Person, row.total, int(row.pending or 0)) for row in rows]
+    return CampaignOverview(progress, reviewers, int(first["groups"]))
+
+
+def reviewer_progress(session: Session, campaign_id: int, limit: int = REVIEWER_ROWS) -> list[ReviewerProgress]:
+    """Per reviewer (None: governance): items and pending, most pending first."""
+    return campaign_overview(session, campaign_id, limit).reviewers
 
 
 def reviewer_count(session: Session, campaign_id: int) -> int:

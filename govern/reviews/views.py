@@ -244,10 +244,8 @@ def _opening_job(campaign: ReviewCampaign) -> OutboxJob | None:
 def _campaign_page(campaign_id: int, status: int = 200, errors: dict[str, str] | None = None):
     campaign = service.get_campaign(db.session, campaign_id)
     items, paging_errors = _page_of(service.campaign_items_page, campaign.id)
-    page = render_template("console/reviews_campaign.html", campaign=campaign, errors=errors or {}, paging_errors=paging_errors,
-                           progress=service.progress_of(db.session, [campaign.id])[campaign.id],
-                           reviewers=service.reviewer_progress(db.session, campaign.id),
-                           reviewers_total=service.reviewer_count(db.session, campaign.id),
+    page = render_template("console/reviews_campaign.html", campaign=campaign, errors=errors or {},
+                           paging_errors=paging_errors, overview=service.campaign_overview(db.session, campaign.id),
                            opening_job=_opening_job(campaign), results=items, now=utcnow())
     return page, 400 if paging_errors and status == 200 else status
 

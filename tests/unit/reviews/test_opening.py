@@ -185,6 +185,10 @@ def test_progress_per_reviewer_is_counted_in_sql(session, actor, open_campaign, 
     assert service.reviewer_count(session, campaign.id) == 3
     assert [row.pending for row in service.reviewer_progress(session, campaign.id, limit=1)] == [2]
     assert service.progress_of(session, [campaign.id])[campaign.id].as_dict()["decided"] == 2
+    overview = service.campaign_overview(session, campaign.id, limit=2)
+    assert overview.progress == service.progress_of(session, [campaign.id])[campaign.id]
+    assert (len(overview.reviewers), overview.reviewers_total) == (2, 3)
+    assert service.campaign_overview(session, 999_999) == service.CampaignOverview(service.Progress(), [], 0)
 
 
 def test_escalating_keeps_the_former_reviewer_in_one_statement(session, actor, open_campaign, world):
