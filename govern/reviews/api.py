@@ -4,22 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import current_app, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from govern.auth.roles import Permission, role_allows
+from govern.errors import NotFound
 from govern.extensions import db
-from govern.reviews import service
+from govern.outbox import service as outbox
+from govern.outbox.schemas import JobSchema
+from govern.reviews import service, tasks
 from govern.reviews.models import ReviewCampaign
 from govern.reviews.schemas import (
     CampaignDetailSchema,
     CampaignListArgs,
+    CampaignOpeningSchema,
     CampaignOpenSchema,
     CampaignSchema,
     ReviewCloseSchema,
     ReviewDecisionSchema,
     ReviewExtendSchema,
+    MyItemsArgs,
+    ReviewItemPage,
+    ReviewItemPageArgs,
     ReviewItemSchema,
 )
 from govern.web.authz import requires
@@ -59,11 +66,15 @@ class Campaigns(MethodView):
 
     @requires(Permission.REVIEWS_MANAGE)
     @blp.arguments(CampaignOpenSchema)
-    @blp.response(201, CampaignSchema)
+    @blp.response(202, CampaignOpeningSchema, headers={"Location": {"description": "The campaign",
+                                                                     "schema": {"type": "string"}}})
     def post(self, data):
-        """Open a campaign: every grant in force in the scope now becomes an item for its account's owner."""
-        campaign = service.open_campaign(db.session, current_actor(), review_settings(), **data)
-        return with_progress(campaign)
+        """Open a campaign: a job snapshots every grant in force in the scope into an item for its account's owner
+        (or up the manager chain). The campaign is `opening` until the job has run; follow `job` or the campaign."""
+        campaign = service.request_campaign(db.session, current_actor(), review_settings(), **data)
+        job = tasks.enqueue_open(db.session, campaign, current_actor())
+        location = url_for(".CampaignDetail", campaign_id=campaign.id)
+        return {"campaign": with_progress(campaign), "job": outbox.job_document(job)}, 202, {"Location": location}
 
 
 @blp.route("/campaigns/<int:campaign_id>")
@@ -73,26 +84,43 @@ class CampaignDetail(MethodView):
     def get(self, campaign_id):
         """One campaign, its progress, and each reviewer's (null reviewer: governance)."""
         campaign = service.get_campaign(db.session, campaign_id)
-        return {"campaign": with_progress(campaign), "reviewers": service.reviewer_progress(db.session, campaign_id)}
+        overview = service.campaign_overview(db.session, campaign_id)
+        return {"campaign": campaign_document(campaign, overview.progress), "reviewers": overview.reviewers,
+                "reviewers_total": overview.reviewers_total}
+
+
+@blp.route("/campaigns/<int:campaign_id>/opening-job")
+class CampaignOpeningJob(MethodView):
+    @requires(Permission.REVIEWS_READ)
+    @blp.response(200, JobSchema)
+    def get(self, campaign_id):
+        """The job that snapshots the campaign's items: pending, delivered (waiting for a worker), done or failed."""
+        campaign = service.get_campaign(db.session, campaign_id)
+        if campaign.opening_job_id is None:
+            raise NotFound(f"review campaign {campaign_id} was not opened by a job")
+        return outbox.job_document(outbox.get_job(db.session, campaign.opening_job_id, [tasks.open_campaign.name]))
 
 
 @blp.route("/campaigns/<int:campaign_id>/items")
 class CampaignItems(MethodView):
     @requires(Permission.REVIEWS_READ)
-    @blp.response(200, ReviewItemSchema(many=True))
-    def get(self, campaign_id):
-        """Every item of a campaign, decided or not."""
+    @blp.arguments(ReviewItemPageArgs, location="query")
+    @blp.response(200, ReviewItemPage)
+    def get(self, args, campaign_id):
+        """The items of a campaign, decided or not, account by account: a page at a time (pass next_cursor on)."""
         service.get_campaign(db.session, campaign_id)
-        return service.campaign_items(db.session, campaign_id)
+        return service.campaign_items_page(db.session, campaign_id, **args)
 
 
 @blp.route("/items/mine")
 class MyItems(MethodView):
     @requires(Permission.REVIEWS_RESPOND)
-    @blp.response(200, ReviewItemSchema(many=True))
-    def get(self):
-        """The items waiting for the caller's person (with reviews:manage, also those governance decides)."""
-        return service.items_for(db.session, current_decider())
+    @blp.arguments(MyItemsArgs, location="query")
+    @blp.response(200, ReviewItemPage)
+    def get(self, args):
+        """The items for the caller's person (with reviews:manage, also those governance decides), a page at a time:
+        by default only those waiting; with pending_only=false the decided ones follow them."""
+        return service.items_for_page(db.session, current_decider(), **args)
 
 
 @blp.route("/items/<int:item_id>/decision")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, case
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from govern.accounts.models import SocialAccount
 from govern.db import Base, enum_column, unicode_name, utcnow
@@ -21,6 +21,7 @@ class ScopeKind(str, enum.Enum):
 
 
 class CampaignStatus(str, enum.Enum):
+    OPENING = "opening"  # asked for; the job that snapshots the grants into items has not committed yet
     OPEN = "open"
     HELD = "held"  # the deadline would revoke too many grants at once: a governance user must confirm
     CLOSED = "closed"
@@ -55,19 +56,26 @@ class ReviewCampaign(Base):
     deadline: Mapped[datetime] = mapped_column(index=True)
     closed_at: Mapped[datetime | None]
     reminder_every_hours: Mapped[int]
+    opening_job_id: Mapped[str | None] = mapped_column(String(36))  # the outbox job that snapshots the items
+    snapshot_at: Mapped[datetime | None]  # when the grants in force were read into items; None while opening
 
     items: Mapped[list[ReviewItem]] = relationship(back_populates="campaign", order_by="ReviewItem.id")
 
 
 class ReviewItem(Base):
     __tablename__ = "review_items"
-    __table_args__ = (UniqueConstraint("campaign_id", "grant_id"),)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "grant_id"),
+        Index("ix_review_items_campaign_id_account_id_id", "campaign_id", "account_id", "id"),  # the campaign's pages
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("review_campaigns.id"), index=True)
     grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"), index=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
-    account_id: Mapped[int] = mapped_column(ForeignKey("social_accounts.id"))
+    # copies of the grant's (whose own foreign keys hold them): no foreign key of their own, so opening a campaign
+    # does not check 230,000 rows twice more (decision 0036)
+    person_id: Mapped[int]
+    account_id: Mapped[int]
     grant_role: Mapped[str] = mapped_column(String(32))
     reviewer_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)  # None: governance decides
     decision: Mapped[ItemDecision | None] = mapped_column(enum_column(ItemDecision))
@@ -75,12 +83,18 @@ class ReviewItem(Base):
     decided_at: Mapped[datetime | None]
     comment: Mapped[str | None] = mapped_column(Text)
     last_reminded_at: Mapped[datetime | None]
+    escalated_from_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))  # the reviewer before escalation
 
     campaign: Mapped[ReviewCampaign] = relationship(back_populates="items", lazy="joined")
     grant: Mapped[Grant] = relationship(lazy="joined")
-    person: Mapped[Person] = relationship(foreign_keys=[person_id], lazy="joined")
-    account: Mapped[SocialAccount] = relationship(lazy="joined")
+    person: Mapped[Person] = relationship(primaryjoin="foreign(ReviewItem.person_id) == Person.id", lazy="joined",
+                                          viewonly=True)
+    account: Mapped[SocialAccount] = relationship(primaryjoin="foreign(ReviewItem.account_id) == SocialAccount.id",
+                                                  lazy="joined", viewonly=True)
     reviewer: Mapped[Person | None] = relationship(foreign_keys=[reviewer_person_id], lazy="joined")
+
+    # 0 while the item waits for a decision (undecided or escalated), 1 once decided: "my reviews" pages waiting first
+    settled: Mapped[int] = column_property(case((decision.is_(None), 0), (decision == ItemDecision.ESCALATED, 0), else_=1))
 
     @property
     def is_final(self) -> bool:

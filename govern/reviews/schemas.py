@@ -9,7 +9,8 @@ from marshmallow import Schema, fields, validate
 from govern.grants.schemas import GrantAccountSchema, GrantPersonSchema
 from govern.reviews.models import CampaignStatus, DeadlineAction, ScopeKind
 from govern.reviews.service import MAX_COMMENT, MAX_NAME, MAX_REMINDER_HOURS, item_state
-from govern.schemas_common import AwareDateTime, Integer
+from govern.outbox.schemas import JobSchema
+from govern.schemas_common import AwareDateTime, Integer, PageArgs, page_schema
 
 
 # A review runs for weeks; a deadline more than a year out would never bite.
@@ -40,6 +41,10 @@ class CampaignSchema(Schema):
     deadline = fields.DateTime()
     closed_at = fields.DateTime(allow_none=True)
     reminder_every_hours = fields.Integer()
+    snapshot_at = fields.DateTime(allow_none=True, metadata={"description": "When the grants in force were read into "
+                                                             "items; null while the campaign is opening."})
+    opening_job_id = fields.String(allow_none=True, metadata={"description": "The job that snapshots the items: read "
+                                                              "its state at /reviews/campaigns/{id}/opening-job."})
     progress = fields.Nested(ReviewProgressSchema)
 
 
@@ -52,7 +57,14 @@ class ReviewerProgressSchema(Schema):
 
 class CampaignDetailSchema(Schema):
     campaign = fields.Nested(CampaignSchema)
-    reviewers = fields.List(fields.Nested(ReviewerProgressSchema))
+    reviewers = fields.List(fields.Nested(ReviewerProgressSchema),
+                            metadata={"description": "Progress per reviewer, those with most waiting first (at most 100)."})
+    reviewers_total = fields.Integer(metadata={"description": "How many reviewers the campaign has (governance counts as one)."})
+
+
+class CampaignOpeningSchema(Schema):
+    campaign = fields.Nested(CampaignSchema, metadata={"description": "The campaign, opening until its job has run."})
+    job = fields.Nested(JobSchema)
 
 
 class ReviewItemSchema(Schema):
@@ -72,6 +84,18 @@ class ReviewItemSchema(Schema):
     decided_by = fields.String(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)
     comment = fields.String(allow_none=True)
+
+
+ReviewItemPage = page_schema(ReviewItemSchema, "ReviewItemPage")
+
+
+class ReviewItemPageArgs(PageArgs):
+    pass
+
+
+class MyItemsArgs(PageArgs):
+    pending_only = fields.Boolean(load_default=True, truthy={"true"}, falsy={"false"}, metadata={"description": "false: also the items already decided "
+                                                                             "(waiting ones come first)."})
 
 
 class CampaignListArgs(Schema):

@@ -1,4 +1,4 @@
-"""Access review jobs: remind reviewers, and act on campaigns whose deadline has passed."""
+"""Access review jobs: snapshot a campaign's items, remind reviewers, and act on campaigns whose deadline has passed."""
 
 from __future__ import annotations
 
@@ -6,8 +6,13 @@ from celery import shared_task
 from flask import current_app
 
 from govern.audit.service import Actor
+from sqlalchemy.orm import Session
+
 from govern.extensions import db
+from govern.jobs import enqueue_after_commit
+from govern.outbox.models import OutboxJob
 from govern.reviews import service
+from govern.reviews.models import ReviewCampaign
 
 REVIEWS_ACTOR = Actor.system("access-reviews")
 
@@ -21,3 +26,17 @@ def send_reminders() -> int:
 def process_deadlines() -> dict[str, int]:
     config = service.ReviewSettings.from_settings(current_app.extensions["govern.settings"])
     return service.process_due_deadlines(db.session, REVIEWS_ACTOR, config)
+
+
+@shared_task(name="govern.reviews.open_campaign")
+def open_campaign(campaign_id: int, actor_id: str, actor_name: str, request_id: str | None = None) -> dict:
+    """Fill a campaign asked for in a request; audited as the person who asked (the request's id kept)."""
+    actor = Actor(actor_id, actor_name, request_id)
+    return service.fill_campaign(db.session, actor, campaign_id).as_dict()
+
+
+def enqueue_open(session: Session, campaign: ReviewCampaign, actor: Actor) -> OutboxJob:
+    """Queue the snapshot job in the caller's transaction and remember it on the campaign."""
+    job = enqueue_after_commit(session, open_campaign, campaign.id, actor.id, actor.name, actor.request_id)
+    service.set_opening_job(session, campaign, job.job_id)
+    return job

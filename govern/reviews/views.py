@@ -14,26 +14,32 @@ from marshmallow import ValidationError
 from govern.accounts.models import SocialAccount
 from govern.accounts.service import list_networks
 from govern.auth.roles import Permission
+from govern.console import forms
 from govern.console.labels import N_
 from govern.console.templating import can, isolate
 from govern.console.views import _refusal, bp
 from govern.db import utcnow
 from govern.errors import DomainError, NotFound
 from govern.extensions import db
-from govern.reviews import service
+from govern.outbox import service as outbox
+from govern.outbox.models import OutboxJob
+from govern.pagination import InvalidCursor, Page
+from govern.reviews import service, tasks
 from govern.reviews.models import DeadlineAction, ReviewCampaign, ReviewItem
-from govern.reviews.schemas import CampaignOpenSchema, ReviewExtendSchema
+from govern.reviews.schemas import CampaignOpenSchema, ReviewExtendSchema, ReviewItemPageArgs
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor, current_principal
 
 DEFAULT_REVIEW_DAYS = 14
 
 REVIEW_LABELS: dict[str, dict[str, str]] = {
-    "status": {"open": N_("Open"), "held": N_("Waiting for confirmation"), "closed": N_("Closed")},
+    "status": {"opening": N_("Opening"), "open": N_("Open"), "held": N_("Waiting for confirmation"), "closed": N_("Closed")},
     "state": {"pending": N_("To review"), "certified": N_("Kept"), "revoked": N_("Removed"),
               "revoked_at_deadline": N_("Removed at the deadline"), "escalated": N_("Passed to governance"),
               "already_removed": N_("Already removed")},
     "on_deadline": {"revoke": N_("Remove access nobody reviewed"), "escalate": N_("Pass access nobody reviewed to governance")},
+    "job": {"pending": N_("Waiting for the job queue"), "delivered": N_("Reading the access in scope"),
+            "done": N_("Done"), "failed": N_("Failed")},
 }
 
 FORM_PROBLEMS = {
@@ -98,10 +104,6 @@ class CampaignReview:
     campaign: ReviewCampaign
     accounts: list[AccountReview] = field(default_factory=list)
 
-    @property
-    def waiting(self) -> int:
-        return sum(1 for a in self.accounts for i in a.items if service.item_state(i) in ("pending", "escalated"))
-
 
 def _grouped(items: list[ReviewItem]) -> list[CampaignReview]:
     """Items (already in campaign, account, person order) grouped by campaign, then by account."""
@@ -116,12 +118,24 @@ def _grouped(items: list[ReviewItem]) -> list[CampaignReview]:
     return campaigns
 
 
+def _page_of(lister, *args: Any, **kwargs: Any) -> tuple[Page | None, dict[str, str]]:
+    """One page from the query string's limit and cursor, or the readable problem with them."""
+    paging, errors = forms.load(ReviewItemPageArgs(), request.args if request.method == "GET" else {})
+    if errors:
+        return None, errors
+    try:
+        return lister(db.session, *args, limit=paging["limit"], cursor=paging.get("cursor"), **kwargs), {}
+    except InvalidCursor:
+        return None, {"cursor": forms.problem_with("cursor")}
+
+
 def _my_reviews_page(status: int = 200, **form_state: Any):
     principal = current_principal()
-    items = service.items_for(db.session, _decider(), pending_only=False)
-    page = render_template("console/reviews_mine.html", reviews=_grouped(items), linked=principal.person_id is not None,
-                           **form_state)
-    return page, status
+    results, errors = _page_of(service.items_for_page, _decider(), pending_only=False)
+    page = render_template("console/reviews_mine.html", reviews=_grouped(list(results.items) if results else []),
+                           results=results, errors=errors, waiting=service.waiting_counts(db.session, _decider()),
+                           linked=principal.person_id is not None, **form_state)
+    return page, 400 if errors and status == 200 else status
 
 
 def _decide(item_id: int, verdict: service.Verdict, comment: str | None, done: str):
@@ -209,21 +223,31 @@ def reviews_campaign_open():
     if errors:
         return _open_form_page(422, request.form, errors)
     try:
-        campaign = service.open_campaign(db.session, current_actor(), _settings(), **data)
+        campaign = service.request_campaign(db.session, current_actor(), _settings(), **data)
     except DomainError as error:
         return _open_form_page(error.status, request.form, refusal=_words_for(error))
-    flash(_("Campaign %(name)s opened: %(count)s grants to review.", name=isolate(campaign.name),
-            count=service.progress_of(db.session, [campaign.id])[campaign.id].total), "success")
+    tasks.enqueue_open(db.session, campaign, current_actor())
+    flash(_("Campaign %(name)s is opening: the access in scope is being read into the review. This page shows when it is ready.",
+            name=isolate(campaign.name)), "success")
     return redirect(url_for(".reviews_campaign", campaign_id=campaign.id))
+
+
+def _opening_job(campaign: ReviewCampaign) -> OutboxJob | None:
+    if campaign.opening_job_id is None:
+        return None
+    try:
+        return outbox.get_job(db.session, campaign.opening_job_id, [tasks.open_campaign.name])
+    except NotFound:
+        return None
 
 
 def _campaign_page(campaign_id: int, status: int = 200, errors: dict[str, str] | None = None):
     campaign = service.get_campaign(db.session, campaign_id)
+    items, paging_errors = _page_of(service.campaign_items_page, campaign.id)
     page = render_template("console/reviews_campaign.html", campaign=campaign, errors=errors or {},
-                           progress=service.progress_of(db.session, [campaign.id])[campaign.id],
-                           reviewers=service.reviewer_progress(db.session, campaign.id),
-                           items=service.campaign_items(db.session, campaign.id), now=utcnow())
-    return page, status
+                           paging_errors=paging_errors, overview=service.campaign_overview(db.session, campaign.id),
+                           opening_job=_opening_job(campaign), results=items, now=utcnow())
+    return page, 400 if paging_errors and status == 200 else status
 
 
 @bp.get("/reviews/campaigns/<int:campaign_id>")

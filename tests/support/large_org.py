@@ -51,8 +51,10 @@ def load_large_org(connection: Connection, *, people: int = 20_000, accounts: in
         """), {"tag": tag, "people": people, "leavers": leavers, "names": list(FIRST_NAMES)}).scalar_one()
     # a manager tree: person n reports to person n // 10 (the first has none)
     connection.execute(sa.text(
-        "UPDATE people SET manager_id = :first + (id - :first + 1) / 10 - 1 "
-        "WHERE id > :first AND id < :first + :people AND (id - :first + 1) / 10 >= 1"),
+        # integer casts: psycopg binds a small Python int as smallint, and :first + :people would overflow it
+        "UPDATE people SET manager_id = CAST(:first AS integer) + (id - CAST(:first AS integer) + 1) / 10 - 1 "
+        "WHERE id > CAST(:first AS integer) AND id < CAST(:first AS integer) + CAST(:people AS integer) "
+        "AND (id - CAST(:first AS integer) + 1) / 10 >= 1"),
         {"first": first_person, "people": people})
     network_id = connection.execute(sa.text("SELECT id FROM networks WHERE key = 'x'")).scalar_one()
     business_unit = f"{tag}-unit"

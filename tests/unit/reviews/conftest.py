@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -9,13 +10,15 @@ import pytest
 from sqlalchemy import select
 
 from govern.auth.roles import Role
-from govern.auth.service import ensure_console_user
+from govern.audit.service import Actor
+from govern.auth.service import create_api_client, ensure_console_user
 from govern.grants.models import GrantRole
 from govern.grants.service import create_grant
 from govern.people.models import PersonStatus
 from govern.reviews import service
 from govern.reviews.models import ReviewItem, ScopeKind
 from tests import factories
+from tests.support.console import signed_in_client
 
 SETTINGS = service.ReviewSettings()
 
@@ -95,3 +98,26 @@ def governance_person(session, actor):
     ensure_console_user(session, actor, f"gov-{person.id}@reviews.test", "Gov", Role.GOVERNANCE, person_id=person.id)
     session.commit()
     return person
+
+
+@pytest.fixture
+def token_for(session):
+    """A bearer token for a role, optionally linked to a person (an owner answering through the API)."""
+    def mint(role: Role, person_id: int | None = None) -> dict[str, str]:
+        _, token = create_api_client(session, Actor.system("tests"), f"{role.value}-{person_id}-{uuid.uuid4().hex[:8]}", role, person_id)
+        session.commit()
+        return {"Authorization": f"Bearer {token.reveal()}"}
+
+    return mint
+
+
+@pytest.fixture
+def console(app, session):
+    """A console client signed in as a new console user of a role (optionally linked to a person)."""
+    def sign_in(role: Role, person_id: int | None = None):
+        user = ensure_console_user(session, Actor.system("tests"), f"{role.value}-{uuid.uuid4().hex[:8]}@console.test",
+                                   f"{role.value} tester", role, person_id=person_id)
+        session.commit()
+        return signed_in_client(app, user.id)
+
+    return sign_in
