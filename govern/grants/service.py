@@ -79,7 +79,8 @@ def grants_page(session: Session, filters: GrantFilter, limit: int = 50, cursor:
     moment = utcnow()
     page = paginate(session, grants_query(filters, moment), PAGE_SORT, Grant.starts_at, Grant.id, limit, cursor,
                     descending=True)
-    return CountedPage(page.items, page.next_cursor, count_grants(session, filters, moment))
+    whole = cursor is None and page.next_cursor is None  # the first page is the whole list: no need to count
+    return CountedPage(page.items, page.next_cursor, len(page.items) if whole else count_grants(session, filters, moment))
 
 
 def count_grants(session: Session, filters: GrantFilter, moment: datetime | None = None) -> int:
