@@ -179,6 +179,7 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.reports import views as _reports_console  # noqa: F401  (adds the report pages)
     from govern.reviews.api import blp as reviews_api
     from govern.reviews import views as _reviews_console  # noqa: F401  (adds the access review views)
+    from govern.audit import views as _audit_console  # noqa: F401  (adds the audit log page)
     from govern.grants.api import blp as grants_api
     from govern.notifications.api import blp as notifications_api
     from govern.ops.health import bp as ops

@@ -136,6 +136,8 @@ class Settings(BaseModel):
     default_locale: Literal["en", "ar", "he"] = "en"
     login_link_ttl_seconds: int = Field(default=900, ge=60, le=86400)
     trusted_proxies: int = Field(default=0, ge=0, le=5, description="Reverse proxies in front of govern whose X-Forwarded-For is trusted.")
+    serve_max_requests: int = Field(default=1000, ge=0, le=10_000_000, description="`govern serve`: a worker is replaced after this many requests, so memory a large answer took goes back to the system (0: never).")
+    serve_max_requests_jitter: int = Field(default=100, ge=0, le=1_000_000, description="`govern serve`: up to this many requests more, at random per worker, so the workers are not all replaced at once.")
     serve_request_timeout_seconds: float = Field(default=30.0, gt=0, le=3600, description="`govern serve`: how long a request's head and body may take to arrive (then 408), and a client to take the answer.")
     base_url: str = Field(default="http://127.0.0.1:8000", description="External URL used in printed links.")
     scim_entitlement_group: str = Field(default="social-media", min_length=1, max_length=255, description="SCIM group whose members may use govern; removal from it is a departure.")

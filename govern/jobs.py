@@ -7,6 +7,7 @@ does when the broker is back. Without a broker the relay runs the job in this pr
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Collection
@@ -271,21 +272,58 @@ def _run_in_process(app: Flask, settings: Settings, job_ids: Collection[str] | N
     return outcome
 
 
+SCHEDULE_STATE_FILE = "scheduler-state.json"
+# Whole-trail work never runs because a process started: at 10 million events it is half a minute of both cores on
+# every `govern serve`. It waits one period from the first start, like a fresh celery beat, and after that its last
+# run is remembered across restarts (in the instance folder) so that restarting more often than daily cannot starve it.
+NOT_AT_START = frozenset({"govern.audit.verify_chain"})
+
+
+def _read_schedule_state(path) -> dict[str, float]:
+    try:
+        loaded = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): float(v) for k, v in loaded.items() if isinstance(v, (int, float))} if isinstance(loaded, dict) else {}
+
+
+def _write_schedule_state(path, last_run: dict[str, float]) -> None:
+    try:
+        partial_file = path.with_suffix(".tmp")
+        partial_file.write_text(json.dumps(last_run, sort_keys=True))
+        partial_file.replace(path)
+    except OSError as exc:  # a read-only instance folder costs the memory of last runs, not the schedule
+        log.warning("schedule_state_not_saved", error=str(exc))
+
+
 def start_in_process_scheduler(app: Flask, interval_seconds: float = 60.0) -> threading.Event:
-    """Embedded mode has no beat: run the beat schedule's tasks from one daemon thread instead."""
+    """Embedded mode has no beat: run the beat schedule's tasks from one daemon thread instead.
+
+    A task runs when its period has passed since its last run; one that never ran in this process runs at once,
+    except the whole-trail verification (NOT_AT_START), which first waits one period and whose last run is
+    remembered in the instance folder.
+    """
     celery: Celery = app.extensions["celery"]
     schedule = celery.conf.beat_schedule
-    last_run: dict[str, float] = {}
+    state_path = app.extensions["govern.settings"].instance_path / SCHEDULE_STATE_FILE
+    remembered = {name for name, entry in schedule.items() if entry["task"] in NOT_AT_START}
+    last_run = {name: at for name, at in _read_schedule_state(state_path).items() if name in remembered}
+    started = time.time()
+    for name in remembered:
+        last_run.setdefault(name, started)
+    _write_schedule_state(state_path, last_run)
     log = structlog.get_logger("govern.scheduler")
 
     def tick() -> None:
         from govern.extensions import db
 
-        now = time.monotonic()
         for name, entry in schedule.items():
+            now = time.time()
             if now - last_run.get(name, float("-inf")) < float(entry["schedule"]):
                 continue
             last_run[name] = now
+            if name in remembered:
+                _write_schedule_state(state_path, {key: at for key, at in last_run.items() if key in remembered})
             with app.app_context():
                 try:
                     celery.tasks[entry["task"]].apply()

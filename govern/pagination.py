@@ -27,6 +27,13 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
+@dataclass(frozen=True)
+class CountedPage(Page[T]):
+    """A page and how many rows the whole list has (a page of 50 out of 5,000)."""
+
+    total: int
+
+
 def _encode(sort_key: str, value: Any, row_id: int) -> str:
     if isinstance(value, datetime):
         value = {"t": value.isoformat()}
@@ -55,12 +62,15 @@ def paginate(
     id_column: InstrumentedAttribute[int],
     limit: int,
     cursor: str | None,
+    descending: bool = False,
 ) -> Page[T]:
-    """Ascending by (sort_column, id); fetches one extra row to know whether a next page exists."""
+    """Ascending (or descending) by (sort_column, id); fetches one extra row to know whether a next page exists."""
     if cursor:
         value, row_id = _decode(cursor, sort_key)
-        query = query.where(tuple_(sort_column, id_column) > tuple_(value, row_id))
-    rows = list(session.scalars(query.order_by(sort_column, id_column).limit(limit + 1)).unique())
+        after = tuple_(sort_column, id_column) < tuple_(value, row_id) if descending else tuple_(sort_column, id_column) > tuple_(value, row_id)
+        query = query.where(after)
+    order = (sort_column.desc(), id_column.desc()) if descending else (sort_column, id_column)
+    rows = list(session.scalars(query.order_by(*order).limit(limit + 1)).unique())
     if len(rows) <= limit:
         return Page(rows, None)
     last = rows[limit - 1]

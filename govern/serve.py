@@ -277,6 +277,8 @@ def run(app: Flask, host: str, port: int, workers: int, threads: int = 4) -> Non
             for name, value in {
                 "bind": f"{host}:{port}", "workers": workers, "worker_class": worker_class, "threads": threads,
                 "accesslog": None, "when_ready": when_ready, "on_exit": on_exit, "post_fork": post_fork,
+                # a backstop: a worker is replaced after a bounded number of requests, and its memory goes with it
+                "max_requests": settings.serve_max_requests, "max_requests_jitter": settings.serve_max_requests_jitter,
                 "control_socket_disable": True,  # one ~/.gunicorn/gunicorn.ctl would be shared by every instance
             }.items():
                 self.cfg.set(name, value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from govern.db import Base, enum_column, unicode_name, utcnow
@@ -44,7 +44,12 @@ class Network(Base):
 
 class SocialAccount(Base):
     __tablename__ = "social_accounts"
-    __table_args__ = (UniqueConstraint("network_id", "handle"),)
+    __table_args__ = (
+        UniqueConstraint("network_id", "handle"),
+        # searches match search_text LIKE '%...%': a trigram index serves them on PostgreSQL
+        Index("ix_social_accounts_search_trgm", "search_text", postgresql_using="gin",
+              postgresql_ops={"search_text": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)

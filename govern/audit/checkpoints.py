@@ -208,15 +208,26 @@ def stored_events(session: Session, from_seq: int = 1, to_seq: int | None = None
 
 
 def seq_range_for_times(session: Session, since: datetime | None, until: datetime | None) -> tuple[int, int | None]:
-    """The first and last seq of events that occurred in [since, until)."""
+    """The first and last seq of events that occurred in [since, until): the first event in time at or after
+    `since`, the last one before `until`.
+
+    Both are read along the index on (occurred_at, seq), one row each. (min/max of seq with a time filter walked
+    the primary key instead, past every event outside the period.) Chain order and clock order can differ by the
+    time a transaction waited for the chain head, so an event recorded across a boundary falls on the side its
+    place in the chain puts it.
+    """
     from govern.audit.models import AuditEvent
 
     first = 1
     last = None
     if since is not None:
-        first = session.scalar(select(func.min(AuditEvent.seq)).where(AuditEvent.occurred_at >= since)) or _head(session).last_seq + 1
+        earliest = (select(AuditEvent.seq).where(AuditEvent.occurred_at >= since)
+                    .order_by(AuditEvent.occurred_at, AuditEvent.seq).limit(1))
+        first = session.scalar(earliest) or _head(session).last_seq + 1
     if until is not None:
-        last = session.scalar(select(func.max(AuditEvent.seq)).where(AuditEvent.occurred_at < until)) or 0
+        latest = (select(AuditEvent.seq).where(AuditEvent.occurred_at < until)
+                  .order_by(AuditEvent.occurred_at.desc(), AuditEvent.seq.desc()).limit(1))
+        last = session.scalar(latest) or 0
     return first, last
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, String
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from govern.db import Base
@@ -13,9 +13,13 @@ from govern.db import Base
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_target", "target_type", "target_id", "seq"),  # an account's or a person's history
+        Index("ix_audit_events_occurred_at_seq", "occurred_at", "seq"),  # a period's events, newest first
+    )
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    occurred_at: Mapped[datetime] = mapped_column(index=True)
+    occurred_at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(255), index=True)
     action: Mapped[str] = mapped_column(String(128), index=True)
     target_type: Mapped[str] = mapped_column(String(64))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, bindparam, insert, select, update
+from sqlalchemy import Select, bindparam, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from govern.audit.chain import (
@@ -201,8 +201,14 @@ class EventFilter:
 
 
 def events_query(filters: EventFilter, before_seq: int | None = None) -> Select[tuple[AuditEvent]]:
-    """Newest first; `action` matches a prefix such as 'grants:' or 'grants:grant:'."""
-    query = select(AuditEvent).order_by(AuditEvent.seq.desc())
+    """Newest first; `action` matches a prefix such as 'grants:' or 'grants:grant:'.
+
+    With a period, newest first means by (occurred_at, seq), which the index on those columns serves: ordered by
+    seq alone, the planner walks the primary key back from the newest event and throws away every event after the
+    period. The cursor is the seq of the last event shown either way. Without a period, by seq: one target's
+    history is then served by the index on (target_type, target_id, seq).
+    """
+    query = select(AuditEvent)
     if filters.actor:
         query = query.where(AuditEvent.actor == filters.actor)
     if filters.action:
@@ -215,6 +221,18 @@ def events_query(filters: EventFilter, before_seq: int | None = None) -> Select[
         query = query.where(AuditEvent.occurred_at >= filters.since)
     if filters.until:
         query = query.where(AuditEvent.occurred_at < filters.until)
+    if filters.since is None and filters.until is None:
+        if before_seq is not None:
+            query = query.where(AuditEvent.seq < before_seq)
+        return query.order_by(AuditEvent.seq.desc())
     if before_seq is not None:
-        query = query.where(AuditEvent.seq < before_seq)
-    return query
+        shown = select(AuditEvent.occurred_at).where(AuditEvent.seq == before_seq).scalar_subquery()
+        query = query.where(tuple_(AuditEvent.occurred_at, AuditEvent.seq) < tuple_(shown, before_seq))
+    return query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.seq.desc())
+
+
+def history_of(session: Session, target_type: str, target_id: object, limit: int) -> tuple[list[AuditEvent], bool]:
+    """The latest `limit` events about one target, and whether there are older ones (for a link to the whole log)."""
+    query = events_query(EventFilter(target_type=target_type, target_id=str(target_id))).limit(limit + 1)
+    events = list(session.scalars(query))
+    return events[:limit], len(events) > limit

@@ -33,6 +33,9 @@ FIELD_LABELS = {
     "role": N_("Role"),
     "reason": N_("Reason"),
     "expires_on": N_("Last day of access"),
+    "since": N_("From"),
+    "until": N_("Until"),
+    "before_seq": N_("Page"),
 }
 
 FIELD_PROBLEMS = {
@@ -53,6 +56,9 @@ FIELD_PROBLEMS = {
     "role": N_("choose a role from the list."),
     "reason": N_("write a reason of 3 to 2000 characters."),
     "expires_on": N_("pick a date from today onwards, at most 5 years ahead, or leave it empty."),
+    "since": N_("use a date and time with a time zone, such as 2026-01-31T00:00:00Z."),
+    "until": N_("use a date and time with a time zone, such as 2026-01-31T00:00:00Z."),
+    "before_seq": N_("this page link is no longer valid; start again from the first page."),
 }
 
 

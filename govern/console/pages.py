@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from govern.accounts.models import AccountStatus
 from govern.accounts.service import get_account
 from govern.adapters.directory import DirectoryError
-from govern.audit.service import EventFilter, events_query
+from govern.audit.service import history_of
 from govern.auth.roles import Permission, role_allows
 from govern.auth.service import Principal
 from govern.broker.models import AccountConnection
@@ -28,15 +28,16 @@ from govern.directory import service as directory
 from govern.directory.models import Departure, SyncMode, SyncRun, SyncStatus
 from govern.errors import NotFound
 from govern.grants.models import Grant, GrantRole
-from govern.grants.service import GrantFilter, get_grant, grants_of
-from govern.pagination import InvalidCursor, Page
+from govern.grants.service import GrantFilter, get_grant, grants_page
+from govern.pagination import CountedPage, InvalidCursor, Page
 from govern.people.models import Person, PersonStatus
 from govern.people.service import PersonFilter, get_person, list_people
 from govern.web.request_cycle import current_actor
 
 log = structlog.get_logger("govern.console")
-HISTORY_LIMIT = 50
-PICKER_LIMIT = 25
+HISTORY_LIMIT = 20  # the latest events on a page; the whole history is on the audit log page
+PICKER_LIMIT = 20  # people a search offers at most
+GRANTS_PER_PAGE = 50
 CHECKOUT_LIMIT = 20
 RUNS_LIMIT = 50
 DIRECTORY_SAMPLE = 5
@@ -56,22 +57,34 @@ def listing(
         return None, {"cursor": forms.problem_with("cursor")}
 
 
-def _access(session: Session, **owner: int) -> dict[str, list[Grant]]:
-    """Grants in force, and every other grant (past, revoked or scheduled), newest first."""
-    in_force = grants_of(session, GrantFilter(state="active", **owner))
-    in_force_ids = {grant.id for grant in in_force}
-    others = [grant for grant in grants_of(session, GrantFilter(state="all", **owner)) if grant.id not in in_force_ids]
-    return {"grants_in_force": in_force, "other_grants": others}
+def _grants(session: Session, filters: GrantFilter, cursor: str | None) -> tuple[CountedPage[Grant], str | None]:
+    """One page of grants; a stale or forged cursor starts again from the first page, with a word saying so."""
+    try:
+        return grants_page(session, filters, GRANTS_PER_PAGE, cursor or None), None
+    except InvalidCursor:
+        return grants_page(session, filters, GRANTS_PER_PAGE), forms.problem_with("cursor")
 
 
-def _history(session: Session, account_id: int) -> list:
-    query = events_query(EventFilter(target_type="account", target_id=str(account_id))).limit(HISTORY_LIMIT)
-    return list(session.scalars(query))
+def _access(session: Session, args: Mapping[str, str], **owner: int) -> dict[str, Any]:
+    """A page of the grants in force and a page of every other grant (past, revoked or scheduled), newest first,
+    each with its total: each grant is read once, and never all of them."""
+    in_force, in_force_problem = _grants(session, GrantFilter(state="active", **owner), args.get("cursor"))
+    others, others_problem = _grants(session, GrantFilter(state="not_in_force", **owner), args.get("past_cursor"))
+    return {"grants_in_force": in_force, "other_grants": others, "paging_problem": in_force_problem or others_problem}
 
 
-def _people_to_pick(session: Session, person_q: str | None) -> list:
-    people = list_people(session, PersonFilter(q=person_q or None, status=PersonStatus.ACTIVE), limit=PICKER_LIMIT)
-    return list(people.items)
+def _history(session: Session, target_type: str, target_id: int, principal: Principal) -> dict[str, Any] | None:
+    if not role_allows(principal.role, Permission.AUDIT_READ):
+        return None
+    events, more = history_of(session, target_type, target_id, HISTORY_LIMIT)
+    return {"events": events, "more": more, "target_type": target_type, "target_id": target_id}
+
+
+def people_to_pick(session: Session, person_q: str | None) -> list[Person]:
+    """Current employees matching a search, at most PICKER_LIMIT; nobody before something is typed."""
+    if not person_q:
+        return []
+    return list(list_people(session, PersonFilter(q=person_q, status=PersonStatus.ACTIVE), limit=PICKER_LIMIT).items)
 
 
 def _connection(session: Session, account_id: int) -> dict[str, Any] | None:
@@ -117,26 +130,26 @@ def _legacy_login(session: Session, account_id: int, principal: Principal) -> di
     }
 
 
-def account_page(session: Session, account_id: int, principal: Principal, person_q: str | None = None) -> dict[str, Any]:
+def account_page(session: Session, account_id: int, principal: Principal, args: Mapping[str, str]) -> dict[str, Any]:
     account = get_account(session, account_id)
     may_grant = role_allows(principal.role, Permission.GRANTS_WRITE) and account.status != AccountStatus.RETIRED
-    person_q = (person_q or "").strip()[:200]
+    person_q = (args.get("person_q") or "").strip()[:200]
     return {
         "account": account,
         "connection": _connection(session, account_id),
         "legacy": _legacy_login(session, account_id, principal),
-        **_access(session, account_id=account_id),
-        "history": _history(session, account_id) if role_allows(principal.role, Permission.AUDIT_READ) else None,
-        "people_to_pick": _people_to_pick(session, person_q) if may_grant else [],
+        **_access(session, args, account_id=account_id),
+        "history": _history(session, "account", account_id, principal),
+        "people_to_pick": people_to_pick(session, person_q) if may_grant else [],
         "person_q": person_q,
         "grant_roles": list(GrantRole),
         "now": utcnow(),
     }
 
 
-def person_page(session: Session, person_id: int) -> dict[str, Any]:
-    return {"person": get_person(session, person_id), **_access(session, person_id=person_id), "now": utcnow(),
-            "departure": latest_departure(session, person_id)}
+def person_page(session: Session, person_id: int, principal: Principal, args: Mapping[str, str]) -> dict[str, Any]:
+    return {"person": get_person(session, person_id), **_access(session, args, person_id=person_id), "now": utcnow(),
+            "departure": latest_departure(session, person_id), "history": _history(session, "person", person_id, principal)}
 
 
 def latest_departure(session: Session, person_id: int) -> Departure | None:

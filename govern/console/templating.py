@@ -46,6 +46,14 @@ def listing_url(**changes: object) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **kept)
 
 
+def page_url(cursor_name: str, cursor: str | None) -> str:
+    """This page with one of its lists moved to another page; the other lists stay where they are."""
+    args = {key: value for key, value in request.args.items() if key != cursor_name}
+    if cursor:
+        args[cursor_name] = cursor
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
 def install(app: Flask) -> None:
     app.jinja_env.globals.update(
         get_locale=get_locale,
@@ -57,6 +65,7 @@ def install(app: Flask) -> None:
         current_principal=current_principal,
         here=here,
         listing_url=listing_url,
+        page_url=page_url,
         label=label,
         grant_state_label=grant_state_label,
         audit_action_label=audit_action_label,

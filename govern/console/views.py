@@ -160,7 +160,8 @@ def _refused_sign_in(refusal: SignInRefused) -> str:
 
 
 def _account_page(account_id: int, status: int = 200, **form_state):
-    context = pages.account_page(db.session, account_id, current_principal(), request.values.get("person_q"))
+    context = pages.account_page(db.session, account_id, current_principal(), request.values)
+    status = 400 if status == 200 and context["paging_problem"] else status
     return render_template("console/account.html", **context, **form_state), status
 
 
@@ -347,7 +348,17 @@ def people():
 @bp.get("/people/<int:person_id>")
 @requires(Permission.PEOPLE_READ)
 def person(person_id: int):
-    return render_template("console/person.html", **pages.person_page(db.session, person_id))
+    context = pages.person_page(db.session, person_id, current_principal(), request.args)
+    return render_template("console/person.html", **context), 400 if context["paging_problem"] else 200
+
+
+@bp.get("/people/search")
+@requires(Permission.PEOPLE_READ)
+def people_search():
+    """The person picker's matches as JSON (at most 20 current employees); the page works without it."""
+    found = pages.people_to_pick(db.session, request.args.get("q", "").strip()[:200])
+    return {"items": [{"id": person.id, "label": f"{person.display_name} ({person.email or person.username})"}
+                      for person in found]}
 
 
 # Registered last on purpose: tests/unit/auth/test_route_matrix.py walks the routes in registration order

@@ -8,7 +8,17 @@ from flask_smorest import Blueprint
 from govern.auth.roles import Permission
 from govern.extensions import db
 from govern.grants import service
-from govern.grants.schemas import GrantCreateSchema, GrantListArgs, GrantPage, GrantSchema, RevokeSchema
+from govern.accounts.service import get_account
+from govern.grants.schemas import (
+    CountedGrantPage,
+    GrantCreateSchema,
+    GrantListArgs,
+    GrantPage,
+    GrantSchema,
+    OwnerGrantListArgs,
+    RevokeSchema,
+)
+from govern.people.service import get_person
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor
 
@@ -50,3 +60,27 @@ class GrantRevoke(MethodView):
     def post(self, data, grant_id):
         """Revoke a grant now."""
         return service.revoke_grant(db.session, current_actor(), grant_id, data["reason"])
+
+
+@blp.route("/accounts/<int:account_id>/grants")
+class AccountGrants(MethodView):
+    @requires(Permission.GRANTS_READ)
+    @blp.arguments(OwnerGrantListArgs, location="query")
+    @blp.response(200, CountedGrantPage)
+    def get(self, args, account_id):
+        """An account's grants, newest first, a page at a time, with how many there are in all."""
+        get_account(db.session, account_id)
+        return service.grants_page(db.session, service.GrantFilter(account_id=account_id, state=args["state"]),
+                                   args["limit"], args["cursor"])
+
+
+@blp.route("/people/<int:person_id>/grants")
+class PersonGrants(MethodView):
+    @requires(Permission.GRANTS_READ)
+    @blp.arguments(OwnerGrantListArgs, location="query")
+    @blp.response(200, CountedGrantPage)
+    def get(self, args, person_id):
+        """A person's grants, newest first, a page at a time, with how many there are in all."""
+        get_person(db.session, person_id)
+        return service.grants_page(db.session, service.GrantFilter(person_id=person_id, state=args["state"]),
+                                   args["limit"], args["cursor"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, ForeignKey, String, Text, and_, or_
+from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, and_, or_
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -23,10 +23,14 @@ class GrantRole(str, enum.Enum):
 
 class Grant(Base):
     __tablename__ = "grants"
+    __table_args__ = (  # an account's and a person's grants, newest first, a page at a time
+        Index("ix_grants_account_starts", "account_id", "starts_at", "id"),
+        Index("ix_grants_person_starts", "person_id", "starts_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("social_accounts.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("social_accounts.id"))
     role: Mapped[GrantRole] = mapped_column(enum_column(GrantRole))
     granted_by: Mapped[str] = mapped_column(String(255))
     reason: Mapped[str] = mapped_column(Text)

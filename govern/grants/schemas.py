@@ -75,3 +75,19 @@ class GrantListArgs(PageArgs):
 
 
 GrantPage = page_schema(GrantSchema, "GrantPage")
+
+
+class OwnerGrantListArgs(PageArgs):
+    """An account's or a person's grants: those in force (default), every other one, or all."""
+
+    state = fields.String(load_default="active", validate=validate.OneOf(["active", "not_in_force", "all"]))
+
+
+CountedGrantPage = Schema.from_dict(
+    {
+        "items": fields.List(fields.Nested(GrantSchema)),
+        "next_cursor": fields.String(allow_none=True, metadata={"description": "Pass as ?cursor= for the next page; null on the last page."}),
+        "total": fields.Integer(metadata={"description": "How many grants match in all, over every page."}),
+    },
+    name="CountedGrantPage",
+)

@@ -9,7 +9,7 @@ from marshmallow import Schema, fields
 from govern.auth.roles import Permission
 from govern.extensions import db
 from govern.grants.schemas import GrantSchema
-from govern.grants.service import GrantFilter, grants_of
+from govern.grants.service import GrantFilter, grants_page
 from govern.people import service
 from govern.people.schemas import PersonListArgs, PersonPage, PersonSchema
 from govern.web.authz import requires
@@ -19,7 +19,10 @@ blp = Blueprint("people", __name__, url_prefix="/api/v1", description="People fr
 
 class PersonDetailSchema(Schema):
     person = fields.Nested(PersonSchema)
-    access = fields.List(fields.Nested(GrantSchema), metadata={"description": "Grants in force now."})
+    access = fields.List(fields.Nested(GrantSchema), metadata={"description": "Grants in force now: the first page."})
+    access_total = fields.Integer(metadata={"description": "How many grants are in force in all."})
+    access_next_cursor = fields.String(allow_none=True, metadata={
+        "description": "When there are more: pass as ?cursor= to /api/v1/people/{person_id}/grants."})
 
 
 @blp.route("/people")
@@ -38,6 +41,8 @@ class PersonDetail(MethodView):
     @requires(Permission.PEOPLE_READ)
     @blp.response(200, PersonDetailSchema)
     def get(self, person_id):
-        """One person with the access they hold now."""
+        """One person with the access they hold now (the first page of it; the rest from /people/{person_id}/grants)."""
         person = service.get_person(db.session, person_id)
-        return {"person": person, "access": grants_of(db.session, GrantFilter(person_id=person_id, state="active"))}
+        access = grants_page(db.session, GrantFilter(person_id=person_id, state="active"))
+        return {"person": person, "access": access.items, "access_total": access.total,
+                "access_next_cursor": access.next_cursor}

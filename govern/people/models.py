@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from govern.db import Base, enum_column, unicode_name, utcnow
@@ -27,7 +27,13 @@ class PersonSource(str, enum.Enum):
 
 class Person(Base):
     __tablename__ = "people"
-    __table_args__ = (UniqueConstraint("source", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        Index("ix_people_display_name_id", "display_name", "id"),  # the list (and the picker) sorted by name
+        # searches match search_text LIKE '%...%': a trigram index serves them on PostgreSQL
+        Index("ix_people_search_trgm", "search_text", postgresql_using="gin",
+              postgresql_ops={"search_text": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[PersonSource] = mapped_column(enum_column(PersonSource))

@@ -119,6 +119,8 @@ def test_an_auditor_reads_history_but_sees_no_forms(sign_in, seeded):
 def test_bad_input_gets_a_readable_message_not_a_500(sign_in, seeded):
     page = sign_in(Role.IT)
     page.goto(f"/accounts/{seeded.accounts['acme_corp']}")
+    page.get_by_label("Find a person").fill("Omar")  # the picker lists nobody until a search
+    page.get_by_role("button", name="Find", exact=True).click()
     page.get_by_label("Person", exact=True).select_option(str(seeded.people["omar"]))
     page.get_by_label("Role").select_option("analyst")
     page.get_by_label("Last day of access").fill((date.today() - timedelta(days=1)).isoformat())
@@ -130,6 +132,8 @@ def test_bad_input_gets_a_readable_message_not_a_500(sign_in, seeded):
     expect(page.locator("#reason")).to_have_value("Quarterly report")
 
     page.goto(f"/accounts/{seeded.accounts['alnoor_news']}")
+    page.get_by_label("Find a person").fill("דנה")
+    page.get_by_role("button", name="Find", exact=True).click()
     page.get_by_label("Person", exact=True).select_option(str(seeded.people["dana"]))
     page.get_by_label("Role").select_option("analyst")
     page.locator("#reason").fill("Second analyst grant")
@@ -138,7 +142,7 @@ def test_bad_input_gets_a_readable_message_not_a_500(sign_in, seeded):
     assert posted.value.status == 409  # the service refuses an overlapping grant; its reason is shown
     expect(page.get_by_role("alert")).to_contain_text("already has the analyst role")
     page.get_by_role("button", name="العربية").click()  # from a re-rendered POST, the switcher returns to the page
-    expect(page).to_have_url(re.compile(rf"/accounts/{seeded.accounts['alnoor_news']}$"))
+    expect(page).to_have_url(re.compile(rf"/accounts/{seeded.accounts['alnoor_news']}(\?person_q=[^&]*)?$"))  # with the search
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
     page.get_by_role("button", name="English").click()
 
@@ -150,6 +154,16 @@ def test_bad_input_gets_a_readable_message_not_a_500(sign_in, seeded):
     response = page.goto("/accounts?cursor=not-a-real-cursor")
     assert response.status == 400
     expect(page.get_by_role("alert")).to_contain_text("start again from the first page")
+
+
+def test_the_person_picker_fills_as_one_types(sign_in, seeded):
+    page = sign_in(Role.IT)
+    page.goto(f"/accounts/{seeded.accounts['acme_corp']}")
+    picker = page.get_by_label("Person", exact=True)
+    expect(picker.locator("option")).to_have_count(1)  # nobody is listed before a search
+    page.get_by_label("Find a person").fill("سارة")  # no click on Find: the page asks /people/search as one types
+    expect(picker.locator("option")).to_have_count(2)
+    picker.select_option(str(seeded.people["sara"]))
 
 
 def test_a_post_without_its_csrf_token_is_refused(sign_in, seeded):
