@@ -1,7 +1,7 @@
 """reviews at size: campaigns that are opening (a job snapshots their items), the escalated reviewer, an index for paging
 
 Revision ID: 8b1c2d3e4f51
-Revises: 7c3f2a9e1d05
+Revises: 8b0c1d2e3f40
 Create Date: 2026-12-05 08:10:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import govern.db
 
 revision = "8b1c2d3e4f51"
-down_revision = "7c3f2a9e1d05"
+down_revision = "8b0c1d2e3f40"
 branch_labels = None
 depends_on = None
 
