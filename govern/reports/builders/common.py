@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import importlib
 import statistics
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from types import ModuleType
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import Select, func, inspect, select
 from sqlalchemy.orm import Session
 
 
@@ -42,3 +42,25 @@ def review_models(session: Session) -> ModuleType | None:
     if not inspect(session.connection()).has_table("review_items"):
         return None
     return models
+
+
+STREAM_ROWS = 2_000  # rows a server-side cursor hands over at a time: memory stays bounded whatever the report's size
+
+
+def streamed(session: Session, query: Select) -> Callable[[], Iterator[tuple]]:
+    """A section's rows: `query` run on a server-side cursor each time a format writes them (enums as their values)."""
+
+    def read() -> Iterator[tuple]:
+        result = session.execute(query.execution_options(yield_per=STREAM_ROWS))
+        try:
+            for row in result:
+                yield tuple(plain(cell) for cell in row)
+        finally:
+            result.close()  # a writer that stops early (the PDF's first rows) frees the cursor
+
+    return read
+
+
+def count_of(session: Session, query: Select) -> int:
+    """How many rows `query` gives, counted by the database."""
+    return int(session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
