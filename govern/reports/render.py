@@ -19,6 +19,7 @@ from govern.reports.charts import bar_chart_svg
 from govern.reports.document import BadReportRequest, Cell, Report, Section
 
 RENDER_FORMATS = ("csv", "json", "pdf")
+REPORT_FORMATS_STREAMED = ("csv", "json")  # every row written; the PDF shows the first PDF_ROWS
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json", "pdf": "application/pdf"}
 RTL_LOCALES = frozenset({"ar", "he"})
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "reports"
