@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from govern.audit.chain import canonical_time
 from govern.audit.service import Actor, record
 from govern.db import utcnow
-from govern.errors import InvalidOperation, NotFound
+from govern.errors import Conflict, InvalidOperation, NotFound
 from govern.reports.models import EvidenceExport, ExportState
 
 EXPORT_FOLDER = "evidence"  # under the instance folder
@@ -56,7 +56,7 @@ def download_path(session: Session, actor: Actor, instance_path: Path, export_id
     """The bundle file of a finished export (its download is audited); refused while it runs or once it expired."""
     export = get_export(session, export_id)
     if export.state is not ExportState.DONE or not export.file_name:
-        raise InvalidOperation("this evidence bundle is not ready (or has expired)")
+        raise Conflict("this evidence bundle is not ready (or has expired)")
     path = folder(instance_path) / export.file_name
     if not path.is_file():
         raise NotFound("the bundle file is no longer in the instance folder")
