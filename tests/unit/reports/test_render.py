@@ -142,3 +142,10 @@ def test_csv_and_json_stream_in_pieces_reading_rows_as_they_go():
         assert len(reads) < 50_000, "the first piece came before every row was read"
         assert len(first) < 4 * CHUNK
         assert sum(len(piece) for piece in pieces) > 0 and len(reads) == 50_000
+
+
+def test_the_more_rows_note_is_translated(app):
+    with app.app_context():
+        arabic = report_html(sample_report(rows=PDF_ROWS + 5), "ar")
+        hebrew = report_html(sample_report(rows=PDF_ROWS + 5), "he")
+    assert "5 صفًا آخر في ملف CSV" in arabic and "ועוד 5 שורות נמצאות בייצוא ה-CSV" in hebrew
