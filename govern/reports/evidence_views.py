@@ -12,6 +12,7 @@ from govern.extensions import db
 from govern.reports import exports
 from govern.reports.document import BadReportRequest, parse_moment
 from govern.reports.models import ExportState
+from govern.reports.web import queue_export
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor
 
@@ -28,18 +29,6 @@ def _page(status: int = 200, errors: dict[str, str] | None = None, refusal: str 
 @requires(Permission.AUDIT_READ)
 def evidence_exports():
     return _page()
-
-
-def _queue(export_id: int) -> str:
-    """Outbox job for the export. Embedded (no broker) it is left to the schedule's relay, which runs it in the
-    `govern jobs run` process: run from this request's after-commit hook, a long export would hold the request."""
-    from govern.audit.tasks import export_evidence_task
-    from govern.jobs import enqueue_after_commit
-    from govern.outbox import service as outbox
-
-    if current_app.extensions["govern.settings"].jobs_in_process:
-        return outbox.add(db.session, export_evidence_task.name, [export_id]).job_id
-    return enqueue_after_commit(db.session, export_evidence_task, export_id).job_id
 
 
 @bp.post("/evidence")
@@ -60,7 +49,7 @@ def evidence_export_start():
         export = exports.request_export(db.session, current_actor(), period["from"], period["to"])
     except DomainError as error:
         return _page(error.status, refusal=error.detail)
-    export.job_id = _queue(export.id)
+    queue_export(export)
     flash(_("The evidence bundle is being prepared in the background; this page shows its progress."), "success")
     return redirect(url_for(".evidence_exports"))
 

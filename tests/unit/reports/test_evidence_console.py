@@ -80,3 +80,24 @@ def test_a_bundle_not_ready_is_not_downloaded(app, session):
 def test_roles_that_do_not_read_the_audit_trail_do_not_see_evidence(app, session):
     client = _client(app, session, Role.REVIEWER)
     assert client.get("/evidence").status_code == 403
+
+
+def test_the_api_queues_a_bundle_shows_its_progress_and_serves_it(app, client, session, auth_headers):
+    from govern.jobs import relay
+
+    headers = auth_headers(Role.AUDITOR)
+    asked = client.post("/api/v1/audit/evidence-exports", json={"from": "2020-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"},
+                        headers=headers)
+    assert asked.status_code == 202, asked.get_json()
+    export = asked.get_json()
+    assert export["state"] == "queued" and export["job_id"]
+    assert client.get(f"/api/v1/audit/evidence-exports/{export['id']}/bundle", headers=headers).status_code == 409
+    relay(app)
+    state = client.get(f"/api/v1/audit/evidence-exports/{export['id']}", headers=headers).get_json()
+    assert state["state"] == "done" and state["percent"] == 100 and state["progress_total"] > 0
+    bundle = client.get(f"/api/v1/audit/evidence-exports/{export['id']}/bundle", headers=headers)
+    assert bundle.status_code == 200 and verify_bundle(bundle.get_data()).ok
+    backwards = client.post("/api/v1/audit/evidence-exports", json={"from": "2030-01-01T00:00:00Z", "to": "2020-01-01T00:00:00Z"},
+                            headers=headers)
+    assert backwards.status_code == 422 and backwards.headers["Content-Type"] == "application/problem+json"
+    assert client.get("/api/v1/audit/evidence-exports", headers=auth_headers(Role.IT)).status_code == 403
