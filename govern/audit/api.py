@@ -180,6 +180,7 @@ class EvidenceExportSchema(Schema):
     stage = fields.String(metadata={"description": "What is being written now."})
     progress_done = fields.Integer()
     progress_total = fields.Integer(metadata={"description": "Events plus report rows to write."})
+    progress_at = fields.DateTime(allow_none=True, metadata={"description": "When progress was last written; a running export silent for 15 minutes has stalled (its worker stopped)."})
     percent = fields.Integer()
     size_bytes = fields.Integer(allow_none=True)
     sha256 = fields.String(allow_none=True)

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from govern.auth.roles import Permission
 from govern.console.views import bp
+from govern.db import utcnow
 from govern.errors import DomainError
 from govern.extensions import db
 from govern.reports import exports
@@ -19,8 +20,10 @@ from govern.web.request_cycle import current_actor
 
 def _page(status: int = 200, errors: dict[str, str] | None = None, refusal: str | None = None):
     rows = exports.recent_exports(db.session)
-    busy = any(row.state in (ExportState.QUEUED, ExportState.RUNNING) for row in rows)
-    page = render_template("console/evidence.html", exports=rows, busy=busy, errors=errors or {}, refusal=refusal,
+    now = utcnow()
+    stalled = {row.id for row in rows if row.stalled(now)}
+    busy = any(row.state in (ExportState.QUEUED, ExportState.RUNNING) and row.id not in stalled for row in rows)
+    page = render_template("console/evidence.html", exports=rows, busy=busy, stalled=stalled, errors=errors or {}, refusal=refusal,
                            since=request.form.get("from", ""), until=request.form.get("to", ""))
     return page, status
 

@@ -90,7 +90,7 @@ def progress_writer(open_session: Callable[[], Session], export_id: int) -> Call
         last[0] = now
         with open_session() as session:
             session.execute(update(EvidenceExport).where(EvidenceExport.id == export_id).values(
-                progress_done=state.done, progress_total=state.total, stage=state.stage[:200]))
+                progress_done=state.done, progress_total=state.total, stage=state.stage[:200], progress_at=utcnow()))
             session.commit()
 
     return write

@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("stage", sa.String(length=200), nullable=False),
         sa.Column("progress_done", sa.BigInteger(), nullable=False),
         sa.Column("progress_total", sa.BigInteger(), nullable=False),
+        sa.Column("progress_at", govern.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("file_name", sa.String(length=255), nullable=True),
         sa.Column("size_bytes", sa.BigInteger(), nullable=True),
         sa.Column("sha256", sa.String(length=64), nullable=True),

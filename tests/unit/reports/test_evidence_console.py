@@ -101,3 +101,19 @@ def test_the_api_queues_a_bundle_shows_its_progress_and_serves_it(app, client, s
                             headers=headers)
     assert backwards.status_code == 422 and backwards.headers["Content-Type"] == "application/problem+json"
     assert client.get("/api/v1/audit/evidence-exports", headers=auth_headers(Role.IT)).status_code == 403
+
+
+def test_a_running_export_without_progress_for_long_is_shown_stalled(app, session):
+    from datetime import timedelta
+
+    from govern.db import utcnow
+
+    client = _client(app, session, Role.AUDITOR)
+    long_ago = utcnow() - timedelta(hours=1)
+    export = EvidenceExport(requested_by="tests", period_from=datetime(2026, 1, 1, tzinfo=timezone.utc),
+                            period_to=datetime(2026, 2, 1, tzinfo=timezone.utc), state=ExportState.RUNNING, stage="audit events",
+                            progress_done=5, progress_total=10, progress_at=long_ago, created_at=long_ago)
+    session.add(export)
+    session.commit()
+    page = client.get("/evidence").get_data(as_text=True)
+    assert "Stalled" in page and 'http-equiv="refresh"' not in page
