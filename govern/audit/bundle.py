@@ -10,9 +10,12 @@ import base64
 import hashlib
 import io
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
 
 import orjson
 
@@ -74,66 +77,132 @@ class BundleContents:
     manifest: dict[str, object]
 
 
+class BundleWriter:
+    """A bundle written entry by entry straight into its zip (`target`: a file opened for writing, or any seekable
+    binary stream), each file's SHA-256 computed as it is written; `finish` adds README.md, the signed manifest and
+    SHA256SUMS. Memory stays bounded whatever the size of an entry."""
+
+    def __init__(self, target: BinaryIO) -> None:
+        self.archive = zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True)
+        self.digests: dict[str, str] = {}
+
+    @contextmanager
+    def entry(self, name: str) -> Iterator[Callable[[bytes], None]]:
+        """`with writer.entry(name) as write: write(piece)...`: one file of the bundle, streamed."""
+        digest = hashlib.sha256()
+        with self.archive.open(name, "w", force_zip64=True) as stream:
+            def write(piece: bytes) -> None:
+                digest.update(piece)
+                stream.write(piece)
+
+            yield write
+        self.digests[name] = digest.hexdigest()
+
+    def add(self, name: str, data: bytes) -> None:
+        with self.entry(name) as write:
+            write(data)
+
+    def finish(self, manifest: dict[str, object], readme: str,
+               sign: Callable[[bytes], tuple[str, bytes]] | None = None) -> None:
+        self.add("README.md", readme.encode())
+        manifest = {**manifest, "format": FORMAT, "files": dict(sorted(self.digests.items()))}
+        manifest_bytes = orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+        self.add(MANIFEST, manifest_bytes)
+        if sign is not None:
+            key_id, signature = sign(manifest_message(manifest_bytes))
+            self.add(MANIFEST_SIGNATURE, orjson.dumps({"key_id": key_id, "signature": base64.b64encode(signature).decode()}))
+        sums = "".join(f"{digest}  {name}\n" for name, digest in sorted(self.digests.items()))
+        self.archive.writestr(SUMS, sums)
+        self.archive.close()
+
+
 def write_bundle(files: dict[str, bytes], manifest: dict[str, object], readme: str,
                  sign: Callable[[bytes], tuple[str, bytes]] | None = None) -> bytes:
     """Zip `files` with README.md, a manifest listing every file's SHA-256 (signed with the audit key when `sign`
-    is given), and SHA256SUMS for `sha256sum -c`."""
-    everything = {"README.md": readme.encode(), **files}
-    manifest = {**manifest, "format": FORMAT, "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(everything.items())}}
-    everything[MANIFEST] = orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
-    if sign is not None:
-        key_id, signature = sign(manifest_message(everything[MANIFEST]))
-        everything[MANIFEST_SIGNATURE] = orjson.dumps({"key_id": key_id, "signature": base64.b64encode(signature).decode()})
-    sums = "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(everything.items()))
+    is given), and SHA256SUMS for `sha256sum -c` (in memory: small bundles and tests; exports use BundleWriter)."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, data in sorted(everything.items()):
-            archive.writestr(name, data)
-        archive.writestr(SUMS, sums)
+    writer = BundleWriter(buffer)
+    for name, data in sorted(files.items()):
+        writer.add(name, data)
+    writer.finish(manifest, readme, sign)
     return buffer.getvalue()
 
 
-def _unzipped(data: bytes) -> dict[str, bytes]:
+Source = bytes | str | Path
+
+
+def _open(source: Source) -> zipfile.ZipFile:
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return {name: archive.read(name) for name in archive.namelist() if not name.endswith("/")}
+        return zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
     except (zipfile.BadZipFile, OSError) as exc:
         raise BundleError(f"not a readable zip file: {exc}") from None
 
 
-def signing_key_ids(data: bytes) -> set[str]:
+def _read(archive: zipfile.ZipFile, name: str) -> bytes:
+    try:
+        return archive.read(name)
+    except (zipfile.BadZipFile, OSError, zipfile.LargeZipFile) as exc:
+        raise BundleError(f"{name} cannot be read: {exc}") from None
+
+
+def _digest(archive: zipfile.ZipFile, name: str) -> str:
+    digest = hashlib.sha256()
+    try:
+        with archive.open(name) as stream:
+            while piece := stream.read(1 << 20):
+                digest.update(piece)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BundleError(f"{name} cannot be read: {exc}") from None
+    return digest.hexdigest()
+
+
+def _unzipped(data: Source) -> dict[str, bytes]:
+    with _open(data) as archive:
+        return {name: _read(archive, name) for name in archive.namelist() if not name.endswith("/")}
+
+
+def signing_key_ids(data: Source) -> set[str]:
     """The key ids a bundle's checkpoints and manifest signature name (before any check: to trust one PEM key under each)."""
     try:
-        files = _unzipped(data)
-        signed = list(_jsonl(files.get(CHECKPOINTS, b""), CHECKPOINTS))
-        if MANIFEST_SIGNATURE in files:
-            signed.append(orjson.loads(files[MANIFEST_SIGNATURE]))
+        with _open(data) as archive:
+            names = set(archive.namelist())
+            signed = list(_jsonl(_read(archive, CHECKPOINTS) if CHECKPOINTS in names else b"", CHECKPOINTS))
+            if MANIFEST_SIGNATURE in names:
+                signed.append(orjson.loads(_read(archive, MANIFEST_SIGNATURE)))
     except (BundleError, orjson.JSONDecodeError):
         return set()
     return {str(entry.get("key_id")) for entry in signed if isinstance(entry, dict)}
 
 
-def read_bundle(data: bytes) -> BundleContents:
-    """Open a bundle and check every file against the manifest (a missing, extra or changed file is refused)."""
-    files = _unzipped(data)
-    if MANIFEST not in files:
+def _checked_manifest(archive: zipfile.ZipFile) -> dict:
+    """The manifest, after checking every file against it (a missing, extra or changed file is refused); files are
+    hashed as they are read, never held whole."""
+    names = {name for name in archive.namelist() if not name.endswith("/")}
+    if MANIFEST not in names:
         raise BundleError(f"{MANIFEST} is missing")
     try:
-        manifest = orjson.loads(files[MANIFEST])
+        manifest = orjson.loads(_read(archive, MANIFEST))
         listed = dict(manifest["files"])
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         raise BundleError(f"{MANIFEST} is not a valid manifest") from None
     if manifest.get("format") != FORMAT:
         raise BundleError(f"{MANIFEST}: unknown format {manifest.get('format')!r}")
     for name, digest in sorted(listed.items()):
-        if name not in files:
+        if name not in names:
             raise BundleError(f"{name} is listed in the manifest but missing from the bundle")
-        if hashlib.sha256(files[name]).hexdigest() != digest:
+        if _digest(archive, name) != digest:
             raise BundleError(f"{name} does not match its SHA-256 in the manifest (the file was changed)")
-    extra = sorted(set(files) - set(listed) - {MANIFEST, MANIFEST_SIGNATURE, SUMS})
+    extra = sorted(names - set(listed) - {MANIFEST, MANIFEST_SIGNATURE, SUMS})
     if extra:
         raise BundleError(f"files not in the manifest: {', '.join(extra)}")
-    return BundleContents(files, manifest)
+    return manifest
+
+
+def read_bundle(data: Source) -> BundleContents:
+    """Open a bundle and check every file against the manifest (a missing, extra or changed file is refused)."""
+    with _open(data) as archive:
+        manifest = _checked_manifest(archive)
+    return BundleContents(_unzipped(data), manifest)
 
 
 def _jsonl(data: bytes, name: str) -> Iterable[dict]:
@@ -145,31 +214,51 @@ def _jsonl(data: bytes, name: str) -> Iterable[dict]:
                 raise BundleError(f"{name} line {number} is not JSON") from None
 
 
-def verify_bundle(data: bytes, trusted_keys: list[TrustedKey] | None = None) -> TrailReport:
-    """Manifest, hash chain, checkpoints; keys from `trusted_keys` (obtained independently) or else the bundle's own."""
-    contents = read_bundle(data)
-    files = contents.files
-    for needed in (EVENTS, CHECKPOINTS, KEYS):
-        if needed not in files:
-            raise BundleError(f"{needed} is missing")
-    try:
-        events = [EventRow.from_json(e) for e in _jsonl(files[EVENTS], EVENTS)]
-        checkpoints = [SignedCheckpoint(int(c["seq"]), c["head_hash"], _time(c["signed_at"]), c["key_id"],
-                                        base64.b64decode(c["signature"])) for c in _jsonl(files[CHECKPOINTS], CHECKPOINTS)]
-        bundle_keys = keys_from_json(orjson.loads(files[KEYS]))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise BundleError(f"the audit files are malformed: {exc}") from None
-    first = int((contents.manifest.get("events") or {}).get("first_seq") or (events[0].seq if events else 1))
-    keys = trusted_keys if trusted_keys is not None else bundle_keys
-    report = verify_trail(events, checkpoints=checkpoints, keys=keys, from_seq=first)
+def _event_lines(archive: zipfile.ZipFile) -> Iterator[EventRow]:
+    with archive.open(EVENTS) as stream:
+        for number, line in enumerate(stream, start=1):
+            if line.strip():
+                try:
+                    yield EventRow.from_json(orjson.loads(line))
+                except orjson.JSONDecodeError:
+                    raise BundleError(f"{EVENTS} line {number} is not JSON") from None
+
+
+def verify_bundle(data: Source, trusted_keys: list[TrustedKey] | None = None) -> TrailReport:
+    """Manifest, hash chain, checkpoints; keys from `trusted_keys` (obtained independently) or else the bundle's own.
+
+    `data` is the bundle's bytes or its path; the events are read line by line from the zip, never held whole."""
+    with _open(data) as archive:
+        manifest = _checked_manifest(archive)
+        names = set(archive.namelist())
+        for needed in (EVENTS, CHECKPOINTS, KEYS):
+            if needed not in names:
+                raise BundleError(f"{needed} is missing")
+        try:
+            checkpoints = [SignedCheckpoint(int(c["seq"]), c["head_hash"], _time(c["signed_at"]), c["key_id"],
+                                            base64.b64decode(c["signature"]))
+                           for c in _jsonl(_read(archive, CHECKPOINTS), CHECKPOINTS)]
+            bundle_keys = keys_from_json(orjson.loads(_read(archive, KEYS)))
+            first = (manifest.get("events") or {}).get("first_seq")
+            if first is None:
+                first_event = next(_event_lines(archive), None)
+                first = first_event.seq if first_event else 1
+            first = int(first)
+            keys = trusted_keys if trusted_keys is not None else bundle_keys
+            report = verify_trail(_event_lines(archive), checkpoints=checkpoints, keys=keys, from_seq=first)
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, BundleError):
+                raise
+            raise BundleError(f"the audit files are malformed: {exc}") from None
+        signature_files = {name: _read(archive, name) for name in (MANIFEST, MANIFEST_SIGNATURE) if name in names}
     report.notes = [note for note in report.notes if "taken on trust" not in note and "not yet covered" not in note]
     if report.ok and first > 1 and not any(c.seq == first for c in checkpoints):
         report.failure = Failure(first, "the bundle starts at an event that is neither the start of the chain nor sealed "
                                         "by a checkpoint, so its link to earlier events cannot be proven")
-    if report.ok and events and not any(c.seq == events[-1].seq for c in checkpoints):
-        report.failure = Failure(events[-1].seq, "the last event of the bundle is not sealed by a checkpoint")
+    if report.ok and report.events_checked and not any(c.seq == report.last_seq for c in checkpoints):
+        report.failure = Failure(report.last_seq, "the last event of the bundle is not sealed by a checkpoint")
     if report.ok:
-        problem = _manifest_signature_problem(files, keys)
+        problem = _manifest_signature_problem(signature_files, keys)
         if problem:
             report.failure = Failure(None, problem)
     if trusted_keys is None:

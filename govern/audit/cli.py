@@ -93,10 +93,9 @@ def _report(report: TrailReport, as_json: bool) -> None:
 def verify(from_: str | None, to: str | None, public_key: Path | None, bundle_path: Path | None, as_json: bool) -> None:
     """Check every event's hash and link, every checkpoint signature and the head; exit 1 naming the first failure."""
     if bundle_path is not None:
-        try:
-            data = bundle_path.read_bytes()
-        except OSError as exc:
-            raise click.ClickException(f"cannot read {bundle_path}: {exc.strerror}") from None
+        if not bundle_path.is_file():
+            raise click.ClickException(f"cannot read {bundle_path}: No such file")
+        data = bundle_path  # read from the zip as it is checked, never whole into memory
         keys = None
         if public_key is not None:
             keys = _keys_file(public_key, signing_key_ids(data))
@@ -228,18 +227,45 @@ def export(from_: str, to: str, output: Path) -> None:
     _export(since, until, output)
 
 
+class _ProgressBar:
+    """A progress bar on standard error while an export runs, when standard error is a terminal (stdout stays clean)."""
+
+    def __init__(self, stream) -> None:
+        self.stream, self.bar, self.shown, self.stage = stream, None, 0, ""
+
+    def __call__(self, state) -> None:
+        if self.bar is None:
+            if not state.total:
+                return
+            self.bar = click.progressbar(length=state.total, label="evidence bundle", file=self.stream, show_pos=True,
+                                         item_show_func=lambda _item: self.stage)
+            self.bar.__enter__()
+        self.stage = state.stage
+        self.bar.update(state.done - self.shown)
+        self.shown = state.done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
 @with_app
 def _export(since: datetime, until: datetime, output: Path) -> None:
     from flask import current_app
 
-    from govern.audit.evidence import export_evidence
+    from govern.audit.evidence import export_evidence_to
 
+    stderr = sys.stderr
+    bar = _ProgressBar(stderr) if stderr.isatty() else None
     try:
-        data = export_evidence(db.session, cli_actor(), current_signer(), current_app.extensions["govern.settings"], since, until)
+        outcome = export_evidence_to(db.session, cli_actor(), current_signer(), current_app.extensions["govern.settings"],
+                                     since, until, output, commit=db.session.commit, progress=bar)
     except SigningUnavailable as exc:
         raise click.ClickException(str(exc)) from None
-    try:
-        output.write_bytes(data)
     except OSError as exc:
         raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
-    click.echo(f"evidence bundle written to {output} ({len(data):,} bytes)")
+    finally:
+        if bar is not None:
+            bar.close()
+    click.echo(f"evidence bundle written to {output} ({outcome.size:,} bytes, {outcome.events:,} audit events, "
+               f"sha256 {outcome.sha256})")

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
 
 import orjson
 from sqlalchemy.orm import Session
@@ -68,48 +74,153 @@ With govern installed (no database needed), steps 1 and 3 to 6 are one command:
 """
 
 
-def _render_reports(session: Session, settings, since: datetime, until: datetime) -> dict[str, bytes]:
-    from govern.reports.render import render_report
-    from govern.reports.service import REPORTS, Period, build_report
-
-    files: dict[str, bytes] = {}
-    period = Period(since, until)
-    for name in REPORTS:
-        report = build_report(session, name, period, settings)
-        for fmt in REPORT_FORMATS:
-            files[f"reports/{name}.{fmt}"] = render_report(report, fmt)
-    return files
+EVENT_PIECE = 1000  # events gathered before a piece is written into the zip (and progress is told)
 
 
-def export_evidence(session: Session, actor: Actor, signer: CheckpointSigner, settings, since: datetime,
-                    until: datetime) -> bytes:
-    """The bundle for [since, until); the export itself is audited and sealed by the checkpoint the bundle ends with."""
+@dataclass
+class ExportProgress:
+    """How far an export is: units are events written plus report rows written (each report counted once per
+    streamed format); `stage` says what is being written."""
+
+    total: int = 0
+    done: int = 0
+    stage: str = "starting"
+
+
+Progress = Callable[[ExportProgress], None]
+
+
+@dataclass(frozen=True)
+class ExportOutcome:
+    events: int
+    first_seq: int | None
+    last_seq: int | None
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """What the short first transaction of an export decided: the events to carry and the checkpoints sealing them."""
+
+    head_seq: int
+    head_hash: str
+    anchor: int
+    sealing: int
+
+
+def seal_for_export(session: Session, actor: Actor, signer: CheckpointSigner, since: datetime, until: datetime) -> Sealed:
+    """Audit the export and sign the head, so the bundle ends on a checkpoint that covers the export itself.
+
+    The caller commits right after: the chain head row stays locked only for this, not while the bundle is written."""
     record(session, actor, "audit:evidence:export", "evidence_bundle", f"{canonical_time(since)}/{canonical_time(until)}",
            since=since, until=until)
     session.flush()
     sign_checkpoint(session, signer)
-    head = session.get(AuditChainHead, 1)
+    head = session.get(AuditChainHead, 1, populate_existing=True)
     first, last = seq_range_for_times(session, since, until)
     anchor = next((c.seq for c in reversed(stored_checkpoints(session, 1, first)) if c.seq <= first), 1)
-    checkpoints = stored_checkpoints(session, anchor)
-    sealing = next((c.seq for c in checkpoints if last is None or c.seq >= max(last, first)), head.last_seq)
-    first = anchor
-    events = list(stored_events(session, first, sealing)) if first <= sealing else []
-    files = {
-        bundle.EVENTS: b"".join(orjson.dumps(event.as_json()) + b"\n" for event in events),
-        bundle.CHECKPOINTS: b"".join(orjson.dumps(bundle.checkpoint_json(c)) + b"\n" for c in checkpoints if c.seq <= sealing),
-        bundle.KEYS: orjson.dumps({"keys": [bundle.key_json(k) for k in trusted_keys_from_signer(session, signer)]},
-                                  option=orjson.OPT_INDENT_2),
-        **_render_reports(session, settings, since, until),
-    }
+    later = stored_checkpoints(session, max(last or first, first))
+    sealing = later[0].seq if later else head.last_seq
+    return Sealed(head.last_seq, head.last_hash, anchor, sealing)
+
+
+def _report_rows(report) -> int:
+    return sum(section.count for section in report.sections)
+
+
+def write_evidence(session: Session, signer: CheckpointSigner, settings, actor: Actor, since: datetime, until: datetime,
+                   sealed: Sealed, target: BinaryIO, progress: Progress | None = None) -> ExportOutcome:
+    """Write the bundle into `target` as it is read: events by seq on a server-side cursor, reports row by row.
+    Read only; memory stays bounded whatever the period."""
+    from govern.reports.render import REPORT_FORMATS_STREAMED, stream_report
+    from govern.reports.service import REPORTS, Period, build_report
+
+    period = Period(since, until)
+    events_total = sealed.sealing - sealed.anchor + 1 if sealed.anchor <= sealed.sealing else 0
+    reports = [build_report(session, name, period, settings) for name in REPORTS]  # figures only: rows stream later
+    state = ExportProgress(total=events_total + sum(_report_rows(r) * len(REPORT_FORMATS_STREAMED) for r in reports))
+
+    def advance(count: int, stage: str | None = None) -> None:
+        state.done += count
+        if stage:
+            state.stage = stage
+        if progress is not None:
+            progress(state)
+
+    writer = bundle.BundleWriter(target)
+    first_seq = last_seq = None
+    written = 0
+    advance(0, "audit events")
+    with writer.entry(bundle.EVENTS) as write:
+        piece: list[bytes] = []
+        for event in stored_events(session, sealed.anchor, sealed.sealing) if events_total else ():
+            first_seq = event.seq if first_seq is None else first_seq
+            last_seq = event.seq
+            piece.append(orjson.dumps(event.as_json()) + b"\n")
+            if len(piece) >= EVENT_PIECE:
+                write(b"".join(piece))
+                written += len(piece)
+                advance(len(piece))
+                piece = []
+        if piece:
+            write(b"".join(piece))
+            written += len(piece)
+            advance(len(piece))
+    writer.add(bundle.CHECKPOINTS, b"".join(orjson.dumps(bundle.checkpoint_json(c)) + b"\n"
+                                          for c in stored_checkpoints(session, sealed.anchor, sealed.sealing)))
+    writer.add(bundle.KEYS, orjson.dumps({"keys": [bundle.key_json(k) for k in trusted_keys_from_signer(session, signer)]},
+                                         option=orjson.OPT_INDENT_2))
+    for report in reports:
+        for fmt in REPORT_FORMATS:
+            advance(0, f"reports/{report.name}.{fmt}")
+            with writer.entry(f"reports/{report.name}.{fmt}") as write:
+                for chunk in stream_report(report, fmt, on_rows=advance if fmt in REPORT_FORMATS_STREAMED else None):
+                    write(chunk)
     generated_at = canonical_time(datetime.now(since.tzinfo))
-    first_seq, last_seq = (events[0].seq, events[-1].seq) if events else (None, None)
     manifest = {
         "period": {"from": canonical_time(since), "to": canonical_time(until)}, "generated_at": generated_at,
-        "generated_by": actor.id, "chain_head": {"seq": head.last_seq, "hash": head.last_hash},
-        "events": {"first_seq": first_seq, "last_seq": last_seq, "sealed_by_checkpoint_at": sealing},
+        "generated_by": actor.id, "chain_head": {"seq": sealed.head_seq, "hash": sealed.head_hash},
+        "events": {"first_seq": first_seq, "last_seq": last_seq, "sealed_by_checkpoint_at": sealed.sealing},
     }
     readme = README.format(since=canonical_time(since), until=canonical_time(until), generated_at=generated_at,
-                           actor=actor.id, head_seq=head.last_seq, head_hash=head.last_hash,
+                           actor=actor.id, head_seq=sealed.head_seq, head_hash=sealed.head_hash,
                            first_seq=first_seq or "-", last_seq=last_seq or "-")
-    return bundle.write_bundle(files, manifest, readme, sign=signer.sign)
+    writer.finish(manifest, readme, sign=signer.sign)
+    advance(0, "done")
+    return ExportOutcome(written, first_seq, last_seq, 0, "")
+
+
+def export_evidence_to(session: Session, actor: Actor, signer: CheckpointSigner, settings, since: datetime,
+                       until: datetime, path: Path, commit: Callable[[], None],
+                       progress: Progress | None = None) -> ExportOutcome:
+    """The bundle for [since, until) written to `path` (through a temporary file beside it, renamed when whole).
+
+    Two transactions: the export's audit event and checkpoint (committed by `commit`), then the read."""
+    sealed = seal_for_export(session, actor, signer, since, until)
+    commit()
+    from govern.reports.service import read_consistently
+
+    read_consistently(session)
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open("wb") as target:
+            outcome = write_evidence(session, signer, settings, actor, since, until, sealed, target, progress)
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    digest = hashlib.sha256()
+    with path.open("rb") as written:
+        while piece := written.read(1 << 20):
+            digest.update(piece)
+    return ExportOutcome(outcome.events, outcome.first_seq, outcome.last_seq, path.stat().st_size, digest.hexdigest())
+
+
+def export_evidence(session: Session, actor: Actor, signer: CheckpointSigner, settings, since: datetime,
+                    until: datetime) -> bytes:
+    """The bundle for [since, until) in memory, in the caller's transaction (small periods and tests)."""
+    sealed = seal_for_export(session, actor, signer, since, until)
+    buffer = io.BytesIO()
+    write_evidence(session, signer, settings, actor, since, until, sealed, buffer)
+    return buffer.getvalue()

@@ -26,15 +26,22 @@ def report(name: str, fmt: str, since: str | None, until: str | None, locale: st
 
     from govern.extensions import db
     from govern.reports.document import Period
-    from govern.reports.render import render_report
-    from govern.reports.service import build_report
+    from govern.reports.render import stream_report
+    from govern.reports.service import build_report, read_consistently
 
     period = Period.parse(since, until)  # a bad date is a DomainError: with_app prints it and exits 1
+    read_consistently(db.session)
     built = build_report(db.session, name, period, current_app.extensions["govern.settings"])
-    body = render_report(built, fmt, locale=locale)
+    pieces = stream_report(built, fmt, locale=locale)
     if str(output) == "-":
-        click.get_binary_stream("stdout").write(body)
+        stdout = click.get_binary_stream("stdout")
+        for piece in pieces:
+            stdout.write(piece)
         return
-    output.write_bytes(body)
-    click.echo(f"{name} report ({fmt}, {len(body)} bytes) written to {output}; audit chain head seq "
+    size = 0
+    with output.open("wb") as target:  # written as the rows are read: memory stays bounded whatever the size
+        for piece in pieces:
+            target.write(piece)
+            size += len(piece)
+    click.echo(f"{name} report ({fmt}, {size} bytes) written to {output}; audit chain head seq "
                f"{built.chain_head.seq}", err=True)

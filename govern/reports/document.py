@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
@@ -100,25 +100,53 @@ class CheckpointRef:
 
 @dataclass(frozen=True)
 class Section:
-    """One table: machine column keys (CSV/JSON headers), readable labels (PDF), rows of plain values."""
+    """One table: machine column keys (CSV/JSON headers), readable labels (PDF), and its rows.
+
+    The rows are read when a format writes them (`iter_rows()`, each call a fresh read: a streamed query or a list
+    already built), and `count` is how many there are, from an SQL aggregate read with the summary: so the CSV,
+    the JSON and the PDF (which shows only the first rows) give the same figures.
+    """
 
     key: str
     title: str
     columns: tuple[str, ...]
     labels: tuple[str, ...]
-    rows: tuple[tuple[Cell, ...], ...]
+    count: int
+    read_rows: Callable[[], Iterable[Sequence[Cell]]]
     rtl_columns: frozenset[str] = frozenset()  # names and handles: dir="auto" in the PDF
     note: str = ""
 
     @classmethod
     def of(cls, key: str, title: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Cell]],
            rtl: Sequence[str] = (), note: str = "") -> Section:
+        """A section whose rows are already built (a small table: per campaign, per category...)."""
         keys = tuple(column for column, _label in columns)
         for row in rows:
             if len(row) != len(keys):
                 raise ValueError(f"section {key}: a row has {len(row)} cells for {len(keys)} columns")
-        return cls(key, title, keys, tuple(label for _key, label in columns), tuple(tuple(row) for row in rows),
+        built = tuple(tuple(row) for row in rows)
+        return cls(key, title, keys, tuple(label for _key, label in columns), len(built), lambda: built,
                    frozenset(rtl), note)
+
+    @classmethod
+    def streamed(cls, key: str, title: str, columns: Sequence[tuple[str, str]], count: int,
+                 read_rows: Callable[[], Iterable[Sequence[Cell]]], rtl: Sequence[str] = (), note: str = "") -> Section:
+        """A section read from the database as it is written: `read_rows` runs a streaming query each time."""
+        return cls(key, title, tuple(column for column, _label in columns), tuple(label for _key, label in columns),
+                   int(count), read_rows, frozenset(rtl), note)
+
+    def iter_rows(self) -> Iterator[tuple[Cell, ...]]:
+        width = len(self.columns)
+        for row in self.read_rows():
+            row = tuple(row)
+            if len(row) != width:
+                raise ValueError(f"section {self.key}: a row has {len(row)} cells for {width} columns")
+            yield row
+
+    @property
+    def rows(self) -> tuple[tuple[Cell, ...], ...]:
+        """Every row in memory: for tests and small sections only; the formats use iter_rows()."""
+        return tuple(self.iter_rows())
 
 
 @dataclass(frozen=True)

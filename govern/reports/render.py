@@ -6,28 +6,65 @@ import csv
 import io
 import json
 import logging
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from govern.reports.charts import bar_chart_svg
-from govern.reports.document import BadReportRequest, Cell, Report
+from govern.reports.document import BadReportRequest, Cell, Report, Section
 
 RENDER_FORMATS = ("csv", "json", "pdf")
+REPORT_FORMATS_STREAMED = ("csv", "json")  # every row written; the PDF shows the first PDF_ROWS
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json", "pdf": "application/pdf"}
 RTL_LOCALES = frozenset({"ar", "he"})
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "reports"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas
 
 
+PDF_ROWS = 200  # rows of each table the PDF shows; the rest are in the CSV and JSON
+CHUNK = 64 * 1024  # bytes gathered before a piece of a streamed file is handed on
+
+RowsWritten = Callable[[int], None]  # told how many more rows were written (a progress bar)
+
+
 def render_report(report: Report, fmt: str, locale: str = "en") -> bytes:
+    """The whole file in memory: for small reports and tests; the CLI, the API and the bundle stream it."""
+    return b"".join(stream_report(report, fmt, locale))
+
+
+def stream_report(report: Report, fmt: str, locale: str = "en", on_rows: RowsWritten | None = None) -> Iterator[bytes]:
+    """The file in pieces of about CHUNK bytes, rows read from the database as they are written."""
     if fmt == "json":
-        return render_json(report)
+        return _chunked(_json_pieces(report, on_rows))
     if fmt == "csv":
-        return render_csv(report)
+        return _chunked(_csv_pieces(report, on_rows))
     if fmt == "pdf":
-        return render_pdf(report, locale)
+        return iter([render_pdf(report, locale)])
     raise BadReportRequest(f"unknown format {fmt!r}; use one of: {', '.join(RENDER_FORMATS)}")
+
+
+def check_format(fmt: str) -> str:
+    if fmt not in RENDER_FORMATS:
+        raise BadReportRequest(f"unknown format {fmt!r}; use one of: {', '.join(RENDER_FORMATS)}")
+    return fmt
+
+
+def _chunked(pieces: Iterable[str]) -> Iterator[bytes]:
+    buffer: list[str] = []
+    size = 0
+    for piece in pieces:
+        buffer.append(piece)
+        size += len(piece)
+        if size >= CHUNK:
+            yield "".join(buffer).encode("utf-8")
+            buffer, size = [], 0
+    if buffer:
+        yield "".join(buffer).encode("utf-8")
 
 
 def filename(report: Report, fmt: str) -> str:
@@ -40,8 +77,8 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def report_document(report: Report) -> dict[str, Any]:
-    """Everything in the report as one JSON-ready object (datetimes as ISO 8601 UTC)."""
+def report_metadata(report: Report) -> dict[str, Any]:
+    """Everything in the report but the section rows, JSON-ready (datetimes as ISO 8601 UTC)."""
     checkpoint = report.checkpoint
     return {
         "report": report.name,
@@ -57,15 +94,44 @@ def report_document(report: Report) -> dict[str, Any]:
         },
         "alerts": list(report.alerts),
         "summary": {key: _plain(value) for key, value in report.summary.items()},
-        "sections": [
-            {"key": s.key, "title": s.title, "columns": list(s.columns), "rows": [[_plain(c) for c in row] for row in s.rows]}
-            for s in report.sections
-        ],
     }
 
 
+def report_document(report: Report) -> dict[str, Any]:
+    """Everything in the report as one JSON-ready object, rows included (in memory: small reports and tests)."""
+    return {**report_metadata(report), "sections": [
+        {"key": s.key, "title": s.title, "columns": list(s.columns), "count": s.count,
+         "rows": [[_plain(c) for c in row] for row in s.iter_rows()]} for s in report.sections]}
+
+
+def _json_cell(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    return str(value)
+
+
+def _json_pieces(report: Report, on_rows: RowsWritten | None) -> Iterator[str]:
+    """One JSON object like report_document's, written as it is read: the metadata, then each section's rows,
+    one row a line."""
+    head = json.dumps(report_metadata(report), ensure_ascii=False, indent=2)
+    yield head[:-2] + ',\n  "sections": ['
+    for number, section in enumerate(report.sections):
+        opening = {"key": section.key, "title": section.title, "columns": list(section.columns), "count": section.count}
+        yield ("," if number else "") + "\n    " + json.dumps(opening, ensure_ascii=False)[:-1] + ', "rows": ['
+        written = 0
+        for row in section.iter_rows():
+            yield ("," if written else "") + "\n      " + orjson.dumps(row, default=_json_cell).decode()
+            written += 1
+            if on_rows is not None and written % 1000 == 0:
+                on_rows(1000)
+        if on_rows is not None:
+            on_rows(written % 1000)
+        yield ("\n    " if written else "") + "]}"
+    yield "\n  ]\n}\n"
+
+
 def render_json(report: Report) -> bytes:
-    return json.dumps(report_document(report), ensure_ascii=False, indent=2).encode("utf-8")
+    return render_report(report, "json")
 
 
 # --- CSV ------------------------------------------------------------------------------------------
@@ -82,11 +148,25 @@ def _csv_cell(value: Cell) -> str:
     return text
 
 
-def render_csv(report: Report) -> bytes:
+class _Lines:
+    """What csv.writer writes into, handed on line by line."""
+
+    def __init__(self) -> None:
+        self.pieces: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.pieces.append(text)
+
+    def take(self) -> Iterator[str]:
+        pieces, self.pieces = self.pieces, []
+        return iter(pieces)
+
+
+def _csv_pieces(report: Report, on_rows: RowsWritten | None) -> Iterator[str]:
     """Blocks separated by one empty line; each opens with a marker row ([metadata], [summary], [section:KEY]),
     then a header row, then data rows. See docs/reports.md."""
-    document = report_document(report)
-    out = io.StringIO()
+    document = report_metadata(report)
+    out = _Lines()
     writer = csv.writer(out, lineterminator="\r\n")
     metadata: list[tuple[str, Any]] = [
         ("report", report.name), ("title", report.title), ("period_from", document["period"]["from"]),
@@ -105,12 +185,25 @@ def render_csv(report: Report) -> bytes:
     writer.writerow(["[summary]"])
     writer.writerow(["figure", "value"])
     writer.writerows([(key, _csv_cell(value)) for key, value in report.summary.items()])
+    yield from out.take()
     for section in report.sections:
         writer.writerow([])
         writer.writerow([f"[section:{section.key}]"])
         writer.writerow(section.columns)
-        writer.writerows([[_csv_cell(cell) for cell in row] for row in section.rows])
-    return out.getvalue().encode("utf-8")
+        written = 0
+        for row in section.iter_rows():
+            writer.writerow([_csv_cell(cell) for cell in row])
+            yield from out.take()
+            written += 1
+            if on_rows is not None and written % 1000 == 0:
+                on_rows(1000)
+        if on_rows is not None:
+            on_rows(written % 1000)
+        yield from out.take()
+
+
+def render_csv(report: Report) -> bytes:
+    return render_report(report, "csv")
 
 
 def parse_csv(data: bytes) -> dict[str, dict[str, Any]]:
@@ -166,8 +259,20 @@ def report_html(report: Report, locale: str = "en") -> str:
     environment.filters["cell"] = _pdf_value
     template = environment.get_template("report.html")
     charts = [bar_chart_svg(chart) for chart in report.charts]
+    tables = [pdf_table(section) for section in report.sections]
     return template.render(report=report, locale=locale, direction="rtl" if locale in RTL_LOCALES else "ltr",
-                           charts=charts, _=_translator(locale), humanise=lambda key: key.replace("_", " ").capitalize())
+                           charts=charts, tables=tables, _=_translator(locale), number=_number,
+                           humanise=lambda key: key.replace("_", " ").capitalize())
+
+
+def _number(value: int) -> str:
+    return f"{value:,}"
+
+
+def pdf_table(section: Section, limit: int = PDF_ROWS) -> tuple[Section, list[tuple[Cell, ...]], int]:
+    """A section as the PDF shows it: its first `limit` rows, and how many more the CSV and JSON hold."""
+    shown = list(islice(section.iter_rows(), limit))
+    return section, shown, max(section.count - len(shown), 0)
 
 
 def render_pdf(report: Report, locale: str = "en") -> bytes:

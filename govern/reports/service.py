@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from govern.audit.models import AuditChainHead, AuditCheckpoint
@@ -21,7 +21,7 @@ from govern.reports.document import (
 )
 
 __all__ = ["REPORTS", "FORMATS", "Period", "Report", "BadReportRequest", "UnknownReport", "build_report",
-           "chain_head", "latest_checkpoint", "check_name"]
+           "chain_head", "latest_checkpoint", "check_name", "read_consistently"]
 
 REPORTS: tuple[str, ...] = ("access", "leavers", "accounts", "policy", "credentials", "reviews")
 FORMATS: tuple[str, ...] = ("csv", "json", "pdf")
@@ -50,6 +50,15 @@ def chain_head(session: Session) -> ChainHead:
 def latest_checkpoint(session: Session) -> CheckpointRef | None:
     row = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc(), AuditCheckpoint.id.desc()).limit(1)).first()
     return CheckpointRef(int(row.seq), row.key_id, row.signed_at, row.head_hash) if row else None
+
+
+def read_consistently(session: Session) -> None:
+    """On PostgreSQL, read what follows from one snapshot (REPEATABLE READ), so a report's figures and its streamed
+    rows agree even while others write. Only at the start of the session's transaction and on a pooled engine
+    (a session joined to an outer connection, as in the tests, keeps that connection's level)."""
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql" and not session.in_transaction():
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
 def build_report(session: Session, name: str, period: Period, settings) -> Report:

@@ -71,3 +71,4 @@ def report_file(name: str):
     query = {"from_": period.start, "to": period.end, "format": fmt if fmt in RENDER_FORMATS else "pdf",
              "locale": str(get_locale())}
     return report_download(name, query)
+from govern.reports import evidence_views as _evidence_views  # noqa: E402,F401  (the evidence bundle pages)

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, func, select, union
 from sqlalchemy.orm import Session
 
 from govern.accounts.models import SocialAccount
@@ -48,30 +48,27 @@ def _bucket(hours: float | None, pending: bool) -> str:
     return BUCKETS[0] if hours < 1 else BUCKETS[1] if hours <= 4 else BUCKETS[2] if hours <= 24 else BUCKETS[3]
 
 
-def _revoked_grants(session: Session, person_ids: list[int]) -> dict[int, list[Grant]]:
+def _grants_of(session: Session, leavers) -> dict[int, list[Grant]]:
+    """The grants of the people `leavers` (a subquery of person ids) selects: joined in SQL, never an id list."""
     grouped: dict[int, list[Grant]] = defaultdict(list)
-    if person_ids:
-        query = select(Grant).where(Grant.person_id.in_(person_ids)).order_by(Grant.id)
-        for grant in session.scalars(query).unique():
-            grouped[grant.person_id].append(grant)
+    for grant in session.scalars(select(Grant).where(Grant.person_id.in_(leavers)).order_by(Grant.id)).unique():
+        grouped[grant.person_id].append(grant)
     return grouped
 
 
 def _leavers(session: Session, period: Period) -> list[Leaver]:
     started = func.coalesce(Departure.directory_changed_at, Departure.first_seen_at)
-    departures = list(session.scalars(
-        select(Departure).where(started >= period.start, started < period.end).order_by(started, Departure.id)
-    ).unique())
-    recorded = set(session.scalars(select(Departure.person_id)))
-    unrecorded = [person for person in session.scalars(
-        select(Person).where(Person.status == PersonStatus.LEAVER, Person.left_at >= period.start,
-                             Person.left_at < period.end).order_by(Person.left_at, Person.id)
-    ).unique() if person.id not in recorded]
-    grants = _revoked_grants(session, [d.person_id for d in departures] + [p.id for p in unrecorded])
+    in_period = and_(started >= period.start, started < period.end)
+    departures = list(session.scalars(select(Departure).where(in_period).order_by(started, Departure.id)).unique())
+    unrecorded_filter = and_(Person.status == PersonStatus.LEAVER, Person.left_at >= period.start,
+                             Person.left_at < period.end, ~exists().where(Departure.person_id == Person.id))
+    unrecorded = list(session.scalars(select(Person).where(unrecorded_filter).order_by(Person.left_at, Person.id)).unique())
+    grants = _grants_of(session, union(select(Departure.person_id).where(in_period),
+                                       select(Person.id).where(unrecorded_filter)))
     tasks: dict[int, list[OffboardingTask]] = defaultdict(list)
     if departures:
         for task in session.scalars(select(OffboardingTask).where(
-                OffboardingTask.departure_id.in_([d.id for d in departures])).order_by(OffboardingTask.id)):
+                OffboardingTask.departure_id.in_(select(Departure.id).where(in_period))).order_by(OffboardingTask.id)):
             tasks[task.departure_id].append(task)
     accounts = {account.id: account for account in session.scalars(select(SocialAccount)).unique()} if tasks else {}
 

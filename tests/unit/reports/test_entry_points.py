@@ -144,3 +144,18 @@ def test_cli_refuses_bad_input_readably(cli_env, arguments, words):
     result = CliRunner().invoke(main, arguments)
     assert result.exit_code != 0 and words in result.output
     assert "Traceback" not in result.output and not (cli_env / "x.pdf").exists()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_api_streams_csv_and_json_and_closes_its_session(client, auth_headers, seeded, fmt, monkeypatch):
+    from govern.reports import web
+
+    closed = []
+    original = web.StreamedFile.close
+    monkeypatch.setattr(web.StreamedFile, "close", lambda self: (closed.append(True), original(self)))
+    response = client.get(f"/api/v1/reports/access?format={fmt}&from=2020-01-01&to=2099-12-31",
+                          headers=auth_headers(Role.AUDITOR))
+    assert response.status_code == 200 and response.is_streamed
+    assert not closed  # nothing read yet: the rows are read while the body is sent
+    body = response.get_data()
+    assert closed and (b"[section:grants]" in body if fmt == "csv" else json.loads(body)["sections"][0]["count"] == 2)

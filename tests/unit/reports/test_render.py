@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from govern.reports.document import BadReportRequest, ChainHead, CheckpointRef, Chart, Period, Report, Section
-from govern.reports.render import parse_csv, render_report, report_html
+from govern.reports.render import CHUNK, PDF_ROWS, parse_csv, render_report, report_html, stream_report
 from tests.unit.reports.conftest import ARABIC_NAME, HEBREW_NAME
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -97,3 +97,55 @@ def test_pdf_pages_render_with_the_names(locale):
         letters = set(name.replace(" ", ""))
         assert letters <= set(text), f"{name} is not on the page"
     assert _ink(document[1].render(scale=1).to_pil()) > 500, "the summary page is blank"
+
+
+def test_pdf_shows_the_first_rows_and_says_how_many_more():
+    report = sample_report(rows=PDF_ROWS + 57)
+    html = report_html(report, "en")
+    grants = html.split("<h2>Effective grants", 1)[1].split("</section>", 1)[0]
+    assert grants.count("<tr>") == PDF_ROWS + 1  # the header row and the first PDF_ROWS rows
+    assert "…and 57 more rows are in the CSV export." in grants
+    assert "Nothing here" in html and "No rows." in html
+    assert "more rows" not in html.split("Nothing here", 1)[1]
+
+
+def test_figures_agree_across_csv_json_and_pdf():
+    report = sample_report(rows=PDF_ROWS + 30_000)
+    document = json.loads(render_report(report, "json"))
+    blocks = parse_csv(render_report(report, "csv"))
+    html = report_html(report, "en")
+    grants = next(s for s in document["sections"] if s["key"] == "grants")
+    assert grants["count"] == len(grants["rows"]) == len(blocks["section:grants"]["rows"]) == PDF_ROWS + 30_000
+    assert dict(blocks["summary"]["rows"]) == {key: "" if value is None else str(value)
+                                              for key, value in document["summary"].items()}
+    assert "(30,200)" in html and "…and 30,000 more rows are in the CSV export." in html
+    for key, value in document["summary"].items():
+        assert f'<td class="value">{"—" if value is None else f"{value:g}"}</td>' in html, key
+
+
+def test_csv_and_json_stream_in_pieces_reading_rows_as_they_go():
+    reads = []
+
+    def rows():
+        for n in range(50_000):
+            reads.append(n)
+            yield (n, f"Person {n}", "x", 1.0, START)
+
+    report = sample_report()
+    section = Section.streamed("grants", "Effective grants", [("id", "Grant"), ("person", "Person"), ("reason", "Reason"),
+                                                             ("hours", "Hours"), ("since", "Since")], 50_000, rows)
+    report = Report(**{**report.__dict__, "sections": (section,)})
+    for fmt in ("csv", "json"):
+        reads.clear()
+        pieces = stream_report(report, fmt)
+        first = next(pieces)
+        assert len(reads) < 50_000, "the first piece came before every row was read"
+        assert len(first) < 4 * CHUNK
+        assert sum(len(piece) for piece in pieces) > 0 and len(reads) == 50_000
+
+
+def test_the_more_rows_note_is_translated(app):
+    with app.app_context():
+        arabic = report_html(sample_report(rows=PDF_ROWS + 5), "ar")
+        hebrew = report_html(sample_report(rows=PDF_ROWS + 5), "he")
+    assert "5 صفًا آخر في ملف CSV" in arabic and "ועוד 5 שורות נמצאות בייצוא ה-CSV" in hebrew
