@@ -1,7 +1,7 @@
 """evidence exports: bundles asked for in the console, written by a job with progress
 
 Revision ID: 8b2c3d4e5f62
-Revises: 7c3f2a9e1d05
+Revises: 8b1c2d3e4f51
 Create Date: 2026-12-05 08:20:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import govern.db
 
 revision = "8b2c3d4e5f62"
-down_revision = "7c3f2a9e1d05"
+down_revision = "8b1c2d3e4f51"
 branch_labels = None
 depends_on = None
 
