@@ -64,8 +64,9 @@ class OrgSize:
 ORGS = {
     "full": OrgSize("full", people=100_000, accounts=5_000, grants=300_000, in_force=230_000, expired=30_000,
                     leavers=3_000, big_account_grants=5_000, owner_accounts=100),
-    "quick": OrgSize("quick", people=2_000, accounts=100, grants=6_000, in_force=4_600, expired=600,
-                     leavers=60, big_account_grants=200, owner_accounts=10),
+    # small enough that today's whole-table PDFs and bundles still finish in seconds: a smoke run, not a figure
+    "quick": OrgSize("quick", people=200, accounts=20, grants=600, in_force=460, expired=60,
+                     leavers=6, big_account_grants=40, owner_accounts=5),
 }
 # events in the trail: the org's own events first, then activity up to this many
 EVENT_SIZES = {"2m": ("full", 2_000_000), "10m": ("full", 10_000_000), "quick": ("quick", 20_000)}
