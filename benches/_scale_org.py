@@ -28,6 +28,7 @@ from psycopg import sql
 
 BUILDER_VERSION = "1"
 ADMIN_CONNINFO = os.environ.get("GOVERN_SCALE_ADMIN_CONNINFO", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
+PREFIX = os.environ.get("GOVERN_SCALE_PREFIX", "govern_scale")  # template databases: <prefix>_org_full, <prefix>_10m, ...
 CACHE_DIR = Path(os.environ.get("GOVERN_SCALE_CACHE", Path.home() / ".cache" / "govern-scale"))
 SECRET_KEY = "scale-bench-secret-key-" + "s" * 24
 CHECKPOINT_EVERY = 1000
@@ -303,13 +304,23 @@ def known_revision(revision: str) -> bool:
         return False
 
 
-def usable(built: Built | None) -> bool:
-    return (built is not None and built.builder_version == BUILDER_VERSION and known_revision(built.built_head)
-            and Path(built.keys_dir).is_dir())
+def usable(built: Built | None, size: OrgSize, events: int = 0) -> bool:
+    """A template is reused when this builder made it, for this size, at a migration this tree can upgrade from,
+    and its signing key is still in the cache (the key is what lets `govern audit verify` check its checkpoints)."""
+    if built is None or built.builder_version != BUILDER_VERSION or built.org != size.name or built.events != events:
+        return False
+    counts = built.counts
+    if (counts.get("people"), counts.get("accounts"), counts.get("grants")) != (size.people, size.accounts, size.grants):
+        return False
+    return known_revision(built.built_head) and Path(built.keys_dir).is_dir()
 
 
 def template_name(events: str) -> str:
-    return f"govern_scale_{events}"
+    return f"{PREFIX}_{events}"
+
+
+def org_template_name(org_name: str) -> str:
+    return f"{PREFIX}_org_{org_name}"
 
 
 def _app(url: str, keys_dir: Path):
@@ -327,9 +338,9 @@ def _say(message: str) -> None:
 # --- building the organisation ----------------------------------------------------------------
 def build_org(size: OrgSize, rebuild: bool = False, say: Callable[[str], None] = _say) -> Built:
     """The organisation without the activity that fills the trail: template govern_scale_org_<size>."""
-    name = f"govern_scale_org_{size.name}"
+    name = org_template_name(size.name)
     built = read_built(name)
-    if usable(built) and not rebuild:
+    if usable(built, size) and (not rebuild or name in _REBUILT):
         return built
     from alembic import command as alembic_command
 
@@ -357,8 +368,12 @@ def build_org(size: OrgSize, rebuild: bool = False, say: Callable[[str], None] =
     built = Built(BUILDER_VERSION, head, key, size.name, 0, reference.isoformat(), str(keys_dir), counts,
                   round(time.perf_counter() - started, 1))
     seal_template(building, name, built)
+    _REBUILT.add(name)
     say(f"organisation '{size.name}' built in {built.seconds:.0f} s: {counts}")
     return built
+
+
+_REBUILT: set[str] = set()  # --rebuild of 2m and 10m builds their organisation once
 
 
 def _commit_and_seal(signer) -> None:
@@ -484,12 +499,12 @@ def build_events(events: str, rebuild: bool = False, say: Callable[[str], None] 
     org_name, target = EVENT_SIZES[events]
     name = template_name(events)
     built = read_built(name)
-    if usable(built) and not rebuild:
+    if usable(built, ORGS[org_name], target) and not rebuild:
         return built
     org = build_org(ORGS[org_name], rebuild=rebuild, say=say)
     started = time.perf_counter()
     building = f"{name}_building"
-    clone_database(f"govern_scale_org_{org_name}", building)
+    clone_database(org_template_name(org_name), building)
     url = url_of(building)
     app = _app(url, Path(org.keys_dir))
     from govern.extensions import db
@@ -557,7 +572,7 @@ def _fill(size: OrgSize, org: Built, target: int, clock: BuildClock, say) -> Non
                 specs.append(EventSpec(action, target_type, person, before={"department": DEPARTMENTS[person % 8]},
                                        after={"department": DEPARTMENTS[(person + 1) % 8]}))
             else:
-                specs.append(EventSpec(action, target_type, head + offset, details={"person_id": person_ids[offset]}))
+                specs.append(EventSpec(action, target_type, head + offset, details={"person_id": person_ids[offset % len(person_ids)]}))
         record_many(session, actors[(head // FILL_BATCH) % len(actors)], specs)
         head += count
         if head % CHECKPOINT_EVERY < FILL_BATCH or head >= target:

@@ -160,7 +160,7 @@ def sample_ids(session) -> dict[str, Any]:
 
 def prepare(events: str, rebuild: bool) -> Subject:
     built = org.build_events(events, rebuild=rebuild, say=say)
-    database = f"govern_scale_run_{events}"
+    database = f"{org.PREFIX}_run_{events}"
     clone_seconds = org.clone_database(org.template_name(events), database)
     instance = Path(tempfile.mkdtemp(prefix=f"govern-scale-{events}-"))
     url = org.url_of(database)
@@ -467,6 +467,8 @@ def bare_sql(subject: Subject, path: str, kind: str) -> dict:
     conninfo = org.ADMIN_CONNINFO.replace("dbname=postgres", f"dbname={subject.database}")
     with psycopg.connect(conninfo) as connection:
         for _ in range(3):
+            if runs and runs[0] > 2:  # a page whose reads take seconds: once is enough
+                break
             started = time.perf_counter()
             try:
                 for statement, parameters in captured:
