@@ -158,10 +158,13 @@ def sample_ids(session) -> dict[str, Any]:
     }
 
 
-def prepare(events: str, rebuild: bool) -> Subject:
+def prepare(events: str, rebuild: bool, reuse_clone: bool = False) -> Subject:
     built = org.build_events(events, rebuild=rebuild, say=say)
     database = f"{org.PREFIX}_run_{events}"
-    clone_seconds = org.clone_database(org.template_name(events), database)
+    if reuse_clone and org.database_exists(database):
+        clone_seconds = 0.0  # a clone kept by an earlier --keep run (it may hold that run's campaign)
+    else:
+        clone_seconds = org.clone_database(org.template_name(events), database)
     instance = Path(tempfile.mkdtemp(prefix=f"govern-scale-{events}-"))
     url = org.url_of(database)
     subject = Subject(events, built, database, url, govern_env(url, built.keys_dir, instance), instance)
@@ -594,7 +597,7 @@ def tree() -> str:
 
 def measure(events: str, args) -> dict:
     wanted = set(args.only.split(",")) if args.only else set(GROUPS)
-    subject = prepare(events, args.rebuild)
+    subject = prepare(events, args.rebuild, args.reuse_clone)
     result: dict[str, Any] = {"events": events, "started": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
                               "tree": tree(), "built": subject.built.__dict__, "year": subject.year, "targets": TARGETS}
     try:
@@ -642,6 +645,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-limit-mb", type=int, default=4096,
                         help="address-space cap of each CLI subprocess, so a runaway report fails instead of the machine")
     parser.add_argument("--keep", action="store_true", help="keep the run's clone (govern_scale_run_<events>)")
+    parser.add_argument("--reuse-clone", action="store_true", help="measure the clone a --keep run left, if there is one")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where the JSON and markdown go")
     args = parser.parse_args(argv)
     if args.only and not set(args.only.split(",")) <= set(GROUPS):
@@ -656,7 +660,12 @@ def main(argv: list[str] | None = None) -> int:
     args.results.mkdir(parents=True, exist_ok=True)
     for events in sizes:
         result = measure(events, args)
-        (args.results / f"scale-{events}.json").write_text(json.dumps(result, indent=2, default=str, ensure_ascii=False))
+        path = args.results / f"scale-{events}.json"
+        if args.only and path.exists():  # a partial run updates the groups it measured, keeps the others
+            earlier = json.loads(path.read_text())
+            if earlier.get("built", {}).get("key") == result["built"]["key"]:
+                result = {**earlier, **result}
+        path.write_text(json.dumps(result, indent=2, default=str, ensure_ascii=False))
         table = markdown(result)
         (args.results / f"scale-{events}.md").write_text(table)
         print(table, flush=True)
