@@ -149,9 +149,11 @@ def sample_ids(session) -> dict[str, Any]:
         "account_typical": one("""SELECT account_id FROM (SELECT account_id, count(*) AS n FROM grants GROUP BY account_id) AS c
                                   ORDER BY n, account_id OFFSET (SELECT count(DISTINCT account_id) / 2 FROM grants) LIMIT 1"""),
         "person_owner": one("SELECT owner_id FROM social_accounts GROUP BY owner_id ORDER BY count(*) DESC LIMIT 1"),
-        "person_typical": one("SELECT person_id FROM grants WHERE revoked_at IS NULL ORDER BY person_id OFFSET 1000 LIMIT 1"),
+        "person_typical": one("SELECT person_id FROM grants WHERE revoked_at IS NULL ORDER BY person_id "
+                              "OFFSET (SELECT count(*) / 3 FROM grants WHERE revoked_at IS NULL) LIMIT 1"),
         "person_leaver": one("SELECT id FROM people WHERE status = 'leaver' ORDER BY id LIMIT 1"),
-        "grant": one("SELECT id FROM grants WHERE revoked_at IS NULL ORDER BY id OFFSET 1000 LIMIT 1"),
+        "grant": one("SELECT id FROM grants WHERE revoked_at IS NULL ORDER BY id "
+                     "OFFSET (SELECT count(*) / 3 FROM grants WHERE revoked_at IS NULL) LIMIT 1"),
         "campaign": one("SELECT max(id) FROM review_campaigns"),
         "scim_user": one("SELECT external_id FROM people WHERE source = 'scim' ORDER BY id LIMIT 1"),
         "mid_year": one("SELECT occurred_at FROM audit_events WHERE seq = (SELECT last_seq / 2 FROM audit_chain_head)"),
@@ -315,7 +317,7 @@ def measure_campaign(subject: Subject, server: Server, args) -> dict:
     return result
 
 
-OPENING_STATES = {"opening", "pending", "queued", "running", "started"}
+OPENING_STATES = {"opening", "pending", "queued", "running", "started", "building", "in_progress", "preparing", "scheduled"}
 
 
 def _still_opening(document: Any) -> bool:
@@ -331,7 +333,7 @@ def _still_opening(document: Any) -> bool:
     return False
 
 
-def page_urls(subject: Subject) -> list[tuple[str, str, str]]:
+def page_urls(subject: Subject, skipped: list[dict] | None = None) -> list[tuple[str, str, str]]:
     """(label, url, endpoint) for every side-effect-free GET route, path parameters filled with real ids, plus
     the searches and filters the issue names. Routes other branches add are picked up here."""
     from werkzeug.routing import IntegerConverter
@@ -352,9 +354,16 @@ def page_urls(subject: Subject) -> list[tuple[str, str, str]]:
     }
     urls: list[tuple[str, str, str]] = []
     for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
-        if "GET" not in rule.methods or rule.endpoint in SKIPPED_ENDPOINTS or SKIPPED_PATTERN.search(rule.rule + rule.endpoint):
+        if "GET" not in rule.methods:
             continue
-        if declared_permission(app, rule.endpoint, "GET") == PUBLIC and rule.endpoint != "audit.SigningKeys":
+        why = SKIPPED_ENDPOINTS.get(rule.endpoint)
+        if why is None and SKIPPED_PATTERN.search(rule.rule + rule.endpoint):
+            why = "sign-in, callback, static file or probe"
+        if why is None and declared_permission(app, rule.endpoint, "GET") == PUBLIC and rule.endpoint != "audit.SigningKeys":
+            why = "public, not a page"
+        if why is not None:
+            if skipped is not None:
+                skipped.append({"route": rule.rule, "why": why})
             continue
         variants: list[tuple[str, str]] = [("", rule.rule)]
         for argument in sorted(rule.arguments):
@@ -368,6 +377,8 @@ def page_urls(subject: Subject) -> list[tuple[str, str, str]]:
                     filled = re.sub(rf"<({converter}|[a-z]+:)?{argument}>", str(value), path)
                     expanded.append((", ".join(part for part in (label, value_label) if part), filled))
             variants = expanded
+        if not variants and skipped is not None:
+            skipped.append({"route": rule.rule, "why": "no sample value for " + ", ".join(sorted(rule.arguments))})
         urls += [(label, path, rule.endpoint) for label, path in variants]
     extras = [
         ("search Latin", "/people?q=Cohen", "console.people"), ("search Arabic", "/people?q=ليلى", "console.people"),
@@ -404,12 +415,12 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, int(round(fraction * len(ordered) + 0.5)) - 1))]
 
 
-def measure_pages(subject: Subject, server: Server, args) -> list[dict]:
+def measure_pages(subject: Subject, server: Server, args, skipped: list[dict]) -> list[dict]:
     import requests
 
     clients = http(subject, server)
     results = []
-    for label, path, endpoint in page_urls(subject):
+    for label, path, endpoint in page_urls(subject, skipped):
         session, samples, status, size, error = clients[_client_for(path)], [], None, 0, None
         wanted = args.requests
         while len(samples) < wanted:
@@ -576,6 +587,8 @@ def markdown(result: dict) -> str:
                        f"{str(row['ratio']) + 'x' if row['ratio'] else ''} | {_mark(row['meets'])} |")
         met = sum(1 for row in result["pages"] if row["meets"])
         out += ["", f"{met} of {len(result['pages'])} routes meet p95 <= 300 ms."]
+        if result.get("pages_skipped"):
+            out += ["", "GET routes not walked: " + "; ".join(f"`{row['route']}` ({row['why']})" for row in result["pages_skipped"]) + "."]
     return "\n".join(out) + "\n"
 
 
@@ -615,7 +628,8 @@ def measure(events: str, args) -> dict:
                 if "campaign" in wanted:
                     result["campaign"] = measure_campaign(subject, server, args)
                 if "pages" in wanted:
-                    result["pages"] = measure_pages(subject, server, args)
+                    result["pages_skipped"] = []
+                    result["pages"] = measure_pages(subject, server, args, result["pages_skipped"])
             finally:
                 server.stop()
         if "reports" in wanted:
