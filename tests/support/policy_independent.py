@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from tests.support.policy_corpus import EntityScore
+
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "policy"
 ORDINARY = DATA / "ordinary_posts.jsonl"
@@ -163,25 +165,11 @@ def score_ordinary(posts: list[OrdinaryPost], engine: Engine, examples_per_rule:
 # --- scoring: peer samples ----------------------------------------------------------------------------------------
 
 @dataclass
-class PRF:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
+class PRF(EntityScore):
+    """Precision, recall and F1 (from policy_corpus.EntityScore), plus how often the span and the secret kind agreed."""
+
     exact: int = 0
     kind_agreement: int = 0
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
 
     def add(self, other: PRF) -> None:
         self.tp, self.fp, self.fn = self.tp + other.tp, self.fp + other.fp, self.fn + other.fn
