@@ -18,7 +18,7 @@ import ahocorasick
 import re2
 
 from govern.policy.detectors import BUILTIN, PRIORITY, Hit, PatternDetector, Scan, canonical_phone, mask_preview, phone_regions
-from govern.policy.detectors.base import digits_of
+from govern.policy.detectors.base import REASONS, digits_of
 from govern.policy.findings import Action, Decision, Detection, Finding, Severity
 from govern.policy.packs import Example, LoadedPacks, PackError, Rule, Term, load_packs
 from govern.policy.text import NormalizedText, fold_term, normalize
@@ -326,9 +326,18 @@ def _finding(rule: Rule, hit: Hit, norm: NormalizedText, context: PolicyContext,
         explanation += f" (embargoed until {term.until.isoformat()})"
     if hit.kind:
         explanation += f" [{hit.kind}{'/' + hit.detail if hit.detail else ''}]"
-    return Finding(entity=hit.entity, start=start, end=end, rule=rule.id, category=rule.category, action=rule.action,
-                   severity=rule.severity, explanation=explanation, preview=mask_preview(hit.entity, matched, hit.kind),
-                   kind=hit.kind)
+    action, severity = rule.action, rule.severity
+    if hit.certainty != "certain" and action is Action.BLOCK:
+        # Precision first for block: only a near-certain match blocks; a likely one asks a person, one step lower.
+        action, severity = Action.REQUIRE_APPROVAL, _LOWER.get(severity, severity)
+    if hit.certainty != "certain" and hit.reason:
+        explanation += f" ({REASONS.get(hit.reason, hit.reason)})"
+    return Finding(entity=hit.entity, start=start, end=end, rule=rule.id, category=rule.category, action=action,
+                   severity=severity, explanation=explanation, preview=mask_preview(hit.entity, matched, hit.kind),
+                   kind=hit.kind, certainty=hit.certainty, reason=hit.reason)
+
+
+_LOWER = {Severity.CRITICAL: Severity.HIGH, Severity.HIGH: Severity.MEDIUM, Severity.MEDIUM: Severity.LOW}
 
 
 def _media_finding(rule: Rule, detection: Detection, context: PolicyContext) -> Finding:

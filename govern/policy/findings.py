@@ -56,6 +56,8 @@ class Finding:
     preview: str  # the matched text masked (e.g. "4111 **** **** 1111"); never the raw secret
     kind: str | None = None
     media_index: int | None = None
+    certainty: str = "certain"  # "certain" | "likely" (see detectors.base.REASONS)
+    reason: str | None = None  # why only "likely": a code from detectors.base.REASONS
 
     def as_contract(self) -> dict[str, object]:
         """The stable JSON shape of `govern policy check` and the API."""
@@ -66,6 +68,10 @@ class Finding:
                      action=self.action.value, severity=self.severity.value)
         if self.media_index is not None:
             shape["media_index"] = self.media_index
+        if self.certainty != "certain":
+            shape["certainty"] = self.certainty
+            if self.reason:
+                shape["reason"] = self.reason
         return shape
 
 

@@ -19,6 +19,21 @@ class Hit:
     kind: str | None = None
     value: str = ""
     detail: str | None = None
+    # "certain": a validator, checksum or definitive structure vouches for it, and a `block` rule may block.
+    # "likely": the shape fits but nothing proves it (no checksum, no context word, a token inside a word):
+    # a `block` rule asks for approval instead, one severity lower, and `reason` (a code in REASONS) says why.
+    certainty: str = "certain"
+    reason: str | None = None
+
+
+# Why a hit is only "likely": stable codes, translated where they are shown (console, API `reason`).
+REASONS = {
+    "no_checksum": "the shape fits but there is no checksum to confirm it",
+    "no_context": "no context word near it says what it is",
+    "inside_word": "it is part of a longer word, hashtag, file name or path",
+    "low_entropy": "it looks like a placeholder or an example rather than a real value",
+    "unverified_structure": "its structure could not be fully verified",
+}
 
 
 @dataclass(slots=True)
