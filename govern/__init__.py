@@ -151,7 +151,13 @@ def _init_broker(app: Flask, settings: Settings) -> None:
     limits = ImageLimits(max_pixels=settings.media_max_pixels_per_image, max_pixels_per_request=settings.media_max_pixels_per_request,
                          max_decode_seconds=settings.media_max_decode_seconds)
     Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, limits.max_pixels)  # Pillow's own guard, for any other use of it
-    policy = PolicyRuntime(Path(settings.policy_packs_dir), tuple(settings.company_names), limits)
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    # Exceptions keep a keyed digest of the value they lift, so a listed digest cannot be reversed by trying values.
+    exception_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                         info=b"govern policy exception digest").derive(app.config["SECRET_KEY"].encode())
+    policy = PolicyRuntime(Path(settings.policy_packs_dir), tuple(settings.company_names), limits, exception_key)
     app.extensions["govern.policy"] = policy
     app.extensions["govern.broker"] = build_broker_context(settings, app.config["SECRET_KEY"], policy)
     from govern.audit.signing import build_signer

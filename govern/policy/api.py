@@ -1,4 +1,4 @@
-"""/api/v1/policy: evaluate a post, the packs in force, the violations queue and approvals."""
+"""/api/v1/policy: evaluate a post, the packs in force, the violations queue, exceptions and approvals."""
 
 from __future__ import annotations
 
@@ -19,6 +19,10 @@ from govern.policy.schemas import (
     ApprovalSchema,
     DecisionSchema,
     EvaluateSchema,
+    ExceptionCreateSchema,
+    ExceptionQuerySchema,
+    ExceptionRemoveSchema,
+    ExceptionSchema,
     PacksSchema,
     ViolationQuerySchema,
     ViolationSchema,
@@ -83,6 +87,36 @@ class ViolationResource(MethodView):
         """Assign, resolve, or mark a false positive (closing needs a note)."""
         return service.update_violation(db.session, current_actor(), violation_id, data["status"],
                                         assignee=data["assignee"], note=data["note"])
+
+
+@blp.route("/exceptions")
+class Exceptions(MethodView):
+    @requires(Permission.POLICY_REVIEW)
+    @blp.arguments(ExceptionQuerySchema, location="query")
+    @blp.response(200, ExceptionSchema(many=True))
+    def get(self, query):
+        """Scoped exceptions learned from false positives, newest first (removed ones too with include_removed)."""
+        return service.list_exceptions(db.session, include_removed=query["include_removed"],
+                                       account_id=query["account_id"], rule=query["rule"])
+
+    @requires(Permission.POLICY_DECIDE)
+    @blp.arguments(ExceptionCreateSchema)
+    @blp.response(201, ExceptionSchema(many=True))
+    def post(self, data):
+        """Except what a false positive found, in the scope chosen; an open violation is marked a false positive.
+        The next evaluation honours it. One exception per rule (and value) of the violation."""
+        return service.add_exceptions(db.session, current_actor(), runtime().version, data["violation_id"],
+                                      data["scope"], data["reason"])
+
+
+@blp.route("/exceptions/<int:exception_id>")
+class ExceptionResource(MethodView):
+    @requires(Permission.POLICY_DECIDE)
+    @blp.arguments(ExceptionRemoveSchema)
+    @blp.response(200, ExceptionSchema)
+    def delete(self, data, exception_id):
+        """Remove an exception: the next evaluation flags what it lifted again. It stays listed as removed."""
+        return service.remove_exception(db.session, current_actor(), exception_id, data["reason"])
 
 
 @blp.route("/scans")

@@ -94,7 +94,8 @@ def _check(session, context, actor, account_id: int, kind: ContentKind, item: di
     report.items += 1
     text = str(item.get("text") or item.get("message") or "")
     decision = evaluate(session, context.policy, text, account_id=account_id)
-    violation = record_scanned_item(session, actor, account_id, kind, str(item["id"]), text, decision)
+    violation = record_scanned_item(session, actor, account_id, kind, str(item["id"]), text, decision,
+                                    value_key=context.policy.exception_key)
     if violation is None:
         return
     report.violations += 1

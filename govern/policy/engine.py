@@ -19,6 +19,7 @@ import re2
 
 from govern.policy.detectors import BUILTIN, PRIORITY, Hit, PatternDetector, Scan, canonical_phone, mask_preview, phone_regions
 from govern.policy.detectors.base import REASONS, digits_of
+from govern.policy.exceptions import ExceptionSet
 from govern.policy.findings import Action, Decision, Detection, Finding, Severity
 from govern.policy.packs import Example, LoadedPacks, PackError, Rule, Term, load_packs
 from govern.policy.text import NormalizedText, fold_term, normalize
@@ -154,10 +155,11 @@ def _canonical_exceptions(values: tuple[str, ...]) -> frozenset[str]:
 
 def evaluate(compiled: CompiledPolicy, text: str, *, account: PolicyContext | None = None,
              media_detections: Iterable[Detection] = (), now: dt.datetime | None = None,
-             budget_seconds: float = DEFAULT_BUDGET_SECONDS) -> Decision:
+             budget_seconds: float = DEFAULT_BUDGET_SECONDS, exceptions: ExceptionSet | None = None) -> Decision:
     """Every finding of every applicable rule on `text` and on the media detections, and the decision.
 
     Offsets in findings are code points of the ORIGINAL `text`; media findings carry their media_index.
+    `exceptions` are the scoped exceptions learned from false positives: a finding they excuse is left out.
     """
     context = account or PolicyContext()
     moment = now or dt.datetime.now(dt.timezone.utc)
@@ -180,6 +182,8 @@ def evaluate(compiled: CompiledPolicy, text: str, *, account: PolicyContext | No
         for rule in compiled.rules_by_entity.get(detection.entity, ()):
             if applies(rule) and _kind_fits(rule, detection.kind):
                 findings.append(_media_finding(rule, detection, context))
+    if exceptions:
+        findings = [f for f in findings if not exceptions.excuses(f, text, context.account_id)]
     if limited:
         findings.append(_limit_finding(len(text)))
     return Decision.of(_unique(findings), compiled.version)

@@ -1,9 +1,10 @@
-"""Policy request and response schemas: evaluate, violations, approvals, impostor candidates."""
+"""Policy request and response schemas: evaluate, violations, approvals, exceptions, impostor candidates."""
 
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from govern.policy.exceptions import ExceptionScope
 from govern.policy.workflow_models import ApprovalStatus, ViolationStatus
 from govern.schemas_common import Integer
 
@@ -71,6 +72,47 @@ class ViolationUpdateSchema(Schema):
     status = fields.Enum(ViolationStatus, by_value=True, required=True)
     assignee = fields.String(load_default=None, validate=validate.Length(max=255))
     note = fields.String(load_default=None, validate=validate.Length(max=4000))
+
+
+SCOPE_HELP = ("value: this value for this rule, on every account; value_account: this value for this rule on the "
+              "violation's account; rule_account: this rule, for anything, on the violation's account")
+
+
+class ExceptionSchema(Schema):
+    id = fields.Integer()
+    scope = fields.Function(lambda e: e.scope.value, metadata={"description": SCOPE_HELP})
+    rule = fields.String()
+    entity = fields.String()
+    account_id = fields.Integer(allow_none=True)
+    account_handle = fields.Function(lambda e: e.account.handle if e.account else None)
+    preview = fields.String(metadata={"description": "The value masked, as the violation showed it; the value itself "
+                                                     "is kept only as a keyed digest, never returned"})
+    reason = fields.String()
+    violation_id = fields.Integer(allow_none=True)
+    pack_version = fields.String()
+    created_by = fields.String()
+    created_at = fields.DateTime()
+    active = fields.Boolean()
+    removed_by = fields.String(allow_none=True)
+    removed_at = fields.DateTime(allow_none=True)
+    removal_reason = fields.String(allow_none=True)
+
+
+class ExceptionQuerySchema(Schema):
+    include_removed = fields.Boolean(load_default=False)
+    account_id = Integer(load_default=None)
+    rule = fields.String(load_default=None, validate=validate.Length(max=128))
+
+
+class ExceptionCreateSchema(Schema):
+    violation_id = Integer(required=True, metadata={"description": "The false positive the exception grows from; "
+                                                                   "an open violation is marked a false positive"})
+    scope = fields.Enum(ExceptionScope, by_value=True, required=True, metadata={"description": SCOPE_HELP})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+
+
+class ExceptionRemoveSchema(Schema):
+    reason = fields.String(load_default=None, validate=validate.Length(max=4000))
 
 
 class ApprovalSchema(Schema):

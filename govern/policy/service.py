@@ -1,4 +1,5 @@
-"""Policy decisions inside govern: the packs in force, evaluating a post for an account, approvals and the violations queue."""
+"""Policy decisions inside govern: the packs in force, evaluating a post for an account, approvals, the violations queue
+and the scoped exceptions learned from its false positives."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from govern.accounts.models import Network, SocialAccount
@@ -17,6 +18,7 @@ from govern.audit.service import Actor, record
 from govern.db import utcnow
 from govern.errors import DomainError, InvalidOperation, NotFound
 from govern.policy import engine, packs
+from govern.policy.exceptions import ExceptionScope, ExceptionSet, value_digest
 from govern.policy.findings import Action, Decision, Finding
 from govern.policy.impostors import DEFAULT_MIN_SCORE, Handle, ImpostorMatch, find_impostors
 from govern.policy.media import DEFAULT_LIMITS, ImageLimits, ImageRejected, scan_media, text_repost_detections
@@ -24,6 +26,7 @@ from govern.policy.registry import registry_snapshot
 from govern.policy.workflow_models import (
     ApprovalStatus,
     ContentKind,
+    PolicyException,
     PolicyViolation,
     PublishApproval,
     ViolationStatus,
@@ -103,10 +106,12 @@ class PolicyUnavailable(DomainError):
 class PolicyRuntime:
     """The compiled packs in force in this process; a reload that fails leaves them in force."""
 
-    def __init__(self, packs_dir: Path, company_names: tuple[str, ...] = (), image_limits: ImageLimits = DEFAULT_LIMITS) -> None:
+    def __init__(self, packs_dir: Path, company_names: tuple[str, ...] = (), image_limits: ImageLimits = DEFAULT_LIMITS,
+                 exception_key: bytes = b"") -> None:
         self.packs_dir = packs_dir
         self.company_names = company_names
         self.image_limits = image_limits
+        self.exception_key = exception_key  # keys the value digests of exceptions (derived from the app's secret key)
         self._compiled: engine.CompiledPolicy | None = None
         self._lock = threading.Lock()
 
@@ -185,7 +190,8 @@ def evaluate(
             raise UnreadableMedia(str(exc)) from None
     else:
         media_detections = text_repost_detections(text)
-    return engine.evaluate(runtime.compiled, text, account=context_for(account, network), media_detections=media_detections)
+    return engine.evaluate(runtime.compiled, text, account=context_for(account, network), media_detections=media_detections,
+                           exceptions=active_exceptions(session, runtime, account_id))
 
 
 def finding_document(finding: Finding) -> dict[str, Any]:
@@ -274,8 +280,13 @@ def close_approval(
 # --- the violations queue ---------------------------------------------------------------------
 def record_scanned_item(
     session: Session, actor: Actor, account_id: int, kind: ContentKind, external_id: str, text: str, decision: Decision,
+    *, value_key: bytes | None = None,
 ) -> PolicyViolation | None:
-    """A violation for an item that breaks a rule; an item already in the queue is not queued twice."""
+    """A violation for an item that breaks a rule; an item already in the queue is not queued twice.
+
+    With `value_key` each text finding keeps the digest of its value, so a false positive can become an exception for
+    that value (the text itself is kept only masked).
+    """
     if decision.decision is Action.ALLOW:
         return None
     existing = session.scalar(select(PolicyViolation).where(
@@ -285,7 +296,7 @@ def record_scanned_item(
         return None
     violation = PolicyViolation(
         account_id=account_id, content_kind=kind, external_id=external_id, decision=decision.decision,
-        findings=[finding_document(f) for f in decision.findings], masked_text=masked_text(text, decision),
+        findings=violation_findings(decision, text, value_key), masked_text=masked_text(text, decision),
         pack_version=decision.pack_version,
     )
     session.add(violation)
@@ -329,6 +340,121 @@ def update_violation(
            after={"status": status.value, "assignee": violation.assignee}, note=note,
            rules=sorted({f["rule"] for f in violation.findings}))
     return violation
+
+
+# --- exceptions learned from false positives --------------------------------------------------------
+def violation_findings(decision: Decision, text: str, value_key: bytes | None) -> list[dict[str, Any]]:
+    """The findings as a violation keeps them: with the digest of each text finding's value when a key is given."""
+    documents = []
+    for finding in decision.findings:
+        document = finding_document(finding)
+        if value_key is not None and finding.media_index is None and not finding.rule.startswith("engine."):
+            document["value_digest"] = value_digest(value_key, finding.entity, text[finding.start:finding.end])
+        documents.append(document)
+    return documents
+
+
+def active_exceptions(session: Session, runtime: PolicyRuntime, account_id: int | None) -> ExceptionSet:
+    """The exceptions in force that can apply to a post on `account_id` (or on no known account)."""
+    query = select(PolicyException.scope, PolicyException.rule, PolicyException.account_id, PolicyException.value_digest
+                   ).where(PolicyException.removed_at.is_(None))
+    if account_id is None:
+        query = query.where(PolicyException.account_id.is_(None))
+    else:
+        query = query.where(or_(PolicyException.account_id.is_(None), PolicyException.account_id == account_id))
+    rows = [(scope, rule, None if account is None else str(account), digest)
+            for scope, rule, account, digest in session.execute(query)]
+    return ExceptionSet.of(runtime.exception_key, rows)
+
+
+def list_exceptions(session: Session, *, include_removed: bool = False, account_id: int | None = None,
+                    rule: str | None = None) -> list[PolicyException]:
+    query = select(PolicyException).order_by(PolicyException.created_at.desc(), PolicyException.id.desc())
+    if not include_removed:
+        query = query.where(PolicyException.removed_at.is_(None))
+    if account_id is not None:
+        query = query.where(PolicyException.account_id == account_id)
+    if rule:
+        query = query.where(PolicyException.rule == rule)
+    return list(session.scalars(query.limit(500)))
+
+
+def _exception_targets(violation: PolicyViolation, scope: ExceptionScope) -> list[dict[str, Any]]:
+    """One finding per thing the scope excepts: each (rule, value) for a value scope, each rule for a rule scope."""
+    targets: dict[tuple[str, str | None], dict[str, Any]] = {}
+    for finding in violation.findings or []:
+        rule, digest = str(finding.get("rule", "")), finding.get("value_digest")
+        if not rule or rule.startswith("engine.") or (scope.needs_value and not digest):
+            continue
+        targets.setdefault((rule, digest if scope.needs_value else None), finding)
+    return list(targets.values())
+
+
+def add_exceptions(
+    session: Session, actor: Actor, pack_version: str, violation_id: int, scope: ExceptionScope, reason: str,
+) -> list[PolicyException]:
+    """Mark a violation a false positive (if it is still open) and except what it found, in the scope chosen.
+
+    The violation's findings hold digests, not values; a violation recorded before digests were kept, or an image
+    finding, can only lift the rule for the account.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidOperation("say why this is not a violation: the exception keeps the reason")
+    violation = session.get(PolicyViolation, violation_id)
+    if violation is None:
+        raise NotFound(f"violation {violation_id} does not exist")
+    if violation.status is ViolationStatus.RESOLVED:
+        raise InvalidOperation(f"violation {violation_id} was resolved as a real violation; it cannot become an exception")
+    targets = _exception_targets(violation, scope)
+    if not targets:
+        raise InvalidOperation(f"violation {violation_id} holds no value govern can recognise again; "
+                               "except the rule for this account instead")
+    if violation.status is not ViolationStatus.FALSE_POSITIVE:
+        update_violation(session, actor, violation_id, ViolationStatus.FALSE_POSITIVE, note=reason)
+    account_id = violation.account_id if scope.needs_account else None
+    made = []
+    for finding in targets:
+        digest = finding.get("value_digest") if scope.needs_value else None
+        exception = _active_exception(session, scope, finding["rule"], account_id, digest)
+        if exception is None:
+            exception = PolicyException(
+                scope=scope, rule=finding["rule"], entity=str(finding.get("entity", "")), account_id=account_id,
+                value_digest=digest, preview=str(finding.get("preview", ""))[:255] if scope.needs_value else "",
+                reason=reason, violation_id=violation.id, pack_version=pack_version, created_by=actor.id,
+            )
+            session.add(exception)
+            session.flush()
+            record(session, actor, "policy:exception:create", "policy_exception", exception.id, scope=scope.value,
+                   rule=exception.rule, entity=exception.entity, account_id=account_id, preview=exception.preview,
+                   violation_id=violation.id, reason=reason, pack_version=pack_version)
+        made.append(exception)
+    return made
+
+
+def _active_exception(session: Session, scope: ExceptionScope, rule: str, account_id: int | None,
+                      digest: str | None) -> PolicyException | None:
+    return session.scalar(select(PolicyException).where(
+        PolicyException.removed_at.is_(None), PolicyException.scope == scope, PolicyException.rule == rule,
+        PolicyException.account_id.is_(None) if account_id is None else PolicyException.account_id == account_id,
+        PolicyException.value_digest.is_(None) if digest is None else PolicyException.value_digest == digest,
+    ).limit(1))
+
+
+def remove_exception(session: Session, actor: Actor, exception_id: int, reason: str | None = None) -> PolicyException:
+    """The next evaluation no longer honours it; the row stays, with who removed it, when and why."""
+    exception = session.scalar(select(PolicyException).where(PolicyException.id == exception_id).with_for_update(
+        of=PolicyException))
+    if exception is None:
+        raise NotFound(f"exception {exception_id} does not exist")
+    if exception.removed_at is not None:
+        raise InvalidOperation(f"exception {exception_id} was already removed")
+    exception.removed_by, exception.removed_at = actor.id, utcnow()
+    exception.removal_reason = (reason or "").strip() or None
+    session.flush()
+    record(session, actor, "policy:exception:remove", "policy_exception", exception.id, scope=exception.scope.value,
+           rule=exception.rule, account_id=exception.account_id, reason=exception.removal_reason)
+    return exception
 
 
 # --- impostor watch -----------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""What the policy engine leaves for people to handle: violations found on published content, and posts awaiting approval."""
+"""What the policy engine leaves for people to handle: violations found on published content, posts awaiting approval,
+and the scoped exceptions learned from false positives."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from govern.accounts.models import SocialAccount
 from govern.db import Base, enum_column, utcnow
+from govern.policy.exceptions import ExceptionScope
 from govern.policy.findings import Action
 
 
@@ -78,3 +80,36 @@ class PublishApproval(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     account: Mapped[SocialAccount] = relationship(lazy="joined")
+
+
+class PolicyException(Base):
+    """A scoped exception a governance user made from a false positive; evaluations honour it until it is removed.
+
+    The value is kept only as a keyed digest of its canonical form (govern.policy.exceptions) and the masked preview
+    the violation already showed: an exception for a secret does not make govern a copy of the secret. A removed
+    exception stays, with who removed it and why, so the policy's history reads whole.
+    """
+
+    __tablename__ = "policy_exceptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[ExceptionScope] = mapped_column(enum_column(ExceptionScope))
+    rule: Mapped[str] = mapped_column(String(128), index=True)
+    entity: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("social_accounts.id"), index=True)
+    value_digest: Mapped[str | None] = mapped_column(String(64))  # HMAC-SHA256 hex; none for a whole-rule exception
+    preview: Mapped[str] = mapped_column(String(255), default="")  # masked, as the violation showed it
+    reason: Mapped[str] = mapped_column(Text)
+    violation_id: Mapped[int | None] = mapped_column(ForeignKey("policy_violations.id"), index=True)
+    pack_version: Mapped[str] = mapped_column(String(64))  # the packs in force when it was made
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    removed_by: Mapped[str | None] = mapped_column(String(255))
+    removed_at: Mapped[datetime | None] = mapped_column(index=True)
+    removal_reason: Mapped[str | None] = mapped_column(Text)
+
+    account: Mapped[SocialAccount | None] = relationship(lazy="joined")
+
+    @property
+    def active(self) -> bool:
+        return self.removed_at is None
