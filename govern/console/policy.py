@@ -1,4 +1,5 @@
-"""Console pages of the social media policy: the test bench, the violations queue, post approvals and the impostor watch."""
+"""Console pages of the social media policy: the test bench, the violations queue and its exceptions, post approvals and
+the impostor watch."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from govern.errors import DomainError, NotFound
 from govern.extensions import db
 from govern.people.models import Person
 from govern.policy import enforcement, service
+from govern.policy.exceptions import ExceptionScope
 from govern.policy.findings import Action, Decision
 from govern.policy.impostors import ImpostorMatch, parse_candidates
 from govern.policy.schemas import MAX_TEXT, ViolationQuerySchema
@@ -44,6 +46,8 @@ POLICY_LABELS: dict[str, dict[str, str]] = {
     "violation_status": {"open": N_("Open"), "assigned": N_("Assigned"), "resolved": N_("Resolved"),
                          "false_positive": N_("False positive")},
     "content_kind": {"post": N_("Post"), "comment": N_("Comment")},
+    "exception_scope": {"value": N_("This value, on every account"), "value_account": N_("This value, on this account"),
+                        "rule_account": N_("This rule, on this account")},
     "decision_summary": {
         "allow": N_("Nothing in this text breaks a rule: it may be published."),
         "warn": N_("It may be published, but read the warnings below first."),
@@ -269,7 +273,59 @@ def policy_violation_resolve(violation_id: int):
 @bp.post("/policy/violations/<int:violation_id>/false-positive")
 @requires(Permission.POLICY_DECIDE)
 def policy_violation_false_positive(violation_id: int):
-    return _update_violation(violation_id, ViolationStatus.FALSE_POSITIVE)
+    """A false positive, and if a scope is chosen, an exception the next evaluation honours (same transaction)."""
+    chosen = request.form.get("exception_scope", "").strip()
+    if not chosen or chosen not in ExceptionScope._value2member_map_:
+        return _update_violation(violation_id, ViolationStatus.FALSE_POSITIVE)
+    note = request.form.get("note", "").strip()
+    if problem := _violation_form_problem(ViolationStatus.FALSE_POSITIVE, "", note):
+        return _violations_page(422, failed_form=f"violation-{violation_id}", errors={"form": problem})
+    try:
+        made = service.add_exceptions(db.session, current_actor(), _runtime().version, violation_id,
+                                      ExceptionScope(chosen), note)
+    except DomainError as error:
+        return _violations_page(error.status, failed_form=f"violation-{violation_id}", refusal=_exception_refusal(error))
+    flash(ngettext("Violation %(id)s marked as a false positive; %(num)s exception added: %(scope)s.",
+                   "Violation %(id)s marked as a false positive; %(num)s exceptions added: %(scope)s.", len(made),
+                   id=violation_id, scope=policy_label("exception_scope", chosen)), "success")
+    return redirect(url_for(".policy_violations", **request.args))
+
+
+def _exception_refusal(error: DomainError) -> str:
+    if isinstance(error, service.NoValueToExcept):
+        return _("govern kept no fingerprint of the values this violation found (it is older, or it is an image), so "
+                 "only the rule can be excepted for this account.")
+    if isinstance(error, service.ViolationWasReal):
+        return _("This violation was resolved as a real one; it cannot become an exception.")
+    return _refusal(error)
+
+
+# --- exceptions learned from false positives ------------------------------------------------------
+def _exceptions_page(status: int = 200):
+    include_removed = request.args.get("include_removed") == "1"
+    exceptions = service.list_exceptions(db.session, include_removed=include_removed)
+    return render_template("console/policy_exceptions.html", exceptions=exceptions, include_removed=include_removed,
+                           pack_version=_runtime().version), status
+
+
+@bp.get("/policy/exceptions")
+@requires(Permission.POLICY_REVIEW)
+def policy_exceptions():
+    return _exceptions_page()
+
+
+@bp.post("/policy/exceptions/<int:exception_id>/remove")
+@requires(Permission.POLICY_DECIDE)
+def policy_exception_remove(exception_id: int):
+    """The next evaluation flags what it lifted again; the exception stays listed as removed."""
+    reason = request.form.get("reason", "").strip()[:MAX_NOTE] or None
+    try:
+        service.remove_exception(db.session, current_actor(), exception_id, reason)
+    except DomainError as error:
+        flash(_("The exception was not removed: %(reason)s", reason=isolate(_refusal(error))), "error")
+        return _exceptions_page(error.status)
+    flash(_("Exception %(id)s removed: the policy flags what it allowed again.", id=exception_id), "success")
+    return redirect(url_for(".policy_exceptions", **request.args))
 
 
 # --- approvals ------------------------------------------------------------------------------------

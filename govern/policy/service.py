@@ -97,6 +97,14 @@ class PacksRefused(InvalidOperation):
     title = "Policy pack refused"
 
 
+class NoValueToExcept(InvalidOperation):
+    title = "No value to except"
+
+
+class ViolationWasReal(InvalidOperation):
+    title = "Resolved as a real violation"
+
+
 class PolicyUnavailable(DomainError):
     status = 503
     title = "Policy unavailable"
@@ -405,10 +413,10 @@ def add_exceptions(
     if violation is None:
         raise NotFound(f"violation {violation_id} does not exist")
     if violation.status is ViolationStatus.RESOLVED:
-        raise InvalidOperation(f"violation {violation_id} was resolved as a real violation; it cannot become an exception")
+        raise ViolationWasReal(f"violation {violation_id} was resolved as a real violation; it cannot become an exception")
     targets = _exception_targets(violation, scope)
     if not targets:
-        raise InvalidOperation(f"violation {violation_id} holds no value govern can recognise again; "
+        raise NoValueToExcept(f"violation {violation_id} holds no value govern can recognise again; "
                                "except the rule for this account instead")
     if violation.status is not ViolationStatus.FALSE_POSITIVE:
         update_violation(session, actor, violation_id, ViolationStatus.FALSE_POSITIVE, note=reason)

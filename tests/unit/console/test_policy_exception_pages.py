@@ -1,0 +1,117 @@
+"""The console's false-positive form with its exception scopes, and the exceptions page (list, history, remove)."""
+
+from __future__ import annotations
+
+import html
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from govern.audit.models import AuditEvent
+from govern.audit.service import Actor
+from govern.auth.roles import Role
+from govern.auth.service import ensure_console_user
+from govern.policy import service
+from govern.policy.findings import Action
+from govern.policy.workflow_models import ContentKind, PolicyException, ViolationStatus
+from tests import factories
+from tests.support.console import signed_in_client
+
+POST = "Write to dana@example.com today"
+
+
+@pytest.fixture(autouse=True)
+def _no_csrf(app, monkeypatch):
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
+
+
+@pytest.fixture
+def console(app, session):
+    def sign_in(role: Role):
+        user = ensure_console_user(session, Actor.system("tests"), f"{role.value}-{uuid.uuid4().hex[:8]}@console.test",
+                                   f"{role.value} tester", role)
+        session.commit()
+        client = signed_in_client(app, user.id)
+        client.actor_id = f"console_user:{user.id}"
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def runtime(app):
+    return app.extensions["govern.policy"]
+
+
+@pytest.fixture
+def scanned(session, actor, runtime):
+    account = factories.account(session, actor, handle="alnoor_news")
+    decision = service.evaluate(session, runtime, POST, account_id=account.id)
+    violation = service.record_scanned_item(session, actor, account.id, ContentKind.POST, "p-1", POST, decision,
+                                            value_key=runtime.exception_key)
+    session.commit()
+    return violation
+
+
+def text_of(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def test_the_false_positive_form_offers_the_scopes(console, scanned):
+    page = text_of(console(Role.GOVERNANCE).get("/policy/violations"))
+    for label in ("Nothing: only mark it", "This value, on every account", "This value, on this account",
+                  "This rule, on this account"):
+        assert label in page
+    assert 'name="exception_scope" value="value_account"' in page
+
+
+def test_a_false_positive_with_a_scope_adds_an_exception_honoured_next_time(console, scanned, session, runtime):
+    client = console(Role.GOVERNANCE)
+    done = client.post(f"/policy/violations/{scanned.id}/false-positive",
+                       data={"note": "our support address", "exception_scope": "value_account"}, follow_redirects=True)
+    assert done.status_code == 200
+    assert f"Violation {scanned.id} marked as a false positive; 1 exception added: This value, on this account." in text_of(done)
+    session.refresh(scanned)
+    assert scanned.status is ViolationStatus.FALSE_POSITIVE
+    assert service.evaluate(session, runtime, POST, account_id=scanned.account_id).decision is Action.ALLOW
+    exception = session.scalar(sa.select(PolicyException).where(PolicyException.violation_id == scanned.id))
+    page = text_of(client.get("/policy/exceptions"))
+    assert "privacy.email" in page and "d***@example.com" in page and "our support address" in page
+    assert f"target_id={exception.id}" in page and client.actor_id in page  # who, and a link to its audit events
+
+    removed = client.post(f"/policy/exceptions/{exception.id}/remove", data={"reason": "retired"}, follow_redirects=True)
+    assert f"Exception {exception.id} removed" in text_of(removed)
+    assert service.evaluate(session, runtime, POST, account_id=scanned.account_id).decision is Action.REQUIRE_APPROVAL
+    assert "No exception" in text_of(client.get("/policy/exceptions"))
+    history = text_of(client.get("/policy/exceptions?include_removed=1"))
+    assert "Removed" in history and "retired" in history
+    actions = set(session.scalars(sa.select(AuditEvent.action).where(AuditEvent.target_type == "policy_exception",
+                                                                     AuditEvent.target_id == str(exception.id))))
+    assert actions == {"policy:exception:create", "policy:exception:remove"}
+
+
+def test_without_a_scope_it_is_only_marked_and_a_missing_note_is_refused(console, scanned, session):
+    client = console(Role.GOVERNANCE)
+    refused = client.post(f"/policy/violations/{scanned.id}/false-positive", data={"note": " ", "exception_scope": "value"})
+    assert refused.status_code == 422 and "Write a note" in text_of(refused)
+    assert client.post(f"/policy/violations/{scanned.id}/false-positive", data={"note": "fine"}).status_code == 302
+    assert session.scalar(sa.select(sa.func.count()).select_from(PolicyException)) == 0
+
+
+def test_an_arabic_console_shows_the_scopes_in_arabic(console, scanned):
+    client = console(Role.GOVERNANCE)
+    page = text_of(client.get("/policy/violations", headers={"Accept-Language": "ar"}))
+    assert "هذه القيمة، على هذا الحساب" in page
+    page = text_of(client.get("/policy/exceptions", headers={"Accept-Language": "he"}))
+    assert "חריגות במדיניות" in page
+
+
+@pytest.mark.parametrize("role", [Role.IT, Role.AUDITOR])
+def test_only_governance_makes_or_removes_exceptions(console, scanned, session, actor, runtime, role):
+    [exception] = service.add_exceptions(session, actor, runtime.version, scanned.id, service.ExceptionScope.VALUE, "x")
+    session.commit()
+    client = console(role)
+    assert client.post(f"/policy/exceptions/{exception.id}/remove").status_code == 403
+    page = text_of(client.get("/policy/exceptions"))
+    assert "Governance makes and removes exceptions." in page and "/remove" not in page
