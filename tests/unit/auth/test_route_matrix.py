@@ -112,3 +112,25 @@ def test_route_matrix(app, session, sample_ids, make_token, role, monkeypatch):
         if not ok:
             failures.append(f"{method} {rule.rule} as {role.value if role else 'anonymous'}: {status} (needs {needed})")
     assert failures == []
+
+
+# Routes whose permission is a product decision, not only "declared": the matrix above then proves the gate enforces it.
+EXPECTED_PERMISSIONS = [
+    ("/api/v1/policy/exceptions", "GET", "policy:review"),
+    ("/api/v1/policy/exceptions", "POST", "policy:decide"),
+    ("/api/v1/policy/exceptions/<int:exception_id>", "DELETE", "policy:decide"),
+    ("/policy/exceptions", "GET", "policy:review"),
+    ("/policy/exceptions/<int:exception_id>/remove", "POST", "policy:decide"),
+    ("/policy/violations/<int:violation_id>/false-positive", "POST", "policy:decide"),
+]
+
+
+@pytest.mark.parametrize("path, method, permission", EXPECTED_PERMISSIONS)
+def test_policy_exceptions_are_made_and_removed_by_governance_only(app, path, method, permission):
+    from govern.auth.roles import ROLE_PERMISSIONS, Permission
+
+    [rule] = [rule for rule in app.url_map.iter_rules() if rule.rule == path and method in rule.methods]
+    assert declared_permission(app, rule.endpoint, method) == Permission(permission)
+    if permission == "policy:decide":
+        assert {role for role, allowed in ROLE_PERMISSIONS.items() if Permission.POLICY_DECIDE in allowed} == {
+            Role.ADMIN, Role.GOVERNANCE}
