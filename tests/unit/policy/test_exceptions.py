@@ -183,3 +183,16 @@ def test_an_excepted_secret_is_never_stored_logged_or_answered_in_clear(client, 
         assert variant not in found.audit, "the secret reached the audit trail"
         assert variant not in found.bodies, "the secret reached an HTTP response"
         assert variant not in caplog.text, "the secret reached the logs"
+
+
+def test_the_publishing_gate_honours_an_exception_and_blocks_again_once_it_is_removed(session, actor, runtime, scanned):
+    violation, first, _ = scanned(SECRET_POST)
+    post = {"text": SECRET_POST}
+    with pytest.raises(service.PolicyBlocked):
+        service.gate_content_action(session, runtime, actor, None, first.id, "publish", post)
+    [made] = service.add_exceptions(session, actor, runtime.version, violation.id, ExceptionScope.VALUE_ON_ACCOUNT,
+                                    "a revoked token in a security awareness post")
+    assert service.gate_content_action(session, runtime, actor, None, first.id, "publish", post).decision is Action.ALLOW
+    service.remove_exception(session, actor, made.id)
+    with pytest.raises(service.PolicyBlocked):
+        service.gate_content_action(session, runtime, actor, None, first.id, "publish", post)
