@@ -116,3 +116,14 @@ def test_only_governance_makes_or_removes_exceptions(console, scanned, session, 
     assert client.post(f"/policy/exceptions/{exception.id}/remove").status_code == 403
     page = text_of(client.get("/policy/exceptions"))
     assert "Governance makes and removes exceptions." in page and "/remove" not in page
+
+
+def test_a_false_positive_marked_earlier_can_still_be_excepted(console, scanned, session, runtime):
+    client = console(Role.GOVERNANCE)
+    assert client.post(f"/policy/violations/{scanned.id}/false-positive", data={"note": "fine"}).status_code == 302
+    page = text_of(client.get("/policy/violations?status=false_positive"))
+    assert "Except it now" in page and "Add the exception" in page
+    done = client.post(f"/policy/violations/{scanned.id}/false-positive",
+                       data={"note": "a shared inbox", "exception_scope": "value"}, follow_redirects=True)
+    assert "1 exception added: This value, on every account." in text_of(done)
+    assert service.evaluate(session, runtime, POST).decision is Action.ALLOW
