@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 import uuid
 
 import pytest
@@ -127,3 +128,17 @@ def test_a_false_positive_marked_earlier_can_still_be_excepted(console, scanned,
                        data={"note": "a shared inbox", "exception_scope": "value"}, follow_redirects=True)
     assert "1 exception added: This value, on every account." in text_of(done)
     assert service.evaluate(session, runtime, POST).decision is Action.ALLOW
+
+
+def test_the_links_of_an_exception_open_its_violation_and_its_audit_events(console, scanned, session, actor, runtime):
+    [made] = service.add_exceptions(session, actor, runtime.version, scanned.id, service.ExceptionScope.VALUE, "inbox")
+    session.commit()
+    client = console(Role.GOVERNANCE)
+    page = client.get("/policy/exceptions").get_data(as_text=True)
+    links = {html.unescape(href) for href in re.findall(r'href="([^"]+)"', page)}
+    violation_link = next(link for link in links if link.endswith(f"#violation-{scanned.id}"))
+    assert f'id="violation-{scanned.id}"' in client.get(violation_link.split("#")[0]).get_data(as_text=True)
+    audit_link = f"/audit?target_type=policy_exception&target_id={made.id}"
+    assert audit_link in links
+    audit = text_of(client.get(audit_link))
+    assert "policy:exception:create" in audit
