@@ -100,7 +100,8 @@ class PolicyException(Base):
     value_digest: Mapped[str | None] = mapped_column(String(64))  # HMAC-SHA256 hex; none for a whole-rule exception
     preview: Mapped[str] = mapped_column(String(255), default="")  # masked, as the violation showed it
     reason: Mapped[str] = mapped_column(Text)
-    violation_id: Mapped[int | None] = mapped_column(ForeignKey("policy_violations.id"), index=True)
+    # The violation may be purged by retention before the exception is removed: the exception outlives it.
+    violation_id: Mapped[int | None] = mapped_column(ForeignKey("policy_violations.id", ondelete="SET NULL"), index=True)
     pack_version: Mapped[str] = mapped_column(String(64))  # the packs in force when it was made
     created_by: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

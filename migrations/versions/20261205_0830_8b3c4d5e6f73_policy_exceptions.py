@@ -39,7 +39,7 @@ def upgrade() -> None:
         sa.Column("removal_reason", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(["account_id"], ["social_accounts.id"],
                                 name=op.f("fk_policy_exceptions_account_id_social_accounts")),
-        sa.ForeignKeyConstraint(["violation_id"], ["policy_violations.id"],
+        sa.ForeignKeyConstraint(["violation_id"], ["policy_violations.id"], ondelete="SET NULL",
                                 name=op.f("fk_policy_exceptions_violation_id_policy_violations")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_policy_exceptions")),
     )

@@ -196,3 +196,20 @@ def test_the_publishing_gate_honours_an_exception_and_blocks_again_once_it_is_re
     service.remove_exception(session, actor, made.id)
     with pytest.raises(service.PolicyBlocked):
         service.gate_content_action(session, runtime, actor, None, first.id, "publish", post)
+
+
+def test_an_exception_outlives_its_violation_when_retention_purges_the_violation(session, actor, runtime, scanned):
+    from datetime import timedelta
+
+    from govern.db import utcnow
+    from govern.retention import service as retention
+
+    violation, first, _ = scanned(EMAIL_POST)
+    [made] = service.add_exceptions(session, actor, runtime.version, violation.id, ExceptionScope.VALUE_ON_ACCOUNT, "inbox")
+    violation.closed_at = utcnow() - timedelta(days=800)
+    session.commit()
+    retention.purge(session, actor, utcnow(), False, {})
+    session.commit()
+    session.refresh(made)
+    assert made.violation_id is None and made.active and made.preview == "d***@example.com"
+    assert decision_on(session, runtime, EMAIL_POST, first) is Action.ALLOW
