@@ -48,6 +48,7 @@ class PolicyContext:
 class _PatternTarget:
     rule: Rule
     regex: re2._Regexp
+    group: int = 0  # a pattern's named group `match`, if it has one, is what the finding reports
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,8 @@ def compile_packs(packs: LoadedPacks, extra_terms: Iterable[tuple[str, str]] = (
     options.max_mem = 64 << 20
     for rule in rules:
         for pattern in rule.patterns:
-            targets.append(_PatternTarget(rule, re2.compile(pattern)))
+            regex = re2.compile(pattern)
+            targets.append(_PatternTarget(rule, regex, regex.groupindex.get("match", 0)))
     prefilter = None
     if targets:
         prefilter = re2.Set.SearchSet(options)
@@ -243,8 +245,9 @@ def _pattern_hits(compiled: CompiledPolicy, scan: Scan, deadline: float) -> tupl
                 if count > MAX_CANDIDATES_PER_PATTERN:
                     limited = True
                     break
-                if match.end() > match.start():
-                    custom.append((Hit(target.rule.reports, match.start(), match.end(), value=match.group()), target.rule))
+                start, end = match.span(target.group)
+                if end > start:
+                    custom.append((Hit(target.rule.reports, start, end, value=match.group(target.group)), target.rule))
     return [(hit, None) for hit in _resolve_overlaps(builtin)] + custom, limited
 
 
