@@ -86,10 +86,15 @@ def compile_packs(packs: LoadedPacks, extra_terms: Iterable[tuple[str, str]] = (
     targets: list[PatternDetector | _PatternTarget] = [d for d in BUILTIN if d.entity in needed]
     options = re2.Options()
     options.max_mem = 64 << 20
+    longest = re2.Options()
+    longest.longest_match = True  # of a rule's phrases, the longest that matches where the leftmost starts
     for rule in rules:
         for pattern in rule.patterns:
             regex = re2.compile(pattern)
             targets.append(_PatternTarget(rule, regex, regex.groupindex.get("match", 0)))
+        if rule.phrase_pattern:
+            regex = re2.compile(rule.phrase_pattern, longest)
+            targets.append(_PatternTarget(rule, regex, regex.groupindex["match"]))
     prefilter = None
     if targets:
         prefilter = re2.Set.SearchSet(options)

@@ -62,8 +62,9 @@ class Rule:
     kinds: frozenset[str] = frozenset()
     entity: str | None = None  # for terms/lexicons/patterns
     terms: tuple[Term, ...] = ()
-    patterns: tuple[str, ...] = ()  # RE2 on folded text; the phrases' one compiled pattern is the last
+    patterns: tuple[str, ...] = ()  # RE2 on folded text
     phrases: tuple[str, ...] = ()  # as written in the pack
+    phrase_pattern: str | None = None  # all phrases as one RE2 pattern (matched leftmost-longest)
     until: dt.datetime | None = None
     networks: frozenset[str] = frozenset()
     accounts: frozenset[str] = frozenset()
@@ -253,7 +254,6 @@ def _rule(raw: dict[str, Any], pack: str, path: Path, lines: dict[tuple, int], i
             except (ValueError, re2.error) as exc:
                 raise PackError(path, _line_of(lines, where + ("match", "phrases", i)),
                                 f"phrase {phrase!r}: {exc}") from None
-        patterns += (phrases_pattern(phrases),)
     detector = match.get("detector")
     kinds = frozenset(match.get("kinds", ()))
     known = KINDS.get(detector or "")
@@ -266,7 +266,7 @@ def _rule(raw: dict[str, Any], pack: str, path: Path, lines: dict[tuple, int], i
         id=raw["id"], category=raw["category"], description=raw["description"], action=Action(raw["action"]),
         severity=Severity(raw["severity"]), pack=pack, source=f"{path.name}:{_line_of(lines, where)}",
         detector=detector, kinds=kinds, entity=match.get("entity"), terms=tuple(terms),
-        patterns=patterns, phrases=phrases,
+        patterns=patterns, phrases=phrases, phrase_pattern=phrases_pattern(phrases) if phrases else None,
         until=_when(match.get("until"), path, _line_of(lines, where + ("match", "until"))),
         networks=frozenset(scope.get("networks", ())), accounts=frozenset(scope.get("accounts", ())),
         business_units=frozenset(scope.get("business_units", ())), languages=frozenset(scope.get("languages", ())),
@@ -299,10 +299,9 @@ _LEADING_CLITICS = ("(?:[\u05d5\u05d4\u05d1\u05dc\u05de\u05e9\u05db]{1,3}|[\u064
 def phrases_pattern(phrases: tuple[str, ...] | list[str]) -> str:
     """Every phrase of a rule as one RE2 pattern on folded text; the named group `match` is what a finding reports.
 
-    Longer phrases are tried first, so "سري للغاية" wins over "سري" at the same place.
+    The engine matches it leftmost-longest, so "سري للغاية" wins over "سري" at the same place.
     """
-    ordered = sorted(dict.fromkeys(phrases), key=len, reverse=True)
-    body = "|".join(phrase_regex(phrase) for phrase in ordered)
+    body = "|".join(phrase_regex(phrase) for phrase in dict.fromkeys(phrases))
     return f"{_WORD_EDGE}{_LEADING_CLITICS}(?P<match>{body}){_WORD_END}"
 
 

@@ -14,7 +14,9 @@ from .test_packs import GOOD_RULE, write_packs
 
 
 def _spans(pattern: str, text: str) -> list[str]:
-    regex = re2.compile(pattern)
+    options = re2.Options()
+    options.longest_match = True  # as the engine compiles a rule's phrases
+    regex = re2.compile(pattern, options)
     group = regex.groupindex["match"]
     return [match.group(group) for match in regex.finditer(text)]
 
@@ -56,8 +58,18 @@ def test_hebrew_and_arabic_words_take_clitic_prefixes_but_not_other_letters() ->
 
 
 def test_longer_phrase_wins_at_the_same_place() -> None:
-    pattern = phrases_pattern(["سري", "سري للغايه"])
+    pattern = phrases_pattern(["سري", "سري للغايه", "do not share outside", "do not share ... outside the company"])
     assert _spans(pattern, "ملف سري للغايه") == ["سري للغايه"]
+    assert _spans(pattern, "do not share outside the company") == ["do not share outside the company"]
+
+
+def test_the_engine_reports_the_longest_phrase(tmp_path: Path) -> None:
+    rule = GOOD_RULE.replace("match: {entity: CODENAME, terms: [Kestrel]}",
+                             "match: {entity: CONFIDENTIAL_MARKER, phrases: [kestrel, 'kestrel (plans|notes)']}")
+    compiled = load_policy(write_packs(tmp_path, rule))
+    text = "the kestrel plans leaked"
+    [finding] = [f for f in evaluate(compiled, text).findings if f.rule == "extra.codename"]
+    assert text[finding.start:finding.end] == "kestrel plans"
 
 
 def test_apostrophes_of_either_kind() -> None:
