@@ -49,6 +49,7 @@ class _PatternTarget:
     rule: Rule
     regex: re2._Regexp
     group: int = 0  # a pattern's named group `match`, if it has one, is what the finding reports
+    likely: int = 0  # its group `likely`, if it has one: when that group takes part, the finding is only likely
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def compile_packs(packs: LoadedPacks, extra_terms: Iterable[tuple[str, str]] = (
             targets.append(_PatternTarget(rule, regex, regex.groupindex.get("match", 0)))
         if rule.phrase_pattern:
             regex = re2.compile(rule.phrase_pattern, longest)
-            targets.append(_PatternTarget(rule, regex, regex.groupindex["match"]))
+            targets.append(_PatternTarget(rule, regex, regex.groupindex["match"], regex.groupindex.get("likely", 0)))
     prefilter = None
     if targets:
         prefilter = re2.Set.SearchSet(options)
@@ -252,7 +253,11 @@ def _pattern_hits(compiled: CompiledPolicy, scan: Scan, deadline: float) -> tupl
                     break
                 start, end = match.span(target.group)
                 if end > start:
-                    custom.append((Hit(target.rule.reports, start, end, value=match.group(target.group)), target.rule))
+                    # a `likely` phrase is an ordinary word too ("confidential hotline"): it asks, it does not block
+                    likely = bool(target.likely) and match.start(target.likely) >= 0
+                    custom.append((Hit(target.rule.reports, start, end, value=match.group(target.group),
+                                       certainty="likely" if likely else "certain",
+                                       reason="no_context" if likely else None), target.rule))
     return [(hit, None) for hit in _resolve_overlaps(builtin)] + custom, limited
 
 

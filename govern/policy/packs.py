@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -64,6 +65,7 @@ class Rule:
     terms: tuple[Term, ...] = ()
     patterns: tuple[str, ...] = ()  # RE2 on folded text
     phrases: tuple[str, ...] = ()  # as written in the pack
+    likely_phrases: tuple[str, ...] = ()  # phrases whose findings are only likely
     phrase_pattern: str | None = None  # all phrases as one RE2 pattern (matched leftmost-longest)
     until: dt.datetime | None = None
     networks: frozenset[str] = frozenset()
@@ -245,15 +247,14 @@ def _rule(raw: dict[str, Any], pack: str, path: Path, lines: dict[tuple, int], i
         except re2.error as exc:
             raise PackError(path, _line_of(lines, where + ("match", "patterns", i)),
                             f"pattern {pattern!r} is not valid RE2 (no look-around or back-references): {exc}") from None
-    phrases = tuple(match.get("phrases", ()))
+    phrases, likely = tuple(match.get("phrases", ())), tuple(match.get("likely_phrases", ()))
     patterns = tuple(match.get("patterns", ()))
-    if phrases:
-        for i, phrase in enumerate(phrases):
+    for key, written in (("phrases", phrases), ("likely_phrases", likely)):
+        for i, phrase in enumerate(written):
             try:
                 re2.compile(_WORD_EDGE + phrase_regex(phrase) + _WORD_END, _re2_options())
             except (ValueError, re2.error) as exc:
-                raise PackError(path, _line_of(lines, where + ("match", "phrases", i)),
-                                f"phrase {phrase!r}: {exc}") from None
+                raise PackError(path, _line_of(lines, where + ("match", key, i)), f"phrase {phrase!r}: {exc}") from None
     detector = match.get("detector")
     kinds = frozenset(match.get("kinds", ()))
     known = KINDS.get(detector or "")
@@ -266,7 +267,8 @@ def _rule(raw: dict[str, Any], pack: str, path: Path, lines: dict[tuple, int], i
         id=raw["id"], category=raw["category"], description=raw["description"], action=Action(raw["action"]),
         severity=Severity(raw["severity"]), pack=pack, source=f"{path.name}:{_line_of(lines, where)}",
         detector=detector, kinds=kinds, entity=match.get("entity"), terms=tuple(terms),
-        patterns=patterns, phrases=phrases, phrase_pattern=phrases_pattern(phrases) if phrases else None,
+        patterns=patterns, phrases=phrases, likely_phrases=likely,
+        phrase_pattern=phrases_pattern(phrases, likely) if phrases or likely else None,
         until=_when(match.get("until"), path, _line_of(lines, where + ("match", "until"))),
         networks=frozenset(scope.get("networks", ())), accounts=frozenset(scope.get("accounts", ())),
         business_units=frozenset(scope.get("business_units", ())), languages=frozenset(scope.get("languages", ())),
@@ -296,13 +298,17 @@ _LEADING_CLITICS = ("(?:[\u05d5\u05d4\u05d1\u05dc\u05de\u05e9\u05db]{1,3}|[\u064
                     "|[\u0648\u0641\u0628\u0644\u0643\u0633]{0,2}\u0627\u0644)?")
 
 
-def phrases_pattern(phrases: tuple[str, ...] | list[str]) -> str:
-    """Every phrase of a rule as one RE2 pattern on folded text; the named group `match` is what a finding reports.
+def phrases_pattern(phrases: Sequence[str], likely: Sequence[str] = ()) -> str:
+    """Every phrase of a rule as one RE2 pattern on folded text; the named group `match` is what a finding reports,
+    and the group `likely` takes part when the match is one of the `likely` phrases.
 
-    The engine matches it leftmost-longest, so "سري للغاية" wins over "سري" at the same place.
+    The engine matches it leftmost-longest, so "سري للغاية" wins over "سري" at the same place, and a certain phrase
+    ("strictly confidential") over a likely one inside it ("confidential").
     """
-    body = "|".join(phrase_regex(phrase) for phrase in dict.fromkeys(phrases))
-    return f"{_WORD_EDGE}{_LEADING_CLITICS}(?P<match>{body}){_WORD_END}"
+    alternatives = [phrase_regex(phrase) for phrase in dict.fromkeys(phrases)]
+    if likely:
+        alternatives.insert(0, "(?P<likely>" + "|".join(phrase_regex(phrase) for phrase in dict.fromkeys(likely)) + ")")
+    return f"{_WORD_EDGE}{_LEADING_CLITICS}(?P<match>{'|'.join(alternatives)}){_WORD_END}"
 
 
 def phrase_regex(phrase: str) -> str:

@@ -8,6 +8,7 @@ import pytest
 import re2
 
 from govern.policy.engine import evaluate, load_policy
+from govern.policy.findings import Action, Severity
 from govern.policy.packs import PackError, load_packs, phrase_regex, phrases_pattern
 
 from .test_packs import GOOD_RULE, write_packs
@@ -120,3 +121,26 @@ def test_default_pack_finds_ordinary_phrasings(compiled, text: str) -> None:
 ])
 def test_default_pack_leaves_lookalikes_alone(compiled, text: str) -> None:
     assert "CONFIDENTIAL_MARKER" not in {f.entity for f in evaluate(compiled, text).findings}
+
+
+def test_a_likely_phrase_asks_one_severity_lower_and_a_certain_one_containing_it_blocks(tmp_path: Path) -> None:
+    rule = GOOD_RULE.replace("match: {entity: CODENAME, terms: [Kestrel]}",
+                             "match: {entity: CONFIDENTIAL_MARKER, likely_phrases: [kestrel], phrases: ['kestrel plans']}")
+    compiled = load_policy(write_packs(tmp_path, rule))
+    [alone] = [f for f in evaluate(compiled, "a kestrel hotline").findings if f.rule == "extra.codename"]
+    assert (alone.action, alone.severity, alone.certainty, alone.reason) == (
+        Action.REQUIRE_APPROVAL, Severity.MEDIUM, "likely", "no_context")
+    [labelled] = [f for f in evaluate(compiled, "the kestrel plans").findings if f.rule == "extra.codename"]
+    assert (labelled.action, labelled.severity, labelled.certainty) == (Action.BLOCK, Severity.HIGH, "certain")
+
+
+@pytest.mark.parametrize(("text", "decision"), [
+    ("Our confidential hotline is open 24/7", Action.REQUIRE_APPROVAL),
+    ("Confidential information: Q4 numbers", Action.BLOCK),
+    ("המתכון הסודי שלנו", Action.REQUIRE_APPROVAL),
+    ("מידע סודי", Action.BLOCK),
+    ("المكون السري لنجاحنا", Action.REQUIRE_APPROVAL),
+    ("معلومات سرية", Action.BLOCK),
+])
+def test_default_pack_blocks_markers_and_asks_about_marker_words_alone(compiled, text: str, decision: Action) -> None:
+    assert evaluate(compiled, text).decision is decision
