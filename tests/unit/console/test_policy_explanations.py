@@ -106,3 +106,10 @@ def test_an_english_reader_sees_the_english_description_and_reason(reader, store
     page = _page(reader("en").get("/policy/approvals"))
     assert STORED_EN in page and BRAND_RULE["en"] + WRITE["en"] in page
     assert "Likely, not certain: " + REASON["en"] in page
+
+
+@pytest.mark.parametrize("locale", ["ar", "he"])
+def test_the_test_bench_says_why_a_finding_is_only_likely_in_the_readers_language(reader, locale):
+    page = _page(reader(locale).post("/policy/test", data={"text": "Our confidential hotline is open 24/7",
+                                                           "account_id": ""}))
+    assert MARKER_RULE[locale] in page and REASON[locale] in page and REASON["en"] not in page
