@@ -65,6 +65,7 @@ def stored(session, actor):
         _stored("privacy.email", STORED_EN + " (" + REASON["en"] + ")", certainty="likely", reason="no_context"),
         _stored("brand.misspelling", BRAND_RULE["en"] + ' (write "Acme")'),
         _stored("retired.rule", "A rule that is no longer in force."),
+        _stored("confidentiality.marker", MARKER_RULE["he"]),  # evaluated for a Hebrew account
     ]
     violation = PolicyViolation(account_id=account.id, content_kind=ContentKind.POST, external_id="p-1",
                                 decision=Action.REQUIRE_APPROVAL, findings=findings, masked_text="a***@x Acmee",
@@ -100,11 +101,13 @@ def test_stored_violations_and_approvals_explain_in_the_readers_language(reader,
         assert BRAND_RULE[locale] + WRITE[locale] in page, path
         assert REASON[locale] in page and REASON["en"] not in page, path
         assert "A rule that is no longer in force." in page, path  # its rule is gone: the stored text stands
+        assert MARKER_RULE[locale] in page, path
 
 
 def test_an_english_reader_sees_the_english_description_and_reason(reader, stored):
     page = _page(reader("en").get("/policy/approvals"))
     assert STORED_EN in page and BRAND_RULE["en"] + WRITE["en"] in page
+    assert MARKER_RULE["en"] in page and MARKER_RULE["he"] not in page
     assert "Likely, not certain: " + REASON["en"] in page
 
 
