@@ -23,7 +23,8 @@ EMAIL_RULE = {
 }
 MARKER_RULE = {"en": "The text is marked internal or confidential.", "ar": "النص مُعلَّم بأنه داخلي أو سري.",
                "he": "הטקסט מסומן כפנימי או סודי."}
-BRAND_RULE = {"en": "The brand name is misspelt.", "ar": "اسم العلامة التجارية مكتوب بشكل خاطئ.", "he": "שם המותג מאוית לא נכון."}
+BRAND_RULE = {"en": "The brand name is misspelt.", "ar": "اسم العلامة التجارية مكتوب بشكل خاطئ.",
+              "he": "שם המותג מאוית לא נכון."}
 REASON = {"en": "no context word near it says what it is", "ar": "لا توجد بقربه كلمة سياق تدل على ماهيته",
           "he": "אין לידו מילת הקשר שאומרת מה הוא"}
 WRITE = {"en": ' (write "Acme")', "ar": ' (اكتب "Acme")', "he": ' (כתבו "Acme")'}
@@ -53,7 +54,8 @@ def reader(app, session):
 
 def _stored(rule: str, explanation: str, **extra) -> dict:
     return {"entity": "EMAIL_ADDRESS", "rule": rule, "category": "privacy", "start": 0, "end": 5,
-            "action": "require_approval", "severity": "medium", "explanation": explanation, "preview": "a***@x", **extra}
+            "action": "require_approval", "severity": "medium", "explanation": explanation, "preview": "a***@x",
+            **extra}
 
 
 @pytest.fixture

@@ -125,7 +125,8 @@ def test_default_pack_leaves_lookalikes_alone(compiled, text: str) -> None:
 
 def test_a_likely_phrase_asks_one_severity_lower_and_a_certain_one_containing_it_blocks(tmp_path: Path) -> None:
     rule = GOOD_RULE.replace("match: {entity: CODENAME, terms: [Kestrel]}",
-                             "match: {entity: CONFIDENTIAL_MARKER, likely_phrases: [kestrel], phrases: ['kestrel plans']}")
+                             "match: {entity: CONFIDENTIAL_MARKER, likely_phrases: [kestrel],"
+                             " phrases: ['kestrel plans']}")
     compiled = load_policy(write_packs(tmp_path, rule))
     [alone] = [f for f in evaluate(compiled, "a kestrel hotline").findings if f.rule == "extra.codename"]
     assert (alone.action, alone.severity, alone.certainty, alone.reason) == (
