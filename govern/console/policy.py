@@ -3,11 +3,13 @@ the impostor watch."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import format_decimal, ngettext
 from sqlalchemy import select
@@ -25,9 +27,11 @@ from govern.errors import DomainError, NotFound
 from govern.extensions import db
 from govern.people.models import Person
 from govern.policy import enforcement, service
+from govern.policy.detectors.base import REASONS
 from govern.policy.exceptions import ExceptionScope
 from govern.policy.findings import Action, Decision
 from govern.policy.impostors import ImpostorMatch, parse_candidates
+from govern.policy.packs import Rule
 from govern.policy.schemas import MAX_TEXT, ViolationQuerySchema
 from govern.policy.workflow_models import PublishApproval, ViolationStatus
 from govern.web.authz import requires
@@ -63,6 +67,18 @@ VIOLATION_DONE = {
 }
 
 
+# Why a finding is only likely (detectors.base.REASONS); the English strings are the engine's own.
+REASON_LABELS = {
+    "no_checksum": N_("the shape fits but there is no checksum to confirm it"),
+    "no_context": N_("no context word near it says what it is"),
+    "inside_word": N_("it is part of a longer word, hashtag, file name or path"),
+    "low_entropy": N_("it looks like a placeholder or an example rather than a real value"),
+    "unverified_structure": N_("its structure could not be fully verified"),
+}
+_SAY = re.compile(r' \(write "(?P<say>.*?)"\)')
+_EMBARGO = re.compile(r" \(embargoed until (?P<moment>[^)\s]+)\)")
+
+
 def policy_label(group: str, value: Any) -> str:
     """The translated name of a policy value (an action, a severity, a status...); the raw value if none is defined."""
     raw = str(getattr(value, "value", value) or "")
@@ -87,15 +103,26 @@ class ShownFinding:
     end: int = 0
     kind: str | None = None
     media_index: int | None = None
+    certainty: str = "certain"
+    reason: str | None = None
 
     @classmethod
     def numbered(cls, documents: Sequence[Mapping[str, Any]]) -> list[ShownFinding]:
         return [cls(number=n, entity=str(d.get("entity", "")), rule=str(d.get("rule", "")), category=str(d.get("category", "")),
                     action=str(d.get("action", "")), severity=str(d.get("severity", "")),
-                    explanation=str(d.get("explanation", "")), preview=str(d.get("preview", "")),
+                    explanation=reader_explanation(d), preview=str(d.get("preview", "")),
                     start=int(d.get("start") or 0), end=int(d.get("end") or 0), kind=d.get("kind"),
-                    media_index=d.get("media_index"))
+                    media_index=d.get("media_index"), certainty=str(d.get("certainty") or "certain"),
+                    reason=d.get("reason"))
                 for n, d in enumerate(documents, start=1)]
+
+    @property
+    def reason_text(self) -> str:
+        """Why the finding is only likely, in the reader's language ("" when it is certain)."""
+        if self.certainty == "certain" or not self.reason:
+            return ""
+        message = REASON_LABELS.get(self.reason)
+        return _(message) if message else REASONS.get(self.reason, self.reason)
 
     @property
     def anchor(self) -> str:
@@ -104,9 +131,46 @@ class ShownFinding:
     @property
     def title(self) -> str:
         what = f"{self.entity} ({self.kind})" if self.kind else self.entity
+        explanation = f"{self.explanation} ({self.reason_text})" if self.reason_text else self.explanation
         return _("Rule %(rule)s · %(entity)s · %(action)s · severity %(severity)s: %(explanation)s", rule=self.rule,
                  entity=what, action=policy_label("action", self.action), severity=policy_label("severity", self.severity),
-                 explanation=self.explanation)
+                 explanation=explanation)
+
+
+def _rules_in_force() -> dict[str, Rule]:
+    """The rules of the packs in force by id, once per request (empty if no policy is in force)."""
+    if "policy_rules" not in g:
+        try:
+            g.policy_rules = {rule.id: rule for rule in _runtime().compiled.rules}
+        except DomainError:
+            g.policy_rules = {}
+    return g.policy_rules
+
+
+def reader_explanation(document: Mapping[str, Any]) -> str:
+    """A finding's explanation in the reader's language, looked up by rule id at render time.
+
+    Stored findings (violations, approvals) keep the text of the language the engine used; when their rule is still
+    in force, its description in the console's locale replaces the description the text starts with, and the pieces
+    the engine appended ("(write ...)", "(embargoed until ...)") are translated. The likely-reason is shown apart
+    (ShownFinding.reason_text), so its English text is taken out. A rule no longer in force: the stored text stands.
+    """
+    stored = str(document.get("explanation", ""))
+    reason = document.get("reason")
+    if reason in REASONS:
+        stored = stored.replace(f" ({REASONS[reason]})", "")
+    rule = _rules_in_force().get(str(document.get("rule", "")))
+    if rule is None:
+        return stored
+    described = next((text for text in sorted(rule.description.values(), key=len, reverse=True)
+                      if stored.startswith(text)), None)
+    if described is None:
+        return stored
+    language = str(get_locale() or "en").split("_")[0]
+    rest = stored[len(described):]
+    rest = _SAY.sub(lambda m: _(' (write "%(say)s")', say=m["say"]), rest, count=1)
+    rest = _EMBARGO.sub(lambda m: _(" (embargoed until %(moment)s)", moment=m["moment"]), rest, count=1)
+    return (rule.description.get(language) or rule.description["en"]) + rest
 
 
 @dataclass(frozen=True)
@@ -138,7 +202,11 @@ def text_pieces(text: str, findings: Sequence[ShownFinding]) -> list[TextPiece]:
             for start, end in zip(cuts, cuts[1:])]
 
 
-for _helper in (policy_label, text_pieces):
+def shown_findings(documents: Sequence[Mapping[str, Any]] | None) -> list[ShownFinding]:
+    return ShownFinding.numbered(documents or [])
+
+
+for _helper in (policy_label, text_pieces, shown_findings):
     bp.add_app_template_global(_helper)
 
 

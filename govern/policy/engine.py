@@ -49,6 +49,8 @@ class PolicyContext:
 class _PatternTarget:
     rule: Rule
     regex: re2._Regexp
+    group: int = 0  # a pattern's named group `match`, if it has one, is what the finding reports
+    likely: int = 0  # its group `likely`, if it has one: when that group takes part, the finding is only likely
 
 
 @dataclass(frozen=True)
@@ -86,9 +88,15 @@ def compile_packs(packs: LoadedPacks, extra_terms: Iterable[tuple[str, str]] = (
     targets: list[PatternDetector | _PatternTarget] = [d for d in BUILTIN if d.entity in needed]
     options = re2.Options()
     options.max_mem = 64 << 20
+    longest = re2.Options()
+    longest.longest_match = True  # of a rule's phrases, the longest that matches where the leftmost starts
     for rule in rules:
         for pattern in rule.patterns:
-            targets.append(_PatternTarget(rule, re2.compile(pattern)))
+            regex = re2.compile(pattern)
+            targets.append(_PatternTarget(rule, regex, regex.groupindex.get("match", 0)))
+        if rule.phrase_pattern:
+            regex = re2.compile(rule.phrase_pattern, longest)
+            targets.append(_PatternTarget(rule, regex, regex.groupindex["match"], regex.groupindex.get("likely", 0)))
     prefilter = None
     if targets:
         prefilter = re2.Set.SearchSet(options)
@@ -247,8 +255,13 @@ def _pattern_hits(compiled: CompiledPolicy, scan: Scan, deadline: float) -> tupl
                 if count > MAX_CANDIDATES_PER_PATTERN:
                     limited = True
                     break
-                if match.end() > match.start():
-                    custom.append((Hit(target.rule.reports, match.start(), match.end(), value=match.group()), target.rule))
+                start, end = match.span(target.group)
+                if end > start:
+                    # a `likely` phrase is an ordinary word too ("confidential hotline"): it asks, it does not block
+                    likely = bool(target.likely) and match.start(target.likely) >= 0
+                    custom.append((Hit(target.rule.reports, start, end, value=match.group(target.group),
+                                       certainty="likely" if likely else "certain",
+                                       reason="no_context" if likely else None), target.rule))
     return [(hit, None) for hit in _resolve_overlaps(builtin)] + custom, limited
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -16,6 +18,7 @@ import yaml
 
 from govern.policy.detectors import KINDS
 from govern.policy.findings import Action, Severity
+from govern.policy.text import fold_char
 
 SCHEMA_PATH = Path(__file__).with_name("pack.schema.json")
 DEFAULT_PACKS_DIR = Path(__file__).resolve().parents[2] / "policies"
@@ -60,7 +63,10 @@ class Rule:
     kinds: frozenset[str] = frozenset()
     entity: str | None = None  # for terms/lexicons/patterns
     terms: tuple[Term, ...] = ()
-    patterns: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()  # RE2 on folded text
+    phrases: tuple[str, ...] = ()  # as written in the pack
+    likely_phrases: tuple[str, ...] = ()  # phrases whose findings are only likely
+    phrase_pattern: str | None = None  # all phrases as one RE2 pattern (matched leftmost-longest)
     until: dt.datetime | None = None
     networks: frozenset[str] = frozenset()
     accounts: frozenset[str] = frozenset()
@@ -241,6 +247,14 @@ def _rule(raw: dict[str, Any], pack: str, path: Path, lines: dict[tuple, int], i
         except re2.error as exc:
             raise PackError(path, _line_of(lines, where + ("match", "patterns", i)),
                             f"pattern {pattern!r} is not valid RE2 (no look-around or back-references): {exc}") from None
+    phrases, likely = tuple(match.get("phrases", ())), tuple(match.get("likely_phrases", ()))
+    patterns = tuple(match.get("patterns", ()))
+    for key, written in (("phrases", phrases), ("likely_phrases", likely)):
+        for i, phrase in enumerate(written):
+            try:
+                re2.compile(_WORD_EDGE + phrase_regex(phrase) + _WORD_END, _re2_options())
+            except (ValueError, re2.error) as exc:
+                raise PackError(path, _line_of(lines, where + ("match", key, i)), f"phrase {phrase!r}: {exc}") from None
     detector = match.get("detector")
     kinds = frozenset(match.get("kinds", ()))
     known = KINDS.get(detector or "")
@@ -253,7 +267,8 @@ def _rule(raw: dict[str, Any], pack: str, path: Path, lines: dict[tuple, int], i
         id=raw["id"], category=raw["category"], description=raw["description"], action=Action(raw["action"]),
         severity=Severity(raw["severity"]), pack=pack, source=f"{path.name}:{_line_of(lines, where)}",
         detector=detector, kinds=kinds, entity=match.get("entity"), terms=tuple(terms),
-        patterns=tuple(match.get("patterns", ())),
+        patterns=patterns, phrases=phrases, likely_phrases=likely,
+        phrase_pattern=phrases_pattern(phrases, likely) if phrases or likely else None,
         until=_when(match.get("until"), path, _line_of(lines, where + ("match", "until"))),
         networks=frozenset(scope.get("networks", ())), accounts=frozenset(scope.get("accounts", ())),
         business_units=frozenset(scope.get("business_units", ())), languages=frozenset(scope.get("languages", ())),
@@ -268,3 +283,128 @@ def _re2_options() -> re2.Options:
     options = re2.Options()
     options.max_mem = 8 << 20  # a pack pattern may not compile into a huge automaton
     return options
+
+
+# --- phrases: how people write a marker, compiled to one RE2 pattern per rule ----------------------------
+
+_GAP_TOKENS = ("...", "\u2026")
+_GAP = r"(?:\s+\S+){0,3}"  # "do not share [this deck with anyone] outside": up to three words between
+_WORD_EDGE = r"(?:^|[^\pL\pN_])"
+_WORD_END = r"(?:$|[^\pL\pN_])"
+# Clitics a Hebrew or Arabic word may carry and still be the word (the same as lexicon terms tolerate).
+_HEBREW_CLITICS = "(?:[\u05d5\u05d4\u05d1\u05dc\u05de\u05e9\u05db]{0,3})"  # ו ה ב ל מ ש כ
+_ARABIC_CLITICS = "(?:[\u0648\u0641\u0628\u0644\u0643\u0633]{0,2}(?:\u0627\u0644)?)"  # و ف ب ل ك س, ال
+_LEADING_CLITICS = ("(?:[\u05d5\u05d4\u05d1\u05dc\u05de\u05e9\u05db]{1,3}|[\u0648\u0641\u0628\u0644\u0643\u0633]{1,2}"
+                    "|[\u0648\u0641\u0628\u0644\u0643\u0633]{0,2}\u0627\u0644)?")
+
+
+def phrases_pattern(phrases: Sequence[str], likely: Sequence[str] = ()) -> str:
+    """Every phrase of a rule as one RE2 pattern on folded text; the named group `match` is what a finding reports,
+    and the group `likely` takes part when the match is one of the `likely` phrases.
+
+    The engine matches it leftmost-longest, so "سري للغاية" wins over "سري" at the same place, and a certain phrase
+    ("strictly confidential") over a likely one inside it ("confidential").
+    """
+    alternatives = [phrase_regex(phrase) for phrase in dict.fromkeys(phrases)]
+    if likely:
+        alternatives.insert(0, "(?P<likely>" + "|".join(phrase_regex(phrase) for phrase in dict.fromkeys(likely)) + ")")
+    return f"{_WORD_EDGE}{_LEADING_CLITICS}(?P<match>{'|'.join(alternatives)}){_WORD_END}"
+
+
+def phrase_regex(phrase: str) -> str:
+    """One phrase as RE2: whole words separated by spaces; `(a|b)` alternatives, `x?`, `[..]` classes inside a
+    word; a word written `(word)?` may be left out; `...` stands for up to three words. Letters are folded like
+    the text (case, Arabic letter variants, niqqud and harakat); Hebrew and Arabic words after the first may carry
+    clitic prefixes (the first one's are outside the reported match). Raises ValueError on a malformed phrase."""
+    if "\\" in phrase or "(?" in phrase:
+        raise ValueError("backslashes and (? are not allowed in a phrase; write the words")
+    tokens = _phrase_tokens(phrase)
+    if not tokens:
+        raise ValueError("the phrase is empty")
+    if tokens[0] in _GAP_TOKENS or tokens[-1] in _GAP_TOKENS or _optional(tokens[0]):
+        raise ValueError("a phrase starts and ends with a word that must be there")
+    parts = []
+    for index, token in enumerate(tokens):
+        if token in _GAP_TOKENS:
+            parts.append(_GAP)
+            continue
+        word = _word_regex(token[:-1] if _optional(token) else token)
+        if index == 0:
+            parts.append(word)
+        elif _optional(token):
+            parts.append(rf"(?:\s+{_clitics(token)}{word})?")
+        else:
+            parts.append(rf"\s+{_clitics(token)}{word}")
+    return "".join(parts)
+
+
+def _phrase_tokens(phrase: str) -> list[str]:
+    tokens, current, depth = [], [], 0
+    for char in phrase.strip():
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+            if depth < 0:
+                raise ValueError(f"unbalanced {char!r}")
+        if char.isspace() and depth == 0:
+            if current:
+                tokens.append("".join(current))
+                current = []
+            continue
+        current.append(char)
+    if depth:
+        raise ValueError("unbalanced brackets")
+    if current:
+        tokens.append("".join(current))
+    return tokens
+
+
+def _optional(token: str) -> bool:
+    """`(the|our)?`: one group, as a whole optional."""
+    if not (token.startswith("(") and token.endswith(")?")):
+        return False
+    depth = 0
+    for position, char in enumerate(token[:-1]):
+        depth += char == "("
+        depth -= char == ")"
+        if depth == 0:
+            return position == len(token) - 2
+    return False
+
+
+def _clitics(token: str) -> str:
+    for char in token:
+        if "\u0590" <= char <= "\u05ff":
+            return _HEBREW_CLITICS
+        if "\u0600" <= char <= "\u06ff":
+            return _ARABIC_CLITICS
+    return ""
+
+
+def _word_regex(token: str) -> str:
+    out, in_class = [], False
+    for char in token:
+        if in_class:
+            if char == "]":
+                in_class = False
+                out.append(char)
+            elif char in "-^":
+                out.append(char)
+            else:
+                folded = fold_char(char)
+                out.append(re.escape(folded if len(folded) == 1 else char))
+        elif char == "[":
+            in_class = True
+            out.append(char)
+        elif char == "(":
+            out.append("(?:")
+        elif char in ")|?":
+            out.append(char)
+        elif char in "'\u2019":
+            out.append("['\u2019]")
+        elif char.isspace():
+            out.append(r"\s+")
+        else:
+            out.append(re.escape(fold_char(char)))
+    return "".join(out)
