@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from govern.policy.detectors.base import Hit, PatternDetector, Scan
+from govern.policy.text import fold_char
 
 _EDGE_BEFORE = r"(?<![a-z0-9_])"
 _EDGE_AFTER = r"(?![a-z0-9_])"
@@ -97,6 +98,14 @@ def _glue(original: str, first: int, last: int) -> str | None:
     return None
 
 
+def _visible(token: str) -> str:
+    """The token without the invisible characters normalisation drops (a zero-width space pasted inside a key
+    does not make it less of a key); look-alike letters stay, so a Cyrillic "АKIA…" is no AWS key."""
+    if token.isascii():
+        return token
+    return "".join(char for char in token if fold_char(char))
+
+
 # --- families ---------------------------------------------------------------------------------------------------
 
 
@@ -126,7 +135,7 @@ def _validator(kind: str, shapes: tuple[_Shape, ...]):
     def validate(scan: Scan, match: re.Match[str]) -> Hit | None:
         original = scan.norm.original
         first, last = scan.norm.span(*match.span())
-        token = original[first:last]
+        token = _visible(original[first:last])
         glue = _glue(original, first, last)
         if glue == "word":
             return None
@@ -178,18 +187,29 @@ def _github_checksum(match: re.Match[str]) -> tuple[str, str | None]:
     return "likely", "no_checksum"
 
 
-def _has_letter(match: re.Match[str]) -> tuple[str, str | None] | None:
-    """A Slack token's secret part is random alphanumerics or hex: digits alone are another digit group."""
-    return ("certain", None) if any(char.isalpha() for char in match.group("body")) else None
+_HEX = frozenset(string.hexdigits)
 
 
-def _mixed(match: re.Match[str]) -> tuple[str, str | None] | None:
-    """The least specific Slack form (legacy workspace tokens): a random part mixing letters and digits, and
-    only likely."""
-    body = match.group("body")
-    if any(char.isdigit() for char in body) and any(char.isalpha() for char in body):
-        return "likely", "no_checksum"
-    return None
+def _random_part(body: str) -> bool:
+    """Slack's random parts are hex or mixed-case base62 and always mix letters and digits; "newyear2025" or
+    "mygreatparty" after "xoxo-20241231-" are words. A mixed-case part without a digit (1 in 70 real base62 ones)
+    still counts."""
+    letters = any(char.isalpha() for char in body)
+    digits = any(char.isdigit() for char in body)
+    mixed_case = any(char.isupper() for char in body) and any(char.islower() for char in body)
+    if mixed_case:
+        return letters
+    return letters and digits and all(char in _HEX for char in body)
+
+
+def _slack_numbered(match: re.Match[str]) -> tuple[str, str | None] | None:
+    """Slack IDs in digit groups, then a random part: certain."""
+    return ("certain", None) if _random_part(match.group("body")) else None
+
+
+def _slack_legacy(match: re.Match[str]) -> tuple[str, str | None] | None:
+    """The least specific Slack form (legacy workspace tokens, no digit groups): only likely."""
+    return ("likely", "no_checksum") if _random_part(match.group("body")) else None
 
 
 _GITLAB_20 = "glpat|gldt|glft|glsoat|glrt|glffct|glcbt"
@@ -205,7 +225,7 @@ DETECTORS: tuple[PatternDetector, ...] = (
         "github_token",
         r"gh[pousr]_[a-z0-9]{36}",
         r"gh[pousr]_[a-z0-9]{36}",
-        _shape(r"gh[pousr]_(?P<body>[A-Za-z0-9]{36})", _github_checksum),
+        _shape(r"gh[pousr]_(?P<body>[A-Za-z0-9]{36})", _github_checksum, definitive=True),
     ),
     _family(
         "github_fine_grained_pat",
@@ -238,11 +258,12 @@ DETECTORS: tuple[PatternDetector, ...] = (
         r"|xapp-[0-9]-[a-z0-9]{8,16}-[0-9]{10,13}-[a-z0-9]{32,128}"
         r"|xoxe\.xox[bp]-[0-9]-[a-z0-9]{140,180}|xoxe-[0-9]-[a-z0-9]{140,180}"
         r"|xox[ar]-(?:[0-9]-)?[a-z0-9]{12,48}",
-        _shape(r"xox[abeposr]-(?:\d-)?(?:\d{6,14}-){1,3}(?P<body>[A-Za-z0-9]{10,64})", _has_letter, definitive=True),
+        _shape(r"xox[abeposr]-(?:\d-)?(?:\d{6,14}-){1,3}(?P<body>[A-Za-z0-9]{10,64})", _slack_numbered,
+               definitive=True),
         _shape(r"xapp-\d-[A-Z0-9]{8,16}-\d{10,13}-(?P<body>[A-Za-z0-9]{32,128})", definitive=True),
         _shape(r"xoxe\.xox[bp]-\d-(?P<body>[A-Za-z0-9]{140,180})", definitive=True),
         _shape(r"xoxe-\d-(?P<body>[A-Za-z0-9]{140,180})", definitive=True),
-        _shape(r"xox[ar]-(?:\d-)?(?P<body>[A-Za-z0-9]{12,48})", _mixed),
+        _shape(r"xox[ar]-(?:\d-)?(?P<body>[A-Za-z0-9]{12,48})", _slack_legacy),
     ),
     _family(
         "slack_webhook",
@@ -274,7 +295,7 @@ _AWS_SECRET_VALUE = re.compile(r"[A-Za-z0-9/+=]{40}")
 def _validate_aws_secret(scan: Scan, match: re.Match[str]) -> Hit | None:
     """40 base64 characters assigned to a key named aws_secret_access_key; the finding is the value alone."""
     start, end = match.span("value")
-    original = scan.original(start, end)
+    original = _visible(scan.original(start, end))
     if _AWS_SECRET_VALUE.fullmatch(original) is None or _filler(original) or _too_uniform(original):
         return None
     classes = sum(any(test(char) for char in original) for test in (str.isupper, str.islower, str.isdigit))
@@ -305,7 +326,7 @@ def _validate_jwt(scan: Scan, match: re.Match[str]) -> Hit | None:
     signature may be absent (an unsigned token is still a bearer token); with `alg: none` the empty signature's
     dot belongs to the token."""
     start, end = match.span()
-    original = scan.original(start, end)
+    original = _visible(scan.original(start, end))
     head, claims, *rest = original.split(".")
     header, payload = _b64url(head), _b64url(claims)
     if header is None or payload is None:
