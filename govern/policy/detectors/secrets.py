@@ -252,7 +252,7 @@ DETECTORS: tuple[PatternDetector, ...] = (
     ),
     _family(
         "slack_token",
-        r"xox[abeposr]-[0-9]|xoxe\.xox[bp]-[0-9]|xapp-[0-9]-",
+        r"xox[abeposr]-[0-9]|xox[ar]-[a-z0-9]{12}|xoxe\.xox[bp]-[0-9]|xapp-[0-9]-",
         # Numbered tokens: an optional version digit, one to three Slack IDs, then the random part.
         r"xox[abeposr]-(?:[0-9]-)?(?:[0-9]{6,14}-){1,3}[a-z0-9]{10,64}"
         r"|xapp-[0-9]-[a-z0-9]{8,16}-[0-9]{10,13}-[a-z0-9]{32,128}"
