@@ -215,6 +215,18 @@ def test_placeholders_look_alikes_and_ordinary_text_are_no_secret(compiled, text
     assert found == [], [(f.kind, text[f.start:f.end]) for f in found]
 
 
+def test_real_key_material_with_zero_padding_is_a_key(compiled) -> None:
+    # OpenSSH and DER encode lengths with zero bytes: real material is full of "AAAA" runs.
+    blob = (b"openssh-key-v1\x00" + b"\x00\x00\x00\x04none" * 2 + b"\x00\x00\x00\x00\x00\x00\x00\x01"
+            + b"\x00\x00\x003\x00\x00\x00\x0bssh-ed25519\x00\x00\x00 " + bytes(_RNG.randrange(256) for _ in range(200)))
+    material = base64.b64encode(blob).decode()
+    assert "AAAAAAAA" in material
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\n" + "\n".join(material[i:i + 70] for i in range(0, len(material), 70))
+    key += "\n-----END OPENSSH PRIVATE KEY-----"
+    _, found = secrets_in(compiled, f"oops {key}")
+    assert [(f.kind, f.certainty) for f in found] == [("private_key", "certain")]
+
+
 def test_an_invisible_character_inside_a_token_does_not_hide_it(compiled) -> None:
     token = _github()
     text = f"token {token[:10]}\u200b{token[10:]}"
