@@ -125,10 +125,17 @@ class _Shape:
     exact: re.Pattern[str]
     check: Check = _sure
     definitive: bool = False
+    # Random base62 of 20 or more characters holds both cases (all but 1 in 25,000): "glft-summer-collection-2024"
+    # or "sk_test_mysecretkey123456789" are words, not keys.
+    mixed_case: bool = False
 
 
-def _shape(exact: str, check: Check = _sure, *, definitive: bool = False) -> _Shape:
-    return _Shape(re.compile(exact), check, definitive)
+def _shape(exact: str, check: Check = _sure, *, definitive: bool = False, mixed_case: bool = False) -> _Shape:
+    return _Shape(re.compile(exact), check, definitive, mixed_case)
+
+
+def _both_cases(body: str) -> bool:
+    return any(char.isupper() for char in body) and any(char.islower() for char in body)
 
 
 def _validator(kind: str, shapes: tuple[_Shape, ...]):
@@ -144,7 +151,7 @@ def _validator(kind: str, shapes: tuple[_Shape, ...]):
             if exact is None:
                 continue
             body = exact.group("body")
-            if _placeholder(body) or _too_uniform(body):
+            if _placeholder(body) or _too_uniform(body) or (shape.mixed_case and not _both_cases(body)):
                 return None
             verdict = shape.check(exact)
             if verdict is None:
@@ -212,6 +219,11 @@ def _slack_legacy(match: re.Match[str]) -> tuple[str, str | None] | None:
     return ("likely", "no_checksum") if _random_part(match.group("body")) else None
 
 
+def _letters_and_digits(match: re.Match[str]) -> tuple[str, str | None] | None:
+    body = match.group("body")
+    return ("certain", None) if any(c.isdigit() for c in body) and any(c.isalpha() for c in body) else None
+
+
 _GITLAB_20 = "glpat|gldt|glft|glsoat|glrt|glffct|glcbt"
 
 DETECTORS: tuple[PatternDetector, ...] = (
@@ -225,13 +237,13 @@ DETECTORS: tuple[PatternDetector, ...] = (
         "github_token",
         r"gh[pousr]_[a-z0-9]{36}",
         r"gh[pousr]_[a-z0-9]{36}",
-        _shape(r"gh[pousr]_(?P<body>[A-Za-z0-9]{36})", _github_checksum, definitive=True),
+        _shape(r"gh[pousr]_(?P<body>[A-Za-z0-9]{36})", _github_checksum, definitive=True, mixed_case=True),
     ),
     _family(
         "github_fine_grained_pat",
         r"github_pat_[a-z0-9_]{82}",
         r"github_pat_[a-z0-9]{22}_[a-z0-9]{59}",
-        _shape(r"github_pat_(?P<body>[A-Za-z0-9]{22}_[A-Za-z0-9]{59})", definitive=True),
+        _shape(r"github_pat_(?P<body>[A-Za-z0-9]{22}_[A-Za-z0-9]{59})", definitive=True, mixed_case=True),
     ),
     _family(
         "gitlab_token",
@@ -241,14 +253,14 @@ DETECTORS: tuple[PatternDetector, ...] = (
         r"gl(?:pat|rt)-[a-z0-9_-]{27,300}\.[a-z0-9]{9}"
         rf"|(?:{_GITLAB_20})-[a-z0-9_-]{{20,50}}|glimt-[a-z0-9_-]{{25}}|glagent-[a-z0-9_-]{{50,256}}"
         r"|gloas-[a-z0-9_-]{64}|glptt-[0-9a-f]{40}|gr1348941[a-z0-9_-]{20,50}|_gitlab_session=[a-z0-9]{32}",
-        _shape(r"gl(?:pat|rt)-(?P<body>[\w-]{27,300})\.[0-9a-z]{9}", definitive=True),
-        _shape(rf"(?:{_GITLAB_20})-(?P<body>[\w-]{{20,50}})"),
-        _shape(r"glimt-(?P<body>[\w-]{25})"),
-        _shape(r"glagent-(?P<body>[\w-]{50,256})"),
-        _shape(r"gloas-(?P<body>[\w-]{64})"),
+        _shape(r"gl(?:pat|rt)-(?P<body>[\w-]{27,300})\.[0-9a-z]{9}", definitive=True, mixed_case=True),
+        _shape(rf"(?:{_GITLAB_20})-(?P<body>[\w-]{{20,50}})", mixed_case=True),
+        _shape(r"glimt-(?P<body>[\w-]{25})", mixed_case=True),
+        _shape(r"glagent-(?P<body>[\w-]{50,256})", mixed_case=True),
+        _shape(r"gloas-(?P<body>[\w-]{64})", mixed_case=True),
         _shape(r"glptt-(?P<body>[0-9a-f]{40})"),
-        _shape(r"GR1348941(?P<body>[\w-]{20,50})"),
-        _shape(r"_gitlab_session=(?P<body>[0-9a-z]{32})"),
+        _shape(r"GR1348941(?P<body>[\w-]{20,50})", mixed_case=True),
+        _shape(r"_gitlab_session=(?P<body>[0-9a-z]{32})", _letters_and_digits),
     ),
     _family(
         "slack_token",
@@ -261,28 +273,28 @@ DETECTORS: tuple[PatternDetector, ...] = (
         _shape(r"xox[abeposr]-(?:\d-)?(?:\d{6,14}-){1,3}(?P<body>[A-Za-z0-9]{10,64})", _slack_numbered,
                definitive=True),
         _shape(r"xapp-\d-[A-Z0-9]{8,16}-\d{10,13}-(?P<body>[A-Za-z0-9]{32,128})", definitive=True),
-        _shape(r"xoxe\.xox[bp]-\d-(?P<body>[A-Za-z0-9]{140,180})", definitive=True),
-        _shape(r"xoxe-\d-(?P<body>[A-Za-z0-9]{140,180})", definitive=True),
+        _shape(r"xoxe\.xox[bp]-\d-(?P<body>[A-Za-z0-9]{140,180})", definitive=True, mixed_case=True),
+        _shape(r"xoxe-\d-(?P<body>[A-Za-z0-9]{140,180})", definitive=True, mixed_case=True),
         _shape(r"xox[ar]-(?:\d-)?(?P<body>[A-Za-z0-9]{12,48})", _slack_legacy),
     ),
     _family(
         "slack_webhook",
         r"hooks\.slack\.com/(?:services|workflows|triggers)/",
         r"(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[a-z0-9+/_-]{40,160}",
-        _shape(r"(?i:(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/)(?P<body>[A-Za-z0-9+/_-]{40,160})",
-               definitive=True),
+        _shape(r"(?i:(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/)"
+               r"(?P<body>[A-Za-z0-9+/_-]{40,160})", definitive=True),
     ),
     _family(
         "stripe_key",
         r"(?:sk|rk)_(?:live|test|prod)_[a-z0-9]{20}",
         r"(?:sk|rk)_(?:live|test|prod)_[a-z0-9]{20,247}",
-        _shape(r"(?:sk|rk)_(?:live|test|prod)_(?P<body>[A-Za-z0-9]{20,247})"),
+        _shape(r"(?:sk|rk)_(?:live|test|prod)_(?P<body>[A-Za-z0-9]{20,247})", mixed_case=True),
     ),
     _family(
         "google_api_key",
         r"aiza[a-z0-9_-]{35}",
         r"aiza[a-z0-9_\-]{35}(?![a-z0-9_-])",
-        _shape(r"AIza(?P<body>[\w-]{35})"),
+        _shape(r"AIza(?P<body>[\w-]{35})", mixed_case=True),
     ),
 )
 

@@ -53,7 +53,7 @@ def secrets_in(compiled, text: str):
 
 
 CERTAIN = {
-    "aws_access_key_id": ["AKIA" + _pick("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 8) + "2345" + _pick("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 4),
+    "aws_access_key_id": ["AKIA" + _pick(string.ascii_uppercase, 8) + "2345" + _pick(string.ascii_uppercase, 4),
                           "ASIA" + "Q3" + _pick("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 14)],
     "github_token": [_github("ghp_"), _github("gho_"), _github("ghs_")],
     "github_fine_grained_pat": ["github_pat_" + _pick(_ALNUM, 22) + "_" + _pick(_ALNUM, 59)],
@@ -191,6 +191,10 @@ REFUSED = [
     "xoxe.xoxp-1-SlackAppConfigurationAccessTokenHere",
     "xoxe-1-xxx",
     "see you there xoxo-20241231-newyear2025 and xoxo-2024-love",
+    # vendor prefixes followed by words: random bodies hold both cases
+    "glft-summer-collection-2024 and gldt-behind-the-scenes-2024",
+    "sk_test_mysecretkey1234567890abc",
+    "_gitlab_session=abcdefghijklmnopqrstuvwxyzabcdef",
     # Stripe: publishable keys are public; a bare prefix is nothing
     "pk_live_j5krY8XTgIcDaHDb3YrsAfCl",
     "sk_live_",
