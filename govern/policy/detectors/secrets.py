@@ -157,7 +157,9 @@ def _validator(kind: str, shapes: tuple[_Shape, ...]):
             if verdict is None:
                 return None
             certainty, reason = verdict
-            if glue and not shape.definitive and certainty == "certain":
+            if glue and not shape.definitive:
+                if certainty != "certain":
+                    return None  # two doubts: a digitless AWS shape inside a hashtag is the hashtag
                 certainty, reason = "likely", "inside_word"
             return Hit("SECRET", match.start(), match.end(), kind=kind, value=token, certainty=certainty,
                        reason=reason)
