@@ -1,4 +1,6 @@
-"""SECRET with a kind: cloud keys, GitHub/GitLab/Slack/Stripe tokens, Google API keys, private keys, JWTs.
+"""SECRET with a kind: cloud keys, GitHub/GitLab/Slack/Stripe tokens, Google API keys, private keys, JWTs, and
+the API keys of a few more vendors with definitive prefixes (OpenAI, Anthropic, npm, PyPI, SendGrid, Shopify,
+DigitalOcean, Hugging Face).
 
 The shapes follow gitleaks' public rules. Every family is found in two steps:
 
@@ -297,6 +299,58 @@ DETECTORS: tuple[PatternDetector, ...] = (
         r"aiza[a-z0-9_-]{35}",
         r"aiza[a-z0-9_\-]{35}(?![a-z0-9_-])",
         _shape(r"AIza(?P<body>[\w-]{35})", mixed_case=True),
+    ),
+    # Further vendors whose prefixes gitleaks documents and nothing else writes.
+    _family(
+        "openai_api_key",
+        r"t3blbkfj",  # base64 of "OpenAI", inside every key
+        r"sk-(?:proj|svcacct|admin)-[a-z0-9_-]{58,74}t3blbkfj[a-z0-9_-]{58,74}|sk-[a-z0-9]{20}t3blbkfj[a-z0-9]{20}",
+        _shape(r"sk-(?:proj|svcacct|admin)-(?P<body>[\w-]{58,74}T3BlbkFJ[\w-]{58,74})", mixed_case=True),
+        _shape(r"sk-(?P<body>[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})", mixed_case=True),
+    ),
+    _family(
+        "anthropic_api_key",
+        r"sk-ant-(?:api|admin|oat|ort)[0-9]{2}-",
+        r"sk-ant-(?:api03|admin01)-[a-z0-9_-]{93}aa|sk-ant-(?:oat01|ort01)-[a-z0-9_-]{40,300}",
+        _shape(r"sk-ant-(?:api03|admin01)-(?P<body>[\w-]{93})AA", mixed_case=True),
+        _shape(r"sk-ant-(?:oat01|ort01)-(?P<body>[\w-]{40,300})", mixed_case=True),
+    ),
+    _family(
+        "npm_token",
+        r"npm_[a-z0-9]{36}",
+        r"npm_[a-z0-9]{36}",
+        # npm's tokens have GitHub's format: 30 random characters and their CRC32.
+        _shape(r"npm_(?P<body>[A-Za-z0-9]{36})", _github_checksum, definitive=True, mixed_case=True),
+    ),
+    _family(
+        "pypi_token",
+        r"pypi-ageichlwas5vcmc",  # a macaroon issued by pypi.org
+        r"pypi-ageichlwas5vcmc[a-z0-9_-]{50,1000}",
+        _shape(r"pypi-AgEIcHlwaS5vcmc(?P<body>[\w-]{50,1000})", definitive=True),
+    ),
+    _family(
+        "sendgrid_api_key",
+        r"sg\.[a-z0-9_-]{22}\.[a-z0-9_-]{43}",
+        r"sg\.[a-z0-9_-]{22}\.[a-z0-9_-]{43}",
+        _shape(r"SG\.(?P<body>[\w-]{22}\.[\w-]{43})", mixed_case=True),
+    ),
+    _family(
+        "shopify_token",
+        r"shp(?:at|ca|pa|ss)_[a-f0-9]{32}",
+        r"shp(?:at|ca|pa|ss)_[a-f0-9]{32}",
+        _shape(r"shp(?:at|ca|pa|ss)_(?P<body>[a-fA-F0-9]{32})", _letters_and_digits),
+    ),
+    _family(
+        "digitalocean_token",
+        r"do[opr]_v1_[a-f0-9]{64}",
+        r"do[opr]_v1_[a-f0-9]{64}",
+        _shape(r"do[opr]_v1_(?P<body>[a-f0-9]{64})", _letters_and_digits),
+    ),
+    _family(
+        "huggingface_token",
+        r"(?:hf|api_org)_[a-z]{34}",
+        r"(?:hf|api_org)_[a-z]{34}",
+        _shape(r"(?:hf|api_org)_(?P<body>[A-Za-z]{34})", mixed_case=True),
     ),
 )
 

@@ -82,6 +82,16 @@ CERTAIN = {
             f"{_b64({'alg': 'RS256'})}.{_b64({'sub': 'dana', 'iat': 1516239022})}",  # no signature
             f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64({'admin': True})}."],  # alg none: the dot is the token's
     "private_key": [_pem(), _pem("RSA PRIVATE KEY"), _pem("OPENSSH PRIVATE KEY"), _pem("EC PRIVATE KEY")],
+    "openai_api_key": ["sk-proj-" + _pick(_ALNUM + "_-", 74) + "T3BlbkFJ" + _pick(_ALNUM + "_-", 74),
+                       "sk-" + _pick(_ALNUM, 20) + "T3BlbkFJ" + _pick(_ALNUM, 20)],
+    "anthropic_api_key": ["sk-ant-api03-" + _pick(_ALNUM + "_-", 93) + "AA",
+                          "sk-ant-oat01-" + _pick(_ALNUM + "_-", 100)],
+    "npm_token": [_github("npm_")],
+    "pypi_token": ["pypi-AgEIcHlwaS5vcmc" + _pick(_ALNUM + "_-", 120)],
+    "sendgrid_api_key": ["SG." + _pick(_ALNUM + "_-", 22) + "." + _pick(_ALNUM + "_-", 43)],
+    "shopify_token": ["shpat_" + _pick("0123456789abcdef", 32)],
+    "digitalocean_token": ["dop_v1_" + _pick("0123456789abcdef", 64)],
+    "huggingface_token": ["hf_" + _pick(string.ascii_letters, 34)],
 }
 
 
@@ -204,6 +214,12 @@ REFUSED = [
     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ"
     ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
     "eyJBB.eyJCC.eyJDDDD",
+    # other vendors: their markers in the right case, random bodies
+    "sk-" + "a" * 20 + "T3BlbkFJ" + "b" * 20,
+    "sk-ant-api03-abc123xyz-456de-klMnopqrstuvwx-3456yza789bcde-1234fghijklmnopAA",
+    "npm_" + "x" * 36,
+    "hf_thisisnotatokenjustalongwordhere",
+    "SG.abcdefghijklmnopqrstuv.wxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopq",
     # look-alike letters are not a key (a Cyrillic А starts this one)
     "\u0410KIAKQDHC3SNEX6IBHGJ",
     # ordinary posts in the three languages
