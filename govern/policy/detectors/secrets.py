@@ -395,6 +395,8 @@ def _validate_jwt(scan: Scan, match: re.Match[str]) -> Hit | None:
     dot belongs to the token."""
     start, end = match.span()
     original = _visible(scan.original(start, end))
+    if not original.isascii():  # full-width letters or a look-alike dot folded into the candidate
+        return None
     head, claims, *rest = original.split(".")
     header, payload = _b64url(head), _b64url(claims)
     if header is None or payload is None:
@@ -402,7 +404,7 @@ def _validate_jwt(scan: Scan, match: re.Match[str]) -> Hit | None:
     certainty, reason, alg = "certain", None, None
     try:
         decoded = json.loads(header)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # a deeply nested header is no JWT either
         decoded = None
     if isinstance(decoded, dict) and "alg" in decoded:
         alg = decoded["alg"]

@@ -262,6 +262,15 @@ def test_a_sentence_full_stop_is_not_an_empty_signature(compiled) -> None:
     assert [text[f.start:f.end] for f in found] == [jwt]
 
 
+def test_hostile_jwt_look_alikes_are_refused_without_error(compiled) -> None:
+    deep = base64.urlsafe_b64encode(b'{"a":' + b"[" * 760 + b"]" * 760 + b"}").decode().rstrip("=")
+    claims = _b64({"sub": "x"})
+    full_width = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in f"{_b64({'alg': 'HS256'})}.{claims}")
+    for text in (f"{deep}.{claims}.sig", full_width, f"{_b64({'alg': 'HS256'})}\uff0e{claims}"):
+        _, found = secrets_in(compiled, text)
+        assert found == []
+
+
 def test_randomness_helpers() -> None:
     assert _sequential("xyabcdefz") and _sequential("Q987654") and not _sequential("a1b2c3d4e5")
     assert _entropy("aaaa") == 0 and round(_entropy("abcd"), 3) == 2
