@@ -133,7 +133,7 @@ class _Shape:
 
 
 def _shape(exact: str, check: Check = _sure, *, definitive: bool = False, mixed_case: bool = False) -> _Shape:
-    return _Shape(re.compile(exact), check, definitive, mixed_case)
+    return _Shape(re.compile(exact, re.ASCII), check, definitive, mixed_case)  # \w, \d: ASCII only
 
 
 def _both_cases(body: str) -> bool:
@@ -284,9 +284,9 @@ DETECTORS: tuple[PatternDetector, ...] = (
     _family(
         "slack_webhook",
         r"hooks\.slack\.com/(?:services|workflows|triggers)/",
-        r"(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[a-z0-9+/_-]{40,160}",
+        r"(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[a-z0-9+/]{40,160}",
         _shape(r"(?i:(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/)"
-               r"(?P<body>[A-Za-z0-9+/_-]{40,160})", definitive=True),
+               r"(?P<body>[A-Za-z0-9+/]{40,160})", definitive=True),
     ),
     _family(
         "stripe_key",
@@ -357,7 +357,7 @@ DETECTORS: tuple[PatternDetector, ...] = (
 
 # --- AWS secret access key: only where it is named ----------------------------------------------------------------
 
-_AWS_SECRET_VALUE = re.compile(r"[A-Za-z0-9/+=]{40}")
+_AWS_SECRET_VALUE = re.compile(r"[A-Za-z0-9/+]{40}")
 
 
 def _validate_aws_secret(scan: Scan, match: re.Match[str]) -> Hit | None:
@@ -461,7 +461,7 @@ DETECTORS += (
     PatternDetector(
         "SECRET", "SECRET:aws_secret_access_key", r"aws[_ .-]?secret",
         re.compile(r"aws[_ .-]?secret[_ .-]?(?:access[_ .-]?)?key[\"']?\s{0,4}(?:=>|[:=])\s{0,4}[\"']?"
-                   r"(?P<value>[a-z0-9/+=]{40})(?![a-z0-9/+=])"),
+                   r"(?P<value>[a-z0-9/+]{40})(?![a-z0-9/+=])"),
         _validate_aws_secret, kinds=("aws_secret_access_key",)),
     PatternDetector(
         "SECRET", "SECRET:jwt", r"eyj[a-z0-9_-]{8,}\.eyj",
