@@ -223,7 +223,7 @@ REFUSED = [
     # look-alike letters are not a key (a Cyrillic А starts this one)
     "\u0410KIAKQDHC3SNEX6IBHGJ",
     "GR1348941" + "".join(chr(ord(c) + 0xFEE0) for c in "toXFR8akwLEOx3OVzha7"),  # full-width body
-    "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG=bPxRfiCYzq8Hk2Lm9",  # "=" is padding, never inside
+    "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG=bPxRfiCYzq8Hk2Lm9Q",  # "=" is padding, never inside
     # ordinary posts in the three languages
     "Use code XOXO2024 for 20% off — xoxo, the team",
     "حملة #AsiaPacificMarketing تبدأ اليوم",
