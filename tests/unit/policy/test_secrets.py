@@ -97,7 +97,7 @@ CERTAIN = {
 
 @pytest.mark.parametrize(("kind", "token"), [(k, t) for k, tokens in CERTAIN.items() for t in tokens])
 @pytest.mark.parametrize("template", ["{}", "our deploy key: {} (rotate it)", "المفتاح {}", "הטוקן: {}",
-                                      'config = "{}"'])
+                                      "נשלח ב-{} בטעות", 'config = "{}"'])
 def test_certain_secrets_block_and_point_at_the_value(compiled, kind, token, template) -> None:
     text = template.format(token)
     decision, found = secrets_in(compiled, text)
