@@ -35,7 +35,7 @@ def found(compiled, text, **context):
     ("الرقم القومي 29001011234567", ("NATIONAL_ID", "eg_national_id", "29001011234567")),
     ("SSN 536-90-4399", ("NATIONAL_ID", "us_ssn", "536-90-4399")),
     ("passport no. X4829175", ("PASSPORT", None, "x4829175".upper())),
-    ("key AKIAIOSFODNN7EXAMPLE", ("SECRET", "aws_access_key_id", "AKIAIOSFODNN7EXAMPLE")),
+    ("key AKIAKQDHC3SNEX6IBHGJ", ("SECRET", "aws_access_key_id", "AKIAKQDHC3SNEX6IBHGJ")),
     ("t glpat-Ab3dEf6hIj9kLm2nOp5q", ("SECRET", "gitlab_token", "glpat-Ab3dEf6hIj9kLm2nOp5q")),
     ("sk_live_4eC39HqLyjWDarjtT1zdp7dc", ("SECRET", "stripe_key", "sk_live_4eC39HqLyjWDarjtT1zdp7dc")),
     ("AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI", ("SECRET", "google_api_key", "AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI")),
