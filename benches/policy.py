@@ -92,13 +92,23 @@ def _scrubadub():
     return detect
 
 
+def realistic_mix(dense: list[str], count: int = 4000) -> list[str]:
+    """95% ordinary posts (tests/data/policy/ordinary_posts.jsonl), 5% from the dense corpus: real posts rarely carry
+    personal data."""
+    from tests.support.policy_independent import load_ordinary
+
+    ordinary = [p.text for p in load_ordinary()]
+    return [dense[i % len(dense)] if i % 20 == 0 else ordinary[i % len(ordinary)] for i in range(count)]
+
+
 def run_child(engine: str, posts_count: int, seed: int, passes: int) -> dict:
-    """Measure one engine in this process: warm-up, then every post timed on its own."""
+    """Measure one engine in this process: warm-up, then every post timed on its own; then the realistic mix."""
     posts = generate(posts_count, seed)
     detect = {"govern": lambda: _govern(0), "govern+10k": lambda: _govern(10_000), "presidio": _presidio,
               "scrubadub": _scrubadub}[engine]()
     for post in posts[:50]:
         detect(post.text)
+    mix = realistic_mix([post.text for post in posts])
     elapsed, latencies, predictions = float("inf"), [], {}
     for _ in range(passes):  # the fastest pass stands: this machine's neighbours come and go, the code does not
         pass_latencies = []
@@ -110,10 +120,17 @@ def run_child(engine: str, posts_count: int, seed: int, passes: int) -> dict:
         took = time.perf_counter() - started
         if took < elapsed:
             elapsed, latencies = took, pass_latencies
+    mix_elapsed = float("inf")
+    for _ in range(passes):
+        started = time.perf_counter()
+        for text in mix:
+            detect(text)
+        mix_elapsed = min(mix_elapsed, time.perf_counter() - started)
     result = score(posts, predictions)
     latencies.sort()
     return {
         "engine": engine, "posts": len(posts), "posts_per_s": len(posts) / elapsed,
+        "mix_posts_per_s": len(mix) / mix_elapsed,
         "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "entities": {e: [s.precision, s.recall, s.f1] for e, s in result.per_entity.items()},
@@ -220,7 +237,7 @@ def run_independent(show_errors: int, passes: int) -> int:
 
     dense = [p.text for p in generate(2000, 20250105)]
     ordinary_texts = [p.text for p in posts]
-    mix = [dense[i % len(dense)] if i % 20 == 0 else ordinary_texts[i % len(ordinary_texts)] for i in range(4000)]
+    mix = realistic_mix(dense)
     for text in ordinary_texts[:50]:
         engine(text)
     print("\n### Speed (govern, this process, fastest of %d passes)\n" % passes)
@@ -263,22 +280,34 @@ def main() -> int:
         print(json.dumps(run_child(args.child, args.posts, args.seed, args.passes)))
         return 0
 
+    # Side by side: every round runs each engine once (one timed pass in a fresh child), and each engine's fastest
+    # round stands, so a busy neighbour during one engine's turn does not decide the ratio.
     results, failures = {}, {}
-    for engine in ("govern", "govern+10k", "presidio", "scrubadub"):
-        measured = _measure(engine, args.posts, args.seed, args.passes)
-        if isinstance(measured, str):
-            failures[engine] = measured
-        else:
-            results[engine] = measured
+    for _ in range(args.passes):
+        for engine in ("govern", "govern+10k", "presidio", "scrubadub"):
+            if engine in failures:
+                continue
+            measured = _measure(engine, args.posts, args.seed, 1)
+            if isinstance(measured, str):
+                failures[engine] = measured
+            elif engine not in results:
+                results[engine] = measured
+            else:
+                best = results[engine]
+                best["posts_per_s"] = max(best["posts_per_s"], measured["posts_per_s"])
+                best["mix_posts_per_s"] = max(best["mix_posts_per_s"], measured["mix_posts_per_s"])
+                best["p99_ms"] = min(best["p99_ms"], measured["p99_ms"])
+                best["peak_rss_mb"] = max(best["peak_rss_mb"], measured["peak_rss_mb"])
     print(f"## Policy engine benchmark — {args.posts} posts (en/ar/he, seed {args.seed}), one core, "
-          f"fastest of {args.passes} passes\n")
-    print("| engine | posts/s | p99 ms/post | peak RSS MB | precision | recall | F1 (all entities) |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+          f"fastest of {args.passes} interleaved rounds\n")
+    print("| engine | dense posts/s | realistic mix posts/s | p99 ms/post | peak RSS MB | precision | recall | F1 (all entities) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, r in results.items():
         p, rc, f1 = r["overall"]
-        print(f"| {name} | {r['posts_per_s']:,.0f} | {r['p99_ms']:.2f} | {r['peak_rss_mb']:.0f} | {p:.3f} | {rc:.3f} | {f1:.3f} |")
+        print(f"| {name} | {r['posts_per_s']:,.0f} | {r['mix_posts_per_s']:,.0f} | {r['p99_ms']:.2f} | {r['peak_rss_mb']:.0f} "
+              f"| {p:.3f} | {rc:.3f} | {f1:.3f} |")
     for name, reason in failures.items():
-        print(f"| {name} | not run: {reason} | | | | | |")
+        print(f"| {name} | not run: {reason} | | | | | | |")
     names = list(results)
     print("\n### F1 per entity (— = the engine has no detector for it)\n")
     print("| entity | " + " | ".join(names) + " |")
@@ -295,7 +324,9 @@ def main() -> int:
                   ("peak RSS < 200 MB", govern["peak_rss_mb"] < 200, f"{govern['peak_rss_mb']:.0f} MB")]
         if "presidio" in results:
             ratio = govern["posts_per_s"] / results["presidio"]["posts_per_s"]
-            checks.append(("posts/s >= 50x Presidio", ratio >= 50, f"{ratio:.1f}x"))
+            checks.append(("dense corpus posts/s >= 15x Presidio (issue 13)", ratio >= 15, f"{ratio:.1f}x"))
+            mix_ratio = govern["mix_posts_per_s"] / results["presidio"]["mix_posts_per_s"]
+            checks.append(("realistic mix posts/s, reported", True, f"{mix_ratio:.1f}x Presidio"))
         if "govern+10k" in results:
             slowdown = govern["posts_per_s"] / results["govern+10k"]["posts_per_s"]
             checks.append(("10,000-term lexicon adds < 2x time", slowdown < 2, f"{slowdown:.2f}x"))

@@ -88,7 +88,7 @@ def directory_dismiss(run_id: int):
 @bp.get("/directory/departures")
 @requires(Permission.PEOPLE_READ)
 def directory_departures():
-    return render_template("console/departures.html", **pages.departures_page(db.session))
+    return render_template("console/departures.html", **pages.departures_page(db.session, request.args))
 
 
 @bp.post("/directory/network-tasks/<int:task_id>/done")
@@ -101,7 +101,7 @@ def network_task_done(task_id: int):
         complete_task(db.session, current_actor(), task_id)
     except DomainError as error:
         flash(error.detail, "error")
-        return render_template("console/departures.html", **pages.departures_page(db.session)), error.status
+        return render_template("console/departures.html", **pages.departures_page(db.session, {})), error.status
     flash(_("Marked as done at the network."), "success")
     return redirect(url_for(".directory_departures"))
 

@@ -170,10 +170,28 @@ def sync_runs_page(session: Session, directory_configured: bool) -> dict[str, An
             "waiting_syncs": waiting}
 
 
-def departures_page(session: Session) -> dict[str, Any]:
-    from govern.directory.network_roles import open_tasks
+DEPARTURES_PER_PAGE = 50
 
-    return {"departures": directory.departures(session), "network_tasks": open_tasks(session)}
+
+NETWORK_TASKS_PER_PAGE = 25
+
+
+def departures_page(session: Session, args: Mapping[str, str]) -> dict[str, Any]:
+    """A page of leavers, newest first, and a page of the removals still to do at the networks, oldest first; a
+    stale or forged cursor starts that list again from its first page, saying so."""
+    from govern.directory.network_roles import open_tasks_page
+
+    problem = None
+    try:
+        page = directory.departures_page(session, DEPARTURES_PER_PAGE, args.get("cursor") or None)
+    except InvalidCursor:
+        page, problem = directory.departures_page(session, DEPARTURES_PER_PAGE), forms.problem_with("cursor")
+    try:
+        tasks = open_tasks_page(session, NETWORK_TASKS_PER_PAGE, args.get("tasks_cursor") or None)
+    except InvalidCursor:
+        tasks, problem = open_tasks_page(session, NETWORK_TASKS_PER_PAGE), forms.problem_with("cursor")
+    return {"departures": page.items, "departures_page": page, "paging_problem": problem,
+            "network_tasks": tasks.items, "network_tasks_page": tasks}
 
 
 def directory_check(settings: Settings) -> dict[str, Any]:

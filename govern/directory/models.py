@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Index, JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from govern.db import Base, enum_column, utcnow
@@ -59,7 +59,8 @@ class Departure(Base):
     """A person leaving: when the directory changed, when govern saw it, when the last access went."""
 
     __tablename__ = "departures"
-    __table_args__ = (UniqueConstraint("person_id", "first_seen_at"),)
+    # newest first, a page at a time: without the index each page joins every person (100,000) to sort 3,000 leavers
+    __table_args__ = (UniqueConstraint("person_id", "first_seen_at"), Index("ix_departures_first_seen_id", "first_seen_at", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from govern import signals
@@ -14,6 +14,7 @@ from govern.db import utcnow
 from govern.directory.models import Departure, OffboardingTask
 from govern.errors import Conflict, NotFound
 from govern.grants.models import Grant
+from govern.pagination import CountedPage, paginate
 from govern.people.models import Person
 
 # Networks where people can also hold roles of their own on the account (Page roles, page admins, channel
@@ -55,6 +56,16 @@ def _list_manual_removals(session: Session, *, actor: Actor, person_id: int, dep
 
 def open_tasks(session: Session, limit: int = 200) -> list[OffboardingTask]:
     return list(session.scalars(select(OffboardingTask).where(OffboardingTask.done_at.is_(None)).order_by(OffboardingTask.id).limit(limit)))
+
+
+def open_tasks_page(session: Session, limit: int = 25, cursor: str | None = None) -> CountedPage[OffboardingTask]:
+    """The removals still to do at the networks, oldest first, a page at a time, with how many there are in all."""
+    waiting = select(OffboardingTask).where(OffboardingTask.done_at.is_(None))
+    page = paginate(session, waiting, "id", OffboardingTask.id, OffboardingTask.id, limit, cursor)
+    whole = cursor is None and page.next_cursor is None
+    total = len(page.items) if whole else session.scalar(
+        select(func.count()).select_from(OffboardingTask).where(OffboardingTask.done_at.is_(None)))
+    return CountedPage(page.items, page.next_cursor, total)
 
 
 def complete_task(session: Session, actor: Actor, task_id: int) -> OffboardingTask:

@@ -20,6 +20,7 @@ from govern.audit.service import Actor, record
 from govern.db import utcnow
 from govern.directory.models import Departure, SyncCursor, SyncMode, SyncRun, SyncStatus
 from govern.errors import Conflict, NotFound
+from govern.pagination import Page, paginate
 from govern.people.models import Person, PersonSource, PersonStatus
 from govern.people.service import create_people_bulk, set_managers_bulk, upsert_person
 
@@ -313,3 +314,9 @@ def list_runs(session: Session, limit: int = 50) -> list[SyncRun]:
 
 def departures(session: Session, limit: int = 100) -> list[Departure]:
     return list(session.scalars(select(Departure).order_by(Departure.first_seen_at.desc()).limit(limit)))
+
+
+def departures_page(session: Session, limit: int = 50, cursor: str | None = None) -> Page[Departure]:
+    """Leavers newest first, a page at a time (3,000 leavers with their checklists do not fit one page)."""
+    return paginate(session, select(Departure), "first_seen_at", Departure.first_seen_at, Departure.id, limit, cursor,
+                    descending=True)

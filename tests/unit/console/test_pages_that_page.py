@@ -181,3 +181,48 @@ def test_grants_pages_are_newest_first(session, actor):
     assert [g.person_id for g in page.items] == [people[2].id, people[1].id] and page.total == 3
     assert [g.person_id for g in grants_page(session, GrantFilter(account_id=account.id), 2, page.next_cursor).items] == [people[0].id]
     assert session.scalar(sa.select(sa.func.count(Grant.id)).where(Grant.account_id == account.id)) == 3
+
+
+def test_the_leavers_page_shows_fifty_leavers_newest_first_and_pages_to_the_rest(admin_console, session, actor):
+    from govern.directory.models import Departure
+
+    start = utcnow() - timedelta(days=1)
+    people = [factories.person(session, actor, display_name=f"Leaver {n:02d}") for n in range(55)]
+    for n, person in enumerate(people):
+        session.add(Departure(person_id=person.id, source="ldap", signals=["disabled"], first_seen_at=start + timedelta(minutes=n),
+                              steps={"grants_revoked": 1}))
+    session.commit()
+
+    first = admin_console.get("/directory/departures")
+    page = html.unescape(first.get_data(as_text=True))
+    shown = [int(found) for found in GRANT_ROW.findall(page)]
+    assert shown == [person.id for person in reversed(people)][:50]
+    following = _next_link(page, "cursor")
+    assert following is not None
+    rest = html.unescape(admin_console.get(following).get_data(as_text=True))
+    assert [int(found) for found in GRANT_ROW.findall(rest)] == [person.id for person in reversed(people[:5])]
+    assert _next_link(rest, "cursor") is None
+
+    forged = admin_console.get("/directory/departures?cursor=not-a-cursor")
+    assert forged.status_code == 200
+    assert [int(found) for found in GRANT_ROW.findall(html.unescape(forged.get_data(as_text=True)))] == shown
+
+
+def test_the_leavers_page_pages_the_removals_to_do_at_the_networks(admin_console, session, actor):
+    from govern.directory.models import Departure, OffboardingTask
+
+    person = factories.person(session, actor, display_name="Leaver with pages")
+    account = factories.account(session, actor)
+    departure = Departure(person_id=person.id, source="ldap", signals=["disabled"], steps={"grants_revoked": 1})
+    session.add(departure)
+    session.flush()
+    for n in range(30):
+        session.add(OffboardingTask(departure_id=departure.id, account_id=account.id, network="linkedin",
+                                    steps=f"Remove the admin role, step {n:02d}"))
+    session.commit()
+
+    first = html.unescape(admin_console.get("/directory/departures").get_data(as_text=True))
+    assert "Showing 25 of 30." in first
+    assert re.findall(r"step (\d\d)", first) == [f"{n:02d}" for n in range(25)]
+    rest = html.unescape(admin_console.get(_next_link(first, "tasks_cursor")).get_data(as_text=True))
+    assert re.findall(r"step (\d\d)", rest) == [f"{n:02d}" for n in range(25, 30)]
