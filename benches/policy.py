@@ -223,6 +223,10 @@ def run_independent(show_errors: int, passes: int) -> int:
         print(_prf_row(name, s))
     matched = overall.tp
     print(f"\nSpans: {overall.exact} of {matched} matches are exact.")
+    if result.disputed:
+        print("\nScored apart (the peers disagree and issue 13 takes a side; tests/support/policy_independent.DISPUTED):\n")
+        for line in result.disputed:
+            print(f"- {line}")
 
     verdicts = check_issue_examples(load_issue_examples(), engine)
     print(f"\n### Issue 13's own examples: {sum(v.ok for v in verdicts)} of {len(verdicts)} right\n")

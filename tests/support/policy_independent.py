@@ -182,6 +182,7 @@ class PeerScore:
     per_kind: dict[str, PRF] = field(default_factory=lambda: defaultdict(PRF))  # SECRET kinds
     per_source: dict[str, PRF] = field(default_factory=lambda: defaultdict(PRF))
     errors: list[str] = field(default_factory=list)
+    disputed: list[str] = field(default_factory=list)  # lines scored apart (DISPUTED), with what govern said
 
     def overall(self, entities: Iterable[str] = PEER_ENTITIES) -> PRF:
         total = PRF()
@@ -197,12 +198,28 @@ def _jaccard(a: tuple[int, int], b: tuple[int, int]) -> float:
     return inter / union if union else 0.0
 
 
+# Lines where the peers disagree with each other AND issue 13 says which side govern takes: scored apart (reported,
+# never counted either way), so a target is neither met nor missed by a label the issue itself overrules.
+DISPUTED = {
+    "detect_secrets-007": "an all-x Slack webhook: detect-secrets flags it; gitleaks and issue 13 ('placeholders and "
+                          "repeated characters refused') do not",
+    "detect_secrets-034": "AKIAZZZZZZZZZZZZZZZZ: detect-secrets flags it; gitleaks' entropy floor and issue 13 "
+                          "('repeated characters refused') do not",
+}
+
+
 def score_peer(samples: Iterable[PeerSample], engine: Engine, max_errors: int = 400) -> PeerScore:
     result = PeerScore()
     by_text: dict[str, list[PeerSample]] = defaultdict(list)
     for sample in samples:
         by_text[sample.text].append(sample)
     for text, lines in by_text.items():
+        disputed = [line.id for line in lines if line.id in DISPUTED]
+        if disputed:
+            _, findings = engine(text)
+            said = ", ".join(f"{f.entity}/{f.kind}" for f in findings) or "nothing"
+            result.disputed.extend(f"{line_id} (govern found {said}): {DISPUTED[line_id]}" for line_id in disputed)
+            continue
         source = lines[0].source_name
         gold = [(s.entity, span, s.kind) for s in lines if s.label == "tp" for span in s.spans]
         secret_kind = next((s.kind for s in lines if s.entity == "SECRET" and s.kind), None)
