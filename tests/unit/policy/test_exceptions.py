@@ -18,7 +18,7 @@ from tests.support.canary import haystacks
 
 PROBLEM = "application/problem+json"
 EMAIL_POST = "Write to dana@example.com today"
-SECRET = "ghp_4Fq8ZxY2mN7pL3kR9sT1vW6bC0dE5gH2jK8a"
+SECRET = "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"  # a valid checksum: certain, so it blocks
 SECRET_POST = f"Our key {SECRET} in the repo"
 
 
