@@ -128,11 +128,25 @@ class NormalizedText:
         return frozenset(found)
 
 
+# Clitic prefixes glued to a value: Hebrew ו ה ב ל מ ש כ (up to three, then an optional hyphen or maqaf) and Arabic
+# و ف ب ل ك (up to two, optional hyphen) directly before a digit, a Latin letter or "+", as a whole word's start:
+# "ב-050 154 0846", "וב-IL88…", "ל-dana@example.com", "و2024". They become spaces of the same length, so the
+# offset map stays as it is and every detector sees (and reports) the value alone.
+_CLITIC = re.compile("(?<![\\w\u05f3\u05f4\"'])(?:[והבלמשכ]{1,3}[-\u05be]?|[وفبلك]{1,2}-?)(?=[0-9a-z+])")
+
+
+def _blank_clitics(text: str) -> str:
+    return _CLITIC.sub(lambda match: " " * len(match.group()), text)
+
+
 def normalize(original: str) -> NormalizedText:
-    """Fold digits to ASCII, drop invisibles and marks, NFKC, casefold and fold lookalikes, in one pass."""
+    """Fold digits to ASCII, drop invisibles and marks, NFKC, casefold and fold lookalikes, in one pass.
+
+    Hebrew and Arabic clitic prefixes glued to a number, an address or a Latin token are blanked (see _CLITIC).
+    """
     if original.isascii():
         return NormalizedText(original, original.lower())
-    text = original.translate(_TABLE)
+    text = _blank_clitics(original.translate(_TABLE))
     resizing = _resizing_pattern(len(_TABLE.resizing)) if _TABLE.resizing else None
     if resizing is None or resizing.search(original) is None:
         return NormalizedText(original, text)

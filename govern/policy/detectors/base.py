@@ -43,6 +43,14 @@ class Scan:
     norm: NormalizedText
     regions: tuple[str, ...]  # phone regions to try, most likely first
     scripts: frozenset[str] = frozenset()
+    country: str | None = None  # the account's country, when known (it suggests a phone region)
+    _quantities: tuple[tuple[int, int], ...] | None = None
+
+    def quantity_at(self, start: int, end: int) -> bool:
+        """Whether [start, end) overlaps a date, time, version or price (computed once per text)."""
+        if self._quantities is None:
+            self._quantities = quantity_spans(self.norm.text)
+        return any(low < end and start < high for low, high in self._quantities)
 
     @property
     def text(self) -> str:
@@ -149,3 +157,32 @@ _IBAN_HEAD = re.compile(r"[a-z]{2}\d{2}(?: [a-z0-9]{4}){0,7} $")
 def inside_iban(text: str, start: int) -> bool:
     """Whether the digits at `start` continue a spaced IBAN ("de90 0727 8076 …" with a bad checksum)."""
     return _IBAN_HEAD.search(text, max(0, start - 42), start) is not None
+
+
+# --- dates, times, versions and prices: numbers that are none of the detectors' business ------------------------
+# Written for normalised text (every digit system is ASCII by then). A phone, ID or card candidate that overlaps one
+# of these spans is refused: "01.01.2020" is a date, not a Lebanese phone number.
+_DAY = r"(?:0?[1-9]|[12]\d|3[01])"
+_MONTH = r"(?:0?[1-9]|1[0-2])"
+_YEAR = r"(?:1[89]|2\d)\d\d"
+_QUANTITY = re.compile("|".join((
+    # day-month-year and month-day-year, with one separator used twice; a 4-digit or a 2-digit year
+    rf"(?<![\d.,/-]){_DAY}([./-]){_MONTH}\1(?:{_YEAR}|\d\d)(?![\d/-]|[.,]\d)",
+    rf"(?<![\d.,/-]){_MONTH}([./-]){_DAY}\2(?:{_YEAR}|\d\d)(?![\d/-]|[.,]\d)",
+    # year-month-day, and the compact yyyymmdd of file names and builds
+    rf"(?<![\d.,/-]){_YEAR}([./-]){_MONTH}\3{_DAY}(?![\d/-]|[.,]\d)",
+    rf"(?<![\d]){_YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)",
+    # times: 14:15, 9:15am, 11:45:00
+    r"(?<![\d:])(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?![\d:])",
+    # versions: v8.13.10, 10.15.7.1234 (a group with a leading zero, as in 050.154.0846, is a phone's)
+    r"(?<![\w.])v\d+(?:\.\d+)+",
+    r"(?<![\d.])(?:0|[1-9]\d{0,3})(?:\.(?:0|[1-9]\d{0,3})){2,}(?![\d.])",
+    # prices: a currency sign or code next to an amount
+    r"(?:[$€£¥₪]|\b(?:usd|eur|gbp|aed|sar|ils|nis|egp|qar|kwd|jod|bhd|omr)\b) ?\d{1,3}(?:[,.' ]\d{3})*(?:[.,]\d{1,2})?",
+    r"\d{1,3}(?:[,.' ]\d{3})*(?:[.,]\d{1,2})? ?(?:[$€£¥₪]|(?:usd|eur|gbp|aed|sar|ils|nis|egp)\b|ש\"ח|د\.إ|ر\.س)",
+)))
+
+
+def quantity_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """Spans of `text` (normalised) that are dates, times, versions or prices."""
+    return tuple(match.span() for match in _QUANTITY.finditer(text))

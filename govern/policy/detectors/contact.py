@@ -8,7 +8,7 @@ import phonenumbers
 
 from govern.policy.detectors import phone_rules
 from govern.policy.detectors.base import (
-    Hit, PatternDetector, Scan, context_words, digits_of, group_prefixes, group_starts, inside_iban,
+    Hit, PatternDetector, Scan, context_words, digits_of, group_prefixes, inside_iban,
     standalone,
 )
 
@@ -37,13 +37,28 @@ EMAIL = PatternDetector("EMAIL_ADDRESS", "EMAIL_ADDRESS", r"[a-z0-9]@[a-z0-9-]+\
 DEFAULT_REGIONS = ("IL", "SA", "AE", "EG", "US", "GB", "JO", "QA", "KW", "BH", "OM", "LB", "FR", "DE")
 _REGIONS_BY_SCRIPT = {"he": ("IL",), "ar": ("SA", "AE", "EG", "JO", "QA", "KW", "BH", "OM", "LB", "IL")}
 
-_PHONE = re.compile(r"(?<![\w+])(?:\+|\(\+?)?\d(?:[ ().-]{0,2}\d){6,16}")
+# Every place a number may start (a lookahead, so one number's match cannot swallow the start of the next).
+_PHONE = re.compile(r"(?<![\w+])(?=((?:\+|\(\+?)?\d(?:[ ().-]{0,2}\d){6,16}))")
 _US_SHAPE = re.compile(r"\(?\d{3}\)?[ .-]{1,2}\d{3}[ .-]\d{4}")
 PHONE_CONTEXT = context_words(
-    "phone", "tel:", "tel.", "tel ", "call", "mobile", "whatsapp", "contact", "fax", "cell", "sms", "text me",
+    "phone", "tel:", "tel.", "tel ", "call", "mobile", "ring", "dial", "reach me", "reach us", "whatsapp", "contact", "fax", "cell", "sms", "text me",
     "هاتف", "جوال", "اتصل", "اتصال", "واتساب", "موبايل", "تليفون", "تلفون", "الرقم",
-    "טלפון", "נייד", "טל:", "טל'", "התקשר", "התקשרו", "וואטסאפ", "פקס", "חייגו",
+    "טלפון", "נייד", "טל:", "טל'", "התקשר", "התקשרו", "וואטסאפ", "פקס", "חייגו", "ליצור קשר",
 )
+
+# Weaker: they say "a number", not which. Enough for a number written with a trunk prefix ("my number is 09-7625400"),
+# not for a bare digit run ("my credit card number is 36168002586008").
+NUMBER_CONTEXT = context_words("my number", "number is", "our number", "رقمي", "رقمه", "המספר שלי")
+
+
+def suggested_regions(country: str | None, scripts: frozenset[str]) -> tuple[str, ...]:
+    """The regions the account's country or the text's script suggest (a number written the national way, with no
+    context word, is taken for a phone number only in one of these: "078 05 1123" in English is not a UAE number)."""
+    ordered: list[str] = [country.upper()] if country else []
+    for script in ("he", "ar"):
+        if script in scripts:
+            ordered.extend(_REGIONS_BY_SCRIPT[script])
+    return tuple(dict.fromkeys(ordered))
 
 
 def phone_regions(country: str | None, scripts: frozenset[str]) -> tuple[str, ...]:
@@ -101,14 +116,9 @@ def valid_number(candidate: str, digits: str, regions: tuple[str, ...]) -> phone
 
 
 def _validate_phone(scan: Scan, match: re.Match[str]) -> Hit | None:
-    whole = match.group()
     if inside_iban(scan.text, match.start()):
         return None  # the tail of an IBAN with a bad checksum, not a phone number
-    for offset in group_starts(whole):
-        hit = _phone_at(scan, match.start() + offset, whole[offset:])
-        if hit is not None:
-            return hit
-    return None
+    return _phone_at(scan, match.start(), match.group(1))
 
 
 def _phone_at(scan: Scan, start: int, found: str) -> Hit | None:
@@ -116,21 +126,48 @@ def _phone_at(scan: Scan, start: int, found: str) -> Hit | None:
     for candidate, length in group_prefixes(found):
         candidate = candidate.rstrip(" (.-")
         end = start + len(candidate)
-        if not standalone(text, start, end):
+        if not standalone(text, start, end) or scan.quantity_at(start, end):
             continue
         digits = digits_of(candidate)
         if not 7 <= len(digits) <= 15:
             continue
-        if candidate.lstrip("(").startswith("+") or digits.startswith("0"):
+        number = None
+        if candidate.lstrip("(").startswith("+") or digits.startswith("00"):
             number = valid_number(candidate, digits, scan.regions)
-        elif _US_SHAPE.fullmatch(candidate):
+        elif scan.near(PHONE_CONTEXT, start, end, before=32, after=0) or (
+                digits.startswith("0") and scan.near(NUMBER_CONTEXT, start, end, before=32, after=0)):
+            # The suggested regions first (valid, then merely possible there), then every default region.
+            suggested = suggested_regions(scan.country, scan.scripts)
+            number = valid_number(candidate, digits, suggested) if suggested else None
+            if number is None and suggested and digits.startswith("0"):
+                hit = _possible_number(candidate, suggested, start, end)
+                if hit is not None:
+                    return hit
+            if number is None:
+                number = valid_number(candidate, digits, scan.regions)
+        elif _US_SHAPE.fullmatch(candidate) and digits[0] not in "01":
             number = valid_number(candidate, digits, ("US", "CA"))
-        elif scan.near(PHONE_CONTEXT, start, end, before=32, after=0):
-            number = valid_number(candidate, digits, scan.regions)
-        else:
-            continue  # a bare digit run without a trunk prefix or context: a timestamp, an order number
+        elif digits.startswith("0"):
+            # A national number with no context word: only where the account or the script points.
+            regions = suggested_regions(scan.country, scan.scripts)
+            number = valid_number(candidate, digits, regions) if regions else None
         if number is not None:
             return Hit("PHONE_NUMBER", start, end, kind=(number.region or "").lower() or None, value=number.e164)
+    return None
+
+
+def _possible_number(candidate: str, regions: tuple[str, ...], start: int, end: int) -> Hit | None:
+    """A context word, a trunk prefix and the length of a number of a suggested region, but a range the metadata does
+    not (yet) list as allocated ("ליצור קשר ב-050 154 0846"): likely a phone number, not proven one."""
+    for region in regions:
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            return None
+        if phonenumbers.is_possible_number_with_reason(number) == phonenumbers.ValidationResult.IS_POSSIBLE:
+            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            return Hit("PHONE_NUMBER", start, end, kind=region.lower(), value=e164, certainty="likely",
+                       reason="unverified_structure")
     return None
 
 

@@ -1,0 +1,124 @@
+"""Issue 13 for the number-shaped entities: dates are not phones, certain structures found without context words,
+clitic prefixes left out of the finding, and how sure each finding is."""
+
+from __future__ import annotations
+
+import pytest
+
+from govern.policy.detectors.base import quantity_spans
+from govern.policy.engine import PolicyContext, evaluate
+
+
+def found(compiled, text, **context):
+    decision = evaluate(compiled, text, account=PolicyContext(**context) if context else None)
+    return [(f.entity, f.kind, text[f.start:f.end], f.certainty) for f in decision.findings]
+
+
+# --- dates, times, versions and prices are not phone numbers or IDs ------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "Kickoff on 01.01.2020 in Berlin",
+    "02.10.2019",
+    "Save the date 05-01-2022 · 14:45 GST · Haifa",
+    "orders placed after 02-06-2023 9:15am arrive after the holidays",
+    "عروض العيد تبدأ ٠٦-١٠-٢٠٢٢",
+    "موعد التوصيل المتوقع ۰۳.۱۲.۲۰۲۳",
+    "ورشة التسويق الرقمي يوم 20250925 من الساعة 19:30",
+    "ورشة التسويق الرقمي يوم 2026-03-19 من 9:30–11:30",
+    "קוד הקופון WELCOME10 בתוקף עד 04-01-2022",
+    "הכנס ב-01.01.2020 בתל אביב",
+    "call us on 01.01.2020",          # a context word does not make a date a phone number
+    "v8.13.10 and 10.15.7.1234",
+    "now ₪1,299.00 instead of ₪1 499",
+])
+def test_dates_times_versions_and_prices_are_not_numbers_to_report(compiled, text) -> None:
+    assert found(compiled, text) == []
+
+
+def test_quantity_spans() -> None:
+    text = "on 01.01.2020 at 9:15, v2.14.3 for $1,299.00; build 20240115.1203; call 050.154.0846"
+    spans = [text[a:b] for a, b in quantity_spans(text)]
+    assert spans == ["01.01.2020", "9:15", "v2.14.3", "$1,299.00", "20240115"]
+
+
+def test_an_ssn_with_dots_is_an_ssn_not_a_uae_phone(compiled) -> None:
+    assert found(compiled, "My SSN is 078.05.1123") == [("NATIONAL_ID", "us_ssn", "078.05.1123", "certain")]
+    # without a context word the grouping alone makes it likely, not certain (it asks for approval)
+    assert found(compiled, "078 05 1123") == [("NATIONAL_ID", "us_ssn", "078 05 1123", "likely")]
+
+
+@pytest.mark.parametrize("text", ["078051120", "0780511201", "078-05-0000", "078 00 1123"])
+def test_a_national_number_without_context_is_not_a_phone_in_an_english_post(compiled, text) -> None:
+    assert found(compiled, text) == []
+
+
+def test_the_account_country_or_the_script_suggests_the_region(compiled) -> None:
+    assert found(compiled, "050 123 4567", country="AE") == [("PHONE_NUMBER", "ae", "050 123 4567", "certain")]
+    assert found(compiled, "הזמינו עכשיו 054-5550199") == [("PHONE_NUMBER", "il", "054-5550199", "certain")]
+    assert found(compiled, "054-5550199") == []
+
+
+def test_a_phone_number_needs_its_own_context_word(compiled) -> None:
+    assert found(compiled, "My Israeli number is 09-7625400") == [("PHONE_NUMBER", "il", "09-7625400", "certain")]
+    assert found(compiled, "my credit card number is 36168002586008") == []  # fails Luhn; not a phone either
+
+
+# --- recall where the structure is certain ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("4800-5953-1029-0575", [("PAYMENT_CARD", "visa", "4800-5953-1029-0575", "certain")]),
+    ("375120975830129", [("PAYMENT_CARD", "amex", "375120975830129", "certain")]),
+    ("٥٣٢٣-٤٩٧٤-٧٤٧٢-٤٥٤٦", [("PAYMENT_CARD", "mastercard", "٥٣٢٣-٤٩٧٤-٧٤٧٢-٤٥٤٦", "certain")]),
+    ("122000000000003", [("PAYMENT_CARD", "uatp", "122000000000003", "certain")]),
+    ("4012888888881881 4012-8888-8888-1881 4012 8888 8888 1881", [
+        ("PAYMENT_CARD", "visa", "4012888888881881", "certain"),
+        ("PAYMENT_CARD", "visa", "4012-8888-8888-1881", "certain"),
+        ("PAYMENT_CARD", "visa", "4012 8888 8888 1881", "certain"),
+    ]),
+    ("IBAN GB82WEST12345698765432 4111111111111111", [
+        ("IBAN", "gb", "GB82WEST12345698765432", "certain"),
+        ("PAYMENT_CARD", "visa", "4111111111111111", "certain"),
+    ]),
+    ("order 12345 4111111111111111", [("PAYMENT_CARD", "visa", "4111111111111111", "certain")]),
+    ("NO 02 15037577003", [("IBAN", "no", "NO 02 15037577003", "certain")]),
+    ("MK072 5012 0000 0589 84", [("IBAN", "mk", "MK072 5012 0000 0589 84", "certain")]),
+    ("BE68539007547034", [("IBAN", "be", "BE68539007547034", "certain")]),
+    ("784-1982-9766687-1", [("NATIONAL_ID", "ae_emirates_id", "784-1982-9766687-1", "certain")]),
+    ("3933742-3", [("NATIONAL_ID", "il_teudat_zehut", "3933742-3", "likely")]),
+    ('ת"ז 39337423', [("NATIONAL_ID", "il_teudat_zehut", "39337423", "certain")]),
+    ('ת"ז 3933742-3', [("NATIONAL_ID", "il_teudat_zehut", "3933742-3", "certain")]),
+])
+def test_certain_structures_are_found_without_context_words(compiled, text, expected) -> None:
+    assert found(compiled, text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "NO 02 15037577004",           # mod-97 fails
+    "at 10 am and then 1234 5678",  # a country code and digits, nothing more
+    "3933742-2",                   # bad check digit
+    "39337423",                    # 8 bare digits without a word: an order number as often as an ID
+    "order 4111 1111 1111 1112",
+])
+def test_near_misses_are_not_reported(compiled, text) -> None:
+    assert found(compiled, text) == []
+
+
+# --- clitic prefixes ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "entity", "value"), [
+    ("אפשר ליצור קשר ב-050 154 0846", "PHONE_NUMBER", "050 154 0846"),
+    ("ב-IL88 6674 8793 1076 5290 246", "IBAN", "IL88 6674 8793 1076 5290 246"),
+    ("ב-dana@example.com", "EMAIL_ADDRESS", "dana@example.com"),
+    ("כתבו ל־dana@example.com", "EMAIL_ADDRESS", "dana@example.com"),
+    ("וב-+972-54-555-0199", "PHONE_NUMBER", "+972-54-555-0199"),
+    ("حوّل إلى وSA03 8000 0000 6080 1016 7519", "IBAN", "SA03 8000 0000 6080 1016 7519"),
+    ("راسلونا ب-dana@example.com", "EMAIL_ADDRESS", "dana@example.com"),
+])
+def test_findings_point_at_the_value_after_a_clitic_prefix(compiled, text, entity, value) -> None:
+    assert [(e, span) for e, _, span, _ in found(compiled, text)] == [(entity, value)]
+
+
+def test_a_phone_in_an_unlisted_range_with_a_context_word_is_likely(compiled) -> None:
+    # 050-15x is not (yet) an allocated range in phonenumbers' metadata; the context word and the trunk prefix
+    # still make it likely a phone number.
+    assert found(compiled, "אפשר ליצור קשר ב-050 154 0846") == [("PHONE_NUMBER", "il", "050 154 0846", "likely")]
