@@ -154,9 +154,20 @@ def group_prefixes(candidate: str, separators: str = " -.()/") -> list[tuple[str
 _IBAN_HEAD = re.compile(r"[a-z]{2}\d{2}(?: [a-z0-9]{4}){0,7} $")
 
 
+_LETTER_VALUES = str.maketrans({chr(ord("a") + i): str(10 + i) for i in range(26)})
+
+
 def inside_iban(text: str, start: int) -> bool:
-    """Whether the digits at `start` continue a spaced IBAN ("de90 0727 8076 …" with a bad checksum)."""
-    return _IBAN_HEAD.search(text, max(0, start - 42), start) is not None
+    """Whether the digits at `start` continue a spaced IBAN ("de90 0727 8076 …" with a bad checksum).
+
+    Not when what precedes is already a whole IBAN (its mod-97 holds): "SA97 7736 … 2965 784-1983-…" ends there.
+    """
+    head = _IBAN_HEAD.search(text, max(0, start - 42), start)
+    if head is None:
+        return False
+    compact = head.group().replace(" ", "")
+    rearranged = (compact[4:] + compact[:4]).translate(_LETTER_VALUES)
+    return not (len(compact) >= 15 and rearranged.isdigit() and int(rearranged) % 97 == 1)
 
 
 # --- dates, times, versions and prices: numbers that are none of the detectors' business ------------------------

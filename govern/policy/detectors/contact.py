@@ -41,7 +41,8 @@ _REGIONS_BY_SCRIPT = {"he": ("IL",), "ar": ("SA", "AE", "EG", "JO", "QA", "KW", 
 _PHONE = re.compile(r"(?<![\w+])(?=((?:\+|\(\+?)?\d(?:[ ().-]{0,2}\d){6,16}))")
 _US_SHAPE = re.compile(r"\(?\d{3}\)?[ .-]{1,2}\d{3}[ .-]\d{4}")
 PHONE_CONTEXT = context_words(
-    "phone", "tel:", "tel.", "tel ", "call", "mobile", "ring", "dial", "reach me", "reach us", "whatsapp", "contact", "fax", "cell", "sms", "text me",
+    "phone", "tel:", "tel.", "tel ", "call", "mobile", "reach me", "reach us", "whatsapp", "contact", "fax", "cell",
+    "sms", "text me",
     "هاتف", "جوال", "اتصل", "اتصال", "واتساب", "موبايل", "تليفون", "تلفون", "الرقم",
     "טלפון", "נייד", "טל:", "טל'", "התקשר", "התקשרו", "וואטסאפ", "פקס", "חייגו", "ליצור קשר",
 )

@@ -66,7 +66,8 @@ PAYMENT_CARD = PatternDetector("PAYMENT_CARD", "PAYMENT_CARD", r"\d(?:[ -]?\d){1
 _IBAN_COUNTRIES = "|".join(sorted(prefix[2].lower() for prefix in stdnum_iban._ibandb.prefixes if len(prefix[2]) == 2))
 # Country code, check digits and the rest in groups of any size, spaced any way ("NO 02 15037577003",
 # "MK072 5012 0000 0589 84"); the validator tries the longest cut at a space first.
-_IBAN = re.compile(rf"(?<![\w-])(?:{_IBAN_COUNTRIES}) ?\d\d ?[a-z0-9]{{1,30}}(?: [a-z0-9]{{1,30}}){{0,9}}")
+# A lookahead, like the card's: an IBAN right after another one ("… EG0983…079 paid … IBAN DE66…") keeps its start.
+_IBAN = re.compile(rf"(?<![\w-])(?=((?:{_IBAN_COUNTRIES}) ?\d\d ?[a-z0-9]{{1,30}}(?: [a-z0-9]{{1,30}}){{0,9}}))")
 _IBAN_LETTERS = str.maketrans({letter: str(value) for value, letter in enumerate(string.ascii_uppercase, 10)})
 
 
@@ -78,7 +79,7 @@ def _mod97_holds(compact: str) -> bool:
 
 def _validate_iban(scan: Scan, match: re.Match[str]) -> Hit | None:
     start = match.start()
-    for candidate, length in group_prefixes(match.group(), " "):
+    for candidate, length in group_prefixes(match.group(1), " "):
         end = start + length
         compact = candidate.replace(" ", "").upper()
         if len(compact) < 15:
