@@ -44,13 +44,17 @@ class Scan:
     regions: tuple[str, ...]  # phone regions to try, most likely first
     scripts: frozenset[str] = frozenset()
     country: str | None = None  # the account's country, when known (it suggests a phone region)
-    _quantities: tuple[tuple[int, int], ...] | None = None
 
     def quantity_at(self, start: int, end: int) -> bool:
-        """Whether [start, end) overlaps a date, time, version or price (computed once per text)."""
-        if self._quantities is None:
-            self._quantities = quantity_spans(self.norm.text)
-        return any(low < end and start < high for low, high in self._quantities)
+        """Whether [start, end) overlaps a date, time, version or price.
+
+        Only the candidate's neighbourhood is searched: a date or a price is short, and most texts have no candidate.
+        """
+        text = self.norm.text
+        for match in _QUANTITY.finditer(text, max(0, start - _QUANTITY_REACH), min(len(text), end + _QUANTITY_REACH)):
+            if match.start() < end and start < match.end():
+                return True
+        return False
 
     @property
     def text(self) -> str:
@@ -192,6 +196,9 @@ _QUANTITY = re.compile("|".join((
     r"(?:[$€£¥₪]|\b(?:usd|eur|gbp|aed|sar|ils|nis|egp|qar|kwd|jod|bhd|omr)\b) ?\d{1,3}(?:[,.' ]\d{3})*(?:[.,]\d{1,2})?",
     r"\d{1,3}(?:[,.' ]\d{3})*(?:[.,]\d{1,2})? ?(?:[$€£¥₪]|(?:usd|eur|gbp|aed|sar|ils|nis|egp)\b|ש\"ח|د\.إ|ر\.س)",
 )))
+
+
+_QUANTITY_REACH = 24
 
 
 def quantity_spans(text: str) -> tuple[tuple[int, int], ...]:
