@@ -51,7 +51,7 @@ class Scan:
         Only the candidate's neighbourhood is searched: a date or a price is short, and most texts have no candidate.
         """
         text = self.norm.text
-        for match in _QUANTITY.finditer(text, max(0, start - _QUANTITY_REACH), min(len(text), end + _QUANTITY_REACH)):
+        for match in _quantity_matches(text, max(0, start - _QUANTITY_REACH), min(len(text), end + _QUANTITY_REACH)):
             if match.start() < end and start < match.end():
                 return True
         return False
@@ -180,6 +180,8 @@ def inside_iban(text: str, start: int) -> bool:
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _MONTH = r"(?:0?[1-9]|1[0-2])"
 _YEAR = r"(?:1[89]|2\d)\d\d"
+_CURRENCY = r"(?:[$€£¥₪]|\b(?:usd|eur|gbp|aed|sar|ils|nis|egp|qar|kwd|jod|bhd|omr)\b|ש\"ח|د\.إ|ر\.س)"
+_AMOUNT = r"\d{1,3}(?:[,.' ]\d{3})*(?:[.,]\d{1,2})?"
 _QUANTITY = re.compile("|".join((
     # day-month-year and month-day-year, with one separator used twice; a 4-digit or a 2-digit year
     rf"(?<![\d.,/-]){_DAY}([./-]){_MONTH}\1(?:{_YEAR}|\d\d)(?![\d/-]|[.,]\d)",
@@ -192,15 +194,20 @@ _QUANTITY = re.compile("|".join((
     # versions: v8.13.10, 10.15.7.1234 (a group with a leading zero, as in 050.154.0846, is a phone's)
     r"(?<![\w.])v\d+(?:\.\d+)+",
     r"(?<![\d.])(?:0|[1-9]\d{0,3})(?:\.(?:0|[1-9]\d{0,3})){2,}(?![\d.])",
-    # prices: a currency sign or code next to an amount
-    r"(?:[$€£¥₪]|\b(?:usd|eur|gbp|aed|sar|ils|nis|egp|qar|kwd|jod|bhd|omr)\b) ?\d{1,3}(?:[,.' ]\d{3})*(?:[.,]\d{1,2})?",
-    r"\d{1,3}(?:[,.' ]\d{3})*(?:[.,]\d{1,2})? ?(?:[$€£¥₪]|(?:usd|eur|gbp|aed|sar|ils|nis|egp)\b|ש\"ח|د\.إ|ر\.س)",
 )))
-
-
+# Prices: a currency sign or code next to an amount (searched only where a currency marker is).
+_HAS_CURRENCY = re.compile(_CURRENCY)
+_PRICE = re.compile(rf"{_CURRENCY} ?{_AMOUNT}|{_AMOUNT} ?{_CURRENCY}")
 _QUANTITY_REACH = 24
+
+
+def _quantity_matches(text: str, low: int = 0, high: int | None = None):
+    high = len(text) if high is None else high
+    yield from _QUANTITY.finditer(text, low, high)
+    if _HAS_CURRENCY.search(text, low, high):
+        yield from _PRICE.finditer(text, low, high)
 
 
 def quantity_spans(text: str) -> tuple[tuple[int, int], ...]:
     """Spans of `text` (normalised) that are dates, times, versions or prices."""
-    return tuple(match.span() for match in _QUANTITY.finditer(text))
+    return tuple(sorted(match.span() for match in _quantity_matches(text)))

@@ -127,7 +127,7 @@ def _phone_at(scan: Scan, start: int, found: str) -> Hit | None:
     for candidate, length in group_prefixes(found):
         candidate = candidate.rstrip(" (.-")
         end = start + len(candidate)
-        if not standalone(text, start, end) or scan.quantity_at(start, end):
+        if not standalone(text, start, end):
             continue
         digits = digits_of(candidate)
         if not 7 <= len(digits) <= 15:
@@ -142,7 +142,7 @@ def _phone_at(scan: Scan, start: int, found: str) -> Hit | None:
             number = valid_number(candidate, digits, suggested) if suggested else None
             if number is None and suggested and digits.startswith("0"):
                 hit = _possible_number(candidate, suggested, start, end)
-                if hit is not None:
+                if hit is not None and not scan.quantity_at(start, end):
                     return hit
             if number is None:
                 number = valid_number(candidate, digits, scan.regions)
@@ -152,7 +152,8 @@ def _phone_at(scan: Scan, start: int, found: str) -> Hit | None:
             # A national number with no context word: only where the account or the script points.
             regions = suggested_regions(scan.country, scan.scripts)
             number = valid_number(candidate, digits, regions) if regions else None
-        if number is not None:
+        # Last, as it costs most: a date, time, version or price is not a phone number whatever it parses as.
+        if number is not None and not scan.quantity_at(start, end):
             return Hit("PHONE_NUMBER", start, end, kind=(number.region or "").lower() or None, value=number.e164)
     return None
 

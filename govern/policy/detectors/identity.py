@@ -114,10 +114,10 @@ def _validate_national_id(scan: Scan, match: re.Match[str]) -> Hit | None:
         return None
     for candidate, length in group_prefixes(match.group(1), " .-"):
         end = start + length
-        if not standalone(scan.text, start, end) or scan.quantity_at(start, end):
+        if not standalone(scan.text, start, end):
             continue
         found = _national_kind(scan, candidate, start, end)
-        if found is not None:
+        if found is not None and not scan.quantity_at(start, end):
             kind, detail, certainty = found
             return Hit("NATIONAL_ID", start, end, kind=kind, value=digits_of(candidate), detail=detail,
                        certainty=certainty, reason=None if certainty == "certain" else "no_context")
