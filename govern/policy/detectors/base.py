@@ -44,6 +44,18 @@ class Scan:
     regions: tuple[str, ...]  # phone regions to try, most likely first
     scripts: frozenset[str] = frozenset()
     country: str | None = None  # the account's country, when known (it suggests a phone region)
+    # Where each entity's last hit ends: candidates start at every group (a lookahead, so one number cannot swallow
+    # the start of the next), and a start inside a number already found is not a new number.
+    found_until: dict[str, int] = field(default_factory=dict)
+
+    def inside_found(self, entity: str, start: int) -> bool:
+        return start < self.found_until.get(entity, -1)
+
+    def found(self, hit: "Hit | None") -> "Hit | None":
+        """Record `hit` (if any) as found and return it."""
+        if hit is not None:
+            self.found_until[hit.entity] = max(hit.end, self.found_until.get(hit.entity, -1))
+        return hit
 
     def quantity_at(self, start: int, end: int) -> bool:
         """Whether [start, end) overlaps a date, time, version or price.

@@ -117,13 +117,16 @@ def valid_number(candidate: str, digits: str, regions: tuple[str, ...]) -> phone
 
 
 def _validate_phone(scan: Scan, match: re.Match[str]) -> Hit | None:
-    if inside_iban(scan.text, match.start()):
-        return None  # the tail of an IBAN with a bad checksum, not a phone number
-    return _phone_at(scan, match.start(), match.group(1))
+    if scan.inside_found("PHONE_NUMBER", match.start()) or inside_iban(scan.text, match.start()):
+        return None  # a later group of a number already found, or the tail of an IBAN with a bad checksum
+    return scan.found(_phone_at(scan, match.start(), match.group(1)))
 
 
 def _phone_at(scan: Scan, start: int, found: str) -> Hit | None:
     text = scan.text
+    # Context words are looked for before the number only, so once per start whatever the cut.
+    context: tuple[bool, bool] | None = None
+    suggested = suggested_regions(scan.country, scan.scripts)
     for candidate, length in group_prefixes(found):
         candidate = candidate.rstrip(" (.-")
         end = start + len(candidate)
@@ -132,15 +135,17 @@ def _phone_at(scan: Scan, start: int, found: str) -> Hit | None:
         digits = digits_of(candidate)
         if not 7 <= len(digits) <= 15:
             continue
+        if context is None:
+            context = (scan.near(PHONE_CONTEXT, start, end, before=32, after=0),
+                       scan.near(NUMBER_CONTEXT, start, end, before=32, after=0))
+        trunk = digits.startswith("0")
         number = None
         if candidate.lstrip("(").startswith("+") or digits.startswith("00"):
             number = valid_number(candidate, digits, scan.regions)
-        elif scan.near(PHONE_CONTEXT, start, end, before=32, after=0) or (
-                digits.startswith("0") and scan.near(NUMBER_CONTEXT, start, end, before=32, after=0)):
+        elif context[0] or (trunk and context[1]):
             # The suggested regions first (valid, then merely possible there), then every default region.
-            suggested = suggested_regions(scan.country, scan.scripts)
             number = valid_number(candidate, digits, suggested) if suggested else None
-            if number is None and suggested and digits.startswith("0"):
+            if number is None and suggested and trunk:
                 hit = _possible_number(candidate, suggested, start, end)
                 if hit is not None and not scan.quantity_at(start, end):
                     return hit
@@ -148,10 +153,9 @@ def _phone_at(scan: Scan, start: int, found: str) -> Hit | None:
                 number = valid_number(candidate, digits, scan.regions)
         elif _US_SHAPE.fullmatch(candidate) and digits[0] not in "01":
             number = valid_number(candidate, digits, ("US", "CA"))
-        elif digits.startswith("0"):
+        elif trunk and suggested:
             # A national number with no context word: only where the account or the script points.
-            regions = suggested_regions(scan.country, scan.scripts)
-            number = valid_number(candidate, digits, regions) if regions else None
+            number = valid_number(candidate, digits, suggested)
         # Last, as it costs most: a date, time, version or price is not a phone number whatever it parses as.
         if number is not None and not scan.quantity_at(start, end):
             return Hit("PHONE_NUMBER", start, end, kind=(number.region or "").lower() or None, value=number.e164)

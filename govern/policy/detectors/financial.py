@@ -44,9 +44,13 @@ _CARD = re.compile(r"(?<![\w-])(?=(\d(?:[ -]?\d){11,18}))")
 
 def _validate_card(scan: Scan, match: re.Match[str]) -> Hit | None:
     start = match.start()
-    if inside_iban(scan.text, start):
+    if scan.inside_found("PAYMENT_CARD", start) or inside_iban(scan.text, start):
         return None
-    for candidate, length in group_prefixes(match.group(1), " -"):
+    return scan.found(_card_at(scan, start, match.group(1)))
+
+
+def _card_at(scan: Scan, start: int, found: str) -> Hit | None:
+    for candidate, length in group_prefixes(found, " -"):
         end = start + length
         digits = digits_of(candidate)
         if not 12 <= len(digits) <= 19 or not standalone(scan.text, start, end):
@@ -79,7 +83,13 @@ def _mod97_holds(compact: str) -> bool:
 
 def _validate_iban(scan: Scan, match: re.Match[str]) -> Hit | None:
     start = match.start()
-    for candidate, length in group_prefixes(match.group(1), " "):
+    if scan.inside_found("IBAN", start):
+        return None
+    return scan.found(_iban_at(scan, start, match.group(1)))
+
+
+def _iban_at(scan: Scan, start: int, found: str) -> Hit | None:
+    for candidate, length in group_prefixes(found, " "):
         end = start + length
         compact = candidate.replace(" ", "").upper()
         if len(compact) < 15:

@@ -110,9 +110,13 @@ _NATIONAL_ID = re.compile(r"(?<![\w+-])(?=(\d(?:[ .-]?\d){7,14}))")
 
 def _validate_national_id(scan: Scan, match: re.Match[str]) -> Hit | None:
     start = match.start()
-    if inside_iban(scan.text, start):
+    if scan.inside_found("NATIONAL_ID", start) or inside_iban(scan.text, start):
         return None
-    for candidate, length in group_prefixes(match.group(1), " .-"):
+    return scan.found(_national_id_at(scan, start, match.group(1)))
+
+
+def _national_id_at(scan: Scan, start: int, whole: str) -> Hit | None:
+    for candidate, length in group_prefixes(whole, " .-"):
         end = start + length
         if not standalone(scan.text, start, end):
             continue
