@@ -81,18 +81,33 @@ class Scan:
         """Whether a context word appears shortly before or after the span (in normalised text)."""
         text = self.norm.text
         ahead = text[max(0, start - before):start]
-        behind = text[end:end + after]
         # A context word belongs to the nearest number: cut the window at any other digit in between.
-        for index in range(len(ahead) - 1, -1, -1):
-            if ahead[index].isdigit():
-                ahead = ahead[index + 1:]
-                break
-        for index, char in enumerate(behind):
-            if char.isdigit():
-                behind = behind[:index]
-                break
-        window = ahead + " \0 " + behind
-        return any(word in window for word in words)
+        cut = _UP_TO_LAST_DIGIT.match(ahead)
+        if cut is not None:
+            ahead = ahead[cut.end():]
+        pattern = _words_pattern(words)
+        if pattern.search(ahead) is not None:
+            return True
+        if after <= 0:
+            return False
+        behind = text[end:end + after]
+        cut = _A_DIGIT.search(behind)
+        return pattern.search(behind if cut is None else behind[:cut.start()]) is not None
+
+
+_UP_TO_LAST_DIGIT = re.compile(r".*\d", re.S)
+_A_DIGIT = re.compile(r"\d")
+_WORD_PATTERNS: dict[int, tuple[tuple[str, ...], re.Pattern[str]]] = {}
+
+
+def _words_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    """One alternation for a tuple of context words (kept by identity: the tuples are module constants)."""
+    known = _WORD_PATTERNS.get(id(words))
+    if known is None or known[0] is not words:
+        if len(_WORD_PATTERNS) > 256:  # a caller passing fresh tuples must not grow it without bound
+            _WORD_PATTERNS.clear()
+        known = _WORD_PATTERNS[id(words)] = (words, re.compile("|".join(map(re.escape, words))))
+    return known[1]
 
 
 Validator = Callable[[Scan, "re.Match[str]"], "Hit | None"]
