@@ -37,7 +37,6 @@ _EG_GOVERNORATES = frozenset(
 _SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
 _SSN_SPACED = re.compile(r"\d{3}([. ])\d{2}\1\d{4}")  # 078.05.1123, 078 05 1123: the SSN's grouping, other separators
 _IL_CHECK_DASH = re.compile(r"\d{7,8}-\d")  # 3933742-3: an Israeli ID's check digit set off by a dash
-_EMIRATES_SHAPE = re.compile(r"784-\d{4}-\d{7}-\d")
 _ADVERTISED_SSNS = frozenset({"078051120", "219099999", "123456789"})
 
 
@@ -58,9 +57,11 @@ def valid_egyptian_id(digits: str, today: dt.date | None = None) -> bool:
     return born <= (today or dt.date.today()) and digits[7:9] in _EG_GOVERNORATES
 
 
-def valid_emirates_id(digits: str) -> bool:
-    """784, a plausible birth year, 15 digits, Luhn."""
-    return len(digits) == 15 and digits.startswith("784") and 1900 <= int(digits[3:7]) <= 2100 and luhn.is_valid(digits)
+def valid_emirates_id(digits: str, today: dt.date | None = None) -> bool:
+    """784, a plausible birth year (1900 to this year), 15 digits, Luhn."""
+    if len(digits) != 15 or not digits.startswith("784"):
+        return False
+    return 1900 <= int(digits[3:7]) <= (today or dt.date.today()).year and luhn.is_valid(digits)
 
 
 def valid_saudi_id(digits: str) -> bool:
@@ -99,8 +100,8 @@ def _national_kind(scan: Scan, candidate: str, start: int, end: int) -> tuple[st
     elif count == 14 and valid_egyptian_id(digits) and _has_context(scan, "eg_national_id", start, end):
         return "eg_national_id", None, "certain"
     elif count == 15 and valid_emirates_id(digits):
-        if _EMIRATES_SHAPE.fullmatch(candidate) or _has_context(scan, "ae_emirates_id", start, end):
-            return "ae_emirates_id", None, "certain"
+        # 784, a birth year and the Luhn digit prove it however it is grouped ("784198297666871" too).
+        return "ae_emirates_id", None, "certain"
     return None
 
 
@@ -133,7 +134,7 @@ def _words_trigger(words: tuple[str, ...]) -> str:
 
 
 _ID_TRIGGER = "|".join((
-    r"\d{3}[ .-]\d{2}[ .-]\d{4}", r"784-?\d{4}", r"\d{7}-\d",
+    r"\d{3}[ .-]\d{2}[ .-]\d{4}", r"784[ -]?(?:19|20)\d\d", r"\d{7}-\d",
     _words_trigger(ANY_ID_CONTEXT + tuple(w for words in KIND_CONTEXT.values() for w in words)),
 ))
 NATIONAL_ID = PatternDetector(

@@ -84,6 +84,7 @@ def test_a_phone_number_needs_its_own_context_word(compiled) -> None:
     ("MK072 5012 0000 0589 84", [("IBAN", "mk", "MK072 5012 0000 0589 84", "certain")]),
     ("BE68539007547034", [("IBAN", "be", "BE68539007547034", "certain")]),
     ("784-1982-9766687-1", [("NATIONAL_ID", "ae_emirates_id", "784-1982-9766687-1", "certain")]),
+    ("784198297666871", [("NATIONAL_ID", "ae_emirates_id", "784198297666871", "certain")]),
     ("3933742-3", [("NATIONAL_ID", "il_teudat_zehut", "3933742-3", "likely")]),
     ('ת"ז 39337423', [("NATIONAL_ID", "il_teudat_zehut", "39337423", "certain")]),
     ('ת"ז 3933742-3', [("NATIONAL_ID", "il_teudat_zehut", "3933742-3", "certain")]),
@@ -96,6 +97,7 @@ def test_certain_structures_are_found_without_context_words(compiled, text, expe
     "NO 02 15037577004",           # mod-97 fails
     "at 10 am and then 1234 5678",  # a country code and digits, nothing more
     "3933742-2",                   # bad check digit
+    "784-2982-9766687-9",          # Luhn holds, but born in 2982
     "39337423",                    # 8 bare digits without a word: an order number as often as an ID
     "order 4111 1111 1111 1112",
 ])
