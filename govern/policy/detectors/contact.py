@@ -11,6 +11,7 @@ from govern.policy.detectors.base import (
     Hit, PatternDetector, Scan, context_words, digits_of, group_prefixes, inside_iban,
     standalone,
 )
+from govern.policy.text import fold_term
 
 # --- e-mail ---------------------------------------------------------------------------------------
 
@@ -50,6 +51,22 @@ PHONE_CONTEXT = context_words(
 # Weaker: they say "a number", not which. Enough for a number written with a trunk prefix ("my number is 09-7625400"),
 # not for a bare digit run ("my credit card number is 36168002586008").
 NUMBER_CONTEXT = context_words("my number", "number is", "our number", "رقمي", "رقمه", "המספר שלי")
+
+# Words that make the number right after them a reference (order, ticket, invoice, tracking, SKU): a national-looking
+# number a few characters after one, with no phone word before it, is not taken for a phone number. Whole words
+# (not near()'s substrings: "refer" and "border" say nothing).
+_REFERENCE_WORDS = (
+    "order", "ticket", "case", "ref", "invoice", "tracking", "sku", "item", "model", "serial", "booking",
+    "reservation", "confirmation", "הזמנה", "פנייה", "קריאה", "חשבונית", 'מק"ט', "אסמכתא", "משלוח", "מעקב",
+    "طلب", "الطلب", "فاتوره", "تذكره", "مرجع", "الشحنه", "التتبع", "حجز",
+)
+_REFERENCE_BEFORE = re.compile(
+    r"(?<!\w)(?:" + "|".join(re.escape(fold_term(word)) for word in _REFERENCE_WORDS) + r")(?!\w)\D{0,12}$"
+)
+
+
+def _after_reference_word(text: str, start: int) -> bool:
+    return _REFERENCE_BEFORE.search(text, max(0, start - 40), start) is not None
 
 
 def suggested_regions(country: str | None, scripts: frozenset[str]) -> tuple[str, ...]:
@@ -125,7 +142,7 @@ def _validate_phone(scan: Scan, match: re.Match[str]) -> Hit | None:
 def _phone_at(scan: Scan, start: int, found: str) -> Hit | None:
     text = scan.text
     # Context words are looked for before the number only, so once per start whatever the cut.
-    context: tuple[bool, bool] | None = None
+    context: tuple[bool, bool, bool] | None = None  # phone word, "number" word, reference word
     suggested = suggested_regions(scan.country, scan.scripts)
     for candidate, length in group_prefixes(found):
         candidate = candidate.rstrip(" (.-")
@@ -137,7 +154,8 @@ def _phone_at(scan: Scan, start: int, found: str) -> Hit | None:
             continue
         if context is None:
             context = (scan.near(PHONE_CONTEXT, start, end, before=32, after=0),
-                       scan.near(NUMBER_CONTEXT, start, end, before=32, after=0))
+                       scan.near(NUMBER_CONTEXT, start, end, before=32, after=0),
+                       _after_reference_word(text, start))
         trunk = digits.startswith("0")
         number = None
         if candidate.lstrip("(").startswith("+") or digits.startswith("00"):
@@ -151,6 +169,8 @@ def _phone_at(scan: Scan, start: int, found: str) -> Hit | None:
                     return hit
             if number is None:
                 number = valid_number(candidate, digits, scan.regions)
+        elif context[2]:
+            continue  # "order 0501234567": a reference, not a phone number
         elif _US_SHAPE.fullmatch(candidate) and digits[0] not in "01":
             number = valid_number(candidate, digits, ("US", "CA"))
         elif trunk and suggested:

@@ -58,6 +58,15 @@ def test_the_account_country_or_the_script_suggests_the_region(compiled) -> None
     assert found(compiled, "054-5550199") == []
 
 
+def test_a_number_right_after_a_reference_word_is_a_reference(compiled) -> None:
+    assert found(compiled, "הזמנה 0501234567 נשלחה") == []
+    assert found(compiled, "رقم الطلب: 0501234567 تم الشحن") == []
+    assert found(compiled, "tracking: 212-555-0147") == []
+    # whole words only, and a phone word before it still makes it a phone number
+    assert found(compiled, "please refer to 054-5550199 שלום") == [("PHONE_NUMBER", "il", "054-5550199", "certain")]
+    assert [f[0] for f in found(compiled, "call about order 0501234567")] == ["PHONE_NUMBER"]
+
+
 def test_a_phone_number_needs_its_own_context_word(compiled) -> None:
     assert found(compiled, "My Israeli number is 09-7625400") == [("PHONE_NUMBER", "il", "09-7625400", "certain")]
     assert found(compiled, "my credit card number is 36168002586008") == []  # fails Luhn; not a phone either
