@@ -206,7 +206,7 @@ def inside_iban(text: str, start: int) -> bool:
 # of these spans is refused: "01.01.2020" is a date, not a Lebanese phone number.
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _MONTH = r"(?:0?[1-9]|1[0-2])"
-_YEAR = r"(?:1[89]|2\d)\d\d"
+_YEAR = r"(?:1[3-9]|2\d)\d\d"  # Gregorian, and Hijri and Solar Hijri years (1446, 1403)
 _CURRENCY = r"(?:[$€£¥₪]|\b(?:usd|eur|gbp|aed|sar|ils|nis|egp|qar|kwd|jod|bhd|omr)\b|ש\"ח|د\.إ|ر\.س)"
 _AMOUNT = r"\d{1,3}(?:[,.' ]\d{3})*(?:[.,]\d{1,2})?"
 _QUANTITY = re.compile("|".join((

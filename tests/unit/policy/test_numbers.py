@@ -30,6 +30,7 @@ def found(compiled, text, **context):
     "call us on 01.01.2020",          # a context word does not make a date a phone number
     "v8.13.10 and 10.15.7.1234",
     "now ₪1,299.00 instead of ₪1 499",
+    "جوال ١٤٤٦.٠٥.١٢",                 # a Hijri date
 ])
 def test_dates_times_versions_and_prices_are_not_numbers_to_report(compiled, text) -> None:
     assert found(compiled, text) == []
@@ -89,6 +90,14 @@ def test_a_phone_number_needs_its_own_context_word(compiled) -> None:
         ("PAYMENT_CARD", "visa", "4111111111111111", "certain"),
     ]),
     ("order 12345 4111111111111111", [("PAYMENT_CARD", "visa", "4111111111111111", "certain")]),
+    ("IBAN DE89 3704 0044 0532 0130 00 4111111111111111", [
+        ("IBAN", "de", "DE89 3704 0044 0532 0130 00", "certain"),
+        ("PAYMENT_CARD", "visa", "4111111111111111", "certain"),
+    ]),
+    ("IBAN SA03 8000 0000 6080 1016 7519 4111111111111111", [
+        ("IBAN", "sa", "SA03 8000 0000 6080 1016 7519", "certain"),
+        ("PAYMENT_CARD", "visa", "4111111111111111", "certain"),
+    ]),
     ("NO 02 15037577003", [("IBAN", "no", "NO 02 15037577003", "certain")]),
     ("MK072 5012 0000 0589 84", [("IBAN", "mk", "MK072 5012 0000 0589 84", "certain")]),
     ("BE68539007547034", [("IBAN", "be", "BE68539007547034", "certain")]),
