@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from govern.policy.detectors.base import quantity_spans
+from govern.policy.detectors.contact import _possible_number
 from govern.policy.engine import PolicyContext, evaluate
 
 
@@ -142,4 +143,5 @@ def test_a_phone_in_an_unlisted_range_with_a_context_word_is_likely(compiled) ->
     # 050-15x is not (yet) an allocated range in phonenumbers' metadata; the context word and the trunk prefix
     # still make it likely a phone number.
     assert found(compiled, "אפשר ליצור קשר ב-050 154 0846") == [("PHONE_NUMBER", "il", "050 154 0846", "likely")]
-    assert found(compiled, "אפשר ליצור קשר ב-050 111 1111") == []  # a placeholder (050-1 is not allocated)
+    assert _possible_number("050 154 0846", ("IL",), 0, 12).certainty == "likely"
+    assert _possible_number("050 111 1111", ("IL",), 0, 12) is None  # a placeholder
