@@ -159,17 +159,6 @@ def standalone(text: str, start: int, end: int, joiners: str = "-_/.#@") -> bool
     return True
 
 
-def group_starts(candidate: str, separators: str = " -.()/", limit: int = 3) -> list[int]:
-    """Offsets where a later group of the candidate starts ("30 (06) 200 6659" may really start at "(06)")."""
-    starts = [0]
-    for index in range(1, len(candidate)):
-        if len(starts) > limit:
-            break
-        if candidate[index - 1] == " " and candidate[index] not in " -.)/":
-            starts.append(index)
-    return starts
-
-
 def group_prefixes(candidate: str, separators: str = " -.()/") -> list[tuple[str, int]]:
     """The candidate and its shorter versions cut at separators, longest first, with their lengths.
 

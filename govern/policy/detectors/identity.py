@@ -10,7 +10,9 @@ from stdnum import luhn
 from stdnum.il import idnr
 from stdnum.us import ssn
 
-from govern.policy.detectors.base import Hit, PatternDetector, Scan, context_words, digits_of, group_prefixes, inside_iban, standalone
+from govern.policy.detectors.base import (
+    Hit, PatternDetector, Scan, context_words, digits_of, group_prefixes, inside_iban, standalone,
+)
 
 # Words that say "this number is an identity number", per kind and for any kind, in en/ar/he.
 ANY_ID_CONTEXT = context_words(
