@@ -156,6 +156,11 @@ def standalone(text: str, start: int, end: int, joiners: str = "-_/.#@") -> bool
         return False
     if after in joiners and end + 1 < len(text) and _WORDISH.match(text[end + 1]):
         return False
+    # "800,342,225": digits joined by thousands commas are one number, not the end or start of another
+    if before == "," and start > 1 and text[start - 2].isdigit():
+        return False
+    if after == "," and end + 1 < len(text) and text[end + 1].isdigit():
+        return False
     return True
 
 
@@ -171,7 +176,9 @@ def group_prefixes(candidate: str, separators: str = " -.()/") -> list[tuple[str
     return [(candidate[:cut], cut) for cut in cuts]
 
 
-_IBAN_HEAD = re.compile(r"[a-z]{2}\d{2}(?: [a-z0-9]{4}){0,7} $")
+# A spaced IBAN's start right before `start`. Only its first group may be letters alone (a bank code, "GB29 NWBK …"):
+# in "SA36 4121 … 2620 paid with 3790…" the words end the IBAN.
+_IBAN_HEAD = re.compile(r"[a-z]{2}\d{2}(?: [a-z0-9]{4}(?: (?=[a-z]{0,3}\d)[a-z0-9]{4}){0,6})? $")
 
 
 _LETTER_VALUES = str.maketrans({chr(ord("a") + i): str(10 + i) for i in range(26)})

@@ -95,6 +95,13 @@ def test_a_phone_number_needs_its_own_context_word(compiled) -> None:
         ("IBAN", "de", "DE89 3704 0044 0532 0130 00", "certain"),
         ("PAYMENT_CARD", "visa", "4111111111111111", "certain"),
     ]),
+    # a mistyped IBAN, then words: the card after them is not the IBAN's tail
+    ("IBAN SA36 4121 3962 4888 1050 2620 paid with 379044052637890", [
+        ("PAYMENT_CARD", "amex", "379044052637890", "certain"),
+    ]),
+    ("الرقم القومي 30407198892661 800,342,225 views", [
+        ("NATIONAL_ID", "eg_national_id", "30407198892661", "certain"),
+    ]),
     ("IBAN SA03 8000 0000 6080 1016 7519 4111111111111111", [
         ("IBAN", "sa", "SA03 8000 0000 6080 1016 7519", "certain"),
         ("PAYMENT_CARD", "visa", "4111111111111111", "certain"),
@@ -119,6 +126,7 @@ def test_certain_structures_are_found_without_context_words(compiled, text, expe
     "784-2982-9766687-9",          # Luhn holds, but born in 2982
     "39337423",                    # 8 bare digits without a word: an order number as often as an ID
     "order 4111 1111 1111 1112",
+    "IBAN GB28 PANP 0632 1938 5292 68 تابعونا",  # a bad IBAN: no phone number inside it either
 ])
 def test_near_misses_are_not_reported(compiled, text) -> None:
     assert found(compiled, text) == []
