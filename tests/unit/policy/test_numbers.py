@@ -153,3 +153,32 @@ def test_a_phone_in_an_unlisted_range_with_a_context_word_is_likely(compiled) ->
     assert found(compiled, "אפשר ליצור קשר ב-050 154 0846") == [("PHONE_NUMBER", "il", "050 154 0846", "likely")]
     assert _possible_number("050 154 0846", ("IL",), 0, 12).certainty == "likely"
     assert _possible_number("050 111 1111", ("IL",), 0, 12) is None  # a placeholder
+
+
+_DIGITS = {"ascii": "0123456789", "arabic-indic": "٠١٢٣٤٥٦٧٨٩", "persian": "۰۱۲۳۴۵۶۷۸۹"}
+
+
+def _dates(rng):
+    import datetime as dt
+
+    day = dt.date(2019, 1, 1) + dt.timedelta(days=rng.randrange(3000))
+    d, m, y = day.day, day.month, day.year
+    return [f"{d:02}.{m:02}.{y}", f"{d:02}-{m:02}-{y}", f"{d:02}/{m:02}/{y}", f"{d}.{m}.{y}", f"{y}-{m:02}-{d:02}",
+            f"{y}{m:02}{d:02}", f"{m:02}/{d:02}/{y % 100:02}", f"{d:02}.{m:02}.{y % 100:02}", f"{y}.{m:02}.{d:02}"]
+
+
+@pytest.mark.parametrize("system", list(_DIGITS))
+def test_no_date_in_any_format_or_digit_system_is_a_phone_or_an_id(compiled, system) -> None:
+    """Property over many dates: in en/ar/he sentences, even after a phone or ID word, a date is never reported."""
+    import random
+
+    rng = random.Random(13)
+    table = str.maketrans("0123456789", _DIGITS[system])
+    frames = ("Kickoff on {} in Berlin", "call us on {} at 10:00", "ID day: {}", "الموعد {} في دبي", "اتصل بنا يوم {}",
+              "נפגשים ב-{} בתל אביב", "טלפון: {}", "הכנס ב{}")
+    for _ in range(25):
+        for date in _dates(rng):
+            for frame in frames:
+                text = frame.format(date.translate(table))
+                assert found(compiled, text, country="IL") == [], text
+                assert found(compiled, text) == [], text
