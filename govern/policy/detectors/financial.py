@@ -8,7 +8,9 @@ import string
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
 
-from govern.policy.detectors.base import Hit, PatternDetector, Scan, digits_of, group_prefixes, inside_iban, standalone
+from govern.policy.detectors.base import (
+    Hit, PatternDetector, Scan, context_words, digits_of, group_prefixes, inside_iban, standalone,
+)
 
 # (brand, IIN prefix ranges as (low, high) over the first len(low) digits, allowed lengths)
 _IIN_RANGES: tuple[tuple[str, tuple[tuple[str, str], ...], range | tuple[int, ...]], ...] = (
@@ -25,6 +27,11 @@ _IIN_RANGES: tuple[tuple[str, tuple[tuple[str, str], ...], range | tuple[int, ..
     ("maestro", (("50", "50"), ("56", "69")), range(12, 20)),
     ("uatp", (("1", "1"),), (15,)),
 )
+
+
+# Schemes whose IIN is too short to vouch for a number on its own; a card word makes them certain.
+_WEAK_BRANDS = frozenset({"uatp"})
+CARD_CONTEXT = context_words("card", "credit", "debit", "uatp", "بطاقة", "بطاقه", "ائتمان", "כרטיס", "אשראי")
 
 
 def card_brand(digits: str) -> str | None:
@@ -60,6 +67,10 @@ def _card_at(scan: Scan, start: int, found: str) -> Hit | None:
             continue  # "4111-1111 1111-1111" is not how a card is written
         brand = card_brand(digits)
         if brand and luhn.is_valid(digits):
+            if brand in _WEAK_BRANDS and not scan.near(CARD_CONTEXT, start, end):
+                # a one-digit IIN: 15 digits starting with 1 are as often a post or parcel id as a UATP card
+                return Hit("PAYMENT_CARD", start, end, kind=brand, value=digits, certainty="likely",
+                           reason="no_context")
             return Hit("PAYMENT_CARD", start, end, kind=brand, value=digits)
     return None
 

@@ -80,7 +80,8 @@ def test_a_phone_number_needs_its_own_context_word(compiled) -> None:
     ("4800-5953-1029-0575", [("PAYMENT_CARD", "visa", "4800-5953-1029-0575", "certain")]),
     ("375120975830129", [("PAYMENT_CARD", "amex", "375120975830129", "certain")]),
     ("٥٣٢٣-٤٩٧٤-٧٤٧٢-٤٥٤٦", [("PAYMENT_CARD", "mastercard", "٥٣٢٣-٤٩٧٤-٧٤٧٢-٤٥٤٦", "certain")]),
-    ("122000000000003", [("PAYMENT_CARD", "uatp", "122000000000003", "certain")]),
+    ("122000000000003", [("PAYMENT_CARD", "uatp", "122000000000003", "likely")]),  # a one-digit IIN
+    ("my credit card: 122000000000003", [("PAYMENT_CARD", "uatp", "122000000000003", "certain")]),
     ("4012888888881881 4012-8888-8888-1881 4012 8888 8888 1881", [
         ("PAYMENT_CARD", "visa", "4012888888881881", "certain"),
         ("PAYMENT_CARD", "visa", "4012-8888-8888-1881", "certain"),
