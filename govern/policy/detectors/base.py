@@ -214,9 +214,10 @@ _QUANTITY = re.compile("|".join((
     rf"(?<![\d]){_YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)",
     # times: 14:15, 9:15am, 11:45:00
     r"(?<![\d:])(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?![\d:])",
-    # versions: v8.13.10, 10.15.7.1234 (a group with a leading zero, as in 050.154.0846, is a phone's)
+    # versions: v8.13.10, 10.15.7.1234 (a group with a leading zero, as in 050.154.0846, is a phone's, and so is the
+    # North American 415.555.1234)
     r"(?<![\w.])v\d+(?:\.\d+)+",
-    r"(?<![\d.])(?:0|[1-9]\d{0,3})(?:\.(?:0|[1-9]\d{0,3})){2,}(?![\d.])",
+    r"(?<![\d.])(?!\d{3}\.\d{3}\.\d{4}(?![\d.]))(?:0|[1-9]\d{0,3})(?:\.(?:0|[1-9]\d{0,3})){2,}(?![\d.])",
 )))
 # Prices: a currency sign or code next to an amount (searched only where a currency marker is).
 _HAS_CURRENCY = re.compile(_CURRENCY)

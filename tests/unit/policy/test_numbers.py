@@ -69,6 +69,11 @@ def test_a_number_right_after_a_reference_word_is_a_reference(compiled) -> None:
     assert [f[0] for f in found(compiled, "call about order 0501234567")] == ["PHONE_NUMBER"]
 
 
+def test_a_dotted_north_american_number_is_not_a_version(compiled) -> None:
+    assert found(compiled, "call 415.555.1234 today") == [("PHONE_NUMBER", "us", "415.555.1234", "certain")]
+    assert found(compiled, "Chrome 120.0.6099 is out") == []
+
+
 def test_a_phone_number_needs_its_own_context_word(compiled) -> None:
     assert found(compiled, "My Israeli number is 09-7625400") == [("PHONE_NUMBER", "il", "09-7625400", "certain")]
     assert found(compiled, "my credit card number is 36168002586008") == []  # fails Luhn; not a phone either
