@@ -82,7 +82,7 @@ _IBAN_COUNTRIES = "|".join(sorted(prefix[2].lower() for prefix in stdnum_iban._i
 # Country code, check digits and the rest in groups of any size, spaced any way ("NO 02 15037577003",
 # "MK072 5012 0000 0589 84"); the validator tries the longest cut at a space first.
 # A lookahead, like the card's: an IBAN right after another one ("… EG0983…079 paid … IBAN DE66…") keeps its start.
-_IBAN = re.compile(rf"(?<![\w-])(?=((?:{_IBAN_COUNTRIES}) ?\d\d ?[a-z0-9]{{1,30}}(?: [a-z0-9]{{1,30}}){{0,9}}))")
+_IBAN = re.compile(rf"(?<![\w-])(?=((?:{_IBAN_COUNTRIES}) ?\d\d(?: ?[a-z0-9]){{11,30}}))")
 _IBAN_LETTERS = str.maketrans({letter: str(value) for value, letter in enumerate(string.ascii_uppercase, 10)})
 
 
