@@ -48,6 +48,17 @@ class Scan:
     # the start of the next), and a start inside a number already found is not a new number.
     found_until: dict[str, int] = field(default_factory=dict)
 
+    # Per-text answers a detector computes once (e.g. whether any of its context words occurs at all).
+    notes: dict[str, bool] = field(default_factory=dict)
+
+    def anywhere(self, words: tuple[str, ...]) -> bool:
+        """Whether any of `words` occurs anywhere in the text (once per text and word tuple)."""
+        key = str(id(words))
+        known = self.notes.get(key)
+        if known is None:
+            known = self.notes[key] = _words_pattern(words).search(self.norm.text) is not None
+        return known
+
     def inside_found(self, entity: str, start: int) -> bool:
         return start < self.found_until.get(entity, -1)
 

@@ -40,6 +40,7 @@ _REGIONS_BY_SCRIPT = {"he": ("IL",), "ar": ("SA", "AE", "EG", "JO", "QA", "KW", 
 
 # Every place a number may start (a lookahead, so one number's match cannot swallow the start of the next).
 _PHONE = re.compile(r"(?<![\w+])(?=((?:\+|\(\+?)?\d(?:[ ().-]{0,2}\d){6,16}))")
+_US_START = re.compile(r"[2-9]\d\d[ .-]{1,2}\d{3}[ .-]\d{4}")
 _US_SHAPE = re.compile(r"\(?\d{3}\)?[ .-]{1,2}\d{3}[ .-]\d{4}")
 PHONE_CONTEXT = context_words(
     "phone", "tel:", "tel.", "tel ", "call", "mobile", "reach me", "reach us", "whatsapp", "contact", "fax", "cell",
@@ -136,7 +137,10 @@ def valid_number(candidate: str, digits: str, regions: tuple[str, ...]) -> phone
 def _validate_phone(scan: Scan, match: re.Match[str]) -> Hit | None:
     if scan.inside_found("PHONE_NUMBER", match.start()) or inside_iban(scan.text, match.start()):
         return None  # a later group of a number already found, or the tail of an IBAN with a bad checksum
-    return scan.found(_phone_at(scan, match.start(), match.group(1)))
+    found = match.group(1)
+    if found[0] not in "+(0" and not _US_START.match(found) and not scan.anywhere(PHONE_CONTEXT):
+        return None  # no trunk prefix, no "+", no US shape and no phone word in the whole text: not a phone number
+    return scan.found(_phone_at(scan, match.start(), found))
 
 
 def _phone_at(scan: Scan, start: int, found: str) -> Hit | None:

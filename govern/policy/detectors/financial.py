@@ -51,9 +51,10 @@ _CARD = re.compile(r"(?<![\w-])(?=(\d(?:[ -]?\d){11,18}))")
 
 def _validate_card(scan: Scan, match: re.Match[str]) -> Hit | None:
     start = match.start()
-    if scan.inside_found("PAYMENT_CARD", start) or inside_iban(scan.text, start):
-        return None
-    return scan.found(_card_at(scan, start, match.group(1)))
+    found = match.group(1)
+    if found[0] in "07" or scan.inside_found("PAYMENT_CARD", start) or inside_iban(scan.text, start):
+        return None  # no card scheme starts with 0 or 7
+    return scan.found(_card_at(scan, start, found))
 
 
 def _card_at(scan: Scan, start: int, found: str) -> Hit | None:
@@ -82,7 +83,8 @@ _IBAN_COUNTRIES = "|".join(sorted(prefix[2].lower() for prefix in stdnum_iban._i
 # Country code, check digits and the rest in groups of any size, spaced any way ("NO 02 15037577003",
 # "MK072 5012 0000 0589 84"); the validator tries the longest cut at a space first.
 # A lookahead, like the card's: an IBAN right after another one ("… EG0983…079 paid … IBAN DE66…") keeps its start.
-_IBAN = re.compile(rf"(?<![\w-])(?=((?:{_IBAN_COUNTRIES}) ?\d\d(?: ?[a-z0-9]){{11,30}}))")
+_IBAN = re.compile(r"(?<![\w-])(?=([a-z]{2} ?\d\d(?: ?[a-z0-9]){11,30}))")  # the country is checked in Python
+_IBAN_COUNTRY_SET = frozenset(_IBAN_COUNTRIES.split("|"))
 _IBAN_LETTERS = str.maketrans({letter: str(value) for value, letter in enumerate(string.ascii_uppercase, 10)})
 
 
@@ -94,9 +96,10 @@ def _mod97_holds(compact: str) -> bool:
 
 def _validate_iban(scan: Scan, match: re.Match[str]) -> Hit | None:
     start = match.start()
-    if scan.inside_found("IBAN", start):
+    found = match.group(1)
+    if found[:2] not in _IBAN_COUNTRY_SET or scan.inside_found("IBAN", start):
         return None
-    return scan.found(_iban_at(scan, start, match.group(1)))
+    return scan.found(_iban_at(scan, start, found))
 
 
 def _iban_at(scan: Scan, start: int, found: str) -> Hit | None:

@@ -30,6 +30,7 @@ KIND_CONTEXT = {
     "eg_national_id": context_words("الرقم القومي", "رقم قومي", "بطاقة الرقم القومي", "egyptian id", "national id"),
     "us_ssn": context_words("ssn", "social security", "soc sec", "social-security"),
 }
+_ALL_ID_CONTEXT = tuple(dict.fromkeys(ANY_ID_CONTEXT + tuple(w for words in KIND_CONTEXT.values() for w in words)))
 PASSPORT_CONTEXT = context_words("passport", "جواز السفر", "جواز سفر", "رقم الجواز", "جواز", "דרכון", "מספר דרכון")
 
 # Egyptian governorate codes (digits 8-9 of the national ID).
@@ -39,6 +40,8 @@ _EG_GOVERNORATES = frozenset(
 _SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
 _SSN_SPACED = re.compile(r"\d{3}([. ])\d{2}\1\d{4}")  # 078.05.1123, 078 05 1123: the SSN's grouping, other separators
 _IL_CHECK_DASH = re.compile(r"\d{7,8}-\d")  # 3933742-3: an Israeli ID's check digit set off by a dash
+# Shapes that can be an ID without a context word (SSN grouping, Israeli check-digit dash, Emirates 784).
+_CERTAIN_START = re.compile(r"\d{3}([ .-])\d{2}\1\d{4}|\d{7,8}-\d|784")
 _ADVERTISED_SSNS = frozenset({"078051120", "219099999", "123456789"})
 
 
@@ -115,7 +118,10 @@ def _validate_national_id(scan: Scan, match: re.Match[str]) -> Hit | None:
     start = match.start()
     if scan.inside_found("NATIONAL_ID", start) or inside_iban(scan.text, start):
         return None
-    return scan.found(_national_id_at(scan, start, match.group(1)))
+    whole = match.group(1)
+    if not _CERTAIN_START.match(whole) and not scan.anywhere(_ALL_ID_CONTEXT):
+        return None  # no ID word in the whole text, and not a shape that is an ID by itself
+    return scan.found(_national_id_at(scan, start, whole))
 
 
 def _national_id_at(scan: Scan, start: int, whole: str) -> Hit | None:
