@@ -111,7 +111,7 @@ def _national_kind(scan: Scan, candidate: str, start: int, end: int) -> tuple[st
 
 
 # Every place an identity number may start (a lookahead, so one candidate cannot swallow the next).
-_NATIONAL_ID = re.compile(r"(?<![\w+-])(?=(\d(?:[ .-]?\d){7,14}))")
+_NATIONAL_ID = re.compile(r"(?<![\w+-])(?<!\d[./])(?=(\d(?:[ .-]?\d){7,14}))")
 
 
 def _validate_national_id(scan: Scan, match: re.Match[str]) -> Hit | None:
