@@ -129,7 +129,7 @@ class NormalizedText:
 
 
 # Clitic prefixes glued to a value: Hebrew ו ה ב ל מ ש כ (up to three, then an optional hyphen or maqaf) and Arabic
-# و ف ب ل ك (up to two, optional hyphen) directly before a digit, a Latin letter or "+", as a whole word's start:
+# و ف ب ل ك (up to two, optional hyphen) directly before a digit, a Latin letter, "+" or "(", as a word's start:
 # "ב-050 154 0846", "וב-IL88…", "ל-dana@example.com", "و2024". They become spaces of the same length, so the
 # offset map stays as it is and every detector sees (and reports) the value alone.
 _HE_CLITICS, _AR_CLITICS = "והבלמשכ", "وفبلك"
@@ -137,9 +137,9 @@ _NOT_BEFORE = "[\\w\u05f3\u05f4\"']"  # a letter, digit, geresh, gershayim or qu
 # The set comes first (the lookbehind after it) so the regex engine skips to candidate characters quickly.
 _CLITIC = re.compile(
     f"(?:[{_HE_CLITICS}](?<!{_NOT_BEFORE}[{_HE_CLITICS}])[{_HE_CLITICS}]{{0,2}}[-\u05be]?"
-    f"|[{_AR_CLITICS}](?<!{_NOT_BEFORE}[{_AR_CLITICS}])[{_AR_CLITICS}]?-?)(?=[0-9a-z+])"
+    f"|[{_AR_CLITICS}](?<!{_NOT_BEFORE}[{_AR_CLITICS}])[{_AR_CLITICS}]?-?)(?=[0-9a-z+(])"
 )
-_MAYBE_CLITIC = re.compile(f"[{_HE_CLITICS}{_AR_CLITICS}][-\u05be]?[0-9a-z+]")  # a cheap test before the sub
+_MAYBE_CLITIC = re.compile(f"[{_HE_CLITICS}{_AR_CLITICS}][-\u05be]?[0-9a-z+(]")  # a cheap test before the sub
 
 
 def _blank_clitics(text: str) -> str:

@@ -102,6 +102,7 @@ def test_skeleton_equates_lookalikes_only() -> None:
     ("מה-1 בינואר", "1 בינואר"),
     ("و2024", "2024"),
     ("بـ+966 11 555 0100", "+966 11 555 0100"),
+    ("התקשרו ל-(03) 555-0100", "(03) 555-0100"),
 ])
 def test_clitic_prefixes_before_a_value_are_blanked_in_place(original: str, value: str) -> None:
     norm = normalize(original)
