@@ -190,7 +190,7 @@ def _possible_number(candidate: str, regions: tuple[str, ...], start: int, end: 
     """A context word, a trunk prefix and the length of a number of a suggested region, but a range the metadata does
     not (yet) list as allocated ("ליצור קשר ב-050 154 0846"): likely a phone number, not proven one."""
     if len(set(digits_of(candidate))) < 4:
-        return None  # 050 000 0000, 0555555555: a placeholder
+        return None  # 050 111 1111, 0555555555: a placeholder
     for region in regions:
         try:
             number = phonenumbers.parse(candidate, region)
