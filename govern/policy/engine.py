@@ -174,7 +174,7 @@ def evaluate(compiled: CompiledPolicy, text: str, *, account: PolicyContext | No
     norm = normalize(text)
     scripts = norm.scripts()
     languages = frozenset({context.language}) if context.language else (scripts or frozenset({"en"}))
-    scan = Scan(norm, phone_regions(context.country, scripts), scripts)
+    scan = Scan(norm, phone_regions(context.country, scripts), scripts, context.country)
     applies = _Applicability(context, languages, moment)
     findings: list[Finding] = []
     hits, limited = _pattern_hits(compiled, scan, time.perf_counter() + budget_seconds)

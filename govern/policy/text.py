@@ -128,11 +128,34 @@ class NormalizedText:
         return frozenset(found)
 
 
+# Clitic prefixes glued to a value: Hebrew ו ה ב ל מ ש כ (up to three, then an optional hyphen or maqaf) and Arabic
+# و ف ب ل ك (up to two, optional hyphen) directly before a digit, a Latin letter, "+" or "(", as a word's start:
+# "ב-050 154 0846", "וב-IL88…", "ל-dana@example.com", "و2024". They become spaces of the same length, so the
+# offset map stays as it is and every detector sees (and reports) the value alone.
+_HE_CLITICS, _AR_CLITICS = "והבלמשכ", "وفبلك"
+_NOT_BEFORE = "[\\w\u05f3\u05f4\"']"  # a letter, digit, geresh, gershayim or quote before it: inside a word
+# The set comes first (the lookbehind after it) so the regex engine skips to candidate characters quickly.
+_CLITIC = re.compile(
+    f"(?:[{_HE_CLITICS}](?<!{_NOT_BEFORE}[{_HE_CLITICS}])[{_HE_CLITICS}]{{0,2}}[-\u05be]?"
+    f"|[{_AR_CLITICS}](?<!{_NOT_BEFORE}[{_AR_CLITICS}])[{_AR_CLITICS}]?-?)(?=[0-9a-z+(])"
+)
+_MAYBE_CLITIC = re.compile(f"[{_HE_CLITICS}{_AR_CLITICS}][-\u05be]?[0-9a-z+(]")  # a cheap test before the sub
+
+
+def _blank_clitics(text: str) -> str:
+    if _MAYBE_CLITIC.search(text) is None:
+        return text
+    return _CLITIC.sub(lambda match: " " * len(match.group()), text)
+
+
 def normalize(original: str) -> NormalizedText:
-    """Fold digits to ASCII, drop invisibles and marks, NFKC, casefold and fold lookalikes, in one pass."""
+    """Fold digits to ASCII, drop invisibles and marks, NFKC, casefold and fold lookalikes, in one pass.
+
+    Hebrew and Arabic clitic prefixes glued to a number, an address or a Latin token are blanked (see _CLITIC).
+    """
     if original.isascii():
         return NormalizedText(original, original.lower())
-    text = original.translate(_TABLE)
+    text = _blank_clitics(original.translate(_TABLE))
     resizing = _resizing_pattern(len(_TABLE.resizing)) if _TABLE.resizing else None
     if resizing is None or resizing.search(original) is None:
         return NormalizedText(original, text)

@@ -43,6 +43,41 @@ class Scan:
     norm: NormalizedText
     regions: tuple[str, ...]  # phone regions to try, most likely first
     scripts: frozenset[str] = frozenset()
+    country: str | None = None  # the account's country, when known (it suggests a phone region)
+    # Where each entity's last hit ends: candidates start at every group (a lookahead, so one number cannot swallow
+    # the start of the next), and a start inside a number already found is not a new number.
+    found_until: dict[str, int] = field(default_factory=dict)
+
+    # Per-text answers a detector computes once (e.g. whether any of its context words occurs at all).
+    notes: dict[str, bool] = field(default_factory=dict)
+
+    def anywhere(self, words: tuple[str, ...]) -> bool:
+        """Whether any of `words` occurs anywhere in the text (once per text and word tuple)."""
+        key = str(id(words))
+        known = self.notes.get(key)
+        if known is None:
+            known = self.notes[key] = _words_pattern(words).search(self.norm.text) is not None
+        return known
+
+    def inside_found(self, entity: str, start: int) -> bool:
+        return start < self.found_until.get(entity, -1)
+
+    def found(self, hit: "Hit | None") -> "Hit | None":
+        """Record `hit` (if any) as found and return it."""
+        if hit is not None:
+            self.found_until[hit.entity] = max(hit.end, self.found_until.get(hit.entity, -1))
+        return hit
+
+    def quantity_at(self, start: int, end: int) -> bool:
+        """Whether [start, end) overlaps a date, time, version or price.
+
+        Only the candidate's neighbourhood is searched: a date or a price is short, and most texts have no candidate.
+        """
+        text = self.norm.text
+        for match in _quantity_matches(text, max(0, start - _QUANTITY_REACH), min(len(text), end + _QUANTITY_REACH)):
+            if match.start() < end and start < match.end():
+                return True
+        return False
 
     @property
     def text(self) -> str:
@@ -57,18 +92,33 @@ class Scan:
         """Whether a context word appears shortly before or after the span (in normalised text)."""
         text = self.norm.text
         ahead = text[max(0, start - before):start]
-        behind = text[end:end + after]
         # A context word belongs to the nearest number: cut the window at any other digit in between.
-        for index in range(len(ahead) - 1, -1, -1):
-            if ahead[index].isdigit():
-                ahead = ahead[index + 1:]
-                break
-        for index, char in enumerate(behind):
-            if char.isdigit():
-                behind = behind[:index]
-                break
-        window = ahead + " \0 " + behind
-        return any(word in window for word in words)
+        cut = _UP_TO_LAST_DIGIT.match(ahead)
+        if cut is not None:
+            ahead = ahead[cut.end():]
+        pattern = _words_pattern(words)
+        if pattern.search(ahead) is not None:
+            return True
+        if after <= 0:
+            return False
+        behind = text[end:end + after]
+        cut = _A_DIGIT.search(behind)
+        return pattern.search(behind if cut is None else behind[:cut.start()]) is not None
+
+
+_UP_TO_LAST_DIGIT = re.compile(r".*\d", re.S)
+_A_DIGIT = re.compile(r"\d")
+_WORD_PATTERNS: dict[int, tuple[tuple[str, ...], re.Pattern[str]]] = {}
+
+
+def _words_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    """One alternation for a tuple of context words (kept by identity: the tuples are module constants)."""
+    known = _WORD_PATTERNS.get(id(words))
+    if known is None or known[0] is not words:
+        if len(_WORD_PATTERNS) > 256:  # a caller passing fresh tuples must not grow it without bound
+            _WORD_PATTERNS.clear()
+        known = _WORD_PATTERNS[id(words)] = (words, re.compile("|".join(map(re.escape, words))))
+    return known[1]
 
 
 Validator = Callable[[Scan, "re.Match[str]"], "Hit | None"]
@@ -117,18 +167,12 @@ def standalone(text: str, start: int, end: int, joiners: str = "-_/.#@") -> bool
         return False
     if after in joiners and end + 1 < len(text) and _WORDISH.match(text[end + 1]):
         return False
+    # "800,342,225": digits joined by thousands commas are one number, not the end or start of another
+    if before == "," and start > 1 and text[start - 2].isdigit():
+        return False
+    if after == "," and end + 1 < len(text) and text[end + 1].isdigit():
+        return False
     return True
-
-
-def group_starts(candidate: str, separators: str = " -.()/", limit: int = 3) -> list[int]:
-    """Offsets where a later group of the candidate starts ("30 (06) 200 6659" may really start at "(06)")."""
-    starts = [0]
-    for index in range(1, len(candidate)):
-        if len(starts) > limit:
-            break
-        if candidate[index - 1] == " " and candidate[index] not in " -.)/":
-            starts.append(index)
-    return starts
 
 
 def group_prefixes(candidate: str, separators: str = " -.()/") -> list[tuple[str, int]]:
@@ -143,9 +187,62 @@ def group_prefixes(candidate: str, separators: str = " -.()/") -> list[tuple[str
     return [(candidate[:cut], cut) for cut in cuts]
 
 
-_IBAN_HEAD = re.compile(r"[a-z]{2}\d{2}(?: [a-z0-9]{4}){0,7} $")
+# A spaced IBAN's start right before `start`. Only its first group may be letters alone (a bank code, "GB29 NWBK …"):
+# in "SA36 4121 … 2620 paid with 3790…" the words end the IBAN.
+_IBAN_HEAD = re.compile(r"[a-z]{2}\d{2}(?: [a-z0-9]{4}(?: (?=[a-z]{0,3}\d)[a-z0-9]{4}){0,6})? $")
+
+
+_LETTER_VALUES = str.maketrans({chr(ord("a") + i): str(10 + i) for i in range(26)})
 
 
 def inside_iban(text: str, start: int) -> bool:
-    """Whether the digits at `start` continue a spaced IBAN ("de90 0727 8076 …" with a bad checksum)."""
-    return _IBAN_HEAD.search(text, max(0, start - 42), start) is not None
+    """Whether the digits at `start` continue a spaced IBAN ("de90 0727 8076 …" with a bad checksum).
+
+    Not when what precedes is already a whole IBAN (its mod-97 holds): "SA97 7736 … 2965 784-1983-…" ends there.
+    """
+    head = _IBAN_HEAD.search(text, max(0, start - 42), start)
+    if head is None:
+        return False
+    compact = head.group().replace(" ", "")
+    rearranged = (compact[4:] + compact[:4]).translate(_LETTER_VALUES)
+    return not (len(compact) >= 15 and rearranged.isdigit() and int(rearranged) % 97 == 1)
+
+
+# --- dates, times, versions and prices: numbers that are none of the detectors' business ------------------------
+# Written for normalised text (every digit system is ASCII by then). A phone, ID or card candidate that overlaps one
+# of these spans is refused: "01.01.2020" is a date, not a Lebanese phone number.
+_DAY = r"(?:0?[1-9]|[12]\d|3[01])"
+_MONTH = r"(?:0?[1-9]|1[0-2])"
+_YEAR = r"(?:1[3-9]|2\d)\d\d"  # Gregorian, and Hijri and Solar Hijri years (1446, 1403)
+_CURRENCY = r"(?:[$€£¥₪]|\b(?:usd|eur|gbp|aed|sar|ils|nis|egp|qar|kwd|jod|bhd|omr)\b|ש\"ח|د\.إ|ر\.س)"
+_AMOUNT = r"\d{1,3}(?:[,.' ]\d{3})*(?:[.,]\d{1,2})?"
+_QUANTITY = re.compile("|".join((
+    # day-month-year and month-day-year, with one separator used twice; a 4-digit or a 2-digit year
+    rf"(?<![\d.,/-]){_DAY}([./-]){_MONTH}\1(?:{_YEAR}|\d\d)(?![\d/-]|[.,]\d)",
+    rf"(?<![\d.,/-]){_MONTH}([./-]){_DAY}\2(?:{_YEAR}|\d\d)(?![\d/-]|[.,]\d)",
+    # year-month-day, and the compact yyyymmdd of file names and builds
+    rf"(?<![\d.,/-]){_YEAR}([./-]){_MONTH}\3{_DAY}(?![\d/-]|[.,]\d)",
+    rf"(?<![\d]){_YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)",
+    # times: 14:15, 9:15am, 11:45:00
+    r"(?<![\d:])(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?![\d:])",
+    # versions: v8.13.10, 10.15.7.1234 (a group with a leading zero, as in 050.154.0846, is a phone's, and so is the
+    # North American 415.555.1234)
+    r"(?<![\w.])v\d+(?:\.\d+)+",
+    r"(?<![\d.])(?!\d{3}\.\d{3}\.\d{4}(?![\d.]))(?:0|[1-9]\d{0,3})(?:\.(?:0|[1-9]\d{0,3})){2,}(?![\d.])",
+)))
+# Prices: a currency sign or code next to an amount (searched only where a currency marker is).
+_HAS_CURRENCY = re.compile(_CURRENCY)
+_PRICE = re.compile(rf"{_CURRENCY} ?{_AMOUNT}|{_AMOUNT} ?{_CURRENCY}")
+_QUANTITY_REACH = 24
+
+
+def _quantity_matches(text: str, low: int = 0, high: int | None = None):
+    high = len(text) if high is None else high
+    yield from _QUANTITY.finditer(text, low, high)
+    if _HAS_CURRENCY.search(text, low, high):
+        yield from _PRICE.finditer(text, low, high)
+
+
+def quantity_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """Spans of `text` (normalised) that are dates, times, versions or prices."""
+    return tuple(sorted(match.span() for match in _quantity_matches(text)))

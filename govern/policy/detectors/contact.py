@@ -8,9 +8,10 @@ import phonenumbers
 
 from govern.policy.detectors import phone_rules
 from govern.policy.detectors.base import (
-    Hit, PatternDetector, Scan, context_words, digits_of, group_prefixes, group_starts, inside_iban,
+    Hit, PatternDetector, Scan, context_words, digits_of, group_prefixes, inside_iban,
     standalone,
 )
+from govern.policy.text import fold_term
 
 # --- e-mail ---------------------------------------------------------------------------------------
 
@@ -37,13 +38,46 @@ EMAIL = PatternDetector("EMAIL_ADDRESS", "EMAIL_ADDRESS", r"[a-z0-9]@[a-z0-9-]+\
 DEFAULT_REGIONS = ("IL", "SA", "AE", "EG", "US", "GB", "JO", "QA", "KW", "BH", "OM", "LB", "FR", "DE")
 _REGIONS_BY_SCRIPT = {"he": ("IL",), "ar": ("SA", "AE", "EG", "JO", "QA", "KW", "BH", "OM", "LB", "IL")}
 
-_PHONE = re.compile(r"(?<![\w+])(?:\+|\(\+?)?\d(?:[ ().-]{0,2}\d){6,16}")
+# Every place a number may start (a lookahead, so one number's match cannot swallow the start of the next).
+_PHONE = re.compile(r"(?<![\w+])(?<!\d[-./])(?=((?:\+|\(\+?)?\d(?:[ ().-]{0,2}\d){6,16}))")
+_US_START = re.compile(r"[2-9]\d\d[ .-]{1,2}\d{3}[ .-]\d{4}")
 _US_SHAPE = re.compile(r"\(?\d{3}\)?[ .-]{1,2}\d{3}[ .-]\d{4}")
 PHONE_CONTEXT = context_words(
-    "phone", "tel:", "tel.", "tel ", "call", "mobile", "whatsapp", "contact", "fax", "cell", "sms", "text me",
+    "phone", "tel:", "tel.", "tel ", "call", "mobile", "reach me", "reach us", "whatsapp", "contact", "fax", "cell",
+    "sms", "text me",
     "هاتف", "جوال", "اتصل", "اتصال", "واتساب", "موبايل", "تليفون", "تلفون", "الرقم",
-    "טלפון", "נייד", "טל:", "טל'", "התקשר", "התקשרו", "וואטסאפ", "פקס", "חייגו",
+    "טלפון", "נייד", "טל:", "טל'", "התקשר", "התקשרו", "וואטסאפ", "פקס", "חייגו", "ליצור קשר",
 )
+
+# Weaker: they say "a number", not which. Enough for a number written with a trunk prefix ("my number is 09-7625400"),
+# not for a bare digit run ("my credit card number is 36168002586008").
+NUMBER_CONTEXT = context_words("my number", "number is", "our number", "رقمي", "رقمه", "המספר שלי")
+
+# Words that make the number right after them a reference (order, ticket, invoice, tracking, SKU): a national-looking
+# number a few characters after one, with no phone word before it, is not taken for a phone number. Whole words
+# (not near()'s substrings: "refer" and "border" say nothing).
+_REFERENCE_WORDS = (
+    "order", "ticket", "case", "ref", "invoice", "tracking", "sku", "item", "model", "serial", "booking",
+    "reservation", "confirmation", "הזמנה", "פנייה", "קריאה", "חשבונית", 'מק"ט', "אסמכתא", "משלוח", "מעקב",
+    "طلب", "الطلب", "فاتوره", "تذكره", "مرجع", "الشحنه", "التتبع", "حجز",
+)
+_REFERENCE_BEFORE = re.compile(
+    r"(?<!\w)(?:" + "|".join(re.escape(fold_term(word)) for word in _REFERENCE_WORDS) + r")(?!\w)\D{0,12}$"
+)
+
+
+def _after_reference_word(text: str, start: int) -> bool:
+    return _REFERENCE_BEFORE.search(text, max(0, start - 40), start) is not None
+
+
+def suggested_regions(country: str | None, scripts: frozenset[str]) -> tuple[str, ...]:
+    """The regions the account's country or the text's script suggest (a number written the national way, with no
+    context word, is taken for a phone number only in one of these: "078 05 1123" in English is not a UAE number)."""
+    ordered: list[str] = [country.upper()] if country else []
+    for script in ("he", "ar"):
+        if script in scripts:
+            ordered.extend(_REGIONS_BY_SCRIPT[script])
+    return tuple(dict.fromkeys(ordered))
 
 
 def phone_regions(country: str | None, scripts: frozenset[str]) -> tuple[str, ...]:
@@ -101,18 +135,19 @@ def valid_number(candidate: str, digits: str, regions: tuple[str, ...]) -> phone
 
 
 def _validate_phone(scan: Scan, match: re.Match[str]) -> Hit | None:
-    whole = match.group()
-    if inside_iban(scan.text, match.start()):
-        return None  # the tail of an IBAN with a bad checksum, not a phone number
-    for offset in group_starts(whole):
-        hit = _phone_at(scan, match.start() + offset, whole[offset:])
-        if hit is not None:
-            return hit
-    return None
+    if scan.inside_found("PHONE_NUMBER", match.start()) or inside_iban(scan.text, match.start()):
+        return None  # a later group of a number already found, or the tail of an IBAN with a bad checksum
+    found = match.group(1)
+    if found[0] not in "+(0" and not _US_START.match(found) and not scan.anywhere(PHONE_CONTEXT):
+        return None  # no trunk prefix, no "+", no US shape and no phone word in the whole text: not a phone number
+    return scan.found(_phone_at(scan, match.start(), found))
 
 
 def _phone_at(scan: Scan, start: int, found: str) -> Hit | None:
     text = scan.text
+    # Context words are looked for before the number only, so once per start whatever the cut.
+    context: tuple[bool, bool, bool] | None = None  # phone word, "number" word, reference word
+    suggested = suggested_regions(scan.country, scan.scripts)
     for candidate, length in group_prefixes(found):
         candidate = candidate.rstrip(" (.-")
         end = start + len(candidate)
@@ -121,16 +156,50 @@ def _phone_at(scan: Scan, start: int, found: str) -> Hit | None:
         digits = digits_of(candidate)
         if not 7 <= len(digits) <= 15:
             continue
-        if candidate.lstrip("(").startswith("+") or digits.startswith("0"):
+        if context is None:
+            context = (scan.near(PHONE_CONTEXT, start, end, before=32, after=0),
+                       scan.near(NUMBER_CONTEXT, start, end, before=32, after=0),
+                       _after_reference_word(text, start))
+        trunk = digits.startswith("0")
+        number = None
+        if candidate.lstrip("(").startswith("+") or digits.startswith("00"):
             number = valid_number(candidate, digits, scan.regions)
-        elif _US_SHAPE.fullmatch(candidate):
+        elif context[0] or (trunk and context[1]):
+            # The suggested regions first (valid, then merely possible there), then every default region.
+            number = valid_number(candidate, digits, suggested) if suggested else None
+            if number is None and suggested and trunk:
+                hit = _possible_number(candidate, suggested, start, end)
+                if hit is not None and not scan.quantity_at(start, end):
+                    return hit
+            if number is None:
+                number = valid_number(candidate, digits, scan.regions)
+        elif context[2]:
+            continue  # "order 0501234567": a reference, not a phone number
+        elif _US_SHAPE.fullmatch(candidate) and digits[0] not in "01":
             number = valid_number(candidate, digits, ("US", "CA"))
-        elif scan.near(PHONE_CONTEXT, start, end, before=32, after=0):
-            number = valid_number(candidate, digits, scan.regions)
-        else:
-            continue  # a bare digit run without a trunk prefix or context: a timestamp, an order number
-        if number is not None:
+        elif trunk and suggested:
+            # A national number with no context word: only where the account or the script points.
+            number = valid_number(candidate, digits, suggested)
+        # Last, as it costs most: a date, time, version or price is not a phone number whatever it parses as.
+        if number is not None and not scan.quantity_at(start, end):
             return Hit("PHONE_NUMBER", start, end, kind=(number.region or "").lower() or None, value=number.e164)
+    return None
+
+
+def _possible_number(candidate: str, regions: tuple[str, ...], start: int, end: int) -> Hit | None:
+    """A context word, a trunk prefix and the length of a number of a suggested region, but a range the metadata does
+    not (yet) list as allocated ("ליצור קשר ב-050 154 0846"): likely a phone number, not proven one."""
+    if len(set(digits_of(candidate))) < 4:
+        return None  # 050 111 1111, 0555555555: a placeholder
+    for region in regions:
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            return None
+        if phonenumbers.is_possible_number_with_reason(number) == phonenumbers.ValidationResult.IS_POSSIBLE:
+            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            return Hit("PHONE_NUMBER", start, end, kind=region.lower(), value=e164, certainty="likely",
+                       reason="unverified_structure")
     return None
 
 

@@ -20,7 +20,7 @@ def found(compiled, text, **context):
     ("call +972-54-555-0199 now", ("PHONE_NUMBER", "il", "+972-54-555-0199")),
     ("جوال 055 123 4567", ("PHONE_NUMBER", "sa", "055 123 4567")),
     ("office (212) 555-0147", ("PHONE_NUMBER", "us", "(212) 555-0147")),
-    ("ring 020 7946 0958", ("PHONE_NUMBER", "gb", "020 7946 0958")),
+    ("call 020 7946 0958", ("PHONE_NUMBER", "gb", "020 7946 0958")),
     ("هاتف +20 2 2555 0199", ("PHONE_NUMBER", "eg", "+20 2 2555 0199")),
     ("card 4111 1111 1111 1111", ("PAYMENT_CARD", "visa", "4111 1111 1111 1111")),
     ("mc 2221-0000-0000-0009.", ("PAYMENT_CARD", "mastercard", "2221-0000-0000-0009")),

@@ -29,9 +29,10 @@ def test_the_strongest_action_decides(compiled) -> None:
 
 
 def test_support_number_is_an_exception_in_any_format(compiled) -> None:
-    for text in ("support: 03-555-0100", "support: +972 3 555 0100", "support: +97235550100"):
+    # "call": a national number with no context word is a phone number only where the account or script points.
+    for text in ("call support: 03-555-0100", "support: +972 3 555 0100", "support: +97235550100"):
         assert evaluate(compiled, text).findings == (), text
-    assert evaluate(compiled, "support: 03-555-0101").decision is Action.REQUIRE_APPROVAL
+    assert evaluate(compiled, "call support: 03-555-0101").decision is Action.REQUIRE_APPROVAL
 
 
 def test_embargo_lifts_at_its_date(compiled) -> None:
