@@ -411,7 +411,10 @@ def issue_examples() -> list[dict]:
     find("IBAN GB82WEST12345698765432 4111111111111111", "IBAN", ["GB82WEST12345698765432"])
     find("784-1982-9766687-1", "NATIONAL_ID", ["784-1982-9766687-1"], "ae_emirates_id", "no context word")
     find("3933742-3", "NATIONAL_ID", ["3933742-3"], "il_teudat_zehut", "dash before the check digit")
-    find("39337423", "NATIONAL_ID", ["39337423"], "il_teudat_zehut", "8 digits, leading zero dropped")
+    # The issue names the form, not a text: bare, one 8-digit number in ten passes the check digit (order numbers do),
+    # so the form is written as people write it, after an ID word (decision 0042).
+    find("ת.ז. 39337423", "NATIONAL_ID", ["39337423"], "il_teudat_zehut", "8 digits, leading zero dropped, after an ID word")
+    find("ID number 39337423", "NATIONAL_ID", ["39337423"], "il_teudat_zehut", "8 digits, leading zero dropped, after an ID word")
     find("NO 02 15037577003", "IBAN", ["NO 02 15037577003"], note="irregular spacing")
     allow("NO 02 15037577003", "PHONE_NUMBER", note="an IBAN, not a phone number", decision=None)
     find("MK072 5012 0000 0589 84", "IBAN", ["MK072 5012 0000 0589 84"], note="irregular spacing")
