@@ -102,6 +102,11 @@ class VerificationSchema(Schema):
     last_hash = fields.String(allow_none=True)
     first_failure = fields.String(allow_none=True)
     notes = fields.List(fields.String())
+    whole_trail_verified_at = fields.String(allow_none=True, metadata={
+        "description": "When the latest kept whole-trail verification ran (daily job or `govern audit verify`); "
+                       "null when the whole trail was walked for this answer."})
+    whole_trail_verified_by = fields.String(allow_none=True)
+    events_checked_now = fields.Integer(metadata={"description": "Events walked for this answer."})
 
 
 @blp.route("/keys")
@@ -156,14 +161,11 @@ class Verification(MethodView):
     @requires(Permission.AUDIT_READ)
     @blp.response(200, VerificationSchema)
     def get(self):
-        """Verify the whole trail now with the signer's own keys (the CLI can also verify offline)."""
-        # One process: forking worker processes from a threaded web worker is not safe (the CLI and the jobs may).
-        report = checkpoints.verify_stored_trail(db.session, checkpoints.trusted_keys_from_signer(db.session, current_signer()),
-                                                 workers=1)
-        return {"ok": report.ok, "events_checked": report.events_checked, "checkpoints_checked": report.checkpoints_checked,
-                "last_seq": report.last_seq, "last_hash": report.last_hash,
-                "first_failure": str(report.failure) if report.failure else None, "notes": report.notes}
+        """The latest whole-trail verification (the daily job, `govern audit verify`) and the events since it, checked
+        now against the sealed head; the whole trail when no verification is kept yet."""
+        from govern.audit.verifications import verify_for_reader
 
+        return verify_for_reader(db.session, checkpoints.trusted_keys_from_signer(db.session, current_signer()))
 
 class EvidenceExportRequest(Schema):
     from_ = AwareDateTime(data_key="from", required=True, metadata={"description": "Start of the period (UTC)."})

@@ -40,6 +40,10 @@ class CheckpointPolicy:
     every_minutes: int
 
 
+def chain_head(session: Session) -> AuditChainHead:
+    return _head(session)
+
+
 def _head(session: Session, fresh: bool = False) -> AuditChainHead:
     head = session.get(AuditChainHead, 1, populate_existing=fresh)
     if head is None:

@@ -124,7 +124,18 @@ def _verify_database(start, end, public_key: Path | None, as_json: bool) -> None
             keys = checkpoints.trusted_keys_from_signer(session, current_signer())
         except SigningUnavailable as exc:
             raise click.ClickException(f"{exc}; pass --public-key to verify with keys you hold") from None
-    _report(checkpoints.verify_stored_trail(session, keys, max(from_seq, 1), to_seq), as_json)
+    report = checkpoints.verify_stored_trail(session, keys, max(from_seq, 1), to_seq)
+    if public_key is None and max(from_seq, 1) == 1 and to_seq is None:
+        # the whole trail with the signer's keys: kept, so the API checks only what comes after it
+        from govern.audit.verifications import keep
+
+        try:
+            keep(session, cli_actor(), report)
+            session.commit()
+        except Exception as exc:  # noqa: BLE001 - a read-only database still gets its verification printed
+            session.rollback()
+            click.echo(f"note: this verification could not be kept ({exc.__class__.__name__})", err=True)
+    _report(report, as_json)
 
 
 @audit.command("checkpoint")

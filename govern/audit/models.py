@@ -93,3 +93,20 @@ class AuditStreamCursor(Base):
     sink: Mapped[str] = mapped_column(String(512), primary_key=True)  # the target as configured: file:/..., syslog://...
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime]
+
+
+class AuditVerification(Base):
+    """A whole-trail verification with the signer's keys (the daily job, `govern audit verify`): the API answers from
+    the latest one and checks only the events since, so a read never walks ten million events."""
+
+    __tablename__ = "audit_verifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    verified_at: Mapped[datetime]
+    verified_by: Mapped[str] = mapped_column(String(255))
+    ok: Mapped[bool]
+    events_checked: Mapped[int] = mapped_column(BigInteger)
+    checkpoints_checked: Mapped[int]
+    last_seq: Mapped[int | None] = mapped_column(BigInteger)
+    last_hash: Mapped[str | None] = mapped_column(String(64))
+    first_failure: Mapped[str | None] = mapped_column(String(2000))

@@ -20,7 +20,12 @@ def _settings():
 @shared_task(name="govern.audit.verify_chain")
 def verify_chain_task() -> dict:
     session = db.session
+    from govern.audit.service import Actor
+    from govern.audit.verifications import keep
+
     report = checkpoints.verify_stored_trail(session, checkpoints.trusted_keys_from_signer(session, current_signer()))
+    keep(session, Actor.system("verify-audit-chain"), report)
+    session.commit()
     if report.ok:
         log.info("audit_trail_verified", events=report.events_checked, checkpoints=report.checkpoints_checked,
                  last_seq=report.last_seq)
