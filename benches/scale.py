@@ -86,6 +86,9 @@ def run(command: list[str], env: dict[str, str], timeout: float, memory_limit_mb
             limit = memory_limit_mb * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
+    peak = tempfile.NamedTemporaryFile(prefix="govern-scale-rss-", delete=False)
+    peak.close()
+    command = [sys.executable, str(ROOT / "benches" / "_maxrss.py"), peak.name, *command]  # see _maxrss.py: why
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen(command, env=env, stdout=out, stderr=err, preexec_fn=limits, cwd=ROOT)
@@ -104,7 +107,14 @@ def run(command: list[str], env: dict[str, str], timeout: float, memory_limit_mb
         seconds = time.perf_counter() - started
         out.seek(0)
         err.seek(0)
-        return Ran(seconds, usage.ru_maxrss / 1024, returncode, out.read().decode(errors="replace"),
+        try:
+            with open(peak.name) as written:
+                max_rss_kb = int(written.read() or usage.ru_maxrss)
+        except (OSError, ValueError):
+            max_rss_kb = usage.ru_maxrss  # killed before it could say: the inflated figure, never a smaller one
+        finally:
+            os.unlink(peak.name)
+        return Ran(seconds, max_rss_kb / 1024, returncode, out.read().decode(errors="replace"),
                    err.read().decode(errors="replace"))
 
 
