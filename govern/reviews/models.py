@@ -70,20 +70,21 @@ class ReviewItem(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("review_campaigns.id"), index=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("review_campaigns.id"))  # indexed by the unique constraint
     grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"), index=True)
     # copies of the grant's (whose own foreign keys hold them): no foreign key of their own, so opening a campaign
     # does not check 230,000 rows twice more (decision 0036)
     person_id: Mapped[int]
     account_id: Mapped[int]
     grant_role: Mapped[str] = mapped_column(String(32))
-    reviewer_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)  # None: governance decides
+    # read from people in the opening statement, and people are never deleted: no per-row foreign-key check (0036)
+    reviewer_person_id: Mapped[int | None] = mapped_column(index=True)  # None: governance decides
     decision: Mapped[ItemDecision | None] = mapped_column(enum_column(ItemDecision))
     decided_by: Mapped[str | None] = mapped_column(String(255))
     decided_at: Mapped[datetime | None]
     comment: Mapped[str | None] = mapped_column(Text)
     last_reminded_at: Mapped[datetime | None]
-    escalated_from_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))  # the reviewer before escalation
+    escalated_from_person_id: Mapped[int | None]  # the reviewer before escalation
 
     campaign: Mapped[ReviewCampaign] = relationship(back_populates="items", lazy="joined")
     grant: Mapped[Grant] = relationship(lazy="joined")
@@ -91,7 +92,8 @@ class ReviewItem(Base):
                                           viewonly=True)
     account: Mapped[SocialAccount] = relationship(primaryjoin="foreign(ReviewItem.account_id) == SocialAccount.id",
                                                   lazy="joined", viewonly=True)
-    reviewer: Mapped[Person | None] = relationship(foreign_keys=[reviewer_person_id], lazy="joined")
+    reviewer: Mapped[Person | None] = relationship(primaryjoin="foreign(ReviewItem.reviewer_person_id) == Person.id",
+                                                   lazy="joined", viewonly=True)
 
     # 0 while the item waits for a decision (undecided or escalated), 1 once decided: "my reviews" pages waiting first
     settled: Mapped[int] = column_property(case((decision.is_(None), 0), (decision == ItemDecision.ESCALATED, 0), else_=1))
