@@ -67,10 +67,12 @@ class ReviewItem(Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "grant_id"),
         Index("ix_review_items_campaign_id_account_id_id", "campaign_id", "account_id", "id"),  # the campaign's pages
+        # the campaign's progress per reviewer, read from the index alone
+        Index("ix_review_items_campaign_reviewer_decision", "campaign_id", "reviewer_person_id", "decision"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("review_campaigns.id"))  # indexed by the unique constraint
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("review_campaigns.id"))  # leads three indexes below
     grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"), index=True)
     # copies of the grant's (whose own foreign keys hold them): no foreign key of their own, so opening a campaign
     # does not check 230,000 rows twice more (decision 0036)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import case, func, insert, not_, or_, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from govern.accounts.models import Network, SocialAccount
 from govern.audit.service import Actor, EventSpec, record, record_many
@@ -266,6 +266,9 @@ def fill_campaign(session: Session, actor: Actor, campaign_id: int, now: datetim
     session.execute(insert(ReviewItem).from_select(queries.SNAPSHOT_COLUMNS, snapshot))
     if on_postgresql:
         session.execute(text("RESET enable_nestloop"))
+        # A bulk load of up to hundreds of thousands of rows: the pages read next should not be planned on the
+        # statistics of an empty table while autovacuum catches up (it blocks neither reads nor writes).
+        session.execute(text("ANALYZE review_items"))
     per_reviewer = session.execute(select(ReviewItem.reviewer_person_id, func.count()).where(
         ReviewItem.campaign_id == campaign.id).group_by(ReviewItem.reviewer_person_id)).all()
     counts = {reviewer: count for reviewer, count in per_reviewer if reviewer is not None}
@@ -421,8 +424,10 @@ def items_for_page(session: Session, decider: Decider, *, limit: int, cursor: st
     """One page of the items this person reviews in running campaigns: those still waiting first, then the decided."""
     if not _mine(decider):
         return Page([], None)
-    return paginate(session, _items_for_query(decider, pending_only), "waiting", ReviewItem.settled, ReviewItem.id,
-                    limit, cursor)
+    # The grant (with its account, network and owner) in a second query by id: joined into the page query, the
+    # planner nested a loop over every account for each of the page's rows (150 ms for 51 rows at 5,000 accounts).
+    query = _items_for_query(decider, pending_only).options(selectinload(ReviewItem.grant))
+    return paginate(session, query, "waiting", ReviewItem.settled, ReviewItem.id, limit, cursor)
 
 
 def waiting_counts(session: Session, decider: Decider) -> dict[int, int]:
