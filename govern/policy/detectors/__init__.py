@@ -7,7 +7,8 @@ from govern.policy.detectors.base import Hit, PatternDetector, Scan
 from govern.policy.detectors.contact import canonical_phone, phone_regions
 from govern.policy.detectors.masking import mask_preview, redact
 
-BUILTIN: tuple[PatternDetector, ...] = contact.DETECTORS + financial.DETECTORS + identity.DETECTORS + secrets.DETECTORS
+# Phone numbers last: a phone-shaped run inside a card, IBAN, ID or secret found before it is not parsed again.
+BUILTIN: tuple[PatternDetector, ...] = financial.DETECTORS + identity.DETECTORS + secrets.DETECTORS + contact.DETECTORS
 
 PATTERN_ENTITIES = ("EMAIL_ADDRESS", "PHONE_NUMBER", "PAYMENT_CARD", "IBAN", "NATIONAL_ID", "PASSPORT", "SECRET")
 # Found by the packs' lexicons and terms through the engine's one automaton.

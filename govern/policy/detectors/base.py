@@ -36,6 +36,9 @@ REASONS = {
 }
 
 
+_SPAN_CLAIMING = frozenset({"PAYMENT_CARD", "IBAN", "NATIONAL_ID", "SECRET"})
+
+
 @dataclass(slots=True)
 class Scan:
     """One text under inspection, as the validators see it."""
@@ -59,13 +62,22 @@ class Scan:
             known = self.notes[key] = _words_pattern(words).search(self.norm.text) is not None
         return known
 
+    # Spans of certain cards, IBANs, national IDs and secrets already found: a phone-number candidate starting inside
+    # one is a part of it (the overlap would drop it anyway), so it is not parsed (the detectors run in that order).
+    certain_spans: list[tuple[int, int]] = field(default_factory=list)
+
     def inside_found(self, entity: str, start: int) -> bool:
         return start < self.found_until.get(entity, -1)
+
+    def inside_certain(self, start: int) -> bool:
+        return any(first <= start < last for first, last in self.certain_spans)
 
     def found(self, hit: "Hit | None") -> "Hit | None":
         """Record `hit` (if any) as found and return it."""
         if hit is not None:
             self.found_until[hit.entity] = max(hit.end, self.found_until.get(hit.entity, -1))
+            if hit.certainty == "certain" and hit.entity in _SPAN_CLAIMING:
+                self.certain_spans.append((hit.start, hit.end))
         return hit
 
     def quantity_at(self, start: int, end: int) -> bool:

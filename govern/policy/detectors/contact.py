@@ -135,7 +135,7 @@ def valid_number(candidate: str, digits: str, regions: tuple[str, ...]) -> phone
 
 
 def _validate_phone(scan: Scan, match: re.Match[str]) -> Hit | None:
-    if scan.inside_found("PHONE_NUMBER", match.start()) or inside_iban(scan.text, match.start()):
+    if scan.inside_found("PHONE_NUMBER", match.start()) or scan.inside_certain(match.start()) or inside_iban(scan.text, match.start()):
         return None  # a later group of a number already found, or the tail of an IBAN with a bad checksum
     found = match.group(1)
     if found[0] not in "+(0" and not _US_START.match(found) and not scan.anywhere(PHONE_CONTEXT):
