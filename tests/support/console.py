@@ -33,6 +33,21 @@ def signed_in_client(app, user_id: int):
     return sign_in_as(app, app.test_client(), user_id)
 
 
+def signed_in_with_role(app, session, role):
+    """A test client signed in as a new console user of `role`; .actor_id is how the audit trail names them."""
+    import uuid
+
+    from govern.audit.service import Actor
+    from govern.auth.service import ensure_console_user
+
+    user = ensure_console_user(session, Actor.system("tests"), f"{role.value}-{uuid.uuid4().hex[:8]}@console.test",
+                               f"{role.value} tester", role)
+    session.commit()
+    client = signed_in_client(app, user.id)
+    client.actor_id = f"console_user:{user.id}"
+    return client
+
+
 def csrf_token_of(page) -> str:
     """The CSRF token in a console page's form."""
     found = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))

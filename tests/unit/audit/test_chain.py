@@ -13,6 +13,7 @@ from govern.audit.models import AuditChainHead, AuditEvent
 from govern.audit.service import record, verify_chain
 from govern.secret_value import SecretValue
 from tests import factories
+from tests.support.audit import tamper
 
 
 @pytest.fixture
@@ -22,16 +23,6 @@ def chain(session, actor):
     session.flush()
     return session
 
-
-def _tamper(session, statement: str, **params) -> None:
-    """Change rows behind govern's back, as a database administrator could (bypassing triggers)."""
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
-    connection.execute(sa.text(statement), params)
-    if connection.dialect.name == "postgresql":
-        connection.execute(sa.text("SET LOCAL session_replication_role = origin"))
-    session.expire_all()
 
 
 def _seqs(session) -> list[int]:
@@ -56,7 +47,7 @@ def test_each_event_links_to_the_one_before(chain):
 
 def test_edited_event_is_caught(chain):
     target = _seqs(chain)[2]
-    _tamper(chain, "UPDATE audit_events SET actor = 'someone-else' WHERE seq = :seq", seq=target)
+    tamper(chain, "UPDATE audit_events SET actor = 'someone-else' WHERE seq = :seq", seq=target)
     result = verify_chain(chain)
     assert not result.ok
     assert result.first_break.seq == target
@@ -67,7 +58,7 @@ def test_edited_event_is_caught(chain):
 def test_deleted_event_is_caught(chain, position):
     seqs = _seqs(chain)
     victim = seqs[0] if position == "first" else seqs[len(seqs) // 2]
-    _tamper(chain, "DELETE FROM audit_events WHERE seq = :seq", seq=victim)
+    tamper(chain, "DELETE FROM audit_events WHERE seq = :seq", seq=victim)
     result = verify_chain(chain)
     assert not result.ok
     assert result.first_break.seq == victim + 1
@@ -75,7 +66,7 @@ def test_deleted_event_is_caught(chain, position):
 
 def test_deleted_last_event_is_caught(chain):
     last = _seqs(chain)[-1]
-    _tamper(chain, "DELETE FROM audit_events WHERE seq = :seq", seq=last)
+    tamper(chain, "DELETE FROM audit_events WHERE seq = :seq", seq=last)
     result = verify_chain(chain)
     assert not result.ok
     assert result.first_break.seq is None
@@ -84,9 +75,9 @@ def test_deleted_last_event_is_caught(chain):
 
 def test_reordered_events_are_caught(chain):
     a, b = _seqs(chain)[1:3]
-    _tamper(chain, "UPDATE audit_events SET seq = -1 WHERE seq = :a", a=a)
-    _tamper(chain, "UPDATE audit_events SET seq = :a WHERE seq = :b", a=a, b=b)
-    _tamper(chain, "UPDATE audit_events SET seq = :b WHERE seq = -1", b=b)
+    tamper(chain, "UPDATE audit_events SET seq = -1 WHERE seq = :a", a=a)
+    tamper(chain, "UPDATE audit_events SET seq = :a WHERE seq = :b", a=a, b=b)
+    tamper(chain, "UPDATE audit_events SET seq = :b WHERE seq = -1", b=b)
     result = verify_chain(chain)
     assert not result.ok
     assert result.first_break.seq == a
@@ -99,7 +90,7 @@ def test_rewritten_event_with_recomputed_hash_breaks_the_next_link(chain):
     event = chain.get(AuditEvent, target)
     forged = ChainedFields(event.seq, event.occurred_at, "forger", event.action, event.target_type, event.target_id,
                            event.summary, event.request_id, event.client_addr, event.encoding_version, event.prev_hash)
-    _tamper(chain, "UPDATE audit_events SET actor = 'forger', hash = :h WHERE seq = :seq", h=event_hash(forged), seq=target)
+    tamper(chain, "UPDATE audit_events SET actor = 'forger', hash = :h WHERE seq = :seq", h=event_hash(forged), seq=target)
     result = verify_chain(chain)
     assert not result.ok
     assert result.first_break.seq == target + 1

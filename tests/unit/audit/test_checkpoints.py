@@ -18,6 +18,7 @@ from govern.audit.signing import LocalKeySigner, SigningKeyMissing, checkpoint_m
 from govern.audit.verification import EventRow, SignedCheckpoint, TrustedKey, verify_trail
 from govern.db import utcnow
 from tests import factories
+from tests.support.audit import tamper
 
 
 @pytest.fixture
@@ -37,13 +38,6 @@ def trail(session, actor, signer):
     session.flush()
     return session
 
-
-def _tamper(session, statement: str, **params) -> None:
-    connection = session.connection()
-    connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
-    connection.execute(sa.text(statement), params)
-    connection.execute(sa.text("SET LOCAL session_replication_role = origin"))
-    session.expire_all()
 
 
 def _verify(session, signer):
@@ -82,7 +76,7 @@ def test_nothing_to_sign_when_the_head_is_sealed(trail, signer):
 
 def test_edited_event_is_named(trail, signer):
     target = _checkpoint_seqs(trail)[-1] - 2
-    _tamper(trail, "UPDATE audit_events SET actor = 'someone-else' WHERE seq = :seq", seq=target)
+    tamper(trail, "UPDATE audit_events SET actor = 'someone-else' WHERE seq = :seq", seq=target)
     report = _verify(trail, signer)
     assert report.failure.seq == target and "edited" in report.failure.reason
 
@@ -100,10 +94,10 @@ def test_edited_and_rehashed_trail_is_caught_by_the_checkpoint(trail, signer):
         from govern.audit.verification import computed_hash
 
         digest = computed_hash(event)
-        _tamper(trail, "UPDATE audit_events SET actor = :actor, prev_hash = :prev, hash = :hash WHERE seq = :seq",
+        tamper(trail, "UPDATE audit_events SET actor = :actor, prev_hash = :prev, hash = :hash WHERE seq = :seq",
                 actor=event.actor, prev=prev, hash=digest, seq=row.seq)
         prev = digest
-    _tamper(trail, "UPDATE audit_chain_head SET last_hash = :hash", hash=prev)
+    tamper(trail, "UPDATE audit_chain_head SET last_hash = :hash", hash=prev)
     report = _verify(trail, signer)
     assert report.failure.seq == first_checkpoint
     assert "sealed a different hash" in report.failure.reason
@@ -113,7 +107,7 @@ def test_edited_and_rehashed_trail_is_caught_by_the_checkpoint(trail, signer):
 def test_deleted_event_is_named(trail, signer, which):
     seqs = list(trail.scalars(sa.select(AuditEvent.seq).order_by(AuditEvent.seq)))
     victim = {"first": seqs[0], "middle": seqs[len(seqs) // 2], "last": seqs[-1]}[which]
-    _tamper(trail, "DELETE FROM audit_events WHERE seq = :seq", seq=victim)
+    tamper(trail, "DELETE FROM audit_events WHERE seq = :seq", seq=victim)
     report = _verify(trail, signer)
     assert not report.ok
     if which == "last":
@@ -124,9 +118,9 @@ def test_deleted_event_is_named(trail, signer, which):
 
 def test_reordered_events_are_named(trail, signer):
     a, b = 4, 5
-    _tamper(trail, "UPDATE audit_events SET seq = -1 WHERE seq = :a", a=a)
-    _tamper(trail, "UPDATE audit_events SET seq = :a WHERE seq = :b", a=a, b=b)
-    _tamper(trail, "UPDATE audit_events SET seq = :b WHERE seq = -1", b=b)
+    tamper(trail, "UPDATE audit_events SET seq = -1 WHERE seq = :a", a=a)
+    tamper(trail, "UPDATE audit_events SET seq = :a WHERE seq = :b", a=a, b=b)
+    tamper(trail, "UPDATE audit_events SET seq = :b WHERE seq = -1", b=b)
     report = _verify(trail, signer)
     assert report.failure.seq == a
 
@@ -135,8 +129,8 @@ def test_truncated_tail_after_a_checkpoint_is_caught_even_with_the_head_moved_ba
     last_checkpoint = _checkpoint_seqs(trail)[-1]
     keep = last_checkpoint - 3
     survivor = trail.get(AuditEvent, keep)
-    _tamper(trail, "DELETE FROM audit_events WHERE seq > :keep", keep=keep)
-    _tamper(trail, "UPDATE audit_chain_head SET last_seq = :seq, last_hash = :hash", seq=keep, hash=survivor.hash)
+    tamper(trail, "DELETE FROM audit_events WHERE seq > :keep", keep=keep)
+    tamper(trail, "UPDATE audit_chain_head SET last_seq = :seq, last_hash = :hash", seq=keep, hash=survivor.hash)
     report = _verify(trail, signer)
     assert report.failure.seq == last_checkpoint and "ends before it" in report.failure.reason
 
@@ -147,9 +141,9 @@ def test_a_swapped_signing_key_is_not_trusted(trail, signer, tmp_path):
     forged_key = forger.create([])
     for row in trail.scalars(sa.select(AuditCheckpoint)):
         _, signature = forger.sign(checkpoint_message(row.seq, row.head_hash, row.signed_at, row.key_id))
-        _tamper(trail, "UPDATE audit_checkpoints SET signature = :s WHERE id = :id",
+        tamper(trail, "UPDATE audit_checkpoints SET signature = :s WHERE id = :id",
                 s=base64.b64encode(signature).decode(), id=row.id)
-    _tamper(trail, "UPDATE audit_signing_keys SET public_key = :k", k=forged_key.public_key_b64)
+    tamper(trail, "UPDATE audit_signing_keys SET public_key = :k", k=forged_key.public_key_b64)
     report = _verify(trail, signer)
     assert report.failure.seq == _checkpoint_seqs(trail)[0] and "does not verify" in report.failure.reason
 

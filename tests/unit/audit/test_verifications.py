@@ -12,6 +12,7 @@ from govern.audit.service import Actor, record
 from govern.audit.signing import LocalKeySigner
 from govern.audit.verifications import keep, latest, verify_for_reader
 from tests import factories
+from tests.support.audit import tamper
 
 
 @pytest.fixture
@@ -31,13 +32,6 @@ def trail(session, actor, signer):
     checkpoints.sign_checkpoint(session, signer)
     session.commit()
 
-
-def _tamper(session, statement: str, **params) -> None:
-    connection = session.connection()
-    connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
-    connection.execute(sa.text(statement), params)
-    connection.execute(sa.text("SET LOCAL session_replication_role = origin"))
-    session.expire_all()
 
 
 def _kept(session, keys):
@@ -76,7 +70,7 @@ def test_a_break_after_the_kept_verification_is_found_now(session, actor, trail,
     kept = _kept(session, keys)
     record(session, actor, "tests:thing:touch", "thing", 1)
     session.commit()
-    _tamper(session, "UPDATE audit_events SET actor = 'someone-else' WHERE seq = :seq", seq=kept.last_seq + 2)
+    tamper(session, "UPDATE audit_events SET actor = 'someone-else' WHERE seq = :seq", seq=kept.last_seq + 2)
     answer = verify_for_reader(session, keys)
     assert not answer.ok and f"event {kept.last_seq + 2}" in answer.first_failure
 
@@ -86,14 +80,14 @@ def test_deleting_the_newest_events_is_found_now(session, actor, trail, keys):
     record(session, actor, "tests:thing:touch", "thing", 1)
     session.commit()
     newest = _head_seq(session)
-    _tamper(session, "DELETE FROM audit_events WHERE seq = :seq", seq=newest)
+    tamper(session, "DELETE FROM audit_events WHERE seq = :seq", seq=newest)
     answer = verify_for_reader(session, keys)
     assert not answer.ok and "sealed head" in answer.first_failure
 
 
 def test_a_break_before_it_is_found_by_the_next_whole_verification_and_then_shown_to_readers(session, trail, keys):
     _kept(session, keys)
-    _tamper(session, "UPDATE audit_events SET actor = 'someone-else' WHERE seq = 3")
+    tamper(session, "UPDATE audit_events SET actor = 'someone-else' WHERE seq = 3")
     assert verify_for_reader(session, keys).ok  # said plainly in the notes: events 1-N were verified at that time
     broken = _kept(session, keys)  # the daily job or `govern audit verify`
     assert not broken.ok

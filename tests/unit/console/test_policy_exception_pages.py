@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import html
 import re
-import uuid
 
 import pytest
 import sqlalchemy as sa
 from flask_babel import refresh
 
 from govern.audit.models import AuditEvent
-from govern.audit.service import Actor
 from govern.auth.roles import Role
-from govern.auth.service import ensure_console_user
 from govern.policy import service
 from govern.policy.findings import Action
 from govern.policy.workflow_models import ContentKind, PolicyException, ViolationStatus
 from tests import factories
-from tests.support.console import signed_in_client
+from tests.support.console import signed_in_with_role
 
 POST = "Write to dana@example.com today"
 
@@ -31,12 +28,7 @@ def _no_csrf(app, monkeypatch):
 @pytest.fixture
 def console(app, session):
     def sign_in(role: Role):
-        user = ensure_console_user(session, Actor.system("tests"), f"{role.value}-{uuid.uuid4().hex[:8]}@console.test",
-                                   f"{role.value} tester", role)
-        session.commit()
-        client = signed_in_client(app, user.id)
-        client.actor_id = f"console_user:{user.id}"
-        return client
+        return signed_in_with_role(app, session, role)
 
     return sign_in
 

@@ -5,17 +5,14 @@ from __future__ import annotations
 import html
 import io
 import re
-import uuid
 
 import pytest
 
-from govern.audit.service import Actor
 from govern.auth.roles import Role
-from govern.auth.service import ensure_console_user
 from govern.policy.findings import Action
 from govern.policy.workflow_models import ApprovalStatus, ContentKind, PolicyViolation, PublishApproval, ViolationStatus
 from tests import factories
-from tests.support.console import signed_in_client
+from tests.support.console import signed_in_with_role
 
 PAGES = ["/policy/test", "/policy/violations", "/policy/approvals", "/policy/impostors"]
 ARABIC_POST = "للتواصل مع فريق المبيعات راسلوا ahmed@example.com اليوم"
@@ -32,12 +29,7 @@ def console(app, session):
     """A test client signed in to the console as a new user of a role; .actor_id is how the audit trail names them."""
 
     def sign_in(role: Role):
-        user = ensure_console_user(session, Actor.system("tests"), f"{role.value}-{uuid.uuid4().hex[:8]}@console.test",
-                                   f"{role.value} tester", role)
-        session.commit()
-        client = signed_in_client(app, user.id)
-        client.actor_id = f"console_user:{user.id}"
-        return client
+        return signed_in_with_role(app, session, role)
 
     return sign_in
 
