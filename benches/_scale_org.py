@@ -389,7 +389,7 @@ def _populate(size: OrgSize, reference: datetime, clock: BuildClock, say) -> dic
 
     from govern.accounts import service as accounts
     from govern.accounts.models import Network, SocialAccount
-    from govern.audit.service import Actor
+    from govern.actor import Actor
     from govern.audit.signing import current_signer
     from govern.directory import service as directory
     from govern.extensions import db
@@ -545,7 +545,9 @@ def _fill(size: OrgSize, org: Built, target: int, clock: BuildClock, say) -> Non
     """Append activity with record_many until the chain holds `target` events, from day 31 to the year's end."""
     import sqlalchemy as sa
 
-    from govern.audit.service import Actor, EventSpec, record_many
+    from govern.actor import Actor
+
+    from govern.audit.service import EventSpec, record_many
     from govern.audit.signing import current_signer
     from govern.extensions import db
 

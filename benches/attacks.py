@@ -98,7 +98,7 @@ def slow_clients() -> None:
 IMAGE_CASE = r'''
 import base64, io, json, os, resource, struct, sys, time, zlib
 from govern import create_app
-from govern.audit.service import Actor
+from govern.actor import Actor
 from govern.auth.roles import Role
 from govern.auth.service import create_api_client
 from govern.extensions import db

@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from govern import create_app  # noqa: E402
 from govern.accounts.models import AccountStatus, Network, SocialAccount  # noqa: E402
 from govern.audit import checkpoints  # noqa: E402
-from govern.audit.service import Actor, record  # noqa: E402
+from govern.actor import Actor
+from govern.audit.service import record  # noqa: E402
 from govern.audit.signing import LocalKeySigner  # noqa: E402
 from govern.cli import alembic_config  # noqa: E402
 from govern.extensions import db  # noqa: E402

@@ -17,7 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from govern import create_app
 from govern.accounts.models import AccountStatus, Network, SocialAccount
 from govern.accounts.service import create_account
-from govern.audit.service import Actor, verify_chain
+from govern.actor import Actor
+from govern.audit.service import verify_chain
 from govern.auth.roles import Role
 from govern.auth.service import create_api_client
 from govern.cli import alembic_config

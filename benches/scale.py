@@ -188,7 +188,7 @@ def prepare(events: str, rebuild: bool, reuse_clone: bool = False) -> Subject:
 def sign_in(subject: Subject) -> None:
     """An in-process app on the clone: an admin console session (tied to the person who owns most accounts) and tokens."""
     from govern import create_app
-    from govern.audit.service import Actor
+    from govern.actor import Actor
     from govern.auth.roles import Role
     from govern.auth.service import create_api_client, ensure_console_user
     from govern.extensions import db

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from govern.audit.service import Actor
+from govern.actor import Actor
 from govern.config import ConfigurationError, Settings, load_settings
 from govern.errors import DomainError
 

@@ -7,7 +7,7 @@ import itertools
 from sqlalchemy.orm import Session
 
 from govern.accounts.service import create_account
-from govern.audit.service import Actor
+from govern.actor import Actor
 from govern.people.models import PersonSource
 from govern.people.service import upsert_person
 

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from govern import signals
 from govern.accounts.models import AccountStatus, Network, SocialAccount, tag_token
-from govern.audit.service import Actor, record
+from govern.actor import Actor
+from govern.audit.service import record
 from govern.db import utcnow
 from govern.errors import Conflict, InvalidOperation, NotFound
 from govern.pagination import Page, paginate

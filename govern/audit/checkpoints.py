@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from govern.audit.chain import GENESIS_HASH, canonical_time
 from govern.audit.models import AuditChainHead, AuditCheckpoint, AuditSigningKey
-from govern.audit.service import Actor, AuditUnavailable, record
+from govern.actor import Actor
+from govern.audit.service import AuditUnavailable, record
 from govern.audit.signing import ALGORITHM, CheckpointSigner, SigningKey, SigningKeyMissing, checkpoint_message
 from govern.audit.verification import (
     EventRow,

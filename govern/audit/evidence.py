@@ -23,7 +23,8 @@ from govern.audit.checkpoints import (
     trusted_keys_from_signer,
 )
 from govern.audit.models import AuditChainHead
-from govern.audit.service import Actor, record
+from govern.actor import Actor
+from govern.audit.service import record
 from govern.audit.signing import CheckpointSigner
 
 REPORT_FORMATS = ("csv", "json", "pdf")

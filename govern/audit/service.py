@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, bindparam, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from govern.actor import Actor
 from govern.audit.chain import (
     ENCODING_VERSION,
     ChainedFields,
@@ -25,20 +26,6 @@ if TYPE_CHECKING:
     from govern.audit.verification import TrailReport
 
 ACTION_FORMAT = re.compile(r"^[a-z_]+:[a-z_]+:[a-z_]+$")
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting, and from where; every service call that changes state takes one."""
-
-    id: str
-    name: str
-    request_id: str | None = None
-    client_addr: str | None = None
-
-    @classmethod
-    def system(cls, name: str) -> Actor:
-        return cls(id=f"system:{name}", name=name)
 
 
 class AuditUnavailable(RuntimeError):

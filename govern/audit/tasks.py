@@ -20,7 +20,7 @@ def _settings():
 @shared_task(name="govern.audit.verify_chain")
 def verify_chain_task() -> dict:
     session = db.session
-    from govern.audit.service import Actor
+    from govern.actor import Actor
     from govern.audit.verifications import keep
 
     report = checkpoints.verify_stored_trail(session, checkpoints.trusted_keys_from_signer(session, current_signer()))

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from govern.audit import checkpoints
 from govern.audit.models import AuditVerification
-from govern.audit.service import Actor, record
+from govern.actor import Actor
+from govern.audit.service import record
 from govern.audit.verification import TrailReport, TrustedKey, conclude, walk_segment
 from govern.db import utcnow
 

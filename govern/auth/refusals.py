@@ -15,7 +15,8 @@ import structlog
 from sqlalchemy.orm import Session
 
 from govern import metrics
-from govern.audit.service import Actor, record
+from govern.actor import Actor
+from govern.audit.service import record
 from govern.auth.throttle import EVERYONE, NAME, Throttle, Verdict
 from govern.errors import DomainError
 

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govern import signals
-from govern.audit.service import Actor, record
+from govern.actor import Actor
+from govern.audit.service import record
 from govern.auth.models import ApiClient, ConsoleUser, LoginLink
 from govern.auth.refusals import SignInRefused, guard, refused
 from govern.auth.roles import Role

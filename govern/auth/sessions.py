@@ -12,7 +12,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from govern import signals
-from govern.audit.service import Actor, record
+from govern.actor import Actor
+from govern.audit.service import record
 from govern.auth.models import ConsoleSession, ConsoleUser
 from govern.auth.service import Principal
 from govern.config import Settings

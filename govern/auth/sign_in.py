@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govern.adapters.directory import DirectoryEntry
-from govern.audit.service import Actor, record
+from govern.actor import Actor
+from govern.audit.service import record
 from govern.auth.models import ConsoleUser
 from govern.auth.roles import Role
 from govern.auth.refusals import SignInRefused, guard, refused

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from govern import metrics, signals
 from govern.adapters.secret_store import SecretStoreError, WrappingUnsupported
-from govern.audit.service import Actor, record
+from govern.actor import Actor
+from govern.audit.service import record
 from govern.auth.throttle import EVERYONE, HANDOFF_UNWRAP, Throttle
 from govern.broker.models import ConnectionHealth, WrappedHandoff
 from govern.broker.service import BrokerContext, InvalidOperation, fingerprint, get_connection

@@ -28,7 +28,8 @@ from govern.adapters.networks.base import (
 )
 from govern.adapters.networks.presets import PRESETS
 from govern.adapters.secret_store import SecretNotFound, SecretStore, SecretStoreError, StoredSecret, account_path
-from govern.audit.service import Actor, record
+from govern.actor import Actor
+from govern.audit.service import record
 from govern.broker.actions import ACTION_ROLES, REQUIRED_PARAMS, SYSTEM_ACTIONS, TokenRejected, run_action
 from govern.broker.models import AccountConnection, ConnectionHealth, NetworkApp, PendingConnect
 from govern.db import utcnow

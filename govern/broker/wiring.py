@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from govern import signals
 from govern.adapters.secret_store_factory import build_secret_store
-from govern.audit.service import Actor
+from govern.actor import Actor
 from govern.broker.handoffs import revoke_handoffs
 from govern.broker.service import BrokerContext, disconnect, flag_connector_left
 from govern.config import Settings

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from govern import signals
 from govern.accounts.models import AccountStatus, SocialAccount
 from govern.adapters.secret_store import CasConflict, SecretNotFound, SecretStore, account_path
-from govern.audit.service import Actor, record
+from govern.actor import Actor
+from govern.audit.service import record
 from govern.auth.roles import Role
 from govern.broker.service import AccessDenied, effective_grant, guard_store
 from govern.credentials.models import (

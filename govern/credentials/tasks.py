@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from govern.audit.service import Actor
+from govern.actor import Actor
 from govern.credentials import service
 from govern.extensions import db
 

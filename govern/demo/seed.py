@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from govern.accounts.models import AccountStatus, SocialAccount
 from govern.accounts.service import create_account, retire_account
-from govern.audit.service import Actor
+from govern.actor import Actor
 from govern.auth.roles import Role
 from govern.auth.service import ensure_console_user
 from govern.db import utcnow

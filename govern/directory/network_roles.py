@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from govern import signals
 from govern.accounts.models import SocialAccount
-from govern.audit.service import Actor, record
+from govern.actor import Actor
+from govern.audit.service import record
 from govern.db import utcnow
 from govern.directory.models import Departure, OffboardingTask
 from govern.errors import Conflict, NotFound

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from govern import signals
 from govern.adapters.directory import ChangeBatch, Directory, DirectoryEntry, DirectoryError
-from govern.audit.service import Actor, record
+from govern.actor import Actor
+from govern.audit.service import record
 from govern.db import utcnow
 from govern.directory.models import Departure, SyncCursor, SyncMode, SyncRun, SyncStatus
 from govern.errors import Conflict, NotFound

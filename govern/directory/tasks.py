@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from flask import current_app
 
-from govern.audit.service import Actor
+from govern.actor import Actor
 from govern.directory import service
 from govern.extensions import db
 

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from govern import signals
 from govern.accounts.models import AccountStatus, SocialAccount
-from govern.audit.service import Actor, record
+from govern.actor import Actor
+from govern.audit.service import record
 from govern.db import utcnow
 from govern.errors import Conflict, InvalidOperation, NotFound
 from govern.grants.models import Grant, GrantRole

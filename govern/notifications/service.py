@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govern import signals
-from govern.audit.service import Actor, record
+from govern.actor import Actor
+from govern.audit.service import record
 from govern.db import utcnow
 from govern.errors import NotFound
 from govern.notifications.models import Notification

@@ -8,7 +8,9 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from govern.audit.service import Actor, EventSpec, record, record_many
+from govern.actor import Actor
+
+from govern.audit.service import EventSpec, record, record_many
 from govern.db import utcnow
 from govern.errors import NotFound
 from govern.pagination import Page, paginate

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govern.accounts.models import AccountStatus, SocialAccount
-from govern.audit.service import Actor
+from govern.actor import Actor
 from govern.broker.models import AccountConnection, ConnectionHealth
 from govern.broker.service import ActionFailed, BrokerContext, perform_action
 from govern.errors import DomainError, InvalidOperation

@@ -5,7 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govern.audit.service import Actor, record
+from govern.actor import Actor
+
+from govern.audit.service import record
 from govern.errors import Conflict, InvalidOperation
 from govern.policy.media import (
     DEFAULT_LIMITS,

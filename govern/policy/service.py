@@ -14,7 +14,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from govern.accounts.models import Network, SocialAccount
-from govern.audit.service import Actor, record
+from govern.actor import Actor
+from govern.audit.service import record
 from govern.db import utcnow
 from govern.errors import DomainError, InvalidOperation, NotFound
 from govern.policy import engine, packs

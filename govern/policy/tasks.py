@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from flask import current_app
 
-from govern.audit.service import Actor
+from govern.actor import Actor
 from govern.extensions import db
 from govern.policy import enforcement
 

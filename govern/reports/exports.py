@@ -12,7 +12,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from govern.audit.chain import canonical_time
-from govern.audit.service import Actor, record
+from govern.actor import Actor
+from govern.audit.service import record
 from govern.db import utcnow
 from govern.errors import Conflict, InvalidOperation, NotFound
 from govern.reports.models import EvidenceExport, ExportState

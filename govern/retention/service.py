@@ -11,7 +11,8 @@ from sqlalchemy import ColumnElement, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from govern.audit.models import AuditEvent, LegalHold
-from govern.audit.service import Actor, record
+from govern.actor import Actor
+from govern.audit.service import record
 from govern.auth.models import ConsoleSession, LoginLink
 from govern.db import utcnow
 from govern.directory.models import SyncRun, SyncStatus

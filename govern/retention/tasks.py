@@ -7,7 +7,7 @@ from typing import Any
 from celery import shared_task
 from flask import current_app
 
-from govern.audit.service import Actor
+from govern.actor import Actor
 from govern.db import utcnow
 from govern.extensions import db
 from govern.retention import service

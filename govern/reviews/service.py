@@ -13,7 +13,8 @@ from sqlalchemy import case, func, insert, not_, or_, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
 from govern.accounts.models import Network, SocialAccount
-from govern.audit.service import Actor, EventSpec, record, record_many
+from govern.actor import Actor
+from govern.audit.service import EventSpec, record, record_many
 from govern.auth.models import ConsoleUser
 from govern.auth.roles import Role
 from govern.db import utcnow

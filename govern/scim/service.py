@@ -20,7 +20,8 @@ from sqlalchemy import Select, func, not_, select
 from sqlalchemy.orm import Session
 
 from govern.adapters.directory import ChangeBatch, DirectoryChange, DirectoryEntry
-from govern.audit.service import Actor, record
+from govern.actor import Actor
+from govern.audit.service import record
 from govern.db import utcnow
 from govern.directory.models import SyncMode, SyncRun
 from govern.directory.service import SyncPlan, depart, plan_changes, run_sync

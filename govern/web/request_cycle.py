@@ -10,7 +10,7 @@ import structlog
 from flask import Flask, current_app, g, redirect, request, session, url_for
 from werkzeug.exceptions import Forbidden, Unauthorized
 
-from govern.audit.service import Actor
+from govern.actor import Actor
 from govern.auth.roles import role_allows
 from govern.auth.service import Principal, authenticate_token
 from govern.auth.sessions import SessionPolicy, resume_session

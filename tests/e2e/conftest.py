@@ -22,7 +22,7 @@ from werkzeug.serving import make_server
 
 from govern import create_app
 from govern.accounts.service import create_account
-from govern.audit.service import Actor
+from govern.actor import Actor
 from govern.auth.roles import Role
 from govern.auth.service import ensure_console_user, issue_login_link
 from govern.cli import alembic_config

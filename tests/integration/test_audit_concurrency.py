@@ -9,7 +9,8 @@ from alembic import command as alembic_command
 
 from govern import create_app
 from govern.audit.models import AuditEvent
-from govern.audit.service import Actor, record, verify_chain
+from govern.actor import Actor
+from govern.audit.service import record, verify_chain
 from govern.cli import alembic_config
 from govern.extensions import db
 

@@ -10,7 +10,8 @@ from alembic import command as alembic_command
 
 from govern import create_app
 from govern.audit import stream
-from govern.audit.service import Actor, record
+from govern.actor import Actor
+from govern.audit.service import record
 from govern.cli import alembic_config
 from govern.extensions import db
 

@@ -14,7 +14,7 @@ def run(*args: str):
 
 def _leaver(email: str) -> None:
     from govern import create_app
-    from govern.audit.service import Actor
+    from govern.actor import Actor
     from govern.extensions import db
     from govern.people.models import PersonSource, PersonStatus
     from govern.people.service import upsert_person

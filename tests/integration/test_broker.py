@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from govern.adapters.secret_store import SecretNotFound
 from govern.audit.models import AuditEvent
-from govern.audit.service import Actor
+from govern.actor import Actor
 from govern.auth.roles import Role
 from govern.auth.service import create_api_client
 from govern.broker.models import AccountConnection

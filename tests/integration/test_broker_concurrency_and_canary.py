@@ -14,7 +14,7 @@ from alembic import command as alembic_command
 from celery.signals import before_task_publish
 
 from govern import create_app
-from govern.audit.service import Actor
+from govern.actor import Actor
 from govern.auth.roles import Role
 from govern.broker.models import AccountConnection
 from govern.broker.service import refresh_connection

@@ -34,7 +34,7 @@ def audited_database(scratch_postgres, tmp_path):
     url = scratch_postgres.create("govern_celery")
     alembic_command.upgrade(alembic_config(url), "head")
     from govern import create_app
-    from govern.audit.service import Actor
+    from govern.actor import Actor
     from govern.auth.roles import Role
     from govern.auth.service import create_api_client
     from govern.extensions import db

@@ -19,7 +19,8 @@ from click.testing import CliRunner
 from govern import create_app
 from govern.adapters import ldap_directory
 from govern.audit.models import AuditEvent
-from govern.audit.service import Actor, verify_chain
+from govern.actor import Actor
+from govern.audit.service import verify_chain
 from govern.auth.models import ConsoleUser
 from govern.auth.roles import Role
 from govern.auth.service import ensure_console_user, issue_login_link

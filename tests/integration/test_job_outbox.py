@@ -101,7 +101,7 @@ def start_worker(outbox_database, redis_server, tmp_path):
 
 
 def _token(app) -> dict[str, str]:
-    from govern.audit.service import Actor
+    from govern.actor import Actor
     from govern.auth.roles import Role
     from govern.auth.service import create_api_client
     from govern.extensions import db

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from alembic import command as alembic_command
 
 from govern import create_app
-from govern.audit.service import Actor, verify_chain
+from govern.actor import Actor
+from govern.audit.service import verify_chain
 from govern.auth.models import ApiClient
 from govern.auth.roles import Role
 from govern.auth.service import authenticate_token, create_api_client

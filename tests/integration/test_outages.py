@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import command as alembic_command
 
 from govern import create_app
-from govern.audit.service import Actor
+from govern.actor import Actor
 from govern.auth.roles import Role
 from govern.cli import alembic_config
 from tests import factories

@@ -148,7 +148,7 @@ def test_the_console_says_a_post_went_for_approval_and_publishes_nothing(
 ):
     import html
 
-    from govern.audit.service import Actor
+    from govern.actor import Actor
     from govern.auth.service import ensure_console_user
     from govern.grants.models import GrantRole
     from govern.grants.service import create_grant

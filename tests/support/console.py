@@ -37,7 +37,7 @@ def signed_in_with_role(app, session, role):
     """A test client signed in as a new console user of `role`; .actor_id is how the audit trail names them."""
     import uuid
 
-    from govern.audit.service import Actor
+    from govern.actor import Actor
     from govern.auth.service import ensure_console_user
 
     user = ensure_console_user(session, Actor.system("tests"), f"{role.value}-{uuid.uuid4().hex[:8]}@console.test",

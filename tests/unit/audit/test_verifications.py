@@ -8,7 +8,8 @@ import sqlalchemy as sa
 
 from govern.audit import checkpoints
 from govern.audit.models import AuditEvent
-from govern.audit.service import Actor, record
+from govern.actor import Actor
+from govern.audit.service import record
 from govern.audit.signing import LocalKeySigner
 from govern.audit.verifications import keep, latest, verify_for_reader
 from tests import factories

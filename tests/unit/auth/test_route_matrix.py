@@ -66,7 +66,7 @@ def _console_client(app, user_id: int | None):
 
 
 def factories_actor():
-    from govern.audit.service import Actor
+    from govern.actor import Actor
 
     return Actor.system("matrix")
 

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from govern.audit.models import AuditEvent
-from govern.audit.service import Actor
+from govern.actor import Actor
 from govern.auth.models import ConsoleSession, ConsoleUser
 from govern.auth.roles import Role
 from govern.auth.service import ensure_console_user, issue_login_link

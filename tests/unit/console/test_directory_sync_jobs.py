@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from govern.audit.service import Actor
+from govern.actor import Actor
 from govern.auth.roles import Role
 from govern.auth.service import ensure_console_user
 from govern.jobs import relay

@@ -10,7 +10,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from govern.audit.service import Actor, record
+from govern.actor import Actor
+
+from govern.audit.service import record
 from govern.auth.roles import Role
 from govern.auth.service import ensure_console_user
 from govern.db import utcnow

@@ -77,7 +77,7 @@ def configured(tmp_path_factory):
     """An app with the given settings on a database of this module's own (its token is committed for real)."""
     from alembic import command as alembic_command
 
-    from govern.audit.service import Actor
+    from govern.actor import Actor
     from govern.auth.service import create_api_client
     from govern.cli import alembic_config
     from govern.extensions import db
@@ -119,7 +119,7 @@ def test_the_media_checks_bound_the_request_themselves():
 def test_the_console_test_bench_explains_the_refusal_in_the_users_language(app, monkeypatch):
     import uuid
 
-    from govern.audit.service import Actor
+    from govern.actor import Actor
     from govern.auth.service import ensure_console_user
     from govern.extensions import db
     from tests.support.console import signed_in_client

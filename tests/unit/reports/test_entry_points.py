@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from govern.auth.roles import Role
 from govern.auth.service import ensure_console_user
-from govern.audit.service import Actor
+from govern.actor import Actor
 from govern.grants.models import GrantRole
 from govern.grants.service import create_grant
 from govern.reports.render import parse_csv

@@ -13,7 +13,7 @@ from govern.audit.bundle import verify_bundle
 from govern.audit.models import AuditEvent
 from govern.auth.roles import Role
 from govern.auth.service import ensure_console_user
-from govern.audit.service import Actor
+from govern.actor import Actor
 from govern.outbox.models import JobState, OutboxJob
 from govern.reports.models import EvidenceExport, ExportState
 from tests.support.console import csrf_token_of, signed_in_client

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from govern.auth.roles import Role
-from govern.audit.service import Actor
+from govern.actor import Actor
 from govern.auth.service import create_api_client, ensure_console_user
 from govern.grants.models import GrantRole
 from govern.grants.service import create_grant

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from govern.audit.models import AuditEvent
-from govern.audit.service import Actor
+from govern.actor import Actor
 from govern.grants.models import Grant
 from govern.grants.service import revoke_grant
 from govern.notifications.models import Notification
