@@ -15,6 +15,7 @@ from alembic import command as alembic_command
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from govern import app_services
 from govern import create_app  # noqa: E402
 from govern.audit.service import Actor  # noqa: E402
 from govern.broker import service  # noqa: E402
@@ -91,7 +92,7 @@ def main() -> int:
         })
         actor = Actor.system("bench")
         with app.app_context():
-            context = app.extensions["govern.broker"]
+            context = app_services.broker(app)
             endpoints = {
                 "authorize_url": network.authorize_url, "token_url": network.token_url, "revocation_url": network.revocation_url,
                 "whoami_url": network.whoami_url, "api_url": network.api_url,

@@ -15,6 +15,7 @@ from alembic import command as alembic_command
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from govern import app_services
 from govern import create_app  # noqa: E402
 from govern.adapters.directory_factory import build_directory  # noqa: E402
 from govern.audit.service import Actor  # noqa: E402
@@ -79,7 +80,7 @@ def main() -> int:
             return count
 
         with app.app_context():
-            directory = build_directory(app.extensions["govern.settings"])
+            directory = build_directory(app_services.settings(app))
             counted = timed("bare ldap3 paged read", results, bare_read)
             timed("govern adapter read alone (all_entries)", results, lambda: list(directory.all_entries()))
             if os.environ.get("GOVERN_BENCH_PROFILE"):

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, has_request_context, request, session
 from sqlalchemy import event
 
+from govern import app_services
 from govern import database_timeouts
 from govern.audit.chain import canonical_json
 from govern.config import Settings, load_settings
@@ -31,12 +32,11 @@ def _secret_key(settings: Settings) -> str:
 
 
 def select_locale() -> str:
-    from flask import current_app
 
     chosen = session.get("locale")
     if chosen in SUPPORTED_LOCALES:
         return chosen
-    default = current_app.extensions["govern.settings"].default_locale
+    default = app_services.settings().default_locale
     return request.accept_languages.best_match(SUPPORTED_LOCALES) or default
 
 
@@ -66,7 +66,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     app = Flask(__name__, instance_path=str(Path(settings.instance_path).resolve()))
-    app.extensions["govern.settings"] = settings
+    app_services.install_settings(app, settings)
     configure_logging(settings.log_level, settings.log_format)
     app.config.update(
         SECRET_KEY=_secret_key(settings),
@@ -136,11 +136,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _init_throttle(app: Flask, settings: Settings) -> None:
     from govern.auth.throttle import Throttle
 
-    app.extensions["govern.throttle"] = Throttle.from_settings(settings)
+    app_services.install_throttle(app, Throttle.from_settings(settings))
 
 
 def _init_broker(app: Flask, settings: Settings) -> None:
-    from flask import current_app
 
     from govern.broker.wiring import build_broker_context, connect_receivers
     from PIL import Image
@@ -158,12 +157,12 @@ def _init_broker(app: Flask, settings: Settings) -> None:
     exception_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
                          info=b"govern policy exception digest").derive(app.config["SECRET_KEY"].encode())
     policy = PolicyRuntime(Path(settings.policy_packs_dir), tuple(settings.company_names), limits, exception_key)
-    app.extensions["govern.policy"] = policy
-    app.extensions["govern.broker"] = build_broker_context(settings, app.config["SECRET_KEY"], policy)
+    app_services.install_policy(app, policy)
+    app_services.install_broker(app, build_broker_context(settings, app.config["SECRET_KEY"], policy))
     from govern.audit.signing import build_signer
 
-    app.extensions["govern.audit_signer"] = build_signer(settings, app.extensions["govern.broker"].store)
-    connect_receivers(lambda: current_app.extensions["govern.broker"])
+    app_services.install_signer(app, build_signer(settings, app_services.broker(app).store))
+    connect_receivers(lambda: app_services.broker())
 
 
 def _register_blueprints(app: Flask, csrf) -> None:

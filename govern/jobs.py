@@ -23,6 +23,7 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from govern import app_services
 from govern.config import Settings
 from govern.db import utcnow
 from govern.outbox import service as outbox
@@ -191,7 +192,7 @@ def relay(app: Flask, job_ids: Collection[str] | None = None, limit: int = RELAY
     again later, and the task base runs it only once. Without a broker: mark the row delivered, then run the job
     in this process. `job_ids` limits the pass to those jobs (the fast path right after a commit).
     """
-    settings: Settings = app.extensions["govern.settings"]
+    settings: Settings = app_services.settings(app)
     celery: Celery = app.extensions["celery"]
     with app.app_context():  # Celery's configuration (init_celery sets it from the settings) says where jobs go
         if celery.conf.task_always_eager:
@@ -305,7 +306,7 @@ def start_in_process_scheduler(app: Flask, interval_seconds: float = 60.0) -> th
     """
     celery: Celery = app.extensions["celery"]
     schedule = celery.conf.beat_schedule
-    state_path = app.extensions["govern.settings"].instance_path / SCHEDULE_STATE_FILE
+    state_path = app_services.settings(app).instance_path / SCHEDULE_STATE_FILE
     remembered = {name for name, entry in schedule.items() if entry["task"] in NOT_AT_START}
     last_run = {name: at for name, at in _read_schedule_state(state_path).items() if name in remembered}
     started = time.time()

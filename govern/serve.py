@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from govern import app_services
 from govern.web.gunicorn_errors import ProblemThreadWorker
 
 SPOOL_IN_MEMORY = 64 * 1024  # past this a request waits on disk: a thousand slow uploads do not fill the memory
@@ -250,7 +251,7 @@ class BufferingThreadWorker(ProblemThreadWorker):
 
 def run(app: Flask, host: str, port: int, workers: int, threads: int = 4) -> None:
     """Serve the app with gunicorn and BufferingThreadWorker; in embedded mode, the job schedule runs beside it."""
-    settings = app.extensions["govern.settings"]
+    settings = app_services.settings(app)
     worker_class = type("GovernWorker", (BufferingThreadWorker,), {
         "request_timeout": settings.serve_request_timeout_seconds,
         "max_body": app.config["MAX_CONTENT_LENGTH"],

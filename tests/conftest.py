@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command as alembic_command
 
+from govern import app_services
 from govern import create_app
 from govern.actor import Actor
 from govern.auth.roles import Role
@@ -109,7 +110,7 @@ def _transaction_per_test(request) -> Iterator[None]:
 def _fresh_rate_limits(request) -> None:
     """Every test starts with no refusals counted against the app's rate limits (they live in memory in tests)."""
     if "app" in request.fixturenames:
-        request.getfixturevalue("app").extensions["govern.throttle"].reset()
+        app_services.throttle(request.getfixturevalue("app")).reset()
 
 
 @pytest.fixture

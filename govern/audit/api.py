@@ -8,6 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from sqlalchemy import select
 
+from govern import app_services
 from govern.audit import checkpoints, service
 from govern.audit.models import AuditCheckpoint
 from govern.audit.signing import current_signer
@@ -232,10 +233,10 @@ class EvidenceExportBundle(MethodView):
     @blp.response(200, content_type="application/zip")
     def get(self, export_id):
         """The bundle file once its state is done (409 before; 404 once expired); the download is audited."""
-        from flask import current_app, send_file
+        from flask import send_file
 
         from govern.reports import exports
 
         export, path = exports.download_path(db.session, current_actor(),
-                                             current_app.extensions["govern.settings"].instance_path, export_id)
+                                             app_services.settings().instance_path, export_id)
         return send_file(path, mimetype="application/zip", as_attachment=True, download_name=export.file_name, max_age=0)

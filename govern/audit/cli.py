@@ -14,6 +14,7 @@ import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from govern import app_services
 from govern.audit import checkpoints
 from govern.audit.bundle import BundleError, keys_from_json, signing_key_ids, verify_bundle
 from govern.audit.signing import SigningUnavailable, current_signer
@@ -194,11 +195,10 @@ def stream(target: str | None, after_seq: int | None, follow: bool) -> None:
 
 @with_app
 def _stream(target: str | None, after_seq: int | None, follow: bool) -> None:
-    from flask import current_app
 
     from govern.audit.stream import LEGACY_CURSOR_FILE, open_sink, ship
 
-    settings = current_app.extensions["govern.settings"]
+    settings = app_services.settings()
     sink_key = target or settings.audit_stream or "stdout"
     try:
         sink = open_sink(sink_key)
@@ -262,14 +262,13 @@ class _ProgressBar:
 
 @with_app
 def _export(since: datetime, until: datetime, output: Path) -> None:
-    from flask import current_app
 
     from govern.audit.evidence import export_evidence_to
 
     stderr = sys.stderr
     bar = _ProgressBar(stderr) if stderr.isatty() else None
     try:
-        outcome = export_evidence_to(db.session, cli_actor(), current_signer(), current_app.extensions["govern.settings"],
+        outcome = export_evidence_to(db.session, cli_actor(), current_signer(), app_services.settings(),
                                      since, until, output, commit=db.session.commit, progress=bar)
     except SigningUnavailable as exc:
         raise click.ClickException(str(exc)) from None

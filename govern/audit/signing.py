@@ -14,6 +14,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from govern import app_services
 from govern.audit.chain import canonical_time
 from govern.errors import DomainError
 
@@ -198,6 +199,5 @@ def build_signer(settings, secret_store) -> CheckpointSigner:
 
 def current_signer() -> CheckpointSigner:
     """The app's checkpoint signer (built once by create_app)."""
-    from flask import current_app
 
-    return current_app.extensions["govern.audit_signer"]
+    return app_services.signer()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import structlog
 from celery import shared_task
-from flask import current_app
 
+from govern import app_services
 from govern.audit import checkpoints
 from govern.audit.signing import current_signer
 from govern.extensions import db
@@ -14,7 +14,7 @@ log = structlog.get_logger(__name__)
 
 
 def _settings():
-    return current_app.extensions["govern.settings"]
+    return app_services.settings()
 
 
 @shared_task(name="govern.audit.verify_chain")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
 
+from govern import app_services
 from govern.auth import service, sessions
 from govern.auth.roles import Role
 from govern.cli_support import cli_actor, with_app
@@ -64,7 +64,7 @@ def create_user(email: str, display_name: str, role: str, person_email: str | No
 @with_app
 def login_link(email: str) -> None:
     """Print a one-time sign-in link for a console user."""
-    settings = current_app.extensions["govern.settings"]
+    settings = app_services.settings()
     code = service.issue_login_link(db.session, cli_actor(), email, settings.login_link_ttl_seconds,
                                     admin_only=settings.login_links_admin_only)
     click.echo(f"{settings.base_url}/login/{code.reveal()}")

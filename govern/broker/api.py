@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify
+from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from govern import app_services
 from govern.auth.roles import Permission
 from govern.broker import handoffs, service
 from govern.broker.schemas import (
@@ -33,7 +34,7 @@ blp = Blueprint("broker", __name__, url_prefix="/api/v1", description="Token bro
 
 
 def broker() -> service.BrokerContext:
-    return current_app.extensions["govern.broker"]
+    return app_services.broker()
 
 
 def connection_view(account_id: int) -> dict:
@@ -131,7 +132,7 @@ class AccountHandoffs(MethodView):
 def unwrap(data):
     """Unwrap a hand-off (the wrapping token is the credential); a second unwrap is refused and alerts."""
     unwrapped = handoffs.unwrap_handoff(db.session, broker(), current_actor(), SecretValue(data["wrapping_token"]),
-                                        current_app.extensions["govern.throttle"])
+                                        app_services.throttle())
     response = jsonify({name: value.reveal() for name, value in unwrapped.items()})
     response.headers["Cache-Control"] = "no-store"
     return response

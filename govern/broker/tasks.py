@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from celery import shared_task
-from flask import current_app
 
+from govern import app_services
 from govern.actor import Actor
 from govern.broker import service
 from govern.extensions import db
@@ -23,10 +23,10 @@ def refresh_due() -> int:
 
 @shared_task(name="govern.broker.refresh_account")
 def refresh_account(account_id: int) -> str:
-    connection = service.refresh_connection(db.session, current_app.extensions["govern.broker"], REFRESH_ACTOR, account_id)
+    connection = service.refresh_connection(db.session, app_services.broker(), REFRESH_ACTOR, account_id)
     return connection.health.value
 
 
 @shared_task(name="govern.broker.purge_expired_connects")
 def purge_expired_connects() -> int:
-    return service.purge_expired_connects(db.session, current_app.extensions["govern.broker"])
+    return service.purge_expired_connects(db.session, app_services.broker())

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from govern import app_services
 from govern.accounts.service import get_account
 from govern.auth.roles import Permission
 from govern.broker import service
@@ -19,7 +20,7 @@ from govern.web.request_cycle import current_actor, current_principal
 
 
 def _broker() -> service.BrokerContext:
-    return current_app.extensions["govern.broker"]
+    return app_services.broker()
 
 
 @bp.post("/accounts/<int:account_id>/connect")

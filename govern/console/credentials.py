@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from govern import app_services
 from govern.adapters.secret_store import SecretStore
 from govern.auth.roles import Permission
 from govern.console import forms, pages
@@ -33,7 +34,7 @@ bp.add_app_template_global(checkout_state_label)
 
 
 def _secret_store() -> SecretStore:
-    return current_app.extensions["govern.broker"].store
+    return app_services.broker().store
 
 
 def _back_to_card(account_id: int):

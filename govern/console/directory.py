@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from govern import app_services
 from govern.auth.roles import Permission
 from govern.config import Settings
 from govern.console import pages
@@ -32,7 +33,7 @@ for _helper in (departure_step_label, departure_steps, directory_source_label, l
 
 
 def _settings() -> Settings:
-    return current_app.extensions["govern.settings"]
+    return app_services.settings()
 
 
 def _runs_page(status: int = 200, **form_state):

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import format_decimal, ngettext
@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
+from govern import app_services
 from govern.accounts.models import SocialAccount
 from govern.accounts.service import AccountFilter, list_accounts
 from govern.auth.roles import Permission
@@ -211,7 +212,7 @@ for _helper in (policy_label, text_pieces, shown_findings):
 
 
 def _runtime() -> service.PolicyRuntime:
-    return current_app.extensions["govern.policy"]
+    return app_services.policy()
 
 
 def _account_choices(session: Session) -> list[SocialAccount]:
@@ -438,7 +439,7 @@ def policy_approve(approval_id: int):
     """The post goes out now for the person who wrote it, checked again against the packs in force."""
     note = request.form.get("note", "").strip()[:MAX_NOTE] or None
     try:
-        enforcement.approve(db.session, current_app.extensions["govern.broker"], current_actor(), approval_id, note)
+        enforcement.approve(db.session, app_services.broker(), current_actor(), approval_id, note)
     except DomainError as error:
         flash(_approval_refusal(error), "error")
         return _approvals_page(error.status)

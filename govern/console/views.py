@@ -12,6 +12,7 @@ from flask import Blueprint, abort, current_app, flash, g, make_response, redire
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
+from govern import app_services
 from govern import SUPPORTED_LOCALES
 from govern.accounts.models import AccountStatus
 from govern.accounts.schemas import AccountListArgs, RetireSchema
@@ -63,7 +64,7 @@ def _refusal(error: DomainError) -> str:
 
 
 def _settings() -> Settings:
-    return current_app.extensions["govern.settings"]
+    return app_services.settings()
 
 
 def _sign_in_adapter(name: str, build: Callable[[Settings], Any]) -> Any:
@@ -81,7 +82,7 @@ def _sign_in_options() -> dict[str, Any]:
 
 
 def _throttle() -> Throttle:
-    return current_app.extensions["govern.throttle"]
+    return app_services.throttle()
 
 
 def _login_page(status: int = 200, retry_after: int | None = None, **context: Any):

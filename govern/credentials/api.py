@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from govern import app_services
 from govern.adapters.secret_store import SecretStore
 from govern.auth.roles import Permission
 from govern.credentials import service
@@ -29,7 +29,7 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def secret_store() -> SecretStore:
-    return current_app.extensions["govern.broker"].store
+    return app_services.broker().store
 
 
 def credential_view(account_id: int) -> dict:

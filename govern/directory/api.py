@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from govern import app_services
 from govern.auth.roles import Permission
 from govern.directory import network_roles, service, tasks
 from govern.directory.schemas import (
@@ -41,7 +41,7 @@ class SyncRuns(MethodView):
     def post(self, data):
         """Sync now (incremental, or a full reconciliation): a job, stored with this request and run once after it
         (`delivered` is false until the broker has it; read its state at /directory/sync-jobs/{job_id})."""
-        if not current_app.extensions["govern.settings"].ldap_url:
+        if not app_services.settings().ldap_url:
             raise InvalidOperation("no directory is configured (GOVERN_LDAP_URL)")
         job = enqueue_after_commit(db.session, tasks.sync_full if data["full"] else tasks.sync_incremental)
         return {**outbox.job_document(job), "full": data["full"]}

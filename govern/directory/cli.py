@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 
 import click
-from flask import current_app
 
+from govern import app_services
 from govern.adapters.directory import DirectoryError
 from govern.cli_support import cli_actor, with_app
 from govern.directory import service
@@ -17,7 +17,7 @@ from govern.extensions import db
 def _directory_or_exit():
     from govern.adapters.directory_factory import build_directory
 
-    directory = build_directory(current_app.extensions["govern.settings"])
+    directory = build_directory(app_services.settings())
     if directory is None:
         raise click.ClickException("no directory is configured: set GOVERN_LDAP_URL and GOVERN_LDAP_BASE_DN")
     return directory

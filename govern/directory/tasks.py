@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from celery import shared_task
-from flask import current_app
 
+from govern import app_services
 from govern.actor import Actor
 from govern.directory import service
 from govern.extensions import db
@@ -15,7 +15,7 @@ SYNC_ACTOR = Actor.system("directory-sync")
 def _directory():
     from govern.adapters.directory_factory import build_directory
 
-    return build_directory(current_app.extensions["govern.settings"])
+    return build_directory(app_services.settings())
 
 
 @shared_task(name="govern.directory.sync_incremental")

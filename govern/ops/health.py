@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
+from govern import app_services
 from govern.extensions import db, talisman
 from govern.web.authz import probe
 
@@ -28,7 +29,7 @@ def _check_broker(url: str) -> str:
 
 
 def _check_secret_store() -> str:
-    current_app.extensions["govern.broker"].store.check()
+    app_services.broker().store.check()
     return "ok"
 
 
@@ -52,7 +53,7 @@ def healthz():
 @probe
 @talisman(force_https=False)
 def readyz():
-    settings = current_app.extensions["govern.settings"]
+    settings = app_services.settings()
     probes = {"database": lambda: _check_database()}
     if settings.celery_broker_url:
         probes["broker"] = lambda: _check_broker(settings.celery_broker_url)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from govern import app_services
 from govern.audit.service import record
 from govern.auth.roles import Permission
 from govern.extensions import db
@@ -35,7 +35,7 @@ blp = Blueprint("policy", __name__, url_prefix="/api/v1/policy", description="Th
 
 
 def runtime() -> service.PolicyRuntime:
-    return current_app.extensions["govern.policy"]
+    return app_services.policy()
 
 
 @blp.route("/evaluate")
@@ -155,7 +155,7 @@ class Approve(MethodView):
     @blp.response(200, ApprovalSchema)
     def post(self, data, approval_id):
         """Approve: the post goes out now for the person who wrote it (checked again against the packs in force)."""
-        return enforcement.approve(db.session, current_app.extensions["govern.broker"], current_actor(), approval_id, data["note"])
+        return enforcement.approve(db.session, app_services.broker(), current_actor(), approval_id, data["note"])
 
 
 @blp.route("/approvals/<int:approval_id>/reject")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from celery import shared_task
-from flask import current_app
 
+from govern import app_services
 from govern.actor import Actor
 from govern.extensions import db
 from govern.policy import enforcement
@@ -14,7 +14,7 @@ SCAN_ACTOR = Actor.system("policy-scan")
 
 @shared_task(name="govern.policy.scan_published")
 def scan_published() -> dict[str, int]:
-    context = current_app.extensions["govern.broker"]
+    context = app_services.broker()
     if context.policy is None:
         return {}
     return enforcement.scan_all(db.session, context, SCAN_ACTOR).as_dict()

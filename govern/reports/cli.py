@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from govern import app_services
 from govern.cli_support import with_app
 from govern.reports.render import RENDER_FORMATS
 from govern.reports.service import REPORTS
@@ -22,7 +23,6 @@ from govern.reports.service import REPORTS
 @with_app
 def report(name: str, fmt: str, since: str | None, until: str | None, locale: str, output: Path) -> None:
     """Write compliance report NAME (access, leavers, accounts, policy, credentials, reviews) to a file."""
-    from flask import current_app
 
     from govern.extensions import db
     from govern.reports.document import Period
@@ -31,7 +31,7 @@ def report(name: str, fmt: str, since: str | None, until: str | None, locale: st
 
     period = Period.parse(since, until)  # a bad date is a DomainError: with_app prints it and exits 1
     read_consistently(db.session)
-    built = build_report(db.session, name, period, current_app.extensions["govern.settings"])
+    built = build_report(db.session, name, period, app_services.settings())
     pieces = stream_report(built, fmt, locale=locale)
     if str(output) == "-":
         stdout = click.get_binary_stream("stdout")

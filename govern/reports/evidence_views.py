@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
+from govern import app_services
 from govern.auth.roles import Permission
 from govern.console.views import bp
 from govern.db import utcnow
@@ -61,7 +62,7 @@ def evidence_export_start():
 @requires(Permission.AUDIT_READ)
 def evidence_export_download(export_id: int):
     try:
-        export, path = exports.download_path(db.session, current_actor(), current_app.extensions["govern.settings"].instance_path,
+        export, path = exports.download_path(db.session, current_actor(), app_services.settings().instance_path,
                                              export_id)
     except DomainError as error:
         return _page(error.status, refusal=_("This evidence bundle cannot be downloaded: it is not ready, or it has expired."))

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 from sqlalchemy.orm import Session
 
+from govern import app_services
 from govern.extensions import db
 from govern.reports.document import Period
 from govern.reports.render import CONTENT_TYPES, check_format, filename, stream_report
@@ -42,7 +43,7 @@ def report_download(name: str, query: dict[str, Any]) -> Response:
     fmt = check_format(query.get("format") or "json")
     period = Period.between(query.get("from_"), query.get("to"))
     session = db.session
-    report = build_report(session, name, period, current_app.extensions["govern.settings"])
+    report = build_report(session, name, period, app_services.settings())
     pieces = stream_report(report, fmt, locale=query.get("locale") or "en")
     body: Any = b"".join(pieces) if fmt == "pdf" else StreamedFile(session, pieces)
     response = Response(body, mimetype=CONTENT_TYPES[fmt].split(";")[0], content_type=CONTENT_TYPES[fmt])
@@ -60,7 +61,7 @@ def queue_export(export) -> None:
     from govern.jobs import enqueue_after_commit
     from govern.outbox import service as outbox
 
-    if current_app.extensions["govern.settings"].jobs_in_process:
+    if app_services.settings().jobs_in_process:
         export.job_id = outbox.add(db.session, export_evidence_task.name, [export.id]).job_id
     else:
         export.job_id = enqueue_after_commit(db.session, export_evidence_task, export.id).job_id

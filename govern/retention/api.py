@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from govern import app_services
 from govern.auth.roles import Permission
 from govern.db import utcnow
 from govern.extensions import db
@@ -26,7 +26,7 @@ blp = Blueprint("retention", __name__, url_prefix="/api/v1", description="Data r
 
 
 def configured_days() -> dict[str, int]:
-    return current_app.extensions["govern.settings"].retention_days
+    return app_services.settings().retention_days
 
 
 @blp.route("/retention")

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
+from govern import app_services
 from govern.audit.service import AuditUnavailable
 from govern.cli_support import cli_actor, with_app
 from govern.db import utcnow
@@ -34,7 +34,7 @@ def _readable_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _configured() -> dict[str, int]:
-    return current_app.extensions["govern.settings"].retention_days
+    return app_services.settings().retention_days
 
 
 def _describe_hold(hold) -> str:

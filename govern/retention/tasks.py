@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
-from flask import current_app
 
+from govern import app_services
 from govern.actor import Actor
 from govern.db import utcnow
 from govern.extensions import db
@@ -17,5 +17,5 @@ RETENTION_ACTOR = Actor.system("retention")
 
 @shared_task(name="govern.retention.purge")
 def purge() -> list[dict[str, Any]]:
-    configured = current_app.extensions["govern.settings"].retention_days
+    configured = app_services.settings().retention_days
     return [outcome.as_document() for outcome in service.purge(db.session, RETENTION_ACTOR, utcnow(), False, configured)]

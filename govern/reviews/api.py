@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, url_for
+from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from govern import app_services
 from govern.auth.roles import Permission, role_allows
 from govern.errors import NotFound
 from govern.extensions import db
@@ -36,7 +37,7 @@ blp = Blueprint("reviews", __name__, url_prefix="/api/v1/reviews", description="
 
 
 def review_settings() -> service.ReviewSettings:
-    return service.ReviewSettings.from_settings(current_app.extensions["govern.settings"])
+    return service.ReviewSettings.from_settings(app_services.settings())
 
 
 def current_decider() -> service.Decider:

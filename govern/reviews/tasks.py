@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from celery import shared_task
-from flask import current_app
 
+from govern import app_services
 from govern.actor import Actor
 from sqlalchemy.orm import Session
 
@@ -24,7 +24,7 @@ def send_reminders() -> int:
 
 @shared_task(name="govern.reviews.process_deadlines")
 def process_deadlines() -> dict[str, int]:
-    config = service.ReviewSettings.from_settings(current_app.extensions["govern.settings"])
+    config = service.ReviewSettings.from_settings(app_services.settings())
     return service.process_due_deadlines(db.session, REVIEWS_ACTOR, config)
 
 

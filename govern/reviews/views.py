@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
+from govern import app_services
 from govern.accounts.models import SocialAccount
 from govern.accounts.service import list_networks
 from govern.auth.roles import Permission
@@ -74,7 +75,7 @@ def _decider() -> service.Decider:
 
 
 def _settings() -> service.ReviewSettings:
-    return service.ReviewSettings.from_settings(current_app.extensions["govern.settings"])
+    return service.ReviewSettings.from_settings(app_services.settings())
 
 
 def _words_for(error: DomainError) -> str:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, json, request
+from flask import Blueprint, Response, json, request
 
+from govern import app_services
 from govern.auth.roles import Permission
 from govern.extensions import db
 from govern.scim import discovery, schemas, service
@@ -23,11 +24,11 @@ SCIM_JSON = "application/scim+json"
 
 
 def _base() -> str:
-    return current_app.extensions["govern.settings"].base_url + bp.url_prefix
+    return app_services.settings().base_url + bp.url_prefix
 
 
 def _group_name() -> str:
-    return current_app.extensions["govern.settings"].scim_entitlement_group
+    return app_services.settings().scim_entitlement_group
 
 
 def _body() -> Any:

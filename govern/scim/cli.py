@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
 
+from govern import app_services
 from govern.auth.roles import Role
 from govern.auth.service import create_api_client
 from govern.cli_support import cli_actor, with_app
@@ -27,7 +27,7 @@ def scim_token() -> None:
 def token_create(name: str) -> None:
     """Mint a SCIM token (role scim: provisioning only); shown once, stored only as a hash."""
     client, secret = create_api_client(db.session, cli_actor(), name, Role.SCIM)
-    base_url = current_app.extensions["govern.settings"].base_url
+    base_url = app_services.settings().base_url
     click.echo(f"SCIM client {client.name!r} created. SCIM base URL: {base_url}/scim/v2", err=True)
     click.echo("Token (shown once; revoke with `govern token revoke --name NAME`):", err=True)
     click.echo(secret.reveal())

@@ -10,6 +10,7 @@ import structlog
 from flask import Flask, current_app, g, redirect, request, session, url_for
 from werkzeug.exceptions import Forbidden, Unauthorized
 
+from govern import app_services
 from govern.actor import Actor
 from govern.auth.roles import role_allows
 from govern.auth.service import Principal, authenticate_token
@@ -43,7 +44,7 @@ def _authenticate() -> Principal | None:
     session_id = session.get("sid")
     if not isinstance(session_id, str):
         return None
-    principal = resume_session(db.session, session_id, SessionPolicy.from_settings(current_app.extensions["govern.settings"]))
+    principal = resume_session(db.session, session_id, SessionPolicy.from_settings(app_services.settings()))
     if principal is None:
         session.pop("sid", None)  # ended or expired: the browser stops presenting it
     return principal

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
+from govern import app_services
 from govern.auth.roles import Role
 
 pytestmark = pytest.mark.e2e
@@ -244,7 +245,7 @@ def test_it_connects_an_account_through_the_network_and_sees_it_healthy(sign_in,
             from govern.extensions import db
 
             with e2e_app.app_context():
-                register_network_app(db.session, e2e_app.extensions["govern.broker"], SEED_ACTOR, "x", "govern-test",
+                register_network_app(db.session, app_services.broker(e2e_app), SEED_ACTOR, "x", "govern-test",
                                      SecretValue("s3cret"), endpoints, ["publish", "read"])
                 db.session.commit()
 

@@ -8,6 +8,7 @@ import hvac.exceptions
 import pytest
 import sqlalchemy as sa
 
+from govern import app_services
 from govern.adapters.vault import TokenAuth, VaultStore
 from govern.audit import checkpoints
 from govern.audit.models import AuditCheckpoint, AuditEvent, AuditSigningKey
@@ -115,7 +116,7 @@ def test_the_verification_api_never_creates_the_signing_key(app, session, actor,
 
     root = openbao.client()
     record(session, actor, "tests:thing:touch", "thing", 1)
-    assert checkpoints.sign_checkpoint(session, app.extensions["govern.audit_signer"]) is not None
+    assert checkpoints.sign_checkpoint(session, app_services.signer(app)) is not None
     session.commit()
     _delete_key(root, KEY)
     answer = client.get("/api/v1/audit/verification", headers=auth_headers(Role.AUDITOR))

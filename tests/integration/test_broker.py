@@ -9,6 +9,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from govern import app_services
 from govern.adapters.secret_store import SecretNotFound
 from govern.audit.models import AuditEvent
 from govern.actor import Actor
@@ -104,7 +105,7 @@ def test_connect_refresh_publish_retire_end_to_end(client, admin, network, publi
     assert retired.status_code == 200
     assert network.stats["revocations"] == 2  # the refresh token, then the access token
     assert client.get(f"/api/v1/accounts/{account_id}/connection", headers=admin).get_json()["health"] == "revoked"
-    store = app.extensions["govern.broker"].store
+    store = app_services.broker(app).store
     with pytest.raises(SecretNotFound):
         store.read(f"govern/accounts/{account_id}/oauth")
 
@@ -211,10 +212,10 @@ def test_abandoned_connects_are_purged_with_their_verifiers(client, admin, netwo
     assert client.post("/api/v1/connections", json={"network": "x"}, headers=admin).status_code == 201
     pending = session.scalar(sa.select(PendingConnect))
     path = f"govern/pending/{pending.state_hash}"
-    store = app.extensions["govern.broker"].store
+    store = app_services.broker(app).store
     assert store.read(path).data["code_verifier"]
-    assert purge_expired_connects(session, app.extensions["govern.broker"]) == 0
-    assert purge_expired_connects(session, app.extensions["govern.broker"], utcnow() + timedelta(minutes=11)) == 1
+    assert purge_expired_connects(session, app_services.broker(app)) == 0
+    assert purge_expired_connects(session, app_services.broker(app), utcnow() + timedelta(minutes=11)) == 1
     assert session.scalar(sa.select(PendingConnect)) is None
     with pytest.raises(SecretNotFound):
         store.read(path)
@@ -310,7 +311,7 @@ def test_extra_authorization_parameters_are_sent_with_the_presets_own(client, ad
 
 def test_connect_when_the_apps_client_secret_is_gone_from_the_store_is_a_clear_409(client, admin, network, app):
     register(client, admin, network, key="mastodon")
-    context = app.extensions["govern.broker"]
+    context = app_services.broker(app)
     context.store.destroy("govern/networks/mastodon/client")  # lost in a Vault restore, or deleted by hand
     context.clients.clear()
     refused = client.post("/api/v1/connections", json={"network": "mastodon"}, headers=admin)

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from alembic import command as alembic_command
 from celery.signals import before_task_publish
 
+from govern import app_services
 from govern import create_app
 from govern.actor import Actor
 from govern.auth.roles import Role
@@ -63,7 +64,7 @@ def test_concurrent_refreshes_reach_the_network_once(committed_app):
     def worker() -> None:
         with committed_app.app_context():
             start.wait()
-            connection = refresh_connection(db.session, committed_app.extensions["govern.broker"], Actor.system("race"), account_id)
+            connection = refresh_connection(db.session, app_services.broker(committed_app), Actor.system("race"), account_id)
             outcomes.append((connection.health.value, connection.store_version))
             db.session.commit()
 
@@ -114,7 +115,7 @@ def test_tokens_never_reach_database_logs_responses_audit_or_task_messages(app, 
             responses.append(client.post(f"/api/v1/accounts/{account_id}/actions", json={"action": "whoami"}, headers=person_headers))
             with app.app_context():  # the sweep as a worker runs it: its refresh job goes out once it commits
                 assert tasks.refresh_due.apply().get() == 1  # enqueues one refresh message for the due account
-            store = app.extensions["govern.broker"].store
+            store = app_services.broker(app).store
             current = store.read(f"govern/accounts/{account_id}/oauth")
             secrets = {value.reveal() for version in range(1, current.version + 1) for value in store.read(current.path, version).data.values()}
             secrets |= set(network.seen_refresh_tokens)

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from govern import app_services
 from govern.adapters.secret_store import account_path
 from govern.auth.roles import Role
 from tests.conftest import require_service
@@ -56,7 +57,7 @@ def connect(client, headers, provider) -> tuple[int, str]:
 
 
 def stored_tokens(app, account_id: int) -> dict[str, str]:
-    stored = app.extensions["govern.broker"].store.read(account_path(account_id, "oauth"))
+    stored = app_services.broker(app).store.read(account_path(account_id, "oauth"))
     return {name: value.reveal() for name, value in stored.data.items()}
 
 

@@ -13,6 +13,7 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 
+from govern import app_services
 from govern.audit.models import AuditEvent
 from govern.auth.roles import Role
 from govern.auth.service import create_api_client
@@ -95,7 +96,7 @@ def test_store_shows_only_metadata_and_keeps_what_is_not_given(client, admin, ac
     assert body["has_password"] and body["has_totp"] and body["username"] == "acme.social"
     assert body["rotate_now"] is False and body["active_checkout"] is None and body["last_rotated_at"]
     assert "password" not in body and "totp_seed" not in body
-    stored = app.extensions["govern.broker"].store.read(f"govern/accounts/{account.id}/legacy")
+    stored = app_services.broker(app).store.read(f"govern/accounts/{account.id}/legacy")
     assert stored.data["password"].reveal() == PASSWORD and stored.data["totp_seed"].reveal() == SEED
 
     renamed = store(client, admin, account.id, username="acme.login").get_json()
@@ -103,7 +104,7 @@ def test_store_shows_only_metadata_and_keeps_what_is_not_given(client, admin, ac
     new_seed = pyotp.random_base32()
     reseeded = store(client, admin, account.id, totp_seed=new_seed).get_json()
     assert reseeded["store_version"] == body["store_version"] + 1
-    kept = app.extensions["govern.broker"].store.read(f"govern/accounts/{account.id}/legacy").data
+    kept = app_services.broker(app).store.read(f"govern/accounts/{account.id}/legacy").data
     assert kept["password"].reveal() == PASSWORD and kept["totp_seed"].reveal() == new_seed
     assert len(events(session, "credentials:credential:store", account.id)) == 3
 
@@ -269,7 +270,7 @@ def test_a_compromised_account_ends_checkouts_and_needs_rotation(client, admin, 
 
     account_id = break_glass["account_id"]
     checkout_id = break_glass["request"]()
-    mark_compromised(session, app.extensions["govern.broker"], actor, account_id, "phished")  # the broker's signal
+    mark_compromised(session, app_services.broker(app), actor, account_id, "phished")  # the broker's signal
     session.commit()
     assert session.get(Checkout, checkout_id).ended_reason.value == "cancelled"
     credential = client.get(f"/api/v1/accounts/{account_id}/credentials", headers=admin).get_json()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from govern import app_services
 from govern.adapters.vault import AppRoleAuth
 from govern.audit.service import record
 from govern.auth.roles import Role
@@ -24,7 +25,7 @@ def test_the_doc_quotes_the_policy_file_word_for_word():
 
 
 def test_the_suites_app_uses_the_documented_policy_not_root(app):
-    store = app.extensions["govern.broker"].store
+    store = app_services.broker(app).store
     assert isinstance(store._auth, AppRoleAuth)
     identity = store._authenticated().auth.token.lookup_self()["data"]
     assert sorted(identity["policies"]) == ["default", "govern"]

@@ -7,6 +7,7 @@ from contextlib import nullcontext
 from urllib.parse import urlencode
 
 from flask import has_app_context
+from govern import app_services
 
 
 def sign_in_as(app, client, user_id: int, method: str = "login_link"):
@@ -22,7 +23,7 @@ def sign_in_as(app, client, user_id: int, method: str = "login_link"):
         user = db.session.get(ConsoleUser, user_id)
         principal = Principal("console_user", user.id, user.display_name, user.role, user.person_id)
         session_id = start_session(db.session, principal, method, "127.0.0.1",
-                                   SessionPolicy.from_settings(app.extensions["govern.settings"]))
+                                   SessionPolicy.from_settings(app_services.settings(app)))
         db.session.commit()
     with client.session_transaction() as cookie:
         cookie["sid"] = session_id.reveal()

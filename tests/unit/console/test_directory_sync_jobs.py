@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from govern import app_services
 from govern.actor import Actor
 from govern.auth.roles import Role
 from govern.auth.service import ensure_console_user
@@ -20,7 +21,7 @@ def it_console(app, monkeypatch):
     from govern.extensions import db
 
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
-    settings = app.extensions["govern.settings"]
+    settings = app_services.settings(app)
     monkeypatch.setitem(app.extensions, "govern.settings",
                         settings.model_copy(update={"ldap_url": "ldap://127.0.0.1:1", "ldap_base_dn": "dc=example,dc=com"}))
     monkeypatch.setattr(app.extensions["govern.jobs.fast_path"], "paused_until", float("inf"))  # the queue did not answer

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from flask_babel import refresh
 
+from govern import app_services
 from govern.audit.models import AuditEvent
 from govern.auth.roles import Role
 from govern.policy import service
@@ -35,7 +36,7 @@ def console(app, session):
 
 @pytest.fixture
 def runtime(app):
-    return app.extensions["govern.policy"]
+    return app_services.policy(app)
 
 
 @pytest.fixture

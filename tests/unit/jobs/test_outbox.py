@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
+from govern import app_services
 from govern.auth.roles import Role
 from govern.db import utcnow
 from govern.errors import InvalidOperation
@@ -184,7 +185,7 @@ def test_without_a_broker_the_scan_has_run_when_the_request_returns(client, auth
 
 
 def test_the_directory_sync_endpoint_answers_with_the_job(app, client, auth_headers, session, fast_path_paused, monkeypatch):
-    settings = app.extensions["govern.settings"]
+    settings = app_services.settings(app)
     monkeypatch.setitem(app.extensions, "govern.settings", settings.model_copy(update={"ldap_url": "ldap://127.0.0.1:1"}))
     queued = client.post("/api/v1/directory/runs", json={"full": True}, headers=auth_headers(Role.IT))
     assert queued.status_code == 202
@@ -201,7 +202,7 @@ def test_the_cli_relays_what_waits_and_shows_a_job(tasks, app, session, fast_pat
     from govern.cli import main
 
     monkeypatch.setattr(govern, "create_app", lambda *args, **kwargs: app)
-    monkeypatch.setenv("GOVERN_DATABASE_URL", app.extensions["govern.settings"].effective_database_url)
+    monkeypatch.setenv("GOVERN_DATABASE_URL", app_services.settings(app).effective_database_url)
     monkeypatch.setenv("GOVERN_SECRET_KEY", app.config["SECRET_KEY"])
     job_id = enqueue_after_commit(session, tasks.count, 9).job_id
     session.commit()

@@ -7,6 +7,7 @@ import logging
 import pytest
 import sqlalchemy as sa
 
+from govern import app_services
 from govern.audit.models import AuditEvent
 from govern.auth.roles import Role
 from govern.policy import engine, service
@@ -50,7 +51,7 @@ def test_the_engine_leaves_out_what_an_exception_excuses_and_only_that(compiled)
 # --- the service: scans record digests, exceptions are made, honoured and removed ----------------
 @pytest.fixture
 def runtime(app):
-    return app.extensions["govern.policy"]
+    return app_services.policy(app)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from click.testing import CliRunner
 from PIL import Image
 from sqlalchemy import select
 
+from govern import app_services
 from govern.audit.models import AuditEvent
 from govern.audit.service import verify_chain
 from govern.errors import Conflict, InvalidOperation
@@ -76,7 +77,7 @@ def cli_app(app, monkeypatch):
     import govern
 
     monkeypatch.setattr(govern, "create_app", lambda *args, **kwargs: app)
-    monkeypatch.setenv("GOVERN_DATABASE_URL", app.extensions["govern.settings"].effective_database_url)  # checked first
+    monkeypatch.setenv("GOVERN_DATABASE_URL", app_services.settings(app).effective_database_url)  # checked first
     monkeypatch.setenv("GOVERN_SECRET_KEY", app.config["SECRET_KEY"])
     return app
 

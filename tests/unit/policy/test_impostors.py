@@ -7,6 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from govern import app_services
 from govern.policy.impostors import Handle, find_impostors, parse_candidates
 from govern.policy.impostors_cli import impostors
 from govern.policy.service import inventory_handles
@@ -95,7 +96,7 @@ def cli_app(app, monkeypatch):
     import govern
 
     monkeypatch.setattr(govern, "create_app", lambda *args, **kwargs: app)
-    monkeypatch.setenv("GOVERN_DATABASE_URL", app.extensions["govern.settings"].effective_database_url)  # checked first
+    monkeypatch.setenv("GOVERN_DATABASE_URL", app_services.settings(app).effective_database_url)  # checked first
     monkeypatch.setenv("GOVERN_SECRET_KEY", app.config["SECRET_KEY"])
     return app
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from govern import app_services
 from govern.db import utcnow
 from govern.reports.document import Period
 
@@ -27,4 +28,4 @@ def period(now) -> Period:
 
 @pytest.fixture
 def settings(app):
-    return app.extensions["govern.settings"]
+    return app_services.settings(app)

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from click.testing import CliRunner
 
+from govern import app_services
 from govern.audit.models import LegalHold
 from govern.audit.service import AuditUnavailable
 from govern.cli import main
@@ -19,7 +20,7 @@ def cli_app(app, monkeypatch):
     import govern
 
     monkeypatch.setattr(govern, "create_app", lambda *args, **kwargs: app)
-    monkeypatch.setenv("GOVERN_DATABASE_URL", app.extensions["govern.settings"].effective_database_url)  # checked first
+    monkeypatch.setenv("GOVERN_DATABASE_URL", app_services.settings(app).effective_database_url)  # checked first
     monkeypatch.setenv("GOVERN_SECRET_KEY", app.config["SECRET_KEY"])
     return app
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
+from govern import app_services
 from govern.auth.roles import Role
 from govern.grants.models import Grant
 from govern.reviews.models import ReviewCampaign
@@ -115,7 +116,7 @@ def test_process_deadline_holds_a_mass_revocation_until_governance_approves(clie
     assert early.status_code == 422 and "not passed" in early.get_json()["detail"]
     session.execute(update(ReviewCampaign).where(ReviewCampaign.id == opened["id"]).values(deadline=later(minutes=-5)))
     session.commit()
-    settings = app.extensions["govern.settings"].model_copy(update={"review_mass_revocation_threshold": 3})
+    settings = app_services.settings(app).model_copy(update={"review_mass_revocation_threshold": 3})
     monkeypatch.setitem(app.extensions, "govern.settings", settings)
     held = client.post(f"{BASE}/campaigns/{opened['id']}/process-deadline", json={}, headers=governance)
     assert held.status_code == 200 and held.get_json()["status"] == "held"
