@@ -51,16 +51,23 @@ class Scan:
     # the start of the next), and a start inside a number already found is not a new number.
     found_until: dict[str, int] = field(default_factory=dict)
 
-    # Per-text answers a detector computes once (e.g. whether any of its context words occurs at all).
-    notes: dict[str, bool] = field(default_factory=dict)
+    # Per-text answers a detector computes once: whether any of a tuple of context words occurs at all (by the
+    # tuple's identity: they are module constants), and whether the text has anything that can open an IBAN.
+    words_anywhere: dict[int, bool] = field(default_factory=dict)
+    iban_opening: bool | None = None
 
     def anywhere(self, words: tuple[str, ...]) -> bool:
         """Whether any of `words` occurs anywhere in the text (once per text and word tuple)."""
-        key = str(id(words))
-        known = self.notes.get(key)
+        known = self.words_anywhere.get(id(words))
         if known is None:
-            known = self.notes[key] = _words_pattern(words).search(self.norm.text) is not None
+            known = self.words_anywhere[id(words)] = _words_pattern(words).search(self.norm.text) is not None
         return known
+
+    def continues_iban(self, start: int) -> bool:
+        """Whether the digits at `start` continue a spaced IBAN (see `inside_iban`); texts with no "xx00" skip it."""
+        if self.iban_opening is None:
+            self.iban_opening = _IBAN_OPENING.search(self.norm.text) is not None
+        return self.iban_opening and inside_iban(self.norm.text, start)
 
     # Spans of certain cards, IBANs, national IDs and secrets already found: a phone-number candidate starting inside
     # one is a part of it (the overlap would drop it anyway), so it is not parsed (the detectors run in that order).
@@ -201,6 +208,7 @@ def group_prefixes(candidate: str, separators: str = " -.()/") -> list[tuple[str
 
 # A spaced IBAN's start right before `start`. Only its first group may be letters alone (a bank code, "GB29 NWBK …"):
 # in "SA36 4121 … 2620 paid with 3790…" the words end the IBAN.
+_IBAN_OPENING = re.compile(r"[a-z]{2}\d{2}")
 _IBAN_HEAD = re.compile(r"[a-z]{2}\d{2}(?: [a-z0-9]{4}(?: (?=[a-z]{0,3}\d)[a-z0-9]{4}){0,6})? $")
 
 

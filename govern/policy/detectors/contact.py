@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
 
 from govern.policy.detectors import phone_rules
 from govern.policy.detectors.base import (
-    Hit, PatternDetector, Scan, context_words, digits_of, group_prefixes, inside_iban,
+    Hit, PatternDetector, Scan, context_words, digits_of, group_prefixes,
     standalone,
 )
 from govern.policy.text import fold_term
@@ -70,6 +71,7 @@ def _after_reference_word(text: str, start: int) -> bool:
     return _REFERENCE_BEFORE.search(text, max(0, start - 40), start) is not None
 
 
+@functools.lru_cache(maxsize=256)
 def suggested_regions(country: str | None, scripts: frozenset[str]) -> tuple[str, ...]:
     """The regions the account's country or the text's script suggest (a number written the national way, with no
     context word, is taken for a phone number only in one of these: "078 05 1123" in English is not a UAE number)."""
@@ -80,6 +82,7 @@ def suggested_regions(country: str | None, scripts: frozenset[str]) -> tuple[str
     return tuple(dict.fromkeys(ordered))
 
 
+@functools.lru_cache(maxsize=256)
 def phone_regions(country: str | None, scripts: frozenset[str]) -> tuple[str, ...]:
     """Regions to parse national numbers in: the account's country, then the script's, then the rest."""
     ordered: list[str] = []
@@ -135,12 +138,15 @@ def valid_number(candidate: str, digits: str, regions: tuple[str, ...]) -> phone
 
 
 def _validate_phone(scan: Scan, match: re.Match[str]) -> Hit | None:
-    if scan.inside_found("PHONE_NUMBER", match.start()) or scan.inside_certain(match.start()) or inside_iban(scan.text, match.start()):
-        return None  # a later group of a number already found, or the tail of an IBAN with a bad checksum
+    start = match.start()
+    if scan.inside_found("PHONE_NUMBER", start) or scan.inside_certain(start):
+        return None  # a later group of a number already found, or a part of a card, IBAN, ID or secret
     found = match.group(1)
     if found[0] not in "+(0" and not _US_START.match(found) and not scan.anywhere(PHONE_CONTEXT):
         return None  # no trunk prefix, no "+", no US shape and no phone word in the whole text: not a phone number
-    return scan.found(_phone_at(scan, match.start(), found))
+    if scan.continues_iban(start):
+        return None  # the tail of an IBAN with a bad checksum
+    return scan.found(_phone_at(scan, start, found))
 
 
 def _phone_at(scan: Scan, start: int, found: str) -> Hit | None:

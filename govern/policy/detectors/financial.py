@@ -9,7 +9,7 @@ from stdnum import iban as stdnum_iban
 from stdnum import luhn
 
 from govern.policy.detectors.base import (
-    Hit, PatternDetector, Scan, context_words, digits_of, group_prefixes, inside_iban, standalone,
+    Hit, PatternDetector, Scan, context_words, digits_of, group_prefixes, standalone,
 )
 
 # (brand, IIN prefix ranges as (low, high) over the first len(low) digits, allowed lengths)
@@ -52,7 +52,7 @@ _CARD = re.compile(r"(?<![\w-])(?=(\d(?:[ -]?\d){11,18}))")
 def _validate_card(scan: Scan, match: re.Match[str]) -> Hit | None:
     start = match.start()
     found = match.group(1)
-    if found[0] in "07" or scan.inside_found("PAYMENT_CARD", start) or inside_iban(scan.text, start):
+    if found[0] in "07" or scan.inside_found("PAYMENT_CARD", start) or scan.continues_iban(start):
         return None  # no card scheme starts with 0 or 7
     return scan.found(_card_at(scan, start, found))
 

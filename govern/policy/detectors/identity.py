@@ -11,7 +11,7 @@ from stdnum.il import idnr
 from stdnum.us import ssn
 
 from govern.policy.detectors.base import (
-    Hit, PatternDetector, Scan, context_words, digits_of, group_prefixes, inside_iban, standalone,
+    Hit, PatternDetector, Scan, context_words, digits_of, group_prefixes, standalone,
 )
 
 # Words that say "this number is an identity number", per kind and for any kind, in en/ar/he.
@@ -116,7 +116,7 @@ _NATIONAL_ID = re.compile(r"(?<![\w+-])(?<!\d[./])(?=(\d(?:[ .-]?\d){7,14}))")
 
 def _validate_national_id(scan: Scan, match: re.Match[str]) -> Hit | None:
     start = match.start()
-    if scan.inside_found("NATIONAL_ID", start) or inside_iban(scan.text, start):
+    if scan.inside_found("NATIONAL_ID", start) or scan.continues_iban(start):
         return None
     whole = match.group(1)
     if not _CERTAIN_START.match(whole) and not scan.anywhere(_ALL_ID_CONTEXT):

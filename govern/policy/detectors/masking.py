@@ -8,9 +8,12 @@ _SHOWN_AS_IS = ("CONFIDENTIAL_MARKER", "BRAND_TERM", "EMBARGO", "CUSTOM")
 
 
 def _mask_digits(text: str, keep_head: int, keep_tail: int) -> str:
+    """`text` with its letters and digits starred, but for the first `keep_head` and the last `keep_tail` of them."""
     positions = [i for i, ch in enumerate(text) if ch.isdigit() or ch.isalpha()]
-    hidden = set(positions[keep_head:len(positions) - keep_tail] if keep_tail else positions[keep_head:])
-    return "".join("*" if i in hidden else ch for i, ch in enumerate(text))
+    chars = list(text)
+    for index in positions[keep_head:len(positions) - keep_tail] if keep_tail else positions[keep_head:]:
+        chars[index] = "*"
+    return "".join(chars)
 
 
 def mask_preview(entity: str, matched: str, kind: str | None = None) -> str:
