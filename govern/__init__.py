@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_celery(celery, app, settings)
     _init_throttle(app, settings)
     _init_broker(app, settings)
+    _connect_receivers()
     _register_blueprints(app, csrf)
     register_error_handlers(app)
     return app
@@ -141,7 +143,7 @@ def _init_throttle(app: Flask, settings: Settings) -> None:
 
 def _init_broker(app: Flask, settings: Settings) -> None:
 
-    from govern.broker.wiring import build_broker_context, connect_receivers
+    from govern.broker.wiring import build_broker_context
     from PIL import Image
 
     from govern.policy.media import ImageLimits
@@ -162,7 +164,21 @@ def _init_broker(app: Flask, settings: Settings) -> None:
     from govern.audit.signing import build_signer
 
     app_services.install_signer(app, build_signer(settings, app_services.broker(app).store))
-    connect_receivers(lambda: app_services.broker())
+
+
+def _connect_receivers() -> None:
+    """Every reaction of one domain to another's signal (govern/signals.py) is connected here, and nowhere else, so
+    none depends on which modules happen to be imported. Each call is idempotent: tests build many apps."""
+    from govern.accounts.service import connect_receivers as accounts
+    from govern.auth.wiring import connect_receivers as auth
+    from govern.broker.wiring import connect_receivers as broker
+    from govern.credentials.service import connect_receivers as credentials
+    from govern.directory.network_roles import connect_receivers as directory
+    from govern.grants.service import connect_receivers as grants
+    from govern.notifications.service import connect_receivers as notifications
+
+    for connect in (accounts, auth, partial(broker, app_services.broker), credentials, directory, grants, notifications):
+        connect()
 
 
 def _register_blueprints(app: Flask, csrf) -> None:
@@ -177,7 +193,6 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.console import policy as _policy_console  # noqa: F401
     from govern.console.views import bp as console
     from govern.credentials.api import blp as credentials_api
-    from govern.grants import service as _grants_service  # noqa: F401  (connects its signal receivers)
     from govern.directory.api import blp as directory_api
     from govern.policy.api import blp as policy_api
     from govern.reports.api import blp as reports_api

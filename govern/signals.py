@@ -21,7 +21,16 @@ account_compromised(session, actor, account_id, reason)
 
 handoff_unwrap_refused(session, handoff_id, account_id)
     Sent when a wrapped hand-off is presented after it was used, expired or was revoked: an alert. (A token that
-    matches no hand-off is anonymous noise: counted, never sent.)
+    matches no hand-off is anonymous noise: counted, never sent.) No receiver is connected: it is a hook for an
+    alerting integration, and the refusal itself is already in the audit trail.
+
+review_removed_grant(session, actor, grant_id, reason)
+    Sent by access reviews when a reviewer, or the deadline, removes a grant, inside the same transaction; grants
+    revoke it (a refusal there, such as a grant already revoked, fails the review decision).
+
+Receivers are connected by each domain's connect_receivers(), all called from one list in create_app
+(govern/__init__.py, docs/decisions/0047-signals-wired-in-one-list.md); never by a decorator at import time.
+Receivers must not depend on one another's order: blinker calls them in no defined order.
 """
 
 from __future__ import annotations
@@ -35,3 +44,4 @@ connection_needs_reconnect = _domain.signal("connection-needs-reconnect")
 handoff_unwrap_refused = _domain.signal("handoff-unwrap-refused")
 account_compromised = _domain.signal("account-compromised")
 person_departed = _domain.signal("person-departed")
+review_removed_grant = _domain.signal("review-removed-grant")

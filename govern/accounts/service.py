@@ -162,7 +162,6 @@ def retire_account(session: Session, actor: Actor, account_id: int, reason: str)
     return account
 
 
-@signals.person_departed.connect
 def _hand_owned_accounts_to_manager(session: Session, *, actor: Actor, person_id: int, departure_id: int) -> dict[str, int]:
     """Accounts the leaver owned go to their manager, or are tagged orphaned when there is no active manager."""
     leaver = session.get(Person, person_id)
@@ -179,3 +178,8 @@ def _hand_owned_accounts_to_manager(session: Session, *, actor: Actor, person_id
                before={"owner_id": before["owner_id"]}, after={"owner_id": account.owner_id, "tags": account.tags},
                reason=f"owner left (departure {departure_id})")
     return {"accounts_moved_to_manager": len(owned) if manager else 0, "accounts_orphaned": 0 if manager else len(owned)}
+
+
+def connect_receivers() -> None:
+    """Called once per app from create_app's list; connecting again is a no-op."""
+    signals.person_departed.connect(_hand_owned_accounts_to_manager, weak=False)

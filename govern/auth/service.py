@@ -10,7 +10,6 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govern import signals
 from govern.actor import Actor
 from govern.audit.service import record
 from govern.auth.models import ApiClient, ConsoleUser, LoginLink
@@ -176,7 +175,6 @@ def revoke_api_client(session: Session, actor: Actor, name: str) -> ApiClient:
     return client
 
 
-@signals.person_departed.connect
 def _close_access_on_departure(session: Session, *, actor: Actor, person_id: int, departure_id: int) -> dict[str, int]:
     """API tokens the person owned stop working; their console users are disabled (govern.auth.sessions ends their
     sessions in the same transaction)."""

@@ -11,7 +11,6 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from govern import signals
 from govern.actor import Actor
 from govern.audit.service import record
 from govern.auth.models import ConsoleSession, ConsoleUser
@@ -113,7 +112,6 @@ def sign_out_everywhere(session: Session, actor: Actor, email: str, why: str) ->
     return user, end_user_sessions(session, actor, [user.id], SIGN_OUT_EVERYWHERE, why=why.strip(), audit_none=True)
 
 
-@signals.person_departed.connect
 def _end_sessions_on_departure(session: Session, *, actor: Actor, person_id: int, departure_id: int) -> dict[str, int]:
     """Every console session of the person's console users ends in the departure's transaction."""
     user_ids = list(session.scalars(select(ConsoleUser.id).where(ConsoleUser.person_id == person_id)))

@@ -402,7 +402,6 @@ def _end_open_checkouts(session: Session, actor: Actor, account_id: int, note: s
         _end_checkout(session, actor, checkout, how, now, note=note)
 
 
-@signals.account_compromised.connect
 def _on_account_compromised(session: Session, *, actor: Actor, account_id: int, reason: str) -> None:
     credential = session.scalar(select(LegacyCredential).where(LegacyCredential.account_id == account_id))
     if credential is None:
@@ -414,12 +413,10 @@ def _on_account_compromised(session: Session, *, actor: Actor, account_id: int, 
         record(session, actor, "credentials:credential:rotate_due", "account", account_id, reason=credential.rotate_reason)
 
 
-@signals.account_retired.connect
 def _on_account_retired(session: Session, *, actor: Actor, account_id: int, reason: str) -> None:
     _end_open_checkouts(session, actor, account_id, note=f"account retired: {reason}")
 
 
-@signals.person_departed.connect
 def _on_person_departed(session: Session, *, actor: Actor, person_id: int, departure_id: int) -> dict[str, int]:
     """A leaver's open checkouts end, and every password they ever saw is due for rotation."""
     now, note = utcnow(), f"requester left the company (departure {departure_id})"
@@ -439,3 +436,10 @@ def _on_person_departed(session: Session, *, actor: Actor, person_id: int, depar
         record(session, actor, "credentials:credential:rotate_due", "account", credential.account_id, reason=credential.rotate_reason)
     session.flush()
     return {"checkouts_ended": len(open_checkouts), "passwords_to_rotate": len(flagged)}
+
+
+def connect_receivers() -> None:
+    """Called once per app from create_app's list; connecting again is a no-op."""
+    signals.account_compromised.connect(_on_account_compromised, weak=False)
+    signals.account_retired.connect(_on_account_retired, weak=False)
+    signals.person_departed.connect(_on_person_departed, weak=False)

@@ -40,7 +40,6 @@ def _accounts_reached_by(session: Session, person_id: int, since: datetime) -> l
     return list(session.scalars(select(SocialAccount).where(SocialAccount.id.in_(reached)).order_by(SocialAccount.id)).unique())
 
 
-@signals.person_departed.connect
 def _list_manual_removals(session: Session, *, actor: Actor, person_id: int, departure_id: int) -> dict[str, int]:
     departure, person = session.get(Departure, departure_id), session.get(Person, person_id)
     created = 0
@@ -53,6 +52,11 @@ def _list_manual_removals(session: Session, *, actor: Actor, person_id: int, dep
         created += 1
     session.flush()
     return {"manual_network_removals": created}
+
+
+def connect_receivers() -> None:
+    """Called once per app from create_app's list; connecting again is a no-op."""
+    signals.person_departed.connect(_list_manual_removals, weak=False)
 
 
 def open_tasks(session: Session, limit: int = 200) -> list[OffboardingTask]:

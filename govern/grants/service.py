@@ -170,12 +170,10 @@ def revoke_all_for_account(session: Session, actor: Actor, account_id: int, reas
     return count
 
 
-@signals.account_retired.connect
 def _revoke_on_account_retired(session: Session, *, actor: Actor, account_id: int, reason: str) -> None:
     revoke_all_for_account(session, actor, account_id, reason=f"account retired: {reason}")
 
 
-@signals.person_departed.connect
 def _revoke_on_departure(session: Session, *, actor: Actor, person_id: int, departure_id: int) -> dict[str, int]:
     open_grants = session.scalars(select(Grant).where(Grant.person_id == person_id, Grant.revoked_at.is_(None))).unique()
     count = 0
@@ -183,3 +181,14 @@ def _revoke_on_departure(session: Session, *, actor: Actor, person_id: int, depa
         revoke_grant(session, actor, grant.id, reason=f"left the company (departure {departure_id})")
         count += 1
     return {"grants_revoked": count}
+
+
+def _revoke_on_review_removal(session: Session, *, actor: Actor, grant_id: int, reason: str) -> None:
+    revoke_grant(session, actor, grant_id, reason)
+
+
+def connect_receivers() -> None:
+    """Called once per app from create_app's list; connecting again is a no-op."""
+    signals.account_retired.connect(_revoke_on_account_retired, weak=False)
+    signals.person_departed.connect(_revoke_on_departure, weak=False)
+    signals.review_removed_grant.connect(_revoke_on_review_removal, weak=False)

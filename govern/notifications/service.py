@@ -51,8 +51,12 @@ def mark_read(session: Session, actor: Actor, person_id: int | None, notificatio
     return notification
 
 
-@signals.connection_needs_reconnect.connect
 def _tell_owner_to_reconnect(session: Session, *, account_id: int, owner_id: int | None, reason: str) -> None:
     if owner_id is not None:
         notify(session, owner_id, "connection_needs_reconnect", "account", account_id,
                "An account you own must be reconnected before anyone can act on it again.", reason=reason)
+
+
+def connect_receivers() -> None:
+    """Called once per app from create_app's list; connecting again is a no-op."""
+    signals.connection_needs_reconnect.connect(_tell_owner_to_reconnect, weak=False)

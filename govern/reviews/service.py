@@ -12,6 +12,7 @@ from typing import Any, Literal
 from sqlalchemy import case, func, insert, not_, or_, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
+from govern import signals
 from govern.accounts.models import Network, SocialAccount
 from govern.actor import Actor
 from govern.audit.service import EventSpec, record, record_many
@@ -20,7 +21,6 @@ from govern.auth.roles import Role
 from govern.db import utcnow
 from govern.errors import Conflict, DomainError, InvalidOperation, NotFound
 from govern.grants.models import Grant
-from govern.grants.service import revoke_grant
 from govern.notifications.models import Notification
 from govern.notifications.service import SYSTEM as NOTIFICATIONS, notify
 from govern.pagination import Page, paginate
@@ -527,7 +527,8 @@ def _pending_item(session: Session, decider: Decider, item_id: int) -> ReviewIte
 
 def decide_item(session: Session, actor: Actor, decider: Decider, item_id: int, verdict: Verdict,
                 comment: str | None = None) -> ReviewItem:
-    """Keep (certify) or remove (revoke, through the grants service) one grant; both audited with the item change."""
+    """Keep (certify) or remove (revoke, by the grants' receiver of review_removed_grant) one grant; both audited with
+    the item change."""
     item = _pending_item(session, decider, item_id)
     now = utcnow()
     if not item.grant.is_effective_at(now):
@@ -546,7 +547,8 @@ def decide_item(session: Session, actor: Actor, decider: Decider, item_id: int, 
     elif verdict == "revoke":
         if comment is None:
             raise InvalidOperation("say briefly why this access is removed")
-        revoke_grant(session, actor, item.grant_id, f"access review {campaign.id} ({campaign.name}): {comment}")
+        signals.review_removed_grant.send(session, actor=actor, grant_id=item.grant_id,
+                                          reason=f"access review {campaign.id} ({campaign.name}): {comment}")
         _settle(item, ItemDecision.REVOKED, actor.id, now, comment)
         session.flush()
         record(session, actor, "reviews:item:revoke", "review_item", item.id, **item_facts(item))
@@ -626,8 +628,8 @@ def _undecided(session: Session, campaign: ReviewCampaign) -> list[ReviewItem]:
 
 def _revoke_unreviewed(session: Session, actor: Actor, campaign: ReviewCampaign, items: Sequence[ReviewItem], now: datetime) -> None:
     for item in items:
-        revoke_grant(session, actor, item.grant_id,
-                     f"access review {campaign.id} ({campaign.name}): not reviewed by the deadline")
+        signals.review_removed_grant.send(session, actor=actor, grant_id=item.grant_id,
+                                          reason=f"access review {campaign.id} ({campaign.name}): not reviewed by the deadline")
         _settle(item, ItemDecision.REVOKED_AT_DEADLINE, actor.id, now, None)
         session.flush()
         record(session, actor, "reviews:item:revoke", "review_item", item.id, **item_facts(item))
