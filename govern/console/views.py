@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import structlog
-from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -37,6 +37,7 @@ from govern.people.schemas import PersonListArgs
 from govern.people.service import PersonFilter, list_people
 from govern.secret_value import SecretValue
 from govern.web.authz import public, requires
+from govern.web.failures import answered
 from govern.web.problems import error_response
 from govern.web.request_cycle import current_actor, current_principal
 
@@ -58,8 +59,8 @@ def _safe_next(target: str | None) -> str:
 
 
 def _refusal(error: DomainError) -> str:
-    """The service's reason for refusing; keeps its audit event when the error says so (as the app handler does)."""
-    g.commit_despite_error = error.keeps_audit
+    """The service's reason for refusing; the request cycle keeps its audit event when the error says so."""
+    answered(error)
     return error.detail
 
 
@@ -86,10 +87,6 @@ def _throttle() -> Throttle:
 
 
 def _login_page(status: int = 200, retry_after: int | None = None, **context: Any):
-    if status >= 400:
-        # An audited refusal (or the aggregated rate-limit event) is kept; what the attempt wrote before it was refused
-        # was already undone by the service, and the other errors here write nothing.
-        g.commit_despite_error = True
     response = make_response(render_template("console/login.html", **_sign_in_options(), **context), status)
     if retry_after:
         response.headers["Retry-After"] = str(retry_after)
@@ -97,6 +94,9 @@ def _login_page(status: int = 200, retry_after: int | None = None, **context: An
 
 
 def _refused_page(refusal: SignInRefused, **context: Any):
+    # An audited refusal (or the aggregated rate-limit event) is kept; what the attempt wrote before it was refused
+    # was already undone by the service, and the other error pages here write nothing.
+    answered(refusal)
     return _login_page(refusal.status, refusal.retry_after, error=_refused_sign_in(refusal), **context)
 
 

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from govern.audit.chain import UnauditableValue
 from govern.audit.service import AuditUnavailable
 from govern.errors import DomainError
+from govern.web.failures import answered
 
 log = structlog.get_logger(__name__)
 
@@ -91,7 +92,7 @@ def handle_http_exception(exc: HTTPException):
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
-        g.commit_despite_error = exc.keeps_audit
+        answered(exc)  # the request cycle decides from it whether the refusal's audit event is kept
         if wants_scim_error():
             return scim_error(exc.status, exc.detail, getattr(exc, "scim_type", None))
         kind = type(exc).__name__.lower()

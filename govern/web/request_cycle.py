@@ -17,6 +17,7 @@ from govern.auth.service import Principal, authenticate_token
 from govern.auth.sessions import SessionPolicy, resume_session
 from govern.extensions import db
 from govern.web.authz import PUBLIC, declared_permission, identifies_caller
+from govern.web.failures import commits_despite_error
 from govern.web.problems import error_response, wants_problem_json
 
 log = structlog.get_logger("govern.request")
@@ -83,7 +84,7 @@ def _authorize():
 
 
 def _finish_request(response):
-    if response.status_code < 400 or g.get("commit_despite_error"):
+    if response.status_code < 400 or commits_despite_error():
         try:
             db.session.commit()
         except Exception as exc:  # the change is lost; tell the caller instead of pretending
