@@ -1,0 +1,76 @@
+"""Access reviews: campaigns (opening, reminders, the deadline), decisions on their items, and their progress.
+
+The public names of the modules below, re-exported so callers keep writing `from govern.reviews import service`.
+"""
+
+from __future__ import annotations
+
+from govern.errors import InvalidOperation
+from govern.reviews.models import ScopeKind
+from govern.reviews.service.campaigns import (
+    Opened,
+    approve_held,
+    close_campaign,
+    extend_deadline,
+    fill_campaign,
+    first_active,
+    governance_people,
+    grants_in_scope,
+    open_campaign,
+    process_deadline,
+    process_due_deadlines,
+    request_campaign,
+    reviewer_for,
+    send_reminders,
+    set_opening_job,
+)
+from govern.reviews.service.common import (
+    MAX_COMMENT,
+    MAX_NAME,
+    MAX_REMINDER_HOURS,
+    MIN_HELD_REVOCATIONS,
+    PENDING,
+    AlreadyDecided,
+    AlreadyRemoved,
+    CampaignNotOpen,
+    Decider,
+    NothingToReview,
+    NotYourReview,
+    OwnAccess,
+    ReviewSettings,
+    Verdict,
+    campaign_snapshot,
+    item_facts,
+)
+from govern.reviews.service.decisions import decide_item, reconcile
+from govern.reviews.service.progress import (
+    REVIEWER_ROWS,
+    CampaignOverview,
+    Progress,
+    ReviewerProgress,
+    business_units,
+    campaign_items,
+    campaign_items_page,
+    campaign_overview,
+    get_campaign,
+    item_state,
+    items_for,
+    items_for_page,
+    list_campaigns,
+    progress_of,
+    reviewer_count,
+    reviewer_progress,
+    waiting_counts,
+)
+
+__all__ = [
+    "MAX_COMMENT", "MAX_NAME", "MAX_REMINDER_HOURS", "MIN_HELD_REVOCATIONS", "PENDING", "REVIEWER_ROWS",
+    "AlreadyDecided", "AlreadyRemoved", "CampaignNotOpen", "CampaignOverview", "Decider", "InvalidOperation",
+    "NothingToReview", "NotYourReview", "Opened", "OwnAccess", "Progress", "ReviewSettings", "ReviewerProgress",
+    "ScopeKind", "Verdict",
+    "approve_held", "business_units", "campaign_items", "campaign_items_page", "campaign_overview", "campaign_snapshot",
+    "close_campaign", "decide_item", "extend_deadline", "fill_campaign", "first_active", "get_campaign",
+    "governance_people", "grants_in_scope", "item_facts", "item_state", "items_for", "items_for_page", "list_campaigns",
+    "open_campaign", "process_deadline", "process_due_deadlines", "progress_of", "reconcile", "request_campaign",
+    "reviewer_count", "reviewer_for", "reviewer_progress", "send_reminders", "set_opening_job", "waiting_counts",
+]
