@@ -37,20 +37,18 @@ EXPECTED = {
 }
 
 
-def _build(tmp_path, name: str):
-    instance = tmp_path / name
-    return create_app({"database_url": f"sqlite:///{instance}.db", "instance_path": instance,
-                       "secret_key": "test-secret-key-" + "x" * 32})
+def _build(database_url: str, tmp_path, name: str):
+    return create_app({"database_url": database_url, "instance_path": tmp_path / name, "secret_key": "s" * 40})
 
 
 def _receivers(signal: Signal) -> list[str]:
     return sorted(f"{receiver.__module__}.{receiver.__qualname__}" for receiver in signal.receivers_for(None))
 
 
-def test_every_signal_has_exactly_its_listed_receivers_once_even_after_many_apps(tmp_path):
+def test_every_signal_has_exactly_its_listed_receivers_once_even_after_many_apps(database_url, tmp_path):
     declared = {name for name, value in vars(signals).items() if isinstance(value, Signal)}
     assert declared == set(EXPECTED), "a signal was added or removed: list its receivers here"
     for n in range(3):  # tests build many apps: connecting again adds nothing
-        _build(tmp_path, f"app{n}")
+        _build(database_url, tmp_path, f"app{n}")
         for name, expected in EXPECTED.items():
             assert _receivers(getattr(signals, name)) == sorted(expected), name
