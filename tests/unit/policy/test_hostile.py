@@ -10,6 +10,7 @@ import time
 import pytest
 
 from govern.policy.engine import MAX_CANDIDATES_PER_PATTERN, evaluate
+from govern.policy.findings import Action
 
 HOSTILE = {
     "one_megabyte_prose": ("Our team is growing and we love hearing from you. " * 21000)[:1_000_000],
@@ -42,4 +43,12 @@ def test_a_flood_of_candidates_is_capped_and_sent_to_a_person(compiled) -> None:
 
 
 def test_lone_surrogates_do_not_crash(compiled) -> None:
-    evaluate(compiled, "id \ud800 1023456781")
+    # a lone surrogate evaluates like a replacement character ...
+    text = "id \ud800 1023456781"
+    assert evaluate(compiled, text) == evaluate(compiled, text.replace("\ud800", "\ufffd"))
+    # ... and what follows it is still found, at its offsets in the original text
+    text = "\ud800رقم الهوية \udc00١٠٢٣٤٥٦٧٨١\udfff"
+    decision = evaluate(compiled, text)
+    assert decision.decision is Action.BLOCK
+    [finding] = decision.findings
+    assert finding.entity == "NATIONAL_ID" and text[finding.start:finding.end] == "١٠٢٣٤٥٦٧٨١"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from govern.policy.engine import load_policy
+from govern.policy.engine import evaluate, load_policy
 from govern.policy.packs import PackError, load_packs
 
 from .conftest import PACKS
@@ -79,11 +79,9 @@ def test_a_failed_reload_leaves_the_previous_engine_usable(tmp_path: Path) -> No
     directory = write_packs(tmp_path, GOOD_RULE)
     current = load_policy(directory)
     (directory / "extra.yaml").write_text(GOOD_RULE.replace("format: 1", "format: 2"), encoding="utf-8")
-    try:
+    with pytest.raises(PackError, match="format: 1 was expected") as refused:
         current = load_policy(directory)
-    except PackError:
-        pass
-    from govern.policy.engine import evaluate
+    assert refused.value.path.endswith("extra.yaml") and refused.value.line == 2
     assert evaluate(current, "Kestrel is coming").decision.value == "block"
 
 
