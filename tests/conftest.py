@@ -16,17 +16,9 @@ from govern.actor import Actor
 from govern.auth.roles import Role
 from govern.cli import alembic_config
 from tests.support.postgres import ScratchPostgres
+from tests.support.services import IN_CI, require_service
 
-IN_CI = os.environ.get("CI") == "true"
 POSTGRES_ADMIN_URL = os.environ.get("GOVERN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def require_service(name: str, reason: str) -> None:
-    """A missing service fails the run under CI and skips the test elsewhere."""
-    message = f"{name} is required but unavailable: {reason}"
-    if IN_CI:
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
 
 
 def postgres_available() -> str | None:
@@ -51,7 +43,7 @@ def database_url(tmp_path_factory) -> Iterator[str]:
     """PostgreSQL when it answers (always under CI); SQLite only as a local fallback."""
     problem = postgres_available()
     if problem and IN_CI:
-        pytest.fail(f"PostgreSQL is required under CI=true: {problem}", pytrace=False)
+        require_service("PostgreSQL", problem)
     if problem:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'govern.sqlite'}"
         alembic_command.upgrade(alembic_config(url), "head")

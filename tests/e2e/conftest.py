@@ -6,7 +6,6 @@ which would break app contexts in every test that runs after this package if it 
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -32,8 +31,8 @@ from govern.grants.service import create_grant
 from govern.people.models import PersonSource, PersonStatus
 from govern.people.service import upsert_person
 from tests.support.postgres import ScratchPostgres
+from tests.support.services import require_service
 
-IN_CI = os.environ.get("CI") == "true"
 POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -42,14 +41,6 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).parent / "artifacts"
 TRANSLATIONS = Path(__file__).parents[2] / "govern" / "translations"
 SEED_ACTOR = Actor.system("e2e-seed")
-
-
-def unavailable(what: str, why: str) -> None:
-    """Outside CI a missing service skips the browser tests; under CI=true it fails them."""
-    message = f"{what} is required for the browser tests but unavailable: {why}"
-    if IN_CI:
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
 
 
 def off_the_browser_thread(work: Callable[[], object]) -> object:
@@ -86,7 +77,7 @@ def e2e_database_url() -> Iterator[str]:
     try:
         url = scratch.create("govern_e2e")
     except sa.exc.OperationalError as exc:
-        unavailable("PostgreSQL on 127.0.0.1:5432", str(exc).splitlines()[0])
+        require_service("PostgreSQL on 127.0.0.1:5432", str(exc).splitlines()[0])
     try:
         alembic_command.upgrade(alembic_config(url), "head")
         yield url
@@ -169,7 +160,7 @@ def live_server(e2e_app, e2e_port, seeded) -> Iterator[str]:
 @pytest.fixture(scope="package")
 def browser(live_server):  # the app is built and seeded before Playwright starts its event loop
     if not CHROMIUM.exists():
-        unavailable("Chromium", f"{CHROMIUM} is missing (apt-get install chromium)")
+        require_service("Chromium", f"{CHROMIUM} is missing (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

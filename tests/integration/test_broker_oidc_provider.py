@@ -10,7 +10,7 @@ import pytest
 from govern import app_services
 from govern.adapters.secret_store import account_path
 from govern.auth.roles import Role
-from tests.conftest import require_service
+from tests.support.services import require_service
 from tests.support.oidc_provider import OidcProviderUnavailable, start_oidc_provider
 
 pytestmark = pytest.mark.integration

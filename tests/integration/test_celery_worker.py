@@ -14,7 +14,7 @@ from alembic import command as alembic_command
 from celery import Celery
 
 from govern.cli import alembic_config
-from tests.conftest import require_service
+from tests.support.services import require_service
 
 BROKERS = {
     "redis": ("redis://127.0.0.1:6379/15", 6379),

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import command as alembic_command
 
 from govern.cli import alembic_config
-from tests.conftest import require_service
+from tests.support.services import require_service
 from tests.support.redis_server import RedisServer
 
 SECRET_KEY = "outbox-" + "s" * 40

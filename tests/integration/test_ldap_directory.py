@@ -23,7 +23,7 @@ from govern.adapters.ldap_directory import (
 )
 from govern.config import ConfigurationError, load_settings
 from govern.secret_value import SecretValue
-from tests.conftest import require_service
+from tests.support.services import require_service
 from tests.support.openbao import free_port
 from tests.support.slapd import HIGHEST_COMMITTED_USN, Slapd, start_slapd
 

@@ -23,7 +23,7 @@ from govern.actor import Actor
 from govern.auth.roles import Role
 from govern.cli import alembic_config
 from tests import factories
-from tests.conftest import require_service
+from tests.support.services import require_service
 
 CONNECT, STATEMENT, POOL = 2, 2, 2
 HANG = 60  # a request still unanswered after this long is hung

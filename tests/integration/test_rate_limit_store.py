@@ -15,7 +15,7 @@ from govern import create_app
 from govern.auth.throttle import Throttle
 from govern.cli import alembic_config
 from govern.config import ConfigurationError, load_settings
-from tests.conftest import require_service
+from tests.support.services import require_service
 from tests.support.console import redeem_link
 from tests.support.redis_server import RedisServer
 
