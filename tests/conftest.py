@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import sqlalchemy as sa
 from alembic import command as alembic_command
+from flask import Flask
 
 from govern import app_services
 from govern import create_app
@@ -56,6 +57,39 @@ def database_url(tmp_path_factory) -> Iterator[str]:
         yield url
     finally:
         scratch.drop(url)
+
+
+@pytest.fixture
+def committed_database(scratch_postgres) -> Iterator[str]:
+    """A PostgreSQL database of the test's own, migrated to head and dropped afterwards. No outer transaction wraps
+    it: commits are real, so concurrent sessions, other hosts, workers and subprocesses see each other's work."""
+    url = scratch_postgres.create("govern_committed")
+    alembic_command.upgrade(alembic_config(url), "head")
+    yield url
+    scratch_postgres.drop(url)
+
+
+@pytest.fixture
+def make_committed_app(committed_database, tmp_path) -> Iterator[Callable[..., Flask]]:
+    """Build an app on the test's committed database: make_committed_app(**settings). Call it again for a second host
+    on the same database (give each its own instance_path). Every app's engine is disposed before the database goes."""
+    from govern.extensions import db
+
+    built: list[Flask] = []
+
+    def build(**settings) -> Flask:
+        built.append(create_app({
+            "database_url": committed_database,
+            "secret_key": "committed-" + "k" * 32,
+            "instance_path": tmp_path / "instance",
+            **settings,
+        }))
+        return built[-1]
+
+    yield build
+    for app in built:
+        with app.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -5,22 +5,17 @@ from __future__ import annotations
 import threading
 
 import sqlalchemy as sa
-from alembic import command as alembic_command
 
-from govern import create_app
 from govern.audit.models import AuditEvent
 from govern.actor import Actor
 from govern.audit.service import record, verify_chain
-from govern.cli import alembic_config
 from govern.extensions import db
 
 WRITERS, EVENTS_EACH = 8, 25
 
 
-def test_concurrent_writers_extend_one_gapless_chain(scratch_postgres, tmp_path):
-    url = scratch_postgres.create("govern_audit_race")
-    alembic_command.upgrade(alembic_config(url), "head")
-    app = create_app({"database_url": url, "secret_key": "a" * 40, "instance_path": tmp_path})
+def test_concurrent_writers_extend_one_gapless_chain(make_committed_app):
+    app = make_committed_app()
     start, failures = threading.Barrier(WRITERS), []
 
     def writer(number: int) -> None:
@@ -36,19 +31,15 @@ def test_concurrent_writers_extend_one_gapless_chain(scratch_postgres, tmp_path)
             except Exception as exc:  # noqa: BLE001 - reported by the assertion below
                 failures.append(exc)
 
-    try:
-        threads = [threading.Thread(target=writer, args=(n,)) for n in range(WRITERS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-        with app.app_context():
-            seqs = db.session.scalars(sa.select(AuditEvent.seq).where(AuditEvent.action == "tests:audit:append")).all()
-            result = verify_chain(db.session)
-            all_seqs = db.session.scalars(sa.select(AuditEvent.seq).order_by(AuditEvent.seq)).all()
-            db.engine.dispose()
-    finally:
-        scratch_postgres.drop(url)
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    with app.app_context():
+        seqs = db.session.scalars(sa.select(AuditEvent.seq).where(AuditEvent.action == "tests:audit:append")).all()
+        result = verify_chain(db.session)
+        all_seqs = db.session.scalars(sa.select(AuditEvent.seq).order_by(AuditEvent.seq)).all()
     assert failures == []
     assert len(seqs) == WRITERS * EVENTS_EACH * 4 // 5
     assert all_seqs == list(range(1, len(all_seqs) + 1))

@@ -6,13 +6,10 @@ import json
 import threading
 
 import pytest
-from alembic import command as alembic_command
 
-from govern import create_app
 from govern.audit import stream
 from govern.actor import Actor
 from govern.audit.service import record
-from govern.cli import alembic_config
 from govern.extensions import db
 
 pytestmark = pytest.mark.integration
@@ -20,23 +17,16 @@ EVENTS = 240
 
 
 @pytest.fixture
-def two_hosts(scratch_postgres, tmp_path, monkeypatch):
+def two_hosts(make_committed_app, tmp_path, monkeypatch):
     """Two apps (hosts) with instance folders of their own, one database, one sink."""
     monkeypatch.setattr(stream, "BATCH", 20)  # many batches, so the two hosts' rounds interleave
-    url = scratch_postgres.create("govern_stream")
-    alembic_command.upgrade(alembic_config(url), "head")
     sink = tmp_path / "siem" / "audit.jsonl"
-    hosts = [create_app({"database_url": url, "secret_key": "h" * 40, "instance_path": tmp_path / f"host-{n}",
-                         "audit_stream": f"file:{sink}"}) for n in (1, 2)]
+    hosts = [make_committed_app(instance_path=tmp_path / f"host-{n}", audit_stream=f"file:{sink}") for n in (1, 2)]
     with hosts[0].app_context():
         for n in range(EVENTS):
             record(db.session, Actor.system("tests"), "tests:thing:touch", "thing", n)
         db.session.commit()
-    yield hosts, sink
-    for host in hosts:
-        with host.app_context():
-            db.engine.dispose()
-    scratch_postgres.drop(url)
+    return hosts, sink
 
 
 def test_two_hosts_streaming_at_once_ship_every_event_exactly_once(two_hosts):

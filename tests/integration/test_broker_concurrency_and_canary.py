@@ -10,16 +10,13 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from alembic import command as alembic_command
 from celery.signals import before_task_publish
 
 from govern import app_services
-from govern import create_app
 from govern.actor import Actor
 from govern.auth.roles import Role
 from govern.broker.models import AccountConnection
 from govern.broker.service import refresh_connection
-from govern.cli import alembic_config
 from govern.db import utcnow
 from govern.extensions import db
 from tests.integration.test_broker import connect, register
@@ -30,18 +27,9 @@ WORKERS = 8
 
 
 @pytest.fixture
-def committed_app(scratch_postgres, openbao, tmp_path):
+def committed_app(make_committed_app, openbao):
     """An app on its own database, so concurrent sessions see each other's commits."""
-    url = scratch_postgres.create("govern_race")
-    alembic_command.upgrade(alembic_config(url), "head")
-    app = create_app({
-        "database_url": url, "secret_key": "r" * 40, "instance_path": tmp_path,
-        **openbao.govern_settings(),
-    })
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-    scratch_postgres.drop(url)
+    return make_committed_app(**openbao.govern_settings())
 
 
 def test_concurrent_refreshes_reach_the_network_once(committed_app):

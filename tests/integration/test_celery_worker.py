@@ -10,10 +10,8 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from alembic import command as alembic_command
 from celery import Celery
 
-from govern.cli import alembic_config
 from tests.support.services import require_service
 
 BROKERS = {
@@ -30,23 +28,19 @@ def _listening(port: int) -> bool:
 
 
 @pytest.fixture
-def audited_database(scratch_postgres, tmp_path):
-    url = scratch_postgres.create("govern_celery")
-    alembic_command.upgrade(alembic_config(url), "head")
-    from govern import create_app
+def audited_database(committed_database, make_committed_app):
     from govern.actor import Actor
     from govern.auth.roles import Role
     from govern.auth.service import create_api_client
     from govern.extensions import db
 
-    app = create_app({"database_url": url, "secret_key": "c" * 40, "instance_path": tmp_path})
+    app = make_committed_app()
     with app.app_context():
         for n in range(3):
             create_api_client(db.session, Actor.system("celery-test"), f"client-{n}", Role.AUDITOR)
         db.session.commit()
         db.engine.dispose()
-    yield url
-    scratch_postgres.drop(url)
+    return committed_database
 
 
 @pytest.fixture(params=sorted(BROKERS))

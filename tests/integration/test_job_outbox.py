@@ -15,9 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command as alembic_command
 
-from govern.cli import alembic_config
 from tests.support.services import require_service
 from tests.support.redis_server import RedisServer
 
@@ -36,27 +34,12 @@ def redis_server(tmp_path):
 
 
 @pytest.fixture
-def outbox_database(scratch_postgres):
-    url = scratch_postgres.create("govern_outbox")
-    alembic_command.upgrade(alembic_config(url), "head")
-    yield url
-    scratch_postgres.drop(url)
-
-
-@pytest.fixture
-def broker_app(outbox_database, redis_server, tmp_path):
+def broker_app(make_committed_app, redis_server):
     """The app with a broker. Celery's app object is shared by every app of the test run: put its settings back after."""
-    from govern import create_app
     from govern.extensions import celery
 
     saved = {key: celery.conf[key] for key in ("broker_url", "result_backend", "task_always_eager")}
-    app = create_app({"database_url": outbox_database, "secret_key": SECRET_KEY, "instance_path": tmp_path / "instance",
-                      "celery_broker_url": redis_server.url, "jobs_publish_timeout_seconds": 1})
-    yield app
-    with app.app_context():
-        from govern.extensions import db
-
-        db.engine.dispose()
+    yield make_committed_app(secret_key=SECRET_KEY, celery_broker_url=redis_server.url, jobs_publish_timeout_seconds=1)
     celery.conf.update(saved)
 
 
@@ -88,11 +71,11 @@ class Worker:
 
 
 @pytest.fixture
-def start_worker(outbox_database, redis_server, tmp_path):
+def start_worker(committed_database, redis_server, tmp_path):
     workers: list[Worker] = []
 
     def start() -> Worker:
-        workers.append(Worker(outbox_database, redis_server.url, tmp_path))
+        workers.append(Worker(committed_database, redis_server.url, tmp_path))
         return workers[-1]
 
     yield start
@@ -134,7 +117,7 @@ def _runs(worker: Worker, job_id: str) -> int:
 
 
 def test_scans_accepted_while_the_broker_is_down_each_run_once_when_it_is_back(
-        broker_app, redis_server, start_worker, outbox_database):
+        broker_app, redis_server, start_worker, committed_database):
     from govern.jobs import relay
 
     client, headers = broker_app.test_client(), _token(broker_app)
@@ -153,15 +136,15 @@ def test_scans_accepted_while_the_broker_is_down_each_run_once_when_it_is_back(
     redis_server.start()
     worker = start_worker()
     assert relay(broker_app).delivered == 3
-    _wait_for(lambda: all(state == "done" for state, _ in _states(outbox_database).values()), what="the three scans")
+    _wait_for(lambda: all(state == "done" for state, _ in _states(committed_database).values()), what="the three scans")
     _wait_for(lambda: all(_runs(worker, job_id) == 1 for job_id in job_ids), what="the worker's log")
-    assert _states(outbox_database) == {job_id: ("done", 1) for job_id in job_ids}
+    assert _states(committed_database) == {job_id: ("done", 1) for job_id in job_ids}
     done = client.get(f"/api/v1/policy/scans/{job_ids[2]}", headers=headers).get_json()
     assert (done["state"], done["delivered"], done["last_error"]) == ("done", True, None)
     assert relay(broker_app).delivered == 0  # nothing is sent twice
 
 
-def test_a_job_sent_twice_runs_once(broker_app, redis_server, start_worker, outbox_database):
+def test_a_job_sent_twice_runs_once(broker_app, redis_server, start_worker, committed_database):
     """A relay that dies between publishing and marking the row delivered sends the job again: it still runs once."""
     from govern.extensions import celery, db
     from govern.jobs import enqueue_after_commit, relay
@@ -178,10 +161,10 @@ def test_a_job_sent_twice_runs_once(broker_app, redis_server, start_worker, outb
     worker = start_worker()
     _wait_for(lambda: worker.output().count("job_already_run") == 1, what="the second delivery to be refused")
     assert _runs(worker, job_id) == 1
-    assert _states(outbox_database) == {job_id: ("done", 1)}
+    assert _states(committed_database) == {job_id: ("done", 1)}
 
 
-def test_two_relays_never_send_a_job_twice(broker_app, redis_server, outbox_database):
+def test_two_relays_never_send_a_job_twice(broker_app, redis_server, committed_database):
     """On PostgreSQL a relay locks the row it sends (SKIP LOCKED): two relays racing over the same jobs split them."""
     import redis
 
@@ -208,4 +191,4 @@ def test_two_relays_never_send_a_job_twice(broker_app, redis_server, outbox_data
     queue = redis.Redis.from_url(redis_server.url).lrange("celery", 0, -1)
     sent = [re.search(rb'"id": "([0-9a-f-]{36})"', message).group(1).decode() for message in queue]
     assert sorted(sent) == sorted(job_ids)  # each job once, none twice
-    assert set(_states(outbox_database).values()) == {("delivered", 1)}
+    assert set(_states(committed_database).values()) == {("delivered", 1)}

@@ -7,15 +7,12 @@ import time
 import ldap3
 import pytest
 import sqlalchemy as sa
-from alembic import command as alembic_command
 
-from govern import create_app
 from govern.actor import Actor
 from govern.audit.service import verify_chain
 from govern.auth.models import ApiClient
 from govern.auth.roles import Role
 from govern.auth.service import authenticate_token, create_api_client
-from govern.cli import alembic_config
 from govern.directory.models import Departure
 from govern.extensions import db
 from govern.grants.models import Grant, GrantRole
@@ -45,18 +42,9 @@ def ldap_people(slapd):
 
 
 @pytest.fixture
-def synced_app(scratch_postgres, slapd, tmp_path):
-    url = scratch_postgres.create("govern_leaver")
-    alembic_command.upgrade(alembic_config(url), "head")
-    app = create_app({
-        "database_url": url, "secret_key": "l" * 40, "instance_path": tmp_path,
-        "ldap_url": slapd.url, "ldap_bind_dn": slapd.bind_dn, "ldap_bind_password": slapd.bind_password,
-        "ldap_base_dn": PEOPLE, "ldap_group_dn": slapd.group_dn,
-    })
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-    scratch_postgres.drop(url)
+def synced_app(make_committed_app, slapd):
+    return make_committed_app(ldap_url=slapd.url, ldap_bind_dn=slapd.bind_dn, ldap_bind_password=slapd.bind_password,
+                              ldap_base_dn=PEOPLE, ldap_group_dn=slapd.group_dn)
 
 
 def test_disabled_in_the_directory_means_no_access_within_a_minute(synced_app, slapd, ldap_people):

@@ -9,11 +9,8 @@ import uuid
 
 import pytest
 import redis
-from alembic import command as alembic_command
 
-from govern import create_app
 from govern.auth.throttle import Throttle
-from govern.cli import alembic_config
 from govern.config import ConfigurationError, load_settings
 from tests.support.services import require_service
 from tests.support.console import redeem_link
@@ -72,19 +69,10 @@ def own_redis(tmp_path):
     server.stop()
 
 
-@pytest.fixture
-def limits_database(scratch_postgres):
-    url = scratch_postgres.create("govern_limits")
-    alembic_command.upgrade(alembic_config(url), "head")
-    yield url
-    scratch_postgres.drop(url)
-
-
-def test_when_redis_stops_answering_sign_in_stays_limited_and_unwrap_stays_open(own_redis, limits_database, tmp_path, caplog):
+def test_when_redis_stops_answering_sign_in_stays_limited_and_unwrap_stays_open(own_redis, make_committed_app, caplog):
     url = own_redis.url
-    app = create_app({"database_url": limits_database, "secret_key": "r" * 40, "instance_path": tmp_path, "log_format": "json",
-                      "rate_limit_storage_url": url, "sign_in_max_failures_per_address": 3,
-                      "handoff_unwrap_max_refusals_per_address": 2})
+    app = make_committed_app(log_format="json", rate_limit_storage_url=url, sign_in_max_failures_per_address=3,
+                             handoff_unwrap_max_refusals_per_address=2)
     logging.getLogger().addHandler(caplog.handler)  # create_app replaced the root handlers with its own
     client = app.test_client()
     garbage = {"wrapping_token": "s.not-a-handoff"}
