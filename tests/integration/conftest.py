@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support import broker
+
+admin, network, publisher_headers = broker.admin, broker.network, broker.publisher_headers  # the broker tests' fixtures
+
 
 @pytest.fixture
 def cli_env(scratch_postgres, tmp_path, monkeypatch):

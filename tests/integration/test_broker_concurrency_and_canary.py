@@ -19,7 +19,7 @@ from govern.broker.models import AccountConnection
 from govern.broker.service import refresh_connection
 from govern.db import utcnow
 from govern.extensions import db
-from tests.integration.test_broker import connect, register
+from tests.support.broker import connect, register
 from tests.support.canary import haystacks
 from tests.support.fake_network import FakeNetwork
 

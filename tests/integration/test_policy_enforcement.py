@@ -9,7 +9,7 @@ from govern.audit.models import AuditEvent
 from govern.auth.roles import Role
 from govern.policy.tasks import scan_published
 from govern.policy.workflow_models import PolicyViolation, PublishApproval
-from tests.integration.test_broker import admin, connect, network, publisher_headers, register  # noqa: F401 (fixtures)
+from tests.support.broker import connect, register
 from tests.support.console import signed_in_client
 
 ARABIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
@@ -19,13 +19,13 @@ def saudi_id() -> str:
     return "103456789" + luhn.calc_check_digit("103456789")
 
 
-def connected(client, admin, network):  # noqa: F811 - the fixture's value
+def connected(client, admin, network):
     register(client, admin, network)
     return connect(client, admin)
 
 
 def test_a_saudi_id_in_arabic_digits_is_blocked_at_the_broker_with_the_digits_pointed_at(
-    client, admin, network, publisher_headers, session,  # noqa: F811
+    client, admin, network, publisher_headers, session,
 ):
     account_id = connected(client, admin, network)
     digits = saudi_id().translate(ARABIC_DIGITS)
@@ -45,7 +45,7 @@ def test_a_saudi_id_in_arabic_digits_is_blocked_at_the_broker_with_the_digits_po
 
 
 def test_a_post_needing_approval_waits_and_goes_out_when_governance_approves(
-    client, admin, network, publisher_headers, session, auth_headers,  # noqa: F811
+    client, admin, network, publisher_headers, session, auth_headers,
 ):
     account_id = connected(client, admin, network)
     text = "Questions? Write to dana.levi@gmail.com"
@@ -71,7 +71,7 @@ def test_a_post_needing_approval_waits_and_goes_out_when_governance_approves(
     assert "dana.levi@gmail.com" not in str(published.summary) and published.summary["params"]["text"].startswith("Questions? Write to ")
 
 
-def test_a_rejected_post_never_reaches_the_network(client, admin, network, publisher_headers, auth_headers):  # noqa: F811
+def test_a_rejected_post_never_reaches_the_network(client, admin, network, publisher_headers, auth_headers):
     account_id = connected(client, admin, network)
     pending = client.post(f"/api/v1/accounts/{account_id}/actions",
                           json={"action": "publish", "params": {"text": "Ring me on +972 52 555 1234"}}, headers=publisher_headers(account_id))
@@ -85,7 +85,7 @@ def test_a_rejected_post_never_reaches_the_network(client, admin, network, publi
 
 
 def test_a_scan_hides_a_blocked_comment_queues_it_and_it_can_be_resolved(
-    app, client, admin, network, publisher_headers, session, auth_headers,  # noqa: F811
+    app, client, admin, network, publisher_headers, session, auth_headers,
 ):
     account_id = connected(client, admin, network)
     published = client.post(f"/api/v1/accounts/{account_id}/actions", json={"action": "publish", "params": {"text": "Our new app is out"}},
@@ -144,7 +144,7 @@ def test_a_bad_pack_is_refused_on_reload_and_the_packs_in_force_stay(app, client
 
 
 def test_the_console_says_a_post_went_for_approval_and_publishes_nothing(
-    app, client, admin, network, session, actor, monkeypatch,  # noqa: F811
+    app, client, admin, network, session, actor, monkeypatch,
 ):
     import html
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from govern.policy.engine import CompiledPolicy, load_policy
-
-PACKS = Path(__file__).resolve().parents[3] / "policies"
+from tests.support.policy_packs import PACKS
 
 
 @pytest.fixture(scope="session")

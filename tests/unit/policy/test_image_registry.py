@@ -15,7 +15,7 @@ from govern.policy.media import IMAGE_PROTECTED, RightsStatus, scan_media
 from govern.policy.models import RegisteredImage
 from govern.policy.registry import register_image, registry_snapshot
 from govern.policy.registry_cli import register_image_command
-from tests.unit.policy.test_media import encode, picture
+from tests.support.images import encode, picture
 
 
 def png(seed: int) -> bytes:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,28 +9,7 @@ import pytest
 from govern.policy.engine import evaluate, load_policy
 from govern.policy.packs import PackError, load_packs
 
-from .conftest import PACKS
-
-GOOD_RULE = """\
-pack: extra
-format: 1
-rules:
-  - id: extra.codename
-    category: confidentiality
-    description: {en: codename, ar: اسم رمزي, he: שם קוד}
-    match: {entity: CODENAME, terms: [Kestrel]}
-    action: block
-    severity: high
-    examples: {match: [Kestrel is coming], no_match: [a kestrel flew]}
-"""
-
-
-def write_packs(tmp_path: Path, extra: str) -> Path:
-    for pack in PACKS.glob("*.yaml"):
-        shutil.copy(pack, tmp_path / pack.name)
-    (tmp_path / "extra.yaml").write_text(extra, encoding="utf-8")
-    return tmp_path
-
+from tests.support.policy_packs import GOOD_RULE, PACKS, write_packs
 
 def test_repository_packs_load_with_a_content_hash() -> None:
     packs = load_packs(PACKS)

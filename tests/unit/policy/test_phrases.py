@@ -11,7 +11,7 @@ from govern.policy.engine import evaluate, load_policy
 from govern.policy.findings import Action, Severity
 from govern.policy.packs import PackError, load_packs, phrase_regex, phrases_pattern
 
-from .test_packs import GOOD_RULE, write_packs
+from tests.support.policy_packs import GOOD_RULE, write_packs
 
 
 def _spans(pattern: str, text: str) -> list[str]:
