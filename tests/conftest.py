@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
-import sqlalchemy as sa
 from alembic import command as alembic_command
 from flask import Flask
 
@@ -16,20 +14,8 @@ from govern import create_app
 from govern.actor import Actor
 from govern.auth.roles import Role
 from govern.cli import alembic_config
-from tests.support.postgres import ScratchPostgres
+from tests.support.postgres import POSTGRES_ADMIN_URL, ScratchPostgres, postgres_available
 from tests.support.services import IN_CI, require_service
-
-POSTGRES_ADMIN_URL = os.environ.get("GOVERN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def postgres_available() -> str | None:
-    try:
-        engine = sa.create_engine(POSTGRES_ADMIN_URL, poolclass=sa.pool.NullPool, connect_args={"connect_timeout": 3})
-        with engine.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-        return None
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
 @pytest.fixture(scope="session")

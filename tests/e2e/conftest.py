@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from alembic import command as alembic_command
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -30,10 +29,8 @@ from govern.grants.models import GrantRole
 from govern.grants.service import create_grant
 from govern.people.models import PersonSource, PersonStatus
 from govern.people.service import upsert_person
-from tests.support.postgres import ScratchPostgres
 from tests.support.services import require_service
 
-POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync",
@@ -72,17 +69,14 @@ def _compile_stale_catalogs() -> None:
 
 
 @pytest.fixture(scope="package")
-def e2e_database_url() -> Iterator[str]:
-    scratch = ScratchPostgres(f"{POSTGRES_SERVER}/test")
-    try:
-        url = scratch.create("govern_e2e")
-    except sa.exc.OperationalError as exc:
-        require_service("PostgreSQL on 127.0.0.1:5432", str(exc).splitlines()[0])
+def e2e_database_url(scratch_postgres) -> Iterator[str]:
+    """A database of the browser tests' own on the test server (GOVERN_TEST_POSTGRES_URL, like every other test)."""
+    url = scratch_postgres.create("govern_e2e")
     try:
         alembic_command.upgrade(alembic_config(url), "head")
         yield url
     finally:
-        scratch.drop(url)
+        scratch_postgres.drop(url)
 
 
 @pytest.fixture(scope="package")

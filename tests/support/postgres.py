@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import sqlalchemy as sa
+
+# Any existing database of the test server; every test database is created next to it. The unit, integration and
+# browser tests all take it from here.
+POSTGRES_ADMIN_URL = os.environ.get("GOVERN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def postgres_available(admin_url: str = POSTGRES_ADMIN_URL) -> str | None:
+    """None when the server answers; otherwise the first line of why not."""
+    try:
+        engine = sa.create_engine(admin_url, poolclass=sa.pool.NullPool, connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        return None
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
 class ScratchPostgres:
