@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -297,19 +297,21 @@ def _write_schedule_state(path, last_run: dict[str, float]) -> None:
         log.warning("schedule_state_not_saved", error=str(exc))
 
 
-def start_in_process_scheduler(app: Flask, interval_seconds: float = 60.0) -> threading.Event:
+def start_in_process_scheduler(
+    app: Flask, interval_seconds: float = 60.0, clock: Callable[[], float] = time.time
+) -> threading.Event:
     """Embedded mode has no beat: run the beat schedule's tasks from one daemon thread instead.
 
     A task runs when its period has passed since its last run; one that never ran in this process runs at once,
     except the whole-trail verification (NOT_AT_START), which first waits one period and whose last run is
-    remembered in the instance folder.
+    remembered in the instance folder. `clock` tells the time of day (tests inject their own).
     """
     celery: Celery = app.extensions["celery"]
     schedule = celery.conf.beat_schedule
     state_path = app_services.settings(app).instance_path / SCHEDULE_STATE_FILE
     remembered = {name for name, entry in schedule.items() if entry["task"] in NOT_AT_START}
     last_run = {name: at for name, at in _read_schedule_state(state_path).items() if name in remembered}
-    started = time.time()
+    started = clock()
     for name in remembered:
         last_run.setdefault(name, started)
     _write_schedule_state(state_path, last_run)
@@ -319,7 +321,7 @@ def start_in_process_scheduler(app: Flask, interval_seconds: float = 60.0) -> th
         from govern.extensions import db
 
         for name, entry in schedule.items():
-            now = time.time()
+            now = clock()
             if now - last_run.get(name, float("-inf")) < float(entry["schedule"]):
                 continue
             last_run[name] = now

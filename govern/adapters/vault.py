@@ -60,6 +60,7 @@ class VaultStore:
         transit_key: str | None = None,
         encrypted_fields: frozenset[str] = frozenset({"refresh_token"}),
         timeout: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,  # when to renew; tests inject their own
     ) -> None:
         self._connection = {"url": addr, "namespace": namespace or None, "verify": ca_file or True, "timeout": timeout}
         self._client = hvac.Client(**self._connection, session=OutboundSession())
@@ -70,6 +71,7 @@ class VaultStore:
         self._lock = threading.Lock()
         self._renew_at: float | None = None
         self._expires_at: float | None = None
+        self._clock = clock
 
     # --- authentication -------------------------------------------------------------------
     def _login(self) -> None:
@@ -85,7 +87,7 @@ class VaultStore:
             self._schedule(data.get("ttl") or 0, data.get("renewable", False))
 
     def _schedule(self, ttl_seconds: int, renewable: bool) -> None:
-        now = time.monotonic()
+        now = self._clock()
         if ttl_seconds <= 0:  # root and other non-expiring tokens
             self._renew_at = self._expires_at = float("inf")
             return
@@ -93,7 +95,7 @@ class VaultStore:
         self._renew_at = now + ttl_seconds * RENEW_AT_FRACTION if renewable else self._expires_at - 5
 
     def _renew_or_login(self) -> None:
-        if self._renew_at is not None and time.monotonic() < (self._expires_at or 0):
+        if self._renew_at is not None and self._clock() < (self._expires_at or 0):
             try:
                 auth = self._client.auth.token.renew_self()["auth"]
                 self._schedule(auth["lease_duration"], auth.get("renewable", False))
@@ -107,13 +109,13 @@ class VaultStore:
         with self._lock:
             if self._renew_at is None:
                 self._guard(self._login)
-            elif time.monotonic() >= self._renew_at:
+            elif self._clock() >= self._renew_at:
                 self._guard(self._renew_or_login)
         return self._client
 
     @property
     def token_expires_in(self) -> float | None:
-        return None if self._expires_at is None else self._expires_at - time.monotonic()
+        return None if self._expires_at is None else self._expires_at - self._clock()
 
     # --- error mapping --------------------------------------------------------------------
     def _guard(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:

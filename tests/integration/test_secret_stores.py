@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from govern.adapters.local_store import LocalStore, load_or_create_key
 from govern.adapters.secret_store import CasConflict, SecretNotFound, SecretStoreUnavailable, WrappingUnsupported
 from govern.adapters.vault import AppRoleAuth, TokenAuth, VaultStore
 from govern.secret_value import SecretValue
+from tests.support.clock import FakeClock
 from tests.support.openbao import free_port
 
 S = SecretValue
@@ -79,10 +78,11 @@ def test_approle_login_and_token_renewal(openbao):
     root.auth.approle.create_or_update_approle("govern-short", token_policies=["govern"], token_ttl="6s", token_max_ttl="1h")
     role_id = root.auth.approle.read_role_id("govern-short")["data"]["role_id"]
     secret_id = root.auth.approle.generate_secret_id("govern-short")["data"]["secret_id"]
-    store = VaultStore(openbao.addr, AppRoleAuth(role_id, S(secret_id)))
+    clock = FakeClock()
+    store = VaultStore(openbao.addr, AppRoleAuth(role_id, S(secret_id)), clock=clock)
     store.write("govern/tests/approle", {"k": S("v")}, cas=0)
     first_token = store._client.token
-    time.sleep(4.5)  # past two thirds of the 6 s TTL: the next call renews
+    clock.advance(4.5)  # past two thirds of the 6 s TTL: the next call renews
     assert store.read("govern/tests/approle").data["k"].reveal() == "v"
     assert store._client.token == first_token and store.token_expires_in > 5
     store.destroy("govern/tests/approle")
