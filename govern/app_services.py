@@ -13,7 +13,7 @@ from flask import Flask, current_app
 if TYPE_CHECKING:
     from govern.audit.signing import CheckpointSigner
     from govern.auth.throttle import Throttle
-    from govern.broker.service import BrokerContext
+    from govern.broker.context import BrokerContext
     from govern.policy.service import PolicyRuntime
     from govern.settings import Settings
 

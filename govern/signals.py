@@ -16,8 +16,8 @@ person_departed(session, actor, person_id, departure_id)
     departure's checklist.
 
 account_compromised(session, actor, account_id, reason)
-    Sent by the broker after it revoked a compromised account's tokens; legacy credentials are marked
-    "rotate now".
+    Sent by the broker after it revoked a compromised account's tokens; the broker revokes the account's
+    outstanding wrapped hand-offs; legacy credentials are marked "rotate now".
 
 handoff_unwrap_refused(session, handoff_id, account_id)
     Sent when a wrapped hand-off is presented after it was used, expired or was revoked: an alert. (A token that

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from govern import app_services
 from govern.auth.roles import Permission
 from govern.broker import handoffs, service
+from govern.broker.context import BrokerContext, get_connection
 from govern.broker.schemas import (
     ActionResultSchema,
     ActionSchema,
@@ -33,12 +34,12 @@ from govern.web.request_cycle import current_actor, current_principal
 blp = Blueprint("broker", __name__, url_prefix="/api/v1", description="Token brokering: connect accounts and act through govern")
 
 
-def broker() -> service.BrokerContext:
+def broker() -> BrokerContext:
     return app_services.broker()
 
 
 def connection_view(account_id: int) -> dict:
-    connection = service.get_connection(db.session, account_id)
+    connection = get_connection(db.session, account_id)
     health, stops_working_at = service.health_of(connection)
     return {"account_id": account_id, "connection": connection, "health": health, "stops_working_at": stops_working_at}
 

@@ -14,9 +14,9 @@ from govern.actor import Actor
 from govern.audit.service import record
 from govern.auth.throttle import EVERYONE, HANDOFF_UNWRAP, Throttle
 from govern.broker.models import ConnectionHealth, WrappedHandoff
-from govern.broker.service import BrokerContext, InvalidOperation, fingerprint, get_connection
+from govern.broker.context import BrokerContext, fingerprint, get_connection
 from govern.db import utcnow
-from govern.errors import DomainError, RateLimited
+from govern.errors import DomainError, InvalidOperation, RateLimited
 from govern.secret_value import SecretValue
 
 log = structlog.get_logger(__name__)

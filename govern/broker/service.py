@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import hmac
-import os
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,16 +25,25 @@ from govern.adapters.networks.base import (
     check_extra_authorize_params,
 )
 from govern.adapters.networks.presets import PRESETS
-from govern.adapters.secret_store import SecretNotFound, SecretStore, SecretStoreError, StoredSecret, account_path
+from govern.adapters.secret_store import SecretNotFound, SecretStoreError, StoredSecret, account_path
 from govern.actor import Actor
 from govern.audit.service import record
+from govern.broker.context import (
+    AccessDenied,
+    ActionFailed,
+    AppSecretMissing,
+    BrokerContext,
+    NeedsReconnect,
+    fingerprint,
+    guard_store,
+)
 from govern.broker.actions import ACTION_ROLES, REQUIRED_PARAMS, SYSTEM_ACTIONS, TokenRejected, run_action
 from govern.broker.models import AccountConnection, ConnectionHealth, NetworkApp, PendingConnect
 from govern.db import utcnow
 from govern.errors import DomainError, InvalidOperation, NotFound
 from govern.grants.models import Grant
 from govern.people.models import Person, PersonStatus
-from govern.policy.service import PolicyRuntime, decision_document, gate_content_action, masked_text
+from govern.policy.service import decision_document, gate_content_action, masked_text
 from govern.policy.workflow_models import PublishApproval
 from govern.secret_value import SecretValue
 
@@ -49,60 +56,6 @@ NETWORK_APP_TTL = 30.0
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-class AccessDenied(DomainError):
-    status = 403
-    title = "Forbidden"
-
-
-class NeedsReconnect(DomainError):
-    status = 409
-    title = "Account must be reconnected"
-    keeps_audit = True  # the health change and its audit event must outlive the refused request
-
-
-class ActionFailed(DomainError):
-    """The network refused or failed; the attempt is audited and that audit event is kept."""
-
-    status = 502
-    title = "The network refused the action"
-    keeps_audit = True
-
-
-class AppSecretMissing(DomainError):
-    status = 409
-    title = "The network app's secret is missing"
-
-
-class SecretStoreDown(DomainError):
-    status = 503
-    title = "Secret store unavailable"
-
-
-@dataclass(frozen=True)
-class BrokerContext:
-    store: SecretStore
-    fingerprint_key: bytes
-    callback_url: str
-    policy: PolicyRuntime | None = field(default=None, compare=False, repr=False)
-    clients: dict[tuple, Any] = field(default_factory=dict, compare=False, repr=False)
-    store_readers: dict[int, ThreadPoolExecutor] = field(default_factory=dict, compare=False, repr=False)
-
-    def read_ahead(self, path: str) -> Future[StoredSecret]:
-        """Start reading a secret while the database work runs; the caller uses it only once access is settled.
-
-        One thread pool per process: a pool inherited through fork (gunicorn, Celery prefork) has no threads.
-        """
-        readers = self.store_readers.get(os.getpid())
-        if readers is None:
-            readers = self.store_readers[os.getpid()] = ThreadPoolExecutor(max_workers=8, thread_name_prefix="store-read-ahead")
-        return readers.submit(self.store.read, path)
-
-
-def fingerprint(context: BrokerContext, value: SecretValue) -> str:
-    """A keyed hash so a leaked token can be recognised without storing it."""
-    return hmac.new(context.fingerprint_key, value.reveal().encode(), hashlib.sha256).hexdigest()
-
-
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -113,16 +66,6 @@ def _pending_path(state_hash: str) -> str:
 
 def _app_secret_path(network_key: str) -> str:
     return f"govern/networks/{network_key}/client"
-
-
-def guard_store(call, *args, passthrough: tuple[type[SecretStoreError], ...] = (SecretNotFound,), **kwargs):
-    """Call the secret store; its failures become SecretStoreDown (503), except those the caller handles itself."""
-    try:
-        return call(*args, **kwargs)
-    except passthrough:
-        raise
-    except SecretStoreError as exc:
-        raise SecretStoreDown(str(exc)) from None
 
 
 # --- network apps -----------------------------------------------------------------------------
@@ -375,13 +318,6 @@ def purge_expired_connects(session: Session, context: BrokerContext, moment: dat
 
 
 # --- refresh ----------------------------------------------------------------------------------
-def get_connection(session: Session, account_id: int) -> AccountConnection:
-    connection = session.scalar(select(AccountConnection).where(AccountConnection.account_id == account_id))
-    if connection is None:
-        raise NotFound(f"account {account_id} is not connected")
-    return connection
-
-
 def _lock_connection(session: Session, account_id: int) -> AccountConnection:
     """Take the connection's row lock (PostgreSQL) or the database write lock (SQLite), then re-read it."""
     locked = session.execute(
@@ -660,13 +596,10 @@ def _revoke_at_network(session: Session, context: BrokerContext, connection: Acc
 
 def mark_compromised(session: Session, context: BrokerContext, actor: Actor, account_id: int, reason: str) -> None:
     """Everything revocable is revoked; the account is suspended and flagged until someone reconnects it."""
-    from govern.broker.handoffs import revoke_handoffs
-
     account = session.get(SocialAccount, account_id)
     if account is None:
         raise NotFound(f"account {account_id} does not exist")
     disconnect(session, context, actor, account_id, reason=f"compromised: {reason}")
-    revoke_handoffs(session, context, actor, account_id=account_id, reason=f"compromised: {reason}")
     before = account.status.value
     if account.status == AccountStatus.ACTIVE:
         account.status = AccountStatus.SUSPENDED

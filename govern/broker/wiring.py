@@ -12,7 +12,8 @@ from govern import signals
 from govern.adapters.secret_store_factory import build_secret_store
 from govern.actor import Actor
 from govern.broker.handoffs import revoke_handoffs
-from govern.broker.service import BrokerContext, disconnect, flag_connector_left
+from govern.broker.context import BrokerContext
+from govern.broker.service import disconnect, flag_connector_left
 from govern.config import Settings
 from govern.policy.service import PolicyRuntime
 
@@ -39,6 +40,10 @@ def connect_receivers(current_context: Callable[[], BrokerContext]) -> None:
         flagged = flag_connector_left(session, actor, person_id, departure_id)
         return {"handoffs_revoked": revoked, "connections_flagged_for_reconnect": flagged}
 
+    def _revoke_compromised_handoffs(session: Session, *, actor: Actor, account_id: int, reason: str) -> None:
+        revoke_handoffs(session, current_context(), actor, account_id=account_id, reason=f"compromised: {reason}")
+
     signals.account_retired.connect(_disconnect_retired, weak=False)
     signals.person_departed.connect(_offboard, weak=False)
+    signals.account_compromised.connect(_revoke_compromised_handoffs, weak=False)
     _receivers_connected = True

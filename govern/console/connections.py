@@ -9,6 +9,7 @@ from govern import app_services
 from govern.accounts.service import get_account
 from govern.auth.roles import Permission
 from govern.broker import service
+from govern.broker.context import BrokerContext
 from govern.broker.schemas import DisconnectSchema
 from govern.console import forms
 from govern.console.views import _account_page, _refusal, bp
@@ -19,7 +20,7 @@ from govern.web.authz import requires
 from govern.web.request_cycle import current_actor, current_principal
 
 
-def _broker() -> service.BrokerContext:
+def _broker() -> BrokerContext:
     return app_services.broker()
 
 

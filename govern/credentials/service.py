@@ -19,7 +19,8 @@ from govern.adapters.secret_store import CasConflict, SecretNotFound, SecretStor
 from govern.actor import Actor
 from govern.audit.service import record
 from govern.auth.roles import Role
-from govern.broker.service import AccessDenied, effective_grant, guard_store
+from govern.broker.context import AccessDenied, guard_store
+from govern.broker.service import effective_grant
 from govern.credentials.models import (
     MAX_WINDOW_MINUTES,
     MIN_REASON_LENGTH,

@@ -6,7 +6,7 @@ from blinker import Signal
 
 from govern import create_app, signals
 
-# qualified names; the broker's two receivers are closures over the app's broker context (govern/broker/wiring.py)
+# qualified names; the broker's three receivers are closures over the app's broker context (govern/broker/wiring.py)
 EXPECTED = {
     "account_retired": {
         "govern.broker.wiring.connect_receivers.<locals>._disconnect_retired",
@@ -17,6 +17,7 @@ EXPECTED = {
         "govern.notifications.service._tell_owner_to_reconnect",
     },
     "account_compromised": {
+        "govern.broker.wiring.connect_receivers.<locals>._revoke_compromised_handoffs",
         "govern.credentials.service._on_account_compromised",
     },
     # Deliberately none: the refusal is logged at error level and audited where it happens; the signal is a hook for an
