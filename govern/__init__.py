@@ -160,7 +160,11 @@ def _init_broker(app: Flask, settings: Settings) -> None:
                          info=b"govern policy exception digest").derive(app.config["SECRET_KEY"].encode())
     policy = PolicyRuntime(Path(settings.policy_packs_dir), tuple(settings.company_names), limits, exception_key)
     app_services.install_policy(app, policy)
-    app_services.install_broker(app, build_broker_context(settings, app.config["SECRET_KEY"], policy))
+    app_services.install_broker(app, build_broker_context(settings, app.config["SECRET_KEY"]))
+    from govern.publishing.service import Publisher
+
+    # Posts and replies are checked against the policy only when GOVERN_POLICY_ENFORCED is on.
+    app_services.install_publisher(app, Publisher(app_services.broker(app), policy if settings.policy_enforced else None))
     from govern.audit.signing import build_signer
 
     app_services.install_signer(app, build_signer(settings, app_services.broker(app).store))
@@ -195,6 +199,7 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.credentials.api import blp as credentials_api
     from govern.directory.api import blp as directory_api
     from govern.policy.api import blp as policy_api
+    from govern.publishing.api import blp as publishing_api
     from govern.reports.api import blp as reports_api
     from govern.reports import views as _reports_console  # noqa: F401  (adds the report pages)
     from govern.reviews.api import blp as reviews_api
@@ -210,7 +215,7 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.web.api_base import GovernApi
 
     api = GovernApi(app)
-    for blueprint in (accounts_api, people_api, grants_api, audit_api, broker_api, credentials_api, notifications_api, directory_api, policy_api, retention_api, reviews_api, reports_api, console_users_api):
+    for blueprint in (accounts_api, people_api, grants_api, audit_api, broker_api, credentials_api, notifications_api, directory_api, policy_api, publishing_api, retention_api, reviews_api, reports_api, console_users_api):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)
     csrf.exempt(ops)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from govern.auth.throttle import Throttle
     from govern.broker.context import BrokerContext
     from govern.policy.service import PolicyRuntime
+    from govern.publishing.service import Publisher
     from govern.settings import Settings
 
 _SETTINGS = "govern.settings"
@@ -22,6 +23,7 @@ _THROTTLE = "govern.throttle"
 _POLICY = "govern.policy"
 _BROKER = "govern.broker"
 _SIGNER = "govern.audit_signer"
+_PUBLISHER = "govern.publisher"
 
 
 def _app(app: Flask | None) -> Flask:
@@ -44,6 +46,10 @@ def broker(app: Flask | None = None) -> BrokerContext:
     return _app(app).extensions[_BROKER]
 
 
+def publisher(app: Flask | None = None) -> Publisher:
+    return _app(app).extensions[_PUBLISHER]
+
+
 def signer(app: Flask | None = None) -> CheckpointSigner:
     return _app(app).extensions[_SIGNER]
 
@@ -62,6 +68,10 @@ def install_policy(app: Flask, value: PolicyRuntime) -> None:
 
 def install_broker(app: Flask, value: BrokerContext) -> None:
     app.extensions[_BROKER] = value
+
+
+def install_publisher(app: Flask, value: Publisher) -> None:
+    app.extensions[_PUBLISHER] = value
 
 
 def install_signer(app: Flask, value: CheckpointSigner) -> None:

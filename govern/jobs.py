@@ -113,7 +113,7 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
     import govern.audit.tasks  # noqa: F401  (registers the tasks)
     import govern.broker.tasks  # noqa: F401
     import govern.credentials.tasks  # noqa: F401
-    import govern.policy.tasks  # noqa: F401
+    import govern.publishing.tasks  # noqa: F401
     import govern.directory.tasks  # noqa: F401
     import govern.retention.tasks  # noqa: F401
     import govern.reviews.tasks  # noqa: F401

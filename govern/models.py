@@ -12,6 +12,7 @@ from govern.notifications.models import Notification  # noqa: F401
 from govern.outbox.models import OutboxJob  # noqa: F401
 from govern.people.models import Person  # noqa: F401
 from govern.policy.models import RegisteredImage  # noqa: F401
-from govern.policy.workflow_models import PolicyException, PolicyViolation, PublishApproval  # noqa: F401
+from govern.policy.workflow_models import PolicyException, PolicyViolation  # noqa: F401
+from govern.publishing.models import PublishApproval  # noqa: F401
 from govern.reviews.models import ReviewCampaign, ReviewItem  # noqa: F401
 from govern.reports.models import EvidenceExport  # noqa: F401

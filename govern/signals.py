@@ -19,6 +19,9 @@ account_compromised(session, actor, account_id, reason)
     Sent by the broker after it revoked a compromised account's tokens; the broker revokes the account's
     outstanding wrapped hand-offs; legacy credentials are marked "rotate now".
 
+policy_violation_found(session, violation_id, owner_id, message)
+    Sent by publishing's scan when published content breaks a rule and was not hidden; the account's owner is told.
+
 handoff_unwrap_refused(session, handoff_id, account_id)
     Sent when a wrapped hand-off is presented after it was used, expired or was revoked: an alert. (A token that
     matches no hand-off is anonymous noise: counted, never sent.) No receiver is connected: it is a hook for an
@@ -45,3 +48,4 @@ handoff_unwrap_refused = _domain.signal("handoff-unwrap-refused")
 account_compromised = _domain.signal("account-compromised")
 person_departed = _domain.signal("person-departed")
 review_removed_grant = _domain.signal("review-removed-grant")
+policy_violation_found = _domain.signal("policy-violation-found")

@@ -1,4 +1,5 @@
-"""/api/v1: register network apps, connect accounts, inspect and refresh connections, brokered actions."""
+"""/api/v1: register network apps, connect accounts, inspect and refresh connections, hand-offs. (Brokered actions go
+through publishing: govern.publishing.api.)"""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ from govern.auth.roles import Permission
 from govern.broker import handoffs, service
 from govern.broker.context import BrokerContext, get_connection
 from govern.broker.schemas import (
-    ActionResultSchema,
-    ActionSchema,
     CompromiseSchema,
     HandoffOut,
     HandoffRequestSchema,
@@ -26,7 +25,6 @@ from govern.broker.schemas import (
     UnwrapSchema,
 )
 from govern.extensions import db
-from govern.policy.service import ApprovalRequired
 from govern.secret_value import SecretValue
 from govern.web.authz import public, requires
 from govern.web.request_cycle import current_actor, current_principal
@@ -94,23 +92,6 @@ class ConnectionRefresh(MethodView):
         outcome = service.refresh_tokens(db.session, broker(), current_actor(), account_id, force=True)
         return {**connection_view(account_id), "refreshed": outcome.refreshed, "refresh_result": outcome.result.value,
                 "refresh_note": outcome.note}
-
-
-@blp.route("/accounts/<int:account_id>/actions")
-class AccountActions(MethodView):
-    @requires(Permission.BROKER_USE)
-    @blp.arguments(ActionSchema)
-    @blp.response(200, ActionResultSchema)
-    def post(self, data, account_id):
-        """Act on the account through govern: grant checked, token used server-side, result returned, audited."""
-        principal = current_principal()
-        try:
-            result = service.perform_action(
-                db.session, broker(), current_actor(), principal.person_id, account_id, data["action"], data["params"]
-            )
-        except ApprovalRequired as pending:
-            return {"action": data["action"], "outcome": "pending_approval", "result": pending.problem_members()}, 202
-        return {"action": data["action"], "outcome": "ok", "result": result}
 
 
 @blp.route("/accounts/<int:account_id>/handoffs")

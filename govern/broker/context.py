@@ -7,7 +7,7 @@ import hmac
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,9 +16,6 @@ from govern.adapters.secret_store import SecretNotFound, SecretStore, SecretStor
 from govern.broker.models import AccountConnection
 from govern.errors import DomainError, NotFound
 from govern.secret_value import SecretValue
-
-if TYPE_CHECKING:
-    from govern.policy.service import PolicyRuntime
 
 
 class AccessDenied(DomainError):
@@ -55,7 +52,6 @@ class BrokerContext:
     store: SecretStore
     fingerprint_key: bytes
     callback_url: str
-    policy: PolicyRuntime | None = field(default=None, compare=False, repr=False)
     clients: dict[tuple, Any] = field(default_factory=dict, compare=False, repr=False)
     store_readers: dict[int, ThreadPoolExecutor] = field(default_factory=dict, compare=False, repr=False)
 

@@ -43,8 +43,6 @@ from govern.db import utcnow
 from govern.errors import DomainError, InvalidOperation, NotFound
 from govern.grants.models import Grant
 from govern.people.models import Person, PersonStatus
-from govern.policy.service import decision_document, gate_content_action, masked_text
-from govern.policy.workflow_models import PublishApproval
 from govern.secret_value import SecretValue
 
 log = structlog.get_logger(__name__)
@@ -431,12 +429,32 @@ def effective_grant(session: Session, person_id: int, account_id: int, action: s
     )).first()
 
 
-def perform_action(
+@dataclass
+class PreparedAction:
+    """An action whose access is settled: the account's connection, the grant allowing it, its tokens being read ahead.
+
+    The caller (publishing) may still stop it (record_stopped, cancel) or let it go out (complete_action).
+    """
+
+    account_id: int
+    action: str
+    person_id: int | None
+    params: dict[str, Any]
+    connection: AccountConnection
+    grant_id: int | None
+    system_purpose: str | None
+    tokens_ahead: Future[StoredSecret] | None
+
+    def cancel(self) -> None:
+        if self.tokens_ahead is not None:
+            self.tokens_ahead.cancel()
+
+
+def prepare_action(
     session: Session, context: BrokerContext, actor: Actor, person_id: int | None,
-    account_id: int, action: str, params: dict[str, Any], *, approved: PublishApproval | None = None,
-    system_purpose: str | None = None,
-) -> dict[str, Any]:
-    """The one path every use of an account's token goes through: grant check, policy, token, network, audit.
+    account_id: int, action: str, params: dict[str, Any], *, system_purpose: str | None = None,
+) -> PreparedAction:
+    """Check the action, its parameters and who may take it, and start reading the account's tokens.
 
     A system job (a policy scan) acts with no person, only for the actions SYSTEM_ACTIONS allows, and says why.
     """
@@ -447,29 +465,42 @@ def perform_action(
         raise InvalidOperation(f"{action} needs {', '.join(missing)}")
     if system_purpose is not None and (person_id is not None or action not in SYSTEM_ACTIONS or not actor.id.startswith("system:")):
         raise AccessDenied(f"a system job may only {', '.join(sorted(SYSTEM_ACTIONS))}")
-    decision = None
     tokens_ahead = context.read_ahead(account_path(account_id, "oauth"))
     try:
         connection, grant_id = _connection_with_permitting_grant(session, person_id, account_id, action)
         if grant_id is None and system_purpose is None:
             _explain_refusal(session, person_id, account_id, action)
-        if context.policy is not None:
-            decision = gate_content_action(session, context.policy, actor, person_id, account_id, action, params, approved=approved)
-        if connection.health in (ConnectionHealth.NEEDS_RECONNECT, ConnectionHealth.REVOKED):
-            raise NeedsReconnect(f"{connection.account.handle} must be reconnected ({connection.health_detail or connection.health.value})")
     except BaseException:
         tokens_ahead.cancel()
         raise
-    audited_params = {**params, "text": masked_text(str(params.get("text", "")), decision)} if decision is not None else params
-    audit_details = {"network_action": action, "person_id": person_id, "grant_id": grant_id, "params": _safe_params(audited_params)}
-    if system_purpose is not None:
-        audit_details["purpose"] = system_purpose
-    if approved is not None:
-        audit_details["approval_id"] = approved.id
-    if decision is not None:
-        audit_details.update(decision_document(decision))
+    return PreparedAction(account_id, action, person_id, params, connection, grant_id, system_purpose, tokens_ahead)
+
+
+def record_stopped(session: Session, actor: Actor, prepared: PreparedAction, outcome: str, **details: Any) -> None:
+    """An action stopped before it reached the network (the policy blocks it), on the record as one of the broker's."""
+    prepared.cancel()
+    record(session, actor, f"broker:action:{prepared.action}", "account", prepared.account_id, outcome=outcome,
+           person_id=prepared.person_id, **details)
+
+
+def complete_action(
+    session: Session, context: BrokerContext, actor: Actor, prepared: PreparedAction, *,
+    audited_params: dict[str, Any] | None = None, audit_notes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Use the token at the network and audit the use. `audited_params` replace the parameters on the record (masked
+    text); `audit_notes` are added to it (an approval, the policy's decision)."""
+    connection, action, account_id = prepared.connection, prepared.action, prepared.account_id
+    if connection.health in (ConnectionHealth.NEEDS_RECONNECT, ConnectionHealth.REVOKED):
+        prepared.cancel()
+        raise NeedsReconnect(f"{connection.account.handle} must be reconnected ({connection.health_detail or connection.health.value})")
+    params = prepared.params
+    audit_details = {"network_action": action, "person_id": prepared.person_id, "grant_id": prepared.grant_id,
+                     "params": _safe_params(audited_params if audited_params is not None else params)}
+    if prepared.system_purpose is not None:
+        audit_details["purpose"] = prepared.system_purpose
+    audit_details.update(audit_notes or {})
     try:
-        result = _run_with_fresh_token(session, context, actor, connection, action, params, tokens_ahead)
+        result = _run_with_fresh_token(session, context, actor, connection, action, params, prepared.tokens_ahead)
     except NeedsReconnect:
         raise
     except NetworkError as exc:
@@ -480,6 +511,19 @@ def perform_action(
         connection.last_used_at = now  # coarse: the audit trail has every use; this is for the inventory
     record(session, actor, f"broker:action:{action}", "account", account_id, outcome="ok", **audit_details)
     return result
+
+
+def perform_action(
+    session: Session, context: BrokerContext, actor: Actor, person_id: int | None,
+    account_id: int, action: str, params: dict[str, Any], *, system_purpose: str | None = None,
+) -> dict[str, Any]:
+    """The one path every use of an account's token goes through: grant check, token, network, audit.
+
+    Posts and replies go through publishing (govern.publishing.service.act), which checks them against the policy
+    between the two halves.
+    """
+    prepared = prepare_action(session, context, actor, person_id, account_id, action, params, system_purpose=system_purpose)
+    return complete_action(session, context, actor, prepared)
 
 
 def _connection_with_permitting_grant(

@@ -15,16 +15,13 @@ from govern.broker.handoffs import revoke_handoffs
 from govern.broker.context import BrokerContext
 from govern.broker.service import disconnect, flag_connector_left
 from govern.config import Settings
-from govern.policy.service import PolicyRuntime
 
 _receivers_connected = False
 
 
-def build_broker_context(settings: Settings, secret_key: str, policy: PolicyRuntime) -> BrokerContext:
-    """The broker checks posts against `policy` only when GOVERN_POLICY_ENFORCED is on."""
+def build_broker_context(settings: Settings, secret_key: str) -> BrokerContext:
     fingerprint_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"govern token fingerprint").derive(secret_key.encode())
-    enforced = policy if settings.policy_enforced else None
-    return BrokerContext(build_secret_store(settings), fingerprint_key, f"{settings.base_url}/oauth/callback", enforced)
+    return BrokerContext(build_secret_store(settings), fingerprint_key, f"{settings.base_url}/oauth/callback")
 
 
 def connect_receivers(current_context: Callable[[], BrokerContext]) -> None:

@@ -14,7 +14,7 @@ from govern.broker.schemas import DisconnectSchema
 from govern.console import forms
 from govern.console.views import _account_page, _refusal, bp
 from govern.errors import DomainError
-from govern.policy.service import ApprovalRequired
+from govern.publishing import service as publishing
 from govern.extensions import db
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor, current_principal
@@ -73,15 +73,15 @@ def publish(account_id: int):
     if not text:
         return _account_page(account_id, 422, failed_form="publish", errors={"text": _("Write the post first.")})
     try:
-        result = service.perform_action(db.session, _broker(), current_actor(), current_principal().person_id,
-                                        account_id, "publish", {"text": text[:5000]})
-    except ApprovalRequired as pending:
-        flash(_("The policy sends this post to a governance approver first (approval %(id)s); it is not published yet.",
-                id=pending.approval.id), "info")
-        return redirect(url_for(".account", account_id=account_id))
+        outcome = publishing.act(db.session, app_services.publisher(), current_actor(), current_principal().person_id,
+                                 account_id, "publish", {"text": text[:5000]})
     except DomainError as error:
         return _account_page(account_id, error.status, failed_form="publish", refusal=_refusal(error))
-    flash(_("Published through govern (post %(id)s).", id=result.get("id", "?")), "success")
+    if outcome.awaiting_approval:
+        flash(_("The policy sends this post to a governance approver first (approval %(id)s); it is not published yet.",
+                id=outcome.approval.id), "info")
+        return redirect(url_for(".account", account_id=account_id))
+    flash(_("Published through govern (post %(id)s).", id=outcome.result.get("id", "?")), "success")
     return redirect(url_for(".account", account_id=account_id))
 
 

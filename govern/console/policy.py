@@ -27,14 +27,16 @@ from govern.console.views import _refusal, bp
 from govern.errors import DomainError, NotFound
 from govern.extensions import db
 from govern.people.models import Person
-from govern.policy import enforcement, service
+from govern.policy import service
 from govern.policy.detectors.base import REASONS
 from govern.policy.exceptions import ExceptionScope
 from govern.policy.findings import Action, Decision
 from govern.policy.impostors import ImpostorMatch, parse_candidates
 from govern.policy.packs import Rule
 from govern.policy.schemas import MAX_TEXT, ViolationQuerySchema
-from govern.policy.workflow_models import PublishApproval, ViolationStatus
+from govern.policy.workflow_models import ViolationStatus
+from govern.publishing import service as publishing
+from govern.publishing.models import PublishApproval
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor
 
@@ -407,7 +409,7 @@ class ApprovalRow:
 
 
 def _approval_rows(session: Session) -> list[ApprovalRow]:
-    approvals = service.list_approvals(session)
+    approvals = publishing.list_approvals(session)
     person_ids = {approval.person_id for approval in approvals}
     people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(person_ids)))} if person_ids else {}
     return [ApprovalRow(approval, people.get(approval.person_id), ShownFinding.numbered(approval.findings or []),
@@ -420,7 +422,7 @@ def _approvals_page(status: int = 200, **form_state):
 
 def _approval_refusal(error: DomainError) -> str:
     reason = _refusal(error)
-    if isinstance(error, service.PolicyBlocked):
+    if isinstance(error, publishing.PolicyBlocked):
         rules = ", ".join(sorted({finding.rule for finding in error.decision.findings}))
         return _("The policy in force now blocks this post (%(rules)s), so it was not published. Reject it and tell "
                  "the author why.", rules=isolate(rules))
@@ -439,7 +441,7 @@ def policy_approve(approval_id: int):
     """The post goes out now for the person who wrote it, checked again against the packs in force."""
     note = request.form.get("note", "").strip()[:MAX_NOTE] or None
     try:
-        enforcement.approve(db.session, app_services.broker(), current_actor(), approval_id, note)
+        publishing.approve(db.session, app_services.publisher(), current_actor(), approval_id, note)
     except DomainError as error:
         flash(_approval_refusal(error), "error")
         return _approvals_page(error.status)
@@ -455,7 +457,7 @@ def policy_reject(approval_id: int):
         flash(_("Write why the post is rejected (at most %(count)s characters): its author reads this.", count=MAX_NOTE), "error")
         return _approvals_page(422, failed_form=f"approval-{approval_id}")
     try:
-        enforcement.reject(db.session, current_actor(), approval_id, note)
+        publishing.reject(db.session, current_actor(), approval_id, note)
     except DomainError as error:
         flash(_("The post was not rejected: %(reason)s", reason=isolate(_refusal(error))), "error")
         return _approvals_page(error.status)

@@ -57,6 +57,11 @@ def _tell_owner_to_reconnect(session: Session, *, account_id: int, owner_id: int
                "An account you own must be reconnected before anyone can act on it again.", reason=reason)
 
 
+def _tell_owner_of_violation(session: Session, *, violation_id: int, owner_id: int, message: str) -> None:
+    notify(session, owner_id, "policy_violation", "policy_violation", violation_id, message)
+
+
 def connect_receivers() -> None:
     """Called once per app from create_app's list; connecting again is a no-op."""
     signals.connection_needs_reconnect.connect(_tell_owner_to_reconnect, weak=False)
+    signals.policy_violation_found.connect(_tell_owner_of_violation, weak=False)

@@ -1,4 +1,4 @@
-"""/api/v1/policy: evaluate a post, the packs in force, the violations queue, exceptions and approvals."""
+"""/api/v1/policy: evaluate a post, the packs in force, the violations queue and its exceptions."""
 
 from __future__ import annotations
 
@@ -9,14 +9,8 @@ from govern import app_services
 from govern.audit.service import record
 from govern.auth.roles import Permission
 from govern.extensions import db
-from govern.jobs import enqueue_after_commit
-from govern.outbox import service as outbox
-from govern.outbox.schemas import JobSchema
-from govern.policy import enforcement, service, tasks
+from govern.policy import service
 from govern.policy.schemas import (
-    ApprovalDecisionSchema,
-    ApprovalQuerySchema,
-    ApprovalSchema,
     DecisionSchema,
     EvaluateSchema,
     ExceptionCreateSchema,
@@ -117,52 +111,3 @@ class ExceptionResource(MethodView):
     def delete(self, data, exception_id):
         """Remove an exception: the next evaluation flags what it lifted again. It stays listed as removed."""
         return service.remove_exception(db.session, current_actor(), exception_id, data["reason"])
-
-
-@blp.route("/scans")
-class Scans(MethodView):
-    @requires(Permission.POLICY_DECIDE)
-    @blp.response(202, JobSchema)
-    def post(self):
-        """Scan every connected account's recent posts and comments now: a job, stored with this request and run once
-        after it (`delivered` is false until the broker has it; read its state at /policy/scans/{job_id})."""
-        return outbox.job_document(enqueue_after_commit(db.session, tasks.scan_published))
-
-
-@blp.route("/scans/<job_id>")
-class Scan(MethodView):
-    @requires(Permission.POLICY_REVIEW)
-    @blp.response(200, JobSchema)
-    def get(self, job_id):
-        """A scan asked for on demand: pending, delivered (waiting for a worker), done or failed."""
-        return outbox.job_document(outbox.get_job(db.session, job_id, [tasks.scan_published.name]))
-
-
-@blp.route("/approvals")
-class Approvals(MethodView):
-    @requires(Permission.POLICY_REVIEW)
-    @blp.arguments(ApprovalQuerySchema, location="query")
-    @blp.response(200, ApprovalSchema(many=True))
-    def get(self, query):
-        """Posts the policy sent for approval."""
-        return service.list_approvals(db.session, query["status"])
-
-
-@blp.route("/approvals/<int:approval_id>/approve")
-class Approve(MethodView):
-    @requires(Permission.POLICY_DECIDE)
-    @blp.arguments(ApprovalDecisionSchema)
-    @blp.response(200, ApprovalSchema)
-    def post(self, data, approval_id):
-        """Approve: the post goes out now for the person who wrote it (checked again against the packs in force)."""
-        return enforcement.approve(db.session, app_services.broker(), current_actor(), approval_id, data["note"])
-
-
-@blp.route("/approvals/<int:approval_id>/reject")
-class Reject(MethodView):
-    @requires(Permission.POLICY_DECIDE)
-    @blp.arguments(ApprovalDecisionSchema)
-    @blp.response(200, ApprovalSchema)
-    def post(self, data, approval_id):
-        """Reject, saying why."""
-        return enforcement.reject(db.session, current_actor(), approval_id, data["note"] or "")

@@ -74,6 +74,10 @@ class Finding:
                 shape["reason"] = self.reason
         return shape
 
+    def document(self) -> dict[str, object]:
+        """The contract shape plus the explanation and the masked preview: what the API, the queue and the audit hold."""
+        return {**self.as_contract(), "explanation": self.explanation, "preview": self.preview}
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -86,3 +90,19 @@ class Decision:
         strongest = max((f.action for f in findings), key=lambda a: a.strength, default=Action.ALLOW)
         ordered = tuple(sorted(findings, key=lambda f: (f.media_index is not None, f.start, f.end, f.rule)))
         return cls(strongest, ordered, pack_version)
+
+    def document(self) -> dict[str, object]:
+        """The decision as the API, the approvals and the audit trail keep it."""
+        return {"decision": self.decision.value, "pack_version": self.pack_version,
+                "findings": [finding.document() for finding in self.findings]}
+
+    def masked(self, text: str) -> str:
+        """`text` with every finding's span replaced by its masked preview (the findings' offsets are into `text`)."""
+        pieces, cursor = [], 0
+        for finding in sorted((f for f in self.findings if f.media_index is None), key=lambda f: f.start):
+            if finding.start < cursor:
+                continue
+            pieces += [text[cursor:finding.start], finding.preview]
+            cursor = finding.end
+        pieces.append(text[cursor:])
+        return "".join(pieces)

@@ -1,5 +1,6 @@
-"""Policy decisions inside govern: the packs in force, evaluating a post for an account, approvals, the violations queue
-and the scoped exceptions learned from its false positives."""
+"""Policy decisions inside govern: the packs in force, evaluating a post for an account (the gate: a Decision, nothing
+else), the violations queue and the scoped exceptions learned from its false positives. Imports neither the broker nor
+publishing."""
 
 from __future__ import annotations
 
@@ -24,48 +25,11 @@ from govern.policy.findings import Action, Decision, Finding
 from govern.policy.impostors import DEFAULT_MIN_SCORE, Handle, ImpostorMatch, find_impostors
 from govern.policy.media import DEFAULT_LIMITS, ImageLimits, ImageRejected, scan_media, text_repost_detections
 from govern.policy.registry import registry_snapshot
-from govern.policy.workflow_models import (
-    ApprovalStatus,
-    ContentKind,
-    PolicyException,
-    PolicyViolation,
-    PublishApproval,
-    ViolationStatus,
-)
+from govern.policy.workflow_models import ContentKind, PolicyException, PolicyViolation, ViolationStatus
 
 log = structlog.get_logger(__name__)
 
-CONTENT_ACTIONS = frozenset({"publish", "reply"})
 MAX_MEDIA = 10
-
-
-class PolicyBlocked(DomainError):
-    status = 422
-    title = "Blocked by policy"
-    keeps_audit = True  # the refused attempt, with its findings, stays on the record
-
-    def __init__(self, decision: Decision) -> None:
-        rules = ", ".join(sorted({f.rule for f in decision.findings}))
-        super().__init__(f"the policy blocks this ({rules}): " + "; ".join(f.explanation for f in decision.findings[:3]))
-        self.decision = decision
-
-    def problem_members(self) -> dict[str, Any]:
-        return decision_document(self.decision)
-
-
-class ApprovalRequired(DomainError):
-    """Not a failure: the post waits for a governance approver. Views answer 202 with the approval."""
-
-    status = 202
-    title = "Waiting for approval"
-    keeps_audit = True
-
-    def __init__(self, approval: PublishApproval, decision: Decision) -> None:
-        super().__init__(f"the policy asks a governance approver to approve this first (approval {approval.id})")
-        self.approval, self.decision = approval, decision
-
-    def problem_members(self) -> dict[str, Any]:
-        return {"approval_id": self.approval.id, **decision_document(self.decision)}
 
 
 class UnreadableMedia(InvalidOperation):
@@ -204,86 +168,15 @@ def evaluate(
 
 
 def finding_document(finding: Finding) -> dict[str, Any]:
-    """The contract shape plus the explanation and the masked preview: what the API, the queue and the audit hold."""
-    return {**finding.as_contract(), "explanation": finding.explanation, "preview": finding.preview}
+    return finding.document()
 
 
 def decision_document(decision: Decision) -> dict[str, Any]:
-    return {
-        "decision": decision.decision.value, "pack_version": decision.pack_version,
-        "findings": [finding_document(f) for f in decision.findings],
-    }
+    return decision.document()
 
 
 def masked_text(text: str, decision: Decision) -> str:
-    """The text with every finding's span replaced by its masked preview (offsets are into this text)."""
-    pieces, cursor = [], 0
-    for finding in sorted((f for f in decision.findings if f.media_index is None), key=lambda f: f.start):
-        if finding.start < cursor:
-            continue
-        pieces += [text[cursor:finding.start], finding.preview]
-        cursor = finding.end
-    pieces.append(text[cursor:])
-    return "".join(pieces)
-
-
-# --- the broker's publish path ----------------------------------------------------------------
-def gate_content_action(
-    session: Session, runtime: PolicyRuntime, actor: Actor, person_id: int | None, account_id: int, action: str,
-    params: dict[str, Any], *, approved: PublishApproval | None = None,
-) -> Decision | None:
-    """Check a post or reply before it goes out: block stops it, require_approval queues it, warn lets it pass.
-
-    An approved post is checked again under the packs in force now: a block still stops it.
-    """
-    if action not in CONTENT_ACTIONS:
-        return None
-    text = str(params.get("text", ""))
-    decision = evaluate(session, runtime, text, account_id=account_id, media=decode_media(list(params.get("media") or [])))
-    if decision.decision is Action.BLOCK:
-        record(session, actor, f"broker:action:{action}", "account", account_id, outcome="blocked", person_id=person_id,
-               text=masked_text(text, decision), **decision_document(decision))
-        raise PolicyBlocked(decision)
-    if decision.decision is Action.REQUIRE_APPROVAL and approved is None:
-        approval = PublishApproval(
-            account_id=account_id, person_id=person_id, requested_by=actor.id, network_action=action, params=params,
-            findings=[finding_document(f) for f in decision.findings], pack_version=decision.pack_version,
-        )
-        session.add(approval)
-        session.flush()
-        record(session, actor, "policy:approval:request", "publish_approval", approval.id, account_id=account_id,
-               network_action=action, person_id=person_id, text=masked_text(text, decision), **decision_document(decision))
-        raise ApprovalRequired(approval, decision)
-    return decision
-
-
-def list_approvals(session: Session, status: ApprovalStatus | None = ApprovalStatus.PENDING) -> list[PublishApproval]:
-    query = select(PublishApproval).order_by(PublishApproval.requested_at.desc())
-    if status is not None:
-        query = query.where(PublishApproval.status == status)
-    return list(session.scalars(query.limit(500)))
-
-
-def pending_approval(session: Session, approval_id: int, *, for_update: bool = True) -> PublishApproval:
-    query = select(PublishApproval).where(PublishApproval.id == approval_id)
-    approval = session.scalar(query.with_for_update(of=PublishApproval) if for_update else query)
-    if approval is None:
-        raise NotFound(f"approval {approval_id} does not exist")
-    if approval.status is not ApprovalStatus.PENDING:
-        raise InvalidOperation(f"approval {approval_id} was already decided ({approval.status.value})")
-    return approval
-
-
-def close_approval(
-    session: Session, actor: Actor, approval: PublishApproval, status: ApprovalStatus, note: str | None,
-    result: dict[str, Any] | None = None,
-) -> PublishApproval:
-    approval.status, approval.decided_by, approval.decided_at = status, actor.id, utcnow()
-    approval.decision_note, approval.result = note, result
-    session.flush()
-    record(session, actor, f"policy:approval:{status.value}", "publish_approval", approval.id,
-           account_id=approval.account_id, note=note)
-    return approval
+    return decision.masked(text)
 
 
 # --- the violations queue ---------------------------------------------------------------------

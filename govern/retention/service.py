@@ -19,7 +19,8 @@ from govern.directory.models import SyncRun, SyncStatus
 from govern.errors import Conflict, InvalidOperation, NotFound
 from govern.notifications.models import Notification
 from govern.outbox.models import FINISHED, OutboxJob
-from govern.policy.workflow_models import ApprovalStatus, PolicyViolation, PublishApproval, ViolationStatus
+from govern.policy.workflow_models import PolicyViolation, ViolationStatus
+from govern.publishing.models import ApprovalStatus, PublishApproval
 from govern.retention.kinds import ALL_KINDS, AUDIT_EVENTS, DEFAULT_RETENTION_DAYS, KNOWN_KINDS
 
 BATCH_ROWS = 1000

@@ -148,7 +148,7 @@ def test_a_job_sent_twice_runs_once(broker_app, redis_server, start_worker, comm
     """A relay that dies between publishing and marking the row delivered sends the job again: it still runs once."""
     from govern.extensions import celery, db
     from govern.jobs import enqueue_after_commit, relay
-    from govern.policy.tasks import scan_published
+    from govern.publishing.tasks import scan_published
 
     broker_app.extensions["govern.jobs.fast_path"].paused_until = float("inf")  # leave the job pending after its commit
     with broker_app.app_context():
@@ -170,7 +170,7 @@ def test_two_relays_never_send_a_job_twice(broker_app, redis_server, committed_d
 
     from govern.extensions import db
     from govern.jobs import enqueue_after_commit, relay
-    from govern.policy.tasks import scan_published
+    from govern.publishing.tasks import scan_published
 
     broker_app.extensions["govern.jobs.fast_path"].paused_until = float("inf")
     with broker_app.app_context():

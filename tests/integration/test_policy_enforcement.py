@@ -7,8 +7,9 @@ from stdnum import luhn
 
 from govern.audit.models import AuditEvent
 from govern.auth.roles import Role
-from govern.policy.tasks import scan_published
-from govern.policy.workflow_models import PolicyViolation, PublishApproval
+from govern.policy.workflow_models import PolicyViolation
+from govern.publishing.models import PublishApproval
+from govern.publishing.tasks import scan_published
 from tests.support.broker import connect, register
 from tests.support.console import signed_in_client
 

@@ -8,9 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govern.audit.models import AuditEvent
-from govern.policy.service import CONTENT_ACTIONS
 from govern.policy.text import normalize
-from govern.policy.workflow_models import ApprovalStatus, PolicyViolation, PublishApproval, ViolationStatus
+from govern.policy.workflow_models import PolicyViolation, ViolationStatus
+from govern.publishing.models import ApprovalStatus, PublishApproval
+from govern.publishing.service import CONTENT_ACTIONS
 from govern.reports.builders.common import ratio
 from govern.reports.document import Chart, Period, ReportParts, Section
 

@@ -12,7 +12,8 @@ from govern.actor import Actor
 from govern.auth.roles import Role
 from govern.auth.service import ensure_console_user
 from govern.policy.findings import Action
-from govern.policy.workflow_models import ContentKind, PolicyViolation, PublishApproval
+from govern.policy.workflow_models import ContentKind, PolicyViolation
+from govern.publishing.models import PublishApproval
 from tests import factories
 from tests.support.console import signed_in_client
 

@@ -10,7 +10,8 @@ import pytest
 
 from govern.auth.roles import Role
 from govern.policy.findings import Action
-from govern.policy.workflow_models import ApprovalStatus, ContentKind, PolicyViolation, PublishApproval, ViolationStatus
+from govern.policy.workflow_models import ContentKind, PolicyViolation, ViolationStatus
+from govern.publishing.models import ApprovalStatus, PublishApproval
 from tests import factories
 from tests.support.console import signed_in_with_role
 

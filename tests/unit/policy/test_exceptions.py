@@ -14,6 +14,7 @@ from govern.policy import engine, service
 from govern.policy.exceptions import ExceptionScope, ExceptionSet, canonical_value, value_digest
 from govern.policy.findings import Action
 from govern.policy.workflow_models import ContentKind, PolicyException, ViolationStatus
+from govern.publishing import service as publishing
 from tests import factories
 from tests.support.canary import haystacks
 
@@ -189,14 +190,14 @@ def test_an_excepted_secret_is_never_stored_logged_or_answered_in_clear(client, 
 def test_the_publishing_gate_honours_an_exception_and_blocks_again_once_it_is_removed(session, actor, runtime, scanned):
     violation, first, _ = scanned(SECRET_POST)
     post = {"text": SECRET_POST}
-    with pytest.raises(service.PolicyBlocked):
-        service.gate_content_action(session, runtime, actor, None, first.id, "publish", post)
+    with pytest.raises(publishing.PolicyBlocked):
+        publishing.gate(session, runtime, first.id, "publish", post)
     [made] = service.add_exceptions(session, actor, runtime.version, violation.id, ExceptionScope.VALUE_ON_ACCOUNT,
                                     "a revoked token in a security awareness post")
-    assert service.gate_content_action(session, runtime, actor, None, first.id, "publish", post).decision is Action.ALLOW
+    assert publishing.gate(session, runtime, first.id, "publish", post).decision is Action.ALLOW
     service.remove_exception(session, actor, made.id)
-    with pytest.raises(service.PolicyBlocked):
-        service.gate_content_action(session, runtime, actor, None, first.id, "publish", post)
+    with pytest.raises(publishing.PolicyBlocked):
+        publishing.gate(session, runtime, first.id, "publish", post)
 
 
 def test_an_exception_outlives_its_violation_when_retention_purges_the_violation(session, actor, runtime, scanned):

@@ -18,13 +18,8 @@ from govern.outbox import service as outbox
 from govern.outbox.models import FINISHED, JobState, OutboxJob
 from govern.people.models import Person
 from govern.policy.findings import Action
-from govern.policy.workflow_models import (
-    ApprovalStatus,
-    ContentKind,
-    PolicyViolation,
-    PublishApproval,
-    ViolationStatus,
-)
+from govern.policy.workflow_models import ContentKind, PolicyViolation, ViolationStatus
+from govern.publishing.models import ApprovalStatus, PublishApproval
 from govern.retention.kinds import DEFAULT_RETENTION_DAYS
 from tests import factories
 

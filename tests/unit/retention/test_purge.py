@@ -11,7 +11,8 @@ from govern.audit.models import AuditEvent
 from govern.audit.service import AuditUnavailable, verify_chain
 from govern.directory.models import SyncStatus
 from govern.outbox.models import JobState
-from govern.policy.workflow_models import ApprovalStatus, ViolationStatus
+from govern.policy.workflow_models import ViolationStatus
+from govern.publishing.models import ApprovalStatus
 from govern.retention import service
 from govern.retention.kinds import AUDIT_EVENTS, KNOWN_KINDS
 from tests.unit.retention.conftest import DELETABLE_KINDS, TICK, audit_events, exists

@@ -16,6 +16,9 @@ EXPECTED = {
     "connection_needs_reconnect": {
         "govern.notifications.service._tell_owner_to_reconnect",
     },
+    "policy_violation_found": {
+        "govern.notifications.service._tell_owner_of_violation",
+    },
     "account_compromised": {
         "govern.broker.wiring.connect_receivers.<locals>._revoke_compromised_handoffs",
         "govern.credentials.service._on_account_compromised",

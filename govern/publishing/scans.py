@@ -1,4 +1,5 @@
-"""Policy acting through the broker: publishing an approved post, and scanning what is already published."""
+"""Scanning what is already published: every connected account's recent posts and comments, read through the broker and
+checked against the policy; what breaks a rule is queued, a blocked comment hidden, the owner told."""
 
 from __future__ import annotations
 
@@ -9,42 +10,22 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from govern import signals
 from govern.accounts.models import AccountStatus, SocialAccount
 from govern.actor import Actor
+from govern.broker.context import ActionFailed
 from govern.broker.models import AccountConnection, ConnectionHealth
-from govern.broker.service import ActionFailed, BrokerContext, perform_action
-from govern.errors import DomainError, InvalidOperation
-from govern.notifications.service import notify
+from govern.broker.service import perform_action
+from govern.errors import DomainError
 from govern.policy.findings import Action
-from govern.policy.service import (
-    ApprovalStatus,
-    close_approval,
-    evaluate,
-    pending_approval,
-    record_scanned_item,
-)
-from govern.policy.workflow_models import ContentKind, PolicyViolation, PublishApproval
+from govern.policy.service import evaluate, record_scanned_item
+from govern.policy.workflow_models import ContentKind, PolicyViolation
+from govern.publishing.service import Publisher
 
 log = structlog.get_logger(__name__)
 
 SCAN_PURPOSE = "policy scan"
 POSTS_PER_SCAN = 25
-
-
-def approve(session: Session, context: BrokerContext, actor: Actor, approval_id: int, note: str | None) -> PublishApproval:
-    """Publish the waiting post for the person who wrote it (their grant is checked again), then close the approval."""
-    approval = pending_approval(session, approval_id)
-    if actor.id == approval.requested_by:
-        raise InvalidOperation("the person who asked to publish cannot approve their own post")
-    result = perform_action(session, context, actor, approval.person_id, approval.account_id, approval.network_action,
-                            dict(approval.params), approved=approval)
-    return close_approval(session, actor, approval, ApprovalStatus.APPROVED, note, result=result)
-
-
-def reject(session: Session, actor: Actor, approval_id: int, note: str) -> PublishApproval:
-    if not (note or "").strip():
-        raise InvalidOperation("say why the post is rejected; the person who wrote it reads this")
-    return close_approval(session, actor, pending_approval(session, approval_id), ApprovalStatus.REJECTED, note.strip())
 
 
 @dataclass
@@ -68,21 +49,22 @@ def scannable_account_ids(session: Session) -> list[int]:
     ))
 
 
-def scan_account(session: Session, context: BrokerContext, actor: Actor, account_id: int, report: ScanReport) -> None:
+def scan_account(session: Session, publisher: Publisher, actor: Actor, account_id: int, report: ScanReport) -> None:
     """Read the account's recent posts and their comments through the broker, and queue what breaks a rule.
 
     A comment the policy blocks is hidden at the network; anything else that breaks a rule is
     queued and its account's owner is told.
     """
+    context = publisher.broker
     report.accounts += 1
     posts = _items(perform_action(session, context, actor, None, account_id, "list_recent_posts", {}, system_purpose=SCAN_PURPOSE))
     for post in posts[:POSTS_PER_SCAN]:
-        _check(session, context, actor, account_id, ContentKind.POST, post, report)
+        _check(session, publisher, actor, account_id, ContentKind.POST, post, report)
         comments = perform_action(session, context, actor, None, account_id, "list_comments", {"post_id": str(post["id"])},
                                   system_purpose=SCAN_PURPOSE)
         for comment in _items(comments):
             if not comment.get("hidden"):
-                _check(session, context, actor, account_id, ContentKind.COMMENT, comment, report)
+                _check(session, publisher, actor, account_id, ContentKind.COMMENT, comment, report)
 
 
 def _items(answer: dict[str, Any]) -> list[dict[str, Any]]:
@@ -90,17 +72,17 @@ def _items(answer: dict[str, Any]) -> list[dict[str, Any]]:
     return [item for item in items if isinstance(item, dict) and item.get("id") is not None] if isinstance(items, list) else []
 
 
-def _check(session, context, actor, account_id: int, kind: ContentKind, item: dict[str, Any], report: ScanReport) -> None:
+def _check(session, publisher: Publisher, actor, account_id: int, kind: ContentKind, item: dict[str, Any], report: ScanReport) -> None:
     report.items += 1
     text = str(item.get("text") or item.get("message") or "")
-    decision = evaluate(session, context.policy, text, account_id=account_id)
+    decision = evaluate(session, publisher.policy, text, account_id=account_id)
     violation = record_scanned_item(session, actor, account_id, kind, str(item["id"]), text, decision,
-                                    value_key=context.policy.exception_key)
+                                    value_key=publisher.policy.exception_key)
     if violation is None:
         return
     report.violations += 1
     if kind is ContentKind.COMMENT and decision.decision is Action.BLOCK:
-        _hide(session, context, actor, account_id, violation, report)
+        _hide(session, publisher.broker, actor, account_id, violation, report)
     else:
         _tell_owner(session, violation)
 
@@ -122,18 +104,20 @@ def _tell_owner(session: Session, violation: PolicyViolation) -> None:
     if owner_id is None:
         return
     rules = ", ".join(sorted({finding["rule"] for finding in violation.findings}))
-    notify(session, owner_id, "policy_violation", "policy_violation", violation.id,
-           f"A {violation.content_kind.value} on {violation.account.handle} breaks the policy ({rules}).")
+    signals.policy_violation_found.send(
+        session, violation_id=violation.id, owner_id=owner_id,
+        message=f"A {violation.content_kind.value} on {violation.account.handle} breaks the policy ({rules}).",
+    )
     violation.response_taken = violation.response_taken or "owner_notified"
 
 
-def scan_all(session: Session, context: BrokerContext, actor: Actor) -> ScanReport:
+def scan_all(session: Session, publisher: Publisher, actor: Actor) -> ScanReport:
     """Every connected account in turn; one account that fails does not stop the others."""
     report = ScanReport()
     for account_id in scannable_account_ids(session):
         try:
             with session.begin_nested():
-                scan_account(session, context, actor, account_id, report)
+                scan_account(session, publisher, actor, account_id, report)
         except Exception as exc:  # noqa: BLE001 - one account's failure (network, store, data) must not stop the others
             report.failed_accounts += 1
             log.warning("policy_scan_account_failed", account_id=account_id, error=type(exc).__name__, detail=str(exc)[:200])
