@@ -1,4 +1,4 @@
-"""What a brokered action may do and how it maps onto a network's API; who may run which action."""
+"""What a brokered action may do and how it maps onto a network's API; which capability (govern.grants) each action needs."""
 
 from __future__ import annotations
 
@@ -6,18 +6,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from govern.adapters.networks.base import NetworkRejected, OAuthNetworkClient
-from govern.grants.models import GrantRole
+from govern.grants.capabilities import Capability
 from govern.secret_value import SecretValue
 
-EVERY_ROLE = frozenset(GrantRole)
-ACTION_ROLES: dict[str, frozenset[GrantRole]] = {
-    "publish": frozenset({GrantRole.ADMIN, GrantRole.PUBLISHER}),
-    "delete_post": frozenset({GrantRole.ADMIN, GrantRole.PUBLISHER}),
-    "reply": frozenset({GrantRole.ADMIN, GrantRole.PUBLISHER, GrantRole.MODERATOR}),
-    "hide_comment": frozenset({GrantRole.ADMIN, GrantRole.MODERATOR}),
-    "whoami": EVERY_ROLE,
-    "list_recent_posts": EVERY_ROLE,
-    "list_comments": EVERY_ROLE,
+ACTION_CAPABILITIES: dict[str, Capability] = {
+    "publish": Capability.PUBLISH,
+    "delete_post": Capability.PUBLISH,
+    "reply": Capability.REPLY,
+    "hide_comment": Capability.MODERATE,
+    "whoami": Capability.READ,
+    "list_recent_posts": Capability.READ,
+    "list_comments": Capability.READ,
 }
 SYSTEM_ACTIONS = frozenset({"list_recent_posts", "list_comments", "hide_comment"})  # what a policy scan may do with no person
 REQUIRED_PARAMS = {

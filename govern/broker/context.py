@@ -18,11 +18,6 @@ from govern.errors import DomainError, NotFound
 from govern.secret_value import SecretValue
 
 
-class AccessDenied(DomainError):
-    status = 403
-    title = "Forbidden"
-
-
 class NeedsReconnect(DomainError):
     status = 409
     title = "Account must be reconnected"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate
 
 from govern.adapters.networks.base import MAX_EXTRA_PARAMS, check_extra_authorize_params
-from govern.broker.actions import ACTION_ROLES
+from govern.broker.actions import ACTION_CAPABILITIES
 from govern.schemas_common import Integer
 
 _url = fields.Url(require_tld=False, schemes={"http", "https"}, load_default=None, validate=validate.Length(max=1024),
@@ -92,7 +92,7 @@ class DisconnectSchema(Schema):
 
 
 class ActionSchema(Schema):
-    action = fields.String(required=True, validate=validate.OneOf(sorted(ACTION_ROLES)))
+    action = fields.String(required=True, validate=validate.OneOf(sorted(ACTION_CAPABILITIES)))
     params = fields.Dict(keys=fields.String(), load_default=dict)
 
 

@@ -29,7 +29,6 @@ from govern.adapters.secret_store import SecretNotFound, SecretStoreError, Store
 from govern.actor import Actor
 from govern.audit.service import record
 from govern.broker.context import (
-    AccessDenied,
     ActionFailed,
     AppSecretMissing,
     BrokerContext,
@@ -37,10 +36,11 @@ from govern.broker.context import (
     fingerprint,
     guard_store,
 )
-from govern.broker.actions import ACTION_ROLES, REQUIRED_PARAMS, SYSTEM_ACTIONS, TokenRejected, run_action
+from govern.broker.actions import ACTION_CAPABILITIES, REQUIRED_PARAMS, SYSTEM_ACTIONS, TokenRejected, run_action
 from govern.broker.models import AccountConnection, ConnectionHealth, NetworkApp, PendingConnect
 from govern.db import utcnow
 from govern.errors import DomainError, InvalidOperation, NotFound
+from govern.grants.capabilities import AccessDenied, no_grant, permitting_grant, roles_allowing
 from govern.grants.models import Grant
 from govern.people.models import Person, PersonStatus
 from govern.secret_value import SecretValue
@@ -422,13 +422,6 @@ def health_of(connection: AccountConnection, moment: datetime | None = None) -> 
 
 
 # --- brokered use -----------------------------------------------------------------------------
-def effective_grant(session: Session, person_id: int, account_id: int, action: str) -> Grant | None:
-    return session.scalars(select(Grant).where(
-        Grant.person_id == person_id, Grant.account_id == account_id,
-        Grant.role.in_(ACTION_ROLES[action]), Grant.is_effective_at(utcnow()),
-    )).first()
-
-
 @dataclass
 class PreparedAction:
     """An action whose access is settled: the account's connection, the grant allowing it, its tokens being read ahead.
@@ -458,8 +451,8 @@ def prepare_action(
 
     A system job (a policy scan) acts with no person, only for the actions SYSTEM_ACTIONS allows, and says why.
     """
-    if action not in ACTION_ROLES:
-        raise InvalidOperation(f"unknown action {action!r}; one of {', '.join(sorted(ACTION_ROLES))}")
+    if action not in ACTION_CAPABILITIES:
+        raise InvalidOperation(f"unknown action {action!r}; one of {', '.join(sorted(ACTION_CAPABILITIES))}")
     missing = [name for name in REQUIRED_PARAMS.get(action, ()) if not str(params.get(name, "")).strip()]
     if missing:
         raise InvalidOperation(f"{action} needs {', '.join(missing)}")
@@ -532,7 +525,8 @@ def _connection_with_permitting_grant(
     """One query: the account's connection, and an effective grant allowing the action by an active person."""
     row = session.execute(
         _CONNECTION_WITH_PERMITTING_GRANT,
-        {"person_id": person_id, "account_id": account_id, "roles": list(ACTION_ROLES[action]), "now": utcnow()},
+        {"person_id": person_id, "account_id": account_id, "roles": list(roles_allowing(ACTION_CAPABILITIES[action])),
+         "now": utcnow()},
     ).unique().one_or_none()
     if row is None:
         raise NotFound(f"account {account_id} is not connected")
@@ -540,17 +534,11 @@ def _connection_with_permitting_grant(
 
 
 def _connection_with_permitting_grant_statement():
-    """Built once with bound parameters, so each brokered call reuses the compiled statement."""
-    now = bindparam("now", type_=Grant.starts_at.type)
-    permitting_grant = (
-        select(Grant.id).join(Person, Person.id == Grant.person_id).join(SocialAccount, SocialAccount.id == Grant.account_id).where(
-            Grant.person_id == bindparam("person_id"), Grant.account_id == bindparam("account_id"),
-            Grant.role.in_(bindparam("roles", expanding=True)), Grant.is_effective_at(now),
-            Person.status == PersonStatus.ACTIVE, SocialAccount.status == AccountStatus.ACTIVE,
-        ).limit(1).scalar_subquery()
-    )
+    """Built once with bound parameters, so each brokered call reuses the compiled statement; the rule is grants'."""
+    grant_id = permitting_grant(bindparam("person_id"), bindparam("account_id"), bindparam("roles", expanding=True),
+                                bindparam("now", type_=Grant.starts_at.type)).scalar_subquery()
     just_the_account_and_network = joinedload(AccountConnection.account)
-    return select(AccountConnection, permitting_grant).where(AccountConnection.account_id == bindparam("account_id")).options(
+    return select(AccountConnection, grant_id).where(AccountConnection.account_id == bindparam("account_id")).options(
         just_the_account_and_network.joinedload(SocialAccount.network),
         just_the_account_and_network.lazyload(SocialAccount.owner),
     )
@@ -568,7 +556,7 @@ def _explain_refusal(session: Session, person_id: int | None, account_id: int, a
     person = session.get(Person, person_id) if person_id is not None else None
     if person is None or person.status != PersonStatus.ACTIVE:
         raise AccessDenied("brokered actions are taken by a person; this caller is not linked to an active person")
-    raise AccessDenied(f"{person.display_name} has no grant on {account.handle} that allows {action}")
+    raise AccessDenied(no_grant(person, account, action))
 
 
 def _safe_params(params: dict[str, Any]) -> dict[str, Any]:

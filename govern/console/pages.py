@@ -18,7 +18,7 @@ from govern.audit.service import history_of
 from govern.auth.roles import Permission, role_allows
 from govern.auth.service import Principal
 from govern.broker.models import AccountConnection
-from govern.broker.service import effective_grant, health_of
+from govern.broker.service import health_of
 from govern.config import ConfigurationError, Settings
 from govern.console import forms
 from govern.credentials import service as credentials
@@ -27,6 +27,7 @@ from govern.db import utcnow
 from govern.directory import service as directory
 from govern.directory.models import Departure, SyncMode, SyncRun, SyncStatus
 from govern.errors import NotFound
+from govern.grants.capabilities import Capability, current_grant
 from govern.grants.models import Grant, GrantRole
 from govern.grants.service import GrantFilter, get_grant, grants_page
 from govern.pagination import CountedPage, InvalidCursor, Page
@@ -121,8 +122,8 @@ def _legacy_login(session: Session, account_id: int, principal: Principal) -> di
     return {
         "credential": credential,
         "checkouts": rows,
-        "may_get_code": uses_broker and effective_grant(session, me, account_id, credentials.TOTP_ACTION) is not None,
-        "may_request": uses_broker and effective_grant(session, me, account_id, credentials.CHECKOUT_ACTION) is not None,
+        "may_get_code": uses_broker and current_grant(session, me, account_id, Capability.USE_TOTP) is not None,
+        "may_request": uses_broker and current_grant(session, me, account_id, Capability.CHECKOUT_PASSWORD) is not None,
         "may_approve": (me is not None and principal.role in credentials.APPROVER_ROLES
                         and role_allows(principal.role, Permission.GRANTS_WRITE)),
         "my_open_checkout": next((row["checkout"] for row in rows

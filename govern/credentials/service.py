@@ -19,8 +19,7 @@ from govern.adapters.secret_store import CasConflict, SecretNotFound, SecretStor
 from govern.actor import Actor
 from govern.audit.service import record
 from govern.auth.roles import Role
-from govern.broker.context import AccessDenied, guard_store
-from govern.broker.service import effective_grant
+from govern.broker.context import guard_store
 from govern.credentials.models import (
     MAX_WINDOW_MINUTES,
     MIN_REASON_LENGTH,
@@ -31,6 +30,7 @@ from govern.credentials.models import (
 )
 from govern.db import utcnow
 from govern.errors import Conflict, DomainError, InvalidOperation, NotFound
+from govern.grants.capabilities import AccessDenied, Capability, current_grant, grant_needed, no_grant
 from govern.grants.models import Grant
 from govern.people.models import Person, PersonStatus
 from govern.secret_value import SecretValue
@@ -39,9 +39,6 @@ STORE_KIND = "legacy"
 MIN_SEED_LENGTH = 16  # 80 bits, the shortest seed networks hand out
 TOTP_STEP = 30
 APPROVER_ROLES = frozenset({Role.GOVERNANCE, Role.ADMIN})
-# A grant of any role lets a person sign in with a code; only roles that may publish may see the password.
-TOTP_ACTION = "whoami"
-CHECKOUT_ACTION = "publish"
 
 
 class CheckoutNotActive(DomainError):
@@ -105,14 +102,14 @@ def _person_or_refuse(session: Session, person_id: int | None, doing: str) -> Pe
     return person
 
 
-def _grant_or_refuse(session: Session, person_id: int | None, account: SocialAccount, action: str, doing: str) -> Grant:
+def _grant_or_refuse(session: Session, person_id: int | None, account: SocialAccount, capability: Capability,
+                     doing: str) -> Grant:
     person = _person_or_refuse(session, person_id, doing)
     if account.status == AccountStatus.RETIRED:
         raise InvalidOperation(f"account {account.handle} is retired")
-    grant = effective_grant(session, person.id, account.id, action)
+    grant = current_grant(session, person.id, account.id, capability)
     if grant is None:
-        needs = "any grant" if action == TOTP_ACTION else "an admin or publisher grant"
-        raise AccessDenied(f"{person.display_name} has no grant on {account.handle} that allows {doing} (needs {needs})")
+        raise AccessDenied(f"{no_grant(person, account, doing)} (needs {grant_needed(capability)})")
     return grant
 
 
@@ -213,7 +210,7 @@ def _credential_summary(credential: LegacyCredential) -> dict[str, Any]:
 def totp_code(session: Session, store: SecretStore, actor: Actor, person_id: int | None, account_id: int) -> dict[str, Any]:
     """The current code, computed here so the seed never leaves govern; anyone with a grant on the account may ask."""
     credential = get_credential(session, account_id)
-    grant = _grant_or_refuse(session, person_id, credential.account, TOTP_ACTION, "generating a TOTP code")
+    grant = _grant_or_refuse(session, person_id, credential.account, Capability.USE_TOTP, "generating a TOTP code")
     if not credential.has_totp:
         raise InvalidOperation(f"{credential.account.handle} has no TOTP seed stored")
     totp = _totp(_read_secrets(store, credential).data["totp_seed"].reveal())
@@ -233,7 +230,7 @@ def request_checkout(
         raise InvalidOperation(f"say why the password is needed (at least {MIN_REASON_LENGTH} characters)")
     if not MIN_WINDOW_MINUTES <= window_minutes <= MAX_WINDOW_MINUTES:
         raise InvalidOperation(f"a checkout lasts {MIN_WINDOW_MINUTES} to {MAX_WINDOW_MINUTES} minutes")
-    grant = _grant_or_refuse(session, person_id, credential.account, CHECKOUT_ACTION, "checking out the password")
+    grant = _grant_or_refuse(session, person_id, credential.account, Capability.CHECKOUT_PASSWORD, "checking out the password")
     if not credential.has_password:
         raise InvalidOperation(f"{credential.account.handle} has no password stored")
     now = utcnow()
@@ -272,8 +269,9 @@ def approve_checkout(session: Session, actor: Actor, person_id: int | None, role
         raise Conflict(f"checkout {checkout.id} has ended ({checkout.ended_reason.value})")
     if checkout.approved_at is not None:
         raise Conflict(f"checkout {checkout.id} is already approved")
-    if effective_grant(session, checkout.requester_person_id, checkout.account_id, CHECKOUT_ACTION) is None:
-        raise InvalidOperation("the requester no longer holds an admin or publisher grant on the account; deny the checkout")
+    if current_grant(session, checkout.requester_person_id, checkout.account_id, Capability.CHECKOUT_PASSWORD) is None:
+        raise InvalidOperation(f"the requester no longer holds {grant_needed(Capability.CHECKOUT_PASSWORD)} on the account; "
+                               "deny the checkout")
     now = utcnow()
     checkout.approved_by, checkout.approver_person_id, checkout.approved_at = actor.id, approver.id, now
     checkout.starts_at, checkout.ends_at = now, now + timedelta(minutes=checkout.window_minutes)
@@ -314,7 +312,7 @@ def reveal_password(
     if state != "active":
         raise CheckoutNotActive(f"checkout {checkout.id} has ended ({state}); request a new one")
     credential = checkout.credential
-    _grant_or_refuse(session, person_id, credential.account, CHECKOUT_ACTION, "revealing the password")
+    _grant_or_refuse(session, person_id, credential.account, Capability.CHECKOUT_PASSWORD, "revealing the password")
     if not credential.has_password:
         raise InvalidOperation(f"{credential.account.handle} has no password stored")
     password = _read_secrets(store, credential).data["password"]
