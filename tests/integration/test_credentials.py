@@ -313,7 +313,7 @@ def test_an_80_bit_seed_from_an_older_network_works(client, session, actor, auth
     from govern.credentials.service import normalise_totp_seed
     from govern.secret_value import SecretValue
 
-    from govern.credentials.service import _totp
+    from govern.credentials.service.logins import _totp
 
     short = "JBSW Y3DP EHPK 3PXP"
     assert normalise_totp_seed(SecretValue(short)).reveal() == "JBSWY3DPEHPK3PXP"

@@ -10,7 +10,7 @@ from govern import create_app, signals
 EXPECTED = {
     "account_retired": {
         "govern.broker.wiring.connect_receivers.<locals>._disconnect_retired",
-        "govern.credentials.service._on_account_retired",
+        "govern.credentials.service.receivers._on_account_retired",
         "govern.grants.service._revoke_on_account_retired",
     },
     "connection_needs_reconnect": {
@@ -21,7 +21,7 @@ EXPECTED = {
     },
     "account_compromised": {
         "govern.broker.wiring.connect_receivers.<locals>._revoke_compromised_handoffs",
-        "govern.credentials.service._on_account_compromised",
+        "govern.credentials.service.receivers._on_account_compromised",
     },
     # Deliberately none: the refusal is logged at error level and audited where it happens; the signal is a hook for an
     # alerting integration (docs/decisions/0047-signals-wired-in-one-list.md).
@@ -31,7 +31,7 @@ EXPECTED = {
         "govern.auth.service._close_access_on_departure",
         "govern.auth.sessions._end_sessions_on_departure",
         "govern.broker.wiring.connect_receivers.<locals>._offboard",
-        "govern.credentials.service._on_person_departed",
+        "govern.credentials.service.receivers._on_person_departed",
         "govern.directory.network_roles._list_manual_removals",
         "govern.grants.service._revoke_on_departure",
     },
