@@ -11,7 +11,8 @@ from govern.auth.roles import Permission
 from govern.broker import service
 from govern.broker.schemas import DisconnectSchema
 from govern.console import forms
-from govern.console.views import _account_page, _refusal, bp
+from govern.console.responses import account_page, refuse
+from govern.console.views import bp
 from govern.errors import DomainError
 from govern.policy.service import ApprovalRequired
 from govern.extensions import db
@@ -32,7 +33,7 @@ def connect_account(account_id: int):
         url = service.start_connect(db.session, _broker(), current_actor(), account.network.key, account_id,
                                     current_principal().person_id if personal else None)
     except DomainError as error:
-        return _account_page(account_id, error.status, failed_form="connect", refusal=_refusal(error))
+        return refuse(error, account_page, account_id, failed_form="connect")
     return render_template("console/connect.html", account=account, authorize_url=url)
 
 
@@ -42,7 +43,7 @@ def refresh_connection(account_id: int):
     try:
         outcome = service.refresh_tokens(db.session, _broker(), current_actor(), account_id, force=True)
     except DomainError as error:
-        return _account_page(account_id, error.status, failed_form="connection", refusal=_refusal(error))
+        return refuse(error, account_page, account_id, failed_form="connection")
     if outcome.result == service.RefreshResult.NEEDS_RECONNECT:
         flash(_("The network refused the refresh; reconnect the account."), "error")
     elif outcome.result == service.RefreshResult.NO_REFRESH_TOKEN:
@@ -59,7 +60,7 @@ def refresh_connection(account_id: int):
 def disconnect_account(account_id: int):
     values, errors = forms.load(DisconnectSchema(), request.form)
     if errors:
-        return _account_page(account_id, 422, failed_form="disconnect", errors=errors)
+        return account_page(account_id, 422, failed_form="disconnect", errors=errors)
     service.disconnect(db.session, _broker(), current_actor(), account_id, values["reason"])
     flash(_("The tokens were revoked at the network and deleted from the secret store."), "success")
     return redirect(url_for(".account", account_id=account_id))
@@ -70,7 +71,7 @@ def disconnect_account(account_id: int):
 def publish(account_id: int):
     text = request.form.get("text", "").strip()
     if not text:
-        return _account_page(account_id, 422, failed_form="publish", errors={"text": _("Write the post first.")})
+        return account_page(account_id, 422, failed_form="publish", errors={"text": _("Write the post first.")})
     try:
         result = service.perform_action(db.session, _broker(), current_actor(), current_principal().person_id,
                                         account_id, "publish", {"text": text[:5000]})
@@ -79,7 +80,7 @@ def publish(account_id: int):
                 id=pending.approval.id), "info")
         return redirect(url_for(".account", account_id=account_id))
     except DomainError as error:
-        return _account_page(account_id, error.status, failed_form="publish", refusal=_refusal(error))
+        return refuse(error, account_page, account_id, failed_form="publish")
     flash(_("Published through govern (post %(id)s).", id=result.get("id", "?")), "success")
     return redirect(url_for(".account", account_id=account_id))
 
@@ -91,5 +92,5 @@ def recent_posts(account_id: int):
         result = service.perform_action(db.session, _broker(), current_actor(), current_principal().person_id,
                                         account_id, "list_recent_posts", {})
     except DomainError as error:
-        return _account_page(account_id, error.status, failed_form="publish", refusal=_refusal(error))
-    return _account_page(account_id, recent_posts=result.get("data", []))
+        return refuse(error, account_page, account_id, failed_form="publish")
+    return account_page(account_id, recent_posts=result.get("data", []))

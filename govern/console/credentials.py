@@ -15,7 +15,8 @@ from govern.auth.roles import Permission
 from govern.console import forms, pages
 from govern.console.labels import checkout_state_label
 from govern.console.templating import isolate
-from govern.console.views import _account_page, _refusal, bp
+from govern.console.responses import account_page, refuse
+from govern.console.views import bp
 from govern.credentials import service
 from govern.credentials.models import MAX_WINDOW_MINUTES, MIN_REASON_LENGTH, MIN_WINDOW_MINUTES, Checkout, CheckoutEnd
 from govern.credentials.schemas import CheckoutRequestSchema, DenySchema
@@ -92,11 +93,11 @@ def _checkout_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, s
 def store_credentials(account_id: int):
     values, errors = _login_form(request.form)
     if errors:
-        return _account_page(account_id, 422, failed_form="credentials", errors=errors)
+        return account_page(account_id, 422, failed_form="credentials", errors=errors)
     try:
         service.store_credentials(db.session, _secret_store(), current_actor(), account_id, **values)
     except DomainError as error:
-        return _account_page(account_id, error.status, failed_form="credentials", refusal=_refusal(error))
+        return refuse(error, account_page, account_id, failed_form="credentials")
     flash(_("The legacy login was stored in the secret store."), "success")
     return _back_to_card(account_id)
 
@@ -108,8 +109,8 @@ def totp_code(account_id: int):
     try:
         code = service.totp_code(db.session, _secret_store(), current_actor(), current_principal().person_id, account_id)
     except DomainError as error:
-        return _account_page(account_id, error.status, failed_form="totp", refusal=_refusal(error))
-    page, status = _account_page(account_id, totp=code)
+        return refuse(error, account_page, account_id, failed_form="totp")
+    page, status = account_page(account_id, totp=code)
     return page, status, NO_STORE
 
 
@@ -118,12 +119,12 @@ def totp_code(account_id: int):
 def request_checkout(account_id: int):
     values, errors = _checkout_form(request.form)
     if errors:
-        return _account_page(account_id, 422, failed_form="checkout-request", errors=errors)
+        return account_page(account_id, 422, failed_form="checkout-request", errors=errors)
     try:
         service.request_checkout(db.session, current_actor(), current_principal().person_id, account_id,
                                  values["reason"], values["window_minutes"])
     except DomainError as error:
-        return _account_page(account_id, error.status, failed_form="checkout-request", refusal=_refusal(error))
+        return refuse(error, account_page, account_id, failed_form="checkout-request")
     flash(_("Your request was sent. A second person from governance must approve it before you can see the password."), "success")
     return _back_to_card(account_id)
 
@@ -136,7 +137,7 @@ def approve_checkout(account_id: int, checkout_id: int):
         pages.checkout_on_account(db.session, account_id, checkout_id)
         checkout = service.approve_checkout(db.session, current_actor(), principal.person_id, principal.role, checkout_id)
     except DomainError as error:
-        return _account_page(account_id, error.status, failed_form="checkout", refusal=_refusal(error))
+        return refuse(error, account_page, account_id, failed_form="checkout")
     flash(ngettext("Approved: %(name)s may see the password for the next %(num)d minute.",
                    "Approved: %(name)s may see the password for the next %(num)d minutes.",
                    checkout.window_minutes, name=_requester_name(checkout)), "success")
@@ -148,14 +149,14 @@ def approve_checkout(account_id: int, checkout_id: int):
 def deny_checkout(account_id: int, checkout_id: int):
     values, errors = forms.load(DenySchema(), request.form)
     if errors:
-        return _account_page(account_id, 422, failed_form="checkout", errors=errors)
+        return account_page(account_id, 422, failed_form="checkout", errors=errors)
     principal = current_principal()
     try:
         pages.checkout_on_account(db.session, account_id, checkout_id)
         checkout = service.deny_checkout(db.session, current_actor(), principal.person_id, principal.role, checkout_id,
                                          values["reason"])
     except DomainError as error:
-        return _account_page(account_id, error.status, failed_form="checkout", refusal=_refusal(error))
+        return refuse(error, account_page, account_id, failed_form="checkout")
     if checkout.approved_at is None:
         flash(_("The request of %(name)s was denied.", name=_requester_name(checkout)), "success")
     else:
@@ -172,8 +173,8 @@ def reveal_password(account_id: int, checkout_id: int):
         password, ends_at = service.reveal_password(db.session, _secret_store(), current_actor(),
                                                     current_principal().person_id, checkout_id)
     except DomainError as error:
-        return _account_page(account_id, error.status, failed_form="checkout", refusal=_refusal(error))
-    page, status = _account_page(account_id, revealed={"checkout_id": checkout_id, "password": password, "ends_at": ends_at})
+        return refuse(error, account_page, account_id, failed_form="checkout")
+    page, status = account_page(account_id, revealed={"checkout_id": checkout_id, "password": password, "ends_at": ends_at})
     return page, status, NO_STORE
 
 
@@ -184,7 +185,7 @@ def check_in(account_id: int, checkout_id: int):
         pages.checkout_on_account(db.session, account_id, checkout_id)
         checkout = service.check_in(db.session, current_actor(), current_principal().person_id, checkout_id)
     except DomainError as error:
-        return _account_page(account_id, error.status, failed_form="checkout", refusal=_refusal(error))
+        return refuse(error, account_page, account_id, failed_form="checkout")
     flash(*_checked_in_message(checkout))
     return _back_to_card(account_id)
 

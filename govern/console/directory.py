@@ -17,7 +17,8 @@ from govern.console.labels import (
     readable_duration,
     sync_count_label,
 )
-from govern.console.views import _refusal, bp
+from govern.console.responses import refuse
+from govern.console.views import bp
 from govern.directory import service, tasks
 from govern.errors import DomainError
 from govern.extensions import db
@@ -66,7 +67,7 @@ def _decide(run_id: int, approve: bool):
     try:
         run = service.decide_held_run(db.session, current_actor(), run_id, approve=approve)
     except DomainError as error:
-        return _runs_page(error.status, failed_form="decide", refusal=_refusal(error))
+        return refuse(error, _runs_page, failed_form="decide")
     if approve:
         flash(_("Sync run %(id)s approved: everyone it held has departed, and their access was removed.", id=run.id), "success")
     else:

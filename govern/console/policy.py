@@ -23,7 +23,8 @@ from govern.auth.roles import Permission
 from govern.console import forms
 from govern.console.labels import N_
 from govern.console.templating import isolate
-from govern.console.views import _refusal, bp
+from govern.console.responses import refusal, refuse
+from govern.console.views import bp
 from govern.errors import DomainError, NotFound
 from govern.extensions import db
 from govern.people.models import Person
@@ -255,7 +256,7 @@ def _evaluation_refusal(error: DomainError) -> str:
                  "or damaged. Remove it and check again.")
     if isinstance(error, NotFound):
         return forms.problem_with("account_id")
-    return _refusal(error)
+    return refusal(error)
 
 
 def _bench_page(status: int = 200, submission: BenchSubmission | None = None, decision: Decision | None = None):
@@ -316,7 +317,7 @@ def _update_violation(violation_id: int, status: ViolationStatus):
     try:
         service.update_violation(db.session, current_actor(), violation_id, status, assignee=assignee or None, note=note or None)
     except DomainError as error:
-        return _violations_page(error.status, failed_form=form_id, refusal=_refusal(error))
+        return refuse(error, _violations_page, failed_form=form_id)
     flash(_(VIOLATION_DONE[status], id=violation_id, assignee=isolate(assignee)), "success")
     return redirect(url_for(".policy_violations", **request.args))
 
@@ -353,7 +354,7 @@ def policy_violation_false_positive(violation_id: int):
         made = service.add_exceptions(db.session, current_actor(), _runtime().version, violation_id,
                                       ExceptionScope(chosen), note)
     except DomainError as error:
-        return _violations_page(error.status, failed_form=f"violation-{violation_id}", refusal=_exception_refusal(error))
+        return refuse(error, _violations_page, failed_form=f"violation-{violation_id}", reason=_exception_refusal)
     flash(ngettext("Violation %(id)s marked as a false positive; %(num)s exception added: %(scope)s.",
                    "Violation %(id)s marked as a false positive; %(num)s exceptions added: %(scope)s.", len(made),
                    id=violation_id, scope=policy_label("exception_scope", chosen)), "success")
@@ -366,7 +367,7 @@ def _exception_refusal(error: DomainError) -> str:
                  "only the rule can be excepted for this account.")
     if isinstance(error, service.ViolationWasReal):
         return _("This violation was resolved as a real one; it cannot become an exception.")
-    return _refusal(error)
+    return refusal(error)
 
 
 # --- exceptions learned from false positives ------------------------------------------------------
@@ -391,7 +392,7 @@ def policy_exception_remove(exception_id: int):
     try:
         service.remove_exception(db.session, current_actor(), exception_id, reason)
     except DomainError as error:
-        flash(_("The exception was not removed: %(reason)s", reason=isolate(_refusal(error))), "error")
+        flash(_("The exception was not removed: %(reason)s", reason=isolate(refusal(error))), "error")
         return _exceptions_page(error.status)
     flash(_("Exception %(id)s removed: the policy flags what it allowed again.", id=exception_id), "success")
     return redirect(url_for(".policy_exceptions", **request.args))
@@ -419,7 +420,7 @@ def _approvals_page(status: int = 200, **form_state):
 
 
 def _approval_refusal(error: DomainError) -> str:
-    reason = _refusal(error)
+    reason = refusal(error)
     if isinstance(error, service.PolicyBlocked):
         rules = ", ".join(sorted({finding.rule for finding in error.decision.findings}))
         return _("The policy in force now blocks this post (%(rules)s), so it was not published. Reject it and tell "
@@ -457,7 +458,7 @@ def policy_reject(approval_id: int):
     try:
         enforcement.reject(db.session, current_actor(), approval_id, note)
     except DomainError as error:
-        flash(_("The post was not rejected: %(reason)s", reason=isolate(_refusal(error))), "error")
+        flash(_("The post was not rejected: %(reason)s", reason=isolate(refusal(error))), "error")
         return _approvals_page(error.status)
     flash(_("Approval %(id)s rejected; the post was not published.", id=approval_id), "success")
     return redirect(url_for(".policy_approvals"))

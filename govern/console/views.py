@@ -28,6 +28,7 @@ from govern.auth.sign_in import LDAP, OIDC, SignInPolicy, refuse_oidc_answer, si
 from govern.auth.throttle import Throttle
 from govern.config import ConfigurationError, Settings
 from govern.console import forms, pages, templating
+from govern.console.responses import account_page, refuse
 from govern.errors import DomainError
 from govern.extensions import db
 from govern.grants.schemas import RevokeSchema
@@ -56,12 +57,6 @@ def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and not urlparse(target).netloc:
         return target
     return url_for("console.home")
-
-
-def _refusal(error: DomainError) -> str:
-    """The service's reason for refusing; the request cycle keeps its audit event when the error says so."""
-    answered(error)
-    return error.detail
 
 
 def _settings() -> Settings:
@@ -158,12 +153,6 @@ def _refused_sign_in(refusal: SignInRefused) -> str:
         "not_break_glass": _("One-time links are only for administrators in an emergency. Sign in with your company account instead."),
     }
     return messages.get(refusal.reason, _("Sign-in was refused."))
-
-
-def _account_page(account_id: int, status: int = 200, **form_state):
-    context = pages.account_page(db.session, account_id, current_principal(), request.values)
-    status = 400 if status == 200 and context["paging_problem"] else status
-    return render_template("console/account.html", **context, **form_state), status
 
 
 # Sign-in and preferences
@@ -289,7 +278,7 @@ def accounts():
 @bp.get("/accounts/<int:account_id>")
 @requires(Permission.ACCOUNTS_READ)
 def account(account_id: int):
-    return _account_page(account_id, just_connected=request.args.get("connected") == "1")
+    return account_page(account_id, just_connected=request.args.get("connected") == "1")
 
 
 @bp.post("/accounts/<int:account_id>/grants")
@@ -297,11 +286,11 @@ def account(account_id: int):
 def grant_access(account_id: int):
     values, errors = forms.grant_request(request.form, account_id)
     if errors:
-        return _account_page(account_id, 422, failed_form="grant", errors=errors)
+        return account_page(account_id, 422, failed_form="grant", errors=errors)
     try:
         grant = create_grant(db.session, current_actor(), **values)
     except DomainError as error:
-        return _account_page(account_id, error.status, failed_form="grant", refusal=_refusal(error))
+        return refuse(error, account_page, account_id, failed_form="grant")
     flash(_("Access granted to %(name)s.", name=templating.isolate(grant.person.display_name)), "success")
     return redirect(url_for(".account", account_id=account_id))
 
@@ -311,12 +300,12 @@ def grant_access(account_id: int):
 def revoke_access(account_id: int, grant_id: int):
     values, errors = forms.load(RevokeSchema(), request.form)
     if errors:
-        return _account_page(account_id, 422, failed_form=f"revoke-{grant_id}", errors=errors)
+        return account_page(account_id, 422, failed_form=f"revoke-{grant_id}", errors=errors)
     try:
         pages.grant_on_account(db.session, account_id, grant_id)
         grant = revoke_grant(db.session, current_actor(), grant_id, values["reason"])
     except DomainError as error:
-        return _account_page(account_id, error.status, failed_form=f"revoke-{grant_id}", refusal=_refusal(error))
+        return refuse(error, account_page, account_id, failed_form=f"revoke-{grant_id}")
     flash(_("Access of %(name)s revoked.", name=templating.isolate(grant.person.display_name)), "success")
     return redirect(url_for(".account", account_id=account_id))
 
@@ -326,11 +315,11 @@ def revoke_access(account_id: int, grant_id: int):
 def retire(account_id: int):
     values, errors = forms.load(RetireSchema(), request.form)
     if errors:
-        return _account_page(account_id, 422, failed_form="retire", errors=errors)
+        return account_page(account_id, 422, failed_form="retire", errors=errors)
     try:
         retire_account(db.session, current_actor(), account_id, values["reason"])
     except DomainError as error:
-        return _account_page(account_id, error.status, failed_form="retire", refusal=_refusal(error))
+        return refuse(error, account_page, account_id, failed_form="retire")
     flash(_("The account was retired and every grant on it was revoked."), "success")
     return redirect(url_for(".account", account_id=account_id))
 

@@ -18,7 +18,8 @@ from govern.auth.roles import Permission
 from govern.console import forms
 from govern.console.labels import N_
 from govern.console.templating import can, isolate
-from govern.console.views import _refusal, bp
+from govern.console.responses import refusal
+from govern.console.views import bp
 from govern.db import utcnow
 from govern.errors import DomainError, NotFound
 from govern.extensions import db
@@ -89,7 +90,7 @@ def _words_for(error: DomainError) -> str:
         service.NothingToReview: _("Nobody has access to an account in this scope, so there is nothing to review."),
         NotFound: _("This review no longer exists."),
     }
-    reason = _refusal(error)  # keeps the audit event when the error says so
+    reason = refusal(error)  # keeps the audit event when the error says so
     return next((words for kind, words in known.items() if isinstance(error, kind)), reason)
 
 
