@@ -187,19 +187,11 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.auth.api import blp as console_users_api
     from govern.broker.api import blp as broker_api
     from govern.broker.views import bp as oauth_views
-    from govern.console import connections as _connections  # noqa: F401  (adds the connection views)
-    from govern.console import directory as _directory  # noqa: F401
-    from govern.console import credentials as _credentials  # noqa: F401
-    from govern.console import policy as _policy_console  # noqa: F401
-    from govern.console.views import bp as console
     from govern.credentials.api import blp as credentials_api
     from govern.directory.api import blp as directory_api
     from govern.policy.api import blp as policy_api
     from govern.reports.api import blp as reports_api
-    from govern.reports import views as _reports_console  # noqa: F401  (adds the report pages)
     from govern.reviews.api import blp as reviews_api
-    from govern.reviews import views as _reviews_console  # noqa: F401  (adds the access review views)
-    from govern.audit import views as _audit_console  # noqa: F401  (adds the audit log page)
     from govern.grants.api import blp as grants_api
     from govern.notifications.api import blp as notifications_api
     from govern.ops.health import bp as ops
@@ -216,8 +208,38 @@ def _register_blueprints(app: Flask, csrf) -> None:
     csrf.exempt(ops)
     app.register_blueprint(ops)
     app.register_blueprint(oauth_views)
-    app.register_blueprint(console)
+    _register_console(app)
     app.register_blueprint(csrf.exempt(scim_api))
     from flask_babel import get_locale
 
     app.jinja_env.globals.update(RTL_LOCALES=RTL_LOCALES, get_locale=get_locale)
+
+
+def _register_console(app: Flask) -> None:
+    """The console: its shell, then every domain's pages, each added by the one call listed here."""
+    from govern.audit import views as audit_pages
+    from govern.console import connections as connection_pages
+    from govern.console import credentials as credential_pages
+    from govern.console import directory as directory_pages
+    from govern.console import policy as policy_pages
+    from govern.console import views as console_shell
+    from govern.console.blueprint import console_blueprint
+    from govern.reports import evidence_views as evidence_pages
+    from govern.reports import views as report_pages
+    from govern.reviews import views as review_pages
+
+    console = console_blueprint()
+    add_pages = (
+        console_shell.register,
+        connection_pages.register,
+        directory_pages.register,
+        credential_pages.register,
+        policy_pages.register,
+        report_pages.register,
+        evidence_pages.register,
+        review_pages.register,
+        audit_pages.register,
+    )
+    for register in add_pages:
+        register(console)
+    app.register_blueprint(console)

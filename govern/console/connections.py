@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from govern import app_services
@@ -11,20 +11,22 @@ from govern.auth.roles import Permission
 from govern.broker import service
 from govern.broker.schemas import DisconnectSchema
 from govern.console import forms
+from govern.console.blueprint import ConsolePages
 from govern.console.responses import account_page, refuse
-from govern.console.views import bp
 from govern.errors import DomainError
 from govern.policy.service import ApprovalRequired
 from govern.extensions import db
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor, current_principal
 
+routes = ConsolePages()
+
 
 def _broker() -> service.BrokerContext:
     return app_services.broker()
 
 
-@bp.post("/accounts/<int:account_id>/connect")
+@routes.post("/accounts/<int:account_id>/connect")
 @requires(Permission.ACCOUNTS_CONNECT)
 def connect_account(account_id: int):
     account = get_account(db.session, account_id)
@@ -37,7 +39,7 @@ def connect_account(account_id: int):
     return render_template("console/connect.html", account=account, authorize_url=url)
 
 
-@bp.post("/accounts/<int:account_id>/connection/refresh")
+@routes.post("/accounts/<int:account_id>/connection/refresh")
 @requires(Permission.ACCOUNTS_CONNECT)
 def refresh_connection(account_id: int):
     try:
@@ -55,7 +57,7 @@ def refresh_connection(account_id: int):
     return redirect(url_for(".account", account_id=account_id))
 
 
-@bp.post("/accounts/<int:account_id>/connection/disconnect")
+@routes.post("/accounts/<int:account_id>/connection/disconnect")
 @requires(Permission.ACCOUNTS_CONNECT)
 def disconnect_account(account_id: int):
     values, errors = forms.load(DisconnectSchema(), request.form)
@@ -66,7 +68,7 @@ def disconnect_account(account_id: int):
     return redirect(url_for(".account", account_id=account_id))
 
 
-@bp.post("/accounts/<int:account_id>/publish")
+@routes.post("/accounts/<int:account_id>/publish")
 @requires(Permission.BROKER_USE)
 def publish(account_id: int):
     text = request.form.get("text", "").strip()
@@ -85,7 +87,7 @@ def publish(account_id: int):
     return redirect(url_for(".account", account_id=account_id))
 
 
-@bp.post("/accounts/<int:account_id>/recent-posts")
+@routes.post("/accounts/<int:account_id>/recent-posts")
 @requires(Permission.BROKER_USE)
 def recent_posts(account_id: int):
     try:
@@ -94,3 +96,8 @@ def recent_posts(account_id: int):
     except DomainError as error:
         return refuse(error, account_page, account_id, failed_form="publish")
     return account_page(account_id, recent_posts=result.get("data", []))
+
+
+def register(console: Blueprint) -> None:
+    """Add these pages to the console (create_app calls this once per app)."""
+    routes.register(console)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -15,8 +15,8 @@ from govern.auth.roles import Permission
 from govern.console import forms, pages
 from govern.console.labels import checkout_state_label
 from govern.console.templating import isolate
+from govern.console.blueprint import ConsolePages
 from govern.console.responses import account_page, refuse
-from govern.console.views import bp
 from govern.credentials import service
 from govern.credentials.models import MAX_WINDOW_MINUTES, MIN_REASON_LENGTH, MIN_WINDOW_MINUTES, Checkout, CheckoutEnd
 from govern.credentials.schemas import CheckoutRequestSchema, DenySchema
@@ -27,11 +27,13 @@ from govern.secret_value import SecretValue
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor, current_principal
 
+routes = ConsolePages()
+
 # The answers that carry a 2FA code or a password: no browser or proxy may keep a copy.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 MAX_USERNAME, MAX_PASSWORD, MAX_SEED = 320, 4096, 256
 
-bp.add_app_template_global(checkout_state_label)
+routes.template_globals(checkout_state_label)
 
 
 def _secret_store() -> SecretStore:
@@ -88,7 +90,7 @@ def _checkout_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, s
     return values, {field: problems.get(field, message) for field, message in errors.items()}
 
 
-@bp.post("/accounts/<int:account_id>/credentials")
+@routes.post("/accounts/<int:account_id>/credentials")
 @requires(Permission.ACCOUNTS_CONNECT)
 def store_credentials(account_id: int):
     values, errors = _login_form(request.form)
@@ -102,7 +104,7 @@ def store_credentials(account_id: int):
     return _back_to_card(account_id)
 
 
-@bp.post("/accounts/<int:account_id>/credentials/totp")
+@routes.post("/accounts/<int:account_id>/credentials/totp")
 @requires(Permission.BROKER_USE)
 def totp_code(account_id: int):
     """The code goes into this one re-rendered page only: never a flash message or a URL."""
@@ -114,7 +116,7 @@ def totp_code(account_id: int):
     return page, status, NO_STORE
 
 
-@bp.post("/accounts/<int:account_id>/checkouts")
+@routes.post("/accounts/<int:account_id>/checkouts")
 @requires(Permission.BROKER_USE)
 def request_checkout(account_id: int):
     values, errors = _checkout_form(request.form)
@@ -129,7 +131,7 @@ def request_checkout(account_id: int):
     return _back_to_card(account_id)
 
 
-@bp.post("/accounts/<int:account_id>/checkouts/<int:checkout_id>/approve")
+@routes.post("/accounts/<int:account_id>/checkouts/<int:checkout_id>/approve")
 @requires(Permission.GRANTS_WRITE)
 def approve_checkout(account_id: int, checkout_id: int):
     principal = current_principal()
@@ -144,7 +146,7 @@ def approve_checkout(account_id: int, checkout_id: int):
     return _back_to_card(account_id)
 
 
-@bp.post("/accounts/<int:account_id>/checkouts/<int:checkout_id>/deny")
+@routes.post("/accounts/<int:account_id>/checkouts/<int:checkout_id>/deny")
 @requires(Permission.GRANTS_WRITE)
 def deny_checkout(account_id: int, checkout_id: int):
     values, errors = forms.load(DenySchema(), request.form)
@@ -164,7 +166,7 @@ def deny_checkout(account_id: int, checkout_id: int):
     return _back_to_card(account_id)
 
 
-@bp.post("/accounts/<int:account_id>/checkouts/<int:checkout_id>/reveal")
+@routes.post("/accounts/<int:account_id>/checkouts/<int:checkout_id>/reveal")
 @requires(Permission.BROKER_USE)
 def reveal_password(account_id: int, checkout_id: int):
     """The one response in the console that may hold a password: this re-rendered page, never cached, never logged."""
@@ -178,7 +180,7 @@ def reveal_password(account_id: int, checkout_id: int):
     return page, status, NO_STORE
 
 
-@bp.post("/accounts/<int:account_id>/checkouts/<int:checkout_id>/check-in")
+@routes.post("/accounts/<int:account_id>/checkouts/<int:checkout_id>/check-in")
 @requires(Permission.BROKER_USE)
 def check_in(account_id: int, checkout_id: int):
     try:
@@ -198,3 +200,8 @@ def _checked_in_message(checkout: Checkout) -> tuple[str, str]:
     if checkout.credential.rotate_now:
         return _("Checked in. The password is now marked “rotate now”: change it at the network, then store the new one here."), "success"
     return _("Checked in. The window is closed."), "success"
+
+
+def register(console: Blueprint) -> None:
+    """Add these pages to the console (create_app calls this once per app)."""
+    routes.register(console)

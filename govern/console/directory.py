@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from govern import app_services
@@ -17,8 +17,8 @@ from govern.console.labels import (
     readable_duration,
     sync_count_label,
 )
+from govern.console.blueprint import ConsolePages
 from govern.console.responses import refuse
-from govern.console.views import bp
 from govern.directory import service, tasks
 from govern.errors import DomainError
 from govern.extensions import db
@@ -26,11 +26,12 @@ from govern.jobs import enqueue_after_commit
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor
 
+routes = ConsolePages()
+
 SYNC_TASKS = {"incremental": tasks.sync_incremental, "full": tasks.sync_full}
 
-for _helper in (departure_step_label, departure_steps, directory_source_label, leaver_signal_label, readable_duration,
-                sync_count_label):
-    bp.add_app_template_global(_helper)
+routes.template_globals(departure_step_label, departure_steps, directory_source_label, leaver_signal_label, readable_duration,
+                        sync_count_label)
 
 
 def _settings() -> Settings:
@@ -42,13 +43,13 @@ def _runs_page(status: int = 200, **form_state):
     return render_template("console/sync_runs.html", **context, **form_state), status
 
 
-@bp.get("/directory/runs")
+@routes.get("/directory/runs")
 @requires(Permission.PEOPLE_READ)
 def directory_runs():
     return _runs_page()
 
 
-@bp.post("/directory/runs/sync")
+@routes.post("/directory/runs/sync")
 @requires(Permission.DIRECTORY_SYNC)
 def directory_sync():
     """Like POST /api/v1/directory/runs: the sync is a job stored with this request, run once after it commits."""
@@ -75,25 +76,25 @@ def _decide(run_id: int, approve: bool):
     return redirect(url_for(".directory_runs"))
 
 
-@bp.post("/directory/runs/<int:run_id>/approve")
+@routes.post("/directory/runs/<int:run_id>/approve")
 @requires(Permission.DIRECTORY_DECIDE)
 def directory_approve(run_id: int):
     return _decide(run_id, approve=True)
 
 
-@bp.post("/directory/runs/<int:run_id>/dismiss")
+@routes.post("/directory/runs/<int:run_id>/dismiss")
 @requires(Permission.DIRECTORY_DECIDE)
 def directory_dismiss(run_id: int):
     return _decide(run_id, approve=False)
 
 
-@bp.get("/directory/departures")
+@routes.get("/directory/departures")
 @requires(Permission.PEOPLE_READ)
 def directory_departures():
     return render_template("console/departures.html", **pages.departures_page(db.session, request.args))
 
 
-@bp.post("/directory/network-tasks/<int:task_id>/done")
+@routes.post("/directory/network-tasks/<int:task_id>/done")
 @requires(Permission.ACCOUNTS_CONNECT)
 def network_task_done(task_id: int):
     from govern.directory.network_roles import complete_task
@@ -108,7 +109,12 @@ def network_task_done(task_id: int):
     return redirect(url_for(".directory_departures"))
 
 
-@bp.get("/directory/check")
+@routes.get("/directory/check")
 @requires(Permission.DIRECTORY_SYNC)
 def directory_check():
     return render_template("console/directory_check.html", check=pages.directory_check(_settings()))
+
+
+def register(console: Blueprint) -> None:
+    """Add these pages to the console (create_app calls this once per app)."""
+    routes.register(console)

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import format_decimal, ngettext
@@ -23,8 +23,8 @@ from govern.auth.roles import Permission
 from govern.console import forms
 from govern.console.labels import N_
 from govern.console.templating import isolate
+from govern.console.blueprint import ConsolePages
 from govern.console.responses import refusal, refuse
-from govern.console.views import bp
 from govern.errors import DomainError, NotFound
 from govern.extensions import db
 from govern.people.models import Person
@@ -38,6 +38,8 @@ from govern.policy.schemas import MAX_TEXT, ViolationQuerySchema
 from govern.policy.workflow_models import PublishApproval, ViolationStatus
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor
+
+routes = ConsolePages()
 
 ACCOUNT_CHOICES = 200
 MAX_CANDIDATES = 500
@@ -208,8 +210,7 @@ def shown_findings(documents: Sequence[Mapping[str, Any]] | None) -> list[ShownF
     return ShownFinding.numbered(documents or [])
 
 
-for _helper in (policy_label, text_pieces, shown_findings):
-    bp.add_app_template_global(_helper)
+routes.template_globals(policy_label, text_pieces, shown_findings)
 
 
 def _runtime() -> service.PolicyRuntime:
@@ -267,13 +268,13 @@ def _bench_page(status: int = 200, submission: BenchSubmission | None = None, de
     return page, status
 
 
-@bp.get("/policy/test")
+@routes.get("/policy/test")
 @requires(Permission.POLICY_EVALUATE)
 def policy_test():
     return _bench_page()
 
 
-@bp.post("/policy/test")
+@routes.post("/policy/test")
 @requires(Permission.POLICY_EVALUATE)
 def policy_test_check():
     """Nothing is published or stored: the decision is only shown."""
@@ -322,25 +323,25 @@ def _update_violation(violation_id: int, status: ViolationStatus):
     return redirect(url_for(".policy_violations", **request.args))
 
 
-@bp.get("/policy/violations")
+@routes.get("/policy/violations")
 @requires(Permission.POLICY_REVIEW)
 def policy_violations():
     return _violations_page()
 
 
-@bp.post("/policy/violations/<int:violation_id>/assign")
+@routes.post("/policy/violations/<int:violation_id>/assign")
 @requires(Permission.POLICY_DECIDE)
 def policy_violation_assign(violation_id: int):
     return _update_violation(violation_id, ViolationStatus.ASSIGNED)
 
 
-@bp.post("/policy/violations/<int:violation_id>/resolve")
+@routes.post("/policy/violations/<int:violation_id>/resolve")
 @requires(Permission.POLICY_DECIDE)
 def policy_violation_resolve(violation_id: int):
     return _update_violation(violation_id, ViolationStatus.RESOLVED)
 
 
-@bp.post("/policy/violations/<int:violation_id>/false-positive")
+@routes.post("/policy/violations/<int:violation_id>/false-positive")
 @requires(Permission.POLICY_DECIDE)
 def policy_violation_false_positive(violation_id: int):
     """A false positive, and if a scope is chosen, an exception the next evaluation honours (same transaction)."""
@@ -378,13 +379,13 @@ def _exceptions_page(status: int = 200):
                            pack_version=_runtime().version), status
 
 
-@bp.get("/policy/exceptions")
+@routes.get("/policy/exceptions")
 @requires(Permission.POLICY_REVIEW)
 def policy_exceptions():
     return _exceptions_page()
 
 
-@bp.post("/policy/exceptions/<int:exception_id>/remove")
+@routes.post("/policy/exceptions/<int:exception_id>/remove")
 @requires(Permission.POLICY_DECIDE)
 def policy_exception_remove(exception_id: int):
     """The next evaluation flags what it lifted again; the exception stays listed as removed."""
@@ -428,13 +429,13 @@ def _approval_refusal(error: DomainError) -> str:
     return _("The post was not published: %(reason)s", reason=isolate(reason))
 
 
-@bp.get("/policy/approvals")
+@routes.get("/policy/approvals")
 @requires(Permission.POLICY_REVIEW)
 def policy_approvals():
     return _approvals_page()
 
 
-@bp.post("/policy/approvals/<int:approval_id>/approve")
+@routes.post("/policy/approvals/<int:approval_id>/approve")
 @requires(Permission.POLICY_DECIDE)
 def policy_approve(approval_id: int):
     """The post goes out now for the person who wrote it, checked again against the packs in force."""
@@ -448,7 +449,7 @@ def policy_approve(approval_id: int):
     return redirect(url_for(".policy_approvals"))
 
 
-@bp.post("/policy/approvals/<int:approval_id>/reject")
+@routes.post("/policy/approvals/<int:approval_id>/reject")
 @requires(Permission.POLICY_DECIDE)
 def policy_reject(approval_id: int):
     note = request.form.get("note", "").strip()
@@ -478,13 +479,13 @@ def _candidates_problem(count: int) -> str | None:
     return None
 
 
-@bp.get("/policy/impostors")
+@routes.get("/policy/impostors")
 @requires(Permission.ACCOUNTS_READ)
 def policy_impostors():
     return _impostors_page()
 
 
-@bp.post("/policy/impostors")
+@routes.post("/policy/impostors")
 @requires(Permission.ACCOUNTS_READ)
 def policy_impostors_check():
     written = request.form.get("candidates", "")
@@ -495,3 +496,7 @@ def policy_impostors_check():
     matches = service.lookalikes_of_inventory(db.session, candidates)
     return _impostors_page(200, written, matches, len(candidates))
 
+
+def register(console: Blueprint) -> None:
+    """Add these pages to the console (create_app calls this once per app)."""
+    routes.register(console)

@@ -10,7 +10,6 @@ from urllib.parse import urlparse
 import structlog
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError
 
 from govern import app_services
 from govern import SUPPORTED_LOCALES
@@ -28,6 +27,7 @@ from govern.auth.sign_in import LDAP, OIDC, SignInPolicy, refuse_oidc_answer, si
 from govern.auth.throttle import Throttle
 from govern.config import ConfigurationError, Settings
 from govern.console import forms, pages, templating
+from govern.console.blueprint import ConsolePages
 from govern.console.responses import account_page, refuse
 from govern.errors import DomainError
 from govern.extensions import db
@@ -39,18 +39,10 @@ from govern.people.service import PersonFilter, list_people
 from govern.secret_value import SecretValue
 from govern.web.authz import public, requires
 from govern.web.failures import answered
-from govern.web.problems import error_response
 from govern.web.request_cycle import current_actor, current_principal
 
 log = structlog.get_logger("govern.console")
-bp = Blueprint("console", __name__, template_folder="../templates", static_folder="../static", static_url_path="/static/console")
-bp.record_once(lambda state: templating.install(state.app))
-
-
-@bp.app_errorhandler(CSRFError)
-def _form_expired(_error: CSRFError):
-    explanation = _("This form was missing its security token or it had expired. Go back, reload the page and try again.")
-    return error_response(400, _("Form expired"), explanation)
+routes = ConsolePages()
 
 
 def _safe_next(target: str | None) -> str:
@@ -158,13 +150,13 @@ def _refused_sign_in(refusal: SignInRefused) -> str:
 # Sign-in and preferences
 
 
-@bp.get("/login")
+@routes.get("/login")
 @public
 def login():
     return _login_page(next=request.args.get("next"))
 
 
-@bp.post("/login")
+@routes.post("/login")
 @public
 def password_sign_in():
     if not _settings().password_sign_in:
@@ -185,7 +177,7 @@ def password_sign_in():
     return _signed_in(principal, LDAP, target)
 
 
-@bp.get("/login/oidc")
+@routes.get("/login/oidc")
 @public
 def oidc_sign_in():
     if not _settings().oidc_sign_in:
@@ -204,7 +196,7 @@ def oidc_sign_in():
     return redirect(started.url)
 
 
-@bp.get("/login/oidc/callback")
+@routes.get("/login/oidc/callback")
 @public
 def oidc_callback():
     """Failures go back to the sign-in page, so this URL (with its code) never stays in the browser or the page."""
@@ -226,14 +218,14 @@ def oidc_callback():
     return _signed_in(principal, OIDC, started.get("next")) if principal else _back_to_login(refusal)
 
 
-@bp.get("/login/<code>")
+@routes.get("/login/<code>")
 @public
 def link_page(code: str):
     """Only a "Sign in" button: mail and chat scanners open links, and opening one must not spend it."""
     return render_template("console/login_link.html", next=request.args.get("next"))
 
 
-@bp.post("/login/<code>")
+@routes.post("/login/<code>")
 @public
 def redeem(code: str):
     try:
@@ -244,7 +236,7 @@ def redeem(code: str):
     return _signed_in(principal, "login_link", request.form.get("next") or request.args.get("next"))
 
 
-@bp.post("/locale")
+@routes.post("/locale")
 @public
 def set_locale():
     locale = request.form.get("locale", "")
@@ -254,7 +246,7 @@ def set_locale():
     return redirect(_safe_next(request.form.get("next")))
 
 
-@bp.get("/")
+@routes.get("/")
 @requires(Permission.CONSOLE_USE)
 def home():
     principal = current_principal()
@@ -266,7 +258,7 @@ def home():
 # Accounts
 
 
-@bp.get("/accounts")
+@routes.get("/accounts")
 @requires(Permission.ACCOUNTS_READ)
 def accounts():
     results, errors = pages.listing(db.session, request.args, AccountListArgs(), list_accounts, AccountFilter)
@@ -275,13 +267,13 @@ def accounts():
     return page, 400 if errors else 200
 
 
-@bp.get("/accounts/<int:account_id>")
+@routes.get("/accounts/<int:account_id>")
 @requires(Permission.ACCOUNTS_READ)
 def account(account_id: int):
     return account_page(account_id, just_connected=request.args.get("connected") == "1")
 
 
-@bp.post("/accounts/<int:account_id>/grants")
+@routes.post("/accounts/<int:account_id>/grants")
 @requires(Permission.GRANTS_WRITE)
 def grant_access(account_id: int):
     values, errors = forms.grant_request(request.form, account_id)
@@ -295,7 +287,7 @@ def grant_access(account_id: int):
     return redirect(url_for(".account", account_id=account_id))
 
 
-@bp.post("/accounts/<int:account_id>/grants/<int:grant_id>/revoke")
+@routes.post("/accounts/<int:account_id>/grants/<int:grant_id>/revoke")
 @requires(Permission.GRANTS_WRITE)
 def revoke_access(account_id: int, grant_id: int):
     values, errors = forms.load(RevokeSchema(), request.form)
@@ -310,7 +302,7 @@ def revoke_access(account_id: int, grant_id: int):
     return redirect(url_for(".account", account_id=account_id))
 
 
-@bp.post("/accounts/<int:account_id>/retire")
+@routes.post("/accounts/<int:account_id>/retire")
 @requires(Permission.ACCOUNTS_WRITE)
 def retire(account_id: int):
     values, errors = forms.load(RetireSchema(), request.form)
@@ -327,7 +319,7 @@ def retire(account_id: int):
 # People
 
 
-@bp.get("/people")
+@routes.get("/people")
 @requires(Permission.PEOPLE_READ)
 def people():
     results, errors = pages.listing(db.session, request.args, PersonListArgs(), list_people, PersonFilter)
@@ -335,14 +327,14 @@ def people():
     return page, 400 if errors else 200
 
 
-@bp.get("/people/<int:person_id>")
+@routes.get("/people/<int:person_id>")
 @requires(Permission.PEOPLE_READ)
 def person(person_id: int):
     context = pages.person_page(db.session, person_id, current_principal(), request.args)
     return render_template("console/person.html", **context), 400 if context["paging_problem"] else 200
 
 
-@bp.get("/people/search")
+@routes.get("/people/search")
 @requires(Permission.PEOPLE_READ)
 def people_search():
     """The person picker's matches as JSON (at most 20 current employees); the page works without it."""
@@ -353,7 +345,7 @@ def people_search():
 
 # Registered last on purpose: tests/unit/auth/test_route_matrix.py walks the routes in registration order
 # with one signed-in client, and signing out would turn every later check into "anonymous".
-@bp.post("/logout")
+@routes.post("/logout")
 @requires(Permission.CONSOLE_USE)
 def logout():
     if isinstance(session.get("sid"), str):
@@ -361,3 +353,8 @@ def logout():
     _fresh_cookie_session()
     flash(_("You have signed out."), "info")
     return redirect(url_for("console.login"))
+
+
+def register(console: Blueprint) -> None:
+    """Add these pages to the console (create_app calls this once per app)."""
+    routes.register(console)

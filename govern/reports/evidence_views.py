@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
 from govern import app_services
 from govern.auth.roles import Permission
-from govern.console.views import bp
+from govern.console.blueprint import ConsolePages
 from govern.db import utcnow
 from govern.errors import DomainError
 from govern.extensions import db
@@ -17,6 +17,8 @@ from govern.reports.models import ExportState
 from govern.reports.web import queue_export
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor
+
+routes = ConsolePages()
 
 
 def _page(status: int = 200, errors: dict[str, str] | None = None, refusal: str | None = None):
@@ -29,13 +31,13 @@ def _page(status: int = 200, errors: dict[str, str] | None = None, refusal: str 
     return page, status
 
 
-@bp.get("/evidence")
+@routes.get("/evidence")
 @requires(Permission.AUDIT_READ)
 def evidence_exports():
     return _page()
 
 
-@bp.post("/evidence")
+@routes.post("/evidence")
 @requires(Permission.AUDIT_READ)
 def evidence_export_start():
     errors = {}
@@ -58,7 +60,7 @@ def evidence_export_start():
     return redirect(url_for(".evidence_exports"))
 
 
-@bp.get("/evidence/<int:export_id>/download")
+@routes.get("/evidence/<int:export_id>/download")
 @requires(Permission.AUDIT_READ)
 def evidence_export_download(export_id: int):
     try:
@@ -67,3 +69,8 @@ def evidence_export_download(export_id: int):
     except DomainError as error:
         return _page(error.status, refusal=_("This evidence bundle cannot be downloaded: it is not ready, or it has expired."))
     return send_file(path, mimetype="application/zip", as_attachment=True, download_name=export.file_name, max_age=0)
+
+
+def register(console: Blueprint) -> None:
+    """Add these pages to the console (create_app calls this once per app)."""
+    routes.register(console)

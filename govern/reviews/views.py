@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
@@ -18,8 +18,8 @@ from govern.auth.roles import Permission
 from govern.console import forms
 from govern.console.labels import N_
 from govern.console.templating import can, isolate
+from govern.console.blueprint import ConsolePages
 from govern.console.responses import refusal
-from govern.console.views import bp
 from govern.db import utcnow
 from govern.errors import DomainError, NotFound
 from govern.extensions import db
@@ -31,6 +31,8 @@ from govern.reviews.models import DeadlineAction, ReviewCampaign, ReviewItem
 from govern.reviews.schemas import CampaignOpenSchema, ReviewExtendSchema, ReviewItemPageArgs
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor, current_principal
+
+routes = ConsolePages()
 
 DEFAULT_REVIEW_DAYS = 14
 
@@ -67,8 +69,7 @@ def scope_label(campaign: ReviewCampaign) -> str:
     return _("All accounts")
 
 
-for _helper in (review_label, scope_label, service.item_state):
-    bp.add_app_template_global(_helper)
+routes.template_globals(review_label, scope_label, service.item_state)
 
 
 def _decider() -> service.Decider:
@@ -150,19 +151,19 @@ def _decide(item_id: int, verdict: service.Verdict, comment: str | None, done: s
     return redirect(url_for(".reviews", _anchor=f"account-{item.account_id}"))
 
 
-@bp.get("/reviews")
+@routes.get("/reviews")
 @requires(Permission.REVIEWS_RESPOND)
 def reviews():
     return _my_reviews_page()
 
 
-@bp.post("/reviews/items/<int:item_id>/keep")
+@routes.post("/reviews/items/<int:item_id>/keep")
 @requires(Permission.REVIEWS_RESPOND)
 def reviews_keep(item_id: int):
     return _decide(item_id, "certify", None, N_("%(person)s keeps access to %(account)s."))
 
 
-@bp.post("/reviews/items/<int:item_id>/remove")
+@routes.post("/reviews/items/<int:item_id>/remove")
 @requires(Permission.REVIEWS_RESPOND)
 def reviews_remove(item_id: int):
     reason = request.form.get("reason", "").strip()
@@ -173,7 +174,7 @@ def reviews_remove(item_id: int):
 
 
 # --- governance: campaigns --------------------------------------------------------------------
-@bp.get("/reviews/campaigns")
+@routes.get("/reviews/campaigns")
 @requires(Permission.REVIEWS_READ)
 def reviews_campaigns():
     campaigns = service.list_campaigns(db.session)
@@ -212,13 +213,13 @@ def _open_request(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, st
         return {}, {name: _(FORM_PROBLEMS.get(name, N_("This value is not valid."))) for name in sorted(fields)}
 
 
-@bp.get("/reviews/campaigns/new")
+@routes.get("/reviews/campaigns/new")
 @requires(Permission.REVIEWS_MANAGE)
 def reviews_campaign_new():
     return _open_form_page()
 
 
-@bp.post("/reviews/campaigns")
+@routes.post("/reviews/campaigns")
 @requires(Permission.REVIEWS_MANAGE)
 def reviews_campaign_open():
     data, errors = _open_request(request.form)
@@ -252,7 +253,7 @@ def _campaign_page(campaign_id: int, status: int = 200, errors: dict[str, str] |
     return page, 400 if paging_errors and status == 200 else status
 
 
-@bp.get("/reviews/campaigns/<int:campaign_id>")
+@routes.get("/reviews/campaigns/<int:campaign_id>")
 @requires(Permission.REVIEWS_READ)
 def reviews_campaign(campaign_id: int):
     return _campaign_page(campaign_id)
@@ -270,7 +271,7 @@ def _campaign_action(campaign_id: int, act, done: str):
     return redirect(url_for(".reviews_campaign", campaign_id=campaign_id))
 
 
-@bp.post("/reviews/campaigns/<int:campaign_id>/close")
+@routes.post("/reviews/campaigns/<int:campaign_id>/close")
 @requires(Permission.REVIEWS_MANAGE)
 def reviews_campaign_close(campaign_id: int):
     reason = request.form.get("reason", "").strip()[:service.MAX_COMMENT] or None
@@ -278,21 +279,21 @@ def reviews_campaign_close(campaign_id: int):
                             N_("The campaign is closed. Nothing was removed by closing it."))
 
 
-@bp.post("/reviews/campaigns/<int:campaign_id>/process-deadline")
+@routes.post("/reviews/campaigns/<int:campaign_id>/process-deadline")
 @requires(Permission.REVIEWS_MANAGE)
 def reviews_campaign_process(campaign_id: int):
     return _campaign_action(campaign_id, lambda: service.process_deadline(db.session, current_actor(), _settings(), campaign_id),
                             N_("The deadline was applied to the access nobody reviewed."))
 
 
-@bp.post("/reviews/campaigns/<int:campaign_id>/approve-held")
+@routes.post("/reviews/campaigns/<int:campaign_id>/approve-held")
 @requires(Permission.REVIEWS_MANAGE)
 def reviews_campaign_approve(campaign_id: int):
     return _campaign_action(campaign_id, lambda: service.approve_held(db.session, current_actor(), campaign_id),
                             N_("Confirmed: the access nobody reviewed was removed."))
 
 
-@bp.post("/reviews/campaigns/<int:campaign_id>/extend")
+@routes.post("/reviews/campaigns/<int:campaign_id>/extend")
 @requires(Permission.REVIEWS_MANAGE)
 def reviews_campaign_extend(campaign_id: int):
     try:
@@ -301,3 +302,8 @@ def reviews_campaign_extend(campaign_id: int):
         return _campaign_page(campaign_id, 422, errors={"deadline": _(FORM_PROBLEMS["deadline"])})
     return _campaign_action(campaign_id, lambda: service.extend_deadline(db.session, current_actor(), campaign_id, ends),
                             N_("The deadline was moved; reviewers can decide until then."))
+
+
+def register(console: Blueprint) -> None:
+    """Add these pages to the console (create_app calls this once per app)."""
+    routes.register(console)
