@@ -219,9 +219,9 @@ def _register_console(app: Flask) -> None:
     """The console: its shell, then every domain's pages, each added by the one call listed here."""
     from govern.audit import views as audit_pages
     from govern.console import connections as connection_pages
-    from govern.console import credentials as credential_pages
     from govern.console import views as console_shell
     from govern.console.blueprint import console_blueprint
+    from govern.credentials import views as credential_pages
     from govern.directory import views as directory_pages
     from govern.policy import views as policy_pages
     from govern.reports import evidence_views as evidence_pages

@@ -149,14 +149,6 @@ def latest_departure(session: Session, person_id: int) -> Departure | None:
     return session.scalar(query)
 
 
-def checkout_on_account(session: Session, account_id: int, checkout_id: int) -> Checkout:
-    """The checkout, provided it is on this account (a form posted for one account cannot act on another's)."""
-    checkout = credentials.get_checkout(session, checkout_id)
-    if checkout.account_id != account_id:
-        raise NotFound(f"checkout {checkout_id} is not on account {account_id}")
-    return checkout
-
-
 def grant_on_account(session: Session, account_id: int, grant_id: int) -> Grant:
     """The grant, provided it is on this account (a form posted for one account cannot revoke another's)."""
     grant = get_grant(session, grant_id)

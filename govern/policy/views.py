@@ -21,10 +21,10 @@ from govern.accounts.models import SocialAccount
 from govern.accounts.service import AccountFilter, list_accounts
 from govern.auth.roles import Permission
 from govern.console import forms
-from govern.console.labels import N_
-from govern.console.templating import isolate
 from govern.console.blueprint import ConsolePages
+from govern.console.labels import N_
 from govern.console.responses import refusal, refuse
+from govern.console.templating import isolate
 from govern.errors import DomainError, NotFound
 from govern.extensions import db
 from govern.people.models import Person

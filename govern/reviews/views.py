@@ -16,10 +16,10 @@ from govern.accounts.models import SocialAccount
 from govern.accounts.service import list_networks
 from govern.auth.roles import Permission
 from govern.console import forms
-from govern.console.labels import N_
-from govern.console.templating import can, isolate
 from govern.console.blueprint import ConsolePages
+from govern.console.labels import N_
 from govern.console.responses import refusal
+from govern.console.templating import can, isolate
 from govern.db import utcnow
 from govern.errors import DomainError, NotFound
 from govern.extensions import db

@@ -8,19 +8,20 @@ from typing import Any
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from sqlalchemy.orm import Session
 
 from govern import app_services
 from govern.adapters.secret_store import SecretStore
 from govern.auth.roles import Permission
-from govern.console import forms, pages
-from govern.console.labels import checkout_state_label
-from govern.console.templating import isolate
+from govern.console import forms
 from govern.console.blueprint import ConsolePages
+from govern.console.labels import checkout_state_label
 from govern.console.responses import account_page, refuse
+from govern.console.templating import isolate
 from govern.credentials import service
 from govern.credentials.models import MAX_WINDOW_MINUTES, MIN_REASON_LENGTH, MIN_WINDOW_MINUTES, Checkout, CheckoutEnd
 from govern.credentials.schemas import CheckoutRequestSchema, DenySchema
-from govern.errors import DomainError, InvalidOperation
+from govern.errors import DomainError, InvalidOperation, NotFound
 from govern.extensions import db
 from govern.people.models import Person
 from govern.secret_value import SecretValue
@@ -42,6 +43,14 @@ def _secret_store() -> SecretStore:
 
 def _back_to_card(account_id: int):
     return redirect(url_for(".account", account_id=account_id, _anchor="legacy-title"))
+
+
+def _checkout_on_account(session: Session, account_id: int, checkout_id: int) -> Checkout:
+    """The checkout, provided it is on this account (a form posted for one account cannot act on another's)."""
+    checkout = service.get_checkout(session, checkout_id)
+    if checkout.account_id != account_id:
+        raise NotFound(f"checkout {checkout_id} is not on account {account_id}")
+    return checkout
 
 
 def _requester_name(checkout: Checkout) -> str:
@@ -136,7 +145,7 @@ def request_checkout(account_id: int):
 def approve_checkout(account_id: int, checkout_id: int):
     principal = current_principal()
     try:
-        pages.checkout_on_account(db.session, account_id, checkout_id)
+        _checkout_on_account(db.session, account_id, checkout_id)
         checkout = service.approve_checkout(db.session, current_actor(), principal.person_id, principal.role, checkout_id)
     except DomainError as error:
         return refuse(error, account_page, account_id, failed_form="checkout")
@@ -154,7 +163,7 @@ def deny_checkout(account_id: int, checkout_id: int):
         return account_page(account_id, 422, failed_form="checkout", errors=errors)
     principal = current_principal()
     try:
-        pages.checkout_on_account(db.session, account_id, checkout_id)
+        _checkout_on_account(db.session, account_id, checkout_id)
         checkout = service.deny_checkout(db.session, current_actor(), principal.person_id, principal.role, checkout_id,
                                          values["reason"])
     except DomainError as error:
@@ -171,7 +180,7 @@ def deny_checkout(account_id: int, checkout_id: int):
 def reveal_password(account_id: int, checkout_id: int):
     """The one response in the console that may hold a password: this re-rendered page, never cached, never logged."""
     try:
-        pages.checkout_on_account(db.session, account_id, checkout_id)
+        _checkout_on_account(db.session, account_id, checkout_id)
         password, ends_at = service.reveal_password(db.session, _secret_store(), current_actor(),
                                                     current_principal().person_id, checkout_id)
     except DomainError as error:
@@ -184,7 +193,7 @@ def reveal_password(account_id: int, checkout_id: int):
 @requires(Permission.BROKER_USE)
 def check_in(account_id: int, checkout_id: int):
     try:
-        pages.checkout_on_account(db.session, account_id, checkout_id)
+        _checkout_on_account(db.session, account_id, checkout_id)
         checkout = service.check_in(db.session, current_actor(), current_principal().person_id, checkout_id)
     except DomainError as error:
         return refuse(error, account_page, account_id, failed_form="checkout")
