@@ -218,7 +218,7 @@ def _register_blueprints(app: Flask, csrf) -> None:
 def _register_console(app: Flask) -> None:
     """The console: its shell, then every domain's pages, each added by the one call listed here."""
     from govern.audit import views as audit_pages
-    from govern.console import connections as connection_pages
+    from govern.broker import views as broker_pages
     from govern.console import views as console_shell
     from govern.console.blueprint import console_blueprint
     from govern.credentials import views as credential_pages
@@ -231,7 +231,7 @@ def _register_console(app: Flask) -> None:
     console = console_blueprint()
     add_pages = (
         console_shell.register,
-        connection_pages.register,
+        broker_pages.register,
         directory_pages.register,
         credential_pages.register,
         policy_pages.register,
