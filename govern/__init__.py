@@ -217,12 +217,16 @@ def _register_blueprints(app: Flask, csrf) -> None:
 
 def _register_console(app: Flask) -> None:
     """The console: its shell, then every domain's pages, each added by the one call listed here."""
+    from govern.accounts import views as account_pages
     from govern.audit import views as audit_pages
+    from govern.auth import views as sign_in_pages
     from govern.broker import views as broker_pages
     from govern.console import views as console_shell
     from govern.console.blueprint import console_blueprint
     from govern.credentials import views as credential_pages
     from govern.directory import views as directory_pages
+    from govern.grants import views as grant_pages
+    from govern.people import views as people_pages
     from govern.policy import views as policy_pages
     from govern.reports import evidence_views as evidence_pages
     from govern.reports import views as report_pages
@@ -231,6 +235,10 @@ def _register_console(app: Flask) -> None:
     console = console_blueprint()
     add_pages = (
         console_shell.register,
+        sign_in_pages.register,
+        account_pages.register,
+        grant_pages.register,
+        people_pages.register,
         broker_pages.register,
         directory_pages.register,
         credential_pages.register,

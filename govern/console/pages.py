@@ -1,4 +1,4 @@
-"""What the console's pages show, gathered from the services so each view stays a single call."""
+"""The cross-domain cards the console shows: an account's and a person's, and the filtered lists and person picker around them."""
 
 from __future__ import annotations
 
@@ -21,9 +21,8 @@ from govern.credentials import service as credentials
 from govern.credentials.models import Checkout, LegacyCredential
 from govern.db import utcnow
 from govern.directory.models import Departure
-from govern.errors import NotFound
 from govern.grants.models import Grant, GrantRole
-from govern.grants.service import GrantFilter, get_grant, grants_page
+from govern.grants.service import GrantFilter, grants_page
 from govern.pagination import CountedPage, InvalidCursor, Page
 from govern.people.models import Person, PersonStatus
 from govern.people.service import PersonFilter, get_person, list_people
@@ -147,11 +146,3 @@ def person_page(session: Session, person_id: int, principal: Principal, args: Ma
 def latest_departure(session: Session, person_id: int) -> Departure | None:
     query = select(Departure).where(Departure.person_id == person_id).order_by(Departure.first_seen_at.desc()).limit(1)
     return session.scalar(query)
-
-
-def grant_on_account(session: Session, account_id: int, grant_id: int) -> Grant:
-    """The grant, provided it is on this account (a form posted for one account cannot revoke another's)."""
-    grant = get_grant(session, grant_id)
-    if grant.account_id != account_id:
-        raise NotFound(f"grant {grant_id} is not on account {account_id}")
-    return grant

@@ -1,11 +1,12 @@
-"""How a console page answers a refused form: the service's reason on the page that held the form, in one helper."""
+"""How a console page answers a form: the service's refusal on the page that held the form (one helper), and where to go next."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlparse
 
-from flask import render_template, request
+from flask import render_template, request, url_for
 
 from govern.console import pages
 from govern.errors import DomainError
@@ -32,3 +33,10 @@ def account_page(account_id: int, status: int = 200, **form_state: Any):
     context = pages.account_page(db.session, account_id, current_principal(), request.values)
     status = 400 if status == 200 and context["paging_problem"] else status
     return render_template("console/account.html", **context, **form_state), status
+
+
+def safe_next(target: str | None) -> str:
+    """`target` when it is a path on this site, else the home page: a form's "next" never leads off the console."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlparse(target).netloc:
+        return target
+    return url_for("console.home")
