@@ -25,7 +25,7 @@ routes = ConsolePages()
 def accounts():
     results, errors = pages.listing(db.session, request.args, AccountListArgs(), list_accounts, AccountFilter)
     networks, statuses = list_networks(db.session), list(AccountStatus)
-    page = render_template("console/accounts.html", results=results, errors=errors, networks=networks, statuses=statuses)
+    page = render_template("accounts/accounts.html", results=results, errors=errors, networks=networks, statuses=statuses)
     return page, 400 if errors else 200
 
 

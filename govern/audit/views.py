@@ -22,13 +22,13 @@ EVENTS_PER_PAGE = 50
 def audit_log():
     args, errors = forms.load(AuditListArgs(), request.args)
     if errors:
-        return render_template("console/audit.html", events=[], next_before_seq=None, errors=errors), 400
+        return render_template("audit/audit.html", events=[], next_before_seq=None, errors=errors), 400
     args.pop("limit", None)
     before_seq = args.pop("before_seq", None)
     events = list(db.session.scalars(events_query(EventFilter(**args), before_seq).limit(EVENTS_PER_PAGE + 1)))
     more = len(events) > EVENTS_PER_PAGE
     next_before_seq = events[EVENTS_PER_PAGE - 1].seq if more else None
-    return render_template("console/audit.html", events=events[:EVENTS_PER_PAGE], next_before_seq=next_before_seq, errors={})
+    return render_template("audit/audit.html", events=events[:EVENTS_PER_PAGE], next_before_seq=next_before_seq, errors={})
 
 
 def register(console: Blueprint) -> None:

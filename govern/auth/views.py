@@ -56,7 +56,7 @@ def _throttle() -> Throttle:
 
 
 def _login_page(status: int = 200, retry_after: int | None = None, **context: Any):
-    response = make_response(render_template("console/login.html", **_sign_in_options(), **context), status)
+    response = make_response(render_template("auth/login.html", **_sign_in_options(), **context), status)
     if retry_after:
         response.headers["Retry-After"] = str(retry_after)
     return response
@@ -201,7 +201,7 @@ def oidc_callback():
 @public
 def link_page(code: str):
     """Only a "Sign in" button: mail and chat scanners open links, and opening one must not spend it."""
-    return render_template("console/login_link.html", next=request.args.get("next"))
+    return render_template("auth/login_link.html", next=request.args.get("next"))
 
 
 @routes.post("/login/<code>")

@@ -46,7 +46,7 @@ def connect_account(account_id: int):
                                     current_principal().person_id if personal else None)
     except DomainError as error:
         return refuse(error, account_page, account_id, failed_form="connect")
-    return render_template("console/connect.html", account=account, authorize_url=url)
+    return render_template("broker/connect.html", account=account, authorize_url=url)
 
 
 @routes.post("/accounts/<int:account_id>/connection/refresh")

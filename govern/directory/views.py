@@ -112,7 +112,7 @@ def _check(settings: Settings) -> dict[str, Any]:
 
 def _runs_page(status: int = 200, **form_state):
     context = _sync_runs(db.session, directory_configured=bool(_settings().ldap_url))
-    return render_template("console/sync_runs.html", **context, **form_state), status
+    return render_template("directory/sync_runs.html", **context, **form_state), status
 
 
 @routes.get("/directory/runs")
@@ -163,7 +163,7 @@ def directory_dismiss(run_id: int):
 @routes.get("/directory/departures")
 @requires(Permission.PEOPLE_READ)
 def directory_departures():
-    return render_template("console/departures.html", **_departures(db.session, request.args))
+    return render_template("directory/departures.html", **_departures(db.session, request.args))
 
 
 @routes.post("/directory/network-tasks/<int:task_id>/done")
@@ -176,7 +176,7 @@ def network_task_done(task_id: int):
         complete_task(db.session, current_actor(), task_id)
     except DomainError as error:
         flash(error.detail, "error")
-        return render_template("console/departures.html", **_departures(db.session, {})), error.status
+        return render_template("directory/departures.html", **_departures(db.session, {})), error.status
     flash(_("Marked as done at the network."), "success")
     return redirect(url_for(".directory_departures"))
 
@@ -184,7 +184,7 @@ def network_task_done(task_id: int):
 @routes.get("/directory/check")
 @requires(Permission.DIRECTORY_SYNC)
 def directory_check():
-    return render_template("console/directory_check.html", check=_check(_settings()))
+    return render_template("directory/check.html", check=_check(_settings()))
 
 
 def register(console: Blueprint) -> None:

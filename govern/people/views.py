@@ -21,7 +21,7 @@ routes = ConsolePages()
 @requires(Permission.PEOPLE_READ)
 def people():
     results, errors = pages.listing(db.session, request.args, PersonListArgs(), list_people, PersonFilter)
-    page = render_template("console/people.html", results=results, errors=errors, statuses=list(PersonStatus))
+    page = render_template("people/people.html", results=results, errors=errors, statuses=list(PersonStatus))
     return page, 400 if errors else 200
 
 

@@ -263,7 +263,7 @@ def _evaluation_refusal(error: DomainError) -> str:
 def _bench_page(status: int = 200, submission: BenchSubmission | None = None, decision: Decision | None = None):
     submission = submission or BenchSubmission()
     findings = ShownFinding.numbered([service.finding_document(f) for f in decision.findings]) if decision else []
-    page = render_template("console/policy_test.html", accounts=_account_choices(db.session), pack_version=_runtime().version,
+    page = render_template("policy/test.html", accounts=_account_choices(db.session), pack_version=_runtime().version,
                            submission=submission, decision=decision, findings=findings)
     return page, status
 
@@ -295,7 +295,7 @@ def policy_test_check():
 def _violations_page(status: int = 200, **form_state):
     filters, filter_errors = forms.load(ViolationQuerySchema(), request.args)
     violations = [] if filter_errors else service.list_violations(db.session, filters.get("status"), filters.get("account_id"))
-    page = render_template("console/policy_violations.html", violations=violations, filter_errors=filter_errors,
+    page = render_template("policy/violations.html", violations=violations, filter_errors=filter_errors,
                            accounts=_account_choices(db.session), statuses=list(ViolationStatus), **form_state)
     return page, 400 if filter_errors and status < 400 else status
 
@@ -375,7 +375,7 @@ def _exception_refusal(error: DomainError) -> str:
 def _exceptions_page(status: int = 200):
     include_removed = request.args.get("include_removed") == "1"
     exceptions = service.list_exceptions(db.session, include_removed=include_removed)
-    return render_template("console/policy_exceptions.html", exceptions=exceptions, include_removed=include_removed,
+    return render_template("policy/exceptions.html", exceptions=exceptions, include_removed=include_removed,
                            pack_version=_runtime().version), status
 
 
@@ -417,7 +417,7 @@ def _approval_rows(session: Session) -> list[ApprovalRow]:
 
 
 def _approvals_page(status: int = 200, **form_state):
-    return render_template("console/policy_approvals.html", rows=_approval_rows(db.session), **form_state), status
+    return render_template("policy/approvals.html", rows=_approval_rows(db.session), **form_state), status
 
 
 def _approval_refusal(error: DomainError) -> str:
@@ -467,7 +467,7 @@ def policy_reject(approval_id: int):
 
 # --- impostor watch -------------------------------------------------------------------------------
 def _impostors_page(status: int = 200, candidates: str = "", matches: list[ImpostorMatch] | None = None, checked: int = 0):
-    page = render_template("console/policy_impostors.html", candidates=candidates, matches=matches, checked=checked)
+    page = render_template("policy/impostors.html", candidates=candidates, matches=matches, checked=checked)
     return page, status
 
 

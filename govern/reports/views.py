@@ -50,7 +50,7 @@ def _period(args: Mapping[str, str]) -> tuple[Period | None, dict[str, str]]:
 def _reports_page(status: int = 200):
     since, until = request.args.get("from", "").strip(), request.args.get("to", "").strip()
     period, errors = _period(request.args)
-    page = render_template("console/reports.html", reports=REPORTS, texts=REPORT_TEXTS, formats=RENDER_FORMATS,
+    page = render_template("reports/reports.html", reports=REPORTS, texts=REPORT_TEXTS, formats=RENDER_FORMATS,
                            since=since, until=until, period=period, errors=errors,
                            link_args={key: value for key, value in (("from", since), ("to", until)) if value}, refusal=None,
                            locale=str(get_locale()))

@@ -135,7 +135,7 @@ def _page_of(lister, *args: Any, **kwargs: Any) -> tuple[Page | None, dict[str, 
 def _my_reviews_page(status: int = 200, **form_state: Any):
     principal = current_principal()
     results, errors = _page_of(service.items_for_page, _decider(), pending_only=False)
-    page = render_template("console/reviews_mine.html", reviews=_grouped(list(results.items) if results else []),
+    page = render_template("reviews/mine.html", reviews=_grouped(list(results.items) if results else []),
                            results=results, errors=errors, waiting=service.waiting_counts(db.session, _decider()),
                            linked=principal.person_id is not None, **form_state)
     return page, 400 if errors and status == 200 else status
@@ -179,14 +179,14 @@ def reviews_remove(item_id: int):
 def reviews_campaigns():
     campaigns = service.list_campaigns(db.session)
     progress = service.progress_of(db.session, [c.id for c in campaigns])
-    return render_template("console/reviews_campaigns.html", campaigns=campaigns, progress=progress)
+    return render_template("reviews/campaigns.html", campaigns=campaigns, progress=progress)
 
 
 def _open_form_page(status: int = 200, values: Mapping[str, str] | None = None, errors: dict[str, str] | None = None,
                     refusal: str | None = None):
     defaults = {"deadline": (utcnow().date() + timedelta(days=DEFAULT_REVIEW_DAYS)).isoformat(), "scope": "all",
                 "on_deadline": _settings().on_deadline.value, "reminder_every_hours": str(_settings().reminder_every_hours)}
-    page = render_template("console/reviews_open.html", values={**defaults, **(values or {})}, errors=errors or {},
+    page = render_template("reviews/open.html", values={**defaults, **(values or {})}, errors=errors or {},
                            refusal=refusal, business_units=service.business_units(db.session),
                            networks=list_networks(db.session), deadline_actions=list(DeadlineAction))
     return page, status
@@ -247,7 +247,7 @@ def _opening_job(campaign: ReviewCampaign) -> OutboxJob | None:
 def _campaign_page(campaign_id: int, status: int = 200, errors: dict[str, str] | None = None):
     campaign = service.get_campaign(db.session, campaign_id)
     items, paging_errors = _page_of(service.campaign_items_page, campaign.id)
-    page = render_template("console/reviews_campaign.html", campaign=campaign, errors=errors or {},
+    page = render_template("reviews/campaign.html", campaign=campaign, errors=errors or {},
                            paging_errors=paging_errors, overview=service.campaign_overview(db.session, campaign.id),
                            opening_job=_opening_job(campaign), results=items, now=utcnow())
     return page, 400 if paging_errors and status == 200 else status
