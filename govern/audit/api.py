@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from govern import app_services
-from govern.audit import checkpoints, service
+from govern.audit import checkpoints, service, trail
 from govern.audit.models import AuditCheckpoint
 from govern.audit.signing import current_signer
 from govern.errors import NotFound
@@ -119,7 +119,7 @@ class SigningKeys(MethodView):
 
         Read from the key table only: the checkpoint job publishes the signer's keys every minute, so an anonymous
         request never reaches Vault or writes."""
-        return {"keys": [checkpoints.describe_key(row) for row in checkpoints.published_keys(db.session)]}
+        return {"keys": [trail.describe_key(row) for row in trail.published_keys(db.session)]}
 
 
 @blp.route("/keys/rotate")
@@ -130,8 +130,8 @@ class RotateSigningKey(MethodView):
     def post(self, args):
         """Seal the head with the current key, make a new key current, and seal again with it."""
         new = checkpoints.rotate_key(db.session, current_actor(), current_signer(), args["reason"])
-        row = next(r for r in checkpoints.published_keys(db.session) if r.key_id == new.key_id)
-        return checkpoints.describe_key(row)
+        row = next(r for r in trail.published_keys(db.session) if r.key_id == new.key_id)
+        return trail.describe_key(row)
 
 
 @blp.route("/checkpoints")
@@ -150,7 +150,7 @@ class Checkpoints(MethodView):
         """Sign the chain head now."""
         signed = checkpoints.sign_checkpoint(db.session, current_signer())
         if signed is None:
-            latest = checkpoints.latest_checkpoint(db.session)
+            latest = trail.latest_checkpoint(db.session)
             if latest is None:
                 raise NotFound("the audit trail is empty: there is nothing to sign")
             return latest, 200
@@ -166,7 +166,7 @@ class Verification(MethodView):
         now against the sealed head; the whole trail when no verification is kept yet."""
         from govern.audit.verifications import verify_for_reader
 
-        return verify_for_reader(db.session, checkpoints.trusted_keys_from_signer(db.session, current_signer()))
+        return verify_for_reader(db.session, trail.trusted_keys_from_signer(db.session, current_signer()))
 
 class EvidenceExportRequest(Schema):
     from_ = AwareDateTime(data_key="from", required=True, metadata={"description": "Start of the period (UTC)."})

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from govern import app_services
-from govern.audit import checkpoints
+from govern.audit import checkpoints, trail
 from govern.audit.bundle import BundleError, keys_from_json, signing_key_ids, verify_bundle
 from govern.audit.signing import SigningUnavailable, current_signer
 from govern.audit.verification import TrailReport, TrustedKey
@@ -113,19 +113,19 @@ def _verify_database(start, end, public_key: Path | None, as_json: bool) -> None
     session = db.session
     from_seq, to_seq = 1, None
     if isinstance(start, datetime) or isinstance(end, datetime):
-        from_seq, to_seq = checkpoints.seq_range_for_times(session, start if isinstance(start, datetime) else None,
+        from_seq, to_seq = trail.seq_range_for_times(session, start if isinstance(start, datetime) else None,
                                                            end if isinstance(end, datetime) else None)
     from_seq = start if isinstance(start, int) else from_seq
     to_seq = end if isinstance(end, int) else to_seq
     if public_key is not None:
-        ids = {c.key_id for c in checkpoints.stored_checkpoints(session, from_seq, to_seq)}
+        ids = {c.key_id for c in trail.stored_checkpoints(session, from_seq, to_seq)}
         keys = _keys_file(public_key, ids)
     else:
         try:
-            keys = checkpoints.trusted_keys_from_signer(session, current_signer())
+            keys = trail.trusted_keys_from_signer(session, current_signer())
         except SigningUnavailable as exc:
             raise click.ClickException(f"{exc}; pass --public-key to verify with keys you hold") from None
-    report = checkpoints.verify_stored_trail(session, keys, max(from_seq, 1), to_seq)
+    report = trail.verify_stored_trail(session, keys, max(from_seq, 1), to_seq)
     if public_key is None and max(from_seq, 1) == 1 and to_seq is None:
         # the whole trail with the signer's keys: kept, so the API checks only what comes after it
         from govern.audit.verifications import keep
@@ -162,7 +162,7 @@ def keys(as_json: bool) -> None:
         checkpoints.sync_keys(db.session, current_signer())
     except SigningUnavailable as exc:
         raise click.ClickException(str(exc)) from None
-    published = [checkpoints.describe_key(row) for row in checkpoints.published_keys(db.session)]
+    published = [trail.describe_key(row) for row in trail.published_keys(db.session)]
     if as_json:
         click.echo(orjson.dumps({"keys": published}, option=orjson.OPT_INDENT_2).decode())
         return

@@ -15,13 +15,8 @@ from sqlalchemy.orm import Session
 
 from govern.audit import bundle
 from govern.audit.chain import canonical_time
-from govern.audit.checkpoints import (
-    seq_range_for_times,
-    sign_checkpoint,
-    stored_checkpoints,
-    stored_events,
-    trusted_keys_from_signer,
-)
+from govern.audit.checkpoints import sign_checkpoint
+from govern.audit.trail import seq_range_for_times, stored_checkpoints, stored_events, trusted_keys_from_signer
 from govern.audit.models import AuditChainHead
 from govern.actor import Actor
 from govern.audit.service import record

@@ -6,7 +6,7 @@ import structlog
 from celery import shared_task
 
 from govern import app_services
-from govern.audit import checkpoints
+from govern.audit import checkpoints, trail
 from govern.audit.signing import current_signer
 from govern.extensions import db
 
@@ -23,7 +23,7 @@ def verify_chain_task() -> dict:
     from govern.actor import Actor
     from govern.audit.verifications import keep
 
-    report = checkpoints.verify_stored_trail(session, checkpoints.trusted_keys_from_signer(session, current_signer()))
+    report = trail.verify_stored_trail(session, trail.trusted_keys_from_signer(session, current_signer()))
     keep(session, Actor.system("verify-audit-chain"), report)
     session.commit()
     if report.ok:

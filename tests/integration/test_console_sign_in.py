@@ -20,7 +20,7 @@ from govern import create_app
 from govern.adapters import ldap_directory
 from govern.audit.models import AuditEvent
 from govern.actor import Actor
-from govern.audit.service import verify_chain
+from govern.audit.trail import verify_chain
 from govern.auth.models import ConsoleUser
 from govern.auth.roles import Role
 from govern.auth.service import ensure_console_user, issue_login_link

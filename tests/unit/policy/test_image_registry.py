@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from govern import app_services
 from govern.audit.models import AuditEvent
-from govern.audit.service import verify_chain
+from govern.audit.trail import verify_chain
 from govern.errors import Conflict, InvalidOperation
 from govern.policy.media import IMAGE_PROTECTED, RightsStatus, scan_media
 from govern.policy.models import RegisteredImage
