@@ -189,6 +189,7 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.broker.views import bp as oauth_views
     from govern.credentials.api import blp as credentials_api
     from govern.directory.api import blp as directory_api
+    from govern.evidence.api import blp as evidence_api
     from govern.policy.api import blp as policy_api
     from govern.reports.api import blp as reports_api
     from govern.reviews.api import blp as reviews_api
@@ -202,7 +203,7 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.web.api_base import GovernApi
 
     api = GovernApi(app)
-    for blueprint in (accounts_api, people_api, grants_api, audit_api, broker_api, credentials_api, notifications_api, directory_api, policy_api, retention_api, reviews_api, reports_api, console_users_api):
+    for blueprint in (accounts_api, people_api, grants_api, audit_api, evidence_api, broker_api, credentials_api, notifications_api, directory_api, policy_api, retention_api, reviews_api, reports_api, console_users_api):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)
     csrf.exempt(ops)
@@ -228,7 +229,7 @@ def _register_console(app: Flask) -> None:
     from govern.grants import views as grant_pages
     from govern.people import views as people_pages
     from govern.policy import views as policy_pages
-    from govern.reports import evidence_views as evidence_pages
+    from govern.evidence import views as evidence_pages
     from govern.reports import views as report_pages
     from govern.reviews import views as review_pages
 

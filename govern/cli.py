@@ -8,12 +8,13 @@ import click
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 
-from govern.audit.cli import audit, evidence
+from govern.audit.cli import audit
 from govern.auth.cli import console, token
 from govern.cli_support import cli_app
 from govern.config import ConfigurationError, load_settings
 from govern.demo.cli import demo
 from govern.directory.cli import directory, sync
+from govern.evidence.cli import evidence
 from govern.outbox.cli import relay_command, show_command
 from govern.policy.cli import policy
 from govern.policy.impostors_cli import impostors

@@ -11,7 +11,7 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from govern.audit import bundle, checkpoints
+from govern.audit import checkpoints
 from govern.audit import trail as audit_trail
 from govern.audit.chain import canonical_time
 from govern.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent, AuditSigningKey
@@ -19,6 +19,7 @@ from govern.audit.service import record
 from govern.audit.signing import LocalKeySigner, SigningKeyMissing, checkpoint_message, signature_valid
 from govern.audit.verification import EventRow, SignedCheckpoint, TrustedKey, verify_trail
 from govern.db import utcnow
+from govern.evidence import bundle
 from tests import factories
 from tests.support.audit import tamper
 

@@ -13,7 +13,6 @@ from typing import BinaryIO
 import orjson
 from sqlalchemy.orm import Session
 
-from govern.audit import bundle
 from govern.audit.chain import canonical_time
 from govern.audit.checkpoints import sign_checkpoint
 from govern.audit.trail import seq_range_for_times, stored_checkpoints, stored_events, trusted_keys_from_signer
@@ -21,6 +20,7 @@ from govern.audit.models import AuditChainHead
 from govern.actor import Actor
 from govern.audit.service import record
 from govern.audit.signing import CheckpointSigner
+from govern.evidence import bundle
 
 REPORT_FORMATS = ("csv", "json", "pdf")
 

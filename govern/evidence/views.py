@@ -11,10 +11,10 @@ from govern.console.blueprint import ConsolePages
 from govern.db import utcnow
 from govern.errors import DomainError
 from govern.extensions import db
-from govern.reports import exports
+from govern.evidence import service
+from govern.evidence.models import ExportState
+from govern.evidence.tasks import queue_export
 from govern.reports.document import BadReportRequest, parse_moment
-from govern.reports.models import ExportState
-from govern.reports.web import queue_export
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor
 
@@ -22,11 +22,11 @@ routes = ConsolePages()
 
 
 def _page(status: int = 200, errors: dict[str, str] | None = None, refusal: str | None = None):
-    rows = exports.recent_exports(db.session)
+    rows = service.recent_exports(db.session)
     now = utcnow()
     stalled = {row.id for row in rows if row.stalled(now)}
     busy = any(row.state in (ExportState.QUEUED, ExportState.RUNNING) and row.id not in stalled for row in rows)
-    page = render_template("console/evidence.html", exports=rows, busy=busy, stalled=stalled, errors=errors or {}, refusal=refusal,
+    page = render_template("evidence/exports.html", exports=rows, busy=busy, stalled=stalled, errors=errors or {}, refusal=refusal,
                            since=request.form.get("from", ""), until=request.form.get("to", ""))
     return page, status
 
@@ -52,7 +52,7 @@ def evidence_export_start():
     if errors:
         return _page(422, errors)
     try:
-        export = exports.request_export(db.session, current_actor(), period["from"], period["to"])
+        export = service.request_export(db.session, current_actor(), period["from"], period["to"])
     except DomainError as error:
         return _page(error.status, refusal=error.detail)
     queue_export(export)
@@ -64,7 +64,7 @@ def evidence_export_start():
 @requires(Permission.AUDIT_READ)
 def evidence_export_download(export_id: int):
     try:
-        export, path = exports.download_path(db.session, current_actor(), app_services.settings().instance_path,
+        export, path = service.download_path(db.session, current_actor(), app_services.settings().instance_path,
                                              export_id)
     except DomainError as error:
         return _page(error.status, refusal=_("This evidence bundle cannot be downloaded: it is not ready, or it has expired."))

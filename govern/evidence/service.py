@@ -1,4 +1,4 @@
-"""Evidence bundles asked for in the console: queued as a job, written into the instance folder with progress, kept
+"""Evidence bundles asked for in the console or the API: queued as a job, written into the instance folder with progress, kept
 EXPORT_KEEP_DAYS days, downloaded by those who may read the audit trail."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from govern.actor import Actor
 from govern.audit.service import record
 from govern.db import utcnow
 from govern.errors import Conflict, InvalidOperation, NotFound
-from govern.reports.models import EvidenceExport, ExportState
+from govern.evidence.models import EvidenceExport, ExportState
 
 EXPORT_FOLDER = "evidence"  # under the instance folder
 EXPORT_KEEP_DAYS = 30  # a bundle file is deleted this long after it was made (its row, and the audit events, stay)
@@ -100,7 +100,7 @@ def progress_writer(open_session: Callable[[], Session], export_id: int) -> Call
 def run_export(session: Session, export_id: int, signer, settings, commit: Callable[[], None],
                open_session: Callable[[], Session]) -> EvidenceExport:
     """The job: write the bundle to the instance folder, then mark the export done (the caller commits that)."""
-    from govern.audit.evidence import export_evidence_to
+    from govern.evidence.builder import export_evidence_to
 
     export = get_export(session, export_id)
     if export.state is not ExportState.QUEUED:
