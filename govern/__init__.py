@@ -146,7 +146,7 @@ def _init_broker(app: Flask, settings: Settings) -> None:
     from govern.broker.wiring import build_broker_context
     from PIL import Image
 
-    from govern.policy.media import ImageLimits
+    from govern.policy.images.limits import ImageLimits
     from govern.policy.service import PolicyRuntime
 
     limits = ImageLimits(max_pixels=settings.media_max_pixels_per_image, max_pixels_per_request=settings.media_max_pixels_per_request,
