@@ -15,9 +15,7 @@ from govern import app_services
 from govern import database_timeouts
 from govern.audit.chain import canonical_json
 from govern.config import Settings, load_settings
-
-SUPPORTED_LOCALES = ("en", "ar", "he")
-RTL_LOCALES = {"ar", "he"}
+from govern.locales import RTL_LOCALES, SUPPORTED_LOCALES
 
 
 def _secret_key(settings: Settings) -> str:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from govern.auth.throttle import Throttle
     from govern.broker.service import BrokerContext
     from govern.policy.service import PolicyRuntime
-    from govern.settings import Settings
+    from govern.config import Settings
 
 _SETTINGS = "govern.settings"
 _THROTTLE = "govern.throttle"

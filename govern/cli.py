@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import click
 from alembic import command as alembic_command
-from alembic.config import Config as AlembicConfig
 
 from govern.audit.cli import audit
 from govern.auth.cli import console, token
@@ -22,18 +20,7 @@ from govern.policy.registry_cli import register_image_command
 from govern.reports.cli import report
 from govern.retention.cli import legal_hold, retention
 from govern.scim.cli import scim
-
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-
-
-def alembic_config(database_url: str | None = None) -> AlembicConfig:
-    config = AlembicConfig()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(hour).2d%%(minute).2d_%%(rev)s_%%(slug)s")
-    if database_url:
-        config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
-    return config
-
+from govern.migrations_config import alembic_config
 
 def _database_url() -> str:
     try:

@@ -37,7 +37,7 @@ def database_problem(settings: Settings) -> str | None:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    from govern.cli import alembic_config
+    from govern.migrations_config import alembic_config
 
     url = sa.make_url(settings.effective_database_url)
     shown = url.render_as_string(hide_password=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, request, session, url_for
 from flask_babel import gettext as _
 
-from govern import SUPPORTED_LOCALES
+from govern.locales import SUPPORTED_LOCALES
 from govern.auth.roles import Permission, role_allows
 from govern.console.blueprint import ConsolePages
 from govern.console.responses import safe_next

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command as alembic_command
 
-from govern.cli import alembic_config
+from govern.migrations_config import alembic_config
 from tests.support.large_org import load_large_org
 
 BIG_TABLES = ("audit_events", "grants", "people", "social_accounts")
