@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from govern import create_app  # noqa: E402
 from govern.accounts.models import AccountStatus, Network, SocialAccount  # noqa: E402
-from govern.audit import checkpoints  # noqa: E402
+from govern.audit import checkpoints, trail  # noqa: E402
 from govern.actor import Actor
 from govern.audit.service import record  # noqa: E402
 from govern.audit.signing import LocalKeySigner  # noqa: E402
@@ -80,11 +80,11 @@ def main() -> int:
                 written += block
             checkpoints.sign_checkpoint(db.session, signer)
             db.session.commit()
-            keys = checkpoints.trusted_keys_from_signer(db.session, signer)
+            keys = trail.trusted_keys_from_signer(db.session, signer)
             runs = []
             for _ in range(3):
                 started = time.perf_counter()
-                report = checkpoints.verify_stored_trail(db.session, keys)
+                report = trail.verify_stored_trail(db.session, keys)
                 runs.append(time.perf_counter() - started)
                 db.session.rollback()
             assert report.ok, report.failure

@@ -18,7 +18,7 @@ from govern import create_app
 from govern.accounts.models import AccountStatus, Network, SocialAccount
 from govern.accounts.service import create_account
 from govern.actor import Actor
-from govern.audit.service import verify_chain
+from govern.audit.trail import verify_chain
 from govern.auth.roles import Role
 from govern.auth.service import create_api_client
 from govern.cli import alembic_config

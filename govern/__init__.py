@@ -15,9 +15,7 @@ from govern import app_services
 from govern import database_timeouts
 from govern.audit.chain import canonical_json
 from govern.config import Settings, load_settings
-
-SUPPORTED_LOCALES = ("en", "ar", "he")
-RTL_LOCALES = {"ar", "he"}
+from govern.locales import RTL_LOCALES, SUPPORTED_LOCALES
 
 
 def _secret_key(settings: Settings) -> str:
@@ -146,7 +144,7 @@ def _init_broker(app: Flask, settings: Settings) -> None:
     from govern.broker.wiring import build_broker_context
     from PIL import Image
 
-    from govern.policy.media import ImageLimits
+    from govern.policy.images.limits import ImageLimits
     from govern.policy.service import PolicyRuntime
 
     limits = ImageLimits(max_pixels=settings.media_max_pixels_per_image, max_pixels_per_request=settings.media_max_pixels_per_request,
@@ -191,20 +189,13 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.auth.api import blp as console_users_api
     from govern.broker.api import blp as broker_api
     from govern.broker.views import bp as oauth_views
-    from govern.console import connections as _connections  # noqa: F401  (adds the connection views)
-    from govern.console import directory as _directory  # noqa: F401
-    from govern.console import credentials as _credentials  # noqa: F401
-    from govern.console import policy as _policy_console  # noqa: F401
-    from govern.console.views import bp as console
     from govern.credentials.api import blp as credentials_api
     from govern.directory.api import blp as directory_api
+    from govern.evidence.api import blp as evidence_api
     from govern.policy.api import blp as policy_api
     from govern.publishing.api import blp as publishing_api
     from govern.reports.api import blp as reports_api
-    from govern.reports import views as _reports_console  # noqa: F401  (adds the report pages)
     from govern.reviews.api import blp as reviews_api
-    from govern.reviews import views as _reviews_console  # noqa: F401  (adds the access review views)
-    from govern.audit import views as _audit_console  # noqa: F401  (adds the audit log page)
     from govern.grants.api import blp as grants_api
     from govern.notifications.api import blp as notifications_api
     from govern.ops.health import bp as ops
@@ -215,14 +206,54 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.web.api_base import GovernApi
 
     api = GovernApi(app)
-    for blueprint in (accounts_api, people_api, grants_api, audit_api, broker_api, credentials_api, notifications_api, directory_api, policy_api, publishing_api, retention_api, reviews_api, reports_api, console_users_api):
+    for blueprint in (accounts_api, people_api, grants_api, audit_api, evidence_api, broker_api, credentials_api, notifications_api, directory_api, policy_api, publishing_api, retention_api, reviews_api, reports_api, console_users_api):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)
     csrf.exempt(ops)
     app.register_blueprint(ops)
     app.register_blueprint(oauth_views)
-    app.register_blueprint(console)
+    _register_console(app)
     app.register_blueprint(csrf.exempt(scim_api))
     from flask_babel import get_locale
 
     app.jinja_env.globals.update(RTL_LOCALES=RTL_LOCALES, get_locale=get_locale)
+
+
+def _register_console(app: Flask) -> None:
+    """The console: its shell, then every domain's pages, each added by the one call listed here."""
+    from govern.accounts import views as account_pages
+    from govern.audit import views as audit_pages
+    from govern.auth import views as sign_in_pages
+    from govern.broker import views as broker_pages
+    from govern.console import views as console_shell
+    from govern.console.blueprint import console_blueprint
+    from govern.credentials import views as credential_pages
+    from govern.directory import views as directory_pages
+    from govern.grants import views as grant_pages
+    from govern.people import views as people_pages
+    from govern.policy import views as policy_pages
+    from govern.publishing import views as publishing_pages
+    from govern.evidence import views as evidence_pages
+    from govern.reports import views as report_pages
+    from govern.reviews import views as review_pages
+
+    console = console_blueprint()
+    add_pages = (
+        console_shell.register,
+        sign_in_pages.register,
+        account_pages.register,
+        grant_pages.register,
+        people_pages.register,
+        broker_pages.register,
+        publishing_pages.register,
+        directory_pages.register,
+        credential_pages.register,
+        policy_pages.register,
+        report_pages.register,
+        evidence_pages.register,
+        review_pages.register,
+        audit_pages.register,
+    )
+    for register in add_pages:
+        register(console)
+    app.register_blueprint(console)

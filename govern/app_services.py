@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from govern.broker.context import BrokerContext
     from govern.policy.service import PolicyRuntime
     from govern.publishing.service import Publisher
-    from govern.settings import Settings
+    from govern.config import Settings
 
 _SETTINGS = "govern.settings"
 _THROTTLE = "govern.throttle"

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import click
 from alembic import command as alembic_command
-from alembic.config import Config as AlembicConfig
 
-from govern.audit.cli import audit, evidence
+from govern.audit.cli import audit
 from govern.auth.cli import console, token
 from govern.cli_support import cli_app
 from govern.config import ConfigurationError, load_settings
 from govern.demo.cli import demo
 from govern.directory.cli import directory, sync
+from govern.evidence.cli import evidence
 from govern.outbox.cli import relay_command, show_command
 from govern.policy.cli import policy
 from govern.policy.impostors_cli import impostors
@@ -21,18 +20,7 @@ from govern.policy.registry_cli import register_image_command
 from govern.reports.cli import report
 from govern.retention.cli import legal_hold, retention
 from govern.scim.cli import scim
-
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-
-
-def alembic_config(database_url: str | None = None) -> AlembicConfig:
-    config = AlembicConfig()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(hour).2d%%(minute).2d_%%(rev)s_%%(slug)s")
-    if database_url:
-        config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
-    return config
-
+from govern.migrations_config import alembic_config
 
 def _database_url() -> str:
     try:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import getpass
+import re
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +37,7 @@ def database_problem(settings: Settings) -> str | None:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    from govern.cli import alembic_config
+    from govern.migrations_config import alembic_config
 
     url = sa.make_url(settings.effective_database_url)
     shown = url.render_as_string(hide_password=True)
@@ -99,3 +101,16 @@ def with_app(command: Callable[..., Any] | None = None, *, database: bool = True
                 raise
 
     return run
+
+
+def moment_or_seq(value: str | None, option: str) -> int | datetime | None:
+    """--from/--to take an event number (123) or a UTC date or time (2026-01-31, 2026-01-31T12:00:00Z)."""
+    if value is None:
+        return None
+    if re.fullmatch(r"\d+", value):
+        return int(value)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is neither an event number nor a date (YYYY-MM-DD[THH:MM:SSZ])", param_hint=option) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -28,7 +28,7 @@ def default_instance_path() -> Path:
     return user_data_path("govern")
 
 
-# What GOVERN_LDAP_ATTRIBUTES may map (govern/adapters/ldap_directory.py holds the per-flavour defaults).
+# What GOVERN_LDAP_ATTRIBUTES may map (govern/adapters/ldap/config.py holds the per-flavour defaults).
 LDAP_ATTRIBUTE_ROLES = (
     "key", "username", "display_name", "email", "department", "manager", "changed_at",
     "locked", "account_control", "account_expires",

@@ -111,6 +111,7 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
     app.extensions["celery"] = celery
     app.extensions["govern.jobs.fast_path"] = _FastPath()
     import govern.audit.tasks  # noqa: F401  (registers the tasks)
+    import govern.evidence.tasks  # noqa: F401
     import govern.broker.tasks  # noqa: F401
     import govern.credentials.tasks  # noqa: F401
     import govern.publishing.tasks  # noqa: F401

@@ -7,6 +7,7 @@ from govern.broker.models import AccountConnection, NetworkApp, PendingConnect, 
 from govern.credentials.models import Checkout, LegacyCredential  # noqa: F401
 from govern.db import Base  # noqa: F401
 from govern.directory.models import Departure, OffboardingTask, SyncCursor, SyncRun  # noqa: F401
+from govern.evidence.models import EvidenceExport  # noqa: F401
 from govern.grants.models import Grant  # noqa: F401
 from govern.notifications.models import Notification  # noqa: F401
 from govern.outbox.models import OutboxJob  # noqa: F401
@@ -15,4 +16,3 @@ from govern.policy.models import RegisteredImage  # noqa: F401
 from govern.policy.workflow_models import PolicyException, PolicyViolation  # noqa: F401
 from govern.publishing.models import PublishApproval  # noqa: F401
 from govern.reviews.models import ReviewCampaign, ReviewItem  # noqa: F401
-from govern.reports.models import EvidenceExport  # noqa: F401

@@ -9,6 +9,6 @@ from govern.config import Settings
 def build_directory(settings: Settings) -> Directory | None:
     if not settings.ldap_url:
         return None
-    from govern.adapters.ldap_directory import LdapConfig, LdapDirectory
+    from govern.adapters.ldap import LdapConfig, LdapDirectory
 
     return LdapDirectory(LdapConfig.from_settings(settings))

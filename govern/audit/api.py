@@ -8,8 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from sqlalchemy import select
 
-from govern import app_services
-from govern.audit import checkpoints, service
+from govern.audit import checkpoints, service, trail
 from govern.audit.models import AuditCheckpoint
 from govern.audit.signing import current_signer
 from govern.errors import NotFound
@@ -119,7 +118,7 @@ class SigningKeys(MethodView):
 
         Read from the key table only: the checkpoint job publishes the signer's keys every minute, so an anonymous
         request never reaches Vault or writes."""
-        return {"keys": [checkpoints.describe_key(row) for row in checkpoints.published_keys(db.session)]}
+        return {"keys": [trail.describe_key(row) for row in trail.published_keys(db.session)]}
 
 
 @blp.route("/keys/rotate")
@@ -130,8 +129,8 @@ class RotateSigningKey(MethodView):
     def post(self, args):
         """Seal the head with the current key, make a new key current, and seal again with it."""
         new = checkpoints.rotate_key(db.session, current_actor(), current_signer(), args["reason"])
-        row = next(r for r in checkpoints.published_keys(db.session) if r.key_id == new.key_id)
-        return checkpoints.describe_key(row)
+        row = next(r for r in trail.published_keys(db.session) if r.key_id == new.key_id)
+        return trail.describe_key(row)
 
 
 @blp.route("/checkpoints")
@@ -150,7 +149,7 @@ class Checkpoints(MethodView):
         """Sign the chain head now."""
         signed = checkpoints.sign_checkpoint(db.session, current_signer())
         if signed is None:
-            latest = checkpoints.latest_checkpoint(db.session)
+            latest = trail.latest_checkpoint(db.session)
             if latest is None:
                 raise NotFound("the audit trail is empty: there is nothing to sign")
             return latest, 200
@@ -166,77 +165,4 @@ class Verification(MethodView):
         now against the sealed head; the whole trail when no verification is kept yet."""
         from govern.audit.verifications import verify_for_reader
 
-        return verify_for_reader(db.session, checkpoints.trusted_keys_from_signer(db.session, current_signer()))
-
-class EvidenceExportRequest(Schema):
-    from_ = AwareDateTime(data_key="from", required=True, metadata={"description": "Start of the period (UTC)."})
-    to = AwareDateTime(required=True, metadata={"description": "End of the period (UTC, exclusive)."})
-
-
-class EvidenceExportSchema(Schema):
-    id = fields.Integer()
-    job_id = fields.String(allow_none=True)
-    requested_by = fields.String()
-    period_from = fields.DateTime()
-    period_to = fields.DateTime()
-    state = fields.Function(lambda export: export.state.value, metadata={"description": "queued | running | done | failed"})
-    stage = fields.String(metadata={"description": "What is being written now."})
-    progress_done = fields.Integer()
-    progress_total = fields.Integer(metadata={"description": "Events plus report rows to write."})
-    progress_at = fields.DateTime(allow_none=True, metadata={"description": "When progress was last written; a running export silent for 15 minutes has stalled (its worker stopped)."})
-    percent = fields.Integer()
-    size_bytes = fields.Integer(allow_none=True)
-    sha256 = fields.String(allow_none=True)
-    error = fields.String(allow_none=True)
-    created_at = fields.DateTime()
-    finished_at = fields.DateTime(allow_none=True)
-
-
-@blp.route("/evidence-exports")
-class EvidenceExports(MethodView):
-    @requires(Permission.AUDIT_READ)
-    @blp.response(200, EvidenceExportSchema(many=True))
-    def get(self):
-        """Recent evidence bundles asked for, newest first."""
-        from govern.reports import exports
-
-        return exports.recent_exports(db.session)
-
-    @requires(Permission.AUDIT_READ)
-    @blp.arguments(EvidenceExportRequest)
-    @blp.response(202, EvidenceExportSchema)
-    def post(self, data):
-        """Prepare the evidence bundle of a period in the background (a job); read its progress at
-        /audit/evidence-exports/{id} and download it from .../bundle when its state is done."""
-        from govern.reports import exports
-        from govern.reports.web import queue_export
-
-        export = exports.request_export(db.session, current_actor(), data["from_"], data["to"])
-        queue_export(export)
-        return export
-
-
-@blp.route("/evidence-exports/<int:export_id>")
-class EvidenceExportState(MethodView):
-    @requires(Permission.AUDIT_READ)
-    @blp.response(200, EvidenceExportSchema)
-    def get(self, export_id):
-        """One evidence bundle's state and progress."""
-        from govern.reports import exports
-
-        return exports.get_export(db.session, export_id)
-
-
-@blp.route("/evidence-exports/<int:export_id>/bundle")
-class EvidenceExportBundle(MethodView):
-    @requires(Permission.AUDIT_READ)
-    @blp.response(200, content_type="application/zip")
-    def get(self, export_id):
-        """The bundle file once its state is done (409 before; 404 once expired); the download is audited."""
-        from flask import send_file
-
-        from govern.reports import exports
-
-        export, path = exports.download_path(db.session, current_actor(),
-                                             app_services.settings().instance_path, export_id)
-        return send_file(path, mimetype="application/zip", as_attachment=True, download_name=export.file_name, max_age=0)
+        return verify_for_reader(db.session, trail.trusted_keys_from_signer(db.session, current_signer()))

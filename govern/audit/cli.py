@@ -1,12 +1,11 @@
-"""`govern audit ...` and `govern evidence export`: verify, sign checkpoints, rotate the key, stream to a SIEM, export."""
+"""`govern audit ...`: verify (live or an exported bundle), sign checkpoints, rotate the key, stream to a SIEM."""
 
 from __future__ import annotations
 
 import base64
-import re
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -15,30 +14,17 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from govern import app_services
-from govern.audit import checkpoints
-from govern.audit.bundle import BundleError, keys_from_json, signing_key_ids, verify_bundle
+from govern.audit import checkpoints, trail
 from govern.audit.signing import SigningUnavailable, current_signer
 from govern.audit.verification import TrailReport, TrustedKey
-from govern.cli_support import cli_actor, with_app
+from govern.cli_support import cli_actor, moment_or_seq, with_app
+from govern.evidence.bundle import BundleError, keys_from_json, signing_key_ids, verify_bundle  # verify --bundle
 from govern.extensions import db
 
 
 @click.group()
 def audit() -> None:
     """The audit trail: verify it, seal it, ship it."""
-
-
-def _moment_or_seq(value: str | None, option: str) -> int | datetime | None:
-    """--from/--to take an event number (123) or a UTC date or time (2026-01-31, 2026-01-31T12:00:00Z)."""
-    if value is None:
-        return None
-    if re.fullmatch(r"\d+", value):
-        return int(value)
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is neither an event number nor a date (YYYY-MM-DD[THH:MM:SSZ])", param_hint=option) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _keys_file(path: Path, checkpoint_key_ids: set[str] | None = None) -> list[TrustedKey]:
@@ -105,7 +91,7 @@ def verify(from_: str | None, to: str | None, public_key: Path | None, bundle_pa
         except BundleError as exc:
             raise click.ClickException(f"the bundle is not intact: {exc}") from None
         return
-    _verify_database(_moment_or_seq(from_, "--from"), _moment_or_seq(to, "--to"), public_key, as_json)
+    _verify_database(moment_or_seq(from_, "--from"), moment_or_seq(to, "--to"), public_key, as_json)
 
 
 @with_app
@@ -113,19 +99,19 @@ def _verify_database(start, end, public_key: Path | None, as_json: bool) -> None
     session = db.session
     from_seq, to_seq = 1, None
     if isinstance(start, datetime) or isinstance(end, datetime):
-        from_seq, to_seq = checkpoints.seq_range_for_times(session, start if isinstance(start, datetime) else None,
+        from_seq, to_seq = trail.seq_range_for_times(session, start if isinstance(start, datetime) else None,
                                                            end if isinstance(end, datetime) else None)
     from_seq = start if isinstance(start, int) else from_seq
     to_seq = end if isinstance(end, int) else to_seq
     if public_key is not None:
-        ids = {c.key_id for c in checkpoints.stored_checkpoints(session, from_seq, to_seq)}
+        ids = {c.key_id for c in trail.stored_checkpoints(session, from_seq, to_seq)}
         keys = _keys_file(public_key, ids)
     else:
         try:
-            keys = checkpoints.trusted_keys_from_signer(session, current_signer())
+            keys = trail.trusted_keys_from_signer(session, current_signer())
         except SigningUnavailable as exc:
             raise click.ClickException(f"{exc}; pass --public-key to verify with keys you hold") from None
-    report = checkpoints.verify_stored_trail(session, keys, max(from_seq, 1), to_seq)
+    report = trail.verify_stored_trail(session, keys, max(from_seq, 1), to_seq)
     if public_key is None and max(from_seq, 1) == 1 and to_seq is None:
         # the whole trail with the signer's keys: kept, so the API checks only what comes after it
         from govern.audit.verifications import keep
@@ -162,7 +148,7 @@ def keys(as_json: bool) -> None:
         checkpoints.sync_keys(db.session, current_signer())
     except SigningUnavailable as exc:
         raise click.ClickException(str(exc)) from None
-    published = [checkpoints.describe_key(row) for row in checkpoints.published_keys(db.session)]
+    published = [trail.describe_key(row) for row in trail.published_keys(db.session)]
     if as_json:
         click.echo(orjson.dumps({"keys": published}, option=orjson.OPT_INDENT_2).decode())
         return
@@ -217,65 +203,3 @@ def _stream(target: str | None, after_seq: int | None, follow: bool) -> None:
         pass
     finally:
         sink.close()
-
-
-@click.group()
-def evidence() -> None:
-    """Evidence for auditors."""
-
-
-@evidence.command("export")
-@click.option("--from", "from_", required=True, metavar="DATE", help="Start of the period (UTC date or time).")
-@click.option("--to", required=True, metavar="DATE", help="End of the period (UTC, exclusive).")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False), help="The .zip to write.")
-def export(from_: str, to: str, output: Path) -> None:
-    """The reports, the period's audit events sealed by a signed checkpoint, the public keys and a manifest."""
-    since, until = _moment_or_seq(from_, "--from"), _moment_or_seq(to, "--to")
-    if not isinstance(since, datetime) or not isinstance(until, datetime):
-        raise click.BadParameter("--from and --to take dates, e.g. 2026-01-01", param_hint="--from/--to")
-    if since >= until:
-        raise click.BadParameter("--from must be before --to", param_hint="--from/--to")
-    _export(since, until, output)
-
-
-class _ProgressBar:
-    """A progress bar on standard error while an export runs, when standard error is a terminal (stdout stays clean)."""
-
-    def __init__(self, stream) -> None:
-        self.stream, self.bar, self.shown, self.stage = stream, None, 0, ""
-
-    def __call__(self, state) -> None:
-        if self.bar is None:
-            if not state.total:
-                return
-            self.bar = click.progressbar(length=state.total, label="evidence bundle", file=self.stream, show_pos=True,
-                                         item_show_func=lambda _item: self.stage)
-            self.bar.__enter__()
-        self.stage = state.stage
-        self.bar.update(state.done - self.shown)
-        self.shown = state.done
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-
-
-@with_app
-def _export(since: datetime, until: datetime, output: Path) -> None:
-
-    from govern.audit.evidence import export_evidence_to
-
-    stderr = sys.stderr
-    bar = _ProgressBar(stderr) if stderr.isatty() else None
-    try:
-        outcome = export_evidence_to(db.session, cli_actor(), current_signer(), app_services.settings(),
-                                     since, until, output, commit=db.session.commit, progress=bar)
-    except SigningUnavailable as exc:
-        raise click.ClickException(str(exc)) from None
-    except OSError as exc:
-        raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
-    finally:
-        if bar is not None:
-            bar.close()
-    click.echo(f"evidence bundle written to {output} ({outcome.size:,} bytes, {outcome.events:,} audit events, "
-               f"sha256 {outcome.sha256})")

@@ -1,11 +1,11 @@
-"""Writing audit events inside the caller's transaction, and verifying the chain."""
+"""Writing audit events inside the caller's transaction, and querying them (reading the trail back: govern.audit.trail)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Select, bindparam, insert, select, tuple_, update
 from sqlalchemy.orm import Session
@@ -21,9 +21,6 @@ from govern.audit.chain import (
 )
 from govern.audit.models import AuditChainHead, AuditEvent
 from govern.db import utcnow
-
-if TYPE_CHECKING:
-    from govern.audit.verification import TrailReport
 
 ACTION_FORMAT = re.compile(r"^[a-z_]+:[a-z_]+:[a-z_]+$")
 
@@ -164,17 +161,6 @@ _APPEND_LINKED_DRIVER_SQL = """
     FROM appended WHERE audit_chain_head.id = 1
     RETURNING appended.seq, appended.hash
 """
-
-
-def verify_chain(session: Session) -> TrailReport:
-    """The hash chain against the sealed head, without signatures (govern.audit.checkpoints checks the whole trail)."""
-    from govern.audit.checkpoints import stored_events
-    from govern.audit.verification import verify_trail
-
-    head = session.get(AuditChainHead, 1)
-    if head is None:
-        raise AuditUnavailable("the audit chain head is missing; run 'govern db upgrade'")
-    return verify_trail(stored_events(session), checkpoints=(), keys=(), head=(head.last_seq, head.last_hash))
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from govern.audit.checkpoints import stored_events
+from govern.audit.trail import stored_events
 from govern.audit.models import AuditChainHead, AuditStreamCursor
 from govern.db import utcnow
 

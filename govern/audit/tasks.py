@@ -6,7 +6,7 @@ import structlog
 from celery import shared_task
 
 from govern import app_services
-from govern.audit import checkpoints
+from govern.audit import checkpoints, trail
 from govern.audit.signing import current_signer
 from govern.extensions import db
 
@@ -23,7 +23,7 @@ def verify_chain_task() -> dict:
     from govern.actor import Actor
     from govern.audit.verifications import keep
 
-    report = checkpoints.verify_stored_trail(session, checkpoints.trusted_keys_from_signer(session, current_signer()))
+    report = trail.verify_stored_trail(session, trail.trusted_keys_from_signer(session, current_signer()))
     keep(session, Actor.system("verify-audit-chain"), report)
     session.commit()
     if report.ok:
@@ -64,20 +64,3 @@ def stream_to_siem() -> dict:
     finally:
         sink.close()
     return {"shipped_to": last}
-
-
-@shared_task(name="govern.audit.export_evidence")
-def export_evidence_task(export_id: int) -> dict:
-    """An evidence bundle asked for in the console: written into the instance folder with its progress."""
-    from govern.outbox.service import describe_error
-    from govern.reports import exports
-
-    try:
-        export = exports.run_export(db.session, export_id, current_signer(), _settings(), commit=db.session.commit,
-                                    open_session=db.sessionmaker)
-    except Exception as error:
-        db.session.rollback()
-        exports.mark_failed(db.session, export_id, describe_error(error))
-        db.session.commit()
-        raise
-    return {"export": export.id, "size": export.size_bytes}

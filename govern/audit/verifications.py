@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govern.audit import checkpoints
+from govern.audit import trail
 from govern.audit.models import AuditVerification
 from govern.actor import Actor
 from govern.audit.service import record
@@ -64,12 +64,12 @@ def verify_for_reader(session: Session, keys: list[TrustedKey]) -> Answer:
     (or the kept one found a break: a broken trail is walked again, so a repair shows)."""
     kept = latest(session)
     if kept is None or not kept.ok or kept.last_seq is None:
-        report = checkpoints.verify_stored_trail(session, keys, workers=1)
+        report = trail.verify_stored_trail(session, keys, workers=1)
         return _answer(report, report.events_checked)
     start = kept.last_seq + 1
-    head = checkpoints.chain_head(session)
-    in_range = [c for c in checkpoints.stored_checkpoints(session, start, None) if c.seq >= start]
-    segment = walk_segment(checkpoints.stored_events(session, start, None), start, kept.last_hash,
+    head = trail.chain_head(session)
+    in_range = [c for c in trail.stored_checkpoints(session, start, None) if c.seq >= start]
+    segment = walk_segment(trail.stored_events(session, start, None), start, kept.last_hash,
                            frozenset(c.seq for c in in_range))
     if segment.events_checked == 0 and segment.failure is None:
         segment.last_seq, segment.last_hash = kept.last_seq, kept.last_hash

@@ -34,7 +34,7 @@ MAX_NAME = 255
 
 
 class PasswordDirectory(Protocol):
-    """What password sign-in needs of the directory (govern/adapters/ldap_directory.py provides it)."""
+    """What password sign-in needs of the directory (govern/adapters/ldap/ provides it)."""
 
     source: str
 

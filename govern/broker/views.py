@@ -1,17 +1,26 @@
-"""The OAuth callback the networks redirect browsers to; its single-use state is its authorization."""
+"""The broker's pages: the OAuth callback the networks redirect browsers to (its single-use state is its authorization),
+and the console pages that connect, refresh and disconnect an account and act on it through the broker."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, request
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
+from govern.accounts.service import get_account
+from govern.auth.roles import Permission
 from govern.broker import service
 from govern.broker.api import broker
-from govern.errors import InvalidOperation
+from govern.broker.schemas import DisconnectSchema
+from govern.console import forms
+from govern.console.blueprint import ConsolePages
+from govern.console.responses import account_page, refuse
+from govern.errors import DomainError, InvalidOperation
 from govern.extensions import db
-from govern.web.authz import public
-from govern.web.request_cycle import current_actor
+from govern.web.authz import public, requires
+from govern.web.request_cycle import current_actor, current_principal
 
 bp = Blueprint("oauth", __name__)
+routes = ConsolePages()
 
 
 @bp.get("/oauth/callback")
@@ -24,3 +33,61 @@ def oauth_callback():
         raise InvalidOperation("the network's answer has no state or code")
     account = service.complete_connect(db.session, broker(), current_actor(), state, code)
     return redirect(f"/accounts/{account.id}?connected=1")
+
+
+@routes.post("/accounts/<int:account_id>/connect")
+@requires(Permission.ACCOUNTS_CONNECT)
+def connect_account(account_id: int):
+    account = get_account(db.session, account_id)
+    personal = request.form.get("personal_login") == "yes"
+    try:
+        url = service.start_connect(db.session, broker(), current_actor(), account.network.key, account_id,
+                                    current_principal().person_id if personal else None)
+    except DomainError as error:
+        return refuse(error, account_page, account_id, failed_form="connect")
+    return render_template("broker/connect.html", account=account, authorize_url=url)
+
+
+@routes.post("/accounts/<int:account_id>/connection/refresh")
+@requires(Permission.ACCOUNTS_CONNECT)
+def refresh_connection(account_id: int):
+    try:
+        outcome = service.refresh_tokens(db.session, broker(), current_actor(), account_id, force=True)
+    except DomainError as error:
+        return refuse(error, account_page, account_id, failed_form="connection")
+    if outcome.result == service.RefreshResult.NEEDS_RECONNECT:
+        flash(_("The network refused the refresh; reconnect the account."), "error")
+    elif outcome.result == service.RefreshResult.NO_REFRESH_TOKEN:
+        flash(_("Nothing to refresh: the network gave this connection no refresh token. It keeps working until its access token expires."), "info")
+    elif outcome.result == service.RefreshResult.FAILED:
+        flash(_("The network did not answer the refresh; the connection is unchanged. Try again later."), "error")
+    else:
+        flash(_("The account's tokens were refreshed."), "success")
+    return redirect(url_for(".account", account_id=account_id))
+
+
+@routes.post("/accounts/<int:account_id>/connection/disconnect")
+@requires(Permission.ACCOUNTS_CONNECT)
+def disconnect_account(account_id: int):
+    values, errors = forms.load(DisconnectSchema(), request.form)
+    if errors:
+        return account_page(account_id, 422, failed_form="disconnect", errors=errors)
+    service.disconnect(db.session, broker(), current_actor(), account_id, values["reason"])
+    flash(_("The tokens were revoked at the network and deleted from the secret store."), "success")
+    return redirect(url_for(".account", account_id=account_id))
+
+
+@routes.post("/accounts/<int:account_id>/recent-posts")
+@requires(Permission.BROKER_USE)
+def recent_posts(account_id: int):
+    try:
+        result = service.perform_action(db.session, broker(), current_actor(), current_principal().person_id,
+                                        account_id, "list_recent_posts", {})
+    except DomainError as error:
+        return refuse(error, account_page, account_id, failed_form="publish")
+    return account_page(account_id, recent_posts=result.get("data", []))
+
+
+def register(console: Blueprint) -> None:
+    """Add these pages to the console (create_app calls this once per app)."""
+    routes.register(console)

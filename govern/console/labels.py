@@ -150,7 +150,7 @@ def checkout_state_label(state: str) -> str:
     return gettext(message) if message else state
 
 
-# Why the directory (or the identity provider over SCIM) says someone left: govern/adapters/ldap_directory.py,
+# Why the directory (or the identity provider over SCIM) says someone left: govern/adapters/ldap/entries.py,
 # govern/directory/service.py and govern/scim/service.py write these into a departure's signals.
 LEAVER_SIGNALS = {
     "account_locked": N_("Account locked"),

@@ -1,47 +1,38 @@
-"""What the console's pages show, gathered from the services so each view stays a single call."""
+"""The cross-domain cards the console shows: an account's and a person's, and the filtered lists and person picker around them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from itertools import islice
 from typing import Any
 
-import structlog
 from marshmallow import Schema
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govern.accounts.models import AccountStatus
 from govern.accounts.service import get_account
-from govern.adapters.directory import DirectoryError
 from govern.audit.service import history_of
 from govern.auth.roles import Permission, role_allows
 from govern.auth.service import Principal
 from govern.broker.models import AccountConnection
 from govern.broker.service import health_of
-from govern.config import ConfigurationError, Settings
 from govern.console import forms
 from govern.credentials import service as credentials
 from govern.credentials.models import Checkout, LegacyCredential
 from govern.db import utcnow
-from govern.directory import service as directory
-from govern.directory.models import Departure, SyncMode, SyncRun, SyncStatus
-from govern.errors import NotFound
+from govern.directory.models import Departure
 from govern.grants.capabilities import Capability, current_grant
 from govern.grants.models import Grant, GrantRole
-from govern.grants.service import GrantFilter, get_grant, grants_page
+from govern.grants.service import GrantFilter, grants_page
 from govern.pagination import CountedPage, InvalidCursor, Page
 from govern.people.models import Person, PersonStatus
 from govern.people.service import PersonFilter, get_person, list_people
 from govern.web.request_cycle import current_actor
 
-log = structlog.get_logger("govern.console")
 HISTORY_LIMIT = 20  # the latest events on a page; the whole history is on the audit log page
 PICKER_LIMIT = 20  # people a search offers at most
 GRANTS_PER_PAGE = 50
 CHECKOUT_LIMIT = 20
-RUNS_LIMIT = 50
-DIRECTORY_SAMPLE = 5
 
 
 def listing(
@@ -156,84 +147,3 @@ def person_page(session: Session, person_id: int, principal: Principal, args: Ma
 def latest_departure(session: Session, person_id: int) -> Departure | None:
     query = select(Departure).where(Departure.person_id == person_id).order_by(Departure.first_seen_at.desc()).limit(1)
     return session.scalar(query)
-
-
-def sync_runs_page(session: Session, directory_configured: bool) -> dict[str, Any]:
-    """Recent runs, and every held run however old: a held run waits for a decision even after a day of minutely syncs.
-    Syncs asked for that have not run yet are listed too, with whether the job queue has them."""
-    from govern.directory.tasks import sync_full, sync_incremental
-    from govern.outbox.service import waiting_jobs
-
-    held = list(session.scalars(select(SyncRun).where(SyncRun.status == SyncStatus.HELD).order_by(SyncRun.id.desc())))
-    modes = {sync_full.name: SyncMode.FULL, sync_incremental.name: SyncMode.INCREMENTAL}
-    waiting = [(job, modes[job.task]) for job in waiting_jobs(session, modes)]
-    return {"runs": directory.list_runs(session, RUNS_LIMIT), "held_runs": held, "directory_configured": directory_configured,
-            "waiting_syncs": waiting}
-
-
-DEPARTURES_PER_PAGE = 50
-
-
-NETWORK_TASKS_PER_PAGE = 25
-
-
-def departures_page(session: Session, args: Mapping[str, str]) -> dict[str, Any]:
-    """A page of leavers, newest first, and a page of the removals still to do at the networks, oldest first; a
-    stale or forged cursor starts that list again from its first page, saying so."""
-    from govern.directory.network_roles import open_tasks_page
-
-    problem = None
-    try:
-        page = directory.departures_page(session, DEPARTURES_PER_PAGE, args.get("cursor") or None)
-    except InvalidCursor:
-        page, problem = directory.departures_page(session, DEPARTURES_PER_PAGE), forms.problem_with("cursor")
-    try:
-        tasks = open_tasks_page(session, NETWORK_TASKS_PER_PAGE, args.get("tasks_cursor") or None)
-    except InvalidCursor:
-        tasks, problem = open_tasks_page(session, NETWORK_TASKS_PER_PAGE), forms.problem_with("cursor")
-    return {"departures": page.items, "departures_page": page, "paging_problem": problem,
-            "network_tasks": tasks.items, "network_tasks_page": tasks}
-
-
-def directory_check(settings: Settings) -> dict[str, Any]:
-    """What `govern directory test` shows: bind, read a sample and show how it maps; a readable problem, never a raise."""
-    from govern.adapters.directory_factory import build_directory
-
-    shown = {"configured": bool(settings.ldap_url), "flavor": settings.ldap_flavor, "urls": settings.ldap_url,
-             "base_dn": settings.ldap_base_dn, "group_dn": settings.ldap_group_dn, "sample": [], "names_by_key": {},
-             "problem": None}
-    if not shown["configured"]:
-        return shown
-    source = None
-    try:
-        source = build_directory(settings)
-        source.check()
-        shown["sample"] = list(islice(source.all_entries(page_size=50), DIRECTORY_SAMPLE))
-        shown["names_by_key"] = {entry.key: entry.display_name for entry in shown["sample"]}  # managers within the sample
-    except ConfigurationError as exc:
-        shown["problem"] = ("settings", str(exc))
-    except DirectoryError as exc:
-        shown["problem"] = ("directory", str(exc))
-    except Exception as exc:  # noqa: BLE001 - a diagnostic page reports any failure of the adapter instead of a 500
-        log.warning("directory_check_failed", error=type(exc).__name__)
-        shown["problem"] = ("directory", f"{type(exc).__name__}: {exc}")
-    finally:
-        if source is not None and hasattr(source, "close"):
-            source.close()
-    return shown
-
-
-def checkout_on_account(session: Session, account_id: int, checkout_id: int) -> Checkout:
-    """The checkout, provided it is on this account (a form posted for one account cannot act on another's)."""
-    checkout = credentials.get_checkout(session, checkout_id)
-    if checkout.account_id != account_id:
-        raise NotFound(f"checkout {checkout_id} is not on account {account_id}")
-    return checkout
-
-
-def grant_on_account(session: Session, account_id: int, grant_id: int) -> Grant:
-    """The grant, provided it is on this account (a form posted for one account cannot revoke another's)."""
-    grant = get_grant(session, grant_id)
-    if grant.account_id != account_id:
-        raise NotFound(f"grant {grant_id} is not on account {account_id}")
-    return grant

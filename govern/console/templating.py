@@ -7,7 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 from flask import Flask, request, url_for
 from flask_babel import get_locale
 
-from govern import RTL_LOCALES, SUPPORTED_LOCALES
+from govern.locales import RTL_LOCALES, SUPPORTED_LOCALES
 from govern.auth.roles import Permission, role_allows
 from govern.console.labels import audit_action_label, connection_health_label, grant_state_label, label
 from govern.web.request_cycle import current_principal

@@ -28,7 +28,7 @@ def _load_or_exit(packs_dir: Path | None) -> CompiledPolicy:
 
 
 def _media_detections(items: Any) -> list[Detection]:
-    """Media as detections already made by govern.policy.media: [{"entity": ..., "kind"?, "detail"?}]."""
+    """Media as detections already made by govern.policy.images: [{"entity": ..., "kind"?, "detail"?}]."""
     if not isinstance(items, list):
         raise ValueError('"media" must be a list')
     detections = []

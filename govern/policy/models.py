@@ -1,14 +1,23 @@
-"""Policy models: the registry of protected and licensed images (fingerprints only, never the pixels)."""
+"""Policy models: the registry of protected and licensed images (fingerprints only, never the pixels).
+
+Light on purpose: loading the models never loads the imaging library (govern/policy/images does)."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from govern.db import Base, enum_column, unicode_name, utcnow
-from govern.policy.media import RightsStatus
+
+
+class RightsStatus(str, enum.Enum):
+    """A registered image is either someone's we must not post, or one we hold a license for."""
+
+    PROTECTED = "protected"
+    LICENSED = "licensed"
 
 
 class RegisteredImage(Base):

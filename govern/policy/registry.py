@@ -9,16 +9,9 @@ from govern.actor import Actor
 
 from govern.audit.service import record
 from govern.errors import Conflict, InvalidOperation
-from govern.policy.media import (
-    DEFAULT_LIMITS,
-    ImageLimits,
-    ImageRejected,
-    KnownImage,
-    RegistrySnapshot,
-    RightsStatus,
-    fingerprint,
-)
-from govern.policy.models import RegisteredImage
+from govern.policy.images.fingerprints import KnownImage, RegistrySnapshot, fingerprint
+from govern.policy.images.limits import DEFAULT_LIMITS, ImageLimits, ImageRejected
+from govern.policy.models import RegisteredImage, RightsStatus
 
 
 def register_image(
@@ -76,7 +69,7 @@ def register_image(
 
 
 def registry_snapshot(session: Session) -> RegistrySnapshot:
-    """Every registered image as plain data, for govern.policy.media.scan_media."""
+    """Every registered image as plain data, for govern.policy.images.checks.scan_media."""
     rows = session.scalars(select(RegisteredImage).order_by(RegisteredImage.id))
     return RegistrySnapshot(tuple(
         KnownImage(

@@ -8,7 +8,8 @@ import click
 
 from govern.cli_support import cli_actor, with_app
 from govern.extensions import db
-from govern.policy.media import DEFAULT_LIMITS, RightsStatus
+from govern.policy.images.limits import DEFAULT_LIMITS
+from govern.policy.models import RightsStatus
 from govern.policy.registry import register_image
 
 

@@ -23,7 +23,8 @@ from govern.policy import engine, packs
 from govern.policy.exceptions import ExceptionScope, ExceptionSet, value_digest
 from govern.policy.findings import Action, Decision, Finding
 from govern.policy.impostors import DEFAULT_MIN_SCORE, Handle, ImpostorMatch, find_impostors
-from govern.policy.media import DEFAULT_LIMITS, ImageLimits, ImageRejected, scan_media, text_repost_detections
+from govern.policy.images.checks import scan_media, text_repost_detections
+from govern.policy.images.limits import DEFAULT_LIMITS, ImageLimits, ImageRejected
 from govern.policy.registry import registry_snapshot
 from govern.policy.workflow_models import ContentKind, PolicyException, PolicyViolation, ViolationStatus
 

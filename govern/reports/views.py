@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
 from govern.auth.roles import Permission
 from govern.console.labels import N_
-from govern.console.views import bp
+from govern.console.blueprint import ConsolePages
 from govern.reports.document import Period
 from govern.reports.render import RENDER_FORMATS
 from govern.reports.schemas import ReportQuerySchema
 from govern.reports.service import REPORTS
 from govern.reports.web import report_download
 from govern.web.authz import requires
+
+routes = ConsolePages()
 
 REPORT_TEXTS = {
     "access": (N_("Access"), N_("Every grant in effect, who gave it and when it was last reviewed; leavers who still have access.")),
@@ -48,20 +50,20 @@ def _period(args: Mapping[str, str]) -> tuple[Period | None, dict[str, str]]:
 def _reports_page(status: int = 200):
     since, until = request.args.get("from", "").strip(), request.args.get("to", "").strip()
     period, errors = _period(request.args)
-    page = render_template("console/reports.html", reports=REPORTS, texts=REPORT_TEXTS, formats=RENDER_FORMATS,
+    page = render_template("reports/reports.html", reports=REPORTS, texts=REPORT_TEXTS, formats=RENDER_FORMATS,
                            since=since, until=until, period=period, errors=errors,
                            link_args={key: value for key, value in (("from", since), ("to", until)) if value}, refusal=None,
                            locale=str(get_locale()))
     return page, 422 if errors else status
 
 
-@bp.get("/reports")
+@routes.get("/reports")
 @requires(Permission.REPORTS_READ)
 def reports():
     return _reports_page()
 
 
-@bp.get("/reports/<name>/download")
+@routes.get("/reports/<name>/download")
 @requires(Permission.REPORTS_READ)
 def report_file(name: str):
     period, errors = _period(request.args)
@@ -71,4 +73,8 @@ def report_file(name: str):
     query = {"from_": period.start, "to": period.end, "format": fmt if fmt in RENDER_FORMATS else "pdf",
              "locale": str(get_locale())}
     return report_download(name, query)
-from govern.reports import evidence_views as _evidence_views  # noqa: E402,F401  (the evidence bundle pages)
+
+
+def register(console: Blueprint) -> None:
+    """Add these pages to the console (create_app calls this once per app)."""
+    routes.register(console)

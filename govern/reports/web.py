@@ -51,17 +51,3 @@ def report_download(name: str, query: dict[str, Any]) -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Govern-Audit-Seq"] = str(report.chain_head.seq)
     return response
-
-
-def queue_export(export) -> None:
-    """The outbox job that writes an evidence bundle. Embedded (no broker) it is left to the schedule's relay, which
-    runs it in the `govern jobs run` process: run from this request's after-commit hook (decision 0016), a long
-    export would hold the request."""
-    from govern.audit.tasks import export_evidence_task
-    from govern.jobs import enqueue_after_commit
-    from govern.outbox import service as outbox
-
-    if app_services.settings().jobs_in_process:
-        export.job_id = outbox.add(db.session, export_evidence_task.name, [export.id]).job_id
-    else:
-        export.job_id = enqueue_after_commit(db.session, export_evidence_task, export.id).job_id

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
@@ -16,9 +16,10 @@ from govern.accounts.models import SocialAccount
 from govern.accounts.service import list_networks
 from govern.auth.roles import Permission
 from govern.console import forms
+from govern.console.blueprint import ConsolePages
 from govern.console.labels import N_
+from govern.console.responses import refusal
 from govern.console.templating import can, isolate
-from govern.console.views import _refusal, bp
 from govern.db import utcnow
 from govern.errors import DomainError, NotFound
 from govern.extensions import db
@@ -30,6 +31,8 @@ from govern.reviews.models import DeadlineAction, ReviewCampaign, ReviewItem
 from govern.reviews.schemas import CampaignOpenSchema, ReviewExtendSchema, ReviewItemPageArgs
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor, current_principal
+
+routes = ConsolePages()
 
 DEFAULT_REVIEW_DAYS = 14
 
@@ -66,8 +69,7 @@ def scope_label(campaign: ReviewCampaign) -> str:
     return _("All accounts")
 
 
-for _helper in (review_label, scope_label, service.item_state):
-    bp.add_app_template_global(_helper)
+routes.template_globals(review_label, scope_label, service.item_state)
 
 
 def _decider() -> service.Decider:
@@ -89,7 +91,7 @@ def _words_for(error: DomainError) -> str:
         service.NothingToReview: _("Nobody has access to an account in this scope, so there is nothing to review."),
         NotFound: _("This review no longer exists."),
     }
-    reason = _refusal(error)  # keeps the audit event when the error says so
+    reason = refusal(error)  # keeps the audit event when the error says so
     return next((words for kind, words in known.items() if isinstance(error, kind)), reason)
 
 
@@ -133,7 +135,7 @@ def _page_of(lister, *args: Any, **kwargs: Any) -> tuple[Page | None, dict[str, 
 def _my_reviews_page(status: int = 200, **form_state: Any):
     principal = current_principal()
     results, errors = _page_of(service.items_for_page, _decider(), pending_only=False)
-    page = render_template("console/reviews_mine.html", reviews=_grouped(list(results.items) if results else []),
+    page = render_template("reviews/mine.html", reviews=_grouped(list(results.items) if results else []),
                            results=results, errors=errors, waiting=service.waiting_counts(db.session, _decider()),
                            linked=principal.person_id is not None, **form_state)
     return page, 400 if errors and status == 200 else status
@@ -149,19 +151,19 @@ def _decide(item_id: int, verdict: service.Verdict, comment: str | None, done: s
     return redirect(url_for(".reviews", _anchor=f"account-{item.account_id}"))
 
 
-@bp.get("/reviews")
+@routes.get("/reviews")
 @requires(Permission.REVIEWS_RESPOND)
 def reviews():
     return _my_reviews_page()
 
 
-@bp.post("/reviews/items/<int:item_id>/keep")
+@routes.post("/reviews/items/<int:item_id>/keep")
 @requires(Permission.REVIEWS_RESPOND)
 def reviews_keep(item_id: int):
     return _decide(item_id, "certify", None, N_("%(person)s keeps access to %(account)s."))
 
 
-@bp.post("/reviews/items/<int:item_id>/remove")
+@routes.post("/reviews/items/<int:item_id>/remove")
 @requires(Permission.REVIEWS_RESPOND)
 def reviews_remove(item_id: int):
     reason = request.form.get("reason", "").strip()
@@ -172,19 +174,19 @@ def reviews_remove(item_id: int):
 
 
 # --- governance: campaigns --------------------------------------------------------------------
-@bp.get("/reviews/campaigns")
+@routes.get("/reviews/campaigns")
 @requires(Permission.REVIEWS_READ)
 def reviews_campaigns():
     campaigns = service.list_campaigns(db.session)
     progress = service.progress_of(db.session, [c.id for c in campaigns])
-    return render_template("console/reviews_campaigns.html", campaigns=campaigns, progress=progress)
+    return render_template("reviews/campaigns.html", campaigns=campaigns, progress=progress)
 
 
 def _open_form_page(status: int = 200, values: Mapping[str, str] | None = None, errors: dict[str, str] | None = None,
                     refusal: str | None = None):
     defaults = {"deadline": (utcnow().date() + timedelta(days=DEFAULT_REVIEW_DAYS)).isoformat(), "scope": "all",
                 "on_deadline": _settings().on_deadline.value, "reminder_every_hours": str(_settings().reminder_every_hours)}
-    page = render_template("console/reviews_open.html", values={**defaults, **(values or {})}, errors=errors or {},
+    page = render_template("reviews/open.html", values={**defaults, **(values or {})}, errors=errors or {},
                            refusal=refusal, business_units=service.business_units(db.session),
                            networks=list_networks(db.session), deadline_actions=list(DeadlineAction))
     return page, status
@@ -211,13 +213,13 @@ def _open_request(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, st
         return {}, {name: _(FORM_PROBLEMS.get(name, N_("This value is not valid."))) for name in sorted(fields)}
 
 
-@bp.get("/reviews/campaigns/new")
+@routes.get("/reviews/campaigns/new")
 @requires(Permission.REVIEWS_MANAGE)
 def reviews_campaign_new():
     return _open_form_page()
 
 
-@bp.post("/reviews/campaigns")
+@routes.post("/reviews/campaigns")
 @requires(Permission.REVIEWS_MANAGE)
 def reviews_campaign_open():
     data, errors = _open_request(request.form)
@@ -245,13 +247,13 @@ def _opening_job(campaign: ReviewCampaign) -> OutboxJob | None:
 def _campaign_page(campaign_id: int, status: int = 200, errors: dict[str, str] | None = None):
     campaign = service.get_campaign(db.session, campaign_id)
     items, paging_errors = _page_of(service.campaign_items_page, campaign.id)
-    page = render_template("console/reviews_campaign.html", campaign=campaign, errors=errors or {},
+    page = render_template("reviews/campaign.html", campaign=campaign, errors=errors or {},
                            paging_errors=paging_errors, overview=service.campaign_overview(db.session, campaign.id),
                            opening_job=_opening_job(campaign), results=items, now=utcnow())
     return page, 400 if paging_errors and status == 200 else status
 
 
-@bp.get("/reviews/campaigns/<int:campaign_id>")
+@routes.get("/reviews/campaigns/<int:campaign_id>")
 @requires(Permission.REVIEWS_READ)
 def reviews_campaign(campaign_id: int):
     return _campaign_page(campaign_id)
@@ -269,7 +271,7 @@ def _campaign_action(campaign_id: int, act, done: str):
     return redirect(url_for(".reviews_campaign", campaign_id=campaign_id))
 
 
-@bp.post("/reviews/campaigns/<int:campaign_id>/close")
+@routes.post("/reviews/campaigns/<int:campaign_id>/close")
 @requires(Permission.REVIEWS_MANAGE)
 def reviews_campaign_close(campaign_id: int):
     reason = request.form.get("reason", "").strip()[:service.MAX_COMMENT] or None
@@ -277,21 +279,21 @@ def reviews_campaign_close(campaign_id: int):
                             N_("The campaign is closed. Nothing was removed by closing it."))
 
 
-@bp.post("/reviews/campaigns/<int:campaign_id>/process-deadline")
+@routes.post("/reviews/campaigns/<int:campaign_id>/process-deadline")
 @requires(Permission.REVIEWS_MANAGE)
 def reviews_campaign_process(campaign_id: int):
     return _campaign_action(campaign_id, lambda: service.process_deadline(db.session, current_actor(), _settings(), campaign_id),
                             N_("The deadline was applied to the access nobody reviewed."))
 
 
-@bp.post("/reviews/campaigns/<int:campaign_id>/approve-held")
+@routes.post("/reviews/campaigns/<int:campaign_id>/approve-held")
 @requires(Permission.REVIEWS_MANAGE)
 def reviews_campaign_approve(campaign_id: int):
     return _campaign_action(campaign_id, lambda: service.approve_held(db.session, current_actor(), campaign_id),
                             N_("Confirmed: the access nobody reviewed was removed."))
 
 
-@bp.post("/reviews/campaigns/<int:campaign_id>/extend")
+@routes.post("/reviews/campaigns/<int:campaign_id>/extend")
 @requires(Permission.REVIEWS_MANAGE)
 def reviews_campaign_extend(campaign_id: int):
     try:
@@ -300,3 +302,8 @@ def reviews_campaign_extend(campaign_id: int):
         return _campaign_page(campaign_id, 422, errors={"deadline": _(FORM_PROBLEMS["deadline"])})
     return _campaign_action(campaign_id, lambda: service.extend_deadline(db.session, current_actor(), campaign_id, ends),
                             N_("The deadline was moved; reviewers can decide until then."))
+
+
+def register(console: Blueprint) -> None:
+    """Add these pages to the console (create_app calls this once per app)."""
+    routes.register(console)

@@ -131,12 +131,12 @@ def test_evidence_bundle_exports_and_verifies_offline(sealed, tmp_path):
 ])
 def test_parallel_verification_names_the_same_first_failure(cli_env, monkeypatch, tampering, expected):
     """The trail cut into runs walked by worker processes: links across runs are checked when they are joined."""
-    from govern.audit import checkpoints
+    from govern.audit import trail
 
     run("db", "upgrade")
     for n in range(12):
         run("token", "create", "--name", f"t{n}", "--role", "auditor")
-    monkeypatch.setattr(checkpoints, "PARALLEL_FROM_EVENTS", 1)
+    monkeypatch.setattr(trail, "PARALLEL_FROM_EVENTS", 1)
     if tampering:
         _tamper(cli_env, tampering)
     result = CliRunner().invoke(main, ["audit", "verify"])

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 
 from govern.audit.models import AuditEvent
 from govern.actor import Actor
-from govern.audit.service import record, verify_chain
+from govern.audit.service import record
+from govern.audit.trail import verify_chain
 from govern.extensions import db
 
 WRITERS, EVENTS_EACH = 8, 25

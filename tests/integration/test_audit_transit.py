@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from govern import app_services
 from govern.adapters.vault import TokenAuth, VaultStore
-from govern.audit import checkpoints
+from govern.audit import checkpoints, trail
 from govern.audit.models import AuditCheckpoint, AuditEvent, AuditSigningKey
 from govern.audit.service import record
 from govern.audit.signing import SigningUnavailable, TransitSigner, checkpoint_message, signature_valid
@@ -53,7 +53,7 @@ def test_transit_signs_checkpoints_that_verify_with_its_public_key(session, acto
     assert signature_valid(public, base64.b64decode(signed.signature), message)
     published = session.scalars(sa.select(AuditSigningKey).where(AuditSigningKey.key_id == signed.key_id)).one()
     assert (published.public_key, published.source) == (key["keys"]["1"]["public_key"], "vault-transit")
-    report = checkpoints.verify_stored_trail(session, checkpoints.trusted_keys_from_signer(session, signer))
+    report = trail.verify_stored_trail(session, trail.trusted_keys_from_signer(session, signer))
     assert report.ok and report.checkpoints_checked >= 1
 
 
@@ -65,7 +65,7 @@ def test_rotating_the_transit_key_keeps_old_checkpoints_verifiable(session, acto
     assert new.key_id == f"transit:{name}:v2"
     used = {c.key_id for c in session.scalars(sa.select(AuditCheckpoint))}
     assert {f"transit:{name}:v1", f"transit:{name}:v2"} <= used
-    report = checkpoints.verify_stored_trail(session, checkpoints.trusted_keys_from_signer(session, signer))
+    report = trail.verify_stored_trail(session, trail.trusted_keys_from_signer(session, signer))
     assert report.ok, report.failure
 
 
@@ -93,7 +93,7 @@ def test_a_lost_transit_key_is_replaced_by_the_next_signing_audited_and_with_new
 
     verifier = TransitSigner(openbao.govern_store(), name)  # `govern audit verify` or the API, in another process
     with pytest.raises(SigningUnavailable, match="no Transit key"):
-        checkpoints.trusted_keys_from_signer(session, verifier)
+        trail.trusted_keys_from_signer(session, verifier)
     assert not _key_exists(root, name)  # verification never makes a key
 
     record(session, actor, "tests:thing:touch", "thing", 2)
@@ -104,11 +104,11 @@ def test_a_lost_transit_key_is_replaced_by_the_next_signing_audited_and_with_new
     new_public = root.secrets.transit.read_key(name=name)["data"]["keys"]["2"]["public_key"]
     assert session.scalars(sa.select(AuditSigningKey.public_key).where(AuditSigningKey.key_id == second.key_id)).one() == new_public
 
-    live = checkpoints.verify_stored_trail(session, checkpoints.trusted_keys_from_signer(session, verifier))
+    live = trail.verify_stored_trail(session, trail.trusted_keys_from_signer(session, verifier))
     assert not live.ok and f"does not verify with key {first.key_id}" in str(live.failure)  # Vault cannot vouch for it
     published = [TrustedKey(row.key_id, base64.b64decode(row.public_key), row.valid_from, row.valid_until)
-                 for row in checkpoints.published_keys(session)]
-    assert checkpoints.verify_stored_trail(session, published).ok  # the published keys still prove every checkpoint
+                 for row in trail.published_keys(session)]
+    assert trail.verify_stored_trail(session, published).ok  # the published keys still prove every checkpoint
 
 
 def test_the_verification_api_never_creates_the_signing_key(app, session, actor, client, auth_headers, openbao):

@@ -17,10 +17,11 @@ import structlog
 from click.testing import CliRunner
 
 from govern import create_app
-from govern.adapters import ldap_directory
+from govern.adapters.ldap import connection as ldap_connection, directory as ldap_directory, entries as ldap_entries
+from govern.adapters.ldap import openldap as ldap_openldap
 from govern.audit.models import AuditEvent
 from govern.actor import Actor
-from govern.audit.service import verify_chain
+from govern.audit.trail import verify_chain
 from govern.auth.models import ConsoleUser
 from govern.auth.roles import Role
 from govern.auth.service import ensure_console_user, issue_login_link
@@ -49,7 +50,8 @@ def _uncached_directory_log():
     it; test_ldap_directory.py captures the adapter's events, so this module logs through a stand-in and leaves the
     adapter's own logger as it found it."""
     patch = pytest.MonkeyPatch()
-    patch.setattr(ldap_directory, "log", structlog.get_logger("govern.directory.ldap"))
+    for module in (ldap_connection, ldap_entries, ldap_openldap, ldap_directory):
+        patch.setattr(module, "log", structlog.get_logger("govern.directory.ldap"))
     yield
     patch.undo()
 

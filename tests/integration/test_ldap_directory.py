@@ -12,15 +12,9 @@ from ldap3.utils.dn import escape_rdn
 from structlog.testing import capture_logs
 
 from govern.adapters.directory import DirectoryIncomplete, DirectoryUnavailable
-from govern.adapters.ldap_directory import (
-    LdapConfig,
-    LdapDirectory,
-    _Connection,
-    filetime,
-    format_generalized_time,
-    parse_end_date,
-    parse_generalized_time,
-)
+from govern.adapters.ldap import LdapConfig, LdapDirectory
+from govern.adapters.ldap.connection import _Connection
+from govern.adapters.ldap.values import filetime, format_generalized_time, parse_end_date, parse_generalized_time
 from govern.config import ConfigurationError, load_settings
 from govern.secret_value import SecretValue
 from tests.support.services import require_service

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from govern.actor import Actor
-from govern.audit.service import verify_chain
+from govern.audit.trail import verify_chain
 from govern.auth.models import ApiClient
 from govern.auth.roles import Role
 from govern.auth.service import authenticate_token, create_api_client

@@ -21,7 +21,7 @@ from alembic import command as alembic_command
 from govern import create_app
 from govern.actor import Actor
 from govern.auth.roles import Role
-from govern.cli import alembic_config
+from govern.migrations_config import alembic_config
 from tests import factories
 from tests.support.services import require_service
 

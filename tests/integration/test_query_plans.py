@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command as alembic_command
 
-from govern.cli import alembic_config
+from govern.migrations_config import alembic_config
 from tests.support.large_org import load_large_org
 
 BIG_TABLES = ("audit_events", "grants", "people", "social_accounts")
@@ -105,7 +105,7 @@ def _problems(node: dict) -> list[str]:
 
 def _listed_queries(session, org) -> dict[str, Callable[[], object]]:
     from govern.accounts.service import AccountFilter, list_accounts
-    from govern.audit.checkpoints import seq_range_for_times
+    from govern.audit.trail import seq_range_for_times
     from govern.audit.service import EventFilter, events_query, history_of
     from govern.db import utcnow
     from govern.grants.service import GrantFilter, grants_page

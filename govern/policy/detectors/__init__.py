@@ -13,7 +13,7 @@ BUILTIN: tuple[PatternDetector, ...] = financial.DETECTORS + identity.DETECTORS 
 PATTERN_ENTITIES = ("EMAIL_ADDRESS", "PHONE_NUMBER", "PAYMENT_CARD", "IBAN", "NATIONAL_ID", "PASSPORT", "SECRET")
 # Found by the packs' lexicons and terms through the engine's one automaton.
 LEXICON_ENTITIES = ("CONFIDENTIAL_MARKER", "CODENAME", "EMBARGO", "BRAND_TERM", "CUSTOM")
-# Reported by govern.policy.media for attached images; rules match them like any other detection.
+# Reported by govern.policy.images for attached images; rules match them like any other detection.
 MEDIA_ENTITIES = ("IMAGE_PROTECTED", "IMAGE_EXIF_COPYRIGHT", "IMAGE_GPS", "REPOST_UNATTRIBUTED")
 ENTITIES = PATTERN_ENTITIES + LEXICON_ENTITIES + MEDIA_ENTITIES
 

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from govern.audit.chain import ENCODING_VERSION, GENESIS_HASH, ChainedFields, UnauditableValue, canonical_bytes
 from govern.audit.models import AuditChainHead, AuditEvent
-from govern.audit.service import record, verify_chain
+from govern.audit.service import record
+from govern.audit.trail import verify_chain
 from govern.secret_value import SecretValue
 from tests import factories
 from tests.support.audit import tamper

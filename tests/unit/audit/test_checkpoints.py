@@ -11,12 +11,15 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from govern.audit import bundle, checkpoints
+from govern.audit import checkpoints
+from govern.audit import trail as audit_trail
+from govern.audit.chain import canonical_time
 from govern.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent, AuditSigningKey
 from govern.audit.service import record
 from govern.audit.signing import LocalKeySigner, SigningKeyMissing, checkpoint_message, signature_valid
 from govern.audit.verification import EventRow, SignedCheckpoint, TrustedKey, verify_trail
 from govern.db import utcnow
+from govern.evidence import bundle
 from tests import factories
 from tests.support.audit import tamper
 
@@ -41,7 +44,7 @@ def trail(session, actor, signer):
 
 
 def _verify(session, signer):
-    return checkpoints.verify_stored_trail(session, checkpoints.trusted_keys_from_signer(session, signer))
+    return audit_trail.verify_stored_trail(session, audit_trail.trusted_keys_from_signer(session, signer))
 
 
 def _head(session) -> AuditChainHead:
@@ -61,7 +64,7 @@ def test_a_sealed_trail_verifies_with_every_checkpoint(trail, signer):
 
 
 def test_the_signature_covers_seq_head_time_and_key(trail, signer):
-    latest = checkpoints.latest_checkpoint(trail)
+    latest = audit_trail.latest_checkpoint(trail)
     key = {k.key_id: k for k in signer.keys()}[latest.key_id]
     signature = base64.b64decode(latest.signature)
     assert signature_valid(key.public_key, signature, checkpoint_message(latest.seq, latest.head_hash, latest.signed_at, latest.key_id))
@@ -88,7 +91,7 @@ def test_edited_and_rehashed_trail_is_caught_by_the_checkpoint(trail, signer):
     rows = list(trail.scalars(sa.select(AuditEvent).where(AuditEvent.seq >= target).order_by(AuditEvent.seq)))
     prev = rows[0].prev_hash
     for row in rows:
-        event = EventRow(row.seq, checkpoints.canonical_time(row.occurred_at), "forger" if row.seq == target else row.actor,
+        event = EventRow(row.seq, canonical_time(row.occurred_at), "forger" if row.seq == target else row.actor,
                          row.action, row.target_type, row.target_id, row.summary, row.request_id, row.client_addr,
                          row.encoding_version, prev, "")
         from govern.audit.verification import computed_hash
@@ -161,7 +164,7 @@ def test_rotation_keeps_old_checkpoints_verifiable_and_is_audited(trail, signer,
     assert new.key_id != before
     rows = {row.key_id: row for row in trail.scalars(sa.select(AuditSigningKey))}
     assert rows[before].valid_until is not None and rows[new.key_id].valid_until is None
-    assert checkpoints.latest_checkpoint(trail).key_id == new.key_id
+    assert audit_trail.latest_checkpoint(trail).key_id == new.key_id
     event = trail.scalars(sa.select(AuditEvent).where(AuditEvent.action == "audit:signing_key:rotate")).one()
     assert event.summary["after"]["key_id"] == new.key_id and event.summary["reason"] == "yearly rotation"
     report = _verify(trail, signer)
@@ -181,7 +184,7 @@ def test_checkpoint_due_by_count_and_by_time(trail, signer, actor):
 
 
 def test_a_range_is_verified_and_its_start_is_said_to_be_trusted(trail, signer):
-    report = checkpoints.verify_stored_trail(trail, checkpoints.trusted_keys_from_signer(trail, signer), from_seq=3, to_seq=8)
+    report = audit_trail.verify_stored_trail(trail, audit_trail.trusted_keys_from_signer(trail, signer), from_seq=3, to_seq=8)
     assert report.ok and report.events_checked == 6 and report.first_seq == 3
     assert any("taken on trust" in note for note in report.notes)
 
@@ -190,11 +193,11 @@ def test_a_range_is_verified_and_its_start_is_said_to_be_trusted(trail, signer):
 
 
 def _bundle_from(session, signer) -> bytes:
-    events = list(checkpoints.stored_events(session))
+    events = list(audit_trail.stored_events(session))
     files = {
         bundle.EVENTS: b"".join(orjson.dumps(e.as_json()) + b"\n" for e in events),
-        bundle.CHECKPOINTS: b"".join(orjson.dumps(bundle.checkpoint_json(c)) + b"\n" for c in checkpoints.stored_checkpoints(session)),
-        bundle.KEYS: orjson.dumps({"keys": [bundle.key_json(k) for k in checkpoints.trusted_keys_from_signer(session, signer)]}),
+        bundle.CHECKPOINTS: b"".join(orjson.dumps(bundle.checkpoint_json(c)) + b"\n" for c in audit_trail.stored_checkpoints(session)),
+        bundle.KEYS: orjson.dumps({"keys": [bundle.key_json(k) for k in audit_trail.trusted_keys_from_signer(session, signer)]}),
     }
     return bundle.write_bundle(files, {"events": {"first_seq": events[0].seq}}, "test bundle", sign=signer.sign)
 
@@ -222,7 +225,7 @@ def _jsonl(items) -> bytes:
 
 def test_an_exported_bundle_verifies_offline(trail, signer):
     data = _bundle_from(trail, signer)
-    report = bundle.verify_bundle(data, checkpoints.trusted_keys_from_signer(trail, signer))
+    report = bundle.verify_bundle(data, audit_trail.trusted_keys_from_signer(trail, signer))
     assert report.ok, report.failure
     assert report.events_checked == _head(trail).last_seq and report.checkpoints_checked >= 2
 
@@ -235,7 +238,7 @@ def test_a_bundle_cut_short_at_a_checkpoint_fails_the_manifest_signature(trail, 
     sealed = [orjson.loads(line) for line in _files(data)[bundle.CHECKPOINTS].splitlines()
               if orjson.loads(line)["seq"] <= first_checkpoint]
     cut = _rebuilt(data, audit__events_jsonl=_jsonl(events), audit__checkpoints_jsonl=_jsonl(sealed))
-    keys = checkpoints.trusted_keys_from_signer(trail, signer)
+    keys = audit_trail.trusted_keys_from_signer(trail, signer)
     assert "manifest.sig is missing" in bundle.verify_bundle(cut, keys).failure.reason
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -280,7 +283,7 @@ def test_tampering_with_a_bundle_is_named_even_with_a_recomputed_manifest(trail,
         lines = [line for line in lines if line["seq"] <= last_checkpoint - 2]
         expected_seq, expected = last_checkpoint, "ends before it"
     forged = _rebuilt(data, audit__events_jsonl=_jsonl(lines))
-    report = bundle.verify_bundle(forged, checkpoints.trusted_keys_from_signer(trail, signer))
+    report = bundle.verify_bundle(forged, audit_trail.trusted_keys_from_signer(trail, signer))
     assert not report.ok
     assert report.failure.seq == expected_seq and expected in report.failure.reason
 
@@ -301,7 +304,7 @@ def test_a_bundle_with_swapped_keys_fails_against_the_keys_obtained_independentl
     forged = _rebuilt(data, sign=forger.sign, audit__checkpoints_jsonl=_jsonl(forged_checkpoints),
                       audit__keys_json=orjson.dumps(forged_keys))
     assert bundle.verify_bundle(forged).ok  # consistent on its own terms...
-    report = bundle.verify_bundle(forged, checkpoints.trusted_keys_from_signer(trail, signer))
+    report = bundle.verify_bundle(forged, audit_trail.trusted_keys_from_signer(trail, signer))
     assert "not a trusted key" in report.failure.reason  # ...but not with the keys the auditor holds
 
 

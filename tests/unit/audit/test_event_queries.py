@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from govern.audit.checkpoints import seq_range_for_times
+from govern.audit.trail import seq_range_for_times
 from govern.audit.service import EventFilter, events_query, history_of, record
 from govern.db import utcnow
 

@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from govern.audit import checkpoints
+from govern.audit import trail as audit_trail
 from govern.audit.models import AuditEvent
 from govern.actor import Actor
 from govern.audit.service import record
@@ -23,7 +24,7 @@ def signer(tmp_path):
 
 @pytest.fixture
 def keys(session, signer):
-    return checkpoints.trusted_keys_from_signer(session, signer)
+    return audit_trail.trusted_keys_from_signer(session, signer)
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def trail(session, actor, signer):
 
 
 def _kept(session, keys):
-    row = keep(session, Actor.system("tests"), checkpoints.verify_stored_trail(session, keys))
+    row = keep(session, Actor.system("tests"), audit_trail.verify_stored_trail(session, keys))
     session.commit()
     return row
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from govern import create_app
 from govern.accounts.models import AccountStatus, SocialAccount
 from govern.audit.models import AuditChainHead, AuditEvent
-from govern.audit.service import verify_chain
+from govern.audit.trail import verify_chain
 from govern.auth.models import ConsoleUser
 from govern.auth.roles import Role
 from govern.cli import alembic_config

@@ -6,15 +6,15 @@ import pytest
 from gunicorn.app.base import BaseApplication
 
 from govern import create_app
-from govern.audit import checkpoints, service
+from govern.audit import trail
 from govern.audit.verification import verify_trail
 
 
 @pytest.fixture
 def verifications(monkeypatch) -> list[str]:
     called: list[str] = []
-    monkeypatch.setattr(checkpoints, "verify_stored_trail", lambda *a, **k: called.append("verify_stored_trail"))
-    monkeypatch.setattr(service, "verify_chain", lambda *a, **k: called.append("verify_chain"))
+    monkeypatch.setattr(trail, "verify_stored_trail", lambda *a, **k: called.append("verify_stored_trail"))
+    monkeypatch.setattr(trail, "verify_chain", lambda *a, **k: called.append("verify_chain"))
     monkeypatch.setattr("govern.audit.verification.verify_trail", lambda *a, **k: called.append("verify_trail") or verify_trail(*a, **k))
     return called
 

@@ -15,7 +15,9 @@ from PIL import Image
 
 from govern import create_app
 from govern.auth.roles import Role
-from govern.policy.media import ImageLimits, ImageRejected, RegistrySnapshot, scan_media
+from govern.policy.images.checks import scan_media
+from govern.policy.images.fingerprints import RegistrySnapshot
+from govern.policy.images.limits import ImageLimits, ImageRejected
 
 
 def _chunk(kind: bytes, payload: bytes) -> bytes:

@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from govern import app_services
 from govern.audit.models import AuditEvent
-from govern.audit.service import verify_chain
+from govern.audit.trail import verify_chain
 from govern.errors import Conflict, InvalidOperation
-from govern.policy.media import IMAGE_PROTECTED, RightsStatus, scan_media
-from govern.policy.models import RegisteredImage
+from govern.policy.images.checks import IMAGE_PROTECTED, scan_media
+from govern.policy.models import RegisteredImage, RightsStatus
 from govern.policy.registry import register_image, registry_snapshot
 from govern.policy.registry_cli import register_image_command
 from tests.support.images import encode, picture

@@ -10,21 +10,12 @@ import zlib
 import pytest
 from PIL import ExifTags, Image
 
-from govern.policy import media
-from govern.policy.media import (
-    IMAGE_EXIF_COPYRIGHT,
-    IMAGE_GPS,
-    IMAGE_PROTECTED,
-    REPOST_UNATTRIBUTED,
-    ImageLimits,
-    ImageRejected,
-    KnownImage,
-    RegistrySnapshot,
-    RightsStatus,
-    fingerprint,
-    scan_media,
-    strip_metadata,
-)
+from govern.policy.images import fingerprints
+from govern.policy.images.checks import IMAGE_EXIF_COPYRIGHT, IMAGE_GPS, IMAGE_PROTECTED, REPOST_UNATTRIBUTED, scan_media
+from govern.policy.images.fingerprints import KnownImage, RegistrySnapshot, fingerprint
+from govern.policy.images.limits import ImageLimits, ImageRejected
+from govern.policy.images.stripping import strip_metadata
+from govern.policy.models import RightsStatus
 from tests.support.images import encode, picture
 
 COMPANY = ["ACME Ltd.", "أكمي", "אקמי"]
@@ -74,7 +65,7 @@ def entities(detections) -> list[str]:
 PROTECTED = encode(picture(1), "PNG")
 
 
-@pytest.mark.parametrize("operation, _", media.ORIENTATIONS, ids=[label for _, label in media.ORIENTATIONS])
+@pytest.mark.parametrize("operation, _", fingerprints.ORIENTATIONS, ids=[label for _, label in fingerprints.ORIENTATIONS])
 def test_a_protected_image_is_found_turned_shrunk_and_re_encoded(operation, _):
     turned = picture(1) if operation is None else picture(1).transpose(operation)
     attachment = encode(turned.resize((turned.width // 2, turned.height // 2)), "JPEG", quality=45)
@@ -95,7 +86,7 @@ def test_transparent_and_webp_copies_still_match():
     rgba = picture(1).convert("RGBA")
     for attachment in (encode(rgba, "PNG"), encode(picture(1), "WEBP", quality=60), encode(picture(1).convert("L"), "GIF")):
         match = registry_of((PROTECTED, RightsStatus.PROTECTED, None)).nearest(fingerprint(attachment))
-        assert match is not None and match.distance <= media.MATCH_DISTANCE
+        assert match is not None and match.distance <= fingerprints.MATCH_DISTANCE
 
 
 def test_a_licensed_image_is_allowed():

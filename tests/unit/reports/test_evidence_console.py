@@ -9,13 +9,13 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from govern.audit.bundle import verify_bundle
+from govern.evidence.bundle import verify_bundle
 from govern.audit.models import AuditEvent
 from govern.auth.roles import Role
 from govern.auth.service import ensure_console_user
 from govern.actor import Actor
 from govern.outbox.models import JobState, OutboxJob
-from govern.reports.models import EvidenceExport, ExportState
+from govern.evidence.models import EvidenceExport, ExportState
 from tests.support.console import csrf_token_of, signed_in_client
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from govern.audit.cli import _ProgressBar
-from govern.audit.evidence import ExportProgress
+from govern.evidence.cli import _ProgressBar
+from govern.evidence.builder import ExportProgress
 
 
 def test_the_bar_counts_events_and_rows_and_names_the_stage():

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from govern.audit.models import AuditEvent
-from govern.audit.service import AuditUnavailable, verify_chain
+from govern.audit.service import AuditUnavailable
+from govern.audit.trail import verify_chain
 from govern.directory.models import SyncStatus
 from govern.outbox.models import JobState
 from govern.policy.workflow_models import ViolationStatus

@@ -1,0 +1,42 @@
+"""How a console page answers a form: the service's refusal on the page that held the form (one helper), and where to go next."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlparse
+
+from flask import render_template, request, url_for
+
+from govern.console import pages
+from govern.errors import DomainError
+from govern.extensions import db
+from govern.web.failures import answered
+from govern.web.request_cycle import current_principal
+
+
+def refusal(error: DomainError) -> str:
+    """The service's reason for refusing; keeps its audit event when the error says so (as the app handler does)."""
+    answered(error)
+    return error.detail
+
+
+def refuse(error: DomainError, page: Callable[..., Any], *args: Any,
+           reason: Callable[[DomainError], str] = refusal, **form_state: Any):
+    """`page(*args, status, refusal=..., **form_state)` for a refused form: the error's status, its reason in words
+    (`reason` turns the error into them; by default the service's own, keeping the audit event when it says so)."""
+    return page(*args, error.status, refusal=reason(error), **form_state)
+
+
+def account_page(account_id: int, status: int = 200, **form_state: Any):
+    """The account card, with the state of the form that was just posted (its errors, its refusal, a code shown once)."""
+    context = pages.account_page(db.session, account_id, current_principal(), request.values)
+    status = 400 if status == 200 and context["paging_problem"] else status
+    return render_template("console/account.html", **context, **form_state), status
+
+
+def safe_next(target: str | None) -> str:
+    """`target` when it is a path on this site, else the home page: a form's "next" never leads off the console."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlparse(target).netloc:
+        return target
+    return url_for("console.home")
