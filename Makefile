@@ -50,6 +50,7 @@ $(NODE_STAMP): tests/support/package-lock.json
 node-deps: $(NODE_STAMP)
 
 test: translations system-deps services node-deps
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install

@@ -125,6 +125,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         referrer_policy="same-origin",
     )
     init_celery(celery, app, settings)
+    _register_tasks()
     _init_throttle(app, settings)
     _init_broker(app, settings)
     _connect_receivers()
@@ -166,6 +167,19 @@ def _init_broker(app: Flask, settings: Settings) -> None:
     from govern.audit.signing import build_signer
 
     app_services.install_signer(app, build_signer(settings, app_services.broker(app).store))
+
+
+def _register_tasks() -> None:
+    """Every domain's Celery tasks, imported once here so that a worker knows them all (they register on import)."""
+    import govern.audit.tasks  # noqa: F401
+    import govern.broker.tasks  # noqa: F401
+    import govern.credentials.tasks  # noqa: F401
+    import govern.directory.tasks  # noqa: F401
+    import govern.evidence.tasks  # noqa: F401
+    import govern.outbox.tasks  # noqa: F401
+    import govern.publishing.tasks  # noqa: F401
+    import govern.retention.tasks  # noqa: F401
+    import govern.reviews.tasks  # noqa: F401
 
 
 def _connect_receivers() -> None:

@@ -110,15 +110,6 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
     celery.set_default()
     app.extensions["celery"] = celery
     app.extensions["govern.jobs.fast_path"] = _FastPath()
-    import govern.audit.tasks  # noqa: F401  (registers the tasks)
-    import govern.evidence.tasks  # noqa: F401
-    import govern.broker.tasks  # noqa: F401
-    import govern.credentials.tasks  # noqa: F401
-    import govern.publishing.tasks  # noqa: F401
-    import govern.directory.tasks  # noqa: F401
-    import govern.retention.tasks  # noqa: F401
-    import govern.reviews.tasks  # noqa: F401
-    import govern.outbox.tasks  # noqa: F401
 
 
 def _record_failure(session: Session, job_id: str, error: Exception) -> None:
