@@ -15,4 +15,4 @@ from govern.people.models import Person  # noqa: F401
 from govern.policy.models import RegisteredImage  # noqa: F401
 from govern.policy.workflow_models import PolicyException, PolicyViolation  # noqa: F401
 from govern.publishing.models import PublishApproval  # noqa: F401
-from govern.reviews.models import ReviewCampaign, ReviewItem  # noqa: F401
+from govern.reviews.models import ReviewCampaign, ReviewItem, ReviewProgress  # noqa: F401

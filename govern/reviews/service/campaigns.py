@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,8 +23,11 @@ from govern.grants.models import Grant
 from govern.notifications.models import Notification
 from govern.notifications.service import SYSTEM as NOTIFICATIONS, notify
 from govern.people.models import Person, PersonStatus
-from govern.reviews.models import CampaignStatus, DeadlineAction, ItemDecision, ReviewCampaign, ReviewItem, ScopeKind
+from govern.reviews.models import (
+    GOVERNANCE_KEY, CampaignStatus, DeadlineAction, ItemDecision, ReviewCampaign, ReviewItem, ReviewProgress, ScopeKind,
+)
 from govern.reviews import queries
+from govern.reviews.service import tally
 from govern.reviews.service.common import (
     MAX_COMMENT, MAX_NAME, MAX_REMINDER_HOURS, CampaignNotOpen, NothingToReview, ReviewSettings, campaign_snapshot,
     item_facts,
@@ -152,9 +155,10 @@ def fill_campaign(session: Session, actor: Actor, campaign_id: int, now: datetim
         # A bulk load of up to hundreds of thousands of rows: the pages read next should not be planned on the
         # statistics of an empty table while autovacuum catches up (it blocks neither reads nor writes).
         session.execute(text("ANALYZE review_items"))
-    per_reviewer = session.execute(select(ReviewItem.reviewer_person_id, func.count()).where(
-        ReviewItem.campaign_id == campaign.id).group_by(ReviewItem.reviewer_person_id)).all()
-    counts = {reviewer: count for reviewer, count in per_reviewer if reviewer is not None}
+    tally.recount(session, campaign.id)
+    per_reviewer = session.execute(select(ReviewProgress.reviewer_key, ReviewProgress.undecided)
+                                   .where(ReviewProgress.campaign_id == campaign.id)).all()
+    counts = {reviewer: count for reviewer, count in per_reviewer if reviewer != GOVERNANCE_KEY}
     items = sum(count for _reviewer, count in per_reviewer)
     for_governance = items - sum(counts.values())
     campaign.status, campaign.snapshot_at = CampaignStatus.OPEN, now
@@ -252,12 +256,15 @@ def _undecided(session: Session, campaign: ReviewCampaign) -> list[ReviewItem]:
 
 
 def _revoke_unreviewed(session: Session, actor: Actor, campaign: ReviewCampaign, items: Sequence[ReviewItem], now: datetime) -> None:
+    moves: Counter[tally.Move] = Counter()
     for item in items:
         signals.review_removed_grant.send(session, actor=actor, grant_id=item.grant_id,
                                           reason=f"access review {campaign.id} ({campaign.name}): not reviewed by the deadline")
+        moves[item.reviewer_person_id, item.decision, item.reviewer_person_id, ItemDecision.REVOKED_AT_DEADLINE] += 1
         _settle(item, ItemDecision.REVOKED_AT_DEADLINE, actor.id, now, None)
         session.flush()
         record(session, actor, "reviews:item:revoke", "review_item", item.id, **item_facts(item))
+    tally.moved(session, campaign.id, moves)
 
 
 def _escalate(session: Session, actor: Actor, campaign: ReviewCampaign, now: datetime) -> int:
@@ -272,6 +279,7 @@ def _escalate(session: Session, actor: Actor, campaign: ReviewCampaign, now: dat
     session.execute(update(ReviewItem).where(*undecided).values(
         escalated_from_person_id=ReviewItem.reviewer_person_id, reviewer_person_id=None, decision=ItemDecision.ESCALATED,
         decided_by=actor.id, decided_at=now, comment=None).execution_options(synchronize_session=False))
+    tally.moved(session, campaign.id, {(reviewer, None, None, ItemDecision.ESCALATED): count for reviewer, count in by_reviewer})
     session.expire_all()  # the items loaded before the UPDATE show it
     record(session, actor, "reviews:campaign:escalate", "review_campaign", campaign.id, items=escalated,
            previous_reviewers={str(reviewer) if reviewer else "governance": count for reviewer, count in by_reviewer})

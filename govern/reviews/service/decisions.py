@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from govern.reviews.service.common import (
     MAX_COMMENT, AlreadyDecided, AlreadyRemoved, CampaignNotOpen, Decider, NotYourReview, OwnAccess, Verdict, _is_pending,
     item_facts,
 )
+from govern.reviews.service import tally
 from govern.reviews.service.progress import progress_of
 
 
@@ -39,8 +41,10 @@ def _removed_elsewhere(revoked_at: datetime | None, revoked_by: str | None, revo
 def _close_removed_elsewhere(session: Session, actor: Actor, item: ReviewItem) -> None:
     grant = item.grant
     closing = _removed_elsewhere(grant.revoked_at, grant.revoked_by, grant.revoke_reason, grant.expires_at)
+    before = item.decision
     _settle(item, closing["decision"], closing["decided_by"], closing["decided_at"], closing["comment"])
     session.flush()
+    tally.item_moved(session, item, before)
     record(session, actor, "reviews:item:removed_elsewhere", "review_item", item.id, **item_facts(item))
 
 
@@ -48,7 +52,8 @@ def reconcile(session: Session, actor: Actor, campaign: ReviewCampaign, now: dat
     """Close the waiting items whose grant was revoked, or ran out, outside the review: read as rows, updated by
     primary key in one batch, one audit event each written in one batch (an offboarding may close thousands)."""
     query = (select(ReviewItem.id, ReviewItem.campaign_id, ReviewItem.grant_id, ReviewItem.person_id,
-                    ReviewItem.account_id, ReviewItem.grant_role, ReviewItem.reviewer_person_id, Grant.revoked_at,
+                    ReviewItem.account_id, ReviewItem.grant_role, ReviewItem.reviewer_person_id, ReviewItem.decision,
+                    Grant.revoked_at,
                     Grant.revoked_by, Grant.revoke_reason, Grant.expires_at)
              .join(Grant, Grant.id == ReviewItem.grant_id)
              .where(ReviewItem.campaign_id == campaign.id, _is_pending(), not_(Grant.is_effective_at(now or utcnow())))
@@ -58,6 +63,8 @@ def reconcile(session: Session, actor: Actor, campaign: ReviewCampaign, now: dat
         return 0
     closings = {row.id: _removed_elsewhere(row.revoked_at, row.revoked_by, row.revoke_reason, row.expires_at) for row in rows}
     session.execute(update(ReviewItem), [{"id": item_id, **closing} for item_id, closing in closings.items()])
+    tally.moved(session, campaign.id, Counter((row.reviewer_person_id, row.decision, row.reviewer_person_id,
+                                               closings[row.id]["decision"]) for row in rows))
     for item in [obj for obj in session.identity_map.values() if isinstance(obj, ReviewItem) and obj.id in closings]:
         session.expire(item)  # loaded before the batch: read again
     record_many(session, actor, [EventSpec("reviews:item:removed_elsewhere", "review_item", row.id, details={
@@ -110,12 +117,13 @@ def decide_item(session: Session, actor: Actor, decider: Decider, item_id: int, 
         raise AlreadyRemoved(f"this access was already removed outside the review (by {item.decided_by}); "
                              "nothing more to decide")
     comment = (comment or "").strip()[:MAX_COMMENT] or None
-    campaign = item.campaign
+    campaign, before = item.campaign, item.decision
     if verdict == "certify":
         if decider.person_id is not None and decider.person_id == item.person_id:
             raise OwnAccess("you cannot certify your own access: your manager or governance reviews it")
         _settle(item, ItemDecision.CERTIFIED, actor.id, now, comment)
         session.flush()
+        tally.item_moved(session, item, before)
         record(session, actor, "reviews:item:certify", "review_item", item.id, **item_facts(item))
     elif verdict == "revoke":
         if comment is None:
@@ -124,6 +132,7 @@ def decide_item(session: Session, actor: Actor, decider: Decider, item_id: int, 
                                           reason=f"access review {campaign.id} ({campaign.name}): {comment}")
         _settle(item, ItemDecision.REVOKED, actor.id, now, comment)
         session.flush()
+        tally.item_moved(session, item, before)
         record(session, actor, "reviews:item:revoke", "review_item", item.id, **item_facts(item))
     else:
         raise InvalidOperation(f"decide 'certify' or 'revoke', not {verdict!r}")

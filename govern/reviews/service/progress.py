@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from govern.accounts.models import SocialAccount
@@ -16,7 +16,9 @@ from govern.db import utcnow
 from govern.errors import NotFound
 from govern.pagination import Page, paginate
 from govern.people.models import Person
-from govern.reviews.models import CampaignStatus, ItemDecision, ReviewCampaign, ReviewItem
+from govern.reviews.models import (
+    GOVERNANCE_KEY, PROGRESS_COLUMNS, CampaignStatus, ReviewCampaign, ReviewItem, ReviewProgress,
+)
 from govern.reviews.service.common import Decider, _is_pending
 
 
@@ -77,13 +79,15 @@ def list_campaigns(session: Session, status: CampaignStatus | None = None, limit
 
 
 def progress_of(session: Session, campaign_ids: Iterable[int]) -> dict[int, Progress]:
+    """Each campaign's progress, from its rows in review_progress (one per reviewer, kept as items change)."""
     ids = list(campaign_ids)
     counts: dict[int, dict[str, int]] = {campaign_id: defaultdict(int) for campaign_id in ids}
     if ids:
-        rows = session.execute(select(ReviewItem.campaign_id, ReviewItem.decision, func.count())
-                               .where(ReviewItem.campaign_id.in_(ids)).group_by(ReviewItem.campaign_id, ReviewItem.decision))
-        for campaign_id, decision, count in rows:
-            counts[campaign_id][decision.value if decision else "undecided"] += count
+        rows = session.execute(select(ReviewProgress.campaign_id, *(func.sum(getattr(ReviewProgress, name)).label(name)
+                                                                  for name in PROGRESS_COLUMNS))
+                               .where(ReviewProgress.campaign_id.in_(ids)).group_by(ReviewProgress.campaign_id))
+        for row in rows:
+            counts[row.campaign_id].update({name: int(row._mapping[name] or 0) for name in PROGRESS_COLUMNS})
     return {campaign_id: Progress(total=sum(c.values()), **c) for campaign_id, c in counts.items()}
 
 
@@ -98,30 +102,26 @@ class CampaignOverview:
 
 
 def campaign_overview(session: Session, campaign_id: int, limit: int = REVIEWER_ROWS) -> CampaignOverview:
-    """The campaign's progress, per reviewer and in all, from one GROUP BY over its items: per reviewer the counts of
-    each decision; window sums over those groups give the campaign's figures and the number of reviewers, so the
-    items are read once however many reviewers are shown."""
-    def count_of(condition):
-        return func.sum(case((condition, 1), else_=0))
-
-    decided = {decision.value: count_of(ReviewItem.decision == decision).label(decision.value) for decision in ItemDecision}
-    counts = (select(ReviewItem.reviewer_person_id.label("reviewer_id"), func.count().label("total"),
-                     count_of(_is_pending()).label("pending"), *decided.values())
-              .where(ReviewItem.campaign_id == campaign_id).group_by(ReviewItem.reviewer_person_id).subquery())
-    in_all = [func.sum(counts.c[name]).over().label(f"all_{name}") for name in ("total", *decided)]
-    query = (select(counts.c.reviewer_id, counts.c.total, counts.c.pending, Person, func.count().over().label("groups"),
-                    *in_all)
-             .outerjoin(Person, Person.id == counts.c.reviewer_id)
-             .order_by(counts.c.reviewer_id.is_(None), counts.c.pending.desc(), Person.display_name, counts.c.reviewer_id)
+    """The campaign's progress, per reviewer and in all, from its review_progress rows (one per reviewer, kept as
+    items change): window sums over those rows give the campaign's figures and the number of reviewers, so its
+    items are not read at all, however many there are."""
+    counts = {name: getattr(ReviewProgress, name) for name in PROGRESS_COLUMNS}
+    pending = (counts["undecided"] + counts["escalated"]).label("pending")
+    total = sum(counts.values()).label("total")
+    governance = ReviewProgress.reviewer_key == GOVERNANCE_KEY
+    in_all = [func.sum(column).over().label(f"all_{name}") for name, column in counts.items()]
+    query = (select(ReviewProgress.reviewer_key, total, pending, Person, func.count().over().label("groups"), *in_all)
+             .outerjoin(Person, Person.id == ReviewProgress.reviewer_key)  # no person 0: governance
+             .where(ReviewProgress.campaign_id == campaign_id)
+             .order_by(governance, pending.desc(), Person.display_name, ReviewProgress.reviewer_key)
              .limit(limit))
     rows = session.execute(query).all()
     if not rows:
         return CampaignOverview(Progress(), [], 0)
     first = rows[0]._mapping
-    figures = {name: int(first[f"all_{name}"] or 0) for name in decided}
-    total = int(first["all_total"] or 0)
-    progress = Progress(total=total, undecided=total - sum(figures.values()), **figures)
-    reviewers = [ReviewerProgress(row.Person, row.total, int(row.pending or 0)) for row in rows]
+    figures = {name: int(first[f"all_{name}"] or 0) for name in PROGRESS_COLUMNS}
+    progress = Progress(total=sum(figures.values()), **figures)
+    reviewers = [ReviewerProgress(row.Person, int(row.total), int(row.pending)) for row in rows]
     return CampaignOverview(progress, reviewers, int(first["groups"]))
 
 
@@ -132,8 +132,7 @@ def reviewer_progress(session: Session, campaign_id: int, limit: int = REVIEWER_
 
 def reviewer_count(session: Session, campaign_id: int) -> int:
     """How many reviewers (governance counted as one) a campaign has."""
-    reviewers = select(ReviewItem.reviewer_person_id).where(ReviewItem.campaign_id == campaign_id).distinct().subquery()
-    return session.scalar(select(func.count()).select_from(reviewers)) or 0
+    return session.scalar(select(func.count()).where(ReviewProgress.campaign_id == campaign_id)) or 0
 
 
 def _ordered(items: Iterable[ReviewItem]) -> list[ReviewItem]:
