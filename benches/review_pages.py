@@ -11,13 +11,17 @@ in as an admin tied to that owner (as the scale bench signs in), and every SQL s
 
     .venv/bin/python benches/review_pages.py                 # the issue's size
     .venv/bin/python benches/review_pages.py --people 20000 --accounts 1000 --grants 46000   # a quick look
+    git archive main | tar -x -C /tmp/before && .venv/bin/pybabel compile -d /tmp/before/govern/translations
+    .venv/bin/python benches/review_pages.py --before /tmp/before   # that tree first on the same rows, pages compared
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +30,9 @@ from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# --tree: govern (and its tests' helpers) imported from another checkout, for the "before" side of --before
+_TREE = sys.argv[sys.argv.index("--tree") + 1] if "--tree" in sys.argv[:-1] else str(ROOT)
+sys.path.insert(0, _TREE)
 
 import psycopg  # noqa: E402
 from sqlalchemy import event, select, text  # noqa: E402
@@ -164,21 +170,52 @@ def measure(app, client, path: str, runs: int) -> dict:
             "statements": len(statements.rows), "costly": costly}
 
 
+def report(app, client, paths: list[str], runs: int, show: int, dump: Path | None, label: str) -> None:
+    for path in paths:
+        row = measure(app, client, path, runs)
+        print(f"\n[{label}] {row['path']}: HTTP {row['status']}, {row['bytes']:,} bytes, p50 {row['p50']:.1f} ms, "
+              f"p95 {row['p95']:.1f} ms; SQL p50 {row['sql_p50']:.1f} ms in {row['statements']} statements", flush=True)
+        for ms, statement in row["costly"][:show]:
+            shown = statement if len(statement) <= 700 else f"{statement[:250]} ... {statement[-450:]}"
+            print(f"  {ms:7.1f} ms  {shown}", flush=True)
+        if dump is not None:
+            page = client.get(path).get_data(as_text=True)
+            # what differs between two requests by design: the form token and the script nonce
+            page = re.sub(r'(name="csrf_token" value=|nonce=)"[^"]+"', r'\1"-"', page)
+            (dump / f"{label}{path.replace('/', '_')}.html").write_text(page)
+
+
+def app_for(url: str, scratch: str):
+    from govern import create_app
+
+    return create_app({"database_url": url, "secret_key": SECRET_KEY, "instance_path": scratch, "log_level": "WARNING",
+                       "audit_signing_key_dir": str(Path(scratch) / "keys"), "secure_cookies": False})
+
+
+def measure_existing(name: str, args) -> int:
+    """Measure a database built by an earlier run (--database): how another tree (--tree) serves the same rows."""
+    from govern.extensions import db
+    from tests.support.console import sign_in_as
+
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    with tempfile.TemporaryDirectory(prefix="review-pages-") as scratch:
+        app = app_for(url, scratch)
+        with app.app_context():
+            user_id = db.session.scalar(text("SELECT id FROM console_users WHERE email = 'review-bench@example.com'"))
+            campaign_id = db.session.scalar(text("SELECT max(id) FROM review_campaigns"))
+        client = sign_in_as(app, app.test_client(), user_id)
+        report(app, client, ["/reviews", f"/reviews/campaigns/{campaign_id}"], args.runs, args.show,
+               Path(args.dump) if args.dump else None, args.label)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--people", type=int, default=100_000)
-    parser.add_argument("--accounts", type=int, default=5_000)
-    parser.add_argument("--grants", type=int, default=230_000)
-    parser.add_argument("--leavers", type=int, default=3_000)
-    parser.add_argument("--decisions", type=int, default=300, help="items decided through the service before measuring")
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--show", type=int, default=4, help="costliest statements listed per page")
-    parser.add_argument("--keep", action="store_true", help="leave the database for a look at its plans (drop it yourself)")
-    args = parser.parse_args(argv)
+    args = parse(argv)
+    if args.database:
+        return measure_existing(args.database, args)
 
     from alembic import command as alembic_command
 
-    from govern import create_app
     from govern.cli import alembic_config
     from tests.support.console import sign_in_as
 
@@ -190,18 +227,20 @@ def main(argv: list[str] | None = None) -> int:
         alembic_command.upgrade(alembic_config(url), "head")
         say(f"migrated in {time.perf_counter() - started:.1f} s")
         with tempfile.TemporaryDirectory(prefix="review-pages-") as scratch:
-            app = create_app({"database_url": url, "secret_key": SECRET_KEY, "instance_path": scratch,
-                              "log_level": "WARNING", "audit_signing_key_dir": str(Path(scratch) / "keys"),
-                              "secure_cookies": False})
+            dump = Path(scratch) / "pages"
+            dump.mkdir()
+            app = app_for(url, scratch)
             ids = build(app, args)
+            if args.before:  # the same rows served by another tree first (a subprocess: one govern per process)
+                subprocess.run([sys.executable, __file__, "--database", name, "--tree", args.before, "--label", "before",
+                                "--runs", str(args.runs), "--show", str(args.show), "--dump", str(dump)], check=True)
             client = sign_in_as(app, app.test_client(), ids["user_id"])
-            for path in ("/reviews", f"/reviews/campaigns/{ids['campaign_id']}"):
-                row = measure(app, client, path, args.runs)
-                print(f"\n{row['path']}: HTTP {row['status']}, {row['bytes']:,} bytes, p50 {row['p50']:.1f} ms, "
-                      f"p95 {row['p95']:.1f} ms; SQL p50 {row['sql_p50']:.1f} ms in {row['statements']} statements")
-                for ms, statement in row["costly"][:args.show]:
-                    shown = statement if len(statement) <= 700 else f"{statement[:250]} ... {statement[-450:]}"
-                    print(f"  {ms:7.1f} ms  {shown}")
+            paths = ["/reviews", f"/reviews/campaigns/{ids['campaign_id']}"]
+            report(app, client, paths, args.runs, args.show, dump if args.before else None, args.label)
+            if args.before:
+                for path in paths:
+                    same = [(dump / f"{label}{path.replace('/', '_')}.html").read_text() for label in ("before", args.label)]
+                    print(f"\n{path}: the page is {'the same' if same[0] == same[1] else 'DIFFERENT'} on both trees")
     finally:
         if args.keep:
             say(f"kept {name}: DROP DATABASE \"{name}\" when done")
@@ -209,6 +248,25 @@ def main(argv: list[str] | None = None) -> int:
             drop_database(name)
             say(f"dropped {name}")
     return 0
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--accounts", type=int, default=5_000)
+    parser.add_argument("--grants", type=int, default=230_000)
+    parser.add_argument("--leavers", type=int, default=3_000)
+    parser.add_argument("--decisions", type=int, default=300, help="items decided through the service before measuring")
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--show", type=int, default=4, help="costliest statements listed per page")
+    parser.add_argument("--keep", action="store_true", help="leave the database for a look at its plans (drop it yourself)")
+    parser.add_argument("--before", metavar="TREE", help="another checkout of govern (e.g. `git archive main` unpacked) "
+                        "measured first on the same database, and its pages compared with this tree's")
+    parser.add_argument("--label", default="this tree", help=argparse.SUPPRESS)
+    parser.add_argument("--database", help=argparse.SUPPRESS)  # measure only, on a database built by a run with --before
+    parser.add_argument("--tree", help=argparse.SUPPRESS)  # import govern from there
+    parser.add_argument("--dump", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
 
 
 if __name__ == "__main__":

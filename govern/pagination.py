@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -63,15 +63,22 @@ def paginate(
     limit: int,
     cursor: str | None,
     descending: bool = False,
+    load: Callable[[Sequence[Any]], Sequence[T]] | None = None,
 ) -> Page[T]:
-    """Ascending (or descending) by (sort_column, id); fetches one extra row to know whether a next page exists."""
+    """Ascending (or descending) by (sort_column, id); fetches one extra row to know whether a next page exists.
+
+    With `load`, `query` selects columns (at least sort_column and id_column), not objects: the page is chosen from
+    those narrow rows and `load` turns the page's rows into the objects shown, in the same order. A query that joins
+    many tables then runs on the page's ids only, not on every row the sort has to look at."""
     if cursor:
         value, row_id = _decode(cursor, sort_key)
         after = tuple_(sort_column, id_column) < tuple_(value, row_id) if descending else tuple_(sort_column, id_column) > tuple_(value, row_id)
         query = query.where(after)
     order = (sort_column.desc(), id_column.desc()) if descending else (sort_column, id_column)
-    rows = list(session.scalars(query.order_by(*order).limit(limit + 1)).unique())
+    page = query.order_by(*order).limit(limit + 1)
+    rows = list(session.execute(page).all() if load else session.scalars(page).unique())
+    shown = load or (lambda found: found)
     if len(rows) <= limit:
-        return Page(rows, None)
+        return Page(shown(rows), None)
     last = rows[limit - 1]
-    return Page(rows[:limit], _encode(sort_key, getattr(last, sort_column.key), getattr(last, id_column.key)))
+    return Page(shown(rows[:limit]), _encode(sort_key, getattr(last, sort_column.key), getattr(last, id_column.key)))
