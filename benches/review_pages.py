@@ -3,14 +3,14 @@
 A reduced reproduction of what benches/scale.py measures for `/reviews` and `/reviews/campaigns/<id>`: a fresh
 PostgreSQL database (`govern_bench_reviews_<pid>`, dropped at the end) migrated to head, the organisation loaded
 set-based by tests/support/large_org.py (100,000 people, 5,000 accounts, 230,000 grants in force), one person made
-the owner of 100 accounts, and a campaign over all accounts opened by govern's own service (`open_campaign`: the
-same INSERT ... SELECT that resolves reviewers up the manager chain in SQL). Some items are then decided through the
-service, so the counts are not all "undecided". Each page is fetched in-process with the Flask test client, signed
-in as an admin tied to that owner (as the scale bench signs in), and every SQL statement is timed
-(before/after_cursor_execute), so the table says which statements cost:
+the owner of 100 accounts (the first held by 5,000 people, as in benches/_scale_org.py), and a campaign over all
+accounts opened by govern's own service (`open_campaign`: the same INSERT ... SELECT that resolves reviewers up the
+manager chain in SQL). Some items are then decided through the service, so the counts are not all "undecided".
+Each page is fetched in-process with the Flask test client, signed in as an admin tied to that owner (as the scale
+bench signs in), and every SQL statement is timed (before/after_cursor_execute), so the output says which cost:
 
     .venv/bin/python benches/review_pages.py                 # the issue's size
-    .venv/bin/python benches/review_pages.py --people 20000 --accounts 1000 --grants 46000   # a quick look
+    .venv/bin/python benches/review_pages.py --people 20000 --accounts 1000 --grants 46000 --leavers 500   # a quick look
     git archive main | tar -x -C /tmp/before && .venv/bin/pybabel compile -d /tmp/before/govern/translations
     .venv/bin/python benches/review_pages.py --before /tmp/before   # that tree first on the same rows, pages compared
 """
@@ -83,6 +83,13 @@ def build(app, args) -> dict[str, int]:
         session.execute(text("UPDATE social_accounts SET owner_id = :owner WHERE id BETWEEN :a AND :b"),
                         {"owner": owner, "a": org.first_account_id + args.accounts // 5,
                          "b": org.first_account_id + args.accounts // 5 + OWNED - 1})
+        # as in the scale organisation, the owner's first account is the big one: `big_account` people hold it
+        session.execute(text(
+            "INSERT INTO grants (person_id, account_id, role, granted_by, reason, starts_at, created_at) "
+            "SELECT :first + 1 + (k * 19) % :people, :account, 'analyst', 'bench:review-pages', 'big account', "
+            "now() - interval '30 days', now() - interval '30 days' FROM generate_series(0, :big - 1) AS k"),
+            {"first": org.first_person_id, "people": args.people - args.leavers - 1, "big": args.big_account,
+             "account": org.first_account_id + args.accounts // 5})
         # 20 accounts owned by nobody: governance decides their grants (an admin sees those on its page too)
         session.execute(text("UPDATE social_accounts SET owner_id = NULL WHERE id BETWEEN :a AND :b"),
                         {"a": org.first_account_id + args.accounts // 2, "b": org.first_account_id + args.accounts // 2 + 19})
@@ -254,7 +261,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--accounts", type=int, default=5_000)
-    parser.add_argument("--grants", type=int, default=230_000)
+    parser.add_argument("--grants", type=int, default=225_000, help="spread over the accounts, besides the big account's")
+    parser.add_argument("--big-account", type=int, default=5_000, help="holders of the owner's first account")
     parser.add_argument("--leavers", type=int, default=3_000)
     parser.add_argument("--decisions", type=int, default=300, help="items decided through the service before measuring")
     parser.add_argument("--runs", type=int, default=20)
