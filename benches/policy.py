@@ -41,8 +41,8 @@ SUPPORTED = {"govern": set(SCORED_ENTITIES), "govern+10k": set(SCORED_ENTITIES),
 
 
 def _govern(lexicon_terms: int):
-    from govern.policy.engine import compile_packs, evaluate
-    from govern.policy.packs import load_packs
+    from govern.policy.engine.evaluation import compile_packs, evaluate
+    from govern.policy.engine.packs import load_packs
 
     rng = random.Random(99)
     extra = [("confidentiality.codename", "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(6, 14))))

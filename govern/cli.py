@@ -15,8 +15,8 @@ from govern.directory.cli import directory, sync
 from govern.evidence.cli import evidence
 from govern.outbox.cli import relay_command, show_command
 from govern.policy.cli import policy
-from govern.policy.impostors_cli import impostors
-from govern.policy.registry_cli import register_image_command
+from govern.policy.images.cli import register_image_command
+from govern.policy.impostors.cli import impostors
 from govern.reports.cli import report
 from govern.retention.cli import legal_hold, retention
 from govern.scim.cli import scim

@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from govern.policy.engine import CompiledPolicy, check_examples, evaluate, load_policy
-from govern.policy.findings import Detection
-from govern.policy.packs import PackError
+from govern.policy.engine.evaluation import CompiledPolicy, check_examples, evaluate, load_policy
+from govern.policy.engine.findings import Detection
+from govern.policy.engine.packs import PackError
 
 _PACKS_OPTION = click.option(
     "--packs", "packs_dir", type=click.Path(file_okay=False, path_type=Path), default=None,

@@ -14,7 +14,7 @@ import hmac
 import unicodedata
 from dataclasses import dataclass
 
-from govern.policy.findings import Finding
+from govern.policy.engine.findings import Finding
 
 EXACT_ENTITIES = frozenset({"SECRET"})  # a token is its exact characters; case or punctuation make another token
 

@@ -19,13 +19,13 @@ from govern.actor import Actor
 from govern.audit.service import record
 from govern.db import utcnow
 from govern.errors import DomainError, InvalidOperation, NotFound
-from govern.policy import engine, packs
+from govern.policy.engine import evaluation, packs
+from govern.policy.engine.findings import Action, Decision, Finding
 from govern.policy.exceptions import ExceptionScope, ExceptionSet, value_digest
-from govern.policy.findings import Action, Decision, Finding
-from govern.policy.impostors import DEFAULT_MIN_SCORE, Handle, ImpostorMatch, find_impostors
 from govern.policy.images.checks import scan_media, text_repost_detections
 from govern.policy.images.limits import DEFAULT_LIMITS, ImageLimits, ImageRejected
-from govern.policy.registry import registry_snapshot
+from govern.policy.images.registry import registry_snapshot
+from govern.policy.impostors.matching import DEFAULT_MIN_SCORE, Handle, ImpostorMatch, find_impostors
 from govern.policy.workflow_models import ContentKind, PolicyException, PolicyViolation, ViolationStatus
 
 log = structlog.get_logger(__name__)
@@ -86,16 +86,16 @@ class PolicyRuntime:
         self.company_names = company_names
         self.image_limits = image_limits
         self.exception_key = exception_key  # keys the value digests of exceptions (derived from the app's secret key)
-        self._compiled: engine.CompiledPolicy | None = None
+        self._compiled: evaluation.CompiledPolicy | None = None
         self._lock = threading.Lock()
 
     @property
-    def compiled(self) -> engine.CompiledPolicy:
+    def compiled(self) -> evaluation.CompiledPolicy:
         if self._compiled is None:
             with self._lock:
                 if self._compiled is None:
                     try:
-                        self._compiled = engine.compile_packs(packs.load_packs(self.packs_dir))
+                        self._compiled = evaluation.compile_packs(packs.load_packs(self.packs_dir))
                     except packs.PackError as exc:
                         log.error("policy_packs_refused", error=str(exc))
                         raise PolicyUnavailable(f"no policy is in force, so nothing can be checked or published: {exc}") from None
@@ -108,7 +108,7 @@ class PolicyRuntime:
     def reload(self) -> str:
         """Load and compile the packs again; raises PackError (file, line, reason) and keeps the old ones."""
         try:
-            fresh = engine.compile_packs(packs.load_packs(self.packs_dir))
+            fresh = evaluation.compile_packs(packs.load_packs(self.packs_dir))
         except packs.PackError as exc:
             raise PacksRefused(f"{exc}; the packs in force stay") from None
         with self._lock:
@@ -122,11 +122,11 @@ def packs_summary(runtime: PolicyRuntime) -> dict[str, Any]:
 
 
 # --- evaluating -------------------------------------------------------------------------------
-def context_for(account: SocialAccount | None, network: str | None = None) -> engine.PolicyContext | None:
+def context_for(account: SocialAccount | None, network: str | None = None) -> evaluation.PolicyContext | None:
     if account is None:
-        return engine.PolicyContext(network=network) if network else None
+        return evaluation.PolicyContext(network=network) if network else None
     country = next((tag.split(":", 1)[1].upper() for tag in account.tags or [] if tag.lower().startswith("country:")), None)
-    return engine.PolicyContext(
+    return evaluation.PolicyContext(
         network=account.network.key, account_id=str(account.id), business_unit=account.business_unit, country=country,
     )
 
@@ -164,7 +164,7 @@ def evaluate(
             raise UnreadableMedia(str(exc)) from None
     else:
         media_detections = text_repost_detections(text)
-    return engine.evaluate(runtime.compiled, text, account=context_for(account, network), media_detections=media_detections,
+    return evaluation.evaluate(runtime.compiled, text, account=context_for(account, network), media_detections=media_detections,
                            exceptions=active_exceptions(session, runtime, account_id))
 
 

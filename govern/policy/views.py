@@ -27,11 +27,11 @@ from govern.console.templating import isolate
 from govern.errors import DomainError, NotFound
 from govern.extensions import db
 from govern.policy import service
-from govern.policy.detectors.base import REASONS
+from govern.policy.engine.detectors.base import REASONS
+from govern.policy.engine.findings import Action, Decision
+from govern.policy.engine.packs import Rule
 from govern.policy.exceptions import ExceptionScope
-from govern.policy.findings import Action, Decision
-from govern.policy.impostors import ImpostorMatch, parse_candidates
-from govern.policy.packs import Rule
+from govern.policy.impostors.matching import ImpostorMatch, parse_candidates
 from govern.policy.schemas import MAX_TEXT, ViolationQuerySchema
 from govern.policy.workflow_models import ViolationStatus
 from govern.web.authz import requires

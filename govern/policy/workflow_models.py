@@ -12,8 +12,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from govern.accounts.models import SocialAccount
 from govern.db import Base, enum_column, utcnow
+from govern.policy.engine.findings import Action
 from govern.policy.exceptions import ExceptionScope
-from govern.policy.findings import Action
 
 
 class ViolationStatus(str, enum.Enum):

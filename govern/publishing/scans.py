@@ -17,7 +17,7 @@ from govern.broker.context import ActionFailed
 from govern.broker.models import AccountConnection, ConnectionHealth
 from govern.broker.service import perform_action
 from govern.errors import DomainError
-from govern.policy.findings import Action
+from govern.policy.engine.findings import Action
 from govern.policy.service import evaluate, record_scanned_item
 from govern.policy.workflow_models import ContentKind, PolicyViolation
 from govern.publishing.service import Publisher

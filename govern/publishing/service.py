@@ -15,7 +15,7 @@ from govern.broker import service as broker
 from govern.broker.context import BrokerContext
 from govern.db import utcnow
 from govern.errors import DomainError, InvalidOperation, NotFound
-from govern.policy.findings import Action, Decision
+from govern.policy.engine.findings import Action, Decision
 from govern.policy.service import PolicyRuntime, decode_media, evaluate
 from govern.publishing.models import ApprovalStatus, PublishApproval
 

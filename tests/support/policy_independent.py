@@ -106,8 +106,8 @@ Engine = Callable[[str], tuple[str, list[Found]]]  # text -> (decision, findings
 
 def govern_engine() -> Engine:
     """govern's engine on the repository's packs, as `govern policy check` runs it (no account context)."""
-    from govern.policy.engine import compile_packs, evaluate
-    from govern.policy.packs import load_packs
+    from govern.policy.engine.evaluation import compile_packs, evaluate
+    from govern.policy.engine.packs import load_packs
 
     compiled = compile_packs(load_packs(ROOT / "policies"))
 

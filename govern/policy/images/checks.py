@@ -6,7 +6,7 @@ import re
 import time
 from collections.abc import Sequence
 
-from govern.policy.findings import Detection
+from govern.policy.engine.findings import Detection
 from govern.policy.images.decoding import pixel_count
 from govern.policy.images.fingerprints import HASH_BITS, ImageFingerprint, RegistrySnapshot, fingerprint
 from govern.policy.images.limits import DEFAULT_LIMITS, ImageLimits, ImageRejected

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govern.audit.models import AuditEvent
-from govern.policy.text import normalize
+from govern.policy.engine.text import normalize
 from govern.policy.workflow_models import PolicyViolation, ViolationStatus
 from govern.publishing.models import ApprovalStatus, PublishApproval
 from govern.publishing.service import CONTENT_ACTIONS

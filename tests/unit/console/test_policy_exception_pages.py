@@ -13,7 +13,7 @@ from govern import app_services
 from govern.audit.models import AuditEvent
 from govern.auth.roles import Role
 from govern.policy import service
-from govern.policy.findings import Action
+from govern.policy.engine.findings import Action
 from govern.policy.workflow_models import ContentKind, PolicyException, ViolationStatus
 from tests import factories
 from tests.support.console import signed_in_with_role

@@ -11,7 +11,7 @@ import pytest
 from govern.actor import Actor
 from govern.auth.roles import Role
 from govern.auth.service import ensure_console_user
-from govern.policy.findings import Action
+from govern.policy.engine.findings import Action
 from govern.policy.workflow_models import ContentKind, PolicyViolation
 from govern.publishing.models import PublishApproval
 from tests import factories

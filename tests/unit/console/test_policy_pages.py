@@ -9,7 +9,7 @@ import re
 import pytest
 
 from govern.auth.roles import Role
-from govern.policy.findings import Action
+from govern.policy.engine.findings import Action
 from govern.policy.workflow_models import ContentKind, PolicyViolation, ViolationStatus
 from govern.publishing.models import ApprovalStatus, PublishApproval
 from tests import factories

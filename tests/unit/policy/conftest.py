@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from govern.policy.engine import CompiledPolicy, load_policy
+from govern.policy.engine.evaluation import CompiledPolicy, load_policy
 from tests.support.policy_packs import PACKS
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from govern.policy.engine import evaluate
+from govern.policy.engine.evaluation import evaluate
 from tests.support.policy_corpus import Planted, Post, generate, score
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from govern.policy.detectors import mask_preview, redact
-from govern.policy.detectors.financial import card_brand
-from govern.policy.detectors.identity import valid_egyptian_id, valid_emirates_id, valid_saudi_id
-from govern.policy.engine import PolicyContext, evaluate
+from govern.policy.engine.detectors import mask_preview, redact
+from govern.policy.engine.detectors.financial import card_brand
+from govern.policy.engine.detectors.identity import valid_egyptian_id, valid_emirates_id, valid_saudi_id
+from govern.policy.engine.evaluation import PolicyContext, evaluate
 
 
 def found(compiled, text, **context):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from govern.policy.engine import PolicyContext, check_examples, compile_packs, evaluate
-from govern.policy.findings import Action, Detection
-from govern.policy.packs import load_packs
+from govern.policy.engine.evaluation import PolicyContext, check_examples, compile_packs, evaluate
+from govern.policy.engine.findings import Action, Detection
+from govern.policy.engine.packs import load_packs
 
 from .conftest import PACKS
 

@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from govern import app_services
 from govern.audit.models import AuditEvent
 from govern.auth.roles import Role
-from govern.policy import engine, service
+from govern.policy import service
+from govern.policy.engine import evaluation
+from govern.policy.engine.findings import Action
 from govern.policy.exceptions import ExceptionScope, ExceptionSet, canonical_value, value_digest
-from govern.policy.findings import Action
 from govern.policy.workflow_models import ContentKind, PolicyException, ViolationStatus
 from govern.publishing import service as publishing
 from tests import factories
@@ -37,16 +38,16 @@ def test_the_engine_leaves_out_what_an_exception_excuses_and_only_that(compiled)
     key = b"test-key"
     digest = value_digest(key, "EMAIL_ADDRESS", "dana@example.com")
     on_account = ExceptionSet.of(key, [(ExceptionScope.VALUE_ON_ACCOUNT, "privacy.email", "7", digest)])
-    here, there = engine.PolicyContext(account_id="7"), engine.PolicyContext(account_id="8")
-    assert engine.evaluate(compiled, EMAIL_POST, account=here, exceptions=on_account).decision is Action.ALLOW
-    assert engine.evaluate(compiled, EMAIL_POST, account=there, exceptions=on_account).decision is Action.REQUIRE_APPROVAL
-    other = engine.evaluate(compiled, "Write to omar@example.com", account=here, exceptions=on_account)
+    here, there = evaluation.PolicyContext(account_id="7"), evaluation.PolicyContext(account_id="8")
+    assert evaluation.evaluate(compiled, EMAIL_POST, account=here, exceptions=on_account).decision is Action.ALLOW
+    assert evaluation.evaluate(compiled, EMAIL_POST, account=there, exceptions=on_account).decision is Action.REQUIRE_APPROVAL
+    other = evaluation.evaluate(compiled, "Write to omar@example.com", account=here, exceptions=on_account)
     assert other.decision is Action.REQUIRE_APPROVAL
-    both = engine.evaluate(compiled, "dana@example.com or omar@example.com", account=here, exceptions=on_account)
+    both = evaluation.evaluate(compiled, "dana@example.com or omar@example.com", account=here, exceptions=on_account)
     assert [f.preview for f in both.findings] == ["o***@example.com"]
     rule_off = ExceptionSet.of(key, [(ExceptionScope.RULE_ON_ACCOUNT, "privacy.email", "7", None)])
-    assert engine.evaluate(compiled, "omar@example.com", account=here, exceptions=rule_off).decision is Action.ALLOW
-    assert engine.evaluate(compiled, SECRET_POST, account=here, exceptions=rule_off).decision is Action.BLOCK
+    assert evaluation.evaluate(compiled, "omar@example.com", account=here, exceptions=rule_off).decision is Action.ALLOW
+    assert evaluation.evaluate(compiled, SECRET_POST, account=here, exceptions=rule_off).decision is Action.BLOCK
 
 
 # --- the service: scans record digests, exceptions are made, honoured and removed ----------------

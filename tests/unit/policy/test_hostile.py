@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from govern.policy.engine import MAX_CANDIDATES_PER_PATTERN, evaluate
-from govern.policy.findings import Action
+from govern.policy.engine.evaluation import MAX_CANDIDATES_PER_PATTERN, evaluate
+from govern.policy.engine.findings import Action
 
 HOSTILE = {
     "one_megabyte_prose": ("Our team is growing and we love hearing from you. " * 21000)[:1_000_000],

@@ -12,9 +12,9 @@ from govern.audit.models import AuditEvent
 from govern.audit.trail import verify_chain
 from govern.errors import Conflict, InvalidOperation
 from govern.policy.images.checks import IMAGE_PROTECTED, scan_media
+from govern.policy.images.cli import register_image_command
+from govern.policy.images.registry import register_image, registry_snapshot
 from govern.policy.models import RegisteredImage, RightsStatus
-from govern.policy.registry import register_image, registry_snapshot
-from govern.policy.registry_cli import register_image_command
 from tests.support.images import encode, picture
 
 

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from govern import app_services
-from govern.policy.impostors import Handle, find_impostors, parse_candidates
-from govern.policy.impostors_cli import impostors
+from govern.policy.impostors.cli import impostors
+from govern.policy.impostors.matching import Handle, find_impostors, parse_candidates
 from govern.policy.service import inventory_handles
 
 OWN = [Handle("x", "acme"), Handle("instagram", "acme.official"), Handle("x", "AcmeLabs"), Handle("x", "ibm")]

@@ -13,8 +13,8 @@ from collections import Counter
 
 import pytest
 
-from govern.policy.detectors.identity import KIND_CONTEXT
-from govern.policy.detectors.secrets import DETECTORS as SECRET_DETECTORS
+from govern.policy.engine.detectors.identity import KIND_CONTEXT
+from govern.policy.engine.detectors.secrets import DETECTORS as SECRET_DETECTORS
 from tests.support.policy_independent import (
     DATA, ISSUE_EXAMPLES, ORDINARY, PEER, PEER_ENTITIES, PEER_SOURCES, check_issue_examples, govern_engine,
     load_issue_examples, load_ordinary, load_peer, score_ordinary, score_peer,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from govern.policy.detectors.base import quantity_spans
-from govern.policy.detectors.contact import _possible_number
-from govern.policy.engine import PolicyContext, evaluate
+from govern.policy.engine.detectors.base import quantity_spans
+from govern.policy.engine.detectors.contact import _possible_number
+from govern.policy.engine.evaluation import PolicyContext, evaluate
 
 
 def found(compiled, text, **context):

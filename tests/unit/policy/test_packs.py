@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from govern.policy.engine import evaluate, load_policy
-from govern.policy.packs import PackError, load_packs
+from govern.policy.engine.evaluation import evaluate, load_policy
+from govern.policy.engine.packs import PackError, load_packs
 
 from tests.support.policy_packs import GOOD_RULE, PACKS, write_packs
 

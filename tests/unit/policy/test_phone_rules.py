@@ -8,8 +8,8 @@ import phonenumbers
 import pytest
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
-from govern.policy.detectors.base import digits_of
-from govern.policy.detectors.contact import DEFAULT_REGIONS, valid_number
+from govern.policy.engine.detectors.base import digits_of
+from govern.policy.engine.detectors.contact import DEFAULT_REGIONS, valid_number
 
 
 def _phonenumbers_answer(candidate: str, regions: tuple[str, ...]) -> tuple[str, str | None] | None:

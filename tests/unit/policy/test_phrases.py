@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import re2
 
-from govern.policy.engine import evaluate, load_policy
-from govern.policy.findings import Action, Severity
-from govern.policy.packs import PackError, load_packs, phrase_regex, phrases_pattern
+from govern.policy.engine.evaluation import evaluate, load_policy
+from govern.policy.engine.findings import Action, Severity
+from govern.policy.engine.packs import PackError, load_packs, phrase_regex, phrases_pattern
 
 from tests.support.policy_packs import GOOD_RULE, write_packs
 

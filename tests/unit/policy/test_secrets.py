@@ -14,8 +14,8 @@ import zlib
 
 import pytest
 
-from govern.policy.detectors.secrets import _entropy, _random_part, _sequential
-from govern.policy.engine import evaluate
+from govern.policy.engine.detectors.secrets import _entropy, _random_part, _sequential
+from govern.policy.engine.evaluation import evaluate
 
 _RNG = random.Random(20261205)
 _ALNUM = string.ascii_letters + string.digits

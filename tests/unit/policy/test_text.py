@@ -7,7 +7,7 @@ import random
 import pytest
 
 from govern.policy.confusables import skeleton
-from govern.policy.text import fold_term, normalize
+from govern.policy.engine.text import fold_term, normalize
 
 
 @pytest.mark.parametrize(("original", "folded"), [

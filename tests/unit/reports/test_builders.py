@@ -14,7 +14,7 @@ from govern.grants.models import Grant, GrantRole
 from govern.grants.service import create_grant, revoke_grant
 from govern.people.models import PersonSource, PersonStatus
 from govern.people.service import upsert_person
-from govern.policy.findings import Action
+from govern.policy.engine.findings import Action
 from govern.policy.workflow_models import ContentKind, PolicyViolation, ViolationStatus
 from govern.publishing.models import ApprovalStatus, PublishApproval
 from govern.reports.document import UnknownReport

@@ -17,7 +17,7 @@ from govern.notifications.models import Notification
 from govern.outbox import service as outbox
 from govern.outbox.models import FINISHED, JobState, OutboxJob
 from govern.people.models import Person
-from govern.policy.findings import Action
+from govern.policy.engine.findings import Action
 from govern.policy.workflow_models import ContentKind, PolicyViolation, ViolationStatus
 from govern.publishing.models import ApprovalStatus, PublishApproval
 from govern.retention.kinds import DEFAULT_RETENTION_DAYS

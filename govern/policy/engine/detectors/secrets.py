@@ -34,8 +34,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
-from govern.policy.detectors.base import Hit, PatternDetector, Scan
-from govern.policy.text import fold_char
+from govern.policy.engine.detectors.base import Hit, PatternDetector, Scan
+from govern.policy.engine.text import fold_char
 
 _EDGE_BEFORE = r"(?<![a-z0-9_])"
 _EDGE_AFTER = r"(?![a-z0-9_])"

@@ -8,7 +8,7 @@ import string
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
 
-from govern.policy.detectors.base import (
+from govern.policy.engine.detectors.base import (
     Hit, PatternDetector, Scan, context_words, digits_of, group_prefixes, standalone,
 )
 

@@ -9,8 +9,8 @@ import click
 from govern.cli_support import cli_actor, with_app
 from govern.extensions import db
 from govern.policy.images.limits import DEFAULT_LIMITS
+from govern.policy.images.registry import register_image
 from govern.policy.models import RightsStatus
-from govern.policy.registry import register_image
 
 
 @click.command("register-image")

@@ -7,12 +7,12 @@ import re
 
 import phonenumbers
 
-from govern.policy.detectors import phone_rules
-from govern.policy.detectors.base import (
+from govern.policy.engine.detectors import phone_rules
+from govern.policy.engine.detectors.base import (
     Hit, PatternDetector, Scan, context_words, digits_of, group_prefixes,
     standalone,
 )
-from govern.policy.text import fold_term
+from govern.policy.engine.text import fold_term
 
 # --- e-mail ---------------------------------------------------------------------------------------
 

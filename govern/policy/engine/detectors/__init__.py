@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from govern.policy.detectors import contact, financial, identity, secrets
-from govern.policy.detectors.base import Hit, PatternDetector, Scan
-from govern.policy.detectors.contact import canonical_phone, phone_regions
-from govern.policy.detectors.masking import mask_preview, redact
+from govern.policy.engine.detectors import contact, financial, identity, secrets
+from govern.policy.engine.detectors.base import Hit, PatternDetector, Scan
+from govern.policy.engine.detectors.contact import canonical_phone, phone_regions
+from govern.policy.engine.detectors.masking import mask_preview, redact
 
 # Phone numbers last: a phone-shaped run inside a card, IBAN, ID or secret found before it is not parsed again.
 BUILTIN: tuple[PatternDetector, ...] = financial.DETECTORS + identity.DETECTORS + secrets.DETECTORS + contact.DETECTORS

@@ -8,7 +8,7 @@ import unicodedata
 import click
 from govern.cli_support import with_app
 from govern.extensions import db
-from govern.policy.impostors import DEFAULT_MIN_SCORE, ImpostorMatch, parse_candidates
+from govern.policy.impostors.matching import DEFAULT_MIN_SCORE, ImpostorMatch, parse_candidates
 from govern.policy.service import lookalikes_of_inventory
 
 

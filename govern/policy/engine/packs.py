@@ -16,12 +16,12 @@ import jsonschema
 import re2
 import yaml
 
-from govern.policy.detectors import KINDS
-from govern.policy.findings import Action, Severity
-from govern.policy.text import fold_char
+from govern.policy.engine.detectors import KINDS
+from govern.policy.engine.findings import Action, Severity
+from govern.policy.engine.text import fold_char
 
 SCHEMA_PATH = Path(__file__).with_name("pack.schema.json")
-DEFAULT_PACKS_DIR = Path(__file__).resolve().parents[2] / "policies"
+DEFAULT_PACKS_DIR = Path(__file__).resolve().parents[3] / "policies"
 
 
 class PackError(Exception):

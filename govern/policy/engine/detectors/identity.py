@@ -10,7 +10,7 @@ from stdnum import luhn
 from stdnum.il import idnr
 from stdnum.us import ssn
 
-from govern.policy.detectors.base import (
+from govern.policy.engine.detectors.base import (
     Hit, PatternDetector, Scan, context_words, digits_of, group_prefixes, standalone,
 )
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from govern.policy.text import NormalizedText, fold_term
+from govern.policy.engine.text import NormalizedText, fold_term
 
 
 @dataclass(frozen=True, slots=True)

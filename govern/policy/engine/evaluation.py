@@ -17,12 +17,12 @@ from typing import Iterable
 import ahocorasick
 import re2
 
-from govern.policy.detectors import BUILTIN, PRIORITY, Hit, PatternDetector, Scan, canonical_phone, mask_preview, phone_regions
-from govern.policy.detectors.base import REASONS, digits_of
+from govern.policy.engine.detectors import BUILTIN, PRIORITY, Hit, PatternDetector, Scan, canonical_phone, mask_preview, phone_regions
+from govern.policy.engine.detectors.base import REASONS, digits_of
+from govern.policy.engine.findings import Action, Decision, Detection, Finding, Severity
+from govern.policy.engine.packs import Example, LoadedPacks, PackError, Rule, Term, load_packs
+from govern.policy.engine.text import NormalizedText, fold_term, normalize
 from govern.policy.exceptions import ExceptionSet
-from govern.policy.findings import Action, Decision, Detection, Finding, Severity
-from govern.policy.packs import Example, LoadedPacks, PackError, Rule, Term, load_packs
-from govern.policy.text import NormalizedText, fold_term, normalize
 
 # Bounds that keep any input from stalling a worker. RE2 is linear in the text; these cap the Python work
 # done per candidate (validators, phone parsing) so a post stuffed with decoys cannot multiply it.
