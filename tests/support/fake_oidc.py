@@ -184,7 +184,7 @@ class FakeOidcProvider:
     # -- lifecycle --
 
     def start(self) -> FakeOidcProvider:
-        self._state.issuer = self._loopback.start()
+        self._state.issuer = self._loopback.start().url
         return self
 
     def stop(self) -> None:
