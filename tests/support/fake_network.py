@@ -288,7 +288,7 @@ def json_error(error: HTTPException):
     return jsonify(error=error.name.lower().replace(" ", "_"), error_description=error.description), error.code
 
 
-class FakeNetwork:
+class FakeNetwork(LoopbackServer):
     """One registered client, the current user, their posts and comments, served on a loopback port."""
 
     def __init__(
@@ -314,7 +314,7 @@ class FakeNetwork:
         self.seen_refresh_tokens: list[str] = []
         self.pages = [dict(page) for page in pages or []]  # Facebook-style Pages the user manages
         self.app = self._build_app()
-        self._loopback = LoopbackServer(self.app, "fake network")
+        super().__init__(self.app, "fake network")
 
     # -- observations and test controls --
 
@@ -365,24 +365,11 @@ class FakeNetwork:
         self.comments.append(comment)
         return comment
 
-    # -- lifecycle and URLs --
-
-    def start(self) -> FakeNetwork:
-        self._loopback.start()
-        return self
-
-    def stop(self) -> None:
-        self._loopback.stop()
-
-    def __enter__(self) -> FakeNetwork:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    # -- URLs (start, stop and the context manager are the loopback stand-in's) --
 
     @property
     def base_url(self) -> str:
-        return self._loopback.url
+        return self.url
 
     @property
     def authorize_url(self) -> str:
