@@ -136,7 +136,7 @@ class ProviderServer(AuthorizationServer):
         self.state.tokens[token["access_token"]] = dict(oauth_request.authorization_code.user)
 
 
-class FakeOidcProvider:
+class FakeOidcProvider(LoopbackServer):
     """One registered client and the person who signs in next (auto-consent), served on a loopback port."""
 
     def __init__(self, client_id: str = "govern-console", client_secret: str = "oidc-s3cret",
@@ -146,7 +146,7 @@ class FakeOidcProvider:
         self._state = ProviderState(client)
         self._user: dict[str, Any] = dict(DEFAULT_USER)
         self.app = self._build_app()
-        self._loopback = LoopbackServer(self.app, "fake OIDC provider")
+        super().__init__(self.app, "fake OIDC provider")
 
     # -- test controls --
 
@@ -181,20 +181,11 @@ class FakeOidcProvider:
         with self._state.lock:
             self._state.signing_key = _new_key()
 
-    # -- lifecycle --
+    # -- lifecycle (start, stop and the context manager are the loopback stand-in's) --
 
-    def start(self) -> FakeOidcProvider:
-        self._state.issuer = self._loopback.start().url
-        return self
-
-    def stop(self) -> None:
-        self._loopback.stop()
-
-    def __enter__(self) -> FakeOidcProvider:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    def _launch(self) -> None:
+        super()._launch()
+        self._state.issuer = self.url
 
     @property
     def issuer(self) -> str:
