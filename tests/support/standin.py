@@ -61,6 +61,9 @@ class StandIn:
         raise NotImplementedError
 
     def start(self) -> Self:
+        """Launch and wait until it answers; already running, it is left as it is (so `with start_x():` is safe)."""
+        if self.running:
+            return self
         self._launch()
         deadline = time.monotonic() + self.ready_within
         while True:
