@@ -7,12 +7,10 @@ import re
 import shutil
 import socket
 import subprocess
-import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO
 
 import ldap3
 from cryptography import x509
@@ -20,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.support.openbao import free_port
+from tests.support.standin import ProcessStandIn, free_port
 
 SUFFIX = "dc=example,dc=com"
 ADMIN_DN = f"cn=admin,{SUFFIX}"
@@ -172,7 +170,7 @@ def _seed_ldif(passwords: dict[str, str]) -> str:
 
 
 @dataclass
-class Slapd:
+class Slapd(ProcessStandIn):
     url: str  # ldap:// (StartTLS offered)
     ldaps_url: str  # ldaps:// with a certificate for 127.0.0.1 and localhost, from the CA in ca_file
     wrong_name_url: str  # the same ldaps:// listener, reached by a name its certificate does not carry
@@ -188,45 +186,30 @@ class Slapd:
     limited_password: str
     group_dn: str
     workdir: Path
-    process: subprocess.Popen | None = field(default=None, repr=False)
-    log: IO | None = field(default=None, repr=False)
+
+    name = "slapd"
+    ready_within = 20.0
 
     def connection(self, as_: str = "admin") -> ldap3.Connection:
         """A bound plain connection for arranging a test: "admin" (rootdn) or "writer" (the HR account)."""
         dn, password = (self.admin_dn, self.admin_password) if as_ == "admin" else (self.writer_dn, self.writer_password)
         return ldap3.Connection(ldap3.Server(self.url, get_info=ldap3.NONE), dn, password, auto_bind=True, raise_exceptions=True)
 
-    def start(self) -> None:
-        """Start (or start again, on the same port and data) and wait until it answers a bind."""
-        self.log = open(self.workdir / "slapd.log", "a")
-        self.process = subprocess.Popen(
-            [slapd_binary(), "-f", str(self.workdir / "slapd.conf"), "-h", f"{self.url} {self.ldaps_url} {self.wrong_name_url}", "-d", "0"],
-            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"slapd exited early with {self.process.returncode}; see {self.log.name}")
-            try:
-                with socket.create_connection(("127.0.0.1", int(self.url.rsplit(":", 1)[1])), timeout=1):
-                    pass
-                self.connection().unbind()
-                return
-            except (OSError, ldap3.core.exceptions.LDAPException):
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("slapd did not answer within 20 s")
+    # -- the stand-in's lifecycle: start() may start it again, on the same port and data --
 
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.log is not None:
-            self.log.close()
+    def _launch(self) -> None:
+        self._spawn([slapd_binary(), "-f", str(self.workdir / "slapd.conf"),
+                     "-h", f"{self.url} {self.ldaps_url} {self.wrong_name_url}", "-d", "0"], self.workdir / "slapd.log")
+
+    def _ready(self) -> bool:
+        """It answers a bind."""
+        try:
+            with socket.create_connection(("127.0.0.1", int(self.url.rsplit(":", 1)[1])), timeout=1):
+                pass
+            self.connection().unbind()
+            return True
+        except (OSError, ldap3.core.exceptions.LDAPException):
+            return False
 
 
 def start_slapd(workdir: Path, extra_ldif: Path | None = None) -> Slapd:
