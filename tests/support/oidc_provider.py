@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlparse
 
 import requests
+
+from tests.support.standin import ProcessStandIn
 
 SUPPORT = Path(__file__).resolve().parent
 SCRIPT = SUPPORT / "oidc_provider_server.mjs"
@@ -24,13 +24,31 @@ class OidcProviderUnavailable(RuntimeError):
 
 
 @dataclass
-class OidcProvider:
-    issuer: str
-    client_id: str
-    client_secret: str
-    process: subprocess.Popen
+class OidcProvider(ProcessStandIn):
+    node: str
+    config: dict[str, Any]  # what oidc_provider_server.mjs is given: the client, its redirect URIs, token lifetimes
+    issuer: str = ""  # known once it listens: it prints {"issuer": ...} on its first line
     metadata: dict[str, Any] = field(default_factory=dict)
-    log: list[str] = field(default_factory=list)
+
+    name = "oidc-provider"
+    stop_within = 10.0
+
+    @property
+    def client_id(self) -> str:
+        return self.config["client_id"]
+
+    @property
+    def client_secret(self) -> str:
+        return self.config["client_secret"]
+
+    @property
+    def url(self) -> str:
+        return self.issuer
+
+    @property
+    def log(self) -> list[str]:
+        """What node printed (the issuer line, then its server_error lines)."""
+        return list(getattr(self, "output_lines", []))
 
     def endpoint(self, name: str) -> str:
         return self.metadata[name]
@@ -59,13 +77,24 @@ class OidcProvider:
         response.raise_for_status()
         return response.json()
 
-    def stop(self) -> None:
-        self.process.terminate()
+    # -- the stand-in's lifecycle --
+
+    def _launch(self) -> None:
+        self.issuer, self.metadata = "", {}
+        self._spawn([self.node, str(SCRIPT), json.dumps(self.config)], cwd=SUPPORT)
+
+    def _ready(self) -> bool:
+        """It printed its issuer and serves its discovery document."""
+        if not self.issuer:
+            printed = [line for line in self.log if line.startswith('{"issuer"')]
+            if not printed:
+                return False
+            self.issuer = json.loads(printed[0])["issuer"]
         try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            self.metadata = requests.get(f"{self.issuer}/.well-known/openid-configuration", timeout=10).json()
+        except (requests.RequestException, ValueError):
+            return False
+        return True
 
 
 def start_oidc_provider(redirect_uri: str, **settings: Any) -> OidcProvider:
@@ -75,14 +104,4 @@ def start_oidc_provider(redirect_uri: str, **settings: Any) -> OidcProvider:
     if not MODULE.exists():
         raise OidcProviderUnavailable(f"oidc-provider is not installed: run `npm ci --prefix {SUPPORT}` (make test does)")
     config = {"client_id": "govern-oidc-test", "client_secret": "oidc-client-secret", "redirect_uris": [redirect_uri], **settings}
-    process = subprocess.Popen([node, str(SCRIPT), json.dumps(config)], cwd=SUPPORT, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    first = process.stdout.readline()
-    if not first:
-        process.wait(timeout=10)
-        raise RuntimeError(f"oidc-provider exited with {process.returncode}: {process.stderr.read()[-2000:]}")
-    issuer = json.loads(first)["issuer"]
-    provider = OidcProvider(issuer, config["client_id"], config["client_secret"], process)
-    threading.Thread(target=lambda: provider.log.extend(process.stderr), daemon=True).start()
-    provider.metadata = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=10).json()
-    return provider
+    return OidcProvider(node, config).start()
