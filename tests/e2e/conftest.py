@@ -81,7 +81,7 @@ def e2e_database_url(scratch_postgres) -> Iterator[str]:
 
 @pytest.fixture(scope="package")
 def e2e_port() -> int:
-    from tests.support.openbao import free_port
+    from tests.support.standin import free_port
 
     return free_port()
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.openbao import free_port
+from tests.support.standin import free_port
 
 
 @pytest.fixture(scope="module")

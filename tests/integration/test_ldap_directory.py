@@ -18,7 +18,7 @@ from govern.adapters.ldap.values import filetime, format_generalized_time, parse
 from govern.config import ConfigurationError, load_settings
 from govern.secret_value import SecretValue
 from tests.support.services import require_service
-from tests.support.openbao import free_port
+from tests.support.standin import free_port
 from tests.support.slapd import HIGHEST_COMMITTED_USN, Slapd, start_slapd
 
 SUFFIX = "dc=example,dc=com"

@@ -9,7 +9,7 @@ from govern.adapters.secret_store import CasConflict, SecretNotFound, SecretStor
 from govern.adapters.vault import AppRoleAuth, TokenAuth, VaultStore
 from govern.secret_value import SecretValue
 from tests.support.clock import FakeClock
-from tests.support.openbao import free_port
+from tests.support.standin import free_port
 
 S = SecretValue
 

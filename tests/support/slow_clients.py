@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from tests.support.openbao import free_port
+from tests.support.standin import free_port
 
 SLOW_BODY = (
     b"POST /login HTTP/1.1\r\nHost: govern.test\r\nContent-Type: application/x-www-form-urlencoded\r\n"

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.openbao import free_port
+from tests.support.standin import free_port
 
 
 def postgres_bin_dir() -> Path | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from govern import create_app
-from tests.support.openbao import free_port
+from tests.support.standin import free_port
 
 
 def test_liveness_touches_neither_the_database_nor_authentication(tmp_path):
