@@ -16,6 +16,7 @@ from govern.auth.roles import Role
 from govern.cli import alembic_config
 from tests.support.postgres import POSTGRES_ADMIN_URL, ScratchPostgres, postgres_available
 from tests.support.services import IN_CI, require_service
+from tests.support.standin import start_or_require
 
 
 @pytest.fixture(scope="session")
@@ -169,10 +170,7 @@ def openbao(tmp_path_factory):
     """A real OpenBao dev server for the whole run (KV v2 at secret/, like a fresh Vault)."""
     from tests.support.openbao import start_openbao
 
-    try:
-        server = start_openbao(tmp_path_factory.mktemp("openbao"))
-    except (FileNotFoundError, RuntimeError) as exc:
-        require_service("OpenBao", str(exc))
+    server = start_or_require("OpenBao", lambda: start_openbao(tmp_path_factory.mktemp("openbao")))
     server.client().sys.enable_secrets_engine("transit")  # audit checkpoints are signed by a Transit key
     server.install_govern_policy()  # root sets govern up; govern itself only ever uses the documented policy
     yield server
@@ -184,9 +182,6 @@ def slapd(tmp_path_factory):
     """A real OpenLDAP slapd for the whole run (accesslog, ppolicy, AD schema): tests/support/slapd.py."""
     from tests.support.slapd import start_slapd
 
-    try:
-        server = start_slapd(tmp_path_factory.mktemp("slapd"))
-    except (FileNotFoundError, RuntimeError) as exc:
-        require_service("OpenLDAP", str(exc))
+    server = start_or_require("OpenLDAP", lambda: start_slapd(tmp_path_factory.mktemp("slapd")))
     yield server
     server.stop()

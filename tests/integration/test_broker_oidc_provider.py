@@ -10,7 +10,7 @@ import pytest
 from govern import app_services
 from govern.adapters.secret_store import account_path
 from govern.auth.roles import Role
-from tests.support.services import require_service
+from tests.support.standin import start_or_require
 from tests.support.oidc_provider import OidcProviderUnavailable, start_oidc_provider
 
 pytestmark = pytest.mark.integration
@@ -20,10 +20,8 @@ CALLBACK = "http://127.0.0.1:8000/oauth/callback"  # the test app's base_url
 
 @pytest.fixture(scope="module")
 def provider():
-    try:
-        server = start_oidc_provider(CALLBACK, access_token_ttl=120)
-    except OidcProviderUnavailable as exc:
-        require_service("oidc-provider (node)", str(exc))
+    server = start_or_require("oidc-provider (node)", lambda: start_oidc_provider(CALLBACK, access_token_ttl=120),
+                              unavailable=(OidcProviderUnavailable,))
     yield server
     server.stop()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.support.services import require_service
+from tests.support.standin import start_or_require
 from tests.support.redis_server import RedisServer
 
 SECRET_KEY = "outbox-" + "s" * 40
@@ -24,11 +24,7 @@ SECRET_KEY = "outbox-" + "s" * 40
 
 @pytest.fixture
 def redis_server(tmp_path):
-    try:
-        server = RedisServer(tmp_path)
-        server.start()
-    except (FileNotFoundError, RuntimeError) as exc:
-        require_service("redis-server", str(exc))
+    server = start_or_require("redis-server", lambda: RedisServer(tmp_path).start())
     yield server
     server.stop()
 

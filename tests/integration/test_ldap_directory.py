@@ -17,8 +17,7 @@ from govern.adapters.ldap.connection import _Connection
 from govern.adapters.ldap.values import filetime, format_generalized_time, parse_end_date, parse_generalized_time
 from govern.config import ConfigurationError, load_settings
 from govern.secret_value import SecretValue
-from tests.support.services import require_service
-from tests.support.standin import free_port
+from tests.support.standin import free_port, start_or_require
 from tests.support.slapd import HIGHEST_COMMITTED_USN, Slapd, start_slapd
 
 SUFFIX = "dc=example,dc=com"
@@ -30,10 +29,7 @@ FILETIME_NOW = (int(datetime.now(UTC).timestamp()) + 11644473600) * 10_000_000
 
 
 def _start(workdir) -> Slapd:
-    try:
-        return start_slapd(workdir)
-    except (FileNotFoundError, RuntimeError) as exc:
-        require_service("OpenLDAP", str(exc))
+    return start_or_require("OpenLDAP", lambda: start_slapd(workdir))
 
 
 @pytest.fixture(scope="module")

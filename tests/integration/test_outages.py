@@ -24,6 +24,7 @@ from govern.auth.roles import Role
 from govern.migrations_config import alembic_config
 from tests import factories
 from tests.support.services import require_service
+from tests.support.standin import start_or_require
 
 CONNECT, STATEMENT, POOL = 2, 2, 2
 HANG = 60  # a request still unanswered after this long is hung
@@ -249,10 +250,7 @@ def test_a_request_that_finds_every_pooled_connection_busy_gets_503(outage_app):
 def own_openbao(tmp_path):
     from tests.support.openbao import start_openbao
 
-    try:
-        server = start_openbao(tmp_path)
-    except (FileNotFoundError, RuntimeError) as exc:
-        require_service("OpenBao", str(exc))
+    server = start_or_require("OpenBao", lambda: start_openbao(tmp_path))
     yield server
     try:
         server.process.send_signal(signal.SIGCONT)

@@ -15,6 +15,7 @@ from govern.config import ConfigurationError, load_settings
 from tests.support.services import require_service
 from tests.support.console import redeem_link
 from tests.support.redis_server import RedisServer
+from tests.support.standin import start_or_require
 
 SHARED_REDIS = "redis://127.0.0.1:6379/12"  # a database of its own (Celery's tests use 14 and 15)
 UNWRAP = "/api/v1/handoffs/unwrap"
@@ -60,11 +61,7 @@ def test_a_bad_store_url_stops_start_up_with_the_variable_named():
 @pytest.fixture
 def own_redis(tmp_path):
     """A redis-server of this test's own on a free port, to be stopped in the middle of the test."""
-    try:
-        server = RedisServer(tmp_path)
-        server.start()
-    except (FileNotFoundError, RuntimeError) as exc:
-        require_service("redis-server", str(exc))
+    server = start_or_require("redis-server", lambda: RedisServer(tmp_path).start())
     yield server
     server.stop()
 

@@ -14,7 +14,8 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Any, Self
+from collections.abc import Callable
+from typing import Any, Self, TypeVar
 
 
 def free_port() -> int:
@@ -31,6 +32,21 @@ def listening(port: int, host: str = "127.0.0.1") -> bool:
 
 class StandInNotReady(RuntimeError):
     """The stand-in exited early or did not answer in time; the message carries the end of its output."""
+
+
+S = TypeVar("S")
+
+
+def start_or_require(service: str, start: Callable[[], S],
+                     unavailable: tuple[type[Exception], ...] = (FileNotFoundError, RuntimeError)) -> S:
+    """What a fixture does with a stand-in that cannot run (its program is missing, or it never got ready):
+    require_service decides, so under CI=true that fails the run and elsewhere it skips the test."""
+    from tests.support.services import require_service  # pytest's; the benches start stand-ins without it
+
+    try:
+        return start()
+    except unavailable as exc:
+        require_service(service, str(exc))
 
 
 class StandIn:
