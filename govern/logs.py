@@ -34,3 +34,5 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     # libraries that log request URLs or token payloads at DEBUG/INFO never get below WARNING
     for chatty in ("werkzeug", "urllib3", "requests", "authlib", "hvac", "kombu", "amqp"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    # a job that succeeded ("Task ... succeeded in 0.01s") is worth a line only when debugging; failures stay errors
+    logging.getLogger("celery.app.trace").setLevel(logging.DEBUG if str(level).upper() == "DEBUG" else logging.WARNING)

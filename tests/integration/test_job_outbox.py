@@ -46,7 +46,7 @@ class Worker:
         self.log = directory / "worker.log"
         env = {**os.environ, "GOVERN_DATABASE_URL": database_url, "GOVERN_CELERY_BROKER_URL": broker_url,
                "GOVERN_SECRET_KEY": SECRET_KEY, "GOVERN_INSTANCE_PATH": str(directory / "worker-instance"),
-               "GOVERN_LOG_FORMAT": "json"}
+               "GOVERN_LOG_FORMAT": "json", "GOVERN_LOG_LEVEL": "DEBUG"}  # a job's success is logged at debug
         self.handle = self.log.open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "govern.celery_app", "worker", "--pool=solo", "--without-gossip",
