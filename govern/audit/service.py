@@ -209,3 +209,10 @@ def history_of(session: Session, target_type: str, target_id: object, limit: int
     query = events_query(EventFilter(target_type=target_type, target_id=str(target_id))).limit(limit + 1)
     events = list(session.scalars(query))
     return events[:limit], len(events) > limit
+
+
+def last_event(session: Session, action: str, target_type: str, target_id: object) -> AuditEvent | None:
+    """The latest event of one kind about one target (who retired this account, who closed this campaign), or None."""
+    return session.scalar(select(AuditEvent).where(AuditEvent.action == action, AuditEvent.target_type == target_type,
+                                                   AuditEvent.target_id == str(target_id))
+                          .order_by(AuditEvent.seq.desc()).limit(1))

@@ -189,3 +189,14 @@ def _close_access_on_departure(session: Session, *, actor: Actor, person_id: int
         record(session, actor, "auth:console_user:disable", "console_user", user.id, reason=f"departure {departure_id}")
     session.flush()
     return {"api_tokens_revoked": len(tokens), "console_users_disabled": len(users)}
+
+
+def actor_name(session: Session, actor_id: str | None) -> str:
+    """A readable name for an audit actor id: a console user's display name, else the name after the kind
+    (`system:directory-sync` -> directory-sync, `api_client:ci-bot` -> ci-bot)."""
+    kind, _, ident = (actor_id or "").partition(":")
+    if kind == "console_user" and ident.isdigit():
+        user = session.get(ConsoleUser, int(ident))
+        if user is not None:
+            return user.display_name
+    return ident or actor_id or "?"

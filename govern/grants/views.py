@@ -7,7 +7,9 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from govern.auth.roles import Permission
-from govern.console import forms, templating
+from govern.console import confirm, forms, templating
+from govern.console.confirm import already_done, confirmed
+from govern.console.labels import label
 from govern.console.blueprint import ConsolePages
 from govern.console.responses import account_page, refuse
 from govern.errors import DomainError, NotFound
@@ -46,16 +48,37 @@ def grant_access(account_id: int):
 @routes.post("/accounts/<int:account_id>/grants/<int:grant_id>/revoke")
 @requires(Permission.GRANTS_WRITE)
 def revoke_access(account_id: int, grant_id: int):
-    values, errors = forms.load(RevokeSchema(), request.form)
-    if errors:
-        return account_page(account_id, 422, failed_form=f"revoke-{grant_id}", errors=errors)
     try:
-        _grant_on_account(db.session, account_id, grant_id)
-        grant = revoke_grant(db.session, current_actor(), grant_id, values["reason"])
+        grant = _grant_on_account(db.session, account_id, grant_id)
+    except DomainError as error:
+        return refuse(error, account_page, account_id, failed_form=f"revoke-{grant_id}")
+    if grant.revoked_at is not None:
+        return already_done(_already_revoked(grant), url_for(".account", account_id=account_id))
+    values, errors = forms.load(RevokeSchema(), request.form)
+    if not confirmed() or errors:
+        return _ask_to_revoke(grant, errors if confirmed() else None)
+    try:
+        revoke_grant(db.session, current_actor(), grant_id, values["reason"])
     except DomainError as error:
         return refuse(error, account_page, account_id, failed_form=f"revoke-{grant_id}")
     flash(_("Access of %(name)s revoked.", name=templating.isolate(grant.person.display_name)), "success")
     return redirect(url_for(".account", account_id=account_id))
+
+
+def _ask_to_revoke(grant: Grant, errors: dict[str, str] | None):
+    account = grant.account
+    return confirm.ask(
+        title=_("Revoke access"),
+        consequence=_("You are about to revoke %(person)s's %(role)s access to %(account)s (%(network)s).",
+                      person=templating.isolate(grant.person.display_name), role=label(grant.role),
+                      account=templating.isolate(f"@{account.handle}"), network=account.network),
+        button=_("Revoke access"), cancel=url_for(".account", account_id=account.id),
+        reason=confirm.Reason(_("Reason for revoking")), errors=errors)
+
+
+def _already_revoked(grant: Grant) -> str:
+    return _("This access was already revoked on %(when)s by %(who)s.", when=confirm.moment(grant.revoked_at),
+             who=confirm.who_did(db.session, "grants:grant:revoke", "grant", grant.id, fallback=grant.revoked_by))
 
 
 def register(console: Blueprint) -> None:

@@ -54,6 +54,10 @@ def test_search_in_arabic_then_grant_and_revoke_access(sign_in, seeded, screensh
 
     sara_row.get_by_placeholder("Reason").fill("Campaign finished")
     sara_row.get_by_role("button", name="Revoke").click()
+    expect(page.locator(".confirm")).to_contain_text("You are about to revoke")  # nothing happens without confirming
+    expect(page.locator("#confirm-reason")).to_have_value("Campaign finished")
+    screenshot(page, "en-revoke-confirmation")
+    page.locator(".confirm").get_by_role("button", name="Revoke access").click()
     expect(page.locator(".flashes")).to_contain_text("revoked")
     expect(section(page, "access-title").locator("tbody tr", has_text="سارة الحسيني")).to_have_count(0)
     expect(section(page, "past-title").locator("tbody tr", has_text="سارة الحسيني")).to_contain_text("Revoked")

@@ -1,0 +1,89 @@
+"""Destructive console actions ask first: one POST without `confirmed=1` changes nothing and names what will happen;
+the confirmed POST acts; a stale or repeated action says what happened instead of failing silently."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+from flask_babel import refresh
+
+from govern.auth.roles import Role
+from govern.grants.models import Grant, GrantRole
+from govern.grants.service import create_grant, revoke_grant
+from tests import factories
+from tests.support.console import signed_in_with_role
+
+
+@pytest.fixture(autouse=True)
+def _no_csrf(app, monkeypatch):
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
+
+
+def text_of(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+@pytest.fixture
+def admin(app, session):
+    return signed_in_with_role(app, session, Role.ADMIN)
+
+
+@pytest.fixture
+def granted(session, actor):
+    """Dana Cohen is a publisher on @acme (facebook)."""
+    dana = factories.person(session, actor, display_name="Dana Cohen")
+    account = factories.account(session, actor, handle="acme", network="facebook")
+    grant = create_grant(session, actor, dana.id, account.id, GrantRole.PUBLISHER, "runs the page")
+    session.commit()
+    return account, grant
+
+
+def in_locale(client, locale: str):
+    client.post("/locale", data={"locale": locale})
+    refresh()
+    return client
+
+
+# -- revoke a grant ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("locale, words", [("en", "You are about to revoke"), ("ar", "أنت على وشك")])
+def test_revoking_asks_first_and_names_who_loses_what(admin, session, granted, locale, words):
+    account, grant = granted
+    asked = in_locale(admin, locale).post(f"/accounts/{account.id}/grants/{grant.id}/revoke", data={"reason": "left the team"})
+    page = text_of(asked)
+    assert asked.status_code == 200 and words in page
+    assert "Dana Cohen" in page and "\u2068@acme\u2069" in page and 'name="confirmed" value="1"' in page
+    assert 'value="left the team"' in page, "the reason typed on the card is carried to the confirmation"
+    session.expire_all()
+    assert session.get(Grant, grant.id).revoked_at is None, "asking changes nothing"
+
+
+def test_the_confirmed_revoke_acts(admin, session, granted):
+    account, grant = granted
+    done = admin.post(f"/accounts/{account.id}/grants/{grant.id}/revoke", data={"reason": "left the team", "confirmed": "1"},
+                      follow_redirects=True)
+    assert done.status_code == 200 and "Access of \u2068Dana Cohen\u2069 revoked." in text_of(done)
+    session.expire_all()
+    assert session.get(Grant, grant.id).revoke_reason == "left the team"
+
+
+def test_a_confirmed_revoke_without_a_reason_shows_the_problem_next_to_the_reason(admin, session, granted):
+    account, grant = granted
+    refused = admin.post(f"/accounts/{account.id}/grants/{grant.id}/revoke", data={"reason": " ", "confirmed": "1"})
+    page = text_of(refused)
+    assert refused.status_code == 422 and 'id="confirm-reason-error"' in page and "autofocus" in page
+    session.expire_all()
+    assert session.get(Grant, grant.id).revoked_at is None
+
+
+def test_revoking_access_already_revoked_says_when_and_by_whom(admin, session, actor, granted):
+    account, grant = granted
+    revoke_grant(session, actor, grant.id, "moved on")
+    session.commit()
+    for data in ({"reason": "left"}, {"reason": "left", "confirmed": "1"}):
+        stale = admin.post(f"/accounts/{account.id}/grants/{grant.id}/revoke", data=data, follow_redirects=True)
+        page = text_of(stale)
+        assert stale.status_code == 200, page[:400]
+        assert "This access was already revoked on" in page and "by \u2068pytest\u2069." in page, "when and by whom"
+
