@@ -8,6 +8,7 @@ import html
 import pytest
 from flask_babel import refresh
 
+from govern.accounts.models import AccountStatus, SocialAccount
 from govern.auth.roles import Role
 from govern.grants.models import Grant, GrantRole
 from govern.grants.service import create_grant, revoke_grant
@@ -87,3 +88,34 @@ def test_revoking_access_already_revoked_says_when_and_by_whom(admin, session, a
         assert stale.status_code == 200, page[:400]
         assert "This access was already revoked on" in page and "by \u2068pytest\u2069." in page, "when and by whom"
 
+
+# -- retire an account -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("locale, words", [("en", "You are about to retire"), ("ar", "أنت على وشك")])
+def test_retiring_asks_first_and_says_what_happens_to_the_access(admin, session, granted, locale, words):
+    account, _grant = granted
+    asked = in_locale(admin, locale).post(f"/accounts/{account.id}/retire", data={"reason": "brand closed"})
+    page = text_of(asked)
+    assert asked.status_code == 200 and words in page and "\u2068@acme\u2069" in page and ": 1" in page.replace("\u061b", ":")
+    assert 'name="confirmed" value="1"' in page and 'value="brand closed"' in page
+    session.expire_all()
+    assert session.get(SocialAccount, account.id).status is AccountStatus.ACTIVE, "asking changes nothing"
+
+
+def test_the_confirmed_retire_acts_and_a_missing_reason_is_shown_at_its_field(admin, session, granted):
+    account, grant = granted
+    refused = admin.post(f"/accounts/{account.id}/retire", data={"confirmed": "1"})
+    assert refused.status_code == 422 and 'id="confirm-reason-error"' in text_of(refused)
+    done = admin.post(f"/accounts/{account.id}/retire", data={"reason": "brand closed", "confirmed": "1"}, follow_redirects=True)
+    assert done.status_code == 200 and "The account was retired" in text_of(done)
+    session.expire_all()
+    assert session.get(SocialAccount, account.id).status is AccountStatus.RETIRED
+    assert session.get(Grant, grant.id).revoked_at is not None
+
+
+def test_retiring_a_retired_account_says_when_and_by_whom(admin, session, granted):
+    account, _grant = granted
+    admin.post(f"/accounts/{account.id}/retire", data={"reason": "brand closed", "confirmed": "1"})
+    again = admin.post(f"/accounts/{account.id}/retire", data={"reason": "again"}, follow_redirects=True)
+    assert again.status_code == 200 and "This account was already retired on" in text_of(again)
+    assert "by \u2068admin tester\u2069." in text_of(again)
