@@ -15,8 +15,9 @@ from govern import app_services
 from govern.accounts.models import SocialAccount
 from govern.accounts.service import list_networks
 from govern.auth.roles import Permission
-from govern.console import forms
+from govern.console import confirm, forms
 from govern.console.blueprint import ConsolePages
+from govern.console.confirm import already_done, confirmed
 from govern.console.labels import N_
 from govern.console.responses import refusal
 from govern.console.templating import can, isolate
@@ -27,7 +28,7 @@ from govern.outbox import service as outbox
 from govern.outbox.models import OutboxJob
 from govern.pagination import InvalidCursor, Page
 from govern.reviews import service, tasks
-from govern.reviews.models import DeadlineAction, ReviewCampaign, ReviewItem
+from govern.reviews.models import CampaignStatus, DeadlineAction, ReviewCampaign, ReviewItem
 from govern.reviews.schemas import CampaignOpenSchema, ReviewExtendSchema, ReviewItemPageArgs
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor, current_principal
@@ -274,9 +275,33 @@ def _campaign_action(campaign_id: int, act, done: str):
 @routes.post("/reviews/campaigns/<int:campaign_id>/close")
 @requires(Permission.REVIEWS_MANAGE)
 def reviews_campaign_close(campaign_id: int):
-    reason = request.form.get("reason", "").strip()[:service.MAX_COMMENT] or None
+    campaign = service.get_campaign(db.session, campaign_id)
+    if campaign.status is CampaignStatus.CLOSED:
+        return already_done(_already_closed(campaign), url_for(".reviews_campaign", campaign_id=campaign_id))
+    reason = request.form.get("reason", "").strip()
+    errors = {} if 3 <= len(reason) <= service.MAX_COMMENT else {
+        "reason": _("Write why you close it early (3 to %(count)s characters).", count=service.MAX_COMMENT)}
+    if not confirmed() or errors:
+        return _ask_to_close(campaign, errors if confirmed() else None)
     return _campaign_action(campaign_id, lambda: service.close_campaign(db.session, current_actor(), campaign_id, reason),
                             N_("The campaign is closed. Nothing was removed by closing it."))
+
+
+def _ask_to_close(campaign: ReviewCampaign, errors: dict[str, str] | None):
+    progress = service.progress_of(db.session, [campaign.id])[campaign.id]
+    return confirm.ask(
+        title=_("Close the campaign early"),
+        consequence=_("You are about to close the access review %(name)s before its deadline. %(undecided)s of "
+                      "%(total)s items are not decided: they stay as they are (closing removes nothing), and reviewers "
+                      "can no longer answer.", name=isolate(campaign.name), undecided=progress.undecided,
+                      total=progress.total),
+        button=_("Close early"), cancel=url_for(".reviews_campaign", campaign_id=campaign.id),
+        reason=confirm.Reason(_("Why close it early?"), max_length=service.MAX_COMMENT), errors=errors)
+
+
+def _already_closed(campaign: ReviewCampaign) -> str:
+    return _("This campaign was already closed on %(when)s by %(who)s.", when=confirm.moment(campaign.closed_at),
+             who=confirm.who_did(db.session, "reviews:campaign:close", "review_campaign", campaign.id))
 
 
 @routes.post("/reviews/campaigns/<int:campaign_id>/process-deadline")

@@ -6,7 +6,9 @@ import html
 from datetime import date, timedelta
 
 import pytest
+import sqlalchemy as sa
 
+from govern.audit.models import AuditEvent
 from govern.auth.roles import Role
 from govern.grants.models import Grant
 from govern.reviews import service
@@ -78,7 +80,8 @@ def test_governance_opens_a_campaign_in_the_console(console, session, world):
     assert campaign.deadline.isoformat() == f"{last_day + timedelta(days=1)}T00:00:00+00:00", "the review runs through its last day"
     listing = text_of(governance.get("/reviews/campaigns"))
     assert "Brand check" in listing and "0 of 1 decided" in listing
-    closed = governance.post(f"/reviews/campaigns/{campaign.id}/close", data={"reason": "wrong scope"}, follow_redirects=True)
+    closed = governance.post(f"/reviews/campaigns/{campaign.id}/close", data={"reason": "wrong scope", "confirmed": "1"},
+                            follow_redirects=True)
     assert closed.status_code == 200 and "Nothing was removed" in text_of(closed)
     session.expire_all()
     assert session.get(ReviewCampaign, campaign.id).status is CampaignStatus.CLOSED
@@ -143,3 +146,39 @@ def test_an_out_of_range_deadline_is_shown_next_to_its_field(console, open_campa
     page = text_of(extended)
     assert extended.status_code == 422
     assert 'id="extend-deadline-error"' in page and "سنة واحدة" in page
+
+
+@pytest.mark.parametrize("locale, words", [("en", "You are about to close the access review"), ("ar", "أنت على وشك إغلاق")])
+def test_closing_early_asks_first_and_says_nothing_is_removed(console, session, app, open_campaign, locale, words):
+    campaign = open_campaign()
+    governance = console(Role.GOVERNANCE)
+    governance.post("/locale", data={"locale": locale})
+    asked = governance.post(f"/reviews/campaigns/{campaign.id}/close", data={"reason": "wrong scope"})
+    page = text_of(asked)
+    assert asked.status_code == 200 and words in page and "\u2068Q4 review\u2069" in page
+    assert 'name="confirmed" value="1"' in page and 'value="wrong scope"' in page
+    session.expire_all()
+    assert session.get(ReviewCampaign, campaign.id).status is CampaignStatus.OPEN, "asking changes nothing"
+
+
+def test_closing_early_needs_a_reason_shown_at_its_field_and_it_reaches_the_audit_event(console, session, open_campaign):
+    campaign = open_campaign()
+    governance = console(Role.GOVERNANCE)
+    refused = governance.post(f"/reviews/campaigns/{campaign.id}/close", data={"reason": "", "confirmed": "1"})
+    assert refused.status_code == 422 and 'id="confirm-reason-error"' in text_of(refused)
+    session.expire_all()
+    assert session.get(ReviewCampaign, campaign.id).status is CampaignStatus.OPEN
+    governance.post(f"/reviews/campaigns/{campaign.id}/close", data={"reason": "merged into the yearly review", "confirmed": "1"})
+    event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "reviews:campaign:close",
+                                                       AuditEvent.target_id == str(campaign.id)))
+    assert event.summary["reason"] == "merged into the yearly review"
+
+
+def test_closing_a_closed_campaign_says_when_and_by_whom(console, session, actor, open_campaign):
+    campaign = open_campaign()
+    service.close_campaign(session, actor, campaign.id, "done")
+    session.commit()
+    again = console(Role.GOVERNANCE).post(f"/reviews/campaigns/{campaign.id}/close", data={"reason": "again", "confirmed": "1"},
+                                          follow_redirects=True)
+    assert again.status_code == 200 and "This campaign was already closed on" in text_of(again)
+    assert "by \u2068pytest\u2069." in text_of(again)
