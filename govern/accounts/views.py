@@ -62,7 +62,7 @@ def _ask_to_retire(account: SocialAccount, errors: dict[str, str] | None):
         title=_("Retire account"),
         consequence=_("You are about to retire %(account)s (%(network)s): it will be marked as no longer in use and "
                       "the access of everyone who holds it will be revoked (grants in force: %(count)s).",
-                      account=templating.isolate(f"@{account.handle}"), network=account.network, count=in_force),
+                      account=templating.isolate(f"@{account.handle}"), network=account.network.display_name, count=in_force),
         button=_("Retire account"), cancel=url_for(".account", account_id=account.id),
         reason=confirm.Reason(_("Reason for retiring")), errors=errors)
 

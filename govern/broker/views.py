@@ -5,15 +5,21 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from govern.accounts.service import get_account
+from govern.audit.service import last_event
 from govern.auth.roles import Permission
+from govern.auth.service import actor_name
 from govern.broker import service
 from govern.broker.api import broker
+from govern.broker.models import AccountConnection, ConnectionHealth
 from govern.broker.schemas import DisconnectSchema
-from govern.console import forms
+from govern.console import confirm, forms
 from govern.console.blueprint import ConsolePages
+from govern.console.confirm import already_done, confirmed
 from govern.console.responses import account_page, refuse
+from govern.console.templating import isolate
 from govern.errors import DomainError, InvalidOperation
 from govern.extensions import db
 from govern.web.authz import public, requires
@@ -69,12 +75,31 @@ def refresh_connection(account_id: int):
 @routes.post("/accounts/<int:account_id>/connection/disconnect")
 @requires(Permission.ACCOUNTS_CONNECT)
 def disconnect_account(account_id: int):
+    account = get_account(db.session, account_id)
+    connection = db.session.scalar(select(AccountConnection).where(AccountConnection.account_id == account_id))
+    if connection is None or connection.health is ConnectionHealth.REVOKED:
+        return already_done(_already_disconnected(account_id), url_for(".account", account_id=account_id))
     values, errors = forms.load(DisconnectSchema(), request.form)
-    if errors:
-        return account_page(account_id, 422, failed_form="disconnect", errors=errors)
+    if not confirmed() or errors:
+        return confirm.ask(
+            title=_("Disconnect the account"),
+            consequence=_("You are about to disconnect %(account)s (%(network)s): govern revokes its tokens at the "
+                          "network and deletes them from the secret store, so nobody can act on it through govern until "
+                          "someone connects it again.", account=isolate(f"@{account.handle}"),
+                          network=account.network.display_name),
+            button=_("Disconnect"), cancel=url_for(".account", account_id=account_id),
+            reason=confirm.Reason(_("Reason for disconnecting")), errors=errors if confirmed() else None)
     service.disconnect(db.session, broker(), current_actor(), account_id, values["reason"])
     flash(_("The tokens were revoked at the network and deleted from the secret store."), "success")
     return redirect(url_for(".account", account_id=account_id))
+
+
+def _already_disconnected(account_id: int) -> str:
+    event = last_event(db.session, "broker:connection:revoke", "account", account_id)
+    if event is None:
+        return _("This account is not connected: there was nothing to disconnect.")
+    return _("This account was already disconnected on %(when)s by %(who)s.", when=confirm.moment(event.occurred_at),
+             who=isolate(actor_name(db.session, event.actor)))
 
 
 @routes.post("/accounts/<int:account_id>/recent-posts")

@@ -71,7 +71,7 @@ def _ask_to_revoke(grant: Grant, errors: dict[str, str] | None):
         title=_("Revoke access"),
         consequence=_("You are about to revoke %(person)s's %(role)s access to %(account)s (%(network)s).",
                       person=templating.isolate(grant.person.display_name), role=label(grant.role),
-                      account=templating.isolate(f"@{account.handle}"), network=account.network),
+                      account=templating.isolate(f"@{account.handle}"), network=account.network.display_name),
         button=_("Revoke access"), cancel=url_for(".account", account_id=account.id),
         reason=confirm.Reason(_("Reason for revoking")), errors=errors)
 

@@ -6,10 +6,14 @@ from __future__ import annotations
 import html
 
 import pytest
+import sqlalchemy as sa
 from flask_babel import refresh
 
 from govern.accounts.models import AccountStatus, SocialAccount
+from govern.adapters.secret_store import account_path
 from govern.auth.roles import Role
+from govern.broker.models import AccountConnection, ConnectionHealth
+from govern.db import utcnow
 from govern.grants.models import Grant, GrantRole
 from govern.grants.service import create_grant, revoke_grant
 from tests import factories
@@ -54,7 +58,7 @@ def test_revoking_asks_first_and_names_who_loses_what(admin, session, granted, l
     asked = in_locale(admin, locale).post(f"/accounts/{account.id}/grants/{grant.id}/revoke", data={"reason": "left the team"})
     page = text_of(asked)
     assert asked.status_code == 200 and words in page
-    assert "Dana Cohen" in page and "\u2068@acme\u2069" in page and 'name="confirmed" value="1"' in page
+    assert "Dana Cohen" in page and "\u2068@acme\u2069 (Facebook)" in page and 'name="confirmed" value="1"' in page
     assert 'value="left the team"' in page, "the reason typed on the card is carried to the confirmation"
     session.expire_all()
     assert session.get(Grant, grant.id).revoked_at is None, "asking changes nothing"
@@ -119,3 +123,43 @@ def test_retiring_a_retired_account_says_when_and_by_whom(admin, session, grante
     again = admin.post(f"/accounts/{account.id}/retire", data={"reason": "again"}, follow_redirects=True)
     assert again.status_code == 200 and "This account was already retired on" in text_of(again)
     assert "by \u2068admin tester\u2069." in text_of(again)
+
+
+# -- disconnect an account ---------------------------------------------------------------------------------------
+
+@pytest.fixture
+def connected(session, granted):
+    account, _grant = granted
+    session.add(AccountConnection(account_id=account.id, store_kind="vault", store_path=account_path(account.id, "oauth"),
+                                  store_version=1, token_type="bearer", scopes=[], issued_at=utcnow(),
+                                  access_fingerprint=f"fp-safe-{account.id}", external_identity=f"id-safe-{account.id}",
+                                  connected_by="test:pytest"))
+    session.commit()
+    return account
+
+
+@pytest.mark.parametrize("locale, words", [("en", "You are about to disconnect"), ("ar", "أنت على وشك فصل")])
+def test_disconnecting_asks_first_and_says_what_it_does(admin, session, connected, locale, words):
+    asked = in_locale(admin, locale).post(f"/accounts/{connected.id}/connection/disconnect", data={"reason": "rotating"})
+    page = text_of(asked)
+    assert asked.status_code == 200 and words in page and "\u2068@acme\u2069" in page and 'name="confirmed" value="1"' in page
+    session.expire_all()
+    assert session.scalar(sa.select(AccountConnection.health).where(AccountConnection.account_id == connected.id)) \
+        is ConnectionHealth.HEALTHY, "asking changes nothing"
+
+
+def test_the_confirmed_disconnect_acts_and_a_second_one_says_when_and_by_whom(admin, session, connected):
+    refused = admin.post(f"/accounts/{connected.id}/connection/disconnect", data={"reason": "", "confirmed": "1"})
+    assert refused.status_code == 422 and 'id="confirm-reason-error"' in text_of(refused)
+    done = admin.post(f"/accounts/{connected.id}/connection/disconnect", data={"reason": "rotating", "confirmed": "1"},
+                      follow_redirects=True)
+    assert done.status_code == 200 and "The tokens were revoked at the network" in text_of(done)
+    again = admin.post(f"/accounts/{connected.id}/connection/disconnect", data={"reason": "rotating", "confirmed": "1"},
+                       follow_redirects=True)
+    assert "This account was already disconnected on" in text_of(again) and "by \u2068admin tester\u2069." in text_of(again)
+
+
+def test_disconnecting_an_account_never_connected_says_so(admin, granted):
+    account, _grant = granted
+    stale = admin.post(f"/accounts/{account.id}/connection/disconnect", data={"reason": "rotating"}, follow_redirects=True)
+    assert stale.status_code == 200 and "This account is not connected: there was nothing to disconnect." in text_of(stale)
