@@ -15,10 +15,11 @@ from govern import app_services
 from govern.accounts.models import SocialAccount
 from govern.accounts.service import list_networks
 from govern.auth.roles import Permission
+from govern.auth.service import actor_name
 from govern.console import confirm, forms
 from govern.console.blueprint import ConsolePages
 from govern.console.confirm import already_done, confirmed
-from govern.console.labels import N_
+from govern.console.labels import N_, label
 from govern.console.responses import refusal
 from govern.console.templating import can, isolate
 from govern.db import utcnow
@@ -146,10 +147,21 @@ def _decide(item_id: int, verdict: service.Verdict, comment: str | None, done: s
     try:
         item = service.decide_item(db.session, current_actor(), _decider(), item_id, verdict, comment)
     except DomainError as error:
-        flash(_words_for(error), "error")
-        return _my_reviews_page(error.status, failed_item=item_id)
+        return _refused_decision(item_id, error)
     flash(_(done, person=isolate(item.person.display_name), account=isolate(item.account.handle)), "success")
     return redirect(url_for(".reviews", _anchor=f"account-{item.account_id}"))
+
+
+def _refused_decision(item_id: int, error: DomainError):
+    """The reviewer's page with the refusal in words; a decision someone already made is told: what, when, by whom."""
+    item = db.session.get(ReviewItem, item_id) if isinstance(error, service.AlreadyDecided) else None
+    if item is not None and item.decided_at is not None:
+        flash(_("This access was already decided on %(when)s by %(who)s: %(decision)s.", when=confirm.moment(item.decided_at),
+                who=isolate(actor_name(db.session, item.decided_by)), decision=review_label("state", service.item_state(item))),
+              "error")
+    else:
+        flash(_words_for(error), "error")
+    return _my_reviews_page(error.status, failed_item=item_id)
 
 
 @routes.get("/reviews")
@@ -167,11 +179,27 @@ def reviews_keep(item_id: int):
 @routes.post("/reviews/items/<int:item_id>/remove")
 @requires(Permission.REVIEWS_RESPOND)
 def reviews_remove(item_id: int):
+    try:
+        item = service.item_to_decide(db.session, _decider(), item_id)
+    except DomainError as error:
+        return _refused_decision(item_id, error)
     reason = request.form.get("reason", "").strip()
-    if not reason or len(reason) > service.MAX_COMMENT:
-        flash(_("Write a short reason for removing this access (at most %(count)s characters).", count=service.MAX_COMMENT), "error")
-        return _my_reviews_page(422, failed_item=item_id)
+    errors = {} if 0 < len(reason) <= service.MAX_COMMENT else {
+        "reason": _("Write a short reason for removing this access (at most %(count)s characters).", count=service.MAX_COMMENT)}
+    if not confirmed() or errors:
+        return _ask_to_remove(item, errors if confirmed() else None)
     return _decide(item_id, "revoke", reason, N_("%(person)s no longer has access to %(account)s."))
+
+
+def _ask_to_remove(item: ReviewItem, errors: dict[str, str] | None):
+    return confirm.ask(
+        title=_("Remove access"),
+        consequence=_("You are about to remove %(person)s's %(role)s access to %(account)s (%(network)s). It is revoked "
+                      "at once; to give it back, someone has to grant it again.", person=isolate(item.person.display_name),
+                      role=label(item.grant.role), account=isolate(f"@{item.account.handle}"),
+                      network=item.account.network.display_name),
+        button=_("Remove access"), cancel=url_for(".reviews", _anchor=f"item-{item.id}"),
+        reason=confirm.Reason(_("Why remove it?"), min_length=1, max_length=service.MAX_COMMENT), errors=errors)
 
 
 # --- governance: campaigns --------------------------------------------------------------------

@@ -78,6 +78,9 @@ def test_governance_opens_a_review_and_the_owner_keeps_one_grant_and_removes_ano
     assert revoked_at(e2e_app, review_world["removed"]) is None
     omar.get_by_placeholder("Why remove it? (required)").fill("only needed for last year's report")
     omar.get_by_role("button", name="Remove access").click()
+    expect(owner.locator(".confirm")).to_contain_text("You are about to remove")  # nothing happens without confirming
+    assert revoked_at(e2e_app, review_world["removed"]) is None
+    owner.locator(".confirm").get_by_role("button", name="Remove access").click()
     expect(owner.locator(".alert-success")).to_contain_text("no longer has access")
     expect(owner.locator(".empty")).to_contain_text("Nothing to review right now")  # both decided: the campaign is done
     screenshot(owner, "en-reviews-owner")

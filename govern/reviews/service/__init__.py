@@ -42,7 +42,7 @@ from govern.reviews.service.common import (
     campaign_snapshot,
     item_facts,
 )
-from govern.reviews.service.decisions import decide_item, reconcile
+from govern.reviews.service.decisions import decide_item, item_to_decide, reconcile
 from govern.reviews.service.progress import (
     REVIEWER_ROWS,
     CampaignOverview,
@@ -70,7 +70,7 @@ __all__ = [
     "ScopeKind", "Verdict",
     "approve_held", "business_units", "campaign_items", "campaign_items_page", "campaign_overview", "campaign_snapshot",
     "close_campaign", "decide_item", "extend_deadline", "fill_campaign", "first_active", "get_campaign",
-    "governance_people", "grants_in_scope", "item_facts", "item_state", "items_for", "items_for_page", "list_campaigns",
+    "governance_people", "grants_in_scope", "item_facts", "item_state", "item_to_decide", "items_for", "items_for_page", "list_campaigns",
     "open_campaign", "process_deadline", "process_due_deadlines", "progress_of", "reconcile", "request_campaign",
     "reviewer_count", "reviewer_for", "reviewer_progress", "send_reminders", "set_opening_job", "waiting_counts",
 ]

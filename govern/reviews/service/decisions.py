@@ -105,6 +105,12 @@ def _pending_item(session: Session, decider: Decider, item_id: int) -> ReviewIte
     return item
 
 
+def item_to_decide(session: Session, decider: Decider, item_id: int) -> ReviewItem:
+    """The item, provided this decider may still decide it (what a confirmation page shows before the decision);
+    the same refusals as decide_item: not found, not yours, campaign closed, already decided."""
+    return _pending_item(session, decider, item_id)
+
+
 def decide_item(session: Session, actor: Actor, decider: Decider, item_id: int, verdict: Verdict,
                 comment: str | None = None) -> ReviewItem:
     """Keep (certify) or remove (revoke, by the grants' receiver of review_removed_grant) one grant; both audited with

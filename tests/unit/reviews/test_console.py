@@ -37,11 +37,12 @@ def test_a_reviewer_lands_on_their_reviews_and_keeps_and_removes_access(console,
     noa = item_for(session, campaign, world.grants["noa_news"])
     kept = owner.post(f"/reviews/items/{dana.id}/keep")
     assert kept.status_code == 302
-    no_reason = owner.post(f"/reviews/items/{noa.id}/remove", data={"reason": "  "})
+    no_reason = owner.post(f"/reviews/items/{noa.id}/remove", data={"reason": "  ", "confirmed": "1"})
     assert no_reason.status_code == 422 and "Write a short reason" in text_of(no_reason)
     session.expire_all()
     assert session.get(Grant, world.grants["noa_news"]).revoked_at is None
-    removed = owner.post(f"/reviews/items/{noa.id}/remove", data={"reason": "moved to sales"}, follow_redirects=True)
+    removed = owner.post(f"/reviews/items/{noa.id}/remove", data={"reason": "moved to sales", "confirmed": "1"},
+                         follow_redirects=True)
     assert removed.status_code == 200 and "no longer has access" in text_of(removed)
     session.expire_all()
     assert item_for(session, campaign, world.grants["dana_news"]).decision is ItemDecision.CERTIFIED
@@ -182,3 +183,39 @@ def test_closing_a_closed_campaign_says_when_and_by_whom(console, session, actor
                                           follow_redirects=True)
     assert again.status_code == 200 and "This campaign was already closed on" in text_of(again)
     assert "by \u2068pytest\u2069." in text_of(again)
+
+
+@pytest.mark.parametrize("locale, words", [("en", "You are about to remove"), ("ar", "أنت على وشك إزالة")])
+def test_removing_access_in_a_review_asks_first_and_names_whose_access(console, session, world, open_campaign, locale, words):
+    campaign = open_campaign(ScopeKind.BUSINESS_UNIT, "News")
+    owner = console(Role.REVIEWER, world.people["owner"])
+    owner.post("/locale", data={"locale": locale})
+    noa = item_for(session, campaign, world.grants["noa_news"])
+    asked = owner.post(f"/reviews/items/{noa.id}/remove", data={"reason": "moved to sales"})
+    page = text_of(asked)
+    assert asked.status_code == 200 and words in page and "\u2068Noa Bar\u2069" in page and "\u2068@acme_news\u2069" in page
+    assert 'name="confirmed" value="1"' in page and 'value="moved to sales"' in page
+    session.expire_all()
+    assert session.get(Grant, world.grants["noa_news"]).revoked_at is None, "asking changes nothing"
+    assert item_for(session, campaign, world.grants["noa_news"]).decision is None
+
+
+def test_a_reviewer_cannot_see_names_on_someone_elses_removal(console, session, world, open_campaign):
+    campaign = open_campaign()
+    stranger = console(Role.REVIEWER, world.people["dana"])
+    noa = item_for(session, campaign, world.grants["noa_news"])
+    refused = stranger.post(f"/reviews/items/{noa.id}/remove", data={"reason": "x"})
+    assert refused.status_code == 403 and "Noa Bar" not in text_of(refused)
+
+
+def test_deciding_an_item_already_decided_says_what_when_and_by_whom(console, session, actor, world, open_campaign):
+    campaign = open_campaign(ScopeKind.BUSINESS_UNIT, "News")
+    noa = item_for(session, campaign, world.grants["noa_news"])
+    service.decide_item(session, actor, service.Decider(world.people["owner"]), noa.id, "revoke", "moved to sales")
+    session.commit()
+    owner = console(Role.REVIEWER, world.people["owner"])
+    for path, data in (("remove", {"reason": "again"}), ("remove", {"reason": "again", "confirmed": "1"}), ("keep", {})):
+        stale = owner.post(f"/reviews/items/{noa.id}/{path}", data=data)
+        page = text_of(stale)
+        assert stale.status_code == 409 and "This access was already decided on" in page
+        assert "by \u2068pytest\u2069: Removed." in page
