@@ -19,8 +19,10 @@ from govern import app_services
 from govern.accounts.models import SocialAccount
 from govern.accounts.service import AccountFilter, list_accounts
 from govern.auth.roles import Permission
-from govern.console import forms
+from govern.auth.service import actor_name
+from govern.console import confirm, forms
 from govern.console.blueprint import ConsolePages
+from govern.console.confirm import already_done, confirmed
 from govern.console.labels import N_
 from govern.console.responses import refusal, refuse
 from govern.console.templating import isolate
@@ -33,7 +35,7 @@ from govern.policy.engine.packs import Rule
 from govern.policy.exceptions import ExceptionScope
 from govern.policy.impostors.matching import ImpostorMatch, parse_candidates
 from govern.policy.schemas import MAX_TEXT, ViolationQuerySchema
-from govern.policy.workflow_models import ViolationStatus
+from govern.policy.workflow_models import PolicyException, ViolationStatus
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor
 
@@ -387,6 +389,13 @@ def policy_exceptions():
 @requires(Permission.POLICY_DECIDE)
 def policy_exception_remove(exception_id: int):
     """The next evaluation flags what it lifted again; the exception stays listed as removed."""
+    exception = db.session.get(PolicyException, exception_id)
+    if exception is None:
+        raise NotFound(f"exception {exception_id} does not exist")
+    if exception.removed_at is not None:
+        return already_done(_already_removed(exception), url_for(".policy_exceptions", **request.args))
+    if not confirmed():
+        return _ask_to_remove(exception)
     reason = request.form.get("reason", "").strip()[:MAX_NOTE] or None
     try:
         service.remove_exception(db.session, current_actor(), exception_id, reason)
@@ -395,6 +404,22 @@ def policy_exception_remove(exception_id: int):
         return _exceptions_page(error.status)
     flash(_("Exception %(id)s removed: the policy flags what it allowed again.", id=exception_id), "success")
     return redirect(url_for(".policy_exceptions", **request.args))
+
+
+def _ask_to_remove(exception: PolicyException):
+    where = isolate(f"@{exception.account.handle}") if exception.account else _("every account")
+    return confirm.ask(
+        title=_("Remove the exception"),
+        consequence=_("You are about to remove the exception to %(rule)s (%(scope)s, %(where)s): from the next check on, "
+                      "the policy flags what it allowed again.", rule=isolate(exception.rule),
+                      scope=policy_label("exception_scope", exception.scope), where=where),
+        button=_("Remove the exception"), cancel=url_for(".policy_exceptions", **request.args, _anchor=f"exception-{exception.id}"),
+        reason=confirm.Reason(_("Why it is removed (optional)"), required=False, max_length=MAX_NOTE), irreversible=False)
+
+
+def _already_removed(exception: PolicyException) -> str:
+    return _("This exception was already removed on %(when)s by %(who)s.", when=confirm.moment(exception.removed_at),
+             who=isolate(actor_name(db.session, exception.removed_by)))
 
 
 # --- impostor watch -------------------------------------------------------------------------------

@@ -75,7 +75,8 @@ def test_a_false_positive_with_a_scope_adds_an_exception_honoured_next_time(cons
     assert "privacy.email" in page and "d***@example.com" in page and "our support address" in page
     assert f"target_id={exception.id}" in page and client.actor_id in page  # who, and a link to its audit events
 
-    removed = client.post(f"/policy/exceptions/{exception.id}/remove", data={"reason": "retired"}, follow_redirects=True)
+    removed = client.post(f"/policy/exceptions/{exception.id}/remove", data={"reason": "retired", "confirmed": "1"},
+                          follow_redirects=True)
     assert f"Exception {exception.id} removed" in text_of(removed)
     assert service.evaluate(session, runtime, POST, account_id=scanned.account_id).decision is Action.REQUIRE_APPROVAL
     assert "No exception" in text_of(client.get("/policy/exceptions"))
@@ -135,3 +136,24 @@ def test_the_links_of_an_exception_open_its_violation_and_its_audit_events(conso
     assert audit_link in links
     audit = text_of(client.get(audit_link))
     assert "policy:exception:create" in audit
+
+
+@pytest.mark.parametrize("locale, words", [("en", "You are about to remove the exception to"), ("ar", "أنت على وشك إزالة الاستثناء")])
+def test_removing_an_exception_asks_first_and_a_second_removal_says_who_did_it(console, scanned, session, actor, runtime,
+                                                                             locale, words):
+    [exception] = service.add_exceptions(session, actor, runtime.version, scanned.id, service.ExceptionScope.VALUE_ON_ACCOUNT, "x")
+    session.commit()
+    client = console(Role.GOVERNANCE)
+    client.post("/locale", data={"locale": locale})
+    refresh()
+    asked = client.post(f"/policy/exceptions/{exception.id}/remove", data={"reason": "retired"})
+    page = text_of(asked)
+    assert asked.status_code == 200 and words in page and "\u2068privacy.email\u2069" in page and "\u2068@alnoor_news\u2069" in page
+    assert 'name="confirmed" value="1"' in page and 'value="retired"' in page
+    session.expire_all()
+    assert session.get(PolicyException, exception.id).removed_at is None, "asking changes nothing"
+    client.post(f"/policy/exceptions/{exception.id}/remove", data={"confirmed": "1"})
+    again = client.post(f"/policy/exceptions/{exception.id}/remove", data={"confirmed": "1"}, follow_redirects=True)
+    assert again.status_code == 200 and "\u2068governance tester\u2069" in text_of(again)
+    if locale == "en":
+        assert "This exception was already removed on" in text_of(again)
