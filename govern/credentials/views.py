@@ -13,14 +13,17 @@ from sqlalchemy.orm import Session
 from govern import app_services
 from govern.adapters.secret_store import SecretStore
 from govern.auth.roles import Permission
-from govern.console import forms
+from govern.auth.service import actor_name
+from govern.console import confirm, forms
 from govern.console.blueprint import ConsolePages
+from govern.console.confirm import already_done, confirmed
 from govern.console.labels import checkout_state_label
 from govern.console.responses import account_page, refuse
 from govern.console.templating import isolate
 from govern.credentials import service
 from govern.credentials.models import MAX_WINDOW_MINUTES, MIN_REASON_LENGTH, MIN_WINDOW_MINUTES, Checkout, CheckoutEnd
 from govern.credentials.schemas import CheckoutRequestSchema, DenySchema
+from govern.db import utcnow
 from govern.errors import DomainError, InvalidOperation, NotFound
 from govern.extensions import db
 from govern.people.models import Person
@@ -158,12 +161,20 @@ def approve_checkout(account_id: int, checkout_id: int):
 @routes.post("/accounts/<int:account_id>/checkouts/<int:checkout_id>/deny")
 @requires(Permission.GRANTS_WRITE)
 def deny_checkout(account_id: int, checkout_id: int):
+    """Deny a request, or end an open window early: the second asks first (it cuts off someone who may be mid-task)."""
+    try:
+        checkout = _checkout_on_account(db.session, account_id, checkout_id)
+    except DomainError as error:
+        return refuse(error, account_page, account_id, failed_form="checkout")
+    if (state := checkout.state_at(utcnow())) not in ("pending", "active"):
+        return already_done(_already_ended(checkout, state), url_for(".account", account_id=account_id, _anchor="legacy-title"))
     values, errors = forms.load(DenySchema(), request.form)
+    if state == "active" and (not confirmed() or errors):
+        return _ask_to_end(checkout, errors if confirmed() else None)
     if errors:
         return account_page(account_id, 422, failed_form="checkout", errors=errors)
     principal = current_principal()
     try:
-        _checkout_on_account(db.session, account_id, checkout_id)
         checkout = service.deny_checkout(db.session, current_actor(), principal.person_id, principal.role, checkout_id,
                                          values["reason"])
     except DomainError as error:
@@ -173,6 +184,25 @@ def deny_checkout(account_id: int, checkout_id: int):
     else:
         flash(_("The window of %(name)s was closed early.", name=_requester_name(checkout)), "success")
     return _back_to_card(account_id)
+
+
+def _ask_to_end(checkout: Checkout, errors: dict[str, str] | None):
+    account = checkout.credential.account
+    return confirm.ask(
+        title=_("End the checkout now"),
+        consequence=_("You are about to end the password checkout of %(name)s on %(account)s (%(network)s) before its "
+                      "window runs out: they can no longer see the password, even in the middle of a task.",
+                      name=_requester_name(checkout), account=isolate(f"@{account.handle}"),
+                      network=account.network.display_name),
+        button=_("End now"), cancel=url_for(".account", account_id=account.id, _anchor="legacy-title"),
+        reason=confirm.Reason(_("Reason for ending the window")), errors=errors)
+
+
+def _already_ended(checkout: Checkout, state: str) -> str:
+    if checkout.ended_at is None:  # the window ran out and no job has closed it yet
+        return _("This checkout's window already ran out at %(when)s.", when=confirm.moment(checkout.ends_at))
+    return _("This checkout already ended on %(when)s by %(who)s: %(how)s.", when=confirm.moment(checkout.ended_at),
+             who=isolate(actor_name(db.session, checkout.ended_by)), how=checkout_state_label(state))
 
 
 @routes.post("/accounts/<int:account_id>/checkouts/<int:checkout_id>/reveal")
@@ -193,7 +223,10 @@ def reveal_password(account_id: int, checkout_id: int):
 @requires(Permission.BROKER_USE)
 def check_in(account_id: int, checkout_id: int):
     try:
-        _checkout_on_account(db.session, account_id, checkout_id)
+        checkout = _checkout_on_account(db.session, account_id, checkout_id)
+        if checkout.ended_at is not None and checkout.requester_person_id == current_principal().person_id:
+            return already_done(_already_ended(checkout, checkout.state_at(utcnow())),
+                                url_for(".account", account_id=account_id, _anchor="legacy-title"))
         checkout = service.check_in(db.session, current_actor(), current_principal().person_id, checkout_id)
     except DomainError as error:
         return refuse(error, account_page, account_id, failed_form="checkout")

@@ -265,6 +265,51 @@ def test_deny_refuses_a_pending_checkout_and_cuts_an_open_one_short(client, brea
     assert session.scalar(sa.select(LegacyCredential.rotate_now).where(LegacyCredential.account_id == break_glass["account_id"]))
 
 
+@pytest.fixture
+def governance_console(app, session, actor, monkeypatch):
+    """A governance console user linked to a person who is not the requester (a second person may end a window)."""
+    from govern.auth.service import ensure_console_user
+    from tests.support.console import signed_in_client
+
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
+    person = factories.person(session, actor, display_name="Omar Haddad")
+    user = ensure_console_user(session, actor, f"gov-{person.id}@credentials.test", "Omar Haddad", Role.GOVERNANCE,
+                               person_id=person.id)
+    session.commit()
+    return signed_in_client(app, user.id)
+
+
+@pytest.mark.parametrize("locale, words", [("en", "You are about to end the password checkout"), ("ar", "أنت على وشك إنهاء")])
+def test_ending_an_open_window_in_the_console_asks_first_and_a_second_end_says_who_ended_it(
+        break_glass, governance_console, session, locale, words):
+    from html import unescape
+
+    open_one = break_glass["request"]()
+    break_glass["approve"](open_one)
+    url = f"/accounts/{break_glass['account_id']}/checkouts/{open_one}/deny"
+    governance_console.post("/locale", data={"locale": locale})
+    asked = governance_console.post(url, data={"reason": "suspicious"})
+    page = unescape(asked.get_data(as_text=True))
+    assert asked.status_code == 200 and words in page and 'name="confirmed" value="1"' in page
+    session.expire_all()
+    assert session.get(Checkout, open_one).ended_at is None, "asking changes nothing"
+    ended = governance_console.post(url, data={"reason": "suspicious", "confirmed": "1"})
+    assert ended.status_code == 302
+    session.expire_all()
+    assert session.get(Checkout, open_one).ended_reason.value == "denied"
+    again = governance_console.post(url, data={"reason": "suspicious", "confirmed": "1"}, follow_redirects=True)
+    assert again.status_code == 200 and "\u2068Omar Haddad\u2069" in unescape(again.get_data(as_text=True))
+
+
+def test_denying_a_pending_request_in_the_console_needs_no_confirmation(break_glass, governance_console, session):
+    pending = break_glass["request"]()
+    denied = governance_console.post(f"/accounts/{break_glass['account_id']}/checkouts/{pending}/deny",
+                                     data={"reason": "use the brokered publish instead"})
+    assert denied.status_code == 302
+    session.expire_all()
+    assert session.get(Checkout, pending).ended_reason.value == "denied"
+
+
 def test_a_compromised_account_ends_checkouts_and_needs_rotation(client, admin, break_glass, session, actor, app):
     from govern.broker.service import mark_compromised
 
