@@ -163,3 +163,17 @@ def test_disconnecting_an_account_never_connected_says_so(admin, granted):
     account, _grant = granted
     stale = admin.post(f"/accounts/{account.id}/connection/disconnect", data={"reason": "rotating"}, follow_redirects=True)
     assert stale.status_code == 200 and "This account is not connected: there was nothing to disconnect." in text_of(stale)
+
+
+# -- errors where the form is ---------------------------------------------------------------------------------------
+
+def test_a_refused_grant_shows_each_problem_at_its_field_and_the_page_opens_on_the_form(admin, session, actor):
+    dana = factories.person(session, actor, display_name="Dana Cohen")
+    account = factories.account(session, actor, handle="acme", network="facebook")
+    session.commit()
+    refused = admin.post(f"/accounts/{account.id}/grants", data={"person_id": str(dana.id), "role": "nonsense", "reason": "x"})
+    page = text_of(refused)
+    assert refused.status_code == 422
+    assert 'id="role-error"' in page and 'id="reason-error"' in page and 'aria-describedby="reason-error"' in page
+    assert 'role="alert" tabindex="-1" autofocus' in page, "the browser opens the page on the problems, not at the top"
+    assert 'id="person_id-error"' not in page
