@@ -327,6 +327,15 @@ def _ask_to_close(campaign: ReviewCampaign, errors: dict[str, str] | None):
         reason=confirm.Reason(_("Why close it early?"), max_length=service.MAX_COMMENT), errors=errors)
 
 
+def _undecided(campaign: ReviewCampaign) -> int:
+    return service.progress_of(db.session, [campaign.id])[campaign.id].undecided
+
+
+def _ask_about_unreviewed(campaign: ReviewCampaign, consequence: str, button: str):
+    return confirm.ask(title=_("Remove the access nobody reviewed"), consequence=consequence, button=button,
+                       cancel=url_for(".reviews_campaign", campaign_id=campaign.id))
+
+
 def _already_closed(campaign: ReviewCampaign) -> str:
     return _("This campaign was already closed on %(when)s by %(who)s.", when=confirm.moment(campaign.closed_at),
              who=confirm.who_did(db.session, "reviews:campaign:close", "review_campaign", campaign.id))
@@ -335,6 +344,12 @@ def _already_closed(campaign: ReviewCampaign) -> str:
 @routes.post("/reviews/campaigns/<int:campaign_id>/process-deadline")
 @requires(Permission.REVIEWS_MANAGE)
 def reviews_campaign_process(campaign_id: int):
+    campaign = service.get_campaign(db.session, campaign_id)
+    if campaign.status is CampaignStatus.OPEN and campaign.on_deadline is DeadlineAction.REVOKE and not confirmed():
+        return _ask_about_unreviewed(campaign, _(
+            "You are about to apply the deadline of %(name)s: the access nobody reviewed (%(undecided)s items) is removed "
+            "now. If that is more than govern removes without a second look, the campaign waits for your confirmation "
+            "instead.", name=isolate(campaign.name), undecided=_undecided(campaign)), _("Apply the deadline now"))
     return _campaign_action(campaign_id, lambda: service.process_deadline(db.session, current_actor(), _settings(), campaign_id),
                             N_("The deadline was applied to the access nobody reviewed."))
 
@@ -342,6 +357,11 @@ def reviews_campaign_process(campaign_id: int):
 @routes.post("/reviews/campaigns/<int:campaign_id>/approve-held")
 @requires(Permission.REVIEWS_MANAGE)
 def reviews_campaign_approve(campaign_id: int):
+    campaign = service.get_campaign(db.session, campaign_id)
+    if campaign.status is CampaignStatus.HELD and not confirmed():
+        return _ask_about_unreviewed(campaign, _(
+            "You are about to remove the access nobody reviewed in %(name)s: %(undecided)s items, revoked at once.",
+            name=isolate(campaign.name), undecided=_undecided(campaign)), _("Confirm: remove the access nobody reviewed"))
     return _campaign_action(campaign_id, lambda: service.approve_held(db.session, current_actor(), campaign_id),
                             N_("Confirmed: the access nobody reviewed was removed."))
 

@@ -115,7 +115,8 @@ def test_a_held_campaign_shows_the_confirmation_and_governance_confirms(console,
     governance = console(Role.GOVERNANCE)
     page = text_of(governance.get(f"/reviews/campaigns/{campaign.id}"))
     assert "Waiting for your confirmation" in page and "remove 4 people" in page
-    confirmed = governance.post(f"/reviews/campaigns/{campaign.id}/approve-held", follow_redirects=True)
+    confirmed = governance.post(f"/reviews/campaigns/{campaign.id}/approve-held", data={"confirmed": "1"},
+                                follow_redirects=True)
     assert confirmed.status_code == 200 and "Confirmed" in text_of(confirmed)
     session.expire_all()
     assert session.get(ReviewCampaign, campaign.id).status is CampaignStatus.CLOSED
@@ -219,3 +220,44 @@ def test_deciding_an_item_already_decided_says_what_when_and_by_whom(console, se
         page = text_of(stale)
         assert stale.status_code == 409 and "This access was already decided on" in page
         assert "by \u2068pytest\u2069: Removed." in page
+
+
+@pytest.mark.parametrize("locale, words", [("en", "You are about to"), ("ar", "أنت على وشك")])
+def test_applying_a_removing_deadline_and_confirming_a_held_one_ask_first(console, session, actor, world, open_campaign,
+                                                                         locale, words):
+    from sqlalchemy import update
+
+    from tests.unit.reviews.conftest import later
+
+    config = service.ReviewSettings(mass_revocation_threshold=1)
+    campaign = open_campaign(ScopeKind.BUSINESS_UNIT, "News", config=config)
+    session.execute(update(ReviewCampaign).where(ReviewCampaign.id == campaign.id).values(deadline=later(minutes=-1)))
+    session.commit()
+    governance = console(Role.GOVERNANCE)
+    governance.post("/locale", data={"locale": locale})
+    asked = governance.post(f"/reviews/campaigns/{campaign.id}/process-deadline")
+    assert asked.status_code == 200 and words in text_of(asked) and "\u2068Q4 review\u2069" in text_of(asked)
+    session.expire_all()
+    assert session.get(ReviewCampaign, campaign.id).status is CampaignStatus.OPEN, "asking changes nothing"
+    service.process_deadline(session, actor, config, campaign.id)  # held: more than this config removes unasked
+    session.commit()
+    asked = governance.post(f"/reviews/campaigns/{campaign.id}/approve-held")
+    assert asked.status_code == 200 and words in text_of(asked) and ": 4" in text_of(asked).replace("\u060c", ":")
+    session.expire_all()
+    assert session.get(ReviewCampaign, campaign.id).status is CampaignStatus.HELD
+    assert session.get(Grant, world.grants["dana_news"]).revoked_at is None
+
+
+def test_the_confirmed_deadline_removes_the_access_nobody_reviewed(console, session, world, open_campaign):
+    from sqlalchemy import update
+
+    from tests.unit.reviews.conftest import later
+
+    campaign = open_campaign(ScopeKind.BUSINESS_UNIT, "News")
+    session.execute(update(ReviewCampaign).where(ReviewCampaign.id == campaign.id).values(deadline=later(minutes=-1)))
+    session.commit()
+    done = console(Role.GOVERNANCE).post(f"/reviews/campaigns/{campaign.id}/process-deadline", data={"confirmed": "1"},
+                                         follow_redirects=True)
+    assert done.status_code == 200 and "The deadline was applied" in text_of(done)
+    session.expire_all()
+    assert session.get(Grant, world.grants["noa_news"]).revoked_at is not None
