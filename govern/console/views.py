@@ -1,18 +1,23 @@
-"""The console shell's own pages: the home page, which sends each role where it starts, and the language switch."""
+"""The console shell's own pages: the home page (what waits for the user, the posture at a glance) and the language switch."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, request, session, url_for
+from flask import Blueprint, abort, redirect, render_template, request, session
 from flask_babel import gettext as _
 
-from govern.locales import SUPPORTED_LOCALES
-from govern.auth.roles import Permission, role_allows
+from govern import app_services
+from govern.auth.roles import ROLE_PERMISSIONS, Permission
+from govern.console import home_page
 from govern.console.blueprint import ConsolePages
 from govern.console.responses import safe_next
+from govern.extensions import db
+from govern.home import service as home_service
+from govern.locales import SUPPORTED_LOCALES
 from govern.web.authz import public, requires
 from govern.web.request_cycle import current_principal
 
 routes = ConsolePages()
+routes.template_globals(home_page.home_number, home_page.home_category)
 
 
 @routes.post("/locale")
@@ -29,9 +34,12 @@ def set_locale():
 @requires(Permission.CONSOLE_USE)
 def home():
     principal = current_principal()
-    if not role_allows(principal.role, Permission.ACCOUNTS_READ) and role_allows(principal.role, Permission.REVIEWS_RESPOND):
-        return redirect(url_for("console.reviews"))  # an access reviewer sees only what they are asked to review
-    return redirect(url_for("console.accounts"))
+    permissions = ROLE_PERMISSIONS[principal.role]
+    todos = home_service.todos(db.session, permissions, principal.person_id)
+    posture = home_service.posture(db.session, permissions, app_services.settings().leaver_revocation_sla_hours)
+    return render_template("console/home.html", todos=home_page.todo_rows(todos),
+                           charts=[home_page.chart(measure) for measure in posture.measures],
+                           linked=principal.person_id is not None)
 
 
 def register(console: Blueprint) -> None:

@@ -20,7 +20,13 @@ def section(page: Page, heading_id: str):
 
 def test_search_in_arabic_then_grant_and_revoke_access(sign_in, seeded, screenshot):
     page = sign_in(Role.IT)
-    expect(page).to_have_url(re.compile(r"/accounts$"))
+    expect(page).to_have_url(re.compile(r"/$"))  # the console home: IT's to-do and the charts it may read
+    expect(page.get_by_role("heading", level=1)).to_have_text("Home")
+    expect(page.locator('[data-todo="reconnect"]')).to_be_visible()
+    expect(page.locator('[data-todo="approvals"]')).to_have_count(0)
+    expect(page.locator('[data-chart="health"] svg.chart')).to_be_visible()
+    screenshot(page, "en-home")
+    page.goto("/accounts")
     expect(page.locator("html")).to_have_attribute("dir", "ltr")
     expect(page.get_by_role("heading", level=1)).to_have_text("Accounts")
     expect(page.locator(".whoami")).to_contain_text("נועה ברק")
@@ -70,6 +76,10 @@ def test_arabic_console_is_right_to_left(sign_in, seeded, screenshot):
     html = page.locator("html")
     expect(html).to_have_attribute("dir", "rtl")
     expect(html).to_have_attribute("lang", "ar")
+    expect(page.get_by_role("heading", level=1)).to_have_text("الرئيسية")
+    expect(page.locator('[data-chart="risk"] svg.chart')).to_have_attribute("direction", "rtl")
+    screenshot(page, "ar-home")
+    page.goto("/accounts")
     expect(page.get_by_role("heading", level=1)).to_have_text("الحسابات")
     expect(page.get_by_role("link", name="الأشخاص")).to_be_visible()
     expect(page.locator(".role-tag")).to_have_text("الحوكمة")
@@ -89,6 +99,9 @@ def test_hebrew_console_and_a_person_with_their_access(sign_in, seeded, screensh
     page.get_by_role("button", name="עברית").click()
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
     expect(page.locator("html")).to_have_attribute("lang", "he")
+    expect(page.get_by_role("heading", level=1)).to_have_text("בית")
+    screenshot(page, "he-home")
+    page.goto("/accounts")
     expect(page.get_by_role("heading", level=1)).to_have_text("חשבונות")
     screenshot(page, "he-accounts")
 

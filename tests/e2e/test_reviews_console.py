@@ -63,7 +63,10 @@ def test_governance_opens_a_review_and_the_owner_keeps_one_grant_and_removes_ano
     expect(governance.locator(".review-reviewers")).to_contain_text("سارة الحسيني")
     campaign_url = governance.url
 
-    owner = sign_in(Role.REVIEWER)  # the sign-in lands on the console home, which sends a reviewer to their reviews
+    owner = sign_in(Role.REVIEWER)  # the sign-in lands on the console home: its to-do links to the reviewer's reviews
+    expect(owner.locator('[data-todo="reviews"] .todo-count')).to_have_text("2")
+    expect(owner.locator("[data-chart]")).to_have_count(0)  # a reviewer reads no posture
+    owner.locator('[data-todo="reviews"] a').click()
     expect(owner).to_have_url(re.compile(r"/reviews$"))
     account = owner.locator(f"#account-{review_world['account']}")
     expect(account).to_contain_text("alnoor_review")
