@@ -149,3 +149,28 @@ def test_listed_queries_never_scan_a_big_table(large_app):
                     scans.setdefault(name, []).append(f"{found}\n{json.dumps(plan, indent=1)}\n-- for --\n{statement}")
         db.session.rollback()
     assert scans == {}, "\n\n".join(f"{name}:\n" + "\n".join(plans) for name, plans in scans.items())
+
+
+def test_the_home_page_figures_never_scan_the_grants_or_the_trail(large_app):
+    """The home page is what everyone opens first: its to-do counts and its charts count accounts (5,000 here, read
+    once each to group them) but never walk the 70,000 grants or the 200,000 audit events."""
+    from govern.auth.roles import Permission
+    from govern.extensions import db
+    from govern.home import service as home
+
+    app, org = large_app
+    every = frozenset(Permission)
+    with app.app_context():
+        calls = {"to-do": lambda: home.todos(db.session, every, org.first_person_id + 1234),
+                 "posture": lambda: home.posture(db.session, every, 4.0)}
+        scans: dict[str, list[str]] = {}
+        for name, call in calls.items():
+            sent = _sent_by(app, call)
+            assert sent, f"{name}: no query was sent"
+            for statement, parameters in sent:
+                plan = _plan(statement, parameters)
+                found = [problem for problem in _problems(plan["Plan"]) if "grants" in problem or "audit_events" in problem]
+                if found:
+                    scans.setdefault(name, []).append(f"{found}\n{json.dumps(plan, indent=1)}\n-- for --\n{statement}")
+        db.session.rollback()
+    assert scans == {}, "\n\n".join(f"{name}:\n" + "\n".join(plans) for name, plans in scans.items())
