@@ -18,7 +18,7 @@ from govern.auth.roles import Permission
 from govern.broker.models import AccountConnection, ConnectionHealth
 from govern.credentials.models import LegacyCredential
 from govern.db import utcnow
-from govern.directory.models import Departure, SyncRun, SyncStatus
+from govern.directory.models import Departure, OffboardingTask, SyncRun, SyncStatus
 from govern.grants.models import Grant
 from govern.people.models import Person, PersonStatus
 from govern.policy.workflow_models import PolicyViolation, ViolationStatus
@@ -206,25 +206,49 @@ LEAVER_DAYS = 90
 REVOKE_BUCKETS = ("within_sla", "late", "still_has_access")
 
 
-def leavers_time_to_revoke(session: Session, sla_hours: float, now: datetime | None = None) -> Measure:
-    """Leavers of the last 90 days (those with a departure record who held access when they left): whose access all
-    went within the SLA, later, or not yet. One row per departure of the period, each with its grants aggregated."""
-    moment = now or utcnow()
+def _removals(session: Session, since: datetime, until: datetime) -> dict[tuple[str, int], list]:
+    """Per leaver of the period, as the leavers report counts them (reports/builders/leavers.py): [start, last removal,
+    removals still to do], from the grants they held when they left and their offboarding tasks. Leavers without a
+    departure record (people.status = leaver) start at people.left_at. A few grouped queries, one row per leaver."""
     started = func.coalesce(Departure.directory_changed_at, Departure.first_seen_at)
-    held = or_(Grant.revoked_at.is_(None), Grant.revoked_at >= started)
-    rows = session.execute(
-        select(Departure.id, started, func.max(Grant.revoked_at),
-               func.sum(case((Grant.revoked_at.is_(None), 1), else_=0)))
+    in_period = and_(started >= since, started < until)
+    still = lambda done_at: func.sum(case((done_at.is_(None), 1), else_=0))  # noqa: E731
+    grants_of_departures = (
+        select(literal("d"), Departure.id, started, func.max(Grant.revoked_at), still(Grant.revoked_at))
         .join(Grant, Grant.person_id == Departure.person_id)
-        .where(started >= moment - timedelta(days=LEAVER_DAYS), started <= moment, held)
-        .group_by(Departure.id, started)).all()
+        .where(in_period, or_(Grant.revoked_at.is_(None), Grant.revoked_at >= started))
+        .group_by(Departure.id, started))
+    tasks_of_departures = (
+        select(literal("d"), Departure.id, started, func.max(OffboardingTask.done_at), still(OffboardingTask.done_at))
+        .join(OffboardingTask, OffboardingTask.departure_id == Departure.id)
+        .where(in_period).group_by(Departure.id, started))
+    unrecorded = (
+        select(literal("p"), Person.id, Person.left_at, func.max(Grant.revoked_at), still(Grant.revoked_at))
+        .join(Grant, Grant.person_id == Person.id)
+        .where(Person.status == PersonStatus.LEAVER, Person.left_at >= since, Person.left_at < until,
+               ~exists().where(Departure.person_id == Person.id),
+               or_(Grant.revoked_at.is_(None), Grant.revoked_at >= Person.left_at))
+        .group_by(Person.id, Person.left_at))
+    leavers: dict[tuple[str, int], list] = {}
+    for query in (grants_of_departures, tasks_of_departures, unrecorded):
+        for kind, key, start, last_removed, to_do in session.execute(query):
+            seen = leavers.setdefault((kind, key), [start, None, 0])
+            seen[1] = max((t for t in (seen[1], last_removed) if t is not None), default=None)
+            seen[2] += int(to_do or 0)
+    return leavers
+
+
+def leavers_time_to_revoke(session: Session, sla_hours: float, now: datetime | None = None) -> Measure:
+    """Leavers of the last 90 days who held access when they left: whose access all went within the SLA, later, or
+    not yet (the leavers report's figures for that period)."""
+    moment = now or utcnow()
     counts = dict.fromkeys(REVOKE_BUCKETS, 0)
     hours_taken: list[float] = []
-    for _id, start, last_revoked, still_held in rows:
-        if still_held:
+    for start, last_removed, to_do in _removals(session, moment - timedelta(days=LEAVER_DAYS), moment).values():
+        if to_do:
             counts["still_has_access"] += 1
             continue
-        hours = max(0.0, (last_revoked - start).total_seconds() / 3600)
+        hours = max(0.0, (last_removed - start).total_seconds() / 3600)
         hours_taken.append(hours)
         counts["within_sla" if hours <= sla_hours else "late"] += 1
     return Measure("leavers", list(counts.items()), threshold=sla_hours,

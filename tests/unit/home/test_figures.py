@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 from govern.accounts.models import AccountStatus
 from govern.auth.roles import ROLE_PERMISSIONS, Role
 from govern.broker.models import ConnectionHealth
 from govern.credentials.models import LegacyCredential
 from govern.db import utcnow
-from govern.directory.models import SyncMode, SyncRun, SyncStatus
+from govern.directory.models import OffboardingTask, SyncMode, SyncRun, SyncStatus
 from govern.directory.service import depart
 from govern.grants.models import Grant, GrantRole
 from govern.grants.service import create_grant
@@ -19,6 +20,7 @@ from govern.people.service import upsert_person
 from govern.policy.workflow_models import ViolationStatus
 from govern.publishing.models import ApprovalStatus, PublishApproval
 from govern.reports.builders import accounts as accounts_report
+from govern.reports.builders import leavers as leavers_report
 from govern.reports.document import Period
 from tests import factories
 from tests.unit.reports.test_builders import _connection, _violation
@@ -93,9 +95,27 @@ def test_leavers_time_to_revoke_against_the_sla(session, actor):
     departed(6)
     departed(None)
     departed(1, days_ago=120)  # outside the 90 days
+    by_hand = factories.person(session, actor, "by hand")
+    departure = depart(session, actor, by_hand, "openldap", ["disabled"], now - timedelta(days=3))
+    session.add(OffboardingTask(departure_id=departure.id, account_id=account.id, network="x", steps="remove the role"))
+    unrecorded = factories.person(session, actor, "no departure record")
+    create_grant(session, actor, unrecorded.id, account.id, GrantRole.ANALYST, "Listening")
+    upsert_person(session, actor, PersonSource.MANUAL, unrecorded.external_id, status=PersonStatus.LEAVER,
+                  left_at=now - timedelta(hours=30))
+    session.flush()
+
     measure = home.leavers_time_to_revoke(session, 4.0, now)
-    assert measure.bars == [("within_sla", 1), ("late", 1), ("still_has_access", 1)]
+    assert measure.bars == [("within_sla", 1), ("late", 1), ("still_has_access", 3)]
     assert measure.threshold == 4.0 and measure.extra["slowest_hours"] == 6.0
+
+    # The leavers report of the same 90 days says the same.
+    report = leavers_report.build(session, Period(now - timedelta(days=90), now), SimpleNamespace(leaver_revocation_sla_hours=4))
+    rows = [dict(zip(report.sections[0].columns, row)) for row in report.sections[0].rows]
+    held = [row for row in rows if row["accesses"]]
+    assert dict(measure.bars) == {
+        "within_sla": sum(1 for r in held if r["still_has_access"] == "no" and r["time_to_revoke_hours"] <= 4),
+        "late": sum(1 for r in held if r["still_has_access"] == "no" and r["time_to_revoke_hours"] > 4),
+        "still_has_access": sum(1 for r in held if r["still_has_access"] == "yes")}
 
 
 def test_todos_count_what_waits(session, actor):
