@@ -180,8 +180,8 @@ def open_violations_by_category(session: Session, now: datetime | None = None) -
     if dialect == "postgresql":
         finding = func.json_array_elements(PolicyViolation.findings).table_valued("value").lateral("finding")
         category = finding.c.value.op("->>")(literal("category"))
-    else:
-        finding = func.json_each(PolicyViolation.findings).table_valued("value").lateral("finding")
+    else:  # SQLite (make run's default): json_each reads the row it is joined to, and knows no LATERAL
+        finding = func.json_each(PolicyViolation.findings).table_valued("value").alias("finding")
         category = func.json_extract(finding.c.value, "$.category")
     week = case(*((PolicyViolation.detected_at < since + timedelta(weeks=n + 1), n) for n in range(VIOLATION_WEEKS - 1)),
                 else_=VIOLATION_WEEKS - 1).label("week")
