@@ -43,12 +43,12 @@ WAITING = {"approvals": 1, "reviews": 0, "escalated": 0, "violations_open": 2, "
 def world(session, actor):
     now = utcnow().replace(microsecond=0)
     owner = factories.person(session, actor, "ليلى حداد")
-    calm = factories.account(session, actor, "calm", owner_id=owner.id)
+    calm = factories.account(session, actor, owner_id=owner.id)
     _connection(session, calm, owner, issued_at=now, has_refresh_token=True, refresh_expires_at=now + timedelta(days=60))
-    broken = factories.account(session, actor, "broken", owner_id=owner.id)
+    broken = factories.account(session, actor, owner_id=owner.id)
     _connection(session, broken, owner, issued_at=now, expires_at=now + timedelta(days=5),
                 health=ConnectionHealth.NEEDS_RECONNECT)
-    factories.account(session, actor, "orphan")
+    factories.account(session, actor)  # no owner, never connected
     _violation(session, broken, 1, ViolationStatus.OPEN)
     _violation(session, broken, 2, ViolationStatus.OPEN, categories=("brand",))
     _violation(session, broken, 3, ViolationStatus.ASSIGNED, categories=("confidentiality",))
