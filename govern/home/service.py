@@ -29,7 +29,11 @@ from govern.reviews.models import CampaignStatus
 # --- what waits for the user ---------------------------------------------------------------------
 
 RECONNECT = (ConnectionHealth.NEEDS_RECONNECT, ConnectionHealth.REVOKED)
-IN_SERVICE = AccountStatus.RETIRED  # retired accounts are history: they wait for nobody and count in no chart
+
+
+def in_service():
+    """Retired accounts are history: they wait for nobody and count in no chart."""
+    return SocialAccount.status != AccountStatus.RETIRED
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,7 @@ def todos(session: Session, permissions: Collection[Permission], person_id: int 
         found.append(Todo("reconnect", _count(session, select(func.count()).select_from(AccountConnection)
                                                 .join(SocialAccount, SocialAccount.id == AccountConnection.account_id)
                                                 .where(AccountConnection.health.in_(RECONNECT),
-                                                       SocialAccount.status != IN_SERVICE))))
+                                                       in_service()))))
     return found
 
 
@@ -96,7 +100,7 @@ def accounts_by_health(session: Session) -> Measure:
     rows = session.execute(
         select(AccountConnection.health, func.count())
         .select_from(SocialAccount).outerjoin(AccountConnection, AccountConnection.account_id == SocialAccount.id)
-        .where(SocialAccount.status != IN_SERVICE).group_by(AccountConnection.health)).all()
+        .where(in_service()).group_by(AccountConnection.health)).all()
     counts = {(h.value if h is not None else "not_connected"): n for h, n in rows}
     return Measure("health", [(key, counts.get(key, 0)) for key in HEALTH_ORDER])
 
@@ -144,7 +148,7 @@ def accounts_by_risk(session: Session, now: datetime | None = None) -> Measure:
               .outerjoin(AccountConnection, AccountConnection.account_id == SocialAccount.id)
               .outerjoin(connector, connector.id == AccountConnection.connector_person_id)
               .outerjoin(open_violations, open_violations.c.account_id == SocialAccount.id)
-              .where(SocialAccount.status != IN_SERVICE).subquery())
+              .where(in_service()).subquery())
     counts = dict(session.execute(select(scored.c.band, func.count()).group_by(scored.c.band)).all())
     return Measure("risk", [(name, counts.get(name, 0)) for name in BANDS])
 
@@ -161,7 +165,7 @@ def tokens_expiring(session: Session, now: datetime | None = None) -> Measure:
     rows = session.execute(
         select(week, func.count())
         .select_from(AccountConnection).join(SocialAccount, SocialAccount.id == AccountConnection.account_id)
-        .where(SocialAccount.status != IN_SERVICE, forecast > moment, forecast <= moment + timedelta(days=30))
+        .where(in_service(), forecast > moment, forecast <= moment + timedelta(days=30))
         .group_by(week)).all()
     counts = dict(rows)
     return Measure("expiring", [(key, counts.get(key, 0)) for key, _days in EXPIRY_WEEKS])
