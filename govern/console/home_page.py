@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import url_for
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_date, format_decimal, get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -92,3 +92,11 @@ def chart(measure: Measure) -> Chart:
 def home_category(key: str) -> str:
     words = MEASURE_TEXT["violations"][2]
     return _(words[key]) if key in words else key
+
+
+def home_week_chart(measure: Measure) -> Chart:
+    """The violations of the last 8 weeks by the week they were found, oldest first (each violation once)."""
+    rows = [(format_date(start, "d MMM"), count) for start, count in measure.extra["per_week"]]
+    svg = bar_chart(rows, rtl=str(get_locale()) in RTL_LOCALES, number=home_number)
+    return Chart("violations_weeks", _("Found each week"), _("Week from"), [(label, home_number(v)) for label, v in rows],
+                 svg, measure)

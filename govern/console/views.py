@@ -17,7 +17,7 @@ from govern.web.authz import public, requires
 from govern.web.request_cycle import current_principal
 
 routes = ConsolePages()
-routes.template_globals(home_page.home_number, home_page.home_category)
+routes.template_globals(home_page.home_number, home_page.home_category, home_page.home_week_chart)
 
 
 @routes.post("/locale")

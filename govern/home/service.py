@@ -177,7 +177,8 @@ CATEGORIES = ("privacy", "confidentiality", "copyright", "brand")
 
 def open_violations_by_category(session: Session, now: datetime | None = None) -> Measure:
     """Violations still open or assigned that were found in the last 8 weeks, by the categories of their findings
-    (a violation with findings in two categories counts in both), and by week found (extra["weeks"], oldest first)."""
+    (a violation with findings in two categories counts in both); by week found and category (extra["weeks"]) and by
+    week found alone (extra["per_week"], each violation once), oldest week first."""
     moment = now or utcnow()
     since = moment - timedelta(weeks=VIOLATION_WEEKS)
     dialect = session.get_bind().dialect.name
@@ -190,12 +191,13 @@ def open_violations_by_category(session: Session, now: datetime | None = None) -
     week = case(*((PolicyViolation.detected_at < since + timedelta(weeks=n + 1), n) for n in range(VIOLATION_WEEKS - 1)),
                 else_=VIOLATION_WEEKS - 1).label("week")
     category = category.label("category")
+    open_recently = and_(PolicyViolation.status.in_((ViolationStatus.OPEN, ViolationStatus.ASSIGNED)),
+                         PolicyViolation.detected_at >= since)
     rows = session.execute(
         select(week, category, func.count(PolicyViolation.id.distinct()))
         .select_from(PolicyViolation).join(finding, literal(True))
-        .where(PolicyViolation.status.in_((ViolationStatus.OPEN, ViolationStatus.ASSIGNED)),
-               PolicyViolation.detected_at >= since)
-        .group_by(week, category)).all()
+        .where(open_recently).group_by(week, category)).all()
+    found = dict(session.execute(select(week, func.count()).where(open_recently).group_by(week)).all())
     by_category: dict[str, int] = dict.fromkeys(CATEGORIES, 0)
     weeks: list[dict[str, int]] = [dict.fromkeys(CATEGORIES, 0) for _ in range(VIOLATION_WEEKS)]
     for n, name, count in rows:
@@ -203,7 +205,8 @@ def open_violations_by_category(session: Session, now: datetime | None = None) -
         by_category[name] = by_category.get(name, 0) + count
         weeks[int(n)][name] = weeks[int(n)].get(name, 0) + count
     starts = [since + timedelta(weeks=n) for n in range(VIOLATION_WEEKS)]
-    return Measure("violations", list(by_category.items()), extra={"weeks": list(zip(starts, weeks))})
+    return Measure("violations", list(by_category.items()),
+                   extra={"weeks": list(zip(starts, weeks)), "per_week": [(start, found.get(n, 0)) for n, start in enumerate(starts)]})
 
 
 LEAVER_DAYS = 90

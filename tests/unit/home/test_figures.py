@@ -67,6 +67,7 @@ def test_posture_figures_equal_the_data(session, actor):
     assert dict(violations.bars) == {"privacy": 4, "confidentiality": 1, "copyright": 0, "brand": 4}
     weeks = violations.extra["weeks"]
     assert len(weeks) == 8 and weeks[-1][1]["privacy"] == 4 and weeks[5][1]["confidentiality"] == 1
+    assert [count for _start, count in violations.extra["per_week"]] == [0, 0, 0, 0, 0, 1, 0, 4]
 
     # The same bands as the accounts report's formula, account by account (the retired one aside).
     report = accounts_report.build(session, Period(now - timedelta(days=30), now), None)
