@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from govern.locales import SUPPORTED_LOCALES
 from govern import app_services
 from govern.cli_support import with_app
 from govern.reports.render import RENDER_FORMATS
@@ -17,7 +18,7 @@ from govern.reports.service import REPORTS
 @click.option("--format", "fmt", type=click.Choice(RENDER_FORMATS), default="pdf", show_default=True)
 @click.option("--from", "since", default=None, help="Start: YYYY-MM-DD or ISO 8601 (UTC if no offset); default 90 days before --to.")
 @click.option("--to", "until", default=None, help="End: YYYY-MM-DD (that whole day included) or ISO 8601; default now.")
-@click.option("--locale", type=click.Choice(("en", "ar", "he")), default="en", show_default=True, help="Language of the PDF's headings.")
+@click.option("--locale", type=click.Choice(SUPPORTED_LOCALES), default="en", show_default=True, help="Language of the PDF's headings.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True,
               help="File to write ('-' for standard output).")
 @with_app

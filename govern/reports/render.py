@@ -15,13 +15,13 @@ from typing import Any
 
 import orjson
 
+from govern.locales import RTL_LOCALES
 from govern.reports.charts import bar_chart_svg
 from govern.reports.document import BadReportRequest, Cell, Report, Section
 
 RENDER_FORMATS = ("csv", "json", "pdf")
 REPORT_FORMATS_STREAMED = ("csv", "json")  # every row written; the PDF shows the first PDF_ROWS
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json", "pdf": "application/pdf"}
-RTL_LOCALES = frozenset({"ar", "he"})
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "reports"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from govern.db import utcnow
+from govern.locales import SUPPORTED_LOCALES
 from govern.limits import YEAR_PATTERN
 from govern.reports.document import BadReportRequest, parse_moment
 from govern.reports.render import RENDER_FORMATS
@@ -37,7 +38,7 @@ class ReportQuerySchema(Schema):
                        metadata={"description": "Start: YYYY-MM-DD or ISO 8601 date-time (UTC if no offset), years 1970 to 2199; default 90 days before 'to'"})
     to = PeriodEdge(end_of_day=True, load_default=None,
                     metadata={"description": "End: YYYY-MM-DD (that whole day included) or ISO 8601 date-time, years 1970 to 2199; default now"})
-    locale = fields.String(load_default="en", validate=validate.OneOf(("en", "ar", "he")),
+    locale = fields.String(load_default="en", validate=validate.OneOf(SUPPORTED_LOCALES),
                            metadata={"description": "Language of the PDF's headings"})
 
     @validates_schema
