@@ -11,14 +11,15 @@ PORT ?= 8000
 .PHONY: messages run test bench fuzz install run-install compile-translations translations system-deps pdf-deps services node-deps clean
 
 # `make run` installs what the service needs; `make test` adds the test extras (Playwright, OpenBao, pytest, ...)
+# uv installs (resolves and downloads in parallel); pip stays in the venv, and is the fallback if uv cannot run here.
 $(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	test -x $(BIN)/uv || $(BIN)/pip install --quiet uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e . || $(BIN)/pip install --quiet -e .
 	touch $(RUN_STAMP)
 
 $(STAMP): $(RUN_STAMP)
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test]' || $(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
