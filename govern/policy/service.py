@@ -35,11 +35,12 @@ MAX_MEDIA = 10
 
 class UnreadableMedia(InvalidOperation):
     title = "Unreadable attachment"
-    message_argument = 0  # worded by the class from the rejection's reason
 
-    def __init__(self, rejected: ImageRejected) -> None:
+    @classmethod
+    def of(cls, rejected: ImageRejected) -> UnreadableMedia:
+        """The refusal of an image the decoder rejected, worded from the rejection's reason."""
         template = _UNREADABLE.get(rejected.reason, N_("attachment %(number)s cannot be read: %(detail)s"))
-        super().__init__(template, number=_attachment_number(rejected), detail=rejected.message)
+        return cls(template, number=_attachment_number(rejected), detail=rejected.message)
 
 
 _UNREADABLE = {
@@ -158,7 +159,7 @@ def decode_media(items: list[str]) -> list[bytes]:
         try:
             decoded.append(base64.b64decode(payload, validate=True))
         except (binascii.Error, ValueError):
-            raise UnreadableMedia("attachment %(value)s is not valid base64", value=index + 1) from None
+            raise UnreadableMedia("attachment %(number)s is not valid base64", number=index + 1) from None
     return decoded
 
 
@@ -178,7 +179,7 @@ def evaluate(
         except ImageRejected as exc:
             if exc.limit in MEDIA_LIMIT_SETTINGS:
                 raise MediaTooLarge(exc) from None
-            raise UnreadableMedia(exc) from None
+            raise UnreadableMedia.of(exc) from None
     else:
         media_detections = text_repost_detections(text)
     return evaluation.evaluate(runtime.compiled, text, account=context_for(account, network), media_detections=media_detections,
