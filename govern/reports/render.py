@@ -17,7 +17,8 @@ import orjson
 
 from govern.locales import RTL_LOCALES
 from govern.reports.charts import bar_chart_svg
-from govern.reports.document import BadReportRequest, Cell, Report, Section
+from govern.reports.document import BadReportRequest, Cell, Chart, Report, Section
+from govern.reports.labels import Presenter
 
 RENDER_FORMATS = ("csv", "json", "pdf")
 REPORT_FORMATS_STREAMED = ("csv", "json")  # every row written; the PDF shows the first PDF_ROWS
@@ -240,33 +241,29 @@ def _translator(locale: str):
     return translate
 
 
-def _pdf_value(value: Cell) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M UTC")
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}" if abs(value) < 1e6 else f"{value:.0f}"
-    return str(value)
+def _table_size(section: Section) -> str:
+    """A smaller type for a table with many columns, so that every column fits the page's width."""
+    columns = len(section.columns)
+    return "wide" if columns > 14 else "medium" if columns > 9 else "narrow"
+
+
+def _translated_chart(chart: Chart, present: Presenter) -> Chart:
+    return Chart(present.text(chart.title), tuple((present.chart_bar(chart.codes, label), value) for label, value in chart.bars),
+                 chart.unit, chart.threshold, present.text(chart.threshold_label), chart.codes)
 
 
 def report_html(report: Report, locale: str = "en") -> str:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-    environment.filters["cell"] = _pdf_value
+    translate = _translator(locale)
+    present = Presenter(locale, translate, report.network_names)
     template = environment.get_template("report.html")
-    charts = [bar_chart_svg(chart) for chart in report.charts]
+    charts = [bar_chart_svg(_translated_chart(chart, present)) for chart in report.charts]
     tables = [pdf_table(section) for section in report.sections]
     return template.render(report=report, locale=locale, direction="rtl" if locale in RTL_LOCALES else "ltr",
-                           charts=charts, tables=tables, _=_translator(locale), number=_number,
-                           humanise=lambda key: key.replace("_", " ").capitalize())
-
-
-def _number(value: int) -> str:
-    return f"{value:,}"
+                           charts=charts, tables=tables, _=translate, present=present, number=present.number,
+                           period=report.period.shown(), whole_days=report.period.whole_days, table_size=_table_size)
 
 
 def pdf_table(section: Section, limit: int = PDF_ROWS) -> tuple[Section, list[tuple[Cell, ...]], int]:

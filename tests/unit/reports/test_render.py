@@ -69,7 +69,8 @@ def test_unknown_format_is_refused():
 
 def test_pdf_html_marks_names_for_bidi_and_rtl_locales():
     html = report_html(sample_report(), "en")
-    assert f'<td dir="auto">{ARABIC_NAME}</td>' in html and f'<td dir="auto">{HEBREW_NAME}</td>' in html
+    assert f'<td dir="rtl">{ARABIC_NAME}</td>' in html and f'<td dir="rtl">{HEBREW_NAME}</td>' in html
+    assert '<td dir="ltr">plain</td>' in report_html(sample_report(), "ar")  # a Latin value reads left to right
     assert '<html lang="he" dir="rtl">' in report_html(sample_report(), "he")
     assert "<svg" in html and "1 leaver still has access" in html
 
@@ -105,7 +106,7 @@ def test_pdf_shows_the_first_rows_and_says_how_many_more():
     grants = html.split("<h2>Effective grants", 1)[1].split("</section>", 1)[0]
     assert grants.count("<tr>") == PDF_ROWS + 1  # the header row and the first PDF_ROWS rows
     assert "…and 57 more rows are in the CSV export." in grants
-    assert "Nothing here" in html and "No rows." in html
+    assert "Nothing here" in html and "None" in html
     assert "more rows" not in html.split("Nothing here", 1)[1]
 
 

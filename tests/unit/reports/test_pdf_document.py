@@ -1,0 +1,155 @@
+"""The PDF reads as a document: every column on the page in en and ar, codes and figures in words, percentages,
+one line (not a page) for an empty table, and Arabic and Hebrew with no English heading of govern's own."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+import unicodedata
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from flask_babel import force_locale, gettext
+
+from govern.broker.models import ConnectionHealth
+from govern.credentials.models import LegacyCredential
+from govern.people.models import PersonSource, PersonStatus
+from govern.people.service import upsert_person
+from govern.policy.workflow_models import ViolationStatus
+from govern.reports import labels
+from govern.reports.render import render_report, report_html
+from govern.reports.service import REPORTS, build_report
+from tests import factories
+from tests.unit.reports.conftest import ARABIC_NAME, HEBREW_NAME
+from tests.unit.reports.test_builders import _connection, _violation
+from tests.unit.reports.test_render import sample_report
+
+pdfium = pytest.importorskip("pypdfium2")
+
+# Where to save page images to look at (REPORT_PNG_DIR=/tmp/pdf pytest ...); nothing is saved otherwise.
+PNG_DIR = os.environ.get("REPORT_PNG_DIR")
+
+
+@pytest.fixture
+def inventory(session, actor, now):
+    """Accounts with long names in three scripts, a leaver owner, open violations and a rotation due: every column
+    of the accounts report holds something, as in a real inventory."""
+    owner = factories.person(session, actor, ARABIC_NAME)
+    leaver = factories.person(session, actor, HEBREW_NAME)
+    for n in range(6):
+        account = factories.account(session, actor, f"acme_regional_communications_{n}", network="facebook",
+                                    owner_id=(owner if n % 2 else leaver).id, business_unit="Corporate Communications EMEA",
+                                    display_name=f"Acme Regional Communications {n} — {ARABIC_NAME}")
+        _connection(session, account, leaver if n % 2 else owner, issued_at=now, expires_at=now + timedelta(days=3 + n),
+                    health=ConnectionHealth.EXPIRING if n % 3 else ConnectionHealth.HEALTHY)
+        for v in range(n % 4):
+            _violation(session, account, 100 * n + v, ViolationStatus.OPEN)
+        if n % 2:
+            session.add(LegacyCredential(account_id=account.id, store_path=f"p{n}", store_version=1, username="u",
+                                         has_password=True, rotate_now=True, updated_by="t"))
+    factories.account(session, actor, "never_connected_account", network="x")
+    upsert_person(session, actor, PersonSource.MANUAL, leaver.external_id, status=PersonStatus.LEAVER,
+                  left_at=now - timedelta(days=1))
+    session.flush()
+
+
+def _pages(data: bytes, name: str):
+    document = pdfium.PdfDocument(data)
+    for number, page in enumerate(document):
+        if PNG_DIR:
+            Path(PNG_DIR).mkdir(parents=True, exist_ok=True)
+            page.render(scale=1.4).to_pil().save(Path(PNG_DIR) / f"{name}-{number + 1}.png")
+        yield page
+
+
+def _text_off_the_page(page) -> str:
+    """The characters drawn (partly) outside the page: a column cut off at either edge."""
+    width, height = page.get_size()
+    text = page.get_textpage()
+    outside = []
+    for index in range(text.count_chars()):
+        left, bottom, right, top = text.get_charbox(index)
+        if right > left and (left < -0.5 or right > width + 0.5 or bottom < -0.5 or top > height + 0.5):
+            outside.append(text.get_text_range(index, 1))
+    return "".join(outside)
+
+
+def _bare(text: str) -> str:
+    """Without the marks (Arabic shadda, vowels) a PDF's text layer may place apart from their letter."""
+    return "".join(char for char in text if not unicodedata.combining(char))
+
+
+def _page_text(page) -> str:
+    return _bare(page.get_textpage().get_text_range())
+
+
+@pytest.mark.parametrize("locale", ["en", "ar", "he"])
+def test_no_column_of_the_accounts_report_is_cut(app, session, inventory, period, settings, locale):
+    report = build_report(session, "accounts", period, settings)
+    with app.app_context():
+        data = render_report(report, "pdf", locale=locale)
+    pages = list(_pages(data, f"accounts-{locale}"))
+    assert all(_text_off_the_page(page) == "" for page in pages), [_text_off_the_page(page) for page in pages]
+    text = "\n".join(_page_text(page) for page in pages)
+    flat = re.sub(r"\s+", " ", text)
+    with app.app_context(), force_locale(locale):
+        for label in report.section("accounts").labels:
+            words = _bare(gettext(label)).split()
+            # a heading may wrap: each of its words is on the page
+            # (an Arabic letter with a mark may come out of the text layer away from its word: then its letters count)
+            assert all(word in flat or Counter(word) <= Counter(flat) for word in words), \
+                f"column {label!r} ({gettext(label)!r}) is not on the page"
+        assert gettext("Risk score") in flat and gettext("High") in flat
+
+
+def test_codes_and_figures_read_as_words(app, session, inventory, period, settings):
+    report = build_report(session, "accounts", period, settings)
+    with app.app_context():
+        html = report_html(report, "en")
+    assert ">Facebook</td>" in html and ">facebook</td>" not in html
+    assert "Expiring" in html and "Current employee" in html and ">expiring<" not in html
+    assert "Accounts without an active owner" in html and "Accounts without active owner" not in html
+
+
+def test_percentages_and_the_sla_label(app):
+    report = sample_report()
+    report = type(report)(**{**report.__dict__, "summary": {"completion": 2 / 9, "sla_target_hours": 4.0,
+                                                             "false_positive_rate": 0.25}})
+    with app.app_context():
+        html = report_html(report, "en")
+    assert "22%" in html and "25%" in html and "0.2222" not in html
+    assert "SLA target (hours)" in html and "Sla" not in html
+
+
+def test_an_empty_table_is_one_line_not_a_page(app):
+    report = sample_report(rows=3)
+    with app.app_context():
+        html = report_html(report, "ar")
+        data = render_report(report, "pdf", locale="ar")
+    assert "لا شيء" in html.split(">Nothing here", 1)[-1] or "لا شيء" in html
+    document = pdfium.PdfDocument(data)
+    assert len(document) == 3  # the title page, the summary, one page with the table and the empty section
+
+
+def test_every_label_has_arabic_and_hebrew(app):
+    with app.app_context():
+        for locale in ("ar", "he"):
+            with force_locale(locale):
+                missing = sorted(m for m in labels.every_message() if gettext(m) == m)
+            assert not missing, f"{locale}: {missing}"
+
+
+@pytest.mark.parametrize("name", REPORTS)
+@pytest.mark.parametrize("locale", ["ar", "he"])
+def test_no_english_heading_in_arabic_and_hebrew_pdfs(app, session, inventory, period, settings, name, locale):
+    report = build_report(session, name, period, settings)
+    with app.app_context():
+        html = report_html(report, locale)
+    headings = re.findall(r"<(?:h1|h2|th)[^>]*>([^<]+)<", html)
+    headings += re.findall(r'<td class="figure">([^<]+)</td>', html)
+    headings += [line for line in re.findall(r"<li>([^<]+)</li>", html)]
+    headings += re.findall(r'<p class="alert"[^>]*>([^<]+)</p>', html)
+    english = [text for text in headings if re.search(r"[A-Za-z]{3,}", text) and not re.search(r"[\u0590-\u06ff]", text)]
+    assert not english, english
