@@ -16,6 +16,7 @@ from babel import Locale
 from babel.numbers import format_decimal, format_percent
 from markupsafe import Markup, escape
 
+from govern.locales import RTL_LOCALES
 from govern.reports.document import Cell, Text
 
 Translate = Callable[..., str]
@@ -176,6 +177,16 @@ def _is_id(column: str) -> bool:
     return column.endswith("_id") or column in ("departure",)
 
 
+_RTL_LETTER = re.compile("[\u0590-\u08ff]")
+_LATIN_RUN = re.compile(r"[A-Za-z0-9_][!-~]*[A-Za-z0-9_*]")
+
+
+def isolate_latin(text: str) -> str:
+    """Latin identifiers and ISO times in a right-to-left sentence, each in a left-to-right isolate (U+2066..U+2069):
+    "broker:action:*" and "2026-12-06T04:02:19+00:00" keep their order among Arabic or Hebrew words."""
+    return _LATIN_RUN.sub(lambda run: f"\u2066{run.group(0)}\u200e\u2069" if re.search("[A-Za-z]", run.group(0)) else run.group(0), text)
+
+
 class Presenter:
     """Turns a report's figures and cells into what a reader of `locale` sees."""
 
@@ -183,14 +194,17 @@ class Presenter:
         self.locale, self._ = locale, translate
         self.networks = {**NETWORK_NAMES, **(network_names or {})}
         self.language_names = Locale.parse(locale).languages
+        self.right_to_left = locale in RTL_LOCALES
 
     def text(self, message: str) -> str:
         """A builder's sentence (a title, a note, an alert) in the reader's language."""
         if isinstance(message, Text):
             values = {key: self.number(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
                       for key, value in message.values.items()}
-            return self._(message.msgid, **values) if values else self._(message.msgid)
-        return self._(message) if message else message
+            shown = self._(message.msgid, **values) if values else self._(message.msgid)
+        else:
+            shown = self._(message) if message else message
+        return isolate_latin(shown) if self.right_to_left and _RTL_LETTER.search(shown) else shown
 
     def figure_label(self, key: str) -> str:
         return self._(FIGURES[key]) if key in FIGURES else key.replace("_", " ").capitalize()

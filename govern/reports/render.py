@@ -16,7 +16,6 @@ from typing import Any
 import orjson
 
 from govern.locales import RTL_LOCALES
-from govern.reports.charts import bar_chart_svg
 from govern.reports.document import BadReportRequest, Cell, Chart, Report, Section
 from govern.reports.labels import Presenter
 
@@ -247,9 +246,12 @@ def _table_size(section: Section) -> str:
     return "wide" if columns > 14 else "medium" if columns > 9 else "narrow"
 
 
-def _translated_chart(chart: Chart, present: Presenter) -> Chart:
-    return Chart(present.text(chart.title), tuple((present.chart_bar(chart.codes, label), value) for label, value in chart.bars),
-                 chart.unit, chart.threshold, present.text(chart.threshold_label), chart.codes)
+def chart_rows(chart: Chart, present: Presenter) -> list[tuple[str, str, float]]:
+    """A chart's bars as (label, value, length in % of the longest): drawn as an HTML table, which WeasyPrint lays out
+    right to left and shapes (its SVG text is neither), and which is the chart's own data table."""
+    biggest = max([value for _label, value in chart.bars] + [chart.threshold or 0]) or 1
+    return [(present.chart_bar(chart.codes, label), present.number(value), round(100 * value / biggest, 1))
+            for label, value in chart.bars]
 
 
 def report_html(report: Report, locale: str = "en") -> str:
@@ -259,7 +261,7 @@ def report_html(report: Report, locale: str = "en") -> str:
     translate = _translator(locale)
     present = Presenter(locale, translate, report.network_names)
     template = environment.get_template("report.html")
-    charts = [bar_chart_svg(_translated_chart(chart, present)) for chart in report.charts]
+    charts = [(present.text(chart.title), chart_rows(chart, present)) for chart in report.charts]
     tables = [pdf_table(section) for section in report.sections]
     return template.render(report=report, locale=locale, direction="rtl" if locale in RTL_LOCALES else "ltr",
                            charts=charts, tables=tables, _=translate, present=present, number=present.number,

@@ -28,6 +28,8 @@ from tests.unit.reports.test_render import sample_report
 
 pdfium = pytest.importorskip("pypdfium2")
 
+BRANDS = {"Active Directory"}  # a product's name, written as it is in every language
+
 # Where to save page images to look at (REPORT_PNG_DIR=/tmp/pdf pytest ...); nothing is saved otherwise.
 PNG_DIR = os.environ.get("REPORT_PNG_DIR")
 
@@ -137,7 +139,7 @@ def test_every_label_has_arabic_and_hebrew(app):
     with app.app_context():
         for locale in ("ar", "he"):
             with force_locale(locale):
-                missing = sorted(m for m in labels.every_message() if gettext(m) == m)
+                missing = sorted(m for m in labels.every_message() - BRANDS if gettext(m) == m)
             assert not missing, f"{locale}: {missing}"
 
 
