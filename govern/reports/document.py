@@ -74,7 +74,9 @@ class Period:
         return moment is not None and self.start <= moment < self.end
 
     def as_json(self) -> dict[str, str]:
-        return {"from": self.start.isoformat(), "to": self.end.isoformat()}
+        """`to` is the end instant, not included (ISO 8601 half-open); `last_day` the last day included: the date a
+        person wrote as 'to' (to=2026-12-01 gives to 2026-12-02T00:00:00+00:00 and last_day 2026-12-01)."""
+        return {"from": self.start.isoformat(), "to": self.end.isoformat(), "last_day": self.last_day.isoformat()}
 
     @property
     def whole_days(self) -> bool:

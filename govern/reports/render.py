@@ -69,7 +69,7 @@ def _chunked(pieces: Iterable[str]) -> Iterator[bytes]:
 
 def filename(report: Report, fmt: str) -> str:
     day = "%Y%m%d"
-    return f"govern-{report.name}-{report.period.start.strftime(day)}-{report.period.end.strftime(day)}.{fmt}"
+    return f"govern-{report.name}-{report.period.start.strftime(day)}-{report.period.last_day.strftime(day)}.{fmt}"
 
 
 # --- JSON -----------------------------------------------------------------------------------------
@@ -170,7 +170,8 @@ def _csv_pieces(report: Report, on_rows: RowsWritten | None) -> Iterator[str]:
     writer = csv.writer(out, lineterminator="\r\n")
     metadata: list[tuple[str, Any]] = [
         ("report", report.name), ("title", report.title), ("period_from", document["period"]["from"]),
-        ("period_to", document["period"]["to"]), ("generated_at", document["generated_at"]),
+        ("period_to", document["period"]["to"]), ("period_last_day", document["period"]["last_day"]),
+        ("generated_at", document["generated_at"]),
         ("chain_head_seq", report.chain_head.seq), ("chain_head_hash", report.chain_head.hash),
     ]
     checkpoint = document["checkpoint"] or {}

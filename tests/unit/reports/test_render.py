@@ -33,7 +33,8 @@ def sample_report(rows: int = 2) -> Report:
 def test_json_holds_everything():
     document = json.loads(render_report(sample_report(), "json"))
     assert document["report"] == "access" and document["period"] == {"from": "2026-01-01T00:00:00+00:00",
-                                                                      "to": "2026-02-01T00:00:00+00:00"}
+                                                                      "to": "2026-02-01T00:00:00+00:00",
+                                                                      "last_day": "2026-01-31"}
     assert document["chain_head"] == {"seq": 42, "hash": "ab" * 32}
     assert document["checkpoint"] == {"seq": 40, "key_id": "key-1", "signed_at": START.isoformat(), "head_hash": "cd" * 32}
     assert document["summary"] == {"effective_grants": 2, "false_positive_rate": 0.25, "median": None}
