@@ -4,13 +4,12 @@ The CSV and the JSON keep the raw codes and ratios (machines read them); only th
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-
-import re
-import unicodedata
 
 from babel import Locale
 from babel.numbers import format_decimal, format_percent
@@ -174,7 +173,7 @@ def text_direction(text: str) -> str:
 
 
 def _is_id(column: str) -> bool:
-    return column.endswith("_id") or column in ("departure",)
+    return column.endswith("_id")
 
 
 _RTL_LETTER = re.compile("[\u0590-\u08ff]")

@@ -71,5 +71,5 @@ def build_report(session: Session, name: str, period: Period, settings) -> Repor
         name=name, title=parts.title, period=period, generated_at=datetime.now(timezone.utc), basis=tuple(parts.basis),
         chain_head=head, checkpoint=checkpoint, summary=dict(parts.summary), sections=tuple(parts.sections),
         alerts=tuple(parts.alerts), charts=tuple(parts.charts), frameworks=tuple(parts.frameworks),
-        network_names=dict(session.execute(select(Network.key, Network.display_name)).tuples().all()),
+        network_names={key: name for key, name in session.execute(select(Network.key, Network.display_name))},
     )

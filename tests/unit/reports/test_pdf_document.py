@@ -155,3 +155,43 @@ def test_no_english_heading_in_arabic_and_hebrew_pdfs(app, session, inventory, p
     headings += re.findall(r'<p class="alert"[^>]*>([^<]+)</p>', html)
     english = [text for text in headings if re.search(r"[A-Za-z]{3,}", text) and not re.search(r"[\u0590-\u06ff]", text)]
     assert not english, english
+
+
+@pytest.fixture
+def every_kind_of_row(session, actor, now, inventory):
+    """Something in each report: a leaver past the SLA, violations in two scripts, a campaign scoped to a business unit."""
+    from govern.grants.models import GrantRole
+    from govern.grants.service import create_grant
+    from tests.unit.reports.test_builders import _departed
+
+    account = factories.account(session, actor, "acme_jobs_and_careers_worldwide", network="linkedin")
+    _departed(session, actor, ARABIC_NAME + " الثانية", account, now - timedelta(days=3), 30)
+    _violation(session, account, 900, ViolationStatus.RESOLVED, "رقم الهاتف [masked]", categories=("privacy", "brand"))
+    reviews = pytest.importorskip("govern.reviews.models")
+    analyst = factories.person(session, actor, HEBREW_NAME + " ב")
+    grant = create_grant(session, actor, analyst.id, account.id, GrantRole.ANALYST, "Listening")
+    campaign = reviews.ReviewCampaign(
+        name="مراجعة الربع الرابع", scope_kind=reviews.ScopeKind.BUSINESS_UNIT, scope_value="Corporate Communications EMEA",
+        status=reviews.CampaignStatus.OPEN, on_deadline=reviews.DeadlineAction.REVOKE, opened_by=actor.id,
+        opened_at=now - timedelta(days=5), deadline=now + timedelta(days=5), reminder_every_hours=72)
+    session.add(campaign)
+    session.flush()
+    session.add(reviews.ReviewItem(campaign_id=campaign.id, grant_id=grant.id, person_id=analyst.id, account_id=account.id,
+                                   grant_role=grant.role.value, reviewer_person_id=analyst.id,
+                                   decision=reviews.ItemDecision.CERTIFIED, decided_by=actor.id, decided_at=now))
+    session.flush()
+
+
+@pytest.mark.parametrize("name", REPORTS)
+@pytest.mark.parametrize("locale", ["en", "ar"])
+def test_every_report_stays_on_its_pages(app, session, every_kind_of_row, period, settings, name, locale):
+    report = build_report(session, name, period, settings)
+    with app.app_context():
+        html = report_html(report, locale)
+        data = render_report(report, "pdf", locale=locale)
+    pages = list(_pages(data, f"{name}-{locale}"))
+    assert all(_text_off_the_page(page) == "" for page in pages)
+    # no page holds only an empty table: the tables that have no rows follow the others on the same page
+    empty = sum(1 for section in report.sections if section.count == 0)
+    assert len(pages) <= 2 + len(report.sections) - empty + (1 if empty == len(report.sections) else 0)
+    assert ">business_unit:" not in html and ">linkedin<" not in html and ">certified<" not in html
