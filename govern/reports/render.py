@@ -262,7 +262,8 @@ def report_html(report: Report, locale: str = "en") -> str:
     translate = _translator(locale)
     present = Presenter(locale, translate, report.network_names)
     template = environment.get_template("report.html")
-    charts = [(present.text(chart.title), chart_rows(chart, present)) for chart in report.charts]
+    charts = [(present.text(chart.title), chart_rows(chart, present),
+               present.text(chart.threshold_label) if chart.threshold is not None else "") for chart in report.charts]
     tables = [pdf_table(section) for section in report.sections]
     return template.render(report=report, locale=locale, direction="rtl" if locale in RTL_LOCALES else "ltr",
                            charts=charts, tables=tables, _=translate, present=present, number=present.number,
