@@ -212,6 +212,7 @@ class Report:
     charts: tuple[Chart, ...] = ()
     frameworks: tuple[str, ...] = ()
     network_names: Mapping[str, str] = field(default_factory=dict)  # network key -> its display name, for the PDF
+    actor_names: Mapping[str, str] = field(default_factory=dict)  # "console_user:7" -> its display name, for the PDF
 
     def section(self, key: str) -> Section:
         for section in self.sections:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -138,8 +138,6 @@ CODES: dict[str, Mapping[str, str]] = {
 }
 for _column in ("rotation_due", "sla_breached", "still_has_access", "rotated_in_period"):
     CODES[_column] = YES_NO
-CODES["risk"] = CODES["risk_band"]
-CODES["credentials.state"] = _STATES
 
 
 _PUNCTUATION = re.compile(r"(?<=[_./@:\\-])(?=\S)")
@@ -172,6 +170,12 @@ def text_direction(text: str) -> str:
     return "ltr"
 
 
+# Columns holding an audit actor id ("console_user:7", "system:directory-sync", "api_client:ci-bot").
+ACTOR_COLUMNS = frozenset({"granted_by", "opened_by", "decided_by", "closed_by", "requested_by", "approved_by",
+                           "issued_by", "connector"})
+_ACTOR_ID = re.compile(r"^[a-z_]+:\S+$")
+
+
 def _is_id(column: str) -> bool:
     return column.endswith("_id")
 
@@ -189,9 +193,11 @@ def isolate_latin(text: str) -> str:
 class Presenter:
     """Turns a report's figures and cells into what a reader of `locale` sees."""
 
-    def __init__(self, locale: str, translate: Translate, network_names: Mapping[str, str] | None = None) -> None:
+    def __init__(self, locale: str, translate: Translate, network_names: Mapping[str, str] | None = None,
+                 actor_names: Mapping[str, str] | None = None) -> None:
         self.locale, self._ = locale, translate
         self.networks = {**NETWORK_NAMES, **(network_names or {})}
+        self.actors = dict(actor_names or {})
         self.language_names = Locale.parse(locale).languages
         self.right_to_left = locale in RTL_LOCALES
 
@@ -215,7 +221,14 @@ class Presenter:
         return format_percent(value, locale=self.locale)
 
     def moment(self, value: datetime) -> str:
-        return value.strftime("%Y-%m-%d %H:%M")
+        return (value.astimezone(timezone.utc) if value.tzinfo else value).strftime("%Y-%m-%d %H:%M")
+
+    def actor(self, value: str) -> str:
+        """An audit actor id as a name: a console user's display name, else the name after the kind (as
+        auth.service.actor_name does); a person's name (a connector's) is left as it is."""
+        if not _ACTOR_ID.match(value):
+            return value
+        return self.actors.get(value) or value.partition(":")[2]
 
     def figure(self, key: str, value: Any) -> str:
         return self.cell(key, value)
@@ -225,6 +238,8 @@ class Presenter:
             return self.networks.get(value, value)
         if column == "scope":
             return self.scope(value)
+        if column in ACTOR_COLUMNS:
+            return self.actor(value)
         if column == "language":
             return " + ".join(self.language_names.get(part, part) for part in value.split("+"))
         codes = CODES.get(f"{section}.{column}") or CODES.get(column) or {}

@@ -260,7 +260,7 @@ def report_html(report: Report, locale: str = "en") -> str:
 
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     translate = _translator(locale)
-    present = Presenter(locale, translate, report.network_names)
+    present = Presenter(locale, translate, report.network_names, report.actor_names)
     template = environment.get_template("report.html")
     charts = [(present.text(chart.title), chart_rows(chart, present),
                present.text(chart.threshold_label) if chart.threshold is not None else "") for chart in report.charts]

@@ -195,3 +195,30 @@ def test_every_report_stays_on_its_pages(app, session, every_kind_of_row, period
     empty = sum(1 for section in report.sections if section.count == 0)
     assert len(pages) <= 2 + len(report.sections) - empty + (1 if empty == len(report.sections) else 0)
     assert ">business_unit:" not in html and ">linkedin<" not in html and ">certified<" not in html
+
+
+def test_each_kind_of_code_reads_as_words():
+    present = labels.Presenter("en", lambda text, **values: text % values if values else text,
+                               network_names={"acme_social": "Acme Social"}, actor_names={"console_user:7": "Maya Cohen"})
+    assert present.cell("decided_by", "console_user:7") == "Maya Cohen"
+    assert present.cell("granted_by", "system:directory-sync") == "directory-sync"
+    assert present.cell("connector", ARABIC_NAME) == ARABIC_NAME  # a person's name stays a name
+    assert present.cell("scope", "business_unit:Marketing") == "Business unit: Marketing"
+    assert present.cell("scope", "network:linkedin") == "Network: LinkedIn" and present.cell("scope", "all") == "Every account"
+    assert present.cell("network", "acme_social") == "Acme Social" and present.cell("network", "x") == "X"
+    assert present.cell("account", "facebook:acme_news") == "Facebook: acme_news"
+    assert present.cell("language", "ar+he") == "Arabic + Hebrew"
+    assert present.cell("completion", 2 / 9) == "22%" and present.figure("false_positive_rate", 0.25) == "25%"
+    assert present.cell("account_id", 12345) == "12345" and present.cell("accesses", 12345) == "12,345"
+    assert present.cell("sla_breached", "yes") == "Yes" and present.cell("status", "false_positive") == "False positive"
+    assert present.figure_label("sla_target_hours") == "SLA target (hours)"
+
+
+def test_reports_know_the_console_users_names(session, actor, period, settings):
+    from govern.actor import Actor
+    from govern.auth.roles import Role
+    from govern.auth.service import ensure_console_user
+
+    user = ensure_console_user(session, Actor.system("tests"), "maya@reports.test", "Maya Cohen", Role.AUDITOR)
+    report = build_report(session, "access", period, settings)
+    assert report.actor_names[f"console_user:{user.id}"] == "Maya Cohen"
