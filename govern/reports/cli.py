@@ -19,7 +19,7 @@ from govern.reports.service import REPORTS
 @click.option("--from", "since", default=None, help="Start: YYYY-MM-DD or ISO 8601 (UTC if no offset); default 90 days before --to.")
 @click.option("--to", "until", default=None, help="End: YYYY-MM-DD, that whole day included (--to 2026-12-01 covers all of 1 December), "
                    "or an ISO 8601 date-time (that moment excluded); default now.")
-@click.option("--locale", type=click.Choice(SUPPORTED_LOCALES), default="en", show_default=True, help="Language of the PDF's headings.")
+@click.option("--locale", type=click.Choice(SUPPORTED_LOCALES), default="en", show_default=True, help="Language of the PDF: its headings, column names, labels and numbers.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True,
               help="File to write ('-' for standard output).")
 @with_app

@@ -40,7 +40,7 @@ class ReportQuerySchema(Schema):
     to = PeriodEdge(end_of_day=True, load_default=None,
                     metadata={"description": "End: YYYY-MM-DD, that whole day included (to=2026-12-01 covers all of 1 December), or an ISO 8601 date-time, that moment excluded; years 1970 to 2199; default now"})
     locale = fields.String(load_default="en", validate=validate.OneOf(SUPPORTED_LOCALES),
-                           metadata={"description": "Language of the PDF's headings"})
+                           metadata={"description": "Language of the PDF: its headings, column names, labels and numbers"})
 
     @validates_schema
     def _ordered(self, data, **kwargs):
