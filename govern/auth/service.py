@@ -25,6 +25,7 @@ TOKEN_PREFIX = "gov_"
 LOGIN_LINK = "login_link"  # the sign-in method of one-time links
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 CONSOLE_ONLY_ROLES = frozenset({Role.REVIEWER})  # people in the console; never a machine's token
+MAX_CLIENT_NAME = 128
 
 
 def _digest(value: str) -> str:
@@ -49,6 +50,9 @@ class Principal:
 def create_api_client(
     session: Session, actor: Actor, name: str, role: Role, person_id: int | None = None
 ) -> tuple[ApiClient, SecretValue]:
+    name = name.strip()
+    if not name or len(name) > MAX_CLIENT_NAME:
+        raise InvalidOperation(f"an API client needs a name of 1 to {MAX_CLIENT_NAME} characters")
     if role in CONSOLE_ONLY_ROLES:
         raise InvalidOperation(
             f"{role.value} is a console-only role (account owners certifying access in the console); "
@@ -163,15 +167,34 @@ def person_id_by_email(session: Session, email: str) -> int:
     return person_id
 
 
+def list_api_clients(session: Session, *, scim: bool) -> list[ApiClient]:
+    """API clients, newest first: the identity providers' SCIM clients, or every other one."""
+    role_matches = ApiClient.role == Role.SCIM if scim else ApiClient.role != Role.SCIM
+    return list(session.scalars(select(ApiClient).where(role_matches).order_by(ApiClient.created_at.desc(), ApiClient.id.desc())))
+
+
+def get_api_client(session: Session, client_id: int) -> ApiClient:
+    client = session.get(ApiClient, client_id)
+    if client is None:
+        raise NotFound(f"API client {client_id} does not exist")
+    return client
+
+
 def revoke_api_client(session: Session, actor: Actor, name: str) -> ApiClient:
     client = session.scalar(select(ApiClient).where(ApiClient.name == name))
     if client is None:
         raise NotFound(f"no API client named {name!r}")
+    return revoke_client(session, actor, client)
+
+
+def revoke_client(session: Session, actor: Actor, client: ApiClient, reason: str | None = None) -> ApiClient:
+    """The token stops working at once; Conflict when it already had."""
     if client.revoked_at is not None:
-        raise Conflict(f"API client {name!r} was already revoked")
+        raise Conflict(f"API client {client.name!r} was already revoked")
     client.revoked_at = utcnow()
     session.flush()
-    record(session, actor, "auth:api_client:revoke", "api_client", client.id, before={"name": name})
+    details = {"reason": reason} if reason else {}
+    record(session, actor, "auth:api_client:revoke", "api_client", client.id, before={"name": client.name}, **details)
     return client
 
 
