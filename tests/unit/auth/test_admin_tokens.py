@@ -7,6 +7,7 @@ import logging
 import re
 
 import pytest
+from flask import g
 from sqlalchemy import select
 
 from govern.audit.models import AuditEvent
@@ -25,7 +26,14 @@ def admin(app, session):
     return signed_in_with_role(app, session, Role.ADMIN)
 
 
+def _forget_csrf() -> None:
+    """Requests run in the test's app context, so flask-wtf's per-request token cache in `g` outlives them; a form
+    read by one browser must not carry another browser's token."""
+    g.pop("csrf_token", None)
+
+
 def _post(client, path, **form):
+    _forget_csrf()
     page = client.get(path if "/revoke" not in path else "/admin/tokens")
     return client.post(path, data={"csrf_token": csrf_token_of(page), **form})
 
