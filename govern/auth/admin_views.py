@@ -6,6 +6,7 @@ signed, not encrypted), never redirected to, never shown again.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -20,6 +21,7 @@ from govern.console.blueprint import ConsolePages
 from govern.console.confirm import already_done, confirmed
 from govern.console.labels import label
 from govern.console.responses import refusal
+from govern.db import utcnow
 from govern.errors import Conflict, DomainError, NotFound
 from govern.extensions import db
 from govern.people.models import Person
@@ -28,6 +30,8 @@ from govern.web.request_cycle import current_actor
 
 routes = ConsolePages()
 TOKEN_ROLES = (Role.ADMIN, Role.GOVERNANCE, Role.IT, Role.AUDITOR)  # a machine's roles (SCIM's has its own page)
+TOKEN_LIFETIMES = ("30", "90", "365", "never")  # days; 90 unless the administrator chooses otherwise
+DEFAULT_LIFETIME = "90"
 MIN_REASON, MAX_REASON = 3, 2000
 
 
@@ -218,7 +222,8 @@ def _tokens_page(scim: bool, status: int = 200, **state: Any):
     person_q = (request.values.get("person_q") or "").strip()[:200]
     context = {"scim": scim, "clients": clients, "people": people, "creators": creators, "roles": TOKEN_ROLES,
                "person_q": person_q, "people_to_pick": [] if scim else pages.people_to_pick(db.session, person_q),
-               "scim_base_url": f"{app_services.settings().base_url}/scim/v2", "submitted": request.form, "errors": {}}
+               "scim_base_url": f"{app_services.settings().base_url}/scim/v2", "submitted": request.form, "errors": {},
+               "lifetimes": TOKEN_LIFETIMES, "lifetime": request.form.get("lifetime", DEFAULT_LIFETIME), "now": utcnow()}
     return render_template("admin/tokens.html", **context | state), status
 
 
@@ -242,11 +247,15 @@ def _create_token(scim: bool):
     role = Role.SCIM if scim else next((r for r in TOKEN_ROLES if r.value == form.get("role")), None)
     if role is None:
         errors["role"] = _("Choose a role from the list.")
+    lifetime = form.get("lifetime", "")
+    if lifetime not in TOKEN_LIFETIMES:
+        errors["lifetime"] = _("Choose how long the token works from the list.")
     if errors:
         return _tokens_page(scim, 422, errors=errors)
     person_id = None if scim else _person_choice(form.get("person_id", ""))
+    expires_at = None if lifetime == "never" else utcnow() + timedelta(days=int(lifetime))
     try:
-        client, secret = service.create_api_client(db.session, current_actor(), name, role, person_id)
+        client, secret = service.create_api_client(db.session, current_actor(), name, role, person_id, expires_at)
     except DomainError as error:
         return _tokens_page(scim, error.status, refusal=_refused(error))
     return render_template("admin/shown_once.html", kind="scim_token" if scim else "api_token", secret=secret.reveal(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from datetime import timedelta
 
 import pytest
 from flask import g
@@ -14,6 +15,8 @@ from govern.audit.models import AuditEvent
 from govern.auth.models import ApiClient
 from govern.auth.roles import Role
 from govern.auth.service import authenticate_token, create_api_client
+from govern.db import utcnow
+from govern.errors import InvalidOperation
 from tests import factories
 from tests.support.canary import haystacks
 from tests.support.console import csrf_token_of, signed_in_with_role
@@ -47,8 +50,8 @@ def _created(response) -> str:
 
 def test_api_and_scim_token_values_appear_once_in_the_creation_answer_and_nowhere_else(app, session, admin, caplog):
     caplog.set_level(logging.DEBUG)
-    api_answer = _post(admin, "/admin/tokens", name="canary-api", role="it")
-    scim_answer = _post(admin, "/admin/scim", name="canary-scim")
+    api_answer = _post(admin, "/admin/tokens", name="canary-api", role="it", lifetime="90")
+    scim_answer = _post(admin, "/admin/scim", name="canary-scim", lifetime="never")
     api_token, scim_token = _created(api_answer), _created(scim_answer)
     assert api_token.startswith("gov_") and scim_token.startswith("gov_") and api_token != scim_token
 
@@ -72,11 +75,28 @@ def test_api_and_scim_token_values_appear_once_in_the_creation_answer_and_nowher
 
 
 def test_creating_a_token_is_audited_with_its_name_and_role_and_who(session, admin):
-    _created(_post(admin, "/admin/tokens", name="ci-reports", role="auditor"))
+    _created(_post(admin, "/admin/tokens", name="ci-reports", role="auditor", lifetime="30"))
     event = session.scalars(select(AuditEvent).where(AuditEvent.action == "auth:api_client:create")
                             .order_by(AuditEvent.seq.desc())).first()
     assert event.actor == admin.actor_id
     assert event.summary["after"]["name"] == "ci-reports" and event.summary["after"]["role"] == "auditor"
+    client = session.scalar(select(ApiClient).where(ApiClient.name == "ci-reports"))
+    assert timedelta(days=29, hours=23) < client.expires_at - utcnow() <= timedelta(days=30)
+    assert event.summary["after"]["expires_at"] == client.expires_at.isoformat()
+
+
+def test_a_token_past_its_end_authenticates_nobody_and_is_listed_as_expired(session, actor, admin):
+    client, token = create_api_client(session, actor, "short-lived", Role.IT, expires_at=utcnow() + timedelta(minutes=5))
+    session.commit()
+    assert authenticate_token(session, token.reveal()) is not None
+    client.expires_at = utcnow() - timedelta(seconds=1)
+    session.commit()
+    assert authenticate_token(session, token.reveal()) is None
+    assert admin.get("/api/v1/accounts", headers={"Authorization": f"Bearer {token.reveal()}"}).status_code == 401
+    page = admin.get("/admin/tokens").get_data(as_text=True)
+    assert "Expired" in page and "Revoke short-lived" not in page
+    with pytest.raises(InvalidOperation, match="future"):
+        create_api_client(session, actor, "born-expired", Role.IT, expires_at=utcnow())
 
 
 def test_the_list_shows_who_created_a_token_and_its_state(session, actor, admin):
@@ -88,11 +108,13 @@ def test_the_list_shows_who_created_a_token_and_its_state(session, actor, admin)
 
 
 @pytest.mark.parametrize("form, field", [
-    ({"name": "", "role": "it"}, "Enter a name"),
-    ({"name": "x" * 129, "role": "it"}, "Enter a name"),
-    ({"name": "bot", "role": "reviewer"}, "Choose a role"),
-    ({"name": "bot", "role": "scim"}, "Choose a role"),
-    ({"name": "bot"}, "Choose a role"),
+    ({"name": "", "role": "it", "lifetime": "90"}, "Enter a name"),
+    ({"name": "x" * 129, "role": "it", "lifetime": "90"}, "Enter a name"),
+    ({"name": "bot", "role": "reviewer", "lifetime": "90"}, "Choose a role"),
+    ({"name": "bot", "role": "scim", "lifetime": "90"}, "Choose a role"),
+    ({"name": "bot", "lifetime": "90"}, "Choose a role"),
+    ({"name": "bot", "role": "it", "lifetime": "7"}, "Choose how long"),
+    ({"name": "bot", "role": "it"}, "Choose how long"),
 ])
 def test_a_bad_token_form_is_refused_next_to_its_field(session, admin, form, field):
     response = _post(admin, "/admin/tokens", **form)
@@ -103,7 +125,7 @@ def test_a_bad_token_form_is_refused_next_to_its_field(session, admin, form, fie
 def test_a_taken_name_is_a_conflict_in_words(session, actor, admin):
     create_api_client(session, actor, "taken", Role.IT)
     session.commit()
-    response = _post(admin, "/admin/tokens", name="taken", role="it")
+    response = _post(admin, "/admin/tokens", name="taken", role="it", lifetime="90")
     assert response.status_code == 409 and "already taken" in response.get_data(as_text=True)
     assert SHOWN_ONCE.search(response.get_data(as_text=True)) is None
 
@@ -114,7 +136,7 @@ def test_a_token_for_a_leaver_is_refused(session, actor, admin):
     person = factories.person(session, actor)
     person.status = PersonStatus.LEAVER
     session.commit()
-    response = _post(admin, "/admin/tokens", name="leaver-bot", role="it", person_id=str(person.id))
+    response = _post(admin, "/admin/tokens", name="leaver-bot", role="it", lifetime="90", person_id=str(person.id))
     assert response.status_code == 422 and "has left" in response.get_data(as_text=True)
 
 
