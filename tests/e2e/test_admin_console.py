@@ -1,0 +1,62 @@
+"""The admin pages in a real Chromium, in English and Hebrew: create an API token, see it once, revoke it after a confirmation."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from govern.auth.roles import Role
+
+pytestmark = pytest.mark.e2e
+
+WORDS = {
+    "en-US": {"admin": "Admin", "tokens": "API tokens", "create": "Create token", "done": "Done", "revoke": "Revoke token",
+              "asked": "stops working at once", "revoked": "is revoked", "state": "Revoked", "once": "shown once"},
+    "he-IL": {"admin": "ניהול", "tokens": "אסימוני API", "create": "יצירת האסימון", "done": "בוצע", "revoke": "ביטול האסימון",
+              "asked": "מפסיק לפעול מיד", "revoked": "בוטל", "state": "בוטל", "once": "מוצג פעם אחת"},
+}
+
+
+@pytest.mark.parametrize("locale", WORDS)
+def test_create_a_token_see_it_once_then_revoke_it_after_a_confirmation(sign_in, screenshot, locale):
+    words, name = WORDS[locale], f"e2e-bot-{locale.lower()}"
+    page = sign_in(Role.ADMIN, locale)
+    page.get_by_role("navigation", name="Main" if locale == "en-US" else "ניווט ראשי").get_by_role("link", name=words["admin"]).click()
+    page.wait_for_url("**/admin/users")
+    screenshot(page, f"admin-users-{locale}")
+    page.get_by_role("link", name=words["tokens"]).click()
+    page.wait_for_url("**/admin/tokens")
+    if locale == "he-IL":
+        assert page.locator("html").get_attribute("dir") == "rtl"
+
+    page.locator("#name").fill(name)
+    page.locator("#role").select_option("auditor")
+    page.locator("#lifetime").select_option("30")
+    page.get_by_role("button", name=words["create"]).click()
+    shown = page.locator("#shown-once")
+    expect(shown).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text(words["once"])
+    token = shown.inner_text().strip()
+    assert token.startswith("gov_") and page.content().count(token) == 1
+    screenshot(page, f"admin-token-created-{locale}")
+    assert page.request.get("/api/v1/accounts", headers={"Authorization": f"Bearer {token}"}).status == 200
+
+    page.get_by_role("link", name=words["done"]).click()
+    page.wait_for_url("**/admin/tokens")
+    row = page.locator("tr", has_text=name)
+    expect(row).to_be_visible()
+    assert token not in page.content(), "the token is never shown again"
+    page.reload()
+    assert token not in page.content()
+
+    row.get_by_role("button").click()  # "Revoke…": asks first
+    expect(page.locator("#confirm-title")).to_be_visible()
+    expect(page.locator(".confirm-consequence")).to_contain_text(words["asked"])
+    screenshot(page, f"admin-token-revoke-confirm-{locale}")
+    assert page.request.get("/api/v1/accounts", headers={"Authorization": f"Bearer {token}"}).status == 200, "asking revokes nothing"
+    page.get_by_role("button", name=words["revoke"]).click()
+    page.wait_for_url("**/admin/tokens")
+    expect(page.locator(".flashes")).to_contain_text(words["revoked"])
+    expect(page.locator("tr", has_text=name)).to_contain_text(words["state"])
+    screenshot(page, f"admin-token-revoked-{locale}")
+    assert page.request.get("/api/v1/accounts", headers={"Authorization": f"Bearer {token}"}).status == 401
