@@ -47,6 +47,12 @@ def _refused(error: DomainError) -> str:
             "bad_name": _("Enter a name of at most 255 characters."),
             "already_disabled": _("This user is already switched off."),
         }.get(error.code, refusal(error))
+    if isinstance(error, service.TokenRefused):
+        return {
+            "leaver": _("This person has left the company: no token is made for a leaver."),
+            "console_only_role": _("This role is for people in the console only; a token cannot have it."),
+            "bad_name": _("Enter a name of 1 to 128 characters, such as the system that will use the token."),
+        }.get(error.code, refusal(error))
     if isinstance(error, Conflict):
         return _("That name or email address is already taken.")
     return refusal(error)
@@ -197,14 +203,14 @@ def admin_user_sign_in_link(user_id: int):
     """The link is on this answer only: whoever holds it signs in as the user, once, until it expires."""
     user = users.get_console_user(db.session, user_id)
     settings = app_services.settings()
+    if user.disabled_at is not None:
+        return _user_page(user_id, 422, refusal=_("This user is switched off: switch them on first."), failed_form="link")
     try:
         code = service.issue_login_link(db.session, current_actor(), user.email, settings.login_link_ttl_seconds,
                                         admin_only=settings.login_links_admin_only)
     except DomainError as error:
         message = _("Sign-in links are only for administrators while directory or company sign-in is configured; "
                     "this user signs in that way.") if settings.login_links_admin_only else _refused(error)
-        if user.disabled_at is not None:
-            message = _("This user is switched off: switch them on first.")
         return _user_page(user_id, error.status, refusal=message, failed_form="link")
     return render_template("admin/shown_once.html", kind="sign_in_link", secret=f"{settings.base_url}/login/{code.reveal()}",
                            subject=user, minutes=settings.login_link_ttl_seconds // 60,

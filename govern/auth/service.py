@@ -28,6 +28,14 @@ CONSOLE_ONLY_ROLES = frozenset({Role.REVIEWER})  # people in the console; never 
 MAX_CLIENT_NAME = 128
 
 
+class TokenRefused(InvalidOperation):
+    """A token that is not made. `code` is stable (console_only_role, leaver, bad_name, past_end): the console words it."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
@@ -54,16 +62,17 @@ def create_api_client(
     (None: when it is revoked)."""
     name = name.strip()
     if not name or len(name) > MAX_CLIENT_NAME:
-        raise InvalidOperation(f"an API client needs a name of 1 to {MAX_CLIENT_NAME} characters")
+        raise TokenRefused("bad_name", f"an API client needs a name of 1 to {MAX_CLIENT_NAME} characters")
     if role in CONSOLE_ONLY_ROLES:
-        raise InvalidOperation(
+        raise TokenRefused(
+            "console_only_role",
             f"{role.value} is a console-only role (account owners certifying access in the console); "
             "an API token cannot have it"
         )
     if _is_leaver(session, person_id):
-        raise InvalidOperation("the person has left the company: no API token is made for a leaver")
+        raise TokenRefused("leaver", "the person has left the company: no API token is made for a leaver")
     if expires_at is not None and expires_at <= utcnow():
-        raise InvalidOperation("a token's end must be in the future")
+        raise TokenRefused("past_end", "a token's end must be in the future")
     if session.scalar(select(ApiClient.id).where(ApiClient.name == name)) is not None:
         raise Conflict(f"an API client named {name!r} already exists")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)

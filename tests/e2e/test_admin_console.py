@@ -24,6 +24,9 @@ def test_create_a_token_see_it_once_then_revoke_it_after_a_confirmation(sign_in,
     page.get_by_role("navigation", name="Main" if locale == "en-US" else "ניווט ראשי").get_by_role("link", name=words["admin"]).click()
     page.wait_for_url("**/admin/users")
     screenshot(page, f"admin-users-{locale}")
+    page.get_by_role("link", name="it@e2e.test").click()
+    expect(page.locator("h1")).to_have_text("נועה ברק")
+    screenshot(page, f"admin-user-{locale}")
     page.get_by_role("link", name=words["tokens"]).click()
     page.wait_for_url("**/admin/tokens")
     if locale == "he-IL":

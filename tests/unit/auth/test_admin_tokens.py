@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from flask import g
+from flask_babel import refresh
 from sqlalchemy import select
 
 from govern.audit.models import AuditEvent
@@ -30,9 +31,10 @@ def admin(app, session):
 
 
 def _forget_csrf() -> None:
-    """Requests run in the test's app context, so flask-wtf's per-request token cache in `g` outlives them; a form
-    read by one browser must not carry another browser's token."""
+    """Requests run in the test's app context, so what flask-wtf and flask-babel cache per request outlives them: a form
+    read by one browser must not carry another browser's token, nor a page keep the language of the one before."""
     g.pop("csrf_token", None)
+    refresh()
 
 
 def _post(client, path, **form):
@@ -94,7 +96,7 @@ def test_a_token_past_its_end_authenticates_nobody_and_is_listed_as_expired(sess
     assert authenticate_token(session, token.reveal()) is None
     assert admin.get("/api/v1/accounts", headers={"Authorization": f"Bearer {token.reveal()}"}).status_code == 401
     page = admin.get("/admin/tokens").get_data(as_text=True)
-    assert "Expired" in page and "Revoke short-lived" not in page
+    assert "Expired" in page and f"/admin/tokens/{client.id}/revoke" not in page
     with pytest.raises(InvalidOperation, match="future"):
         create_api_client(session, actor, "born-expired", Role.IT, expires_at=utcnow())
 

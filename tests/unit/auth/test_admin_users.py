@@ -7,6 +7,7 @@ import re
 
 import pytest
 from flask import g
+from flask_babel import refresh
 from sqlalchemy import select
 
 from govern.actor import Actor
@@ -26,9 +27,10 @@ def admin(app, session):
 
 
 def _forget_csrf() -> None:
-    """Requests run in the test's app context, so flask-wtf's per-request token cache in `g` outlives them; a form
-    read by one browser must not carry another browser's token."""
+    """Requests run in the test's app context, so what flask-wtf and flask-babel cache per request outlives them: a form
+    read by one browser must not carry another browser's token, nor a page keep the language of the one before."""
     g.pop("csrf_token", None)
+    refresh()
 
 
 def _post(client, path, **form):
@@ -208,3 +210,24 @@ def test_a_sign_in_link_is_shown_once_and_signs_the_user_in(app, session, actor,
 def test_an_unknown_user_is_a_404_page(admin):
     assert admin.get("/admin/users/999999").status_code == 404
     assert _post(admin, "/admin/users/999999/role", role="it").status_code == 404
+
+
+def test_no_sign_in_link_for_a_switched_off_user(session, actor, admin):
+    user = _user(session, actor)
+    user.disabled_at = user.created_at
+    session.commit()
+    response = _post(admin, f"/admin/users/{user.id}/sign-in-link")
+    assert response.status_code == 422 and "switch them on first" in response.get_data(as_text=True)
+    assert not _events(session, "auth:login_link:issue", user.id)
+
+
+def test_a_refusal_is_in_the_readers_language(session, admin):
+    me = admin.actor_id.split(":")[1]
+    _forget_csrf()
+    token = csrf_token_of(admin.get("/admin/users"))
+    admin.post("/locale", data={"csrf_token": token, "locale": "he", "next": "/admin/users"})
+    _forget_csrf()
+    response = _post(admin, f"/admin/users/{me}/role", role="it")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "אי אפשר לבטל את הרשאות המנהל שלך בעצמך" in page
+    assert "administrator access" not in page
