@@ -9,6 +9,21 @@ from govern.auth.roles import Role
 
 pytestmark = pytest.mark.e2e
 
+AXE_OPTIONS = {"resultTypes": ["violations"],
+               "rules": {rule: {"enabled": True} for rule in ("duplicate-id", "duplicate-id-active", "duplicate-id-aria")}}
+
+
+def accessibility_problems(page) -> list[str]:
+    """axe-core's serious and critical violations (and duplicate ids) on the page; its script ships with
+    axe-playwright-python and runs through the DevTools protocol, outside the page's Content-Security-Policy."""
+    from axe_playwright_python.base import AXE_SCRIPT
+
+    page.evaluate(AXE_SCRIPT)
+    results = page.evaluate("options => axe.run(document, options)", AXE_OPTIONS)
+    return [f"{violation['id']} ({violation['impact']}) at {node['target']}" for violation in results["violations"]
+            if violation["impact"] in ("serious", "critical") or violation["id"].startswith("duplicate-id")
+            for node in violation["nodes"]]
+
 WORDS = {
     "en-US": {"admin": "Admin", "tokens": "API tokens", "create": "Create token", "done": "Done", "revoke": "Revoke token",
               "asked": "stops working at once", "revoked": "is revoked", "state": "Revoked", "once": "shown once"},
@@ -24,13 +39,16 @@ def test_create_a_token_see_it_once_then_revoke_it_after_a_confirmation(sign_in,
     page.get_by_role("navigation", name="Main" if locale == "en-US" else "ניווט ראשי").get_by_role("link", name=words["admin"]).click()
     page.wait_for_url("**/admin/users")
     screenshot(page, f"admin-users-{locale}")
+    problems = accessibility_problems(page)
     page.get_by_role("link", name="it@e2e.test").click()
     expect(page.locator("h1")).to_have_text("נועה ברק")
     screenshot(page, f"admin-user-{locale}")
+    problems += accessibility_problems(page)
     page.get_by_role("link", name=words["tokens"]).click()
     page.wait_for_url("**/admin/tokens")
     if locale == "he-IL":
         assert page.locator("html").get_attribute("dir") == "rtl"
+    problems += accessibility_problems(page)
 
     page.locator("#name").fill(name)
     page.locator("#role").select_option("auditor")
@@ -42,6 +60,7 @@ def test_create_a_token_see_it_once_then_revoke_it_after_a_confirmation(sign_in,
     token = shown.inner_text().strip()
     assert token.startswith("gov_") and page.content().count(token) == 1
     screenshot(page, f"admin-token-created-{locale}")
+    problems += accessibility_problems(page)
     assert page.request.get("/api/v1/accounts", headers={"Authorization": f"Bearer {token}"}).status == 200
 
     page.get_by_role("link", name=words["done"]).click()
@@ -56,6 +75,7 @@ def test_create_a_token_see_it_once_then_revoke_it_after_a_confirmation(sign_in,
     expect(page.locator("#confirm-title")).to_be_visible()
     expect(page.locator(".confirm-consequence")).to_contain_text(words["asked"])
     screenshot(page, f"admin-token-revoke-confirm-{locale}")
+    problems += accessibility_problems(page)
     assert page.request.get("/api/v1/accounts", headers={"Authorization": f"Bearer {token}"}).status == 200, "asking revokes nothing"
     page.get_by_role("button", name=words["revoke"]).click()
     page.wait_for_url("**/admin/tokens")
@@ -63,3 +83,4 @@ def test_create_a_token_see_it_once_then_revoke_it_after_a_confirmation(sign_in,
     expect(page.locator("tr", has_text=name)).to_contain_text(words["state"])
     screenshot(page, f"admin-token-revoked-{locale}")
     assert page.request.get("/api/v1/accounts", headers={"Authorization": f"Bearer {token}"}).status == 401
+    assert problems == [], "the admin pages have serious accessibility problems"
