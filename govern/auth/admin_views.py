@@ -11,10 +11,11 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from govern import app_services
 from govern.auth import service, users
-from govern.auth.models import ApiClient
+from govern.auth.models import ApiClient, ConsoleUser
 from govern.auth.roles import Permission, Role
 from govern.console import confirm, pages, templating
 from govern.console.blueprint import ConsolePages
@@ -186,15 +187,19 @@ def admin_user_disable(user_id: int):
                               who=confirm.who_did(db.session, "auth:console_user:disable", "console_user", user.id)), back)
     reason, errors = _reason_problem()
     if not confirmed() or errors:
-        return confirm.ask(
-            title=_("Switch off a console user"),
-            consequence=_("%(name)s (%(email)s) will no longer be able to sign in, and their open sessions end now. "
-                          "You can switch them on again later.", name=templating.isolate(user.display_name),
-                          email=templating.isolate(user.email)),
-            button=_("Switch off"), cancel=back, reason=confirm.Reason(_("Reason for switching off")),
-            errors=errors if confirmed() else None, irreversible=False)
+        return _ask_to_disable(user, back, errors if confirmed() else None)
     return _changed(user_id, lambda: users.disable(db.session, current_actor(), user_id, reason),
                     _("%(email)s is switched off.", email=templating.isolate(user.email)), "state")
+
+
+def _ask_to_disable(user: ConsoleUser, back: str, errors: dict[str, str] | None):
+    return confirm.ask(
+        title=_("Switch off a console user"),
+        consequence=_("%(name)s (%(email)s) will no longer be able to sign in, and their open sessions end now. "
+                      "You can switch them on again later.", name=templating.isolate(user.display_name),
+                      email=templating.isolate(user.email)),
+        button=_("Switch off"), cancel=back, reason=confirm.Reason(_("Reason for switching off")), errors=errors,
+        irreversible=False)
 
 
 @routes.post("/admin/users/<int:user_id>/sign-in-link")
@@ -223,7 +228,7 @@ def admin_user_sign_in_link(user_id: int):
 def _tokens_page(scim: bool, status: int = 200, **state: Any):
     clients = service.list_api_clients(db.session, scim=scim)
     person_ids = {client.person_id for client in clients if client.person_id}
-    people = {p.id: p for p in db.session.query(Person).filter(Person.id.in_(person_ids))} if person_ids else {}
+    people = {p.id: p for p in db.session.scalars(select(Person).where(Person.id.in_(person_ids)))} if person_ids else {}
     creators = {client.created_by: service.actor_name(db.session, client.created_by) for client in clients}
     person_q = (request.values.get("person_q") or "").strip()[:200]
     context = {"scim": scim, "clients": clients, "people": people, "creators": creators, "roles": TOKEN_ROLES,
@@ -297,18 +302,22 @@ def admin_revoke_token(client_id: int):
     reason = request.form.get("reason", "").strip()
     errors = {"reason": _("Use at most 2000 characters.")} if len(reason) > MAX_REASON else {}
     if not confirmed() or errors:
-        return confirm.ask(
-            title=_("Revoke a token"),
-            consequence=_("The token %(name)s stops working at once: whatever uses it is refused from now on.",
-                          name=templating.isolate(client.name)),
-            button=_("Revoke token"), cancel=back, errors=errors if confirmed() else None,
-            reason=confirm.Reason(_("Reason for revoking (optional)"), required=False))
+        return _ask_to_revoke(client, back, errors if confirmed() else None)
     try:
         service.revoke_client(db.session, current_actor(), client, reason or None)
     except DomainError as error:
         return _tokens_page(client.role == Role.SCIM, error.status, refusal=_refused(error))
     flash(_("The token %(name)s is revoked.", name=templating.isolate(client.name)), "success")
     return redirect(back)
+
+
+def _ask_to_revoke(client: ApiClient, back: str, errors: dict[str, str] | None):
+    return confirm.ask(
+        title=_("Revoke a token"),
+        consequence=_("The token %(name)s stops working at once: whatever uses it is refused from now on.",
+                      name=templating.isolate(client.name)),
+        button=_("Revoke token"), cancel=back, errors=errors,
+        reason=confirm.Reason(_("Reason for revoking (optional)"), required=False))
 
 
 def register(console: Blueprint) -> None:

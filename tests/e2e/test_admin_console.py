@@ -27,8 +27,8 @@ def accessibility_problems(page) -> list[str]:
 WORDS = {
     "en-US": {"admin": "Admin", "tokens": "API tokens", "create": "Create token", "done": "Done", "revoke": "Revoke token",
               "asked": "stops working at once", "revoked": "is revoked", "state": "Revoked", "once": "shown once"},
-    "he-IL": {"admin": "ניהול", "tokens": "אסימוני API", "create": "יצירת האסימון", "done": "בוצע", "revoke": "ביטול האסימון",
-              "asked": "מפסיק לפעול מיד", "revoked": "בוטל", "state": "בוטל", "once": "מוצג פעם אחת"},
+    "he-IL": {"admin": "ניהול", "tokens": "אסימוני API", "create": "יצירת האסימון", "done": "בוצע", "revoke": "שלילת האסימון",
+              "asked": "מפסיק לפעול מיד", "revoked": "נשלל", "state": "בוטלה", "once": "מוצג פעם אחת"},
 }
 
 
