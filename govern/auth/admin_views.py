@@ -69,7 +69,9 @@ def _person_choice(form_value: str) -> int | None:
 
 def _users_page(status: int = 200, **state: Any):
     person_q = (request.values.get("person_q") or "").strip()[:200]
-    context = {"rows": users.list_console_users(db.session), "roles": users.CONSOLE_ROLES, "person_q": person_q,
+    q, role = request.args.get("q", "").strip()[:200], next((r for r in Role if r.value == request.args.get("role")), None)
+    rows, total = users.list_console_users(db.session, q, role, users.LIST_LIMIT)
+    context = {"rows": rows, "total": total, "q": q, "role_filter": role, "roles": users.CONSOLE_ROLES, "person_q": person_q,
                "people_to_pick": pages.people_to_pick(db.session, person_q), "submitted": request.form, "errors": {}}
     return render_template("admin/users.html", **context | state), status
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govern.actor import Actor
@@ -25,6 +25,7 @@ CONSOLE_ROLES = tuple(role for role in Role if role != Role.SCIM)  # SCIM is a m
 DISABLED = "disabled"  # why a switched-off user's sessions ended
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_EMAIL, MAX_NAME = 320, 255
+LIST_LIMIT = 200  # users on the page at most; a search narrows them
 
 
 class UserChangeRefused(InvalidOperation):
@@ -35,11 +36,19 @@ class UserChangeRefused(InvalidOperation):
         self.code = code
 
 
-def list_console_users(session: Session) -> list[tuple[ConsoleUser, Person | None]]:
-    """Every console user with the person they are linked to, active users first, then by email."""
-    query = (select(ConsoleUser, Person).outerjoin(Person, Person.id == ConsoleUser.person_id)
-             .order_by(ConsoleUser.disabled_at.is_not(None), ConsoleUser.email))
-    return [(user, person) for user, person in session.execute(query)]
+def list_console_users(session: Session, q: str = "", role: Role | None = None,
+                       limit: int = LIST_LIMIT) -> tuple[list[tuple[ConsoleUser, Person | None]], int]:
+    """Console users whose email or name contains `q` (and who have `role`), with the person each is linked to: active
+    users first, then by email; at most `limit` of them, and how many match in all."""
+    query = select(ConsoleUser, Person).outerjoin(Person, Person.id == ConsoleUser.person_id)
+    if q.strip():
+        pattern = "%" + q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(ConsoleUser.email.ilike(pattern, escape="\\") | ConsoleUser.display_name.ilike(pattern, escape="\\"))
+    if role is not None:
+        query = query.where(ConsoleUser.role == role)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.order_by(ConsoleUser.disabled_at.is_not(None), ConsoleUser.email).limit(limit))
+    return [(user, person) for user, person in rows], total
 
 
 def get_console_user(session: Session, user_id: int) -> ConsoleUser:

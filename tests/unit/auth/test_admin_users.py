@@ -231,3 +231,21 @@ def test_a_refusal_is_in_the_readers_language(session, admin):
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and "אי אפשר לבטל את הרשאות המנהל שלך בעצמך" in page
     assert "administrator access" not in page
+
+
+def test_the_list_is_searched_by_email_or_name_and_role_and_capped(session, actor, admin, monkeypatch):
+    from govern.auth import users
+
+    _user(session, actor, "rana@example.com", Role.AUDITOR)
+    ensure_console_user(session, actor, "other@example.com", "Rana Haddad", Role.IT)
+    _user(session, actor, "100%_sure@example.com", Role.IT)
+    session.commit()
+    found = admin.get("/admin/users?q=RANA").get_data(as_text=True)
+    assert "rana@example.com" in found and "other@example.com" in found and "100%_sure@example.com" not in found
+    only_auditors = admin.get("/admin/users?q=rana&role=auditor").get_data(as_text=True)
+    assert "rana@example.com" in only_auditors and "other@example.com" not in only_auditors
+    assert "100%_sure@example.com" in admin.get("/admin/users?q=%25_").get_data(as_text=True)
+    assert "No console user matches" in admin.get("/admin/users?q=nobody-at-all").get_data(as_text=True)
+    monkeypatch.setattr(users, "LIST_LIMIT", 1)
+    capped = admin.get("/admin/users?q=example.com").get_data(as_text=True)
+    assert "Showing 1 of" in capped and "Search to narrow the list." in capped
