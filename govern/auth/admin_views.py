@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from govern import app_services
+from govern.audit.service import history_of
 from govern.auth import service, users
 from govern.auth.models import ApiClient, ConsoleUser
 from govern.auth.roles import Permission, Role
@@ -34,6 +35,7 @@ TOKEN_ROLES = (Role.ADMIN, Role.GOVERNANCE, Role.IT, Role.AUDITOR)  # a machine'
 TOKEN_LIFETIMES = ("30", "90", "365", "never")  # days; 90 unless the administrator chooses otherwise
 DEFAULT_LIFETIME = "90"
 MIN_REASON, MAX_REASON = 3, 2000
+HISTORY_LIMIT = 20  # the latest events about a user; the audit log has them all
 
 
 def _refused(error: DomainError) -> str:
@@ -116,6 +118,7 @@ def _user_page(user_id: int, status: int = 200, **state: Any):
     context = {"user": user, "person": db.session.get(Person, user.person_id) if user.person_id else None,
                "roles": users.CONSOLE_ROLES, "person_q": person_q, "people_to_pick": pages.people_to_pick(db.session, person_q),
                "is_me": current_actor().id == f"console_user:{user.id}", "errors": {},
+               "history": history_of(db.session, "console_user", user.id, HISTORY_LIMIT),
                "sign_in_links_admin_only": app_services.settings().login_links_admin_only}
     return render_template("admin/user.html", **context | state), status
 

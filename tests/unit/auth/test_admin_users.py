@@ -191,6 +191,8 @@ def test_switching_off_asks_for_a_reason_then_ends_the_sessions(app, session, ac
     session.expire_all()
     assert session.get(ConsoleUser, user.id).disabled_at is None
     assert _events(session, "auth:console_user:enable", user.id)
+    history = admin.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    assert "left the team" in history and "auth:console_user:disable" in history  # the user's page shows what happened
 
 
 def test_a_sign_in_link_is_shown_once_and_signs_the_user_in(app, session, actor, admin):
