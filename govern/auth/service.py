@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,9 +32,10 @@ MAX_CLIENT_NAME = 128
 class TokenRefused(InvalidOperation):
     """A token that is not made. `code` is stable (console_only_role, leaver, bad_name, past_end): the console words it."""
 
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
+    message_argument = 2  # TokenRefused(code, template, **values)
+
+    def __init__(self, code: str, template: str, **params: Any) -> None:
+        super().__init__(template, code=code, **params)
 
 
 def _digest(value: str) -> str:
@@ -62,13 +64,12 @@ def create_api_client(
     (None: when it is revoked)."""
     name = name.strip()
     if not name or len(name) > MAX_CLIENT_NAME:
-        raise TokenRefused("bad_name", f"an API client needs a name of 1 to {MAX_CLIENT_NAME} characters")
+        raise TokenRefused("bad_name", "an API client needs a name of 1 to %(most)s characters", most=MAX_CLIENT_NAME)
     if role in CONSOLE_ONLY_ROLES:
         raise TokenRefused(
             "console_only_role",
-            f"{role.value} is a console-only role (account owners certifying access in the console); "
-            "an API token cannot have it"
-        )
+            "%(role)s is a console-only role (account owners certifying access in the console); an API token cannot have it",
+            role=role.value)
     if _is_leaver(session, person_id):
         raise TokenRefused("leaver", "the person has left the company: no API token is made for a leaver")
     if expires_at is not None and expires_at <= utcnow():

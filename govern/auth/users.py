@@ -7,6 +7,7 @@ active administrator is never demoted or switched off: whatever the console allo
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -31,8 +32,10 @@ LIST_LIMIT = 200  # users on the page at most; a search narrows them
 class UserChangeRefused(InvalidOperation):
     """A change an administrator may not make. `code` is stable: the console words it in the reader's language."""
 
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
+    message_argument = 2  # UserChangeRefused(code, template, **values)
+
+    def __init__(self, code: str, template: str, **params: Any) -> None:
+        super().__init__(template, code=code, **params)
         self.code = code
 
 
@@ -54,16 +57,16 @@ def list_console_users(session: Session, q: str = "", role: Role | None = None,
 def get_console_user(session: Session, user_id: int) -> ConsoleUser:
     user = session.get(ConsoleUser, user_id)
     if user is None:
-        raise NotFound(f"console user {user_id} does not exist")
+        raise NotFound("console user %(user_id)s does not exist", user_id=user_id)
     return user
 
 
 def _person(session: Session, person_id: int) -> Person:
     person = session.get(Person, person_id)
     if person is None:
-        raise NotFound(f"person {person_id} does not exist")
+        raise NotFound("person %(person_id)s does not exist", person_id=person_id)
     if person.status == PersonStatus.LEAVER:
-        raise UserChangeRefused("leaver", f"{person.display_name} has left the company: no console user is linked to a leaver")
+        raise UserChangeRefused("leaver", "%(name)s has left the company: no console user is linked to a leaver", name=person.display_name)
     return person
 
 
@@ -72,13 +75,13 @@ def add_console_user(session: Session, actor: Actor, email: str, display_name: s
     """A new console user; refused when the email is taken, the role is SCIM's, or the person has left."""
     email, display_name = email.strip().lower(), display_name.strip()
     if not EMAIL.match(email) or len(email) > MAX_EMAIL:
-        raise UserChangeRefused("bad_email", f"{email!r} is not an email address")
+        raise UserChangeRefused("bad_email", "%(email)r is not an email address", email=email)
     if not display_name or len(display_name) > MAX_NAME:
         raise UserChangeRefused("bad_name", "a console user needs a name (at most 255 characters)")
     if role not in CONSOLE_ROLES:
-        raise UserChangeRefused("machine_role", f"{role.value} is a machine's role; a console user cannot have it")
+        raise UserChangeRefused("machine_role", "%(role)s is a machine's role; a console user cannot have it", role=role.value)
     if session.scalar(select(ConsoleUser.id).where(ConsoleUser.email == email)) is not None:
-        raise Conflict(f"a console user with email {email} already exists")
+        raise Conflict("a console user with email %(email)s already exists", email=email)
     if person_id is not None:
         _person(session, person_id)
     return ensure_console_user(session, actor, email, display_name, role, person_id)
@@ -102,14 +105,14 @@ def _keep_an_admin(session: Session, actor: Actor, user: ConsoleUser) -> None:
         .order_by(ConsoleUser.id).with_for_update(of=ConsoleUser)
     ).all()
     if set(admins) <= {user.id}:
-        raise UserChangeRefused("last_admin", f"{user.email} is the last active administrator; make someone else one first")
+        raise UserChangeRefused("last_admin", "%(email)s is the last active administrator; make someone else one first", email=user.email)
 
 
 def change_role(session: Session, actor: Actor, user_id: int, role: Role) -> ConsoleUser:
     """A new role; the user's open sessions end (they sign in again under it). Unchanged role: nothing happens."""
     user = get_console_user(session, user_id)
     if role not in CONSOLE_ROLES:
-        raise UserChangeRefused("machine_role", f"{role.value} is a machine's role; a console user cannot have it")
+        raise UserChangeRefused("machine_role", "%(role)s is a machine's role; a console user cannot have it", role=role.value)
     if role == user.role:
         return user
     if role != Role.ADMIN:
@@ -142,7 +145,7 @@ def disable(session: Session, actor: Actor, user_id: int, reason: str) -> Consol
     """Switch the user off: no sign-in works for them and their open sessions end now. Already off: InvalidOperation."""
     user = get_console_user(session, user_id)
     if user.disabled_at is not None:
-        raise UserChangeRefused("already_disabled", f"{user.email} is already switched off")
+        raise UserChangeRefused("already_disabled", "%(email)s is already switched off", email=user.email)
     _keep_an_admin(session, actor, user)
     user.disabled_at = utcnow()
     session.flush()
