@@ -44,6 +44,9 @@ def account_page(account_id: int, status: int = 200, **form_state: Any):
 
 def safe_next(target: str | None) -> str:
     """`target` when it is a path on this site, else the home page: a form's "next" never leads off the console."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlparse(target).netloc:
+    # browsers read a backslash as a slash ("/\\evil.example" opens evil.example), and drop tabs and newlines
+    cleaned = (target or "").replace("\\", "/")
+    if target and cleaned == "".join(cleaned.split()) and cleaned.startswith("/") and not cleaned.startswith("//") \
+            and not urlparse(cleaned).netloc:
         return target
     return url_for("console.home")
