@@ -3,6 +3,8 @@ schemas, and each problem said in the reader's language next to its field."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -13,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from govern.accounts.models import AccountStatus, SocialAccount
 from govern.accounts.schemas import AccountCreateSchema, AccountUpdateSchema
+from govern.accounts.service import snapshot
 from govern.people.models import Person, PersonStatus
 
 FIELDS = ("network", "handle", "display_name", "business_unit", "owner_id", "status", "tags", "notes")  # as on the page
@@ -58,8 +61,10 @@ def submitted(form: Mapping[str, str]) -> dict[str, str]:
 
 
 def seen_marker(account: SocialAccount) -> str:
-    """Which version of the account the form was filled from, so a change made meanwhile is not silently overwritten."""
-    return account.updated_at.isoformat() if account.updated_at else ""
+    """Which details the form was filled from, so a change made to them meanwhile is not silently overwritten. (Not
+    `updated_at`: connecting the account changes the row too, and should not stop anyone saving its owner.)"""
+    details = {name: value for name, value in snapshot(account).items() if name in FIELDS}
+    return hashlib.sha256(json.dumps(details, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:24]
 
 
 def split_tags(text: str) -> list[str]:

@@ -19,7 +19,9 @@ from govern.accounts.service import (
     retire_account,
     update_account,
 )
+from govern.audit.service import last_event
 from govern.auth.roles import Permission
+from govern.auth.service import actor_name
 from govern.console import confirm, forms, pages, templating
 from govern.console.confirm import already_done, confirmed
 from govern.console.blueprint import ConsolePages
@@ -31,6 +33,7 @@ from govern.web.authz import requires
 from govern.web.request_cycle import current_actor
 
 routes = ConsolePages()
+CHANGE_ACTIONS = ("accounts:account:update", "accounts:account:owner_transfer")  # what changes the form's details
 
 
 @routes.get("/accounts")
@@ -83,17 +86,19 @@ def edit_account(account_id: int):
 
 def _save(account: SocialAccount, values: dict) -> bool:
     """Update the account; True when anything changed (the service records only what did)."""
-    before = form.blank(account)
+    before = form.seen_marker(account)
     update_account(db.session, current_actor(), account.id, values)
-    return form.blank(account) | {"seen": ""} != before | {"seen": ""}
+    return form.seen_marker(account) != before
 
 
 def _changed_meanwhile(account: SocialAccount, text: dict[str, str]):
     """Someone saved this account after the form was opened: say who and when, keep what was typed, save nothing."""
-    who = confirm.who_did(db.session, "accounts:account:update", "account", account.id)
+    changes = [last_event(db.session, action, "account", account.id) for action in CHANGE_ACTIONS]
+    latest = max(filter(None, changes), key=lambda event: event.seq, default=None)
     message = _("%(who)s changed this account on %(when)s, after you opened this form. Nothing was saved: check the "
                 "account's current details on its page, then save again to keep what you typed here.",
-                who=who, when=confirm.moment(account.updated_at))
+                who=templating.isolate(actor_name(db.session, latest.actor if latest else None)),
+                when=confirm.moment(latest.occurred_at if latest else account.updated_at))
     return _form_page(account, {**text, "seen": form.seen_marker(account)}, refused=message, status=409)
 
 

@@ -14,6 +14,7 @@ from govern.accounts.models import AccountStatus, SocialAccount
 from govern.accounts.service import retire_account
 from govern.audit.models import AuditEvent
 from govern.auth.roles import Role
+from govern.db import utcnow
 from govern.people.models import PersonStatus
 from tests import factories
 from tests.support.console import signed_in_with_role
@@ -172,6 +173,17 @@ def test_an_edit_made_meanwhile_is_not_overwritten(admin, app, session, actor):
     assert account.display_name == "Theirs"
     fresh = re.search(r'name="seen" value="([^"]*)"', response.get_data(as_text=True)).group(1)
     assert admin.post(f"/accounts/{account.id}/edit", data=stale | {"seen": html.unescape(fresh), "display_name": "Mine"}).status_code == 302
+
+
+def test_a_connect_meanwhile_does_not_stop_an_edit(admin, session, actor):
+    account = factories.account(session, actor, handle="acme", display_name="Acme")
+    session.commit()
+    form = _edit_form(admin, account.id)
+    account.external_id, account.verified_at = "1234", utcnow()  # what a connect changes on the account
+    session.commit()
+    assert admin.post(f"/accounts/{account.id}/edit", data=form | {"display_name": "Mine"}).status_code == 302
+    session.expire_all()
+    assert account.display_name == "Mine"
 
 
 def test_the_owner_can_be_removed(admin, session, actor, sara):
