@@ -75,6 +75,11 @@ def split_tags(text: str) -> list[str]:
     return tags
 
 
+def handle_of(text: Mapping[str, str]) -> str:
+    """The handle as stored: without the @ people type before it."""
+    return text["handle"].removeprefix("@").strip()
+
+
 def first_invalid(errors: Mapping[str, str]) -> str | None:
     """The field the page focuses (and so scrolls to): the first one with a problem, in the page's order."""
     return next((name for name in FIELDS if name in errors), None)
@@ -86,7 +91,7 @@ def read(session: Session, text: Mapping[str, str], *, network_keys: list[str] |
     adding (the network is chosen then and never changed)."""
     creating = network_keys is not None
     data: dict[str, Any] = {
-        "handle": text["handle"].removeprefix("@").strip(), "display_name": text["display_name"],
+        "handle": handle_of(text), "display_name": text["display_name"],
         "business_unit": text["business_unit"], "owner_id": text["owner_id"], "status": text["status"] or "active",
         "tags": split_tags(text["tags"]), "notes": text["notes"],
     }

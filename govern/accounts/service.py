@@ -93,6 +93,11 @@ def _network_by_key(session: Session, key: str) -> Network:
     return network
 
 
+def account_with_handle(session: Session, network_id: int, handle: str) -> SocialAccount | None:
+    """The account a network already has under a handle (to point at it when a new one would clash)."""
+    return session.scalar(select(SocialAccount).where(SocialAccount.network_id == network_id, SocialAccount.handle == handle))
+
+
 def _check_owner(session: Session, owner_id: int | None) -> None:
     if owner_id is not None and session.get(Person, owner_id) is None:
         raise InvalidOperation(f"owner {owner_id} is not a known person")

@@ -11,6 +11,7 @@ from govern.accounts.models import AccountStatus, SocialAccount
 from govern.accounts.schemas import AccountListArgs, RetireSchema
 from govern.accounts.service import (
     AccountFilter,
+    account_with_handle,
     create_account,
     get_account,
     list_accounts,
@@ -107,15 +108,16 @@ def _refused(account: SocialAccount | None, text: dict[str, str], error: DomainE
         db.session.expire(account)  # drop what the refused update set, so the page's queries never try to flush it
     if isinstance(error, Conflict):  # the one refusal that belongs to a field: the handle is taken on that network
         network = account.network if account else next(n for n in list_networks(db.session) if n.key == text["network"])
-        return _form_page(account, text, errors={"handle": form.handle_taken(network.display_name)}, status=409)
+        taken = account_with_handle(db.session, network.id, form.handle_of(text))
+        return _form_page(account, text, errors={"handle": form.handle_taken(network.display_name)}, taken=taken, status=409)
     return _form_page(account, text, refused=refusal(error), status=error.status)
 
 
 def _form_page(account: SocialAccount | None, text: dict[str, str], errors: dict[str, str] | None = None,
-               refused: str | None = None, status: int = 200):
+               refused: str | None = None, taken: SocialAccount | None = None, status: int = 200):
     errors = errors or {}
     return render_template(
-        "accounts/account_form.html", account=account, values=text, errors=errors, refusal=refused,
+        "accounts/account_form.html", account=account, values=text, errors=errors, refusal=refused, taken=taken,
         first_invalid=form.first_invalid(errors), networks=list_networks(db.session), statuses=form.EDITABLE_STATUSES,
         business_units=list_business_units(db.session), owner=form.chosen_owner(db.session, text),
         people_to_pick=pages.people_to_pick(db.session, text.get("owner_q", "")[:200]),

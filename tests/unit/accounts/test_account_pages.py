@@ -102,12 +102,13 @@ def test_problems_are_next_to_their_field_and_the_first_takes_the_focus(admin, s
 
 
 def test_a_handle_taken_on_the_network_is_said_on_the_handle_field_in_arabic(admin, session, actor):
-    factories.account(session, actor, handle="taken", network="x")
+    existing = factories.account(session, actor, handle="taken", network="x")
     session.commit()
-    response = _new(in_locale(admin, "ar"), handle="taken")
+    response = _new(in_locale(admin, "ar"), handle="@taken")
     page = text_of(response)
     assert response.status_code == 409 and 'id="handle-error"' in page
     assert "المعرّف" in page and "already" not in page
+    assert f'href="/accounts/{existing.id}"' in page  # a repeated post leads to the account it already added
 
 
 def test_arabic_problems_are_arabic(admin):
