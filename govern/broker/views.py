@@ -157,7 +157,7 @@ def network_app(key: str):
     if request.method == "GET":
         return _app_form(network, registered, _app_text(registered))
     text = {name: (request.form.get(name) or "").strip() for name in APP_FIELDS if name != "client_secret"}
-    values, errors = _read_app_form(text, request.form.get("client_secret", "").strip(), PRESETS[network.kind.value])
+    values, errors = _read_app_form(text, request.form.get("client_secret", "").strip(), _preset_of(network))
     if errors:
         return _app_form(network, registered, text, errors=errors, status=400)
     client_id, secret = values.pop("client_id"), SecretValue(values.pop("client_secret"))
@@ -170,6 +170,11 @@ def network_app(key: str):
     flash(_("govern's app on %(network)s is registered; its client secret is in the secret store.",
             network=network.display_name), "success")
     return redirect(url_for(".networks"))
+
+
+def _preset_of(network: Network) -> NetworkPreset:
+    """The network's built-in settings; a network of a kind with none is configured entirely by its endpoints."""
+    return PRESETS.get(network.kind.value, PRESETS["generic_oauth2"])
 
 
 def _app_of(network: Network) -> NetworkApp | None:
@@ -188,7 +193,7 @@ def _app_text(app: NetworkApp | None) -> dict[str, str]:
 def _app_form(network: Network, registered: NetworkApp | None, text: Mapping[str, str], errors: dict[str, str] | None = None,
               refused: str | None = None, status: int = 200):
     errors = dict(sorted((errors or {}).items(), key=lambda item: APP_FIELDS.index(item[0])))
-    preset = PRESETS[network.kind.value]
+    preset = _preset_of(network)
     return render_template(
         "broker/network_app.html", network=network, registered=registered, preset=preset, values=text, errors=errors,
         refusal=refused, first_invalid=next(iter(errors), None), endpoint_fields=ENDPOINT_FIELDS,

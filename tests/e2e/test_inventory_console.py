@@ -110,3 +110,8 @@ def test_an_admin_registers_a_network_app_and_its_secret_is_never_shown(sign_in,
     expect(page.get_by_label("Client secret")).to_have_value("")
     expect(page.get_by_label("Extra authorization parameters")).to_have_value("lang=ar")
     assert "e2e-mastodon-secret-41c7" not in page.content()
+    page.get_by_role("button", name="עברית").click()
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.get_by_role("heading", level=1)).to_have_text("החלפת האפליקציה של govern ב־Mastodon")
+    expect(page.get_by_label("סוד הלקוח")).to_have_attribute("type", "password")
+    screenshot(page, "he-network-app-form")
