@@ -219,3 +219,31 @@ def test_renaming_onto_a_taken_handle_is_refused_on_the_field(admin, session, ac
 def test_the_form_pages_of_a_missing_account_are_not_found(admin):
     assert admin.get("/accounts/999999/edit").status_code == 404
     assert admin.post("/accounts/999999/edit", data={}).status_code == 404
+
+
+@pytest.mark.parametrize("fields", [
+    {"owner_id": "abc"},
+    {"owner_id": "99999999999999999999"},
+    {"owner_id": "-1"},
+    {"status": "bogus"},
+    {"network": ""},
+    {"handle": "a\x00b"},
+    {"display_name": "x" * 300},
+    {"tags": ",".join(f"t{n}" for n in range(60))},
+    {"notes": "n" * 10_001},
+])
+def test_bad_input_is_a_readable_4xx_never_a_500(admin, session, actor, fields):
+    added = _new(admin, **fields)
+    assert 400 <= added.status_code < 500, added.status_code
+    account = factories.account(session, actor, handle="acme", display_name="Acme")
+    session.commit()
+    edited = admin.post(f"/accounts/{account.id}/edit", data=_edit_form(admin, account.id) | fields)
+    assert edited.status_code in (302, 400, 409, 422) and edited.status_code != 500
+
+
+def test_the_card_offers_edit_to_those_who_may_write(app, session, actor, it):
+    account = factories.account(session, actor, handle="acme", display_name="Acme")
+    session.commit()
+    assert f"/accounts/{account.id}/edit" in it.get(f"/accounts/{account.id}").get_data(as_text=True)
+    auditor = signed_in_with_role(app, session, Role.AUDITOR)
+    assert f"/accounts/{account.id}/edit" not in auditor.get(f"/accounts/{account.id}").get_data(as_text=True)

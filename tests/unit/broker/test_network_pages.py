@@ -137,3 +137,16 @@ def test_connect_without_an_app_leads_an_admin_to_register_it(app, admin, sessio
     it = signed_in_with_role(app, session, Role.IT)
     page = text_of(it.post(f"/accounts/{account.id}/connect", data={}))
     assert "/networks/linkedin" not in page and "Ask an administrator" in page
+
+
+@pytest.mark.parametrize("fields", [
+    {"client_id": "a\x00b", "client_secret": "s"},
+    {"client_id": "a", "client_secret": "s" * 5000},
+    {"client_id": "a", "client_secret": "s", "scopes": "x" * 300},
+    {"client_id": "a", "client_secret": "s", "extra_authorize_params": "\n".join(f"p{n}=v" for n in range(21))},
+    {"client_id": "a", "client_secret": "s", "extra_authorize_params": "a=1\na=2"},
+    {"client_id": "a", "client_secret": "s", "api_url": "http://" + "h" * 1100},
+])
+def test_bad_input_is_a_readable_4xx_never_a_500(admin, fields):
+    response = admin.post("/networks/x", data=fields)
+    assert 400 <= response.status_code < 500, response.status_code
