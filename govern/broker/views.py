@@ -21,6 +21,7 @@ from govern.auth.roles import Permission
 from govern.auth.service import actor_name
 from govern.broker import service
 from govern.broker.api import broker
+from govern.broker.context import SecretStoreDown
 from govern.broker.models import AccountConnection, ConnectionHealth, NetworkApp
 from govern.broker.schemas import DisconnectSchema, NetworkAppSchema
 from govern.console import confirm, forms
@@ -32,6 +33,7 @@ from govern.console.templating import isolate
 from govern.errors import DomainError, InvalidOperation, NotFound
 from govern.extensions import db
 from govern.secret_value import SecretValue
+from govern.web.failures import answered
 from govern.web.authz import public, requires
 from govern.web.request_cycle import current_actor, current_principal
 
@@ -165,6 +167,10 @@ def network_app(key: str):
     try:  # what is left in `values` is the five endpoints
         service.register_network_app(db.session, broker(), current_actor(), network.key, client_id, secret, values, scopes,
                                      extra_authorize_params=extra)
+    except SecretStoreDown as error:  # said in the reader's language, and never the store's own words
+        answered(error)
+        return _app_form(network, registered, text, refused=_("The secret store did not answer, so nothing was saved. "
+                                                               "Try again in a moment."), status=error.status)
     except DomainError as error:
         return _app_form(network, registered, text, refused=refusal(error), status=error.status)
     flash(_("govern's app on %(network)s is registered; its client secret is in the secret store.",
@@ -192,7 +198,8 @@ def _app_text(app: NetworkApp | None) -> dict[str, str]:
 
 def _app_form(network: Network, registered: NetworkApp | None, text: Mapping[str, str], errors: dict[str, str] | None = None,
               refused: str | None = None, status: int = 200):
-    errors = dict(sorted((errors or {}).items(), key=lambda item: APP_FIELDS.index(item[0])))
+    order = {name: index for index, name in enumerate(APP_FIELDS)}
+    errors = dict(sorted((errors or {}).items(), key=lambda item: order.get(item[0], len(order))))
     preset = _preset_of(network)
     return render_template(
         "broker/network_app.html", network=network, registered=registered, preset=preset, values=text, errors=errors,

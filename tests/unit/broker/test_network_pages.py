@@ -150,3 +150,18 @@ def test_connect_without_an_app_leads_an_admin_to_register_it(app, admin, sessio
 def test_bad_input_is_a_readable_4xx_never_a_500(admin, fields):
     response = admin.post("/networks/x", data=fields)
     assert 400 <= response.status_code < 500, response.status_code
+
+
+def test_a_secret_store_outage_is_said_and_nothing_is_saved(app, admin, session, monkeypatch):
+    from govern.adapters.secret_store import SecretStoreError
+
+    store = app_services.broker(app).store
+
+    def down(*args, **kwargs):
+        raise SecretStoreError(f"connection refused while writing {CANARY}")
+
+    monkeypatch.setattr(store, "write", down)
+    response = admin.post("/networks/x", data={"client_id": "a", "client_secret": CANARY})
+    page = text_of(response)
+    assert response.status_code == 503 and "The secret store did not answer" in page
+    assert CANARY not in page and _app(session, "x") is None
