@@ -4,6 +4,7 @@ apps an admin registers (`/networks`; the client secret goes straight to the sec
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -175,7 +176,13 @@ def network_app(key: str):
         return _app_form(network, registered, text, refused=refusal(error), status=error.status)
     flash(_("govern's app on %(network)s is registered; its client secret is in the secret store.",
             network=network.display_name), "success")
-    return redirect(url_for(".networks"))
+    return redirect(_back())
+
+
+def _back() -> str:
+    """Where the form leads back to: the account whose Connect sent the admin here, or the networks."""
+    target = request.values.get("next", "")
+    return target if re.fullmatch(r"/accounts/[0-9]{1,10}", target) else url_for(".networks")
 
 
 def _preset_of(network: Network) -> NetworkPreset:
@@ -204,7 +211,7 @@ def _app_form(network: Network, registered: NetworkApp | None, text: Mapping[str
     return render_template(
         "broker/network_app.html", network=network, registered=registered, preset=preset, values=text, errors=errors,
         refusal=refused, first_invalid=next(iter(errors), None), endpoint_fields=ENDPOINT_FIELDS,
-        required_endpoints=_required_endpoints(preset), callback_url=broker().callback_url,
+        required_endpoints=_required_endpoints(preset), callback_url=broker().callback_url, back=_back(),
         updated_by=isolate(actor_name(db.session, registered.updated_by)) if registered else None,
     ), status
 

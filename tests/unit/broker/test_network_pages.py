@@ -132,11 +132,19 @@ def test_a_canary_secret_posted_in_the_console_reaches_only_the_secret_store(app
 def test_connect_without_an_app_leads_an_admin_to_register_it(app, admin, session, actor):
     account = factories.account(session, actor, handle="acme", network="linkedin")
     session.commit()
-    page = text_of(admin.post(f"/accounts/{account.id}/connect", data={}))
-    assert "/networks/linkedin" in page and "has no registered app yet" in page
     it = signed_in_with_role(app, session, Role.IT)
     page = text_of(it.post(f"/accounts/{account.id}/connect", data={}))
     assert "/networks/linkedin" not in page and "Ask an administrator" in page
+    page = text_of(admin.post(f"/accounts/{account.id}/connect", data={}))
+    assert "/networks/linkedin" in page and "has no registered app yet" in page
+    link = re.search(r'href="(/networks/linkedin[^"]*)"', page).group(1)
+    form = text_of(admin.get(link))
+    assert f'name="next" value="/accounts/{account.id}"' in form  # registering leads back to the account to connect it
+    registered = admin.post("/networks/linkedin", data={"client_id": "li", "client_secret": "s", "next": f"/accounts/{account.id}"})
+    assert registered.headers["Location"].endswith(f"/accounts/{account.id}")
+    for evil in ("//evil.example/x", "/\\evil.example", "https://evil.example/accounts/1"):
+        answer = admin.post("/networks/linkedin", data={"client_id": "li", "client_secret": "s", "next": evil})
+        assert answer.headers["Location"].endswith("/networks"), evil
 
 
 @pytest.mark.parametrize("fields", [
