@@ -95,8 +95,10 @@ def test_problems_are_next_to_their_field_and_the_first_takes_the_focus(admin, s
     assert response.status_code == 400 and _account(session, "") is None
     for field in ("network", "handle", "tags"):
         assert f'id="{field}-error"' in page
-        assert re.search(rf'id="{field}"[^>]*aria-invalid="true" aria-describedby="{field}-error"', page, re.S), field
+        assert re.search(rf'id="{field}"[^>]*aria-describedby="{field}-error[^"]*" aria-invalid="true"', page, re.S), field
     assert page.count(" autofocus") == 1 and re.search(r'<select id="network"[^>]*autofocus', page)
+    assert re.search(r'id="tags"[^>]*aria-describedby="tags-error tags-hint"', page)  # the problem and the hint, both read
+    assert not re.search(r'aria-describedby="[^"]*"[^<>]*aria-describedby=', page)
     assert '<a href="#handle">' in page  # the summary links to each field
     assert 'value="أخبار أكمي"' in page  # what was typed is kept
 

@@ -99,7 +99,7 @@ def test_bad_input_is_said_on_its_field(admin, session, field, value):
     response = admin.post("/networks/x", data={"client_id": "a", "client_secret": "b", field: value})
     page = response.get_data(as_text=True)
     assert response.status_code == 400 and f'id="{field}-error"' in page and _app(session, "x") is None
-    assert re.search(rf'id="{field}"[^>]*aria-invalid="true"', page, re.S)
+    assert re.search(rf'id="{field}"[^>]*aria-describedby="{field}-error[^"]*" aria-invalid="true"', page, re.S)
 
 
 def test_problems_are_said_in_hebrew(admin):
