@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -25,6 +25,7 @@ class InvalidCursor(DomainError):
 class Page(Generic[T]):
     items: Sequence[T]
     next_cursor: str | None
+    prev_cursor: str | None = field(default=None, kw_only=True)  # the page before this one, when there is one
 
 
 @dataclass(frozen=True)
@@ -34,24 +35,27 @@ class CountedPage(Page[T]):
     total: int
 
 
-def _encode(sort_key: str, value: Any, row_id: int) -> str:
+def _encode(sort_key: str, value: Any, row_id: int, before: bool = False) -> str:
     if isinstance(value, datetime):
         value = {"t": value.isoformat()}
-    raw = json.dumps([sort_key, value, row_id], ensure_ascii=False).encode()
+    raw = json.dumps([sort_key, value, row_id, *(["before"] if before else [])], ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str, sort_key: str) -> tuple[Any, int]:
+def _decode(cursor: str, sort_key: str) -> tuple[Any, int, bool]:
+    """The row the cursor points at, and whether the page wanted is the one before it (else the one after)."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        key, value, row_id = json.loads(raw)
+        key, value, row_id, *direction = json.loads(raw)
         if isinstance(value, dict):
             value = datetime.fromisoformat(value["t"])
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise InvalidCursor("the cursor is malformed; start again without one") from exc
+    if direction not in ([], ["before"]):
+        raise InvalidCursor("the cursor is malformed; start again without one")
     if key != sort_key or not isinstance(row_id, int):
         raise InvalidCursor("the cursor belongs to a different sort order; start again without one")
-    return value, row_id
+    return value, row_id, direction == ["before"]
 
 
 def paginate(
@@ -70,15 +74,27 @@ def paginate(
     With `load`, `query` selects columns (at least sort_column and id_column), not objects: the page is chosen from
     those narrow rows and `load` turns the page's rows into the objects shown, in the same order. A query that joins
     many tables then runs on the page's ids only, not on every row the sort has to look at."""
+    backwards = False
     if cursor:
-        value, row_id = _decode(cursor, sort_key)
-        after = tuple_(sort_column, id_column) < tuple_(value, row_id) if descending else tuple_(sort_column, id_column) > tuple_(value, row_id)
-        query = query.where(after)
-    order = (sort_column.desc(), id_column.desc()) if descending else (sort_column, id_column)
+        value, row_id, backwards = _decode(cursor, sort_key)
+        onwards = descending != backwards  # walking toward smaller keys
+        key, mark = tuple_(sort_column, id_column), tuple_(value, row_id)
+        query = query.where(key < mark if onwards else key > mark)
+    ascending = descending == backwards  # a page before is read in reverse, then put back in order
+    order = (sort_column, id_column) if ascending else (sort_column.desc(), id_column.desc())
     page = query.order_by(*order).limit(limit + 1)
     rows = list(session.execute(page).all() if load else session.scalars(page).unique())
     shown = load or (lambda found: found)
-    if len(rows) <= limit:
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if backwards:
+        rows.reverse()
+
+    def mark_of(row: Any, before: bool = False) -> str:
+        return _encode(sort_key, getattr(row, sort_column.key), getattr(row, id_column.key), before)
+
+    if not rows:
         return Page(shown(rows), None)
-    last = rows[limit - 1]
-    return Page(shown(rows[:limit]), _encode(sort_key, getattr(last, sort_column.key), getattr(last, id_column.key)))
+    next_cursor = mark_of(rows[-1]) if (more or backwards) else None
+    prev_cursor = mark_of(rows[0], before=True) if (cursor and not backwards) or (backwards and more) else None
+    return Page(shown(rows), next_cursor, prev_cursor=prev_cursor)

@@ -71,6 +71,7 @@ def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
         {
             "items": fields.List(fields.Nested(item_schema)),
             "next_cursor": fields.String(allow_none=True, metadata={"description": "Pass as ?cursor= for the next page; null on the last page."}),
+            "prev_cursor": fields.String(allow_none=True, metadata={"description": "Pass as ?cursor= for the page before; null on the first page."}),
         },
         name=name,
     )

@@ -16,11 +16,18 @@ from govern.accounts.schemas import (
     RetireSchema,
 )
 from govern.auth.roles import Permission
+from govern.broker import service as broker
 from govern.extensions import db
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="The inventory of corporate social accounts")
+
+
+def account_filter(args: dict) -> service.AccountFilter:
+    """The list's filters as the service takes them; the connection's health is the broker's to say."""
+    health = args.pop("health", None)
+    return service.AccountFilter(**args, condition=broker.account_health_condition(health) if health else None)
 
 
 @blp.route("/networks")
@@ -40,7 +47,7 @@ class Accounts(MethodView):
     def get(self, args):
         """List accounts, filtered, with keyset pagination."""
         paging = {k: args.pop(k) for k in ("sort", "limit", "cursor")}
-        return service.list_accounts(db.session, service.AccountFilter(**args), **paging)
+        return service.list_accounts(db.session, account_filter(args), **paging)
 
     @requires(Permission.ACCOUNTS_WRITE)
     @blp.arguments(AccountCreateSchema)

@@ -77,7 +77,11 @@ class AccountListArgs(PageArgs):
     business_unit = fields.String(validate=validate.Length(max=255))
     owner_id = Integer(validate=validate.Range(min=1))
     tag = fields.String(validate=validate.Length(max=64))
-    sort = fields.String(load_default="handle", validate=validate.OneOf(["handle", "display_name", "created_at", "id"]))
+    health = fields.String(validate=validate.OneOf(["connected", "needs_reconnect", "not_connected"]), metadata={
+        "description": "connected (healthy or expiring), needs_reconnect (the network stopped the tokens, or "
+                       "they were disconnected) or not_connected (never connected)."})
+    sort = fields.String(load_default="handle", validate=validate.OneOf(
+        ["handle", "display_name", "business_unit", "status", "created_at", "id"]))
 
 
 AccountPage = page_schema(AccountSchema, "AccountPage")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, true
+from sqlalchemy import ColumnElement, Select, func, select, true
 from sqlalchemy.orm import Session
 
 from govern import signals
@@ -21,6 +21,8 @@ from govern.text import like_pattern
 SORTS = {
     "handle": SocialAccount.handle,
     "display_name": SocialAccount.display_name,
+    "business_unit": SocialAccount.business_unit,
+    "status": SocialAccount.status,
     "created_at": SocialAccount.created_at,
     "id": SocialAccount.id,
 }
@@ -35,6 +37,7 @@ class AccountFilter:
     business_unit: str | None = None
     owner_id: int | None = None
     tag: str | None = None
+    condition: ColumnElement[bool] | None = None  # another domain's question about the account (e.g. its health)
 
 
 def snapshot(account: SocialAccount) -> dict[str, Any]:
@@ -63,7 +66,15 @@ def list_business_units(session: Session, limit: int = 200) -> list[str]:
 
 
 def list_accounts(session: Session, filters: AccountFilter, sort: str = "handle", limit: int = 50, cursor: str | None = None) -> Page[SocialAccount]:
-    query = select(SocialAccount).join(SocialAccount.network)
+    return paginate(session, _filtered(select(SocialAccount), filters), sort, SORTS[sort], SocialAccount.id, limit, cursor)
+
+
+def count_accounts(session: Session, filters: AccountFilter) -> int:
+    return int(session.scalar(_filtered(select(func.count(SocialAccount.id)), filters)) or 0)
+
+
+def _filtered(query: Select, filters: AccountFilter) -> Select:
+    query = query.join(SocialAccount.network)
     if filters.q:
         query = query.where(SocialAccount.search_text.like(like_pattern(filters.q), escape="\\"))
     if filters.network:
@@ -76,7 +87,9 @@ def list_accounts(session: Session, filters: AccountFilter, sort: str = "handle"
         query = query.where(SocialAccount.owner_id == filters.owner_id)
     if filters.tag:
         query = query.where(SocialAccount.tag_index.contains(tag_token(filters.tag), autoescape=True))
-    return paginate(session, query, sort, SORTS[sort], SocialAccount.id, limit, cursor)
+    if filters.condition is not None:
+        query = query.where(filters.condition)
+    return query
 
 
 def get_account(session: Session, account_id: int) -> SocialAccount:

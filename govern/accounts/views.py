@@ -7,11 +7,12 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from govern.accounts import form
+from govern.accounts.api import account_filter
 from govern.accounts.models import AccountStatus, SocialAccount
 from govern.accounts.schemas import AccountListArgs, RetireSchema
 from govern.accounts.service import (
-    AccountFilter,
     account_with_handle,
+    count_accounts,
     create_account,
     get_account,
     list_accounts,
@@ -26,9 +27,12 @@ from govern.auth.service import actor_name
 from govern.console import confirm, forms, pages, templating
 from govern.console.confirm import already_done, confirmed
 from govern.console.blueprint import ConsolePages
+from govern.console.labels import N_, label
+from govern.console.tables import EXPORT_BATCH, csv_download, every_row
 from govern.console.responses import account_page, refusal, refuse
 from govern.errors import Conflict, DomainError
 from govern.extensions import db
+from govern.pagination import InvalidCursor
 from govern.grants.models import Grant
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor
@@ -40,10 +44,45 @@ CHANGE_ACTIONS = ("accounts:account:update", "accounts:account:owner_transfer") 
 @routes.get("/accounts")
 @requires(Permission.ACCOUNTS_READ)
 def accounts():
-    results, errors = pages.listing(db.session, request.args, AccountListArgs(), list_accounts, AccountFilter)
+    args, errors = forms.load(AccountListArgs(), request.args)
+    results = total = None
+    if not errors:
+        filters, paging = forms.split_paging(args)
+        chosen = account_filter(filters)
+        try:
+            results = list_accounts(db.session, chosen, **paging)
+        except InvalidCursor:
+            errors = {"cursor": forms.problem_with("cursor")}
+        else:
+            total = count_accounts(db.session, chosen)
     networks, statuses = list_networks(db.session), list(AccountStatus)
-    page = render_template("accounts/accounts.html", results=results, errors=errors, networks=networks, statuses=statuses)
+    page = render_template("accounts/accounts.html", results=results, total=total, errors=errors, networks=networks,
+                           statuses=statuses, health_filters=HEALTH_FILTERS)
     return page, 400 if errors else 200
+
+
+HEALTH_FILTERS = {"connected": N_("Connected"), "needs_reconnect": N_("Needs reconnecting"),
+                  "not_connected": N_("Not connected")}
+
+
+@routes.get("/accounts/export.csv")
+@requires(Permission.ACCOUNTS_READ)
+def accounts_csv():
+    """Every account the list's filters select (any page, any sort), as a spreadsheet reads it."""
+    args, errors = forms.load(AccountListArgs(), request.args)
+    if errors:
+        return render_template("console/error.html", status=400, title=_("This request could not be used"),
+                               errors=errors), 400
+    filters, paging = forms.split_paging(args)
+    chosen, sort = account_filter(filters), paging.get("sort", "handle")
+    rows = every_row(lambda cursor: list_accounts(db.session, chosen, sort, EXPORT_BATCH, cursor))
+    header = [_("Handle"), _("Display name"), _("Network"), _("Business unit"), _("Owner"), _("Owner's email"),
+              _("Status"), _("Tags"), _("Added")]
+    return csv_download("accounts", header, (
+        (account.handle, account.display_name, account.network.display_name, account.business_unit,
+         account.owner.display_name if account.owner else "", account.owner.email if account.owner else "",
+         label(account.status), ", ".join(account.tags), account.created_at.date().isoformat())
+        for account in rows))
 
 
 @routes.route("/accounts/new", methods=["GET", "POST"])

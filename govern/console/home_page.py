@@ -22,7 +22,7 @@ TODO_TEXT: dict[str, tuple[str, str, dict[str, str]]] = {
     "violations_open": (N_("Open policy violations"), "console.policy_violations", {"status": "open"}),
     "violations_assigned": (N_("Assigned policy violations"), "console.policy_violations", {"status": "assigned"}),
     "held_runs": (N_("Directory syncs held for a decision"), "console.directory_runs", {}),
-    "reconnect": (N_("Accounts that need reconnecting"), "console.accounts", {}),
+    "reconnect": (N_("Accounts that need reconnecting"), "console.accounts", {"health": "needs_reconnect"}),
 }
 
 # key: (title, what it shows, {bar key: label})

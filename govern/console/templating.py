@@ -46,6 +46,12 @@ def listing_url(**changes: object) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **kept)
 
 
+def export_url(endpoint: str) -> str:
+    """The CSV export of this listing: the same filters and order, every page."""
+    kept = {key: value for key, value in request.args.items() if key not in ("cursor", "limit") and value != ""}
+    return url_for(endpoint, **kept)
+
+
 def page_url(cursor_name: str, cursor: str | None) -> str:
     """This page with one of its lists moved to another page; the other lists stay where they are."""
     args = {key: value for key, value in request.args.items() if key != cursor_name}
@@ -65,6 +71,7 @@ def install(app: Flask) -> None:
         current_principal=current_principal,
         here=here,
         listing_url=listing_url,
+        export_url=export_url,
         page_url=page_url,
         label=label,
         grant_state_label=grant_state_label,

@@ -25,7 +25,7 @@ def test_it_adds_an_account_in_english_then_changes_its_owner(sign_in, seeded, s
     page.get_by_role("button", name="Add account").click()
 
     expect(page.locator("#tags-error")).to_contain_text("Tags: separate tags with commas")
-    assert page.evaluate("document.activeElement.id") == "tags"  # the page opens on the field to fix
+    page.wait_for_function("document.activeElement && document.activeElement.id === \'tags\'")  # the page opens on the field to fix
     expect(page.get_by_label("Display name")).to_have_value("Ramadan Campaign")
     screenshot(page, "en-account-new-problem")
 
@@ -80,7 +80,7 @@ def test_an_admin_adds_an_account_in_arabic(sign_in, seeded, screenshot):
     page.get_by_label("الاسم المعروض").fill("نسخة ثانية")
     page.get_by_role("button", name="إضافة الحساب").click()
     expect(page.locator("#handle-error")).to_contain_text("بهذا المعرّف")
-    assert page.evaluate("document.activeElement.id") == "handle"
+    page.wait_for_function("document.activeElement && document.activeElement.id === \'handle\'")
 
 
 def test_an_admin_registers_a_network_app_and_its_secret_is_never_shown(sign_in, screenshot):
@@ -94,7 +94,7 @@ def test_an_admin_registers_a_network_app_and_its_secret_is_never_shown(sign_in,
     page.get_by_label("Authorization endpoint").fill("not an address")
     page.get_by_label("Extra authorization parameters").fill("lang=ar")
     page.get_by_role("button", name="Register the app").click()  # the browser checks the URL field first
-    assert page.evaluate("document.activeElement.id") == "authorize_url"
+    page.wait_for_function("document.activeElement && document.activeElement.id === \'authorize_url\'")
     screenshot(page, "en-network-app-form")
     page.get_by_label("Authorization endpoint").fill("https://social.acme.example/oauth/authorize")
     page.get_by_label("Token endpoint").fill("https://social.acme.example/oauth/token")

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from govern import signals
+from govern.accounts.models import SocialAccount
 from govern.actor import Actor
 from govern.adapters.networks.base import InvalidGrant, NetworkError, TokenSet
 from govern.adapters.secret_store import SecretNotFound
@@ -169,3 +170,22 @@ def health_of(connection: AccountConnection, moment: datetime | None = None) -> 
     if forecast is not None and forecast - moment <= EXPIRING_WITHIN:
         return ConnectionHealth.EXPIRING, forecast
     return ConnectionHealth.HEALTHY, forecast
+
+
+ACCOUNT_HEALTH_FILTERS = ("connected", "needs_reconnect", "not_connected")
+
+
+def account_health_condition(state: str) -> ColumnElement[bool]:
+    """Which inventory accounts are in `state` (one of ACCOUNT_HEALTH_FILTERS), as a condition on the account's id:
+    connected (healthy or expiring), needing a reconnect (as the home page counts them: the network stopped the
+    tokens, or they were disconnected), or never connected."""
+    connections = select(AccountConnection.account_id)
+    if state == "connected":
+        return SocialAccount.id.in_(connections.where(AccountConnection.health.in_(
+            (ConnectionHealth.HEALTHY, ConnectionHealth.EXPIRING))))
+    if state == "needs_reconnect":
+        return SocialAccount.id.in_(connections.where(AccountConnection.health.in_(
+            (ConnectionHealth.NEEDS_RECONNECT, ConnectionHealth.REVOKED))))
+    if state == "not_connected":
+        return SocialAccount.id.not_in(connections)
+    raise ValueError(f"unknown health filter {state!r}")
