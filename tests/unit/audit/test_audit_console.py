@@ -265,3 +265,24 @@ def test_an_auditor_reaches_evidence_bundles_and_reports_from_the_audit_log(audi
     assert export.status_code == 302
     report = auditor.get("/reports/access/download", query_string={"format": "csv"})
     assert report.status_code == 200
+
+
+# --- in the reader's language -----------------------------------------------------------------------------
+@pytest.mark.parametrize("locale", ["ar", "he"])
+def test_the_audit_log_and_a_history_speak_arabic_and_hebrew(app, session, granted, locale):
+    from flask_babel import refresh
+
+    reader = _console(app, session, Role.AUDITOR, f"reader-{locale}@audit.test", "Reader")
+    with reader.session_transaction() as cookie:
+        cookie["locale"] = locale
+    refresh()
+    page = _page(reader.get("/audit", query_string={"action": "grants:"}))
+    for english in ("Is the trail intact?", "Verify the trail now", "Access of", "Filter the events", "Any record",
+                    "Every recorded event", "The whole trail has not been verified yet."):
+        assert english not in page, f"{english!r} is shown in English to a {locale} reader"
+    assert ("سجل التدقيق" if locale == "ar" else "יומן הביקורת") in page
+    refused = _page(reader.get("/audit", query_string={"to": "never"}))
+    assert "Pick a day" not in refused
+    history = _page(reader.get(f"/accounts/{granted['account'].id}")).split('id="history-title"', 1)[1]
+    assert "most recent events" not in history and "Access of" not in history
+    refresh()
