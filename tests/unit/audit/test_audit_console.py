@@ -286,3 +286,13 @@ def test_the_audit_log_and_a_history_speak_arabic_and_hebrew(app, session, grant
     history = _page(reader.get(f"/accounts/{granted['account'].id}")).split('id="history-title"', 1)[1]
     assert "most recent events" not in history and "Access of" not in history
     refresh()
+
+
+def test_the_api_answers_an_accounts_related_events_when_asked(client, auth_headers, granted):
+    account_id = granted["account"].id
+    query = {"target_type": "account", "target_id": account_id}
+    exact = client.get("/api/v1/audit/events", query_string=query, headers=auth_headers(Role.AUDITOR)).get_json()
+    related = client.get("/api/v1/audit/events", query_string={**query, "related": "true"},
+                         headers=auth_headers(Role.AUDITOR)).get_json()
+    assert "grants:grant:revoke" not in {item["action"] for item in exact["items"]}
+    assert {"grants:grant:create", "grants:grant:revoke"} <= {item["action"] for item in related["items"]}
