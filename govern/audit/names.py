@@ -190,7 +190,7 @@ def _target(event: AuditEvent, ref, user, accounts, people, campaigns, violation
 def _reason(summary: Any) -> str | None:
     if not isinstance(summary, dict):
         return None
-    for key in ("reason", "comment", "note"):
-        if isinstance(summary.get(key), str) and summary[key].strip():
-            return summary[key]
+    for place, key in ((summary, "reason"), (summary, "comment"), (summary, "note"), (summary.get("after"), "reason")):
+        if isinstance(place, dict) and isinstance(place.get(key), str) and place[key].strip():
+            return place[key]  # a revocation's reason, a review's comment; else what a new grant was given for
     return None

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from govern.audit import trail, verifications
+from govern.audit.labels import event_action_label
 from govern.audit.names import name_events
 from govern.audit.service import EventFilter, events_query, recorded_actions
 from govern.audit.signing import SigningUnavailable, current_signer
@@ -30,6 +31,7 @@ from govern.web.authz import requires
 from govern.web.request_cycle import current_actor
 
 routes = ConsolePages()
+routes.template_globals(event_action_label)
 
 EVENTS_PER_PAGE = 50
 # the kinds of record events touch, as the filter offers them (any other stored kind may still be typed in the URL)
