@@ -184,8 +184,9 @@ def events_query(filters: EventFilter, before_seq: int | None = None) -> Select[
     period. The cursor is the seq of the last event shown either way. Without a period, by seq: one target's
     history is then served by the index on (target_type, target_id, seq).
 
-    Everything about an account or a person (`related`) is always by seq, along the expression index of its subject;
-    a period becomes the seq range it spans (two probes of the (occurred_at, seq) index), so a busy account's
+    With a key that has an index on (key, seq) — everything about an account or a person (`related`, the expression
+    index of its subject), an actor, a list of actions, an exact target — always by seq along that index; a period
+    becomes the seq range it spans (two probes of the (occurred_at, seq) index), so a busy account's or actor's
     events outside the period are never read (decision 0053).
     """
     query = select(AuditEvent)
@@ -207,7 +208,9 @@ def events_query(filters: EventFilter, before_seq: int | None = None) -> Select[
         query = query.where(AuditEvent.occurred_at >= filters.since)
     if filters.until:
         query = query.where(AuditEvent.occurred_at < filters.until)
-    if about_subject:
+    # an indexed key (subject, actor, actions, exact target): its index on (key, seq) serves newest first, a period too
+    keyed = about_subject or filters.actor or filters.actions is not None or (filters.target_type and filters.target_id)
+    if keyed:
         return _by_seq_within_period(query, filters, before_seq)
     if filters.since is None and filters.until is None:
         if before_seq is not None:

@@ -132,6 +132,12 @@ def _listed_queries(session, org) -> dict[str, Callable[[], object]]:
             actions=tuple(name for name in recorded_actions(session) if name.startswith("people:")))).limit(51))),
         "audit events by an actor": lambda: list(session.scalars(events_query(EventFilter(actor="system:plans"),
                                                                                before_seq=AUDIT_EVENTS // 3).limit(51))),
+        "audit events by an actor in a period": lambda: list(session.scalars(events_query(EventFilter(
+            actor="system:plans", since=recent.since, until=recent.until)).limit(51))),
+        "audit events of an action in a period": lambda: list(session.scalars(events_query(EventFilter(
+            actions=("people:person:update",), since=period.since, until=period.until)).limit(51))),
+        "audit events of a target in a period": lambda: list(session.scalars(events_query(EventFilter(
+            target_type="grant", target_id=str(org.first_grant_id + 5), since=period.since, until=period.until)).limit(51))),
         "audit actions recorded": lambda: recorded_actions(session),
         "names for a page of audit events": lambda: name_events(session, session.scalars(
             events_query(EventFilter()).limit(50)).all()),
