@@ -169,8 +169,8 @@ def audit_verify():
     try:
         keys = trail.trusted_keys_from_signer(db.session, current_signer())
     except SigningUnavailable as exc:
-        return _page(LogQuery({}), recorded_actions(db.session), 503, verify_problem=_("The signing keys cannot be read now, so the trail cannot be "
-                                                         "verified: %(why)s", why=str(exc)))
+        problem = _("The signing keys cannot be read now, so the trail cannot be verified: %(why)s", why=str(exc))
+        return _page(LogQuery({}), recorded_actions(db.session), 503, verify_problem=problem)
     outcome = verifications.verify_on_request(db.session, actor, keys, lambda: queue_verification(actor))
     if outcome.kept is not None:
         return redirect(url_for(".audit_log", verified=outcome.kept.id, _anchor="verification"), 303)

@@ -317,3 +317,16 @@ def test_every_action_the_code_records_has_a_label_in_three_languages(app):
             for locale in ("ar", "he"):
                 with force_locale(locale):
                     assert event_action_label(action) != english, f"{action} is not translated to {locale}"
+
+
+def test_unreachable_signing_keys_are_said_not_a_500(auditor, monkeypatch):
+    from govern.audit import trail
+    from govern.audit.signing import SigningUnavailable
+
+    def unreachable(*_args):
+        raise SigningUnavailable("the Transit engine does not answer")
+
+    monkeypatch.setattr(trail, "trusted_keys_from_signer", unreachable)
+    answer = auditor.post("/audit/verify", data={"csrf_token": csrf_token_of(auditor.get("/audit"))})
+    assert answer.status_code == 503
+    assert "the trail cannot be verified: the Transit engine does not answer" in _page(answer)
