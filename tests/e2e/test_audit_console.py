@@ -39,6 +39,8 @@ def test_an_auditor_reads_filters_and_verifies_the_trail_then_asks_for_evidence(
     expect(page.get_by_role("heading", level=1)).to_contain_text("shalom.brand")
     history = page.locator("section[aria-labelledby='history-title']")
     expect(history).to_contain_text("Access of דנה לוי to shalom.brand")  # the grant is in the account's history
+    history.scroll_into_view_if_needed()
+    screenshot(page, "en-account-history")
 
     page.goto("/audit")
     page.get_by_role("link", name="Evidence bundles").click()
