@@ -25,6 +25,7 @@ from govern.auth.service import actor_name
 from govern.auth.roles import Permission
 from govern.console.blueprint import ConsolePages
 from govern.console.labels import N_
+from govern.console.responses import refusal
 from govern.extensions import db
 from govern.limits import DB_BIGINT_MAX
 from govern.web.authz import requires
@@ -169,7 +170,7 @@ def audit_verify():
     try:
         keys = trail.trusted_keys_from_signer(db.session, current_signer())
     except SigningUnavailable as exc:
-        problem = _("The signing keys cannot be read now, so the trail cannot be verified: %(why)s", why=str(exc))
+        problem = _("The signing keys cannot be read now, so the trail cannot be verified: %(why)s", why=refusal(exc))
         return _page(LogQuery({}), recorded_actions(db.session), 503, verify_problem=problem)
     outcome = verifications.verify_on_request(db.session, actor, keys, lambda: queue_verification(actor))
     if outcome.kept is not None:
