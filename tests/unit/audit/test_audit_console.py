@@ -109,6 +109,7 @@ def test_the_whole_history_link_shows_the_grant_events_too(app, session, actor, 
     log = _page(admin.get(html.unescape(link.group(1))))
     assert "change 00" in log and "change 24" in log
     assert "moved to another team" in log and "unrelated change" not in log
+    assert f'href="/accounts/{account.id}">Back to the account</a>' in log
 
 
 # --- names and links --------------------------------------------------------------------------------------
