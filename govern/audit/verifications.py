@@ -84,7 +84,7 @@ def verify_for_reader(session: Session, keys: list[TrustedKey]) -> Answer:
     return answer
 
 
-WALK_IN_REQUEST = 200_000  # events a person's "verify now" walks while they wait (about a second); beyond, a job does
+WALK_IN_REQUEST = 200_000  # events a person's "verify now" walks while they wait (a second or two on one core); beyond, a job does
 
 
 @dataclass
