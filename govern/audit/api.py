@@ -43,6 +43,9 @@ class AuditListArgs(Schema):
     target_id = fields.String(validate=validate.Length(max=255))
     since = AwareDateTime()
     until = AwareDateTime()
+    related = fields.Boolean(load_default=False, metadata={
+        "description": "With target_type account or person and a target_id: every event about it, those of its "
+                       "grants, review items, violations and approvals included (as its console history shows)."})
     limit = Integer(load_default=100, validate=validate.Range(min=1, max=500))
     before_seq = Integer(maximum=DB_BIGINT_MAX, load_default=None, validate=validate.Range(min=1), metadata={"description": "Keyset cursor: next_before_seq of the previous page."})
 

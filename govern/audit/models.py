@@ -16,12 +16,16 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_events_target", "target_type", "target_id", "seq"),  # an account's or a person's history
         Index("ix_audit_events_occurred_at_seq", "occurred_at", "seq"),  # a period's events, newest first
+        Index("ix_audit_events_actor_seq", "actor", "seq"),  # one actor's events, newest first
+        Index("ix_audit_events_action_seq", "action", "seq"),  # one action's events, newest first
+        # ix_audit_events_about_account and _person (PostgreSQL, migration 8b8e0f1a2b3c): an expression index over
+        # what the event is about (govern/audit/subjects.py) and seq, for an account's or a person's whole history
     )
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     occurred_at: Mapped[datetime]
-    actor: Mapped[str] = mapped_column(String(255), index=True)
-    action: Mapped[str] = mapped_column(String(128), index=True)
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(128))
     target_type: Mapped[str] = mapped_column(String(64))
     target_id: Mapped[str] = mapped_column(String(255))
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, insert, select, tuple_, update
+from sqlalchemy import Select, bindparam, false, insert, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from govern.actor import Actor
@@ -20,6 +20,7 @@ from govern.audit.chain import (
     normalise_summary,
 )
 from govern.audit.models import AuditChainHead, AuditEvent
+from govern.audit.subjects import SUBJECTS, about
 from govern.db import utcnow
 
 ACTION_FORMAT = re.compile(r"^[a-z_]+:[a-z_]+:[a-z_]+$")
@@ -171,6 +172,8 @@ class EventFilter:
     target_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    related: bool = False  # an account or a person: also the events about its grants, reviews, violations (subjects.py)
+    actions: tuple[str, ...] | None = None  # exactly these actions (a prefix expanded with recorded_actions)
 
 
 def events_query(filters: EventFilter, before_seq: int | None = None) -> Select[tuple[AuditEvent]]:
@@ -180,20 +183,35 @@ def events_query(filters: EventFilter, before_seq: int | None = None) -> Select[
     seq alone, the planner walks the primary key back from the newest event and throws away every event after the
     period. The cursor is the seq of the last event shown either way. Without a period, by seq: one target's
     history is then served by the index on (target_type, target_id, seq).
+
+    With a key that has an index on (key, seq) — everything about an account or a person (`related`, the expression
+    index of its subject), an actor, a list of actions, an exact target — always by seq along that index; a period
+    becomes the seq range it spans (two probes of the (occurred_at, seq) index), so a busy account's or actor's
+    events outside the period are never read (decision 0053).
     """
     query = select(AuditEvent)
     if filters.actor:
         query = query.where(AuditEvent.actor == filters.actor)
     if filters.action:
         query = query.where(AuditEvent.action.startswith(filters.action, autoescape=True))
-    if filters.target_type:
-        query = query.where(AuditEvent.target_type == filters.target_type)
-    if filters.target_id:
-        query = query.where(AuditEvent.target_id == filters.target_id)
+    if filters.actions is not None:
+        query = query.where(AuditEvent.action.in_(filters.actions) if filters.actions else false())
+    about_subject = filters.related and filters.target_type in SUBJECTS and bool(filters.target_id)
+    if about_subject:
+        query = query.where(about(filters.target_type) == filters.target_id)
+    else:
+        if filters.target_type:
+            query = query.where(AuditEvent.target_type == filters.target_type)
+        if filters.target_id:
+            query = query.where(AuditEvent.target_id == filters.target_id)
     if filters.since:
         query = query.where(AuditEvent.occurred_at >= filters.since)
     if filters.until:
         query = query.where(AuditEvent.occurred_at < filters.until)
+    # an indexed key (subject, actor, actions, exact target): its index on (key, seq) serves newest first, a period too
+    keyed = about_subject or filters.actor or filters.actions is not None or (filters.target_type and filters.target_id)
+    if keyed:
+        return _by_seq_within_period(query, filters, before_seq)
     if filters.since is None and filters.until is None:
         if before_seq is not None:
             query = query.where(AuditEvent.seq < before_seq)
@@ -204,10 +222,48 @@ def events_query(filters: EventFilter, before_seq: int | None = None) -> Select[
     return query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.seq.desc())
 
 
+def _by_seq_within_period(query: Select, filters: EventFilter, before_seq: int | None) -> Select:
+    """Newest first by seq, bounded by the seq of the first event in time at or after `since` and of the last one
+    before `until` (an event whose wait for the chain head crossed a boundary falls on the side its seq puts it, as
+    in an evidence bundle; the time filters keep every row shown inside the period)."""
+    if filters.since is not None:
+        first = (select(AuditEvent.seq).where(AuditEvent.occurred_at >= filters.since)
+                 .order_by(AuditEvent.occurred_at, AuditEvent.seq).limit(1).scalar_subquery())
+        query = query.where(AuditEvent.seq >= first)
+    if filters.until is not None:
+        last = (select(AuditEvent.seq).where(AuditEvent.occurred_at < filters.until)
+                .order_by(AuditEvent.occurred_at.desc(), AuditEvent.seq.desc()).limit(1).scalar_subquery())
+        query = query.where(AuditEvent.seq <= last)
+    if before_seq is not None:
+        query = query.where(AuditEvent.seq < before_seq)
+    return query.order_by(AuditEvent.seq.desc())
+
+
+_RECORDED_ACTIONS = text("""
+    WITH RECURSIVE found(action) AS (
+        SELECT MIN(action) FROM audit_events
+        UNION ALL
+        SELECT (SELECT MIN(later.action) FROM audit_events AS later WHERE later.action > found.action)
+        FROM found WHERE found.action IS NOT NULL
+    )
+    SELECT action FROM found WHERE action IS NOT NULL
+""")
+
+
+def recorded_actions(session: Session) -> list[str]:
+    """Every action the trail holds, in order: one probe of the (action, seq) index per distinct action (a hundred or
+    so), never a walk of the events. A prefix filter becomes the list of actions it names, which the index serves
+    newest first whatever the database's collation (LIKE 'grants:%' uses a b-tree only under the C collation)."""
+    return list(session.scalars(_RECORDED_ACTIONS))
+
+
 def history_of(session: Session, target_type: str, target_id: object, limit: int) -> tuple[list[AuditEvent], bool]:
-    """The latest `limit` events about one target, and whether there are older ones (for a link to the whole log)."""
-    query = events_query(EventFilter(target_type=target_type, target_id=str(target_id))).limit(limit + 1)
-    events = list(session.scalars(query))
+    """The latest `limit` events about one target, and whether there are older ones (for a link to the whole log).
+
+    For an account or a person, every event about it: its own, and those of its grants, review items, violations,
+    approvals and checkouts that name it (subjects.py)."""
+    filters = EventFilter(target_type=target_type, target_id=str(target_id), related=target_type in SUBJECTS)
+    events = list(session.scalars(events_query(filters).limit(limit + 1)))
     return events[:limit], len(events) > limit
 
 

@@ -18,13 +18,15 @@ def _settings():
 
 
 @shared_task(name="govern.audit.verify_chain")
-def verify_chain_task() -> dict:
+def verify_chain_task(actor_id: str | None = None, actor_name: str | None = None) -> dict:
+    """The whole trail walked and kept: daily in the system's name, or when a person asked for it in the console."""
     session = db.session
     from govern.actor import Actor
     from govern.audit.verifications import keep
 
+    actor = Actor(actor_id, actor_name or actor_id) if actor_id else Actor.system("verify-audit-chain")
     report = trail.verify_stored_trail(session, trail.trusted_keys_from_signer(session, current_signer()))
-    keep(session, Actor.system("verify-audit-chain"), report)
+    keep(session, actor, report)
     session.commit()
     if report.ok:
         log.info("audit_trail_verified", events=report.events_checked, checkpoints=report.checkpoints_checked,
@@ -64,3 +66,15 @@ def stream_to_siem() -> dict:
     finally:
         sink.close()
     return {"shipped_to": last}
+
+
+def queue_verification(actor) -> None:
+    """The whole-trail walk a person asked for, as a job after this request commits (embedded: left to the relay, so
+    a long walk never holds a request; decision 0016)."""
+    from govern.jobs import enqueue_after_commit
+    from govern.outbox import service as outbox
+
+    if _settings().jobs_in_process:
+        outbox.add(db.session, verify_chain_task.name, [actor.id, actor.name])
+    else:
+        enqueue_after_commit(db.session, verify_chain_task, actor.id, actor.name)

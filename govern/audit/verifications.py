@@ -82,3 +82,34 @@ def verify_for_reader(session: Session, keys: list[TrustedKey]) -> Answer:
                            f"{kept.verified_by}; the {tail.events_checked} events after them were checked now, "
                            f"chained to that verified hash")
     return answer
+
+
+WALK_IN_REQUEST = 200_000  # events a person's "verify now" walks while they wait (a second or two on one core); beyond, a job does
+
+
+@dataclass
+class Requested:
+    """What "verify the trail now" did: walked the whole trail and kept it (`kept`), checked the events since the
+    latest kept run (`answer`, as the API does), or queued the whole walk as a job (`queued`)."""
+
+    kept: AuditVerification | None = None
+    answer: Answer | None = None
+    queued: bool = False
+
+
+def verify_on_request(session: Session, actor: Actor, keys: list[TrustedKey], queue_whole_walk) -> Requested:
+    """A person asked to verify the trail (flushes, never commits).
+
+    A trail of at most WALK_IN_REQUEST events is walked whole and kept with its `audit:trail:verify` event, as
+    `govern audit verify` does. A longer one: the events since the latest sound kept run are checked now, as
+    GET /api/v1/audit/verification does, when they are few enough; the whole walk is queued (`queue_whole_walk()`,
+    kept and audited in the person's name when it runs) when they are not, or when no sound run is kept.
+    """
+    head = trail.chain_head(session)
+    if head.last_seq <= WALK_IN_REQUEST:
+        return Requested(kept=keep(session, actor, trail.verify_stored_trail(session, keys, workers=1)))
+    kept = latest(session)
+    if kept is not None and kept.ok and kept.last_seq is not None and head.last_seq - kept.last_seq <= WALK_IN_REQUEST:
+        return Requested(answer=verify_for_reader(session, keys))
+    queue_whole_walk()
+    return Requested(queued=True)

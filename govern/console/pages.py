@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from govern.accounts.models import AccountStatus
 from govern.accounts.service import get_account
+from govern.audit.names import name_events
 from govern.audit.service import history_of
 from govern.auth.roles import Permission, role_allows
 from govern.auth.service import Principal
@@ -68,8 +69,8 @@ def _access(session: Session, args: Mapping[str, str], **owner: int) -> dict[str
 def _history(session: Session, target_type: str, target_id: int, principal: Principal) -> dict[str, Any] | None:
     if not role_allows(principal.role, Permission.AUDIT_READ):
         return None
-    events, more = history_of(session, target_type, target_id, HISTORY_LIMIT)
-    return {"events": events, "more": more, "target_type": target_type, "target_id": target_id}
+    events, more = history_of(session, target_type, target_id, HISTORY_LIMIT)  # its grants', reviews' events too
+    return {"events": name_events(session, events), "more": more, "target_type": target_type, "target_id": target_id}
 
 
 def people_to_pick(session: Session, person_q: str | None) -> list[Person]:

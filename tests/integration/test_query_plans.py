@@ -29,8 +29,9 @@ def large_database(scratch_postgres, tmp_path_factory):
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.begin() as connection:
         org = load_large_org(connection, accounts=5_000, tag="plans")  # the issue's company has 5,000 accounts
-        # a trail of 200,000 events over a year about accounts, people and grants (hashes are placeholders: no
-        # verification runs here); the chain head follows so the app sees a consistent end
+        # a trail of 200,000 events over a year about accounts, people and grants, a grant's naming its account and
+        # person as grants:grant:create does (hashes are placeholders: no verification runs here); the chain head
+        # follows so the app sees a consistent end
         connection.execute(sa.text(
             """
             INSERT INTO audit_events (seq, occurred_at, actor, action, target_type, target_id, summary, request_id,
@@ -41,7 +42,9 @@ def large_database(scratch_postgres, tmp_path_factory):
                    CAST(CASE n % 3 WHEN 0 THEN :first_account + n % :accounts
                                    WHEN 1 THEN :first_person + n % :people
                                    ELSE :first_grant + n % :grants END AS text),
-                   '{}', NULL, NULL, 1, md5(CAST(n - 1 AS text)) || md5(CAST(n - 1 AS text)),
+                   CASE n % 3 WHEN 2 THEN json_build_object('after', json_build_object(
+                       'account_id', :first_account + n % :accounts, 'person_id', :first_person + n % :people))
+                   ELSE '{}'::json END, NULL, NULL, 1, md5(CAST(n - 1 AS text)) || md5(CAST(n - 1 AS text)),
                    md5(CAST(n AS text)) || md5(CAST(n AS text))
             FROM generate_series(1, :events) AS n
             """), {"events": AUDIT_EVENTS, "first_account": org.first_account_id, "accounts": org.accounts,
@@ -106,7 +109,8 @@ def _problems(node: dict) -> list[str]:
 def _listed_queries(session, org) -> dict[str, Callable[[], object]]:
     from govern.accounts.service import AccountFilter, list_accounts
     from govern.audit.trail import seq_range_for_times
-    from govern.audit.service import EventFilter, events_query, history_of
+    from govern.audit.names import name_events
+    from govern.audit.service import EventFilter, events_query, history_of, recorded_actions
     from govern.db import utcnow
     from govern.grants.service import GrantFilter, grants_page
     from govern.people.models import PersonStatus
@@ -115,7 +119,28 @@ def _listed_queries(session, org) -> dict[str, Callable[[], object]]:
     account, person = org.first_account_id + 7, org.first_person_id + 1234
     now = utcnow()
     period = EventFilter(since=now - timedelta(days=200), until=now - timedelta(days=170))
+    recent = EventFilter(since=now - timedelta(days=30), until=now - timedelta(days=20))
+    account_text, person_text = str(account), str(person)
     return {
+        "audit events about an account in a period": lambda: list(session.scalars(events_query(EventFilter(
+            target_type="account", target_id=account_text, related=True, since=recent.since, until=recent.until)).limit(51))),
+        "audit events about a person, next page": lambda: list(session.scalars(events_query(EventFilter(
+            target_type="person", target_id=person_text, related=True), before_seq=AUDIT_EVENTS // 2).limit(51))),
+        "audit events of an action": lambda: list(session.scalars(events_query(EventFilter(
+            actions=("grants:grant:create",))).limit(51))),
+        "audit events of an action prefix": lambda: list(session.scalars(events_query(EventFilter(
+            actions=tuple(name for name in recorded_actions(session) if name.startswith("people:")))).limit(51))),
+        "audit events by an actor": lambda: list(session.scalars(events_query(EventFilter(actor="system:plans"),
+                                                                               before_seq=AUDIT_EVENTS // 3).limit(51))),
+        "audit events by an actor in a period": lambda: list(session.scalars(events_query(EventFilter(
+            actor="system:plans", since=recent.since, until=recent.until)).limit(51))),
+        "audit events of an action in a period": lambda: list(session.scalars(events_query(EventFilter(
+            actions=("people:person:update",), since=period.since, until=period.until)).limit(51))),
+        "audit events of a target in a period": lambda: list(session.scalars(events_query(EventFilter(
+            target_type="grant", target_id=str(org.first_grant_id + 5), since=period.since, until=period.until)).limit(51))),
+        "audit actions recorded": lambda: recorded_actions(session),
+        "names for a page of audit events": lambda: name_events(session, session.scalars(
+            events_query(EventFilter()).limit(50)).all()),
         "account grants in force": lambda: grants_page(session, GrantFilter(account_id=account, state="active")),
         "account grants not in force": lambda: grants_page(session, GrantFilter(account_id=account, state="not_in_force")),
         "person grants in force": lambda: grants_page(session, GrantFilter(person_id=person, state="active")),
