@@ -20,12 +20,14 @@ from govern.audit.trail import verify_chain
 from govern.auth.models import ConsoleUser
 from govern.auth.roles import Role
 from govern.cli import alembic_config
+from govern.directory.models import Departure
 from govern.demo.seed import seed_demo_data
 from govern.extensions import db
 from govern.grants.models import Grant
 from govern.grants.service import GrantFilter, grants_of
 from govern.people.models import Person, PersonSource, PersonStatus
 from govern.people.service import PersonFilter, list_people
+from tests.support.standin import free_port
 
 ARABIC = re.compile("[\u0600-\u06ff]")
 HEBREW = re.compile("[\u0590-\u05ff]")
@@ -38,7 +40,8 @@ def seeded_app(directory: Path, random_seed: int) -> tuple[Flask, str]:
     directory.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{directory / 'govern.sqlite'}"
     alembic_command.upgrade(alembic_config(url), "head")
-    app = create_app({"database_url": url, "secret_key": "x" * 40, "instance_path": str(directory / "instance")})
+    app = create_app({"database_url": url, "secret_key": "x" * 40, "instance_path": str(directory / "instance"),
+                      "demo_network": True, "base_url": f"http://127.0.0.1:{free_port()}"})
     with app.app_context():
         summary = seed_demo_data(db.session, random_seed)
         db.session.commit()
@@ -118,14 +121,15 @@ def test_leavers_left_in_the_past_and_hold_nothing(session):
         assert grants_of(session, GrantFilter(person_id=leaver.id, state="active")) == []
         assert session.scalar(select(func.count()).where(Person.manager_id == leaver.id)) == 0
         assert session.scalar(select(func.count()).where(SocialAccount.owner_id == leaver.id)) == 0
+    removed = {d.person_id: d.access_removed_at for d in session.scalars(select(Departure))}
     offboarded = grants_of(session, GrantFilter(state="revoked"))
-    assert any(g.person.status == PersonStatus.LEAVER and g.revoked_at == g.person.left_at for g in offboarded)
+    assert any(g.person.status == PersonStatus.LEAVER and g.revoked_at == removed[g.person_id] for g in offboarded)
 
 
 def test_accounts_cover_every_network_and_the_regions(session):
     accounts = list(session.scalars(select(SocialAccount)).unique())
     assert 35 <= len(accounts) <= 45
-    assert {a.network.key for a in accounts} == BUILT_IN_NETWORKS
+    assert {a.network.key for a in accounts} == BUILT_IN_NETWORKS | {"demo"}
     names = {a.display_name for a in accounts}
     assert "أكمي السعودية" in names and "אקמי ישראל" in names
     assert {a.handle for a in accounts} >= {"acme_ksa", "acme_israel"}
@@ -187,7 +191,10 @@ def test_every_change_is_audited_and_the_chain_verifies(session):
     assert result.ok, str(result.first_break)
     assert result.checked > 400
     actors = set(session.scalars(select(AuditEvent.actor).distinct()))
-    assert actors == {"system:demo-seed", "system:notifications"}  # the review's reviewers are notified
+    admin, governance = (session.scalars(select(ConsoleUser).where(ConsoleUser.email == email)).one()
+                         for email in ("admin@govern.demo", "governance@govern.demo"))
+    # the review's reviewers are notified; the demo admin publishes and checks out a password, governance approves it
+    assert actors == {"system:demo-seed", "system:notifications", f"console_user:{admin.id}", f"console_user:{governance.id}"}
 
 
 def test_folded_search_finds_arabic_names_typed_without_variants(session):
