@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import logging
 import random
 import secrets
 import threading
@@ -163,7 +164,11 @@ class _QuietHandler(WSGIRequestHandler):
 
 @contextmanager
 def serving(app: Flask) -> Iterator[str]:
-    """This app on a free loopback port for the seed's own OAuth round trips (the server is not running yet)."""
+    """This app on a free loopback port for the seed's own OAuth round trips (the server is not running yet); its
+    requests are not logged, so the seed's output stays a summary."""
+    requests_log = logging.getLogger("govern.request")
+    level = requests_log.level
+    requests_log.setLevel(logging.WARNING)
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=functools.partial(server.serve_forever, poll_interval=0.05), name="demo-seed-network",
                               daemon=True)
@@ -174,6 +179,7 @@ def serving(app: Flask) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+        requests_log.setLevel(level)
 
 
 def _register(session: Session, actor: Actor, root: str) -> None:
