@@ -197,3 +197,12 @@ def test_arabic_consent_page_is_translated(demo_app):
     page = client.get("/demo-network/oauth/authorize?" + urlencode(authorize_query()), headers={"Accept-Language": "ar"})
     text = page.get_data(as_text=True)
     assert 'dir="rtl"' in text and "Allow" not in text and "Sign in to the demo network as" not in text
+
+
+def test_every_demo_network_route_declares_who_may_use_it(demo_app):
+    from govern.web.authz import declared_permission
+
+    for rule in demo_app.url_map.iter_rules():
+        if rule.rule.startswith(demo_network.PREFIX):
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                assert declared_permission(demo_app, rule.endpoint, method) is not None, (rule.rule, method)
