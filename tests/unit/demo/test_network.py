@@ -187,9 +187,22 @@ def test_its_page_with_the_client_secret_is_for_admins_only(demo_app):
         admin_id, auditor_id = admin.id, auditor.id
     assert demo_app.test_client().get("/demo-network/").status_code == 302  # to the sign-in page
     assert signed_in_client(demo_app, auditor_id).get("/demo-network/").status_code == 403
-    page = signed_in_client(demo_app, admin_id).get("/demo-network/")
+    admin = signed_in_client(demo_app, admin_id)
+    page = admin.get("/demo-network/")
     assert page.status_code == 200 and secret(demo_app) in page.get_data(as_text=True)
     assert page.headers["Cache-Control"] == "no-store"
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    empty = admin.post("/demo-network/posts", data={"csrf_token": token, "author_id": "demo-1001", "text": " "})
+    assert empty.status_code == 400 and "Choose an account and write the post" in empty.get_data(as_text=True)
+    posted = admin.post("/demo-network/posts", data={"csrf_token": token, "author_id": "demo-1001", "text": "Posted around govern"})
+    assert posted.status_code == 303
+    with demo_app.app_context():
+        post = demo_network.network().recent_posts("demo-1001")[0]
+    assert post["text"] == "Posted around govern"
+    commented = admin.post("/demo-network/comments", data={"csrf_token": token, "post_id": post["id"], "text": "Nice"})
+    assert commented.status_code == 303
+    assert "Posted around govern" in admin.get("/demo-network/").get_data(as_text=True)
+    assert admin.post("/demo-network/comments", data={"csrf_token": token, "post_id": "post-0", "text": "x"}).status_code == 400
 
 
 def test_arabic_consent_page_is_translated(demo_app):

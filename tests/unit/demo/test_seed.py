@@ -36,13 +36,13 @@ LATIN = re.compile("[A-Za-z]")
 BUILT_IN_NETWORKS = {"facebook", "instagram", "x", "linkedin", "tiktok", "youtube", "threads", "mastodon", "generic_oauth2"}
 
 
-def seeded_app(directory: Path, random_seed: int) -> tuple[Flask, str]:
+def seeded_app(directory: Path, random_seed: int, demo_network: bool = True) -> tuple[Flask, str]:
     """A migrated SQLite file under `directory`, seeded and committed; returns the app and the summary."""
     directory.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{directory / 'govern.sqlite'}"
     alembic_command.upgrade(alembic_config(url), "head")
     app = create_app({"database_url": url, "secret_key": "x" * 40, "instance_path": str(directory / "instance"),
-                      "demo_network": True, "base_url": f"http://127.0.0.1:{free_port()}"})
+                      "demo_network": demo_network, "base_url": f"http://127.0.0.1:{free_port()}"})
     with app.app_context():
         summary = seed_demo_data(db.session, random_seed)
         db.session.commit()
@@ -345,3 +345,19 @@ def test_the_demo_network_secret_reaches_no_table(demo, session):
     for table in Base.metadata.sorted_tables:
         for row in session.execute(text(f'SELECT * FROM "{table.name}"')):
             assert secret not in str(tuple(row)), table.name
+
+
+def test_without_the_demo_network_the_seed_connects_nothing_and_says_so(tmp_path):
+    from govern.broker.models import AccountConnection, NetworkApp
+    from govern.credentials.models import Checkout
+
+    app, summary = seeded_app(tmp_path / "no-network", 7, demo_network=False)
+    try:
+        assert "demo network not served" in summary and "10 departures" in summary
+        with app.app_context():
+            assert db.session.scalar(select(func.count()).select_from(NetworkApp)) == 0
+            assert db.session.scalar(select(func.count()).select_from(AccountConnection)) == 0
+            assert db.session.scalar(select(func.count()).select_from(Checkout)) == 1
+    finally:
+        with app.app_context():
+            db.engine.dispose()
