@@ -306,8 +306,7 @@ def authorize():
     if problem is not None:
         return render_template("demo/consent.html", problem=problem), 400
     fields = {name: request.args.get(name, "") for name in AUTHORIZE_FIELDS}
-    return render_template("demo/consent.html", problem=None, fields=fields, identities=IDENTITIES,
-                           scopes=fields["scope"].split())
+    return render_template("demo/consent.html", problem=None, fields=fields, identities=IDENTITIES)
 
 
 @pages.post("/oauth/authorize")
