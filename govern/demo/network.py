@@ -208,7 +208,8 @@ class DemoNetwork:
             return dict(self._add_comment(post_id, author, text, parent_id))
 
     def post(self, post_id: str, author_id: str | None = None) -> dict[str, Any] | None:
-        return next((p for p in self.posts if p["id"] == post_id and author_id in (None, p["author_id"])), None)
+        with self.lock:
+            return next((p for p in self.posts if p["id"] == post_id and author_id in (None, p["author_id"])), None)
 
     def recent_posts(self, author_id: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -432,7 +433,8 @@ def comments(post_id: str):
 
 def _comment_on_own_post(identity: DemoIdentity, comment_id: str) -> dict[str, Any]:
     demo = network()
-    comment = next((c for c in demo.comments if c["id"] == comment_id), None)
+    with demo.lock:
+        comment = next((c for c in demo.comments if c["id"] == comment_id), None)
     if comment is None or demo.post(comment["post_id"], identity.external_id) is None:
         abort(_oauth_error("not_found", "no such comment", 404))
     return comment
