@@ -90,7 +90,7 @@ class DemoNetwork:
 
     base_url: str
     client_secret: SecretValue
-    token_key: bytes
+    token_key: bytes = field(repr=False)
     lock: threading.RLock = field(default_factory=threading.RLock)
     spent_codes: set[str] = field(default_factory=set)
     used_refresh: set[str] = field(default_factory=set)

@@ -219,3 +219,9 @@ def test_every_demo_network_route_declares_who_may_use_it(demo_app):
         if rule.rule.startswith(demo_network.PREFIX):
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 assert declared_permission(demo_app, rule.endpoint, method) is not None, (rule.rule, method)
+
+
+def test_its_state_never_shows_its_keys(demo_app):
+    state = demo_app.extensions[demo_network.EXTENSION]
+    shown = repr(state)
+    assert secret(demo_app) not in shown and state.token_key.hex() not in shown and repr(state.token_key) not in shown
