@@ -14,14 +14,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from govern import app_services
 from govern.accounts.models import AccountStatus, SocialAccount
 from govern.accounts.service import create_account, retire_account
 from govern.actor import Actor
-from govern.auth.roles import Role
 from govern.auth.models import ConsoleUser
+from govern.auth.roles import Role
 from govern.auth.service import ensure_console_user
 from govern.db import utcnow
-from govern.demo.flows import FlowSummary
+from govern.demo import flows as demo_flows
 from govern.grants.models import Grant, GrantRole
 from govern.grants.service import create_grant, revoke_grant
 from govern.people.models import Person, PersonSource, PersonStatus
@@ -245,14 +246,14 @@ def seed_demo_data(session: Session, random_seed: int) -> str:
     leavers = _choose_leavers(rng, org)
     accounts = _seed_accounts(session, rng, org, leavers)
     _seed_grants(session, rng, org, accounts, leavers, now)
-    flows = FlowSummary()
-    flows.departures = _offboard(session, rng, leavers, accounts, now)
+    shown = demo_flows.FlowSummary()
+    shown.departures = _offboard(session, rng, leavers, accounts, now)
     _seed_retired_account(session, rng, org, leavers)
     users = {email: ensure_console_user(session, ACTOR, email, name, role, person_id=_console_person(org, email).id)
              for email, name, role in CONSOLE_USERS}
     _seed_access_review(session, accounts, now)
-    _seed_flows(session, org, users, flows)
-    return _summary(session, random_seed, len(org.people), len(leavers), len(accounts) + 1) + f"; {flows}"
+    _seed_flows(session, users, shown)
+    return _summary(session, random_seed, len(org.people), len(leavers), len(accounts) + 1) + f"; {shown}"
 
 
 def _console_person(org: _Org, email: str) -> Person:
@@ -261,16 +262,15 @@ def _console_person(org: _Org, email: str) -> Person:
     return org.by_department[department][index]
 
 
-def _seed_flows(session: Session, org: _Org, users: dict[str, ConsoleUser], summary: FlowSummary) -> None:
+def _seed_flows(session: Session, users: dict[str, ConsoleUser], summary: demo_flows.FlowSummary) -> None:
     """What every flow needs to be tried at once: directory sync runs, the demo network connected with posts held and
     a scan's violations, a TOTP login and a break-glass checkout."""
-    from govern.demo import flows
-
     admin, governance = users["admin@govern.demo"], users["governance@govern.demo"]
-    summary.sync_runs = flows.sync_runs(session, ACTOR)
+    summary.sync_runs = demo_flows.sync_runs(session, ACTOR)
     admin_person, governance_person = session.get(Person, admin.person_id), session.get(Person, governance.person_id)
-    demo_accounts = flows.seed_demo_network(session, ACTOR, summary, admin, admin_person, [admin_person, governance_person])
-    flows.legacy_login(session, ACTOR, demo_accounts[0], admin, governance)
+    demo_accounts = demo_flows.seed_demo_network(session, ACTOR, summary, admin, admin_person,
+                                                 [admin_person, governance_person])
+    demo_flows.legacy_login(session, ACTOR, demo_accounts[0], admin, governance)
 
 
 def _seed_access_review(session: Session, accounts: Sequence[SocialAccount], now: datetime) -> None:
@@ -449,9 +449,6 @@ def _time_limited_grants(
 
 def _offboard(session: Session, rng: random.Random, leavers: Sequence[Person], accounts: Sequence[SocialAccount], now: datetime) -> int:
     """The leavers depart as the directory sync departs people; a few held access, which their departure revoked."""
-    from govern import app_services
-    from govern.demo.flows import depart_on
-
     sla_hours = app_services.settings().leaver_revocation_sla_hours
     managed = [a for a in accounts if a.status == AccountStatus.ACTIVE]
     departed = 0
@@ -461,7 +458,7 @@ def _offboard(session: Session, rng: random.Random, leavers: Sequence[Person], a
             account = rng.choice([a for a in managed if a.business_unit == person.department] or managed)
             grant = create_grant(session, ACTOR, person.id, account.id, GrantRole.PUBLISHER, _reason(rng, GrantRole.PUBLISHER, account))
             grant.starts_at = left_at - timedelta(days=rng.randint(120, 700))  # demo data only: held long before leaving
-        departed += depart_on(session, ACTOR, rng, person, left_at, sla_hours) is not None
+        departed += demo_flows.depart_on(session, ACTOR, rng, person, left_at, sla_hours) is not None
     return departed
 
 
