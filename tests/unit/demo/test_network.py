@@ -225,3 +225,17 @@ def test_its_state_never_shows_its_keys(demo_app):
     state = demo_app.extensions[demo_network.EXTENSION]
     shown = repr(state)
     assert secret(demo_app) not in shown and state.token_key.hex() not in shown and repr(state.token_key) not in shown
+
+
+@pytest.mark.parametrize("locale, word", [("ar", "الشبكة التجريبية"), ("he", "רשת ההדגמה")])
+def test_its_own_page_reads_in_arabic_and_hebrew(demo_app, locale, word):
+    with demo_app.app_context():
+        user = ensure_console_user(db.session, Actor.system("tests"), f"demo-{locale}@example.com", "Admin", Role.ADMIN)
+        db.session.commit()
+        user_id = user.id
+    page = signed_in_client(demo_app, user_id).get("/demo-network/", headers={"Accept-Language": locale})
+    text = page.get_data(as_text=True)
+    assert word in text
+    for english in ("Register govern's app", "Post directly on the network", "Client secret", "Recent posts",
+                    "Comment as a follower", "This is a stand-in social network"):
+        assert english not in text, english
