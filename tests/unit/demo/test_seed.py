@@ -271,7 +271,8 @@ def test_every_leaver_has_a_departure_with_its_time_to_revoke(session):
     assert {d.person_id for d in departures} == {p.id for p in leavers}
     sla = 4 * 3600
     assert all(d.time_to_revoke_seconds is not None and d.access_removed_at >= d.first_seen_at for d in departures)
-    assert any(d.time_to_revoke_seconds <= sla for d in departures)
+    late = [d for d in departures if d.time_to_revoke_seconds > sla]
+    assert late and len(late) < len(departures) / 2  # most within the SLA, a few not (the README says so)
     assert all(d.access_removed_at < datetime.now(timezone.utc) for d in departures)
 
 
