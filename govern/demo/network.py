@@ -275,7 +275,8 @@ def home():
     demo = network()
     with demo.lock:
         posts = [(p, [dict(c) for c in demo.comments if c["post_id"] == p["id"]]) for p in reversed(demo.posts)]
-    return render_template("demo/network.html", client_id=CLIENT_ID, client_secret=demo.client_secret.reveal(),
+    return render_template("demo/network.html", network_key=NETWORK_KEY, client_id=CLIENT_ID,
+                           client_secret=demo.client_secret.reveal(),
                            endpoints=demo.endpoints(), scopes=" ".join(SCOPES), callback_url=demo.callback_url,
                            identities=IDENTITIES, by_id=BY_ID, posts=posts)
 

@@ -236,6 +236,6 @@ def test_its_own_page_reads_in_arabic_and_hebrew(demo_app, locale, word):
     page = signed_in_client(demo_app, user_id).get("/demo-network/", headers={"Accept-Language": locale})
     text = page.get_data(as_text=True)
     assert word in text
-    for english in ("Register govern's app", "Post directly on the network", "App client secret", "Posts on the network",
+    for english in ("Register govern's app", "Post directly on the network", "Client secret", "Posts on the network",
                     "Comment as a follower", "This is a stand-in social network"):
         assert english not in text, english

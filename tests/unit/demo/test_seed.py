@@ -362,3 +362,13 @@ def test_without_the_demo_network_the_seed_connects_nothing_and_says_so(tmp_path
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+def test_the_networks_page_knows_the_demo_network_and_its_own_page_links_there(demo, session):
+    from tests.support.console import signed_in_client
+
+    app, _ = demo
+    admin = signed_in_client(app, console_user(session, "admin@govern.demo").id)
+    registration = admin.get("/networks/demo")
+    assert registration.status_code == 200 and "govern-demo" in registration.get_data(as_text=True)
+    assert 'href="/networks/demo"' in admin.get("/demo-network/").get_data(as_text=True)
