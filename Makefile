@@ -38,6 +38,11 @@ messages: install
 	$(BIN)/pybabel extract -F babel.cfg $$(GOVERN_ENV=dev $(BIN)/python -c 'import govern; govern.create_app({"TESTING": True}); from govern.errors import extraction_keywords; print(" ".join(f"-k {name}:{pos[0]}" for name, pos in extraction_keywords().items()))') -o govern/translations/messages.pot .
 	$(BIN)/pybabel update --no-fuzzy-matching -i govern/translations/messages.pot -d govern/translations
 
+# The demo social network (govern/demo/network.py) is served only on a loopback address; it keeps its posts in the
+# process's memory, so the demo serves one worker (with threads) that is never recycled.
+DEMO_NETWORK := $(if $(filter 127.0.0.1 localhost ::1,$(HOST)),true,false)
+run: export GOVERN_DEMO_NETWORK = $(DEMO_NETWORK)
+run: export GOVERN_BASE_URL = http://$(HOST):$(PORT)
 run: run-install pdf-deps
 	$(MAKE) compile-translations
 	@mkdir -p instance
@@ -45,11 +50,12 @@ run: run-install pdf-deps
 	$(BIN)/govern demo seed
 	@echo
 	@echo "  Console:   http://$(HOST):$(PORT)/"
-	@echo "  Sign in:   $$(GOVERN_BASE_URL=http://$(HOST):$(PORT) $(BIN)/govern console login-link --email admin@govern.demo)"
+	@echo "  Sign in:   $$($(BIN)/govern console login-link --email admin@govern.demo)"
+	@echo "  Try first: README.md, 'Try these first' (the demo network: http://$(HOST):$(PORT)/demo-network/)"
 	@echo "  API token: $$($(BIN)/govern token create --name make-run-$$(date +%Y%m%d%H%M%S) --role admin 2>/dev/null)"
 	@echo "  (curl -H 'Authorization: Bearer <token>' http://$(HOST):$(PORT)/api/v1/accounts)"
 	@echo
-	GOVERN_SECURE_COOKIES=false GOVERN_LOG_FORMAT=$${GOVERN_LOG_FORMAT:-console} $(BIN)/govern serve --host $(HOST) --port $(PORT)
+	GOVERN_SECURE_COOKIES=false GOVERN_SERVE_MAX_REQUESTS=0 GOVERN_LOG_FORMAT=$${GOVERN_LOG_FORMAT:-console} $(BIN)/govern serve --host $(HOST) --port $(PORT) --workers 1 --threads 8
 
 system-deps:
 	tests/support/system-deps.sh

@@ -228,6 +228,10 @@ def _register_blueprints(app: Flask, csrf) -> None:
     app.register_blueprint(oauth_views)
     _register_console(app)
     app.register_blueprint(csrf.exempt(scim_api))
+    if app_services.settings(app).demo_network:  # make run's stand-in social network; the settings refuse it in production
+        from govern.demo.network import register as serve_demo_network
+
+        serve_demo_network(app, csrf)
     from flask_babel import get_locale
 
     app.jinja_env.globals.update(RTL_LOCALES=RTL_LOCALES, get_locale=get_locale)

@@ -140,6 +140,7 @@ class Settings(BaseModel):
     serve_max_requests_jitter: int = Field(default=100, ge=0, le=1_000_000, description="`govern serve`: up to this many requests more, at random per worker, so the workers are not all replaced at once.")
     serve_request_timeout_seconds: float = Field(default=30.0, gt=0, le=3600, description="`govern serve`: how long a request's head and body may take to arrive (then 408), and a client to take the answer.")
     base_url: str = Field(default="http://127.0.0.1:8000", description="External URL used in printed links.")
+    demo_network: bool = Field(default=False, description="Serve the built-in demo social network under /demo-network (`make run` turns it on); refused unless the base URL is a loopback address, so never in production.")
     scim_entitlement_group: str = Field(default="social-media", min_length=1, max_length=255, description="SCIM group whose members may use govern; removal from it is a departure.")
     leaver_revocation_sla_hours: float = Field(default=4, gt=0, le=720, description="Target time from a leaver's directory change to the removal of all their access, for the leavers report (4 h: FedRAMP; 24 h is the usual SOC 2 test).")
     retention_days: dict[str, int] = Field(default_factory=dict, description="JSON object: data kind -> days kept; kinds left out keep their default (docs/operations.md, 'Retention and legal holds').")
@@ -289,6 +290,15 @@ class Settings(BaseModel):
         if self.database_url.startswith("postgresql") and not self.secret_key:
             raise ValueError(
                 "GOVERN_SECRET_KEY is required with a PostgreSQL database, so every instance signs sessions alike"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _demo_network_only_on_loopback(self) -> Settings:
+        if self.demo_network and (self.force_https or urlparse(self.base_url).hostname not in ("127.0.0.1", "::1", "localhost")):
+            raise ValueError(
+                "GOVERN_DEMO_NETWORK serves a stand-in social network for trying govern out; it is refused unless "
+                "GOVERN_BASE_URL is a loopback http:// address (it is never served in production)"
             )
         return self
 

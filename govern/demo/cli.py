@@ -17,7 +17,9 @@ def demo() -> None:
 @click.option("--seed", "random_seed", default=7, show_default=True, help="Random seed; the same seed gives the same data.")
 @with_app
 def seed(random_seed: int) -> None:
-    """Create ~40 accounts, 300 people (English, Arabic, Hebrew names) and their grants; does nothing if present."""
+    """Create ~40 accounts, 300 people (English, Arabic, Hebrew names), their grants, and something for every flow to
+    show: the demo network connected (with GOVERN_DEMO_NETWORK), posts awaiting approval, violations, departures,
+    sync runs, a 2FA login and a break-glass checkout. Does nothing if present."""
     from govern.demo.seed import seed_demo_data
 
     summary = seed_demo_data(db.session, random_seed)

@@ -14,12 +14,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from govern import app_services
 from govern.accounts.models import AccountStatus, SocialAccount
 from govern.accounts.service import create_account, retire_account
 from govern.actor import Actor
+from govern.auth.models import ConsoleUser
 from govern.auth.roles import Role
 from govern.auth.service import ensure_console_user
 from govern.db import utcnow
+from govern.demo import flows as demo_flows
 from govern.grants.models import Grant, GrantRole
 from govern.grants.service import create_grant, revoke_grant
 from govern.people.models import Person, PersonSource, PersonStatus
@@ -36,6 +39,13 @@ CONSOLE_USERS = (
     ("it@govern.demo", "Demo IT", Role.IT),
     ("auditor@govern.demo", "Demo Auditor", Role.AUDITOR),
 )
+# Who each demo console user is in the organisation: (department, index in it); 0 is its head.
+CONSOLE_PEOPLE = {
+    "admin@govern.demo": ("Social Media", 0),
+    "governance@govern.demo": ("Communications", 0),
+    "it@govern.demo": ("Executive Office", 1),
+    "auditor@govern.demo": ("Investor Relations", 0),
+}
 REVIEWER_EMAIL = "reviewer@govern.demo"  # the owner of the first account in the demo access review
 
 # (name as written, ASCII transliteration for usernames); Latin names are transliterated by code.
@@ -236,12 +246,31 @@ def seed_demo_data(session: Session, random_seed: int) -> str:
     leavers = _choose_leavers(rng, org)
     accounts = _seed_accounts(session, rng, org, leavers)
     _seed_grants(session, rng, org, accounts, leavers, now)
-    _offboard(session, rng, leavers, accounts, now)
+    shown = demo_flows.FlowSummary()
+    shown.departures = _offboard(session, rng, leavers, accounts, now)
     _seed_retired_account(session, rng, org, leavers)
-    for email, name, role in CONSOLE_USERS:
-        ensure_console_user(session, ACTOR, email, name, role)
+    users = {email: ensure_console_user(session, ACTOR, email, name, role, person_id=_console_person(org, email).id)
+             for email, name, role in CONSOLE_USERS}
     _seed_access_review(session, accounts, now)
-    return _summary(session, random_seed, len(org.people), len(leavers), len(accounts) + 1)
+    _seed_flows(session, users, shown)
+    return _summary(session, random_seed, len(org.people), len(leavers), len(accounts) + 1) + f"; {shown}"
+
+
+def _console_person(org: _Org, email: str) -> Person:
+    """The person each demo console user is: a director or VP, never a leaver (leavers are individual contributors)."""
+    department, index = CONSOLE_PEOPLE[email]
+    return org.by_department[department][index]
+
+
+def _seed_flows(session: Session, users: dict[str, ConsoleUser], summary: demo_flows.FlowSummary) -> None:
+    """What every flow needs to be tried at once: directory sync runs, the demo network connected with posts held and
+    a scan's violations, a TOTP login and a break-glass checkout."""
+    admin, governance = users["admin@govern.demo"], users["governance@govern.demo"]
+    summary.sync_runs = demo_flows.sync_runs(session, ACTOR)
+    admin_person, governance_person = session.get(Person, admin.person_id), session.get(Person, governance.person_id)
+    demo_accounts = demo_flows.seed_demo_network(session, ACTOR, summary, admin, admin_person,
+                                                 [admin_person, governance_person])
+    demo_flows.legacy_login(session, ACTOR, demo_accounts[0], admin, governance)
 
 
 def _seed_access_review(session: Session, accounts: Sequence[SocialAccount], now: datetime) -> None:
@@ -418,20 +447,19 @@ def _time_limited_grants(
         )
 
 
-def _offboard(session: Session, rng: random.Random, leavers: Sequence[Person], accounts: Sequence[SocialAccount], now: datetime) -> None:
-    """Mark the leavers; a few held access before leaving, revoked at offboarding as the directory sync would."""
+def _offboard(session: Session, rng: random.Random, leavers: Sequence[Person], accounts: Sequence[SocialAccount], now: datetime) -> int:
+    """The leavers depart as the directory sync departs people; a few held access, which their departure revoked."""
+    sla_hours = app_services.settings().leaver_revocation_sla_hours
     managed = [a for a in accounts if a.status == AccountStatus.ACTIVE]
+    departed = 0
     for n, person in enumerate(leavers):
         left_at = now - timedelta(days=rng.randint(3, 180), hours=rng.randint(0, 23))
         if n < 4:
             account = rng.choice([a for a in managed if a.business_unit == person.department] or managed)
             grant = create_grant(session, ACTOR, person.id, account.id, GrantRole.PUBLISHER, _reason(rng, GrantRole.PUBLISHER, account))
-            revoke_grant(session, ACTOR, grant.id, "Offboarding: left the company")
-            # Demo data only: back-date the window so it ends on the day they left, not today.
-            grant.starts_at = left_at - timedelta(days=rng.randint(120, 700))
-            grant.revoked_at = left_at
-            session.flush()
-        upsert_person(session, ACTOR, PersonSource.DEMO, person.external_id, status=PersonStatus.LEAVER, left_at=left_at)
+            grant.starts_at = left_at - timedelta(days=rng.randint(120, 700))  # demo data only: held long before leaving
+        departed += demo_flows.depart_on(session, ACTOR, rng, person, left_at, sla_hours) is not None
+    return departed
 
 
 def _seed_retired_account(session: Session, rng: random.Random, org: _Org, leavers: Sequence[Person]) -> None:

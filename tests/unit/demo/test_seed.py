@@ -13,19 +13,22 @@ from alembic import command as alembic_command
 from flask import Flask
 from sqlalchemy import func, select
 
-from govern import create_app
+from govern import app_services, create_app
+from govern.actor import Actor
 from govern.accounts.models import AccountStatus, SocialAccount
 from govern.audit.models import AuditChainHead, AuditEvent
 from govern.audit.trail import verify_chain
 from govern.auth.models import ConsoleUser
 from govern.auth.roles import Role
 from govern.cli import alembic_config
+from govern.directory.models import Departure
 from govern.demo.seed import seed_demo_data
 from govern.extensions import db
 from govern.grants.models import Grant
 from govern.grants.service import GrantFilter, grants_of
 from govern.people.models import Person, PersonSource, PersonStatus
 from govern.people.service import PersonFilter, list_people
+from tests.support.standin import free_port
 
 ARABIC = re.compile("[\u0600-\u06ff]")
 HEBREW = re.compile("[\u0590-\u05ff]")
@@ -33,12 +36,13 @@ LATIN = re.compile("[A-Za-z]")
 BUILT_IN_NETWORKS = {"facebook", "instagram", "x", "linkedin", "tiktok", "youtube", "threads", "mastodon", "generic_oauth2"}
 
 
-def seeded_app(directory: Path, random_seed: int) -> tuple[Flask, str]:
+def seeded_app(directory: Path, random_seed: int, demo_network: bool = True) -> tuple[Flask, str]:
     """A migrated SQLite file under `directory`, seeded and committed; returns the app and the summary."""
     directory.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{directory / 'govern.sqlite'}"
     alembic_command.upgrade(alembic_config(url), "head")
-    app = create_app({"database_url": url, "secret_key": "x" * 40, "instance_path": str(directory / "instance")})
+    app = create_app({"database_url": url, "secret_key": "x" * 40, "instance_path": str(directory / "instance"),
+                      "demo_network": demo_network, "base_url": f"http://127.0.0.1:{free_port()}"})
     with app.app_context():
         summary = seed_demo_data(db.session, random_seed)
         db.session.commit()
@@ -118,14 +122,15 @@ def test_leavers_left_in_the_past_and_hold_nothing(session):
         assert grants_of(session, GrantFilter(person_id=leaver.id, state="active")) == []
         assert session.scalar(select(func.count()).where(Person.manager_id == leaver.id)) == 0
         assert session.scalar(select(func.count()).where(SocialAccount.owner_id == leaver.id)) == 0
+    removed = {d.person_id: d.access_removed_at for d in session.scalars(select(Departure))}
     offboarded = grants_of(session, GrantFilter(state="revoked"))
-    assert any(g.person.status == PersonStatus.LEAVER and g.revoked_at == g.person.left_at for g in offboarded)
+    assert any(g.person.status == PersonStatus.LEAVER and g.revoked_at == removed[g.person_id] for g in offboarded)
 
 
 def test_accounts_cover_every_network_and_the_regions(session):
     accounts = list(session.scalars(select(SocialAccount)).unique())
     assert 35 <= len(accounts) <= 45
-    assert {a.network.key for a in accounts} == BUILT_IN_NETWORKS
+    assert {a.network.key for a in accounts} == BUILT_IN_NETWORKS | {"demo"}
     names = {a.display_name for a in accounts}
     assert "أكمي السعودية" in names and "אקמי ישראל" in names
     assert {a.handle for a in accounts} >= {"acme_ksa", "acme_israel"}
@@ -187,7 +192,10 @@ def test_every_change_is_audited_and_the_chain_verifies(session):
     assert result.ok, str(result.first_break)
     assert result.checked > 400
     actors = set(session.scalars(select(AuditEvent.actor).distinct()))
-    assert actors == {"system:demo-seed", "system:notifications"}  # the review's reviewers are notified
+    admin, governance = (session.scalars(select(ConsoleUser).where(ConsoleUser.email == email)).one()
+                         for email in ("admin@govern.demo", "governance@govern.demo"))
+    # the review's reviewers are notified; the demo admin publishes and checks out a password, governance approves it
+    assert actors == {"system:demo-seed", "system:notifications", f"console_user:{admin.id}", f"console_user:{governance.id}"}
 
 
 def test_folded_search_finds_arabic_names_typed_without_variants(session):
@@ -230,3 +238,137 @@ def test_same_seed_same_data_other_seed_other_data(demo, tmp_path):
         for app in (again, other):
             with app.app_context():
                 db.engine.dispose()
+
+
+# --- the flows the demo lets a person try at once (issue 15, item 9) ---------------------------------------------------
+def console_user(session, email: str) -> ConsoleUser:
+    return session.scalars(select(ConsoleUser).where(ConsoleUser.email == email)).one()
+
+
+def test_every_demo_console_user_is_an_active_person(session):
+    users = list(session.scalars(select(ConsoleUser)))
+    assert len(users) == 5
+    for user in users:
+        person = session.get(Person, user.person_id)
+        assert person is not None and person.status == PersonStatus.ACTIVE and person.source == PersonSource.DEMO, user.email
+    assert len({u.person_id for u in users}) == 5
+
+
+def test_directory_sync_runs_completed_and_held(session):
+    from govern.directory.models import SyncRun, SyncStatus
+
+    runs = {run.status: run for run in session.scalars(select(SyncRun))}
+    assert set(runs) == {SyncStatus.SUCCEEDED, SyncStatus.HELD}
+    held = runs[SyncStatus.HELD]
+    assert len(held.held_departures) > 25 and held.counts["departed"] == len(held.held_departures)
+    held_people = [session.get(Person, d["person_id"]) for d in held.held_departures]
+    assert all(p.status == PersonStatus.ACTIVE for p in held_people)  # held: nobody departed by it
+
+
+def test_every_leaver_has_a_departure_with_its_time_to_revoke(session):
+    departures = list(session.scalars(select(Departure)))
+    leavers = [p for p in demo_people(session) if p.status == PersonStatus.LEAVER]
+    assert {d.person_id for d in departures} == {p.id for p in leavers}
+    sla = 4 * 3600
+    assert all(d.time_to_revoke_seconds is not None and d.access_removed_at >= d.first_seen_at for d in departures)
+    late = [d for d in departures if d.time_to_revoke_seconds > sla]
+    assert late and len(late) < len(departures) / 2  # most within the SLA, a few not (the README says so)
+    assert all(d.access_removed_at < datetime.now(timezone.utc) for d in departures)
+
+
+def test_the_departures_page_lists_the_leavers(demo, session):
+    from tests.support.console import signed_in_client
+
+    app, _ = demo
+    admin = console_user(session, "admin@govern.demo")
+    page = signed_in_client(app, admin.id).get("/directory/departures")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Nobody has left yet" not in text
+    leaver = next(p for p in demo_people(session) if p.status == PersonStatus.LEAVER)
+    assert leaver.display_name in text
+
+
+def test_the_demo_network_is_registered_with_one_account_left_to_connect(demo, session):
+    from govern.broker.models import AccountConnection, ConnectionHealth, NetworkApp
+
+    app, _ = demo
+    base_url = app_services.settings(app).base_url
+    registration = session.scalars(select(NetworkApp)).one()
+    assert registration.network.key == "demo" and registration.client_id == "govern-demo"
+    assert registration.token_url == f"{base_url}/demo-network/oauth/token"  # where the served app answers
+    accounts = {a.handle: a for a in session.scalars(select(SocialAccount).join(SocialAccount.network)
+                                                     .where(SocialAccount.network.has(key="demo"))).unique()}
+    assert set(accounts) == {"acme_demo", "acme_demo_ar", "acme_demo_he"}
+    connections = {c.account_id: c for c in session.scalars(select(AccountConnection))}
+    assert {accounts["acme_demo"].id, accounts["acme_demo_ar"].id} == set(connections)
+    assert all(c.health == ConnectionHealth.HEALTHY for c in connections.values())
+
+
+def test_pending_approvals_a_blocked_post_and_open_violations(session):
+    from govern.policy.workflow_models import PolicyViolation, ViolationStatus
+    from govern.publishing.models import ApprovalStatus, PublishApproval
+
+    admin = console_user(session, "admin@govern.demo")
+    approvals = list(session.scalars(select(PublishApproval)))
+    assert len(approvals) == 2 and all(a.status == ApprovalStatus.PENDING for a in approvals)
+    assert all(a.requested_by == f"console_user:{admin.id}" and a.person_id == admin.person_id for a in approvals)
+    blocked = [e for e in session.scalars(select(AuditEvent).where(AuditEvent.action == "broker:action:publish"))
+               if (e.summary or {}).get("outcome") == "blocked"]
+    assert len(blocked) == 1 and "4111 1111" not in str(blocked[0].summary)  # the card number is masked on the record
+    violations = list(session.scalars(select(PolicyViolation)))
+    assert len(violations) >= 2 and all(v.status == ViolationStatus.OPEN for v in violations)
+    assert {v.content_kind.value for v in violations} == {"post", "comment"}
+    assert any(v.response_taken == "hidden" for v in violations)
+
+
+def test_a_totp_login_and_an_open_break_glass_checkout(demo, session):
+    from govern.credentials.models import Checkout, LegacyCredential
+    from govern.credentials.service import totp_code
+
+    app, _ = demo
+    admin, governance = console_user(session, "admin@govern.demo"), console_user(session, "governance@govern.demo")
+    credential = session.scalars(select(LegacyCredential)).one()
+    assert credential.has_totp and credential.has_password
+    checkout = session.scalars(select(Checkout)).one()
+    assert checkout.requester_person_id == admin.person_id and checkout.approver_person_id == governance.person_id
+    assert checkout.ended_at is None and checkout.ends_at > datetime.now(timezone.utc)
+    code = totp_code(session, app_services.broker(app).store, Actor.system("tests"), admin.person_id, credential.account_id)
+    assert re.fullmatch(r"\d{6}", code["code"])
+
+
+def test_the_demo_network_secret_reaches_no_table(demo, session):
+    from govern.db import Base
+    from govern.demo.network import demo_client_secret
+    from sqlalchemy import text
+
+    app, _ = demo
+    secret = demo_client_secret(app.config["SECRET_KEY"]).reveal()
+    for table in Base.metadata.sorted_tables:
+        for row in session.execute(text(f'SELECT * FROM "{table.name}"')):
+            assert secret not in str(tuple(row)), table.name
+
+
+def test_without_the_demo_network_the_seed_connects_nothing_and_says_so(tmp_path):
+    from govern.broker.models import AccountConnection, NetworkApp
+    from govern.credentials.models import Checkout
+
+    app, summary = seeded_app(tmp_path / "no-network", 7, demo_network=False)
+    try:
+        assert "demo network not served" in summary and "10 departures" in summary
+        with app.app_context():
+            assert db.session.scalar(select(func.count()).select_from(NetworkApp)) == 0
+            assert db.session.scalar(select(func.count()).select_from(AccountConnection)) == 0
+            assert db.session.scalar(select(func.count()).select_from(Checkout)) == 1
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_the_networks_page_knows_the_demo_network_and_its_own_page_links_there(demo, session):
+    from tests.support.console import signed_in_client
+
+    app, _ = demo
+    admin = signed_in_client(app, console_user(session, "admin@govern.demo").id)
+    registration = admin.get("/networks/demo")
+    assert registration.status_code == 200 and "govern-demo" in registration.get_data(as_text=True)
+    assert 'href="/networks/demo"' in admin.get("/demo-network/").get_data(as_text=True)
