@@ -102,7 +102,7 @@ def test_each_to_do_links_to_the_page_that_handles_it(console):
     assert links == {"approvals": "/policy/approvals", "escalated": "/reviews",
                      "violations_open": "/policy/violations?status=open",
                      "violations_assigned": "/policy/violations?status=assigned", "held_runs": "/directory/runs",
-                     "reconnect": "/accounts"}
+                     "reconnect": "/accounts?health=needs_reconnect"}
 
 
 def _chart(page: str, key: str) -> str:
