@@ -27,7 +27,13 @@ MAX_BULK = 500  # one request decides at most this many items (a page shows at m
 
 
 class NotReassignable(InvalidOperation):
+    """Why an item cannot go to that person: `code` is escalated, left, own or same (the console words it)."""
+
     title = "Cannot reassign"
+
+    def __init__(self, detail: str, code: str) -> None:
+        super().__init__(detail)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,21 @@ def _refusal(decider: Decider, item_id: int, item: ReviewItem | None) -> DomainE
     if item.is_final:
         return AlreadyDecided(f"review item {item_id} was already decided ({item.decision.value}) by {item.decided_by}")
     return None
+
+
+def items_to_decide(session: Session, decider: Decider, item_ids: Iterable[int]) -> BulkOutcome:
+    """The items this decider may still decide, and those they may not (what a confirmation page names before a bulk
+    decision; nothing is locked or changed)."""
+    ids = sorted({int(item_id) for item_id in item_ids})[:MAX_BULK + 1]
+    found = {item.id: item for item in session.scalars(select(ReviewItem).where(ReviewItem.id.in_(ids))).unique()} if ids else {}
+    outcome = BulkOutcome()
+    for item_id in ids:
+        problem = _refusal(decider, item_id, found.get(item_id))
+        if problem is None:
+            outcome.decided.append(found[item_id])
+        else:
+            outcome.stale.append(Stale(item_id, found.get(item_id), problem))
+    return outcome
 
 
 def decide_items(session: Session, actor: Actor, decider: Decider, item_ids: Iterable[int], verdict: Verdict,
@@ -117,16 +138,16 @@ def reassign_item(session: Session, actor: Actor, decider: Decider, item_id: int
     if problem is not None:
         raise problem
     if item.decision is ItemDecision.ESCALATED:
-        raise NotReassignable("this access was passed to governance at the deadline: governance decides it")
+        raise NotReassignable("this access was passed to governance at the deadline: governance decides it", "escalated")
     target = session.get(Person, to_person_id)
     if target is None:
         raise NotFound(f"person {to_person_id} does not exist")
     if target.status is not PersonStatus.ACTIVE:
-        raise NotReassignable(f"{target.display_name} has left: choose a current employee")
+        raise NotReassignable(f"{target.display_name} has left: choose a current employee", "left")
     if target.id == item.person_id:
-        raise NotReassignable("nobody reviews their own access: choose someone else")
+        raise NotReassignable("nobody reviews their own access: choose someone else", "own")
     if target.id == item.reviewer_person_id:
-        raise NotReassignable(f"{target.display_name} already reviews this access")
+        raise NotReassignable(f"{target.display_name} already reviews this access", "same")
     before, now = item.reviewer_person_id, utcnow()
     reason = (reason or "").strip()[:MAX_COMMENT] or None
     item.reviewer_person_id, item.last_reminded_at = target.id, now

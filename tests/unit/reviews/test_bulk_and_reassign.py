@@ -140,7 +140,7 @@ def test_the_context_of_each_item_is_read_in_a_fixed_number_of_queries(session, 
     service.close_campaign(session, actor, earlier.id, "done")
     record(session, Actor("console_user:77", "x"), "broker:action:publish", "account", world.accounts["news"],
            outcome="ok", person_id=world.people["dana"])
-    record(session, Actor("console_user:77", "x"), "broker:action:read_insights", "account", world.accounts["news"],
+    record(session, Actor("console_user:77", "x"), "broker:action:list_comments", "account", world.accounts["news"],
            outcome="ok", person_id=world.people["noa"])
     record(session, Actor("console_user:77", "x"), "broker:action:publish", "account", world.accounts["brand"],
            outcome="ok", person_id=world.people["noa"])  # another account: not noa's activity on news
@@ -163,7 +163,7 @@ def test_the_context_of_each_item_is_read_in_a_fixed_number_of_queries(session, 
     assert dana.last_review.campaign_name == "Spring" and dana.last_review.decision == "certified"
     assert dana.granted_by == actor.id.partition(":")[2]
     noa = found[item_for(session, campaign, world.grants["noa_news"]).id]
-    assert noa.last_activity.action == "read_insights" and noa.last_review is None
+    assert noa.last_activity.action == "list_comments" and noa.last_review is None
     assert found[item_for(session, campaign, world.grants["owner_news"]).id].last_activity is None
 
 
