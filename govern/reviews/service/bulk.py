@@ -152,6 +152,7 @@ def reassign_item(session: Session, actor: Actor, decider: Decider, item_id: int
     reason = (reason or "").strip()[:MAX_COMMENT] or None
     item.reviewer_person_id, item.last_reminded_at = target.id, now
     session.flush()
+    session.expire(item, ["reviewer"])  # a view-only relationship: read again for the new reviewer
     tally.ensure_row(session, item.campaign_id, target.id)
     tally.moved(session, item.campaign_id, {(before, None, target.id, None): 1})
     record(session, actor, "reviews:item:reassign", "review_item", item.id, **item_facts(item),
