@@ -83,6 +83,8 @@ class ReviewItemSchema(Schema):
     decision = fields.Function(lambda item: item.decision.value if item.decision else None)
     decided_by = fields.String(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)
+    escalated_from_person_id = fields.Integer(allow_none=True, metadata={"description": "the reviewer before the deadline "
+                                                                         "passed the item to governance"})
     comment = fields.String(allow_none=True)
 
 

@@ -227,3 +227,49 @@ def test_filtering_a_campaign_by_reviewer_and_state_with_totals_from_the_kept_co
     second = service.campaign_items_page(session, campaign.id, limit=10, cursor=first.next_cursor,
                                          item_filter=service.ItemFilter(state="waiting"))
     assert len(first.items) + len(second.items) == 4 and not {i.id for i in first.items} & {i.id for i in second.items}
+
+
+# --- the API ----------------------------------------------------------------------------------
+API = "/api/v1/reviews"
+
+
+def test_the_api_decides_several_items_and_lists_the_stale_ones(client, session, actor, world, open_campaign, token_for):
+    campaign = open_campaign(ScopeKind.BUSINESS_UNIT, "News")
+    dana, noa = ids(session, campaign, world, "dana_news", "noa_news")
+    service.decide_item(session, actor, service.Decider(world.people["owner"]), noa, "certify")
+    session.commit()
+    owner = token_for(Role.IT, world.people["owner"])  # an owner answering through the API
+    answer = client.post(f"{API}/items/decisions", json={"decision": "revoke", "items": [dana, noa], "comment": "moved"},
+                         headers=owner)
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    assert [item["id"] for item in body["decided"]] == [dana] and body["decided"][0]["decision"] == "revoked"
+    assert body["stale"] == [{"id": noa, "problem": "Already decided", "detail": body["stale"][0]["detail"]}]
+    for bad in ({"decision": "revoke", "items": [dana]}, {"decision": "certify", "items": []},
+                {"decision": "certify", "items": ["x"]}, {"decision": "maybe", "items": [dana]}):
+        refused = client.post(f"{API}/items/decisions", json=bad, headers=owner)
+        assert refused.status_code in (409, 422) and refused.content_type == "application/problem+json", bad
+
+
+def test_the_api_reassigns_previews_and_filters(client, session, actor, world, open_campaign, token_for):
+    governance = token_for(Role.GOVERNANCE)
+    preview = client.post(f"{API}/campaigns/preview", json={"scope_kind": "business_unit", "scope_value": "News"},
+                          headers=governance).get_json()
+    assert (preview["items"], preview["reviewers"], preview["accounts"], preview["overlaps"]) == (4, 2, 2, [])
+    refused = client.post(f"{API}/campaigns/preview", json={"scope_kind": "network"}, headers=governance)
+    assert refused.status_code == 422 and refused.content_type == "application/problem+json"
+    campaign = open_campaign(ScopeKind.BUSINESS_UNIT, "News")
+    overlap = client.post(f"{API}/campaigns/preview", json={"scope_kind": "network", "scope_value": "x"},
+                          headers=governance).get_json()
+    assert overlap["already_under_review"] == 4 and overlap["overlaps"][0]["campaign"]["id"] == campaign.id
+    dana = item_for(session, campaign, world.grants["dana_news"]).id
+    moved = client.post(f"{API}/items/{dana}/reassign", json={"reviewer_person_id": world.people["ceo"]}, headers=governance)
+    assert moved.status_code == 200 and moved.get_json()["reviewer_person_id"] == world.people["ceo"]
+    own = client.post(f"{API}/items/{dana}/reassign", json={"reviewer_person_id": world.people["dana"]}, headers=governance)
+    assert own.status_code == 422 and own.content_type == "application/problem+json"
+    page = client.get(f"{API}/campaigns/{campaign.id}/items", query_string={"reviewer": world.people["ceo"]},
+                      headers=governance).get_json()
+    assert [item["id"] for item in page["items"]] == [dana]
+    assert client.get(f"{API}/campaigns/{campaign.id}/items?state=lost", headers=governance).status_code == 422
+    assert client.post(f"{API}/campaigns/preview", json={"scope_kind": "all"},
+                       headers=token_for(Role.AUDITOR)).status_code == 403
