@@ -323,10 +323,10 @@ def _back_from(item: ReviewItem) -> str:
 
 def _reassign_words(error: DomainError) -> str:
     words = {
-        "escalated": _("This access was passed to governance at the deadline: governance decides it."),
-        "left": _("This person has left: choose a current employee."),
-        "own": _("Nobody reviews their own access: choose someone else."),
-        "same": _("This person already reviews this access."),
+        "reassign_escalated": _("This access was passed to governance at the deadline: governance decides it."),
+        "reassign_left": _("This person has left: choose a current employee."),
+        "reassign_own": _("Nobody reviews their own access: choose someone else."),
+        "reassign_same": _("This person already reviews this access."),
     }
     return words.get(getattr(error, "code", ""), _("There is no such person: search again and choose from the list."))
 

@@ -27,13 +27,9 @@ MAX_BULK = 500  # one request decides at most this many items (a page shows at m
 
 
 class NotReassignable(InvalidOperation):
-    """Why an item cannot go to that person: `code` is escalated, left, own or same (the console words it)."""
+    """Why an item cannot go to that person: `code` says which (reassign_escalated, _left, _own or _same)."""
 
     title = "Cannot reassign"
-
-    def __init__(self, detail: str, code: str) -> None:
-        super().__init__(detail)
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -54,13 +50,14 @@ class BulkOutcome:
 def _refusal(decider: Decider, item_id: int, item: ReviewItem | None) -> DomainError | None:
     """Why this decider may not decide the item now (the checks of decisions._pending_item, as a value)."""
     if item is None:
-        return NotFound(f"review item {item_id} does not exist")
+        return NotFound("review item %(item_id)s does not exist", item_id=item_id)
     if not decider.manages and (decider.person_id is None or decider.person_id != item.reviewer_person_id):
-        return NotYourReview(f"review item {item_id} is not yours to decide")
+        return NotYourReview("review item %(item_id)s is not yours to decide", item_id=item_id)
     if item.campaign.status is CampaignStatus.CLOSED:
-        return CampaignNotOpen(f"the access review '{item.campaign.name}' is closed")
+        return CampaignNotOpen("the access review '%(campaign)s' is closed", campaign=item.campaign.name)
     if item.is_final:
-        return AlreadyDecided(f"review item {item_id} was already decided ({item.decision.value}) by {item.decided_by}")
+        return AlreadyDecided("review item %(item_id)s was already decided (%(decision)s) by %(decided_by)s", item_id=item_id,
+                              decision=item.decision.value, decided_by=item.decided_by)
     return None
 
 
@@ -88,9 +85,9 @@ def decide_items(session: Session, actor: Actor, decider: Decider, item_ids: Ite
     if not ids:
         raise InvalidOperation("choose at least one item")
     if len(ids) > MAX_BULK:
-        raise InvalidOperation(f"decide at most {MAX_BULK} items at once")
+        raise InvalidOperation("decide at most %(count)s items at once", count=MAX_BULK)
     if verdict not in ("certify", "revoke"):
-        raise InvalidOperation(f"decide 'certify' or 'revoke', not {verdict!r}")
+        raise InvalidOperation("decide 'certify' or 'revoke', not %(verdict)s", verdict=repr(verdict))
     comment = (comment or "").strip()[:MAX_COMMENT] or None
     if verdict == "revoke" and comment is None:
         raise InvalidOperation("say briefly why this access is removed")
@@ -103,7 +100,8 @@ def decide_items(session: Session, actor: Actor, decider: Decider, item_ids: Ite
         problem = _refusal(decider, item_id, item)
         if problem is None and not item.grant.is_effective_at(now):
             _close_removed_elsewhere(session, actor, item)
-            problem = AlreadyRemoved(f"review item {item_id}: the access was already removed outside the review")
+            problem = AlreadyRemoved("review item %(item_id)s: the access was already removed outside the review",
+                                     item_id=item_id)
         if problem is None and verdict == "certify" and decider.person_id is not None and decider.person_id == item.person_id:
             problem = OwnAccess("you cannot certify your own access: your manager or governance reviews it")
         if problem is not None:
@@ -138,16 +136,18 @@ def reassign_item(session: Session, actor: Actor, decider: Decider, item_id: int
     if problem is not None:
         raise problem
     if item.decision is ItemDecision.ESCALATED:
-        raise NotReassignable("this access was passed to governance at the deadline: governance decides it", "escalated")
+        raise NotReassignable("this access was passed to governance at the deadline: governance decides it",
+                              code="reassign_escalated")
     target = session.get(Person, to_person_id)
     if target is None:
-        raise NotFound(f"person {to_person_id} does not exist")
+        raise NotFound("person %(person_id)s does not exist", person_id=to_person_id)
     if target.status is not PersonStatus.ACTIVE:
-        raise NotReassignable(f"{target.display_name} has left: choose a current employee", "left")
+        raise NotReassignable("%(person)s has left: choose a current employee", code="reassign_left",
+                              person=target.display_name)
     if target.id == item.person_id:
-        raise NotReassignable("nobody reviews their own access: choose someone else", "own")
+        raise NotReassignable("nobody reviews their own access: choose someone else", code="reassign_own")
     if target.id == item.reviewer_person_id:
-        raise NotReassignable(f"{target.display_name} already reviews this access", "same")
+        raise NotReassignable("%(person)s already reviews this access", code="reassign_same", person=target.display_name)
     before, now = item.reviewer_person_id, utcnow()
     reason = (reason or "").strip()[:MAX_COMMENT] or None
     item.reviewer_person_id, item.last_reminded_at = target.id, now
