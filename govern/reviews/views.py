@@ -38,6 +38,7 @@ from govern.web.request_cycle import current_actor, current_principal
 routes = ConsolePages()
 
 DEFAULT_REVIEW_DAYS = 14
+REVIEWERS_LISTED = 10  # a campaign page lists its 10 busiest reviewers (100 on asking): the page stays short
 
 REVIEW_LABELS: dict[str, dict[str, str]] = {
     "status": {"opening": N_("Opening"), "open": N_("Open"), "held": N_("Waiting for confirmation"), "closed": N_("Closed")},
@@ -472,6 +473,7 @@ def _campaign_page(campaign_id: int, status: int = 200, errors: dict[str, str] |
     shown = list(items.items) if items else []
     page = render_template("reviews/campaign.html", campaign=campaign, errors=errors or {},
                            paging_errors=paging_errors, overview=overview, item_filter=item_filter,
+                           reviewer_rows=service.REVIEWER_ROWS if request.args.get("reviewers") == "all" else REVIEWERS_LISTED,
                            matching=service.filtered_total(db.session, campaign.id, item_filter) if not paging_errors else 0,
                            contexts=service.contexts(db.session, shown), state_filters=list(service.STATE_FILTERS),
                            opening_job=_opening_job(campaign), results=items, now=utcnow())

@@ -178,3 +178,26 @@ def test_the_new_words_are_translated(console, session, actor, world, open_campa
     for english in ("Keep all", "Remove selected", "Last activity", "Last reviewed", "None through govern", "Decided by",
                     "Ask someone else to review", "granted by"):
         assert english not in page, english
+
+
+def test_the_campaign_page_lists_the_ten_busiest_reviewers_and_more_on_asking(console, session, actor, world, open_campaign):
+    from govern.grants.models import GrantRole
+    from govern.grants.service import create_grant
+
+    for n in range(11):
+        owner = factories.person(session, actor, display_name=f"Owner {n:02d}")
+        account = factories.account(session, actor, business_unit="Many", owner_id=owner.id)
+        create_grant(session, actor, world.people["dana"], account.id, GrantRole.ANALYST, "work")
+    session.commit()
+    campaign = open_campaign(ScopeKind.BUSINESS_UNIT, "Many")
+    governance = console(Role.GOVERNANCE)
+
+    def reviewer_rows(page: str) -> int:
+        table = page[page.index('class="data review-reviewers"'):]
+        return table[:table.index("</table>")].count("<tr>") - 1  # less the header row
+
+    page = text_of(governance.get(f"/reviews/campaigns/{campaign.id}"))
+    assert reviewer_rows(page) == 10 and "The 10 reviewers with most still waiting, of 11." in page
+    assert "Show more reviewers" in page and page.count('<tr id="item-') == 11
+    everyone = text_of(governance.get(f"/reviews/campaigns/{campaign.id}", query_string={"reviewers": "all"}))
+    assert reviewer_rows(everyone) == 11 and "Show more reviewers" not in everyone
