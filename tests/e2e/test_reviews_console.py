@@ -64,6 +64,7 @@ def test_governance_opens_a_review_and_the_owner_keeps_one_grant_and_removes_ano
     expect(governance.locator('[data-count="items"]')).to_have_text("2")
     expect(governance.locator('[data-count="reviewers"]')).to_have_text("1")
     expect(governance.locator(".overlap-warning")).to_have_count(0)
+    screenshot(governance, "en-reviews-launch-preview")
     governance.get_by_role("button", name="Open the campaign").click()
     expect(governance.locator(".alert-success")).to_contain_text("is opening")  # a job reads the access in scope
     expect(governance.locator(".campaign-progress")).to_contain_text("0 of 2 decided")  # embedded: it ran after the request
@@ -184,3 +185,27 @@ def test_a_reviewer_decides_on_a_phone_in_english_and_arabic(sign_in, e2e_app, p
     expect(owner.locator(".alert-success")).to_have_count(1)
     expect(owner.locator(".empty")).to_be_visible()  # the campaign is done: nothing left to review
     screenshot(owner, f"{locale}-reviews-phone-done")
+
+
+def test_the_launch_preview_warns_in_arabic_about_access_already_under_review(sign_in, e2e_app, seeded, screenshot):
+    def build():
+        with e2e_app.app_context():
+            account = create_account(db.session, SEED_ACTOR, "x", handle="alnoor_overlap", display_name="النور المتداخل",
+                                     business_unit="Overlap", owner_id=seeded.people["sara"])
+            create_grant(db.session, SEED_ACTOR, seeded.people["dana"], account.id, GrantRole.ANALYST, "reports")
+            reviews.open_campaign(db.session, SEED_ACTOR, reviews.ReviewSettings(), name="مراجعة جارية",
+                                  scope_kind=ScopeKind.BUSINESS_UNIT, scope_value="Overlap",
+                                  deadline=datetime.now(timezone.utc) + timedelta(days=7))
+            db.session.commit()
+
+    off_the_browser_thread(build)
+    governance = sign_in(Role.GOVERNANCE, "ar")
+    governance.goto("/reviews/campaigns/new")
+    governance.locator("#campaign-name").fill("مراجعة ثانية")
+    governance.locator("#campaign-scope").select_option("business_unit:Overlap")
+    governance.locator("form button.primary").click()
+    warning = governance.locator(".overlap-warning")
+    expect(warning).to_contain_text("مراجعة جارية")  # names the running campaign that already asks
+    expect(governance.locator('[data-count="items"]')).to_have_text("0")
+    expect(governance.locator('button[name="confirmed"]')).to_have_count(0)  # nothing new: it cannot be opened
+    screenshot(governance, "ar-reviews-launch-overlap")
