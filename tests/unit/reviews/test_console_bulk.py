@@ -201,3 +201,30 @@ def test_the_campaign_page_lists_the_ten_busiest_reviewers_and_more_on_asking(co
     assert "Show more reviewers" in page and page.count('<tr id="item-') == 11
     everyone = text_of(governance.get(f"/reviews/campaigns/{campaign.id}", query_string={"reviewers": "all"}))
     assert reviewer_rows(everyone) == 11 and "Show more reviewers" not in everyone
+
+
+@pytest.mark.parametrize("locale", ["ar", "he"])
+def test_the_new_pages_speak_the_readers_language(console, session, actor, world, open_campaign, locale):
+    campaign = open_campaign(ScopeKind.BUSINESS_UNIT, "News")
+    dana = item_for(session, campaign, world.grants["dana_news"]).id
+    owner = console(Role.REVIEWER, world.people["owner"])
+    owner.post("/locale", data={"locale": locale})
+    governance = console(Role.GOVERNANCE)
+    governance.post("/locale", data={"locale": locale})
+    pages = {
+        "bulk confirmation": owner.post("/reviews/bulk/remove", data={"item": [str(dana)]}),
+        "hand-over page": owner.get(f"/reviews/items/{dana}/reassign", query_string={"person_q": "Eleanor"}),
+        "refused hand-over": owner.post(f"/reviews/items/{dana}/reassign", data={"person_id": str(world.people["dana"])}),
+        "filtered campaign": governance.get(f"/reviews/campaigns/{campaign.id}", query_string={"state": "waiting"}),
+        "bad filter": governance.get(f"/reviews/campaigns/{campaign.id}", query_string={"state": "lost"}),
+        "launch preview": governance.post("/reviews/campaigns", data={"name": "x", "scope": "network:x",
+                                                                      "deadline": (date.today() + timedelta(days=9)).isoformat()}),
+    }
+    english = ("You are about to remove", "Ask someone else to review", "Who reviews it instead", "Nobody reviews their own",
+               "Hand it over", "items; ", "of the campaign's", "Choose a state", "Before you open it", "already waiting",
+               "Preview again", "Reviewers asked", "Show all", "Remove the selected access")
+    for name, response in pages.items():
+        assert response.status_code in (200, 400, 422), (name, response.status_code)
+        page = text_of(response)
+        leaks = [words for words in english if words in page]
+        assert not leaks, (name, leaks)
