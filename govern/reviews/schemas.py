@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
+from govern.limits import DB_INT_MAX
 from govern.grants.schemas import GrantAccountSchema, GrantPersonSchema
 from govern.reviews.models import CampaignStatus, DeadlineAction, ScopeKind
 from govern.reviews.service import MAX_BULK, MAX_COMMENT, MAX_NAME, MAX_REMINDER_HOURS, STATE_FILTERS, item_state
@@ -95,10 +96,15 @@ class ReviewItemPageArgs(PageArgs):
     pass
 
 
+def _storable_id(value: str) -> None:
+    if value.isdigit() and int(value) > DB_INT_MAX:
+        raise ValidationError("Not a person id.")
+
+
 class CampaignItemArgs(PageArgs):
     """A campaign's items of one reviewer (a person's id, or "governance") and one state."""
 
-    reviewer = fields.String(load_default=None, validate=validate.Regexp(r"^(governance|[1-9][0-9]{0,9})$"),
+    reviewer = fields.String(load_default=None, validate=[validate.Regexp(r"^(governance|[1-9][0-9]{0,9})$"), _storable_id],
                              metadata={"description": "a reviewer's person id, or governance"})
     state = fields.String(load_default=None, validate=validate.OneOf(sorted(STATE_FILTERS)),
                           metadata={"description": "waiting, kept or removed"})
@@ -106,7 +112,7 @@ class CampaignItemArgs(PageArgs):
 
 class BulkDecisionSchema(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(["certify", "revoke"]))
-    items = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1)), required=True,
+    items = fields.List(Integer(strict=True, validate=validate.Range(min=1)), required=True,
                         validate=validate.Length(min=1, max=MAX_BULK))
     comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_COMMENT),
                             metadata={"description": "required to revoke: a short reason, the same for every item"})

@@ -273,3 +273,20 @@ def test_the_api_reassigns_previews_and_filters(client, session, actor, world, o
     assert client.get(f"{API}/campaigns/{campaign.id}/items?state=lost", headers=governance).status_code == 422
     assert client.post(f"{API}/campaigns/preview", json={"scope_kind": "all"},
                        headers=token_for(Role.AUDITOR)).status_code == 403
+
+
+def test_out_of_range_ids_are_refused_readably(client, session, world, open_campaign, token_for, console):
+    campaign = open_campaign(ScopeKind.BUSINESS_UNIT, "News")
+    headers = token_for(Role.GOVERNANCE)
+    huge = 99_999_999_999_999_999_999
+    refused = client.post(f"{API}/items/decisions", json={"decision": "certify", "items": [huge]}, headers=headers)
+    assert refused.status_code == 422 and refused.content_type == "application/problem+json"
+    refused = client.post(f"{API}/items/1/reassign", json={"reviewer_person_id": huge}, headers=headers)
+    assert refused.status_code == 422
+    governance = console(Role.GOVERNANCE)
+    governance.application.config["WTF_CSRF_ENABLED"] = False
+    assert governance.post("/reviews/bulk/keep", data={"shown": [str(huge), "x"]}).status_code == 422
+    dana = item_for(session, campaign, world.grants["dana_news"]).id
+    assert governance.post(f"/reviews/items/{dana}/reassign", data={"person_id": str(huge)}).status_code == 422
+    too_big = governance.get(f"/reviews/campaigns/{campaign.id}", query_string={"reviewer": "9999999999"})
+    assert too_big.status_code == 400 and "Choose a reviewer from the list." in too_big.get_data(as_text=True)
