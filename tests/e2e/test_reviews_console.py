@@ -104,6 +104,11 @@ def test_governance_opens_a_review_and_the_owner_keeps_one_grant_and_removes_ano
     expect(governance.locator(".campaign-progress")).to_contain_text("2 of 2 decided")
     expect(governance.locator(".review-items tr", has_text="Omar Haddad")).to_contain_text("Removed")
     expect(governance.locator(".review-items tr", has_text="Omar Haddad")).to_contain_text("only needed for last year's report")
+    governance.locator("#filter-state").select_option("removed")  # the campaign's items filtered, with totals
+    governance.locator(".review-filters button").click()
+    expect(governance.locator(".review-items tbody tr")).to_have_count(1)
+    expect(governance.locator(".review-totals")).to_contain_text("1 of the campaign's 2 items match")
+    screenshot(governance, "en-reviews-campaign-filtered")
     governance.goto(f"/accounts/{review_world['account']}")
     current = governance.locator("section", has_text="Past and scheduled access")
     expect(current).to_contain_text("Omar Haddad")  # the removed grant is now only in the account's history
