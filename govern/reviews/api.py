@@ -17,6 +17,12 @@ from govern.outbox.schemas import JobSchema
 from govern.reviews import service, tasks
 from govern.reviews.models import ReviewCampaign
 from govern.reviews.schemas import (
+    BulkDecisionSchema,
+    BulkOutcomeSchema,
+    CampaignItemArgs,
+    CampaignPreviewRequestSchema,
+    CampaignPreviewSchema,
+    ReassignSchema,
     CampaignDetailSchema,
     CampaignListArgs,
     CampaignOpeningSchema,
@@ -27,7 +33,6 @@ from govern.reviews.schemas import (
     ReviewExtendSchema,
     MyItemsArgs,
     ReviewItemPage,
-    ReviewItemPageArgs,
     ReviewItemSchema,
 )
 from govern.web.authz import requires
@@ -105,12 +110,16 @@ class CampaignOpeningJob(MethodView):
 @blp.route("/campaigns/<int:campaign_id>/items")
 class CampaignItems(MethodView):
     @requires(Permission.REVIEWS_READ)
-    @blp.arguments(ReviewItemPageArgs, location="query")
+    @blp.arguments(CampaignItemArgs, location="query")
     @blp.response(200, ReviewItemPage)
     def get(self, args, campaign_id):
-        """The items of a campaign, decided or not, account by account: a page at a time (pass next_cursor on)."""
+        """The items of a campaign, decided or not, account by account: a page at a time (pass next_cursor on);
+        optionally of one reviewer (a person id, or governance) and one state (waiting, kept, removed)."""
         service.get_campaign(db.session, campaign_id)
-        return service.campaign_items_page(db.session, campaign_id, **args)
+        reviewer = args.pop("reviewer", None)
+        item_filter = service.ItemFilter(reviewer=int(reviewer) if reviewer and reviewer.isdigit() else reviewer,
+                                         state=args.pop("state", None))
+        return service.campaign_items_page(db.session, campaign_id, item_filter=item_filter, **args)
 
 
 @blp.route("/items/mine")
@@ -132,6 +141,40 @@ class ItemDecision(MethodView):
     def post(self, data, item_id):
         """Keep (certify) or remove (revoke, with a short reason) one grant."""
         return service.decide_item(db.session, current_actor(), current_decider(), item_id, data["decision"], data["comment"])
+
+
+@blp.route("/items/decisions")
+class ItemDecisions(MethodView):
+    @requires(Permission.REVIEWS_RESPOND)
+    @blp.arguments(BulkDecisionSchema)
+    @blp.response(200, BulkOutcomeSchema)
+    def post(self, data):
+        """Keep or remove several items in one transaction (each audited). Items that can no longer be decided
+        (decided elsewhere, removed outside the review, not yours, closed) are left as they are and listed in `stale`."""
+        return service.decide_items(db.session, current_actor(), current_decider(), data["items"], data["decision"],
+                                    data["comment"])
+
+
+@blp.route("/items/<int:item_id>/reassign")
+class ItemReassign(MethodView):
+    @requires(Permission.REVIEWS_RESPOND)
+    @blp.arguments(ReassignSchema)
+    @blp.response(200, ReviewItemSchema)
+    def post(self, data, item_id):
+        """Hand a waiting item to another reviewer (its reviewer, or reviews:manage): audited, the new reviewer told."""
+        return service.reassign_item(db.session, current_actor(), current_decider(), item_id, data["reviewer_person_id"],
+                                     data["reason"])
+
+
+@blp.route("/campaigns/preview")
+class CampaignPreview(MethodView):
+    @requires(Permission.REVIEWS_MANAGE)
+    @blp.arguments(CampaignPreviewRequestSchema)
+    @blp.response(200, CampaignPreviewSchema)
+    def post(self, data):
+        """What opening a campaign over the scope now would ask (items, reviewers, accounts), and the running campaigns
+        already asking about some of the same access: opening leaves that access out (decision 0059)."""
+        return service.preview_campaign(db.session, data["scope_kind"], data.get("scope_value"))
 
 
 @blp.route("/campaigns/<int:campaign_id>/close")

@@ -10,8 +10,9 @@ from sqlalchemy.orm import aliased
 from govern.accounts.models import Network, SocialAccount
 from govern.grants.models import Grant
 from govern.people.models import Person, PersonStatus
-from govern.reviews.models import ItemDecision, ReviewItem, ScopeKind
+from govern.reviews.models import CampaignStatus, ItemDecision, ReviewCampaign, ReviewItem, ScopeKind
 
+RUNNING = (CampaignStatus.OPENING, CampaignStatus.OPEN, CampaignStatus.HELD)  # a campaign that still asks its reviewers
 PENDING_DECISIONS = (ItemDecision.ESCALATED,)  # besides no decision at all: escalated items still wait for governance
 
 
@@ -61,9 +62,19 @@ def reviewer_of_grant(reviewers: CTE) -> ColumnElement[int | None]:
     return case((reviewers.c.first_id == Grant.person_id, reviewers.c.second_id), else_=reviewers.c.first_id)
 
 
+def under_review_elsewhere(campaign_id: int | None) -> ColumnElement[bool]:
+    """The grant (Grant.id) waits for a decision in another running campaign: its reviewer is already asked about it
+    there, and a second campaign does not ask again (decision 0059)."""
+    other = aliased(ReviewItem)
+    query = (exists().where(other.grant_id == Grant.id, or_(other.decision.is_(None), other.decision.in_(PENDING_DECISIONS)),
+                            other.campaign_id == ReviewCampaign.id, ReviewCampaign.status.in_(RUNNING)))
+    return query.where(other.campaign_id != campaign_id) if campaign_id is not None else query
+
+
 def snapshot(campaign_id: int, scope_kind: ScopeKind, scope_value: str | None, moment: datetime) -> Select:
-    """The rows of review_items for every grant in force in the scope at `moment` not yet in the campaign:
-    campaign_id, grant_id, person_id, account_id, grant_role, reviewer_person_id, last_reminded_at."""
+    """The rows of review_items for every grant in force in the scope at `moment` not yet in the campaign nor waiting
+    for a decision in another running one: campaign_id, grant_id, person_id, account_id, grant_role,
+    reviewer_person_id, last_reminded_at."""
     reviewers = first_two_active(scope_kind, scope_value)
     reviewer = reviewer_of_grant(reviewers)
     told = case((reviewer.is_not(None), literal(moment, ReviewItem.__table__.c.last_reminded_at.type)))
@@ -71,7 +82,26 @@ def snapshot(campaign_id: int, scope_kind: ScopeKind, scope_value: str | None, m
     query = (select(literal(campaign_id, Integer), Grant.id, Grant.person_id, Grant.account_id, Grant.role, reviewer, told)
              .select_from(Grant).join(SocialAccount, SocialAccount.id == Grant.account_id)
              .outerjoin(reviewers, reviewers.c.owner_id == SocialAccount.owner_id)
-             .where(Grant.is_effective_at(moment), ~already))
+             .where(Grant.is_effective_at(moment), ~already, ~under_review_elsewhere(campaign_id)))
+    return in_scope(query, scope_kind, scope_value)
+
+
+def preview_counts(scope_kind: ScopeKind, scope_value: str | None, moment: datetime) -> Select:
+    """What opening a campaign over the scope now would snapshot: items, reviewers, accounts, items for governance
+    (the opening statement itself, counted instead of inserted)."""
+    rows = snapshot(0, scope_kind, scope_value, moment).subquery()
+    grant_id, account_id, reviewer = rows.c[1], rows.c[3], rows.c[5]
+    return select(func.count(grant_id), func.count(func.distinct(reviewer)), func.count(func.distinct(account_id)),
+                  func.count().filter(reviewer.is_(None)))
+
+
+def overlapping(scope_kind: ScopeKind, scope_value: str | None, moment: datetime) -> Select:
+    """Per running campaign: how many grants in force in the scope wait for a decision in it (campaign id, count)."""
+    query = (select(ReviewItem.campaign_id, func.count())
+             .join(Grant, Grant.id == ReviewItem.grant_id).join(SocialAccount, SocialAccount.id == Grant.account_id)
+             .join(ReviewCampaign, ReviewCampaign.id == ReviewItem.campaign_id)
+             .where(ReviewCampaign.status.in_(RUNNING), is_pending(), Grant.is_effective_at(moment))
+             .group_by(ReviewItem.campaign_id).order_by(ReviewItem.campaign_id))
     return in_scope(query, scope_kind, scope_value)
 
 
@@ -80,6 +110,7 @@ SNAPSHOT_COLUMNS = ("campaign_id", "grant_id", "person_id", "account_id", "grant
 
 
 def anything_in_scope(scope_kind: ScopeKind, scope_value: str | None, moment: datetime) -> Select:
+    """A grant in force in the scope that no running campaign is already asking about, if there is one."""
     query = (select(Grant.id).join(SocialAccount, SocialAccount.id == Grant.account_id)
-             .where(Grant.is_effective_at(moment)).limit(1))
+             .where(Grant.is_effective_at(moment), ~under_review_elsewhere(None)).limit(1))
     return in_scope(query, scope_kind, scope_value)

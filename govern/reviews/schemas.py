@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
+from govern.limits import DB_INT_MAX
 from govern.grants.schemas import GrantAccountSchema, GrantPersonSchema
 from govern.reviews.models import CampaignStatus, DeadlineAction, ScopeKind
-from govern.reviews.service import MAX_COMMENT, MAX_NAME, MAX_REMINDER_HOURS, item_state
+from govern.reviews.service import MAX_BULK, MAX_COMMENT, MAX_NAME, MAX_REMINDER_HOURS, STATE_FILTERS, item_state
 from govern.outbox.schemas import JobSchema
 from govern.schemas_common import AwareDateTime, Integer, PageArgs, page_schema
 
@@ -83,6 +84,8 @@ class ReviewItemSchema(Schema):
     decision = fields.Function(lambda item: item.decision.value if item.decision else None)
     decided_by = fields.String(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)
+    escalated_from_person_id = fields.Integer(allow_none=True, metadata={"description": "the reviewer before the deadline "
+                                                                         "passed the item to governance"})
     comment = fields.String(allow_none=True)
 
 
@@ -91,6 +94,70 @@ ReviewItemPage = page_schema(ReviewItemSchema, "ReviewItemPage")
 
 class ReviewItemPageArgs(PageArgs):
     pass
+
+
+def _storable_id(value: str) -> None:
+    if value.isdigit() and int(value) > DB_INT_MAX:
+        raise ValidationError("Not a person id.")
+
+
+class CampaignItemArgs(PageArgs):
+    """A campaign's items of one reviewer (a person's id, or "governance") and one state."""
+
+    reviewer = fields.String(load_default=None, validate=[validate.Regexp(r"^(governance|[1-9][0-9]{0,9})$"), _storable_id],
+                             metadata={"description": "a reviewer's person id, or governance"})
+    state = fields.String(load_default=None, validate=validate.OneOf(sorted(STATE_FILTERS)),
+                          metadata={"description": "waiting, kept or removed"})
+
+
+class BulkDecisionSchema(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["certify", "revoke"]))
+    items = fields.List(Integer(strict=True, validate=validate.Range(min=1)), required=True,
+                        validate=validate.Length(min=1, max=MAX_BULK))
+    comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_COMMENT),
+                            metadata={"description": "required to revoke: a short reason, the same for every item"})
+
+
+class StaleItemSchema(Schema):
+    id = fields.Integer(attribute="item_id")
+    problem = fields.Function(lambda stale: stale.error.title)
+    detail = fields.Function(lambda stale: stale.error.detail)
+
+
+class BulkOutcomeSchema(Schema):
+    decided = fields.List(fields.Nested(ReviewItemSchema))
+    stale = fields.List(fields.Nested(StaleItemSchema), metadata={"description": "items left as they were, and why"})
+
+
+class ReassignSchema(Schema):
+    reviewer_person_id = Integer(required=True, validate=validate.Range(min=1))
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_COMMENT))
+
+
+class CampaignPreviewRequestSchema(Schema):
+    scope_kind = fields.Enum(ScopeKind, by_value=True, required=True)
+    scope_value = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=255))
+
+
+class OverlapSchema(Schema):
+    campaign = fields.Nested(lambda: CampaignRefSchema())
+    items = fields.Integer()
+
+
+class CampaignRefSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    status = fields.Enum(CampaignStatus, by_value=True)
+
+
+class CampaignPreviewSchema(Schema):
+    items = fields.Integer(metadata={"description": "items opening now would create (access already under review left out)"})
+    reviewers = fields.Integer()
+    accounts = fields.Integer()
+    for_governance = fields.Integer()
+    already_under_review = fields.Integer()
+    overlaps = fields.List(fields.Nested(OverlapSchema), metadata={"description": "running campaigns already asking "
+                                                                    "about some of the access in the scope"})
 
 
 class MyItemsArgs(PageArgs):

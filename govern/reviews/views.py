@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from marshmallow import ValidationError
 
 from govern import app_services
@@ -17,6 +17,7 @@ from govern.accounts.service import list_networks
 from govern.auth.roles import Permission
 from govern.auth.service import actor_name
 from govern.console import confirm, forms
+from govern.console.pages import people_to_pick
 from govern.console.blueprint import ConsolePages
 from govern.console.confirm import already_done, confirmed
 from govern.console.labels import N_, label
@@ -30,13 +31,14 @@ from govern.outbox.models import OutboxJob
 from govern.pagination import InvalidCursor, Page
 from govern.reviews import service, tasks
 from govern.reviews.models import CampaignStatus, DeadlineAction, ReviewCampaign, ReviewItem
-from govern.reviews.schemas import CampaignOpenSchema, ReviewExtendSchema, ReviewItemPageArgs
+from govern.reviews.schemas import CampaignItemArgs, CampaignOpenSchema, ReviewExtendSchema, ReviewItemPageArgs
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor, current_principal
 
 routes = ConsolePages()
 
 DEFAULT_REVIEW_DAYS = 14
+REVIEWERS_LISTED = 10  # a campaign page lists its 10 busiest reviewers (100 on asking): the page stays short
 
 REVIEW_LABELS: dict[str, dict[str, str]] = {
     "status": {"opening": N_("Opening"), "open": N_("Open"), "held": N_("Waiting for confirmation"), "closed": N_("Closed")},
@@ -44,6 +46,10 @@ REVIEW_LABELS: dict[str, dict[str, str]] = {
               "revoked_at_deadline": N_("Removed at the deadline"), "escalated": N_("Passed to governance"),
               "already_removed": N_("Already removed")},
     "on_deadline": {"revoke": N_("Remove access nobody reviewed"), "escalate": N_("Pass access nobody reviewed to governance")},
+    "filter": {"waiting": N_("Waiting for a decision"), "kept": N_("Kept"), "removed": N_("Removed")},
+    "activity": {"publish": N_("Published"), "reply": N_("Replied"), "delete_post": N_("Deleted a post"),
+                 "hide_comment": N_("Hid a comment"), "whoami": N_("Checked the connection"),
+                 "list_recent_posts": N_("Read the recent posts"), "list_comments": N_("Read the comments")},
     "job": {"pending": N_("Waiting for the job queue"), "delivered": N_("Reading the access in scope"),
             "done": N_("Done"), "failed": N_("Failed")},
 }
@@ -90,6 +96,7 @@ def _words_for(error: DomainError) -> str:
         service.CampaignNotOpen: _("This review is closed; nothing in it can be changed any more."),
         service.NotYourReview: _("This access is not yours to review."),
         service.OwnAccess: _("You cannot keep your own access: your manager or governance reviews it."),
+        service.AllUnderReview: _("All the access in this scope is already waiting for a decision in a running campaign, so there is nothing new to review."),
         service.NothingToReview: _("Nobody has access to an account in this scope, so there is nothing to review."),
         NotFound: _("This review no longer exists."),
     }
@@ -137,8 +144,10 @@ def _page_of(lister, *args: Any, **kwargs: Any) -> tuple[Page | None, dict[str, 
 def _my_reviews_page(status: int = 200, **form_state: Any):
     principal = current_principal()
     results, errors = _page_of(service.items_for_page, _decider(), pending_only=False)
-    page = render_template("reviews/mine.html", reviews=_grouped(list(results.items) if results else []),
-                           results=results, errors=errors, waiting=service.waiting_counts(db.session, _decider()),
+    items = list(results.items) if results else []
+    page = render_template("reviews/mine.html", reviews=_grouped(items), results=results, errors=errors,
+                           waiting=service.waiting_counts(db.session, _decider()), contexts=service.contexts(db.session, items),
+                           waiting_here=[item.id for item in items if service.item_state(item) in ("pending", "escalated")],
                            linked=principal.person_id is not None, **form_state)
     return page, 400 if errors and status == 200 else status
 
@@ -202,6 +211,159 @@ def _ask_to_remove(item: ReviewItem, errors: dict[str, str] | None):
         reason=confirm.Reason(_("Why remove it?"), min_length=1, max_length=service.MAX_COMMENT), errors=errors)
 
 
+# --- several at once, and handing an item over -------------------------------------------------
+def _chosen(*names: str) -> list[int] | None:
+    """The item ids a form sent (checkboxes, hidden "shown" fields, or the ids a confirmation page carried over);
+    None when one is not a number."""
+    raw = [value for name in names for value in request.form.getlist(name)]
+    raw += [part for part in request.form.get("items", "").split(",") if part.strip()]
+    try:
+        return sorted({int(value) for value in raw if 0 < int(value) < 2**31})
+    except ValueError:
+        return None
+
+
+def _about(item: ReviewItem | None) -> dict[str, str]:
+    return {"person": isolate(item.person.display_name), "account": isolate(f"@{item.account.handle}")} if item else {}
+
+
+def _stale_words(stale: service.Stale) -> str:
+    """Why one item of a bulk action was left as it was; names only items the reader may see."""
+    error, about = stale.error, _about(stale.item)
+    if isinstance(error, service.AlreadyDecided):
+        return _("%(person)s's access to %(account)s was not changed: %(who)s already decided it (%(decision)s).",
+                 who=isolate(actor_name(db.session, stale.item.decided_by)),
+                 decision=review_label("state", service.item_state(stale.item)), **about)
+    if isinstance(error, service.AlreadyRemoved):
+        return _("%(person)s's access to %(account)s was not changed: it was already removed outside the review.", **about)
+    if isinstance(error, service.OwnAccess):
+        return _("%(person)s's access to %(account)s was not kept: nobody keeps their own access.", **about)
+    if isinstance(error, service.CampaignNotOpen):
+        return _("%(person)s's access to %(account)s was not changed: its review is closed.", **about)
+    if isinstance(error, service.NotYourReview):
+        return _("One item was not changed: it is no longer yours to review (it may have been handed to someone else).")
+    return _("One item was not changed: it no longer exists.")
+
+
+def _decide_many(item_ids: list[int], verdict: service.Verdict, comment: str | None):
+    try:
+        outcome = service.decide_items(db.session, current_actor(), _decider(), item_ids, verdict, comment)
+    except DomainError as error:
+        flash(_words_for(error), "error")
+        return _my_reviews_page(error.status)
+    if outcome.decided:
+        done = (ngettext("Kept %(num)s person's access.", "Kept %(num)s people's access.", len(outcome.decided))
+                if verdict == "certify" else
+                ngettext("Removed %(num)s person's access.", "Removed %(num)s people's access.", len(outcome.decided)))
+        flash(done, "success")
+    for stale in outcome.stale:
+        flash(_stale_words(stale), "error" if not outcome.decided else "info")
+    return redirect(url_for(".reviews"))
+
+
+@routes.post("/reviews/bulk/keep")
+@requires(Permission.REVIEWS_RESPOND)
+def reviews_keep_all():
+    item_ids = _chosen("shown")
+    if not item_ids:
+        flash(_("Nothing on this page was waiting for a decision."), "error")
+        return _my_reviews_page(422)
+    return _decide_many(item_ids, "certify", None)
+
+
+@routes.post("/reviews/bulk/remove")
+@requires(Permission.REVIEWS_RESPOND)
+def reviews_remove_selected():
+    item_ids = _chosen("item")
+    if not item_ids:
+        flash(_("Select the access to remove first: tick the box of each person."), "error")
+        return _my_reviews_page(422)
+    reason = request.form.get("reason", "").strip()
+    errors = {} if 0 < len(reason) <= service.MAX_COMMENT else {
+        "reason": _("Write a short reason for removing this access (at most %(count)s characters).", count=service.MAX_COMMENT)}
+    if not confirmed() or errors:
+        return _ask_to_remove_many(item_ids, errors if confirmed() else None)
+    return _decide_many(item_ids, "revoke", reason)
+
+
+def _ask_to_remove_many(item_ids: list[int], errors: dict[str, str] | None):
+    chosen = service.items_to_decide(db.session, _decider(), item_ids)
+    if not chosen.decided:
+        for stale in chosen.stale:
+            flash(_stale_words(stale), "error")
+        return _my_reviews_page(409)
+    names = ", ".join(_("%(person)s on %(account)s", **_about(item)) for item in chosen.decided)
+    consequence = ngettext("You are about to remove %(num)s person's access: %(names)s. It is revoked at once; to give "
+                           "it back, someone has to grant it again.",
+                           "You are about to remove %(num)s people's access: %(names)s. Each is revoked at once; to give "
+                           "it back, someone has to grant it again.", len(chosen.decided), names=names)
+    if chosen.stale:
+        consequence += " " + ngettext("%(num)s other selected item can no longer be decided and stays as it is.",
+                                      "%(num)s other selected items can no longer be decided and stay as they are.",
+                                      len(chosen.stale))
+    return confirm.ask(title=_("Remove the selected access"), consequence=consequence, button=_("Remove access"),
+                       cancel=url_for(".reviews"), carry={"items": ",".join(str(item.id) for item in chosen.decided)},
+                       reason=confirm.Reason(_("Why remove it?"), min_length=1, max_length=service.MAX_COMMENT),
+                       errors=errors)
+
+
+def _reassign_page(item: ReviewItem, status: int = 200, errors: dict[str, str] | None = None):
+    person_q = (request.values.get("person_q") or "").strip()[:200]
+    page = render_template("reviews/reassign.html", item=item, person_q=person_q, errors=errors or {},
+                           candidates=[p for p in people_to_pick(db.session, person_q) if p.id not in (item.person_id, item.reviewer_person_id)],
+                           chosen=request.form.get("person_id", ""), reason=request.form.get("reason", ""),
+                           back=_back_from(item))
+    return page, status
+
+
+def _back_from(item: ReviewItem) -> str:
+    if request.values.get("from") == "campaign" and can(Permission.REVIEWS_READ):
+        return url_for(".reviews_campaign", campaign_id=item.campaign_id, _anchor=f"item-{item.id}")
+    return url_for(".reviews", _anchor=f"item-{item.id}")
+
+
+def _reassign_words(error: DomainError) -> str:
+    words = {
+        "reassign_escalated": _("This access was passed to governance at the deadline: governance decides it."),
+        "reassign_left": _("This person has left: choose a current employee."),
+        "reassign_own": _("Nobody reviews their own access: choose someone else."),
+        "reassign_same": _("This person already reviews this access."),
+    }
+    return words.get(getattr(error, "code", ""), _("There is no such person: search again and choose from the list."))
+
+
+@routes.get("/reviews/items/<int:item_id>/reassign")
+@requires(Permission.REVIEWS_RESPOND)
+def reviews_reassign_form(item_id: int):
+    try:
+        item = service.item_to_decide(db.session, _decider(), item_id)
+    except DomainError as error:
+        return _refused_decision(item_id, error)
+    return _reassign_page(item)
+
+
+@routes.post("/reviews/items/<int:item_id>/reassign")
+@requires(Permission.REVIEWS_RESPOND)
+def reviews_reassign(item_id: int):
+    try:
+        item = service.item_to_decide(db.session, _decider(), item_id)
+    except DomainError as error:
+        return _refused_decision(item_id, error)
+    raw = request.form.get("person_id", "").strip()
+    if not raw.isdigit() or not 0 < int(raw) < 2**31:
+        return _reassign_page(item, 422, {"person_id": _("Choose who reviews this access instead.")})
+    back = _back_from(item)
+    try:
+        item = service.reassign_item(db.session, current_actor(), _decider(), item_id, int(raw), request.form.get("reason"))
+    except (service.NotReassignable, NotFound) as error:
+        return _reassign_page(item, error.status, {"person_id": _reassign_words(error)})
+    except DomainError as error:
+        return _refused_decision(item_id, error)
+    flash(_("%(person)s's access to %(account)s is now reviewed by %(reviewer)s.", reviewer=isolate(item.reviewer.display_name),
+            **_about(item)), "success")
+    return redirect(back)
+
+
 # --- governance: campaigns --------------------------------------------------------------------
 @routes.get("/reviews/campaigns")
 @requires(Permission.REVIEWS_READ)
@@ -212,11 +374,11 @@ def reviews_campaigns():
 
 
 def _open_form_page(status: int = 200, values: Mapping[str, str] | None = None, errors: dict[str, str] | None = None,
-                    refusal: str | None = None):
+                    refusal: str | None = None, preview: service.LaunchPreview | None = None):
     defaults = {"deadline": (utcnow().date() + timedelta(days=DEFAULT_REVIEW_DAYS)).isoformat(), "scope": "all",
                 "on_deadline": _settings().on_deadline.value, "reminder_every_hours": str(_settings().reminder_every_hours)}
     page = render_template("reviews/open.html", values={**defaults, **(values or {})}, errors=errors or {},
-                           refusal=refusal, business_units=service.business_units(db.session),
+                           refusal=refusal, business_units=service.business_units(db.session), preview=preview,
                            networks=list_networks(db.session), deadline_actions=list(DeadlineAction))
     return page, status
 
@@ -251,10 +413,18 @@ def reviews_campaign_new():
 @routes.post("/reviews/campaigns")
 @requires(Permission.REVIEWS_MANAGE)
 def reviews_campaign_open():
+    """Without confirmed=1 the launch preview: what the campaign would ask and which running campaign already asks
+    about some of it; the preview's button opens it."""
     data, errors = _open_request(request.form)
     if errors:
         return _open_form_page(422, request.form, errors)
     try:
+        if not confirmed():
+            preview = service.preview_campaign(db.session, data["scope_kind"], data.get("scope_value"))
+            if not preview.items:
+                nothing = service.AllUnderReview("") if preview.overlaps else service.NothingToReview("")
+                return _open_form_page(nothing.status, request.form, refusal=_words_for(nothing), preview=preview)
+            return _open_form_page(200, request.form, preview=preview)
         campaign = service.request_campaign(db.session, current_actor(), _settings(), **data)
     except DomainError as error:
         return _open_form_page(error.status, request.form, refusal=_words_for(error))
@@ -273,11 +443,39 @@ def _opening_job(campaign: ReviewCampaign) -> OutboxJob | None:
         return None
 
 
+FILTER_PROBLEMS = {
+    "reviewer": N_("Choose a reviewer from the list."),
+    "state": N_("Choose a state from the list."),
+    "limit": N_("Rows per page: a number from 1 to 200."),
+    "cursor": N_("This page link is out of date; start again from the first page."),
+}
+
+
+def _campaign_items(campaign_id: int) -> tuple[Page | None, service.ItemFilter, dict[str, str]]:
+    """The page of items the query string asks for (reviewer, state, limit, cursor), or the readable problems."""
+    args, errors = forms.load(CampaignItemArgs(), request.args if request.method == "GET" else {})
+    if errors:
+        return None, service.ItemFilter(), {name: _(FILTER_PROBLEMS.get(name, N_("This value is not valid."))) for name in errors}
+    reviewer = args.get("reviewer")
+    item_filter = service.ItemFilter(reviewer=int(reviewer) if reviewer and reviewer.isdigit() else reviewer,
+                                     state=args.get("state"))
+    try:
+        return service.campaign_items_page(db.session, campaign_id, limit=args["limit"], cursor=args.get("cursor"),
+                                           item_filter=item_filter), item_filter, {}
+    except InvalidCursor:
+        return None, item_filter, {"cursor": _(FILTER_PROBLEMS["cursor"])}
+
+
 def _campaign_page(campaign_id: int, status: int = 200, errors: dict[str, str] | None = None):
     campaign = service.get_campaign(db.session, campaign_id)
-    items, paging_errors = _page_of(service.campaign_items_page, campaign.id)
+    items, item_filter, paging_errors = _campaign_items(campaign.id)
+    overview = service.campaign_overview(db.session, campaign.id)
+    shown = list(items.items) if items else []
     page = render_template("reviews/campaign.html", campaign=campaign, errors=errors or {},
-                           paging_errors=paging_errors, overview=service.campaign_overview(db.session, campaign.id),
+                           paging_errors=paging_errors, overview=overview, item_filter=item_filter,
+                           reviewer_rows=service.REVIEWER_ROWS if request.args.get("reviewers") == "all" else REVIEWERS_LISTED,
+                           matching=service.filtered_total(db.session, campaign.id, item_filter) if not paging_errors else 0,
+                           contexts=service.contexts(db.session, shown), state_filters=list(service.STATE_FILTERS),
                            opening_job=_opening_job(campaign), results=items, now=utcnow())
     return page, 400 if paging_errors and status == 200 else status
 

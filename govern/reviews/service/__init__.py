@@ -30,6 +30,7 @@ from govern.reviews.service.common import (
     MAX_REMINDER_HOURS,
     MIN_HELD_REVOCATIONS,
     PENDING,
+    AllUnderReview,
     AlreadyDecided,
     AlreadyRemoved,
     CampaignNotOpen,
@@ -42,9 +43,16 @@ from govern.reviews.service.common import (
     campaign_snapshot,
     item_facts,
 )
+from govern.reviews.service.bulk import MAX_BULK, BulkOutcome, NotReassignable, Stale, decide_items, items_to_decide, reassign_item
+from govern.reviews.service.context import ItemContext, contexts
 from govern.reviews.service.decisions import decide_item, item_to_decide, reconcile
+from govern.reviews.service.launch import LaunchPreview, Overlap, preview_campaign
 from govern.reviews.service.progress import (
+    GOVERNANCE,
     REVIEWER_ROWS,
+    STATE_FILTERS,
+    ItemFilter,
+    filtered_total,
     CampaignOverview,
     Progress,
     ReviewerProgress,
@@ -64,6 +72,9 @@ from govern.reviews.service.progress import (
 )
 
 __all__ = [
+    "GOVERNANCE", "MAX_BULK", "STATE_FILTERS", "AllUnderReview", "BulkOutcome", "ItemContext", "ItemFilter",
+    "LaunchPreview", "NotReassignable", "Overlap", "Stale", "contexts", "decide_items", "filtered_total", "items_to_decide",
+    "preview_campaign", "reassign_item",
     "MAX_COMMENT", "MAX_NAME", "MAX_REMINDER_HOURS", "MIN_HELD_REVOCATIONS", "PENDING", "REVIEWER_ROWS",
     "AlreadyDecided", "AlreadyRemoved", "CampaignNotOpen", "CampaignOverview", "Decider", "InvalidOperation",
     "NothingToReview", "NotYourReview", "Opened", "OwnAccess", "Progress", "ReviewSettings", "ReviewerProgress",

@@ -29,7 +29,7 @@ from govern.reviews.models import (
 from govern.reviews import queries
 from govern.reviews.service import tally
 from govern.reviews.service.common import (
-    MAX_COMMENT, MAX_NAME, MAX_REMINDER_HOURS, CampaignNotOpen, NothingToReview, ReviewSettings, campaign_snapshot,
+    MAX_COMMENT, MAX_NAME, MAX_REMINDER_HOURS, AllUnderReview, CampaignNotOpen, NothingToReview, ReviewSettings, campaign_snapshot,
     item_facts,
 )
 from govern.reviews.service.decisions import _close_if_complete, _settle, reconcile
@@ -105,6 +105,9 @@ def request_campaign(
         raise InvalidOperation(f"reminders go out every 1 to {MAX_REMINDER_HOURS} hours")
     scope_value = _checked_scope(session, scope_kind, scope_value)
     if session.scalar(queries.anything_in_scope(scope_kind, scope_value, now)) is None:
+        if session.scalar(queries.overlapping(scope_kind, scope_value, now).limit(1)) is not None:
+            raise AllUnderReview("every access in this scope is already waiting for a decision in a running campaign: "
+                                 "there is nothing new to review")
         raise NothingToReview("nobody has access to an account in this scope: there is nothing to review")
     campaign = ReviewCampaign(name=name, scope_kind=scope_kind, scope_value=scope_value, status=CampaignStatus.OPENING,
                               on_deadline=on_deadline or config.on_deadline, opened_by=actor.id, opened_at=now,
@@ -163,8 +166,11 @@ def fill_campaign(session: Session, actor: Actor, campaign_id: int, now: datetim
     for_governance = items - sum(counts.values())
     campaign.status, campaign.snapshot_at = CampaignStatus.OPEN, now
     session.flush()
+    skipped = sum(count for _campaign, count in session.execute(
+        queries.overlapping(campaign.scope_kind, campaign.scope_value, now).where(ReviewItem.campaign_id != campaign.id)))
     record(session, actor, "reviews:campaign:open", "review_campaign", campaign.id, after=campaign_snapshot(campaign),
-           items=items, reviewers=len(counts), for_governance=for_governance, snapshot_at=now)
+           items=items, reviewers=len(counts), for_governance=for_governance, snapshot_at=now,
+           already_under_review=skipped)
     if not items:  # every grant in scope ended between the request and the job
         campaign.status, campaign.closed_at = CampaignStatus.CLOSED, now
         session.flush()

@@ -47,6 +47,12 @@ class NothingToReview(InvalidOperation):
     title = "Nothing to review"
 
 
+class AllUnderReview(NothingToReview):
+    """Every grant in the scope already waits for a decision in a running campaign (decision 0059)."""
+
+    title = "Already under review"
+
+
 @dataclass(frozen=True)
 class ReviewSettings:
     """The review settings the service needs (from govern.config.Settings, or given directly in tests)."""

@@ -17,7 +17,7 @@ from govern.errors import NotFound
 from govern.pagination import Page, paginate
 from govern.people.models import Person
 from govern.reviews.models import (
-    GOVERNANCE_KEY, PROGRESS_COLUMNS, CampaignStatus, ReviewCampaign, ReviewItem, ReviewProgress,
+    GOVERNANCE_KEY, PROGRESS_COLUMNS, CampaignStatus, ItemDecision, ReviewCampaign, ReviewItem, ReviewProgress,
 )
 from govern.reviews.service.common import Decider, _is_pending
 
@@ -155,10 +155,54 @@ def _loaded_in_order(session: Session, rows) -> list[ReviewItem]:
     return [by_id[item_id] for item_id in ids if item_id in by_id]
 
 
-def campaign_items_page(session: Session, campaign_id: int, *, limit: int, cursor: str | None = None) -> Page[ReviewItem]:
-    """One page of a campaign's items, account by account (keyset on account and item id): chosen from the index
-    alone, then read by id with what they show."""
-    keys = select(ReviewItem.id, ReviewItem.account_id).where(ReviewItem.campaign_id == campaign_id)
+# A campaign page's item filter by state: which decisions each shows, and the review_progress columns that count them.
+STATE_FILTERS: dict[str, tuple[tuple[ItemDecision | None, ...], tuple[str, ...]]] = {
+    "waiting": ((None, ItemDecision.ESCALATED), ("undecided", "escalated")),
+    "kept": ((ItemDecision.CERTIFIED,), ("certified",)),
+    "removed": ((ItemDecision.REVOKED, ItemDecision.REVOKED_AT_DEADLINE), ("revoked", "revoked_at_deadline")),
+}
+GOVERNANCE = "governance"  # the reviewer filter's value for the items governance decides
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    reviewer: int | str | None = None  # a person's id, GOVERNANCE, or None: everyone
+    state: str | None = None  # a key of STATE_FILTERS, or None: every state
+
+    @property
+    def active(self) -> bool:
+        return self.reviewer is not None or self.state is not None
+
+
+def _filtered(query, item_filter: ItemFilter):
+    if item_filter.reviewer == GOVERNANCE:
+        query = query.where(ReviewItem.reviewer_person_id.is_(None))
+    elif item_filter.reviewer is not None:
+        query = query.where(ReviewItem.reviewer_person_id == item_filter.reviewer)
+    if item_filter.state is not None:
+        decisions = STATE_FILTERS[item_filter.state][0]
+        chosen = [decision for decision in decisions if decision is not None]
+        query = query.where(or_(ReviewItem.decision.in_(chosen), ReviewItem.decision.is_(None)) if None in decisions
+                            else ReviewItem.decision.in_(chosen))
+    return query
+
+
+def filtered_total(session: Session, campaign_id: int, item_filter: ItemFilter = ItemFilter()) -> int:
+    """How many of the campaign's items the filter shows, from its review_progress rows (items are not counted)."""
+    columns = STATE_FILTERS[item_filter.state][1] if item_filter.state else PROGRESS_COLUMNS
+    query = select(func.coalesce(func.sum(sum(getattr(ReviewProgress, name) for name in columns)), 0)).where(
+        ReviewProgress.campaign_id == campaign_id)
+    if item_filter.reviewer is not None:
+        key = GOVERNANCE_KEY if item_filter.reviewer == GOVERNANCE else int(item_filter.reviewer)
+        query = query.where(ReviewProgress.reviewer_key == key)
+    return int(session.scalar(query) or 0)
+
+
+def campaign_items_page(session: Session, campaign_id: int, *, limit: int, cursor: str | None = None,
+                        item_filter: ItemFilter = ItemFilter()) -> Page[ReviewItem]:
+    """One page of a campaign's items, account by account (keyset on account and item id), optionally of one
+    reviewer or one state: chosen from the indexes alone, then read by id with what they show."""
+    keys = _filtered(select(ReviewItem.id, ReviewItem.account_id).where(ReviewItem.campaign_id == campaign_id), item_filter)
     return paginate(session, keys, "account", ReviewItem.account_id, ReviewItem.id, limit, cursor,
                     load=lambda rows: _loaded_in_order(session, rows))
 

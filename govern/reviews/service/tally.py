@@ -73,3 +73,16 @@ def moved(session: Session, campaign_id: int, moves: Mapping[Move, int]) -> None
 def item_moved(session: Session, item: ReviewItem, before: ItemDecision | None) -> None:
     """One item decided (its reviewer unchanged): `before` is the decision it had."""
     moved(session, item.campaign_id, {(item.reviewer_person_id, before, item.reviewer_person_id, item.decision): 1})
+
+
+def ensure_row(session: Session, campaign_id: int, reviewer_id: int | None) -> None:
+    """Make the reviewer's row (all zero) if the campaign has none yet: an item handed to someone new. An insert that
+    ignores a row another transaction made first, so no lock on the campaign is needed and two hand-overs to the same
+    new reviewer never collide."""
+    values = {"campaign_id": campaign_id, "reviewer_key": reviewer_key(reviewer_id), **dict.fromkeys(PROGRESS_COLUMNS, 0)}
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(pg_insert(ReviewProgress).values(values).on_conflict_do_nothing())
+    else:
+        session.execute(insert(ReviewProgress).values(values).prefix_with("OR IGNORE"))

@@ -68,9 +68,12 @@ def test_governance_opens_a_campaign_in_the_console(console, session, world):
     last_day = date.today() + timedelta(days=60)
     empty = governance.post("/reviews/campaigns", data={"name": "Empty", "scope": "business_unit:Nobody", "deadline": last_day.isoformat()})
     assert empty.status_code == 422 and "nothing to review" in text_of(empty)
-    opened = governance.post("/reviews/campaigns", data={"name": "Brand check", "scope": "business_unit:Brand",
-                                                          "deadline": last_day.isoformat(), "on_deadline": "escalate",
-                                                          "reminder_every_hours": "48"}, follow_redirects=True)
+    form = {"name": "Brand check", "scope": "business_unit:Brand", "deadline": last_day.isoformat(), "on_deadline": "escalate",
+            "reminder_every_hours": "48"}
+    preview = text_of(governance.post("/reviews/campaigns", data=form))
+    assert "Before you open it" in preview and 'data-count="items">1<' in preview and 'data-count="reviewers">1<' in preview
+    assert session.query(ReviewCampaign).filter_by(name="Brand check").count() == 0, "the preview opens nothing"
+    opened = governance.post("/reviews/campaigns", data={**form, "confirmed": "1"}, follow_redirects=True)
     assert opened.status_code == 200
     page = text_of(opened)
     assert "Brand check" in page and "is opening" in page, "the request only asks: a job reads the access in scope"
