@@ -75,7 +75,7 @@ def test_a_reviewer_cannot_decide_someone_elses_item(client, world, token_for):
     refused = client.post(f"{BASE}/items/{owner_items[0]['id']}/decision", json={"decision": "certify"}, headers=stranger)
     assert refused.status_code == 403 and refused.get_json()["title"] == "Not your review"
     unlinked = token_for(Role.IT)  # may respond to reviews, but is nobody's reviewer
-    assert client.get(f"{BASE}/items/mine", headers=unlinked).get_json() == {"items": [], "next_cursor": None}
+    assert client.get(f"{BASE}/items/mine", headers=unlinked).get_json() == {"items": [], "next_cursor": None, "prev_cursor": None}
 
 
 @pytest.mark.parametrize("body", [
