@@ -16,7 +16,11 @@
         var name = nameOf(wrap);
         wrap.tabIndex = 0;
         wrap.setAttribute("role", "region");
-        if (name.labelledby) { wrap.setAttribute("aria-labelledby", name.labelledby); } else { wrap.setAttribute("aria-label", name.label); }
+        if (name.labelledby) {
+          wrap.setAttribute("aria-labelledby", name.labelledby);
+        } else {
+          wrap.setAttribute("aria-label", name.label);
+        }
         wrap.classList.add("is-scrolling");
       } else if (wrap.classList.contains("is-scrolling")) {
         wrap.removeAttribute("tabindex");

@@ -138,8 +138,11 @@ CONTRAST_JS = """
     return 0.2126 * r + 0.7152 * g + 0.0722 * b;
   };
   const ratio = (a, b) => { const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
-  const describe = (element) => element.tagName.toLowerCase() + (element.id ? "#" + element.id : "")
-    + (element.name ? "[name=" + element.name + "]" : "") + (element.className && typeof element.className === "string" ? "." + element.className.trim().split(/\\s+/).join(".") : "");
+  const describe = (element) => {
+    const classes = typeof element.className === "string" ? element.className.trim().split(/\\s+/).filter(Boolean) : [];
+    return element.tagName.toLowerCase() + (element.id ? "#" + element.id : "") + (element.name ? "[name=" + element.name + "]" : "")
+      + classes.map(name => "." + name).join("");
+  };
   return {ratio, parse, over, behind, describe};
 })()
 """
@@ -291,7 +294,9 @@ def _revoke_confirmation(page: Page, world: dict) -> None:
     expect(page.locator(".confirm")).to_be_visible()
 
 
-INTERACTIONS = {"campaign-form-errors": _with_problems, "policy-test-result": _bench_result, "revoke-confirmation": _revoke_confirmation}
+INTERACTIONS = {
+    "campaign-form-errors": _with_problems, "policy-test-result": _bench_result, "revoke-confirmation": _revoke_confirmation,
+}
 
 
 @pytest.mark.parametrize(("locale", "viewport"), LAYOUTS)
@@ -327,7 +332,8 @@ def test_main_pages_have_no_serious_accessibility_violation(browser, live_server
     try:
         for name, path in _admin_pages(seeded, a11y_world, campaign_url):
             response = admin.goto(path)
-            assert response is not None and response.status == (404 if name == "not-found" else 200), (name, response and response.status)
+            expected = 404 if name == "not-found" else 200
+            assert response is not None and response.status == expected, (name, response and response.status)
             check(admin, name)
         for name, interact in INTERACTIONS.items():
             interact(admin, a11y_world)
