@@ -6,7 +6,7 @@ import functools
 import getpass
 import re
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -103,8 +103,10 @@ def with_app(command: Callable[..., Any] | None = None, *, database: bool = True
     return run
 
 
-def moment_or_seq(value: str | None, option: str) -> int | datetime | None:
-    """--from/--to take an event number (123) or a UTC date or time (2026-01-31, 2026-01-31T12:00:00Z)."""
+def moment_or_seq(value: str | None, option: str, *, end_of_day: bool = False) -> int | datetime | None:
+    """--from/--to take an event number (123) or a UTC date or time (2026-01-31, 2026-01-31T12:00:00Z). With
+    `end_of_day` (a --to), a bare date includes that whole day, as the console, the reports and the API read it:
+    the instant returned is the next midnight, the period's exclusive end. A time is the exclusive end as written."""
     if value is None:
         return None
     if re.fullmatch(r"\d+", value):
@@ -113,4 +115,7 @@ def moment_or_seq(value: str | None, option: str) -> int | datetime | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise click.BadParameter(f"{value!r} is neither an event number nor a date (YYYY-MM-DD[THH:MM:SSZ])", param_hint=option) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    if end_of_day and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        return moment + timedelta(days=1)
+    return moment

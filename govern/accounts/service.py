@@ -55,6 +55,13 @@ def list_networks(session: Session) -> list[Network]:
     return list(session.scalars(select(Network).order_by(Network.display_name)))
 
 
+def list_business_units(session: Session, limit: int = 200) -> list[str]:
+    """The business units accounts already use, so a form can offer them (and one unit is not spelled two ways)."""
+    query = (select(SocialAccount.business_unit).where(SocialAccount.business_unit.is_not(None))
+             .distinct().order_by(SocialAccount.business_unit).limit(limit))
+    return list(session.scalars(query))
+
+
 def list_accounts(session: Session, filters: AccountFilter, sort: str = "handle", limit: int = 50, cursor: str | None = None) -> Page[SocialAccount]:
     query = select(SocialAccount).join(SocialAccount.network)
     if filters.q:
@@ -84,6 +91,11 @@ def _network_by_key(session: Session, key: str) -> Network:
     if network is None:
         raise InvalidOperation(f"unknown network {key!r}")
     return network
+
+
+def account_with_handle(session: Session, network_id: int, handle: str) -> SocialAccount | None:
+    """The account a network already has under a handle (to point at it when a new one would clash)."""
+    return session.scalar(select(SocialAccount).where(SocialAccount.network_id == network_id, SocialAccount.handle == handle))
 
 
 def _check_owner(session: Session, owner_id: int | None) -> None:

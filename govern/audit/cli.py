@@ -71,7 +71,7 @@ def _report(report: TrailReport, as_json: bool) -> None:
 
 @audit.command("verify")
 @click.option("--from", "from_", metavar="SEQ|DATE", help="First event (number) or time (UTC) to check.")
-@click.option("--to", metavar="SEQ|DATE", help="Last event (number), or end time (UTC, exclusive), to check.")
+@click.option("--to", metavar="SEQ|DATE", help="Last event (number) to check, or the last day included (UTC date), or an exact end time, excluded.")
 @click.option("--public-key", "public_key", type=click.Path(path_type=Path, dir_okay=False),
               help="Trust only these keys (JSON as /api/v1/audit/keys serves it, or an Ed25519 PEM public key).")
 @click.option("--bundle", "bundle_path", type=click.Path(path_type=Path, dir_okay=False),
@@ -91,7 +91,7 @@ def verify(from_: str | None, to: str | None, public_key: Path | None, bundle_pa
         except BundleError as exc:
             raise click.ClickException(f"the bundle is not intact: {exc}") from None
         return
-    _verify_database(moment_or_seq(from_, "--from"), moment_or_seq(to, "--to"), public_key, as_json)
+    _verify_database(moment_or_seq(from_, "--from"), moment_or_seq(to, "--to", end_of_day=True), public_key, as_json)
 
 
 @with_app

@@ -94,9 +94,9 @@ class LocalKeySigner:
         try:
             key = serialization.load_pem_private_key(path.read_bytes(), password=None)
         except (OSError, ValueError) as exc:
-            raise SigningUnavailable(f"the audit signing key {path} cannot be read: {exc}") from None
+            raise SigningUnavailable("the audit signing key %(path)s cannot be read: %(exc)s", path=path, exc=exc) from None
         if not isinstance(key, Ed25519PrivateKey):
-            raise SigningUnavailable(f"{path} is not an Ed25519 key")
+            raise SigningUnavailable("%(path)s is not an Ed25519 key", path=path)
         return key
 
     def _order(self) -> list[str]:
@@ -120,7 +120,7 @@ class LocalKeySigner:
         """Read only, like Transit: a folder without a key is SigningKeyMissing (only the signing path makes one)."""
         order = self._order()
         if not order:
-            raise SigningKeyMissing(f"no audit signing key in {self._folder}")
+            raise SigningKeyMissing("no audit signing key in %(folder)s", folder=self._folder)
         return order[-1]
 
     def keys(self) -> list[SigningKey]:
@@ -156,9 +156,9 @@ class TransitSigner:
         try:
             return call(*args)
         except SecretNotFound:
-            raise SigningKeyMissing(f"Vault has no Transit key {self._name!r} on {self._mount}/") from None
+            raise SigningKeyMissing("Vault has no Transit key %(name)s on %(mount)s/", name=f"{self._name!r}", mount=self._mount) from None
         except SecretStoreError as exc:
-            raise SigningUnavailable(f"Vault Transit key {self._name!r}: {exc}") from None
+            raise SigningUnavailable("Vault Transit key %(name)s: %(exc)s", name=f"{self._name!r}", exc=exc) from None
 
     def keys(self) -> list[SigningKey]:
         """Read only: a missing key is SigningKeyMissing, never created here (verification must not make keys)."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 
 from govern import app_services
 from govern.auth import service, sessions
 from govern.auth.roles import Role
 from govern.cli_support import cli_actor, with_app
+from govern.db import utcnow
 from govern.extensions import db
 
 ROLE_CHOICE = click.Choice([r.value for r in Role])
@@ -23,11 +26,14 @@ def token() -> None:
 @click.option("--name", required=True, help="A name for the client, e.g. 'okta-sync'.")
 @click.option("--role", required=True, type=ROLE_CHOICE, help="The token's role; reviewer is console-only and refused.")
 @click.option("--person-email", default=None, help="The person this token acts for (needed for brokered actions); not a leaver.")
+@click.option("--expires-in-days", type=click.IntRange(1, 3650), default=None,
+              help="The token stops working on its own after this many days; without it, it works until revoked.")
 @with_app
-def token_create(name: str, role: str, person_email: str | None) -> None:
+def token_create(name: str, role: str, person_email: str | None, expires_in_days: int | None) -> None:
     """Mint a bearer token; it is shown once and stored only as a hash."""
     person_id = service.person_id_by_email(db.session, person_email) if person_email else None
-    client, secret = service.create_api_client(db.session, cli_actor(), name, Role(role), person_id)
+    expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
+    client, secret = service.create_api_client(db.session, cli_actor(), name, Role(role), person_id, expires_at)
     click.echo(f"API client {client.name!r} ({client.role.value}) created. Token (shown once):", err=True)
     click.echo(secret.reveal())
 

@@ -33,10 +33,11 @@ class SignInRefused(DomainError):
 
     title = "Sign-in refused"
     keeps_audit = True  # an audited refusal (or the aggregated rate-limit event) must survive the refused request
+    message_argument = 2  # SignInRefused(reason, template, ...)
 
-    def __init__(self, reason: str, detail: str, status: int = 403, *, limited_by: str | None = None,
-                 retry_after: int | None = None) -> None:
-        super().__init__(detail)
+    def __init__(self, reason: str, template: str, status: int = 403, *, limited_by: str | None = None,
+                 retry_after: int | None = None, **params: Any) -> None:
+        super().__init__(template, **params)
         self.reason = reason
         self.status = status
         self.limited_by = limited_by

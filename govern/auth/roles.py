@@ -39,6 +39,7 @@ class Permission(str, enum.Enum):
     REVIEWS_MANAGE = "reviews:manage"  # open, close and escalate access review campaigns
     REVIEWS_RESPOND = "reviews:respond"  # certify or revoke the grants one is asked to review
     SESSIONS_MANAGE = "sessions:manage"  # end every console session of a user ("sign out everywhere")
+    ADMIN_MANAGE = "admin:manage"  # govern's own users: console users, their roles and person links, API and SCIM tokens
 
 
 _READ_ALL = {

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,6 +26,16 @@ TOKEN_PREFIX = "gov_"
 LOGIN_LINK = "login_link"  # the sign-in method of one-time links
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 CONSOLE_ONLY_ROLES = frozenset({Role.REVIEWER})  # people in the console; never a machine's token
+MAX_CLIENT_NAME = 128
+
+
+class TokenRefused(InvalidOperation):
+    """A token that is not made. `code` is stable (console_only_role, leaver, bad_name, past_end): the console words it."""
+
+    message_argument = 2  # TokenRefused(code, template, **values)
+
+    def __init__(self, code: str, template: str, **params: Any) -> None:
+        super().__init__(template, code=code, **params)
 
 
 def _digest(value: str) -> str:
@@ -47,30 +58,39 @@ class Principal:
 
 
 def create_api_client(
-    session: Session, actor: Actor, name: str, role: Role, person_id: int | None = None
+    session: Session, actor: Actor, name: str, role: Role, person_id: int | None = None, expires_at: datetime | None = None
 ) -> tuple[ApiClient, SecretValue]:
+    """A new client and its token (shown once; only its hash is kept). `expires_at`: when it stops working on its own
+    (None: when it is revoked)."""
+    name = name.strip()
+    if not name or len(name) > MAX_CLIENT_NAME:
+        raise TokenRefused("bad_name", "an API client needs a name of 1 to %(most)s characters", most=MAX_CLIENT_NAME)
     if role in CONSOLE_ONLY_ROLES:
-        raise InvalidOperation(
-            f"{role.value} is a console-only role (account owners certifying access in the console); "
-            "an API token cannot have it"
-        )
+        raise TokenRefused(
+            "console_only_role",
+            "%(role)s is a console-only role (account owners certifying access in the console); an API token cannot have it",
+            role=role.value)
     if _is_leaver(session, person_id):
-        raise InvalidOperation("the person has left the company: no API token is made for a leaver")
+        raise TokenRefused("leaver", "the person has left the company: no API token is made for a leaver")
+    if expires_at is not None and expires_at <= utcnow():
+        raise TokenRefused("past_end", "a token's end must be in the future")
     if session.scalar(select(ApiClient.id).where(ApiClient.name == name)) is not None:
         raise Conflict(f"an API client named {name!r} already exists")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     client = ApiClient(
-        name=name, role=role, token_prefix=token[:10], token_hash=_digest(token), created_by=actor.id, person_id=person_id
+        name=name, role=role, token_prefix=token[:10], token_hash=_digest(token), created_by=actor.id, person_id=person_id,
+        expires_at=expires_at,
     )
     session.add(client)
     session.flush()
     record(session, actor, "auth:api_client:create", "api_client", client.id,
-           after={"name": name, "role": role.value, "person_id": person_id})
+           after={"name": name, "role": role.value, "person_id": person_id}
+           | ({"expires_at": expires_at.isoformat()} if expires_at else {}))
     return client, SecretValue(token)
 
 
 def authenticate_token(session: Session, token: str) -> Principal | None:
-    """The token's client; None for an unknown or revoked token, or one whose person has left (by whatever path they
+    """The token's client; None for an unknown, revoked or expired token, or one whose person has left (by whatever path they
     left: the departure revokes the token too, but a leaver's token must not work even before that)."""
     if not token.startswith(TOKEN_PREFIX):
         return None
@@ -81,9 +101,10 @@ def authenticate_token(session: Session, token: str) -> Principal | None:
     if found is None:
         return None
     client, person_status = found
-    if client.revoked_at is not None or person_status == PersonStatus.LEAVER or client.role in CONSOLE_ONLY_ROLES:
-        return None  # (a console-only role's token can only be one minted before such tokens were refused)
     now = utcnow()
+    if (client.revoked_at is not None or person_status == PersonStatus.LEAVER or client.role in CONSOLE_ONLY_ROLES
+            or (client.expires_at is not None and client.expires_at <= now)):
+        return None  # (a console-only role's token can only be one minted before such tokens were refused)
     if client.last_used_at is None or now - client.last_used_at > LAST_USED_RESOLUTION:
         client.last_used_at = now  # coarse, so read-only traffic does not write on every request
     return Principal("api_client", client.id, client.name, client.role, client.person_id)
@@ -163,15 +184,34 @@ def person_id_by_email(session: Session, email: str) -> int:
     return person_id
 
 
+def list_api_clients(session: Session, *, scim: bool) -> list[ApiClient]:
+    """API clients, newest first: the identity providers' SCIM clients, or every other one."""
+    role_matches = ApiClient.role == Role.SCIM if scim else ApiClient.role != Role.SCIM
+    return list(session.scalars(select(ApiClient).where(role_matches).order_by(ApiClient.created_at.desc(), ApiClient.id.desc())))
+
+
+def get_api_client(session: Session, client_id: int) -> ApiClient:
+    client = session.get(ApiClient, client_id)
+    if client is None:
+        raise NotFound(f"API client {client_id} does not exist")
+    return client
+
+
 def revoke_api_client(session: Session, actor: Actor, name: str) -> ApiClient:
     client = session.scalar(select(ApiClient).where(ApiClient.name == name))
     if client is None:
         raise NotFound(f"no API client named {name!r}")
+    return revoke_client(session, actor, client)
+
+
+def revoke_client(session: Session, actor: Actor, client: ApiClient, reason: str | None = None) -> ApiClient:
+    """The token stops working at once; Conflict when it already had."""
     if client.revoked_at is not None:
-        raise Conflict(f"API client {name!r} was already revoked")
+        raise Conflict(f"API client {client.name!r} was already revoked")
     client.revoked_at = utcnow()
     session.flush()
-    record(session, actor, "auth:api_client:revoke", "api_client", client.id, before={"name": name})
+    details = {"reason": reason} if reason else {}
+    record(session, actor, "auth:api_client:revoke", "api_client", client.id, before={"name": client.name}, **details)
     return client
 
 

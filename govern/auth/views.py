@@ -14,6 +14,7 @@ from govern import app_services
 from govern.adapters.directory import DirectoryUnavailable
 from govern.adapters.directory_factory import build_directory
 from govern.adapters.oidc import OidcError, OidcRejected, OidcUnavailable, build_oidc_client
+from govern.auth import admin_views
 from govern.auth.refusals import SignInRefused, guard
 from govern.auth.roles import Permission
 from govern.auth.service import Principal, redeem_login_link
@@ -226,5 +227,7 @@ def logout():
 
 
 def register(console: Blueprint) -> None:
-    """Add these pages to the console (create_app calls this once per app)."""
+    """Add these pages, and the admin pages for govern's own users and tokens, to the console (create_app calls this
+    once per app)."""
     routes.register(console)
+    admin_views.register(console)

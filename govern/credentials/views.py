@@ -52,7 +52,7 @@ def _checkout_on_account(session: Session, account_id: int, checkout_id: int) ->
     """The checkout, provided it is on this account (a form posted for one account cannot act on another's)."""
     checkout = service.get_checkout(session, checkout_id)
     if checkout.account_id != account_id:
-        raise NotFound(f"checkout {checkout_id} is not on account {account_id}")
+        raise NotFound("checkout %(checkout_id)s is not on account %(account_id)s", checkout_id=checkout_id, account_id=account_id)
     return checkout
 
 

@@ -76,9 +76,9 @@ def open_tasks_page(session: Session, limit: int = 25, cursor: str | None = None
 def complete_task(session: Session, actor: Actor, task_id: int) -> OffboardingTask:
     task = session.get(OffboardingTask, task_id)
     if task is None:
-        raise NotFound(f"offboarding task {task_id} does not exist")
+        raise NotFound("offboarding task %(task_id)s does not exist", task_id=task_id)
     if task.done_at is not None:
-        raise Conflict(f"offboarding task {task_id} was already done")
+        raise Conflict("offboarding task %(task_id)s was already done", task_id=task_id)
     task.done_at, task.done_by = utcnow(), actor.id
     session.flush()
     record(session, actor, "directory:offboarding_task:complete", "account", task.account_id, task_id=task.id,

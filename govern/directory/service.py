@@ -292,9 +292,9 @@ def depart(session: Session, actor: Actor, person: Person, source: str, why: Ite
 def decide_held_run(session: Session, actor: Actor, run_id: int, approve: bool) -> SyncRun:
     run = session.get(SyncRun, run_id)
     if run is None:
-        raise NotFound(f"sync run {run_id} does not exist")
+        raise NotFound("sync run %(run_id)s does not exist", run_id=run_id)
     if run.status != SyncStatus.HELD:
-        raise Conflict(f"sync run {run_id} is {run.status.value}, not held")
+        raise Conflict("sync run %(run_id)s is %(value)s, not held", run_id=run_id, value=run.status.value)
     run.status = SyncStatus.APPROVED if approve else SyncStatus.DISMISSED
     run.decided_by, run.decided_at = actor.id, utcnow()
     departed = 0

@@ -26,7 +26,7 @@ from govern.console.labels import (
     readable_duration,
     sync_count_label,
 )
-from govern.console.responses import refuse
+from govern.console.responses import refusal, refuse
 from govern.directory import service, tasks
 from govern.directory.models import SyncMode, SyncRun, SyncStatus
 from govern.errors import DomainError
@@ -175,7 +175,7 @@ def network_task_done(task_id: int):
     try:
         complete_task(db.session, current_actor(), task_id)
     except DomainError as error:
-        flash(error.detail, "error")
+        flash(refusal(error), "error")
         return render_template("directory/departures.html", **_departures(db.session, {})), error.status
     flash(_("Marked as done at the network."), "success")
     return redirect(url_for(".directory_departures"))

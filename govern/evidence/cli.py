@@ -21,11 +21,12 @@ def evidence() -> None:
 
 @evidence.command("export")
 @click.option("--from", "from_", required=True, metavar="DATE", help="Start of the period (UTC date or time).")
-@click.option("--to", required=True, metavar="DATE", help="End of the period (UTC, exclusive).")
+@click.option("--to", required=True, metavar="DATE",
+              help="Last day of the period, included (UTC), e.g. 2026-12-31; or an exact end time, excluded.")
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False), help="The .zip to write.")
 def export(from_: str, to: str, output: Path) -> None:
     """The reports, the period's audit events sealed by a signed checkpoint, the public keys and a manifest."""
-    since, until = moment_or_seq(from_, "--from"), moment_or_seq(to, "--to")
+    since, until = moment_or_seq(from_, "--from"), moment_or_seq(to, "--to", end_of_day=True)
     if not isinstance(since, datetime) or not isinstance(until, datetime):
         raise click.BadParameter("--from and --to take dates, e.g. 2026-01-01", param_hint="--from/--to")
     if since >= until:

@@ -49,7 +49,7 @@ def recent_exports(session: Session) -> list[EvidenceExport]:
 def get_export(session: Session, export_id: int) -> EvidenceExport:
     export = session.get(EvidenceExport, export_id)
     if export is None:
-        raise NotFound(f"evidence export {export_id} does not exist")
+        raise NotFound("evidence export %(export_id)s does not exist", export_id=export_id)
     return export
 
 

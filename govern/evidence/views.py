@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from govern import app_services
 from govern.auth.roles import Permission
 from govern.console.blueprint import ConsolePages
+from govern.console.responses import refusal
 from govern.db import utcnow
 from govern.errors import DomainError
 from govern.extensions import db
@@ -54,7 +55,7 @@ def evidence_export_start():
     try:
         export = service.request_export(db.session, current_actor(), period["from"], period["to"])
     except DomainError as error:
-        return _page(error.status, refusal=error.detail)
+        return _page(error.status, refusal=refusal(error))
     queue_export(export)
     flash(_("The evidence bundle is being prepared in the background; this page shows its progress."), "success")
     return redirect(url_for(".evidence_exports"))

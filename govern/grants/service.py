@@ -96,7 +96,7 @@ def grants_of(session: Session, filters: GrantFilter) -> list[Grant]:
 def get_grant(session: Session, grant_id: int) -> Grant:
     grant = session.get(Grant, grant_id)
     if grant is None:
-        raise NotFound(f"grant {grant_id} does not exist")
+        raise NotFound("grant %(grant_id)s does not exist", grant_id=grant_id)
     return grant
 
 
@@ -114,14 +114,14 @@ def create_grant(
     starts_at = starts_at or now
     person = session.get(Person, person_id)
     if person is None:
-        raise InvalidOperation(f"person {person_id} does not exist")
+        raise InvalidOperation("person %(person_id)s does not exist", person_id=person_id)
     if person.status != PersonStatus.ACTIVE:
-        raise InvalidOperation(f"{person.display_name} has left; a leaver cannot be granted access")
+        raise InvalidOperation("%(display_name)s has left; a leaver cannot be granted access", display_name=person.display_name)
     account = session.get(SocialAccount, account_id)
     if account is None:
-        raise InvalidOperation(f"account {account_id} does not exist")
+        raise InvalidOperation("account %(account_id)s does not exist", account_id=account_id)
     if account.status == AccountStatus.RETIRED:
-        raise InvalidOperation(f"account {account.handle} is retired")
+        raise InvalidOperation("account %(handle)s is retired", handle=account.handle)
     if not reason.strip():
         raise InvalidOperation("a reason is required")
     if expires_at is not None and expires_at <= max(starts_at, now):
@@ -136,7 +136,7 @@ def create_grant(
         )
     )
     if overlapping is not None:
-        raise Conflict(f"{person.display_name} already has the {role.value} role on {account.handle} (grant {overlapping})")
+        raise Conflict("%(display_name)s already has the %(value)s role on %(handle)s (grant %(overlapping)s)", display_name=person.display_name, value=role.value, handle=account.handle, overlapping=overlapping)
     grant = Grant(
         person=person, account=account, role=role, reason=reason.strip(), granted_by=actor.id,
         starts_at=starts_at, expires_at=expires_at,
@@ -150,7 +150,7 @@ def create_grant(
 def revoke_grant(session: Session, actor: Actor, grant_id: int, reason: str) -> Grant:
     grant = get_grant(session, grant_id)
     if grant.revoked_at is not None:
-        raise Conflict(f"grant {grant_id} was already revoked")
+        raise Conflict("grant %(grant_id)s was already revoked", grant_id=grant_id)
     if not reason.strip():
         raise InvalidOperation("a reason is required")
     grant.revoked_at = utcnow()

@@ -27,7 +27,7 @@ def _grant_on_account(session: Session, account_id: int, grant_id: int) -> Grant
     """The grant, provided it is on this account (a form posted for one account cannot revoke another's)."""
     grant = get_grant(session, grant_id)
     if grant.account_id != account_id:
-        raise NotFound(f"grant {grant_id} is not on account {account_id}")
+        raise NotFound("grant %(grant_id)s is not on account %(account_id)s", grant_id=grant_id, account_id=account_id)
     return grant
 
 

@@ -44,7 +44,7 @@ def unread_for(session: Session, person_id: int | None, limit: int = 50) -> list
 def mark_read(session: Session, actor: Actor, person_id: int | None, notification_id: int) -> Notification:
     notification = session.get(Notification, notification_id)
     if notification is None or notification.person_id != person_id:
-        raise NotFound(f"notification {notification_id} does not exist")
+        raise NotFound("notification %(notification_id)s does not exist", notification_id=notification_id)
     if notification.read_at is None:
         notification.read_at = utcnow()
         record(session, actor, "notifications:notification:read", "person", person_id, notification_id=notification_id)

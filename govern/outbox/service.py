@@ -122,7 +122,7 @@ def describe_broker_error(error: BaseException, secrets: Sequence[str] = ()) -> 
 def get_job(session: Session, job_id: str, tasks: Collection[str]) -> OutboxJob:
     job = session.scalar(select(OutboxJob).where(OutboxJob.job_id == job_id, OutboxJob.task.in_(list(tasks))))
     if job is None:
-        raise NotFound(f"job {job_id} does not exist")
+        raise NotFound("job %(job_id)s does not exist", job_id=job_id)
     return job
 
 

@@ -63,7 +63,7 @@ def list_people(session: Session, filters: PersonFilter, sort: str = "display_na
 def get_person(session: Session, person_id: int) -> Person:
     person = session.get(Person, person_id)
     if person is None:
-        raise NotFound(f"person {person_id} does not exist")
+        raise NotFound("person %(person_id)s does not exist", person_id=person_id)
     return person
 
 

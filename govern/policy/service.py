@@ -18,7 +18,7 @@ from govern.accounts.models import Network, SocialAccount
 from govern.actor import Actor
 from govern.audit.service import record
 from govern.db import utcnow
-from govern.errors import DomainError, InvalidOperation, NotFound
+from govern.errors import N_, DomainError, InvalidOperation, NotFound
 from govern.policy.engine import evaluation, packs
 from govern.policy.engine.findings import Action, Decision, Finding
 from govern.policy.exceptions import ExceptionScope, ExceptionSet, value_digest
@@ -36,6 +36,22 @@ MAX_MEDIA = 10
 class UnreadableMedia(InvalidOperation):
     title = "Unreadable attachment"
 
+    @classmethod
+    def of(cls, rejected: ImageRejected) -> UnreadableMedia:
+        """The refusal of an image the decoder rejected, worded from the rejection's reason."""
+        template = _UNREADABLE.get(rejected.reason, N_("attachment %(number)s cannot be read: %(detail)s"))
+        return cls(template, number=_attachment_number(rejected), detail=rejected.message)
+
+
+_UNREADABLE = {
+    "not_an_image": N_("attachment %(number)s is not an image in a supported format (%(detail)s)"),
+    "corrupt": N_("attachment %(number)s is damaged or incomplete (%(detail)s)"),
+}
+
+
+def _attachment_number(rejected: ImageRejected) -> int:
+    return (rejected.media_index or 0) + 1  # people count from 1
+
 
 # The settings behind each media limit, named in the refusal so an administrator knows what to raise.
 MEDIA_LIMIT_SETTINGS = {
@@ -49,10 +65,12 @@ class MediaTooLarge(DomainError):
 
     status = 413
     title = "Attachments too large"
+    message_argument = 0  # worded by the class
 
     def __init__(self, rejected: ImageRejected) -> None:
         self.limit = MEDIA_LIMIT_SETTINGS.get(rejected.limit or "", f"media_{rejected.limit}")
-        super().__init__(f"{rejected} (limit: {self.limit})")
+        super().__init__(N_("attachment %(number)s costs too much to check: %(detail)s (limit: %(limit)s)"),
+                         number=_attachment_number(rejected), detail=rejected.message, limit=self.limit)
         self.limit_value, self.media_index = rejected.limit_value, rejected.media_index
 
     def problem_members(self) -> dict[str, Any]:
@@ -98,7 +116,7 @@ class PolicyRuntime:
                         self._compiled = evaluation.compile_packs(packs.load_packs(self.packs_dir))
                     except packs.PackError as exc:
                         log.error("policy_packs_refused", error=str(exc))
-                        raise PolicyUnavailable(f"no policy is in force, so nothing can be checked or published: {exc}") from None
+                        raise PolicyUnavailable("no policy is in force, so nothing can be checked or published: %(exc)s", exc=exc) from None
         return self._compiled
 
     @property
@@ -110,7 +128,7 @@ class PolicyRuntime:
         try:
             fresh = evaluation.compile_packs(packs.load_packs(self.packs_dir))
         except packs.PackError as exc:
-            raise PacksRefused(f"{exc}; the packs in force stay") from None
+            raise PacksRefused("%(exc)s; the packs in force stay", exc=exc) from None
         with self._lock:
             self._compiled = fresh
         return fresh.version
@@ -134,14 +152,14 @@ def context_for(account: SocialAccount | None, network: str | None = None) -> ev
 def decode_media(items: list[str]) -> list[bytes]:
     """Attachments arrive base64-encoded (optionally as data: URLs)."""
     if len(items) > MAX_MEDIA:
-        raise InvalidOperation(f"at most {MAX_MEDIA} attachments per post")
+        raise InvalidOperation("at most %(MAX_MEDIA)s attachments per post", MAX_MEDIA=MAX_MEDIA)
     decoded = []
     for index, item in enumerate(items):
         payload = item.split(",", 1)[1] if item.startswith("data:") and "," in item else item
         try:
             decoded.append(base64.b64decode(payload, validate=True))
         except (binascii.Error, ValueError):
-            raise UnreadableMedia(f"attachment {index + 1} is not valid base64") from None
+            raise UnreadableMedia("attachment %(number)s is not valid base64", number=index + 1) from None
     return decoded
 
 
@@ -153,7 +171,7 @@ def evaluate(
     if account_id is not None:
         account = session.get(SocialAccount, account_id)
         if account is None:
-            raise NotFound(f"account {account_id} does not exist")
+            raise NotFound("account %(account_id)s does not exist", account_id=account_id)
     if media:
         try:
             media_detections = scan_media(media, registry_snapshot(session), company_names=runtime.company_names, text=text,
@@ -161,7 +179,7 @@ def evaluate(
         except ImageRejected as exc:
             if exc.limit in MEDIA_LIMIT_SETTINGS:
                 raise MediaTooLarge(exc) from None
-            raise UnreadableMedia(str(exc)) from None
+            raise UnreadableMedia.of(exc) from None
     else:
         media_detections = text_repost_detections(text)
     return evaluation.evaluate(runtime.compiled, text, account=context_for(account, network), media_detections=media_detections,
@@ -225,9 +243,9 @@ def update_violation(
     """Assign, resolve or mark a false positive (a false positive is what a rule's exceptions grow from)."""
     violation = session.get(PolicyViolation, violation_id)
     if violation is None:
-        raise NotFound(f"violation {violation_id} does not exist")
+        raise NotFound("violation %(violation_id)s does not exist", violation_id=violation_id)
     if violation.status in (ViolationStatus.RESOLVED, ViolationStatus.FALSE_POSITIVE):
-        raise InvalidOperation(f"violation {violation_id} is already closed ({violation.status.value})")
+        raise InvalidOperation("violation %(violation_id)s is already closed (%(value)s)", violation_id=violation_id, value=violation.status.value)
     if status is ViolationStatus.ASSIGNED and not (assignee or "").strip():
         raise InvalidOperation("say who the violation is assigned to")
     if status in (ViolationStatus.RESOLVED, ViolationStatus.FALSE_POSITIVE) and not (note or "").strip():
@@ -306,13 +324,12 @@ def add_exceptions(
         raise InvalidOperation("say why this is not a violation: the exception keeps the reason")
     violation = session.get(PolicyViolation, violation_id)
     if violation is None:
-        raise NotFound(f"violation {violation_id} does not exist")
+        raise NotFound("violation %(violation_id)s does not exist", violation_id=violation_id)
     if violation.status is ViolationStatus.RESOLVED:
-        raise ViolationWasReal(f"violation {violation_id} was resolved as a real violation; it cannot become an exception")
+        raise ViolationWasReal("violation %(violation_id)s was resolved as a real violation; it cannot become an exception", violation_id=violation_id)
     targets = _exception_targets(violation, scope)
     if not targets:
-        raise NoValueToExcept(f"violation {violation_id} holds no value govern can recognise again; "
-                               "except the rule for this account instead")
+        raise NoValueToExcept("violation %(violation_id)s holds no value govern can recognise again; except the rule for this account instead", violation_id=violation_id)
     if violation.status is not ViolationStatus.FALSE_POSITIVE:
         update_violation(session, actor, violation_id, ViolationStatus.FALSE_POSITIVE, note=reason)
     account_id = violation.account_id if scope.needs_account else None
@@ -349,9 +366,9 @@ def remove_exception(session: Session, actor: Actor, exception_id: int, reason: 
     exception = session.scalar(select(PolicyException).where(PolicyException.id == exception_id).with_for_update(
         of=PolicyException))
     if exception is None:
-        raise NotFound(f"exception {exception_id} does not exist")
+        raise NotFound("exception %(exception_id)s does not exist", exception_id=exception_id)
     if exception.removed_at is not None:
-        raise InvalidOperation(f"exception {exception_id} was already removed")
+        raise InvalidOperation("exception %(exception_id)s was already removed", exception_id=exception_id)
     exception.removed_by, exception.removed_at = actor.id, utcnow()
     exception.removal_reason = (reason or "").strip() or None
     session.flush()

@@ -391,7 +391,7 @@ def policy_exception_remove(exception_id: int):
     """The next evaluation flags what it lifted again; the exception stays listed as removed."""
     exception = db.session.get(PolicyException, exception_id)
     if exception is None:
-        raise NotFound(f"exception {exception_id} does not exist")
+        raise NotFound("exception %(exception_id)s does not exist", exception_id=exception_id)
     if exception.removed_at is not None:
         return already_done(_already_removed(exception), url_for(".policy_exceptions", **request.args))
     if not confirmed():

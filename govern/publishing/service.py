@@ -34,10 +34,12 @@ class PolicyBlocked(DomainError):
     status = 422
     title = "Blocked by policy"
     keeps_audit = True  # the refused attempt, with its findings, stays on the record
+    message_argument = 0  # worded by the class
 
     def __init__(self, decision: Decision) -> None:
         rules = ", ".join(sorted({f.rule for f in decision.findings}))
-        super().__init__(f"the policy blocks this ({rules}): " + "; ".join(f.explanation for f in decision.findings[:3]))
+        super().__init__("the policy blocks this (%(rules)s): %(explanations)s", rules=rules,
+                         explanations="; ".join(f.explanation for f in decision.findings[:3]))
         self.decision = decision
 
     def problem_members(self) -> dict[str, Any]:
@@ -136,9 +138,9 @@ def pending_approval(session: Session, approval_id: int, *, for_update: bool = T
     query = select(PublishApproval).where(PublishApproval.id == approval_id)
     approval = session.scalar(query.with_for_update(of=PublishApproval) if for_update else query)
     if approval is None:
-        raise NotFound(f"approval {approval_id} does not exist")
+        raise NotFound("approval %(approval_id)s does not exist", approval_id=approval_id)
     if approval.status is not ApprovalStatus.PENDING:
-        raise InvalidOperation(f"approval {approval_id} was already decided ({approval.status.value})")
+        raise InvalidOperation("approval %(approval_id)s was already decided (%(value)s)", approval_id=approval_id, value=approval.status.value)
     return approval
 
 

@@ -18,7 +18,7 @@ from govern.console.templating import isolate
 from govern.errors import DomainError
 from govern.extensions import db
 from govern.people.models import Person
-from govern.policy.views import MAX_NOTE, ShownFinding
+from govern.policy.views import MAX_NOTE, ShownFinding, reader_explanation
 from govern.publishing import service as publishing
 from govern.publishing.models import PublishApproval
 from govern.web.authz import requires
@@ -37,13 +37,23 @@ def publish(account_id: int):
         outcome = publishing.act(db.session, app_services.publisher(), current_actor(), current_principal().person_id,
                                  account_id, "publish", {"text": text[:5000]})
     except DomainError as error:
-        return refuse(error, account_page, account_id, failed_form="publish")
+        return refuse(error, account_page, account_id, reason=_publish_refusal, failed_form="publish")
     if outcome.awaiting_approval:
         flash(_("The policy sends this post to a governance approver first (approval %(id)s); it is not published yet.",
                 id=outcome.approval.id), "info")
         return redirect(url_for(".account", account_id=account_id))
     flash(_("Published through govern (post %(id)s).", id=outcome.result.get("id", "?")), "success")
     return redirect(url_for(".account", account_id=account_id))
+
+
+def _publish_refusal(error: DomainError) -> str:
+    """A blocked post says why in the reader's language: each finding's explanation from its pack's ar/he text."""
+    reason = refusal(error)
+    if not isinstance(error, publishing.PolicyBlocked):
+        return reason
+    findings = error.decision.document()["findings"][:3]
+    return _("The policy blocks this post, so it was not published: %(explanations)s",
+             explanations="; ".join(reader_explanation(finding) for finding in findings))
 
 
 # --- approvals ------------------------------------------------------------------------------------

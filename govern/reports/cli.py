@@ -17,8 +17,9 @@ from govern.reports.service import REPORTS
 @click.argument("name", type=click.Choice(REPORTS))
 @click.option("--format", "fmt", type=click.Choice(RENDER_FORMATS), default="pdf", show_default=True)
 @click.option("--from", "since", default=None, help="Start: YYYY-MM-DD or ISO 8601 (UTC if no offset); default 90 days before --to.")
-@click.option("--to", "until", default=None, help="End: YYYY-MM-DD (that whole day included) or ISO 8601; default now.")
-@click.option("--locale", type=click.Choice(SUPPORTED_LOCALES), default="en", show_default=True, help="Language of the PDF's headings.")
+@click.option("--to", "until", default=None, help="End: YYYY-MM-DD, that whole day included (--to 2026-12-01 covers all of 1 December), "
+                   "or an ISO 8601 date-time (that moment excluded); default now.")
+@click.option("--locale", type=click.Choice(SUPPORTED_LOCALES), default="en", show_default=True, help="Language of the PDF: its headings, column names, labels and numbers.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True,
               help="File to write ('-' for standard output).")
 @with_app
@@ -44,5 +45,6 @@ def report(name: str, fmt: str, since: str | None, until: str | None, locale: st
         for piece in pieces:
             target.write(piece)
             size += len(piece)
-    click.echo(f"{name} report ({fmt}, {size} bytes) written to {output}; audit chain head seq "
-               f"{built.chain_head.seq}", err=True)
+    first, last = period.shown()
+    click.echo(f"{name} report ({fmt}, {size} bytes, {first} to {last} UTC{', both days included' if period.whole_days else ''}) "
+               f"written to {output}; audit chain head seq {built.chain_head.seq}", err=True)

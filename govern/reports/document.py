@@ -17,6 +17,19 @@ _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 Cell = str | int | float | bool | datetime | None
 
 
+class Text(str):
+    """A builder's English sentence that keeps its message id and values, so the PDF can show it translated while
+    the CSV and the JSON keep the English text (it is a str: everything that writes a string writes it)."""
+
+    msgid: str
+    values: dict[str, Any]
+
+    def __new__(cls, msgid: str, **values: Any) -> Text:
+        made = super().__new__(cls, msgid % values if values else msgid)
+        made.msgid, made.values = msgid, values
+        return made
+
+
 class UnknownReport(NotFound):
     title = "Unknown report"
 
@@ -61,7 +74,30 @@ class Period:
         return moment is not None and self.start <= moment < self.end
 
     def as_json(self) -> dict[str, str]:
-        return {"from": self.start.isoformat(), "to": self.end.isoformat()}
+        """`to` is the end instant, not included (ISO 8601 half-open); `last_day` the last day included: the date a
+        person wrote as 'to' (to=2026-12-01 gives to 2026-12-02T00:00:00+00:00 and last_day 2026-12-01)."""
+        return {"from": self.start.isoformat(), "to": self.end.isoformat(), "last_day": self.last_day.isoformat()}
+
+    @property
+    def whole_days(self) -> bool:
+        """True when the period is whole UTC days (a 'to' date was given, or nothing finer)."""
+        return all(moment.time() == time() for moment in (self.start.astimezone(timezone.utc), self.end.astimezone(timezone.utc)))
+
+    @property
+    def last_day(self) -> date:
+        """The last day any moment of which is in the period: the 'to' date a person wrote, which is included."""
+        return (self.end.astimezone(timezone.utc) - timedelta(microseconds=1)).date()
+
+    def shown(self) -> tuple[str, str]:
+        """The first and the last moment as a person reads them, in UTC: whole days as dates, both included
+        (to=2026-12-01 shows "2026-12-01", not the exclusive end "2026-12-02 00:00")."""
+        start, end = self.start.astimezone(timezone.utc), self.end.astimezone(timezone.utc)
+        if start.time() == time():
+            first = start.date().isoformat()
+        else:
+            first = start.strftime("%Y-%m-%d %H:%M")
+        last = self.last_day.isoformat() if end.time() == time() else end.strftime("%Y-%m-%d %H:%M")
+        return first, last
 
 
 def parse_moment(text: str, name: str, *, end_of_day: bool) -> datetime:
@@ -158,6 +194,7 @@ class Chart:
     unit: str = ""
     threshold: float | None = None  # e.g. the SLA line
     threshold_label: str = ""
+    codes: str = ""  # the column whose labels name the bars (govern.reports.labels.CODES)
 
 
 @dataclass(frozen=True)
@@ -174,6 +211,8 @@ class Report:
     alerts: tuple[str, ...] = ()  # findings an auditor must not miss (e.g. leavers who still have access)
     charts: tuple[Chart, ...] = ()
     frameworks: tuple[str, ...] = ()
+    network_names: Mapping[str, str] = field(default_factory=dict)  # network key -> its display name, for the PDF
+    actor_names: Mapping[str, str] = field(default_factory=dict)  # "console_user:7" -> its display name, for the PDF
 
     def section(self, key: str) -> Section:
         for section in self.sections:

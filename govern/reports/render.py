@@ -16,8 +16,8 @@ from typing import Any
 import orjson
 
 from govern.locales import RTL_LOCALES
-from govern.reports.charts import bar_chart_svg
-from govern.reports.document import BadReportRequest, Cell, Report, Section
+from govern.reports.document import BadReportRequest, Cell, Chart, Report, Section
+from govern.reports.labels import Presenter
 
 RENDER_FORMATS = ("csv", "json", "pdf")
 REPORT_FORMATS_STREAMED = ("csv", "json")  # every row written; the PDF shows the first PDF_ROWS
@@ -69,7 +69,7 @@ def _chunked(pieces: Iterable[str]) -> Iterator[bytes]:
 
 def filename(report: Report, fmt: str) -> str:
     day = "%Y%m%d"
-    return f"govern-{report.name}-{report.period.start.strftime(day)}-{report.period.end.strftime(day)}.{fmt}"
+    return f"govern-{report.name}-{report.period.start.strftime(day)}-{report.period.last_day.strftime(day)}.{fmt}"
 
 
 # --- JSON -----------------------------------------------------------------------------------------
@@ -170,7 +170,8 @@ def _csv_pieces(report: Report, on_rows: RowsWritten | None) -> Iterator[str]:
     writer = csv.writer(out, lineterminator="\r\n")
     metadata: list[tuple[str, Any]] = [
         ("report", report.name), ("title", report.title), ("period_from", document["period"]["from"]),
-        ("period_to", document["period"]["to"]), ("generated_at", document["generated_at"]),
+        ("period_to", document["period"]["to"]), ("period_last_day", document["period"]["last_day"]),
+        ("generated_at", document["generated_at"]),
         ("chain_head_seq", report.chain_head.seq), ("chain_head_hash", report.chain_head.hash),
     ]
     checkpoint = document["checkpoint"] or {}
@@ -240,33 +241,33 @@ def _translator(locale: str):
     return translate
 
 
-def _pdf_value(value: Cell) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M UTC")
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}" if abs(value) < 1e6 else f"{value:.0f}"
-    return str(value)
+def _table_size(section: Section) -> str:
+    """A smaller type for a table with many columns, so that every column fits the page's width."""
+    columns = len(section.columns)
+    return "wide" if columns > 14 else "medium" if columns > 9 else "narrow"
+
+
+def chart_rows(chart: Chart, present: Presenter) -> list[tuple[str, str, float]]:
+    """A chart's bars as (label, value, length in % of the longest): drawn as an HTML table, which WeasyPrint lays out
+    right to left and shapes (its SVG text is neither), and which is the chart's own data table."""
+    biggest = max([value for _label, value in chart.bars] + [chart.threshold or 0]) or 1
+    return [(present.chart_bar(chart.codes, label), present.number(value), round(100 * value / biggest, 1))
+            for label, value in chart.bars]
 
 
 def report_html(report: Report, locale: str = "en") -> str:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-    environment.filters["cell"] = _pdf_value
+    translate = _translator(locale)
+    present = Presenter(locale, translate, report.network_names, report.actor_names)
     template = environment.get_template("report.html")
-    charts = [bar_chart_svg(chart) for chart in report.charts]
+    charts = [(present.text(chart.title), chart_rows(chart, present),
+               present.text(chart.threshold_label) if chart.threshold is not None else "") for chart in report.charts]
     tables = [pdf_table(section) for section in report.sections]
     return template.render(report=report, locale=locale, direction="rtl" if locale in RTL_LOCALES else "ltr",
-                           charts=charts, tables=tables, _=_translator(locale), number=_number,
-                           humanise=lambda key: key.replace("_", " ").capitalize())
-
-
-def _number(value: int) -> str:
-    return f"{value:,}"
+                           charts=charts, tables=tables, _=translate, present=present, number=present.number,
+                           period=report.period.shown(), whole_days=report.period.whole_days, table_size=_table_size)
 
 
 def pdf_table(section: Section, limit: int = PDF_ROWS) -> tuple[Section, list[tuple[Cell, ...]], int]:

@@ -32,14 +32,15 @@ class PeriodEdge(fields.String):
 
 
 class ReportQuerySchema(Schema):
-    format = fields.String(load_default="json", validate=validate.OneOf(RENDER_FORMATS),
-                           metadata={"description": "csv, json or pdf"})
+    # Checked where the file is made (render.check_format): an unknown format is a 400 problem, not a field error.
+    format = fields.String(load_default="json", validate=validate.Length(max=16),
+                           metadata={"description": "csv, json or pdf; any other is refused with 400", "enum": list(RENDER_FORMATS)})
     from_ = PeriodEdge(end_of_day=False, data_key="from", load_default=None,
                        metadata={"description": "Start: YYYY-MM-DD or ISO 8601 date-time (UTC if no offset), years 1970 to 2199; default 90 days before 'to'"})
     to = PeriodEdge(end_of_day=True, load_default=None,
-                    metadata={"description": "End: YYYY-MM-DD (that whole day included) or ISO 8601 date-time, years 1970 to 2199; default now"})
+                    metadata={"description": "End: YYYY-MM-DD, that whole day included (to=2026-12-01 covers all of 1 December), or an ISO 8601 date-time, that moment excluded; years 1970 to 2199; default now"})
     locale = fields.String(load_default="en", validate=validate.OneOf(SUPPORTED_LOCALES),
-                           metadata={"description": "Language of the PDF's headings"})
+                           metadata={"description": "Language of the PDF: its headings, column names, labels and numbers"})
 
     @validates_schema
     def _ordered(self, data, **kwargs):

@@ -8,7 +8,9 @@ from datetime import datetime, timezone
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from govern.accounts.models import Network
 from govern.audit.models import AuditChainHead, AuditCheckpoint
+from govern.auth.models import ConsoleUser
 from govern.reports.builders import access, accounts, credentials, leavers, policy, reviews
 from govern.reports.document import (
     BadReportRequest,
@@ -70,4 +72,7 @@ def build_report(session: Session, name: str, period: Period, settings) -> Repor
         name=name, title=parts.title, period=period, generated_at=datetime.now(timezone.utc), basis=tuple(parts.basis),
         chain_head=head, checkpoint=checkpoint, summary=dict(parts.summary), sections=tuple(parts.sections),
         alerts=tuple(parts.alerts), charts=tuple(parts.charts), frameworks=tuple(parts.frameworks),
+        network_names={key: name for key, name in session.execute(select(Network.key, Network.display_name))},
+        actor_names={f"console_user:{user_id}": name
+                     for user_id, name in session.execute(select(ConsoleUser.id, ConsoleUser.display_name))},
     )

@@ -12,6 +12,7 @@ from marshmallow import ValidationError
 from govern.auth.roles import Permission
 from govern.console.labels import N_
 from govern.console.blueprint import ConsolePages
+from govern.console.templating import isolate
 from govern.reports.document import Period
 from govern.reports.render import RENDER_FORMATS
 from govern.reports.schemas import ReportQuerySchema
@@ -47,13 +48,13 @@ def _period(args: Mapping[str, str]) -> tuple[Period | None, dict[str, str]]:
     return Period.between(values.get("from_"), values.get("to")), {}
 
 
-def _reports_page(status: int = 200):
+def _reports_page(status: int = 200, refusal: str | None = None):
     since, until = request.args.get("from", "").strip(), request.args.get("to", "").strip()
     period, errors = _period(request.args)
     page = render_template("reports/reports.html", reports=REPORTS, texts=REPORT_TEXTS, formats=RENDER_FORMATS,
                            since=since, until=until, period=period, errors=errors,
-                           link_args={key: value for key, value in (("from", since), ("to", until)) if value}, refusal=None,
-                           locale=str(get_locale()))
+                           link_args={key: value for key, value in (("from", since), ("to", until)) if value},
+                           refusal=refusal, locale=str(get_locale()))
     return page, 422 if errors else status
 
 
@@ -63,15 +64,24 @@ def reports():
     return _reports_page()
 
 
+def _refusal(name: str, fmt: str) -> tuple[int, str] | None:
+    """Why the console will not build this file (a 404 or 400 on the reports page, in the reader's language)."""
+    if name not in REPORTS:
+        return 404, _("There is no report named “%(name)s”. Choose one of the reports below.", name=isolate(name[:60]))
+    if fmt not in RENDER_FORMATS:
+        return 400, _("Reports come as CSV, JSON or PDF, not “%(format)s”. Choose one of the links below.", format=isolate(fmt[:40]))
+    return None
+
+
 @routes.get("/reports/<name>/download")
 @requires(Permission.REPORTS_READ)
 def report_file(name: str):
-    period, errors = _period(request.args)
-    if errors:
-        return _reports_page()
     fmt = request.args.get("format", "pdf")
-    query = {"from_": period.start, "to": period.end, "format": fmt if fmt in RENDER_FORMATS else "pdf",
-             "locale": str(get_locale())}
+    period, errors = _period(request.args)
+    refused = _refusal(name, fmt)
+    if errors or refused:
+        return _reports_page(*(refused or (200, None)))
+    query = {"from_": period.start, "to": period.end, "format": fmt, "locale": str(get_locale())}
     return report_download(name, query)
 
 

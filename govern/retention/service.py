@@ -101,19 +101,19 @@ def _serialise_with_purge(session: Session) -> None:
 def _clean_reason(reason: str | None) -> str:
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON_LENGTH:
-        raise InvalidOperation(f"a reason of at least {MIN_REASON_LENGTH} characters is required")
+        raise InvalidOperation("a reason of at least %(MIN_REASON_LENGTH)s characters is required", MIN_REASON_LENGTH=MIN_REASON_LENGTH)
     if len(reason) > MAX_REASON_LENGTH:
-        raise InvalidOperation(f"the reason is longer than {MAX_REASON_LENGTH} characters")
+        raise InvalidOperation("the reason is longer than %(MAX_REASON_LENGTH)s characters", MAX_REASON_LENGTH=MAX_REASON_LENGTH)
     return reason
 
 
 def _clean_kinds(kinds: list[str] | tuple[str, ...]) -> list[str]:
     cleaned = list(dict.fromkeys(kind.strip() for kind in kinds if kind and kind.strip()))
     if not cleaned:
-        raise InvalidOperation(f"name at least one data kind (or {ALL_KINDS!r} for all): {', '.join(KNOWN_KINDS)}")
+        raise InvalidOperation("name at least one data kind (or %(ALL_KINDS)s for all): %(value)s", ALL_KINDS=f"{ALL_KINDS!r}", value=', '.join(KNOWN_KINDS))
     unknown = [kind for kind in cleaned if kind != ALL_KINDS and kind not in KINDS]
     if unknown:
-        raise InvalidOperation(f"unknown data kinds {', '.join(unknown)}; known: {', '.join(KNOWN_KINDS)} or {ALL_KINDS!r} for all")
+        raise InvalidOperation("unknown data kinds %(value)s; known: %(value2)s or %(ALL_KINDS)s for all", value=', '.join(unknown), value2=', '.join(KNOWN_KINDS), ALL_KINDS=f"{ALL_KINDS!r}")
     return [ALL_KINDS] if ALL_KINDS in cleaned else cleaned
 
 
@@ -122,7 +122,7 @@ def place_hold(session: Session, actor: Actor, name: str, kinds: list[str] | tup
     """Stop retention from deleting the named kinds until the hold is released."""
     name = (name or "").strip()
     if not name or len(name) > MAX_NAME_LENGTH:
-        raise InvalidOperation(f"a hold needs a name of 1 to {MAX_NAME_LENGTH} characters")
+        raise InvalidOperation("a hold needs a name of 1 to %(MAX_NAME_LENGTH)s characters", MAX_NAME_LENGTH=MAX_NAME_LENGTH)
     hold = LegalHold(name=name, data_kinds=_clean_kinds(kinds), reason=_clean_reason(reason), placed_by=actor.id,
                      placed_at=now or utcnow())
     _serialise_with_purge(session)
@@ -138,9 +138,9 @@ def release_hold(session: Session, actor: Actor, hold_id: int, reason: str, now:
     reason = _clean_reason(reason)
     hold = session.scalar(select(LegalHold).where(LegalHold.id == hold_id).with_for_update())
     if hold is None:
-        raise NotFound(f"legal hold {hold_id} does not exist")
+        raise NotFound("legal hold %(hold_id)s does not exist", hold_id=hold_id)
     if hold.released_at is not None:
-        raise Conflict(f"legal hold {hold_id} was already released on {hold.released_at.isoformat()} by {hold.released_by}")
+        raise Conflict("legal hold %(hold_id)s was already released on %(value)s by %(released_by)s", hold_id=hold_id, value=hold.released_at.isoformat(), released_by=hold.released_by)
     hold.released_by, hold.released_at = actor.id, now or utcnow()
     session.flush()
     record(session, actor, "retention:legal_hold:release", "legal_hold", hold.id,

@@ -7,6 +7,7 @@ from govern.errors import DomainError
 
 class ScimError(DomainError):
     scim_type: str | None = None
+    shown_to_people = False  # only identity providers read these
 
 
 class InvalidSyntax(ScimError):

@@ -30,6 +30,8 @@ class ProblemSchema(Schema):
     instance = fields.String(metadata={"description": "The request path."})
     request_id = fields.String(allow_none=True, metadata={"description": "Also in X-Request-ID and the server log."})
     errors = fields.Dict(metadata={"description": "validation-error only: field name -> messages."})
+    code = fields.String(metadata={"description": "A service refusal's stable code (e.g. `account_retired`): "
+                                                  "what a client branches on; `detail` is English prose for people."})
 
 
 class BoundedIntConverter(IntegerConverter):

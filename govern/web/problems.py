@@ -6,6 +6,7 @@ from typing import Any
 
 import structlog
 from flask import Flask, Response, g, json, make_response, render_template, request
+from flask_babel import gettext
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -96,7 +97,8 @@ def register_error_handlers(app: Flask) -> None:
         if wants_scim_error():
             return scim_error(exc.status, exc.detail, getattr(exc, "scim_type", None))
         kind = type(exc).__name__.lower()
-        response = make_response(error_response(exc.status, exc.title, exc.detail, kind, **exc.problem_members()))
+        detail = exc.detail if wants_problem_json() else exc.worded(gettext)
+        response = make_response(error_response(exc.status, exc.title, detail, kind, code=exc.code, **exc.problem_members()))
         if getattr(exc, "retry_after", None):  # a rate limit says when to come back (RFC 9110, 10.2.3)
             response.headers["Retry-After"] = str(exc.retry_after)
         return response

@@ -41,6 +41,23 @@ def test_token_create_refuses_a_leaver_and_the_reviewer_role(cli_env):
     assert revoked.exit_code == 0 and "revoked" in revoked.output
 
 
+def test_token_create_can_give_the_token_an_end(cli_env):
+    from datetime import timedelta
+
+    from govern import create_app
+    from govern.auth.models import ApiClient
+    from govern.db import utcnow
+    from govern.extensions import db
+
+    assert run("db", "upgrade").exit_code == 0
+    assert run("token", "create", "--name", "ends", "--role", "it", "--expires-in-days", "30").exit_code == 0
+    assert run("token", "create", "--name", "lasts", "--role", "it").exit_code == 0
+    assert run("token", "create", "--name", "bad", "--role", "it", "--expires-in-days", "0").exit_code == 2
+    with create_app().app_context():
+        ends = {client.name: client.expires_at for client in db.session.query(ApiClient)}
+    assert timedelta(days=29) < ends["ends"] - utcnow() <= timedelta(days=30) and ends["lasts"] is None and "bad" not in ends
+
+
 def test_sign_out_everywhere_ends_the_users_sessions(cli_env):
     from govern import create_app
     from govern.auth.models import ConsoleSession, ConsoleUser

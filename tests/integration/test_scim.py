@@ -384,11 +384,14 @@ def test_scim_token_create_mints_a_provisioning_only_token(scratch_postgres, tmp
         assert result.exit_code == 0, result.output
         token = result.stdout.strip().splitlines()[-1]
         assert token.startswith("gov_")
+        ending = runner.invoke(main, ["scim", "token", "create", "--name", "entra", "--expires-in-days", "365"])
+        assert ending.exit_code == 0, ending.output
         engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
         with engine.connect() as connection:
-            row = connection.execute(sa.text("SELECT role, token_hash FROM api_clients WHERE name = 'okta'")).one()
+            row = connection.execute(sa.text("SELECT role, token_hash, expires_at FROM api_clients WHERE name = 'okta'")).one()
+            ends = connection.execute(sa.text("SELECT expires_at FROM api_clients WHERE name = 'entra'")).scalar_one()
         engine.dispose()
-        assert row.role == "scim" and token not in row.token_hash
+        assert row.role == "scim" and token not in row.token_hash and row.expires_at is None and ends is not None
         console = runner.invoke(main, ["console", "create-user", "--email", "a@b.c", "--name", "A", "--role", "scim"])
         assert console.exit_code != 0 and "scim" in console.output
     finally:

@@ -49,7 +49,7 @@ def _expiry_actor(actor: Actor) -> Actor:
 def get_checkout(session: Session, checkout_id: int) -> Checkout:
     checkout = session.get(Checkout, checkout_id)
     if checkout is None:
-        raise NotFound(f"checkout {checkout_id} does not exist")
+        raise NotFound("checkout %(checkout_id)s does not exist", checkout_id=checkout_id)
     return checkout
 
 
@@ -74,19 +74,19 @@ def request_checkout(
     credential = get_credential(session, account_id)
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON_LENGTH:
-        raise InvalidOperation(f"say why the password is needed (at least {MIN_REASON_LENGTH} characters)")
+        raise InvalidOperation("say why the password is needed (at least %(MIN_REASON_LENGTH)s characters)", MIN_REASON_LENGTH=MIN_REASON_LENGTH)
     if not MIN_WINDOW_MINUTES <= window_minutes <= MAX_WINDOW_MINUTES:
-        raise InvalidOperation(f"a checkout lasts {MIN_WINDOW_MINUTES} to {MAX_WINDOW_MINUTES} minutes")
+        raise InvalidOperation("a checkout lasts %(MIN_WINDOW_MINUTES)s to %(MAX_WINDOW_MINUTES)s minutes", MIN_WINDOW_MINUTES=MIN_WINDOW_MINUTES, MAX_WINDOW_MINUTES=MAX_WINDOW_MINUTES)
     grant = grant_or_refuse(session, person_id, credential.account, Capability.CHECKOUT_PASSWORD, "checking out the password")
     if not credential.has_password:
-        raise InvalidOperation(f"{credential.account.handle} has no password stored")
+        raise InvalidOperation("%(handle)s has no password stored", handle=credential.account.handle)
     now = utcnow()
     _close_expired_for_account(session, actor, account_id, now)
     already = session.scalar(select(Checkout.id).where(
         Checkout.account_id == account_id, Checkout.requester_person_id == grant.person_id, Checkout.ended_at.is_(None),
     ))
     if already is not None:
-        raise Conflict(f"checkout {already} for this account is still open; check it in or have it denied first")
+        raise Conflict("checkout %(already)s for this account is still open; check it in or have it denied first", already=already)
     checkout = Checkout(
         credential_id=credential.id, account_id=account_id, requested_by=actor.id, requester_person_id=grant.person_id,
         reason=reason, requested_at=now, window_minutes=window_minutes,
@@ -100,11 +100,10 @@ def request_checkout(
 
 def _approver_or_refuse(session: Session, checkout: Checkout, person_id: int | None, role: Role, doing: str) -> Person:
     if role not in APPROVER_ROLES:
-        raise AccessDenied(f"{doing} needs the governance or admin role; yours is {role.value}")
+        raise AccessDenied("%(doing)s needs the governance or admin role; yours is %(value)s", doing=doing, value=role.value)
     person = person_or_refuse(session, person_id, doing)
     if person.id == checkout.requester_person_id:
-        raise AccessDenied(f"{doing} needs a second person; you cannot approve or deny your own checkout"
-                           " (to withdraw your own request, check it in)")
+        raise AccessDenied("%(doing)s needs a second person; you cannot approve or deny your own checkout (to withdraw your own request, check it in)", doing=doing)
     return person
 
 
@@ -113,12 +112,11 @@ def approve_checkout(session: Session, actor: Actor, person_id: int | None, role
     checkout = get_checkout(session, checkout_id)
     approver = _approver_or_refuse(session, checkout, person_id, role, "approving a checkout")
     if checkout.ended_reason is not None:
-        raise Conflict(f"checkout {checkout.id} has ended ({checkout.ended_reason.value})")
+        raise Conflict("checkout %(id)s has ended (%(value)s)", id=checkout.id, value=checkout.ended_reason.value)
     if checkout.approved_at is not None:
-        raise Conflict(f"checkout {checkout.id} is already approved")
+        raise Conflict("checkout %(id)s is already approved", id=checkout.id)
     if current_grant(session, checkout.requester_person_id, checkout.account_id, Capability.CHECKOUT_PASSWORD) is None:
-        raise InvalidOperation(f"the requester no longer holds {grant_needed(Capability.CHECKOUT_PASSWORD)} on the account; "
-                               "deny the checkout")
+        raise InvalidOperation("the requester no longer holds %(CHECKOUT_PASSWORD)s on the account; deny the checkout", CHECKOUT_PASSWORD=grant_needed(Capability.CHECKOUT_PASSWORD))
     now = utcnow()
     checkout.approved_by, checkout.approver_person_id, checkout.approved_at = actor.id, approver.id, now
     checkout.starts_at, checkout.ends_at = now, now + timedelta(minutes=checkout.window_minutes)
@@ -136,7 +134,7 @@ def deny_checkout(session: Session, actor: Actor, person_id: int | None, role: R
     if checkout.ended_reason is None and checkout.state_at(now) == CheckoutEnd.EXPIRED.value:
         end_checkout(session, _expiry_actor(actor), checkout, CheckoutEnd.EXPIRED, now)
     if checkout.ended_reason is not None:
-        raise CheckoutNotActive(f"checkout {checkout.id} has already ended ({checkout.ended_reason.value})")
+        raise CheckoutNotActive("checkout %(id)s has already ended (%(value)s)", id=checkout.id, value=checkout.ended_reason.value)
     end_checkout(session, actor, checkout, CheckoutEnd.DENIED, now, note=reason.strip())
     return checkout
 
@@ -149,19 +147,19 @@ def reveal_password(
     if person_id is None or person_id != checkout.requester_person_id:
         record(session, actor, "credentials:password:reveal_refused", "account", checkout.account_id,
                checkout_id=checkout.id, person_id=person_id)
-        raise RevealRefused(f"only the person who requested checkout {checkout.id} may reveal its password")
+        raise RevealRefused("only the person who requested checkout %(id)s may reveal its password", id=checkout.id)
     now = utcnow()
     state = checkout.state_at(now)
     if state == "pending":
-        raise CheckoutNotActive(f"checkout {checkout.id} is waiting for a second person to approve it")
+        raise CheckoutNotActive("checkout %(id)s is waiting for a second person to approve it", id=checkout.id)
     if state == CheckoutEnd.EXPIRED.value and checkout.ended_reason is None:
         end_checkout(session, _expiry_actor(actor), checkout, CheckoutEnd.EXPIRED, now)
     if state != "active":
-        raise CheckoutNotActive(f"checkout {checkout.id} has ended ({state}); request a new one")
+        raise CheckoutNotActive("checkout %(id)s has ended (%(state)s); request a new one", id=checkout.id, state=state)
     credential = checkout.credential
     grant_or_refuse(session, person_id, credential.account, Capability.CHECKOUT_PASSWORD, "revealing the password")
     if not credential.has_password:
-        raise InvalidOperation(f"{credential.account.handle} has no password stored")
+        raise InvalidOperation("%(handle)s has no password stored", handle=credential.account.handle)
     password = read_secrets(store, credential).data["password"]
     checkout.revealed_at = now
     session.flush()
@@ -174,11 +172,11 @@ def check_in(session: Session, actor: Actor, person_id: int | None, checkout_id:
     """The requester is done: an open window closes (a pending request is cancelled)."""
     checkout = get_checkout(session, checkout_id)
     if person_id is None or person_id != checkout.requester_person_id:
-        raise AccessDenied(f"only the person who requested checkout {checkout.id} may check it in")
+        raise AccessDenied("only the person who requested checkout %(id)s may check it in", id=checkout.id)
     now = utcnow()
     state = checkout.state_at(now)
     if checkout.ended_reason is not None:
-        raise Conflict(f"checkout {checkout.id} has already ended ({state})")
+        raise Conflict("checkout %(id)s has already ended (%(state)s)", id=checkout.id, state=state)
     if state == CheckoutEnd.EXPIRED.value:
         end_checkout(session, _expiry_actor(actor), checkout, CheckoutEnd.EXPIRED, now)
     else:

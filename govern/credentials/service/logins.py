@@ -39,17 +39,17 @@ def get_credential(session: Session, account_id: int) -> LegacyCredential:
     credential = session.scalar(select(LegacyCredential).where(LegacyCredential.account_id == account_id))
     if credential is None:
         if session.get(SocialAccount, account_id) is None:
-            raise NotFound(f"account {account_id} does not exist")
-        raise NotFound(f"account {account_id} has no legacy credentials")
+            raise NotFound("account %(account_id)s does not exist", account_id=account_id)
+        raise NotFound("account %(account_id)s has no legacy credentials", account_id=account_id)
     return credential
 
 
 def person_or_refuse(session: Session, person_id: int | None, doing: str) -> Person:
     person = session.get(Person, person_id) if person_id is not None else None
     if person is None:
-        raise AccessDenied(f"{doing} is done by a person; this caller is not linked to one (link the token with --person-email)")
+        raise AccessDenied("%(doing)s is done by a person; this caller is not linked to one (link the token with --person-email)", doing=doing)
     if person.status != PersonStatus.ACTIVE:
-        raise AccessDenied(f"{person.display_name} is no longer an active person")
+        raise AccessDenied("%(display_name)s is no longer an active person", display_name=person.display_name)
     return person
 
 
@@ -57,10 +57,10 @@ def grant_or_refuse(session: Session, person_id: int | None, account: SocialAcco
                      doing: str) -> Grant:
     person = person_or_refuse(session, person_id, doing)
     if account.status == AccountStatus.RETIRED:
-        raise InvalidOperation(f"account {account.handle} is retired")
+        raise InvalidOperation("account %(handle)s is retired", handle=account.handle)
     grant = current_grant(session, person.id, account.id, capability)
     if grant is None:
-        raise AccessDenied(f"{no_grant(person, account, doing)} (needs {grant_needed(capability)})")
+        raise AccessDenied("%(person)s (needs %(capability)s)", person=no_grant(person, account, doing), capability=grant_needed(capability))
     return grant
 
 
@@ -76,7 +76,7 @@ def normalise_totp_seed(seed: SecretValue) -> SecretValue:
     """Seeds are shown grouped and in lower case ('abcd efgh ...'); store the canonical base32 form."""
     canonical = "".join(seed.reveal().split()).upper().rstrip("=")
     if len(canonical) < MIN_SEED_LENGTH:
-        raise InvalidOperation(f"the TOTP seed is too short (at least {MIN_SEED_LENGTH} base32 characters)")
+        raise InvalidOperation("the TOTP seed is too short (at least %(MIN_SEED_LENGTH)s base32 characters)", MIN_SEED_LENGTH=MIN_SEED_LENGTH)
     try:
         _totp(canonical)
     except (binascii.Error, ValueError):
@@ -91,9 +91,9 @@ def store_credentials(
     """Write the password and/or seed (check-and-set); what is not given is kept. A new password is a rotation."""
     account = session.get(SocialAccount, account_id)
     if account is None:
-        raise NotFound(f"account {account_id} does not exist")
+        raise NotFound("account %(account_id)s does not exist", account_id=account_id)
     if account.status == AccountStatus.RETIRED:
-        raise InvalidOperation(f"account {account.handle} is retired")
+        raise InvalidOperation("account %(handle)s is retired", handle=account.handle)
     credential = session.scalar(select(LegacyCredential).where(LegacyCredential.account_id == account_id))
     username = username.strip() if username else None
     if credential is None and not username:
@@ -135,7 +135,7 @@ def read_secrets(store: SecretStore, credential: LegacyCredential):
         return _guard_store(store.read, credential.store_path, credential.store_version)
     except SecretNotFound:
         raise Conflict(
-            f"the secret store no longer holds version {credential.store_version} of this account's credentials; store them again"
+            "the secret store no longer holds version %(store_version)s of this account's credentials; store them again", store_version=credential.store_version
         ) from None
 
 
@@ -163,7 +163,7 @@ def totp_code(session: Session, store: SecretStore, actor: Actor, person_id: int
     credential = get_credential(session, account_id)
     grant = grant_or_refuse(session, person_id, credential.account, Capability.USE_TOTP, "generating a TOTP code")
     if not credential.has_totp:
-        raise InvalidOperation(f"{credential.account.handle} has no TOTP seed stored")
+        raise InvalidOperation("%(handle)s has no TOTP seed stored", handle=credential.account.handle)
     totp = _totp(read_secrets(store, credential).data["totp_seed"].reveal())
     now = time.time()
     code, valid_for = totp.generate(now).decode(), int(TOTP_STEP - now % TOTP_STEP)

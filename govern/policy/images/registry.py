@@ -37,7 +37,7 @@ def register_image(
     try:
         status = RightsStatus(status)
     except ValueError:
-        raise InvalidOperation(f"status must be one of {', '.join(s.value for s in RightsStatus)}, not {status!r}") from None
+        raise InvalidOperation("status must be one of %(value)s, not %(status)s", value=', '.join(s.value for s in RightsStatus), status=f"{status!r}") from None
     licensor = (licensor or "").strip() or None
     license_ref = (license_ref or "").strip() or None
     if status is RightsStatus.LICENSED and not (licensor or license_ref):
@@ -45,16 +45,15 @@ def register_image(
     try:
         facts = fingerprint(image_bytes, limits)
     except ImageRejected as exc:
-        raise InvalidOperation(f"the image was not registered: {exc.message}") from None
+        raise InvalidOperation("the image was not registered: %(message)s", message=exc.message) from None
 
     existing = session.scalar(select(RegisteredImage).where(RegisteredImage.sha256 == facts.sha256))
     if existing is not None:
-        raise Conflict(f"this image is already registered as #{existing.id} '{existing.label}' ({existing.status.value})")
+        raise Conflict("this image is already registered as #%(id)s '%(label)s' (%(value)s)", id=existing.id, label=existing.label, value=existing.status.value)
     lookalike = registry_snapshot(session).nearest(facts)
     if lookalike is not None and lookalike.image.status is not status:
         raise Conflict(
-            f"this image looks like #{lookalike.image.id} '{lookalike.image.label}', registered as "
-            f"{lookalike.image.status.value}; remove that entry first"
+            "this image looks like #%(id)s '%(label)s', registered as %(value)s; remove that entry first", id=lookalike.image.id, label=lookalike.image.label, value=lookalike.image.status.value
         )
 
     image = RegisteredImage(

@@ -11,7 +11,7 @@ from govern.accounts.models import Network, SocialAccount
 from govern.grants.models import Grant
 from govern.people.models import Person, PersonStatus
 from govern.reports.builders.common import plain, review_models, streamed
-from govern.reports.document import Chart, Period, ReportParts, Section
+from govern.reports.document import Chart, Period, ReportParts, Section, Text
 
 NOT_IN_DIRECTORY = "people_with_access_not_in_directory"
 
@@ -67,8 +67,8 @@ def build(session: Session, period: Period, settings) -> ReportParts:
     }
     alerts = []
     if people_gone:
-        alerts.append(f"{people_gone} people no longer in the directory still have access ({stale_grants} grants): "
-                      "revoke them now; this figure must be zero.")
+        alerts.append(Text("%(people)s people no longer in the directory still have access (%(grants)s grants): "
+                           "revoke them now; this figure must be zero.", people=people_gone, grants=stale_grants))
     by_role = sorted((plain(role), int(count)) for role, count in session.execute(
         select(Grant.role, func.count()).where(effective).group_by(Grant.role)))
     sections = [Section.streamed("grants", "Effective grants", [
@@ -81,13 +81,13 @@ def build(session: Session, period: Period, settings) -> ReportParts:
         ("network", "Network"), ("account", "Account"), ("role", "Role"),
     ], stale_grants, streamed(session, stale_query), rtl=("person", "account"), note="Must be empty."))
     basis = [
-        f"grants (table grants) in effect at {period.end.isoformat()}: not revoked, started, not expired",
-        "people (table people) for names and directory status; social_accounts and networks for the accounts",
-        "access reviews (table review_items): the latest 'certified' decision per grant"
-        if reviewed is not None else "access reviews: not installed, so 'last reviewed' is empty",
+        Text("grants (table grants) in effect at %(moment)s: not revoked, started, not expired", moment=period.end.isoformat()),
+        Text("people (table people) for names and directory status; social_accounts and networks for the accounts"),
+        Text("access reviews (table review_items): the latest 'certified' decision per grant")
+        if reviewed is not None else Text("access reviews: not installed, so 'last reviewed' is empty"),
     ]
     return ReportParts(
         title="Access report", basis=basis, summary=summary, sections=sections, alerts=alerts,
-        charts=[Chart("Effective grants by role", tuple(by_role), unit="grants")],
+        charts=[Chart("Effective grants by role", tuple(by_role), unit="grants", codes="role")],
         frameworks=["SOC 2 CC6.1, CC6.2, CC6.3", "ISO 27001 A.5.15, A.5.18", "NIST 800-53 AC-2"],
     )

@@ -14,7 +14,7 @@ from govern.broker.models import AccountConnection, ConnectionHealth
 from govern.credentials.models import LegacyCredential
 from govern.people.models import Person, PersonStatus
 from govern.policy.workflow_models import PolicyViolation, ViolationStatus
-from govern.reports.document import Chart, Period, ReportParts, Section
+from govern.reports.document import Chart, Period, ReportParts, Section, Text
 
 EXPIRY_HORIZON = timedelta(days=14)
 HEALTH_POINTS = {ConnectionHealth.HEALTHY: 0, ConnectionHealth.EXPIRING: 1, ConnectionHealth.NEEDS_RECONNECT: 2,
@@ -112,7 +112,7 @@ def build(session: Session, period: Period, settings) -> ReportParts:
         "open_violations": sum(violations[a.id] for a in accounts),
         "high_risk_accounts": bands["high"],
     }
-    alerts = [f"{bands['high']} accounts score high risk (4 or more)."] if bands["high"] else []
+    alerts = [Text("%(count)s accounts score high risk (4 or more).", count=bands["high"])] if bands["high"] else []
     section = Section.of("accounts", "Account inventory", [
         ("account_id", "Account"), ("network", "Network"), ("handle", "Handle"), ("display_name", "Name"),
         ("business_unit", "Business unit"), ("owner", "Owner"), ("owner_status", "Owner status"), ("status", "Status"),
@@ -122,13 +122,13 @@ def build(session: Session, period: Period, settings) -> ReportParts:
         ("risk_score", "Risk score"), ("risk_band", "Risk"),
     ], rows, rtl=("handle", "display_name", "business_unit", "owner", "connector"))
     basis = [
-        "social_accounts, networks and people (owners) as they are now",
-        "account_connections: health, token expiry, connector",
-        "policy_violations still open or assigned; legacy_credentials due for rotation",
-        f"audit events broker:action:* before {moment.isoformat()} for the last activity",
+        Text("social_accounts, networks and people (owners) as they are now"),
+        Text("account_connections: health, token expiry, connector"),
+        Text("policy_violations still open or assigned; legacy_credentials due for rotation"),
+        Text("audit events broker:action:* before %(moment)s for the last activity", moment=moment.isoformat()),
     ]
     return ReportParts(
         title="Accounts report", basis=basis, summary=summary, sections=[section], alerts=alerts,
-        charts=[Chart("Accounts by risk", tuple((name, bands[name]) for name in BANDS), unit="accounts")],
+        charts=[Chart("Accounts by risk", tuple((name, bands[name]) for name in BANDS), unit="accounts", codes="risk_band")],
         frameworks=["SOC 2 CC6.1", "ISO 27001 A.5.15", "NIST 800-53 AC-2"],
     )

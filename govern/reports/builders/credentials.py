@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from govern.broker.models import WrappedHandoff
 from govern.credentials.models import Checkout, LegacyCredential
-from govern.reports.document import Chart, Period, ReportParts, Section
+from govern.reports.document import Chart, Period, ReportParts, Section, Text
 
 
 def handoff_state(handoff: WrappedHandoff, moment: datetime) -> str:
@@ -44,7 +44,7 @@ def build(session: Session, period: Period, settings) -> ReportParts:
         "rotations_due": sum(1 for c in credentials if c.rotate_now),
         "rotations_done": sum(1 for c in credentials if period.contains(c.last_rotated_at)),
     }
-    alerts = [f"{summary['rotations_due']} passwords are due for rotation."] if summary["rotations_due"] else []
+    alerts = [Text("%(count)s passwords are due for rotation.", count=summary["rotations_due"])] if summary["rotations_due"] else []
 
     def account(checkout: Checkout):
         acc = account_of.get(checkout.credential_id) or checkout.credential.account
@@ -72,13 +72,13 @@ def build(session: Session, period: Period, settings) -> ReportParts:
             rtl=("account",)),
     ]
     basis = [
-        "credential_checkouts requested in the period (state as of the end of the period)",
-        "wrapped_handoffs issued in the period",
-        "legacy_credentials: rotation due now (rotate_now), rotations done = last_rotated_at in the period",
-        "no password, seed or token value: the tables hold none",
+        Text("credential_checkouts requested in the period (state as of the end of the period)"),
+        Text("wrapped_handoffs issued in the period"),
+        Text("legacy_credentials: rotation due now (rotate_now), rotations done = last_rotated_at in the period"),
+        Text("no password, seed or token value: the tables hold none"),
     ]
     return ReportParts(
         title="Credentials report", basis=basis, summary=summary, sections=sections, alerts=alerts,
-        charts=[Chart("Checkouts by state", tuple(sorted(states.items())), unit="checkouts")],
+        charts=[Chart("Checkouts by state", tuple(sorted(states.items())), unit="checkouts", codes="state")],
         frameworks=["SOC 2 CC6.1, CC6.2", "ISO 27001 A.5.17, A.5.18", "NIST 800-53 AC-2"],
     )

@@ -14,7 +14,7 @@ from govern.directory.models import Departure, OffboardingTask
 from govern.grants.models import Grant
 from govern.people.models import Person, PersonStatus
 from govern.reports.builders.common import hours_between, median
-from govern.reports.document import Chart, Period, ReportParts, Section
+from govern.reports.document import Chart, Period, ReportParts, Section, Text
 
 BUCKETS = ("under 1 h", "1 to 4 h", "4 to 24 h", "over 24 h", "not yet revoked")
 
@@ -128,9 +128,10 @@ def build(session: Session, period: Period, settings) -> ReportParts:
     }
     alerts = []
     if breaches:
-        alerts.append(f"{breaches} leavers lost their access later than the {sla:g} h target (or still have it).")
+        alerts.append(Text("%(count)s leavers lost their access later than the %(hours)s h target (or still have it).",
+                           count=breaches, hours=f"{sla:g}"))
     if pending:
-        alerts.append(f"{pending} leavers still hold an access that has not been removed.")
+        alerts.append(Text("%(count)s leavers still hold an access that has not been removed.", count=pending))
     sections = [
         Section.of("leavers", "Leavers", [
             ("person", "Person"), ("username", "Username"), ("source", "Source"), ("departure_id", "Departure"),
@@ -145,14 +146,14 @@ def build(session: Session, period: Period, settings) -> ReportParts:
         ], removal_rows, rtl=("person", "account")),
     ]
     basis = [
-        "departures (table departures): directory change time, first seen by govern; leavers (people.status = "
-        "leaver) without a departure record use people.left_at",
-        "grants (table grants): revoked_at of each grant the leaver held when they left",
-        "offboarding tasks (table offboarding_tasks): network roles removed by hand (done_at)",
-        f"SLA target: {sla:g} hours from the directory change (setting leaver_revocation_sla_hours)",
+        Text("departures (table departures): directory change time, first seen by govern; leavers (people.status = "
+             "leaver) without a departure record use people.left_at"),
+        Text("grants (table grants): revoked_at of each grant the leaver held when they left"),
+        Text("offboarding tasks (table offboarding_tasks): network roles removed by hand (done_at)"),
+        Text("SLA target: %(hours)s hours from the directory change (setting leaver_revocation_sla_hours)", hours=f"{sla:g}"),
     ]
     return ReportParts(
         title="Leavers report", basis=basis, summary=summary, sections=sections, alerts=alerts,
-        charts=[Chart("Leavers by time to revoke", tuple(counts.items()), unit="leavers")],
+        charts=[Chart("Leavers by time to revoke", tuple(counts.items()), unit="leavers", codes="leavers.time_to_revoke")],
         frameworks=["SOC 2 CC6.2, CC6.3", "ISO 27001 A.5.18", "NIST 800-53 PS-4, AC-2"],
     )

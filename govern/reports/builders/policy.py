@@ -13,7 +13,7 @@ from govern.policy.workflow_models import PolicyViolation, ViolationStatus
 from govern.publishing.models import ApprovalStatus, PublishApproval
 from govern.publishing.service import CONTENT_ACTIONS
 from govern.reports.builders.common import ratio
-from govern.reports.document import Chart, Period, ReportParts, Section
+from govern.reports.document import Chart, Period, ReportParts, Section, Text
 
 CLOSED = (ViolationStatus.RESOLVED, ViolationStatus.FALSE_POSITIVE)
 _COLUMNS = [("violations", "Violations"), ("open", "Open"), ("resolved", "Resolved"),
@@ -88,14 +88,14 @@ def build(session: Session, period: Period, settings) -> ReportParts:
              " ".join(rules(v)), v.status.value, v.closed_by, v.closed_at) for v in violations], rtl=("account",)),
     ]
     basis = [
-        "policy_violations detected in the period (categories and rules from their findings; language from the "
-        "scripts of the masked text, as the engine decides it)",
-        "publish_approvals requested in the period",
-        "audit events broker:action:publish and broker:action:reply in the period: outcome blocked or ok (published)",
-        "false-positive rate = violations marked false positive / violations closed (resolved + false positive)",
+        Text("policy_violations detected in the period (categories and rules from their findings; language from the "
+             "scripts of the masked text, as the engine decides it)"),
+        Text("publish_approvals requested in the period"),
+        Text("audit events broker:action:publish and broker:action:reply in the period: outcome blocked or ok (published)"),
+        Text("false-positive rate = violations marked false positive / violations closed (resolved + false positive)"),
     ]
     return ReportParts(
         title="Policy report", basis=basis, summary=summary, sections=sections,
-        charts=[Chart("Violations by category", tuple((row[0], row[1]) for row in by_category), unit="violations")],
+        charts=[Chart("Violations by category", tuple((row[0], row[1]) for row in by_category), unit="violations", codes="category")],
         frameworks=["SOC 2 CC6.1", "ISO 27001 A.5.15"],
     )

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, aliased
 from govern.accounts.models import Network, SocialAccount
 from govern.people.models import Person
 from govern.reports.builders.common import plain, ratio, review_models, streamed
-from govern.reports.document import Chart, Period, ReportParts, Section
+from govern.reports.document import Chart, Period, ReportParts, Section, Text
 
 DECISIONS = ("certified", "revoked", "revoked_at_deadline", "escalated")
 FINAL = ("certified", "revoked", "revoked_at_deadline")  # escalated items still wait for governance
@@ -40,7 +40,7 @@ def _empty(reason: str) -> ReportParts:
 def build(session: Session, period: Period, settings) -> ReportParts:
     models = review_models(session)
     if models is None:
-        return _empty("access reviews are not installed (govern.reviews): no campaigns to report")
+        return _empty(Text("access reviews are not installed (govern.reviews): no campaigns to report"))
     campaign_model, item_model = models.ReviewCampaign, models.ReviewItem
     # Campaigns that were open at some point in the period (a few per year: read whole).
     in_period = and_(campaign_model.opened_at < period.end,
@@ -48,7 +48,7 @@ def build(session: Session, period: Period, settings) -> ReportParts:
     campaigns = list(session.scalars(select(campaign_model).where(in_period)
                                      .order_by(campaign_model.opened_at, campaign_model.id)))
     if not campaigns:
-        parts = _empty("review_campaigns open during the period and their review_items: none found")
+        parts = _empty(Text("review_campaigns open during the period and their review_items: none found"))
         return parts
     of_campaigns = item_model.campaign_id.in_(select(campaign_model.id).where(in_period))  # a subquery, never an id list
     per_campaign: dict[int, Counter] = defaultdict(Counter)
@@ -85,16 +85,16 @@ def build(session: Session, period: Period, settings) -> ReportParts:
     alerts = []
     overdue = [c for c in campaigns if plain(c.status) != "closed" and c.deadline is not None and c.deadline < period.end]
     if overdue:
-        alerts.append(f"{len(overdue)} campaigns are past their deadline and not closed.")
+        alerts.append(Text("%(count)s campaigns are past their deadline and not closed.", count=len(overdue)))
     return ReportParts(
         title="Access reviews report",
-        basis=["review_campaigns open at some point in the period, and all their review_items",
-               "completion = items certified, revoked or revoked at the deadline / all items (escalated ones still wait)",
-               "people and social_accounts for names and handles"],
+        basis=[Text("review_campaigns open at some point in the period, and all their review_items"),
+               Text("completion = items certified, revoked or revoked at the deadline / all items (escalated ones still wait)"),
+               Text("people and social_accounts for names and handles")],
         summary=summary, alerts=alerts,
         sections=[Section.of("campaigns", "Campaigns", _CAMPAIGN_COLUMNS, campaign_rows, rtl=("name",)),
                   Section.streamed("items", "Decisions", _ITEM_COLUMNS, items, streamed(session, items_query),
                                    rtl=("person", "account", "reviewer", "comment"))],
-        charts=[Chart("Review decisions", tuple((d, totals[d]) for d in (*DECISIONS, "undecided")), unit="items")],
+        charts=[Chart("Review decisions", tuple((d, totals[d]) for d in (*DECISIONS, "undecided")), unit="items", codes="decision")],
         frameworks=["SOC 2 CC6.2, CC6.3", "ISO 27001 A.5.18", "NIST 800-53 AC-2(j)"],
     )

@@ -134,3 +134,35 @@ def test_policy_exceptions_are_made_and_removed_by_governance_only(app, path, me
     if permission == "policy:decide":
         assert {role for role, allowed in ROLE_PERMISSIONS.items() if Permission.POLICY_DECIDE in allowed} == {
             Role.ADMIN, Role.GOVERNANCE}
+
+
+def test_the_admin_pages_are_for_administrators_only(app):
+    """Console users, API and SCIM tokens: every /admin/ route needs admin:manage, which only the admin role holds (the
+    matrix above then proves each role gets exactly 403 or not)."""
+    from govern.auth.roles import ROLE_PERMISSIONS, Permission
+
+    admin_routes = [(rule, method) for rule, method in all_routes(app) if rule.rule.startswith("/admin/")]
+    assert {rule.rule for rule, _ in admin_routes} >= {"/admin/users", "/admin/tokens", "/admin/scim",
+                                                       "/admin/tokens/<int:client_id>/revoke"}
+    assert {declared_permission(app, rule.endpoint, method) for rule, method in admin_routes} == {Permission.ADMIN_MANAGE}
+    assert {role for role, allowed in ROLE_PERMISSIONS.items() if Permission.ADMIN_MANAGE in allowed} == {Role.ADMIN}
+
+
+# Running the inventory from the console: IT and admins add and edit accounts; only admins register network apps.
+INVENTORY_PERMISSIONS = [
+    ("/accounts/new", "GET", "accounts:write"),
+    ("/accounts/new", "POST", "accounts:write"),
+    ("/accounts/<int:account_id>/edit", "GET", "accounts:write"),
+    ("/accounts/<int:account_id>/edit", "POST", "accounts:write"),
+    ("/networks", "GET", "broker:configure"),
+    ("/networks/<key>", "GET", "broker:configure"),
+    ("/networks/<key>", "POST", "broker:configure"),
+]
+
+
+@pytest.mark.parametrize("path, method, permission", INVENTORY_PERMISSIONS)
+def test_the_inventory_pages_need_the_apis_permissions(app, path, method, permission):
+    from govern.auth.roles import Permission
+
+    [rule] = [rule for rule in app.url_map.iter_rules() if rule.rule == path and method in rule.methods]
+    assert declared_permission(app, rule.endpoint, method) == Permission(permission)

@@ -35,7 +35,7 @@ def test_api_serves_each_format_as_a_file(client, auth_headers, seeded, fmt, con
                           headers=auth_headers(Role.AUDITOR))
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.headers["Content-Type"] == content_type
-    assert response.headers["Content-Disposition"] == f'attachment; filename="govern-access-20200101-21000101.{fmt}"'
+    assert response.headers["Content-Disposition"] == f'attachment; filename="govern-access-20200101-20991231.{fmt}"'
     assert response.data.startswith(starts)
     if fmt == "json":
         document = json.loads(response.data)
@@ -54,7 +54,9 @@ def test_api_lists_the_reports(client, auth_headers):
     ("/payroll?format=json", 404, None, "no report named 'payroll'"),
     ("/access?format=json&from=yesterday", 422, "from", "'from' must be a date"),
     ("/access?format=json&from=2026-02-01&to=2026-01-01", 422, "from", "must not be after 'to'"),
-    ("/access?format=xlsx", 422, "format", ""),
+    ("/access?format=xlsx", 400, None, "unknown format 'xlsx'"),
+    ("/access?format=docx&from=2026-01-01", 400, None, "use one of: csv, json, pdf"),
+    ("/payroll?format=docx", 404, None, "no report named 'payroll'"),
     ("/access?format=pdf&locale=fr", 422, "locale", ""),
     # item 8: dates that overflowed when converted to UTC or moved to the end of their day
     ("/access?format=json&to=9999-12-31", 422, "to", "in the years 1970 to 2199"),
@@ -159,3 +161,64 @@ def test_api_streams_csv_and_json_and_closes_its_session(client, auth_headers, s
     assert not closed  # nothing read yet: the rows are read while the body is sent
     body = response.get_data()
     assert closed and (b"[section:grants]" in body if fmt == "csv" else json.loads(body)["sections"][0]["count"] == 2)
+
+
+@pytest.mark.parametrize("query, status, words", [
+    ("/reports/access/download?format=docx", 400, "CSV, JSON או PDF, לא „"),
+    ("/reports/payroll/download?format=pdf", 404, "אין דוח בשם „"),
+])
+def test_console_refuses_an_unknown_format_or_report_on_a_readable_page(app, session, query, status, words):
+    client = _signed_in(app, session, Role.AUDITOR)
+    page = client.get(query, headers={"Accept-Language": "he"})
+    assert page.status_code == status and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert words in html and 'role="alert"' in html
+    assert "/reports/access/download?format=pdf" in html  # the links to the files there are, to choose again
+
+
+def _late_on_the_first(session, actor):
+    """A violation found at 23:30 UTC on 1 December 2026: in a period that runs to=2026-12-01, not to 2026-11-30."""
+    from datetime import datetime, timezone
+
+    from govern.policy.workflow_models import ViolationStatus
+    from tests.unit.reports.test_builders import _violation
+
+    _violation(session, factories.account(session, actor, "late_news"), 1, ViolationStatus.OPEN,
+               when=datetime(2026, 12, 1, 23, 30, tzinfo=timezone.utc))
+    session.commit()
+
+
+def test_a_to_date_includes_that_whole_day_in_the_api_and_the_console(app, session, actor, client, auth_headers):
+    _late_on_the_first(session, actor)
+    console = _signed_in(app, session, Role.AUDITOR)
+    for last_day, found in (("2026-12-01", 1), ("2026-11-30", 0)):
+        query = f"format=json&from=2026-11-01&to={last_day}"
+        api = client.get(f"/api/v1/reports/policy?{query}", headers=auth_headers(Role.AUDITOR))
+        page = console.get(f"/reports/policy/download?{query}")
+        for response in (api, page):
+            assert response.status_code == 200
+            document = json.loads(response.data)
+            assert document["summary"]["violations_detected"] == found
+            assert document["period"]["last_day"] == last_day
+            assert response.headers["Content-Disposition"].endswith(f'-20261101-{last_day.replace("-", "")}.json"')
+    listing = console.get("/reports?from=2026-11-01&to=2026-12-01").get_data(as_text=True)
+    assert "2026-11-01 – 2026-12-01" in listing and "2026-12-02" not in listing
+
+
+def test_the_cli_reads_a_to_date_as_the_api_does(cli_env):
+    from govern.cli import main
+
+    target = cli_env / "policy.json"
+    result = CliRunner().invoke(main, ["report", "policy", "--format", "json", "--from", "2026-11-01", "--to", "2026-12-01",
+                                       "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "2026-11-01 to 2026-12-01 UTC, both days included" in result.output
+    period = json.loads(target.read_text(encoding="utf-8"))["period"]
+    assert period == {"from": "2026-11-01T00:00:00+00:00", "to": "2026-12-02T00:00:00+00:00", "last_day": "2026-12-01"}
+
+
+def test_the_cli_says_a_to_date_is_included():
+    from govern.reports.cli import report
+
+    option = next(param for param in report.params if param.name == "until")
+    assert "whole day included" in option.help and "2026-12-01" in option.help

@@ -33,7 +33,8 @@ def sample_report(rows: int = 2) -> Report:
 def test_json_holds_everything():
     document = json.loads(render_report(sample_report(), "json"))
     assert document["report"] == "access" and document["period"] == {"from": "2026-01-01T00:00:00+00:00",
-                                                                      "to": "2026-02-01T00:00:00+00:00"}
+                                                                      "to": "2026-02-01T00:00:00+00:00",
+                                                                      "last_day": "2026-01-31"}
     assert document["chain_head"] == {"seq": 42, "hash": "ab" * 32}
     assert document["checkpoint"] == {"seq": 40, "key_id": "key-1", "signed_at": START.isoformat(), "head_hash": "cd" * 32}
     assert document["summary"] == {"effective_grants": 2, "false_positive_rate": 0.25, "median": None}
@@ -69,9 +70,10 @@ def test_unknown_format_is_refused():
 
 def test_pdf_html_marks_names_for_bidi_and_rtl_locales():
     html = report_html(sample_report(), "en")
-    assert f'<td dir="auto">{ARABIC_NAME}</td>' in html and f'<td dir="auto">{HEBREW_NAME}</td>' in html
+    assert f'<td dir="rtl">{ARABIC_NAME}</td>' in html and f'<td dir="rtl">{HEBREW_NAME}</td>' in html
+    assert '<td dir="ltr">plain</td>' in report_html(sample_report(), "ar")  # a Latin value reads left to right
     assert '<html lang="he" dir="rtl">' in report_html(sample_report(), "he")
-    assert "<svg" in html and "1 leaver still has access" in html
+    assert '<table class="chart">' in html and "<caption>By role</caption>" in html and "1 leaver still has access" in html
 
 
 def _ink(image) -> int:
@@ -105,7 +107,7 @@ def test_pdf_shows_the_first_rows_and_says_how_many_more():
     grants = html.split("<h2>Effective grants", 1)[1].split("</section>", 1)[0]
     assert grants.count("<tr>") == PDF_ROWS + 1  # the header row and the first PDF_ROWS rows
     assert "…and 57 more rows are in the CSV export." in grants
-    assert "Nothing here" in html and "No rows." in html
+    assert "Nothing here" in html and "None" in html
     assert "more rows" not in html.split("Nothing here", 1)[1]
 
 
@@ -119,8 +121,10 @@ def test_figures_agree_across_csv_json_and_pdf():
     assert dict(blocks["summary"]["rows"]) == {key: "" if value is None else str(value)
                                               for key, value in document["summary"].items()}
     assert "(30,200)" in html and "…and 30,000 more rows are in the CSV export." in html
-    for key, value in document["summary"].items():
-        assert f'<td class="value">{"—" if value is None else f"{value:g}"}</td>' in html, key
+    shown = {"effective_grants": "2", "false_positive_rate": "25%", "median": "—"}  # a ratio reads as a percentage
+    assert set(shown) == set(document["summary"])
+    for key, text in shown.items():
+        assert f'<td class="value"><span dir="ltr">{text}</span></td>' in html, key
 
 
 def test_csv_and_json_stream_in_pieces_reading_rows_as_they_go():
