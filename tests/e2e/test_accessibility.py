@@ -249,6 +249,10 @@ def _admin_pages(seeded, a11y_world, campaign_url) -> list[tuple[str, str]]:
         ("accounts", "/accounts"),
         ("account", f"/accounts/{a11y_world['account']}"),
         ("account-arabic", f"/accounts/{seeded.accounts['alnoor_news']}"),
+        ("account-new", "/accounts/new"),
+        ("account-edit", f"/accounts/{a11y_world['account']}/edit"),
+        ("networks", "/networks"),
+        ("network-app", "/networks/x"),
         ("people", "/people"),
         ("person", f"/people/{seeded.people['dana']}"),
         ("campaigns", "/reviews/campaigns"),
@@ -265,6 +269,8 @@ def _admin_pages(seeded, a11y_world, campaign_url) -> list[tuple[str, str]]:
         ("audit", "/audit"),
         ("reports", "/reports"),
         ("evidence", "/evidence"),
+        ("admin-users", "/admin/users"),
+        ("admin-tokens", "/admin/tokens"),
         ("not-found", "/accounts/987654321"),
     ]
 
