@@ -95,14 +95,14 @@ def _filtered(query: Select, filters: AccountFilter) -> Select:
 def get_account(session: Session, account_id: int) -> SocialAccount:
     account = session.get(SocialAccount, account_id)
     if account is None:
-        raise NotFound(f"account {account_id} does not exist")
+        raise NotFound("account %(account_id)s does not exist", account_id=account_id)
     return account
 
 
 def _network_by_key(session: Session, key: str) -> Network:
     network = session.scalar(select(Network).where(Network.key == key))
     if network is None:
-        raise InvalidOperation(f"unknown network {key!r}")
+        raise InvalidOperation("unknown network %(key)s", key=f"{key!r}")
     return network
 
 
@@ -113,7 +113,7 @@ def account_with_handle(session: Session, network_id: int, handle: str) -> Socia
 
 def _check_owner(session: Session, owner_id: int | None) -> None:
     if owner_id is not None and session.get(Person, owner_id) is None:
-        raise InvalidOperation(f"owner {owner_id} is not a known person")
+        raise InvalidOperation("owner %(owner_id)s is not a known person", owner_id=owner_id)
 
 
 def _ensure_handle_free(session: Session, account: SocialAccount) -> None:
@@ -125,13 +125,13 @@ def _ensure_handle_free(session: Session, account: SocialAccount) -> None:
         )
     )
     if clash is not None:
-        raise Conflict(f"{account.network.key} already has an account with handle {account.handle!r} (account {clash})")
+        raise Conflict("%(key)s already has an account with handle %(handle)s (account %(clash)s)", key=account.network.key, handle=f"{account.handle!r}", clash=clash)
 
 
 def create_account(session: Session, actor: Actor, network: str, **fields: Any) -> SocialAccount:
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
-        raise InvalidOperation(f"unknown fields: {', '.join(sorted(unknown))}")
+        raise InvalidOperation("unknown fields: %(value)s", value=', '.join(sorted(unknown)))
     _check_owner(session, fields.get("owner_id"))
     account = SocialAccount(network=_network_by_key(session, network), **fields)
     if account.status is None:
@@ -150,7 +150,7 @@ def update_account(session: Session, actor: Actor, account_id: int, changes: dic
     account = get_account(session, account_id)
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
-        raise InvalidOperation(f"unknown fields: {', '.join(sorted(unknown))}")
+        raise InvalidOperation("unknown fields: %(value)s", value=', '.join(sorted(unknown)))
     if account.status == AccountStatus.RETIRED:
         raise InvalidOperation("a retired account cannot be changed")
     if changes.get("status") == AccountStatus.RETIRED:
@@ -177,7 +177,7 @@ def update_account(session: Session, actor: Actor, account_id: int, changes: dic
 def retire_account(session: Session, actor: Actor, account_id: int, reason: str) -> SocialAccount:
     account = get_account(session, account_id)
     if account.status == AccountStatus.RETIRED:
-        raise Conflict(f"account {account_id} is already retired")
+        raise Conflict("account %(account_id)s is already retired", account_id=account_id)
     before = account.status.value
     account.status = AccountStatus.RETIRED
     account.retired_at = utcnow()

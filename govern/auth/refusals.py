@@ -55,11 +55,15 @@ def guard(session: Session, actor: Actor, throttle: Throttle, method: str, name:
         return
     metrics.count("sign_in_rate_limited", method=method, limited_by=verdict.rule.scope)
     _report_once(session, actor, throttle, method, verdict)
-    detail = {NAME: "too many refused sign-ins for this name from this address",
-              EVERYONE: "too many refused sign-ins from everywhere just now"}.get(verdict.rule.scope,
-                                                                                  "too many refused sign-ins from this address")
-    raise SignInRefused("rate_limited", f"{detail}; try again in {verdict.retry_after} seconds", 429,
-                        limited_by=verdict.rule.scope, retry_after=verdict.retry_after)
+    limits = {"limited_by": verdict.rule.scope, "retry_after": verdict.retry_after, "seconds": verdict.retry_after}
+    if verdict.rule.scope == NAME:
+        raise SignInRefused("rate_limited", "too many refused sign-ins for this name from this address; try again in "
+                            "%(seconds)s seconds", 429, **limits)
+    if verdict.rule.scope == EVERYONE:
+        raise SignInRefused("rate_limited", "too many refused sign-ins from everywhere just now; try again in "
+                            "%(seconds)s seconds", 429, **limits)
+    raise SignInRefused("rate_limited", "too many refused sign-ins from this address; try again in %(seconds)s seconds",
+                        429, **limits)
 
 
 def _report_once(session: Session, actor: Actor, throttle: Throttle, method: str, verdict: Verdict) -> None:

@@ -75,7 +75,7 @@ def create_api_client(
     if expires_at is not None and expires_at <= utcnow():
         raise TokenRefused("past_end", "a token's end must be in the future")
     if session.scalar(select(ApiClient.id).where(ApiClient.name == name)) is not None:
-        raise Conflict(f"an API client named {name!r} already exists")
+        raise Conflict("an API client named %(name)s already exists", name=f"{name!r}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     client = ApiClient(
         name=name, role=role, token_prefix=token[:10], token_hash=_digest(token), created_by=actor.id, person_id=person_id,
@@ -134,11 +134,10 @@ def issue_login_link(
     """
     user = session.scalar(select(ConsoleUser).where(ConsoleUser.email == email.strip().lower()))
     if user is None or user.disabled_at is not None:
-        raise NotFound(f"no active console user with email {email!r}")
+        raise NotFound("no active console user with email %(email)s", email=f"{email!r}")
     if admin_only and user.role != Role.ADMIN:
         raise InvalidOperation(
-            f"{user.email} is a {user.role.value} user: one-time links are only a break-glass for admin users while "
-            "directory sign-in is configured; they sign in with their directory or company account"
+            "%(email)s is a %(value)s user: one-time links are only a break-glass for admin users while directory sign-in is configured; they sign in with their directory or company account", email=user.email, value=user.role.value
         )
     code = secrets.token_urlsafe(32)
     session.add(LoginLink(user=user, code_hash=_digest(code), expires_at=utcnow() + timedelta(seconds=ttl_seconds)))
@@ -180,7 +179,7 @@ def _is_leaver(session: Session, person_id: int | None) -> bool:
 def person_id_by_email(session: Session, email: str) -> int:
     person_id = session.scalar(select(Person.id).where(Person.email == email.strip().lower()))
     if person_id is None:
-        raise NotFound(f"no person with email {email!r}")
+        raise NotFound("no person with email %(email)s", email=f"{email!r}")
     return person_id
 
 
@@ -193,21 +192,21 @@ def list_api_clients(session: Session, *, scim: bool) -> list[ApiClient]:
 def get_api_client(session: Session, client_id: int) -> ApiClient:
     client = session.get(ApiClient, client_id)
     if client is None:
-        raise NotFound(f"API client {client_id} does not exist")
+        raise NotFound("API client %(client_id)s does not exist", client_id=client_id)
     return client
 
 
 def revoke_api_client(session: Session, actor: Actor, name: str) -> ApiClient:
     client = session.scalar(select(ApiClient).where(ApiClient.name == name))
     if client is None:
-        raise NotFound(f"no API client named {name!r}")
+        raise NotFound("no API client named %(name)s", name=f"{name!r}")
     return revoke_client(session, actor, client)
 
 
 def revoke_client(session: Session, actor: Actor, client: ApiClient, reason: str | None = None) -> ApiClient:
     """The token stops working at once; Conflict when it already had."""
     if client.revoked_at is not None:
-        raise Conflict(f"API client {client.name!r} was already revoked")
+        raise Conflict("API client %(name)s was already revoked", name=f"{client.name!r}")
     client.revoked_at = utcnow()
     session.flush()
     details = {"reason": reason} if reason else {}

@@ -108,7 +108,7 @@ def sign_out_everywhere(session: Session, actor: Actor, email: str, why: str) ->
         raise InvalidOperation("say why the sessions end (at least 3 characters), for the audit trail")
     user = session.scalar(select(ConsoleUser).where(ConsoleUser.email == email.strip().lower()))
     if user is None:
-        raise NotFound(f"no console user with email {email!r}")
+        raise NotFound("no console user with email %(email)s", email=f"{email!r}")
     return user, end_user_sessions(session, actor, [user.id], SIGN_OUT_EVERYWHERE, why=why.strip(), audit_none=True)
 
 

@@ -178,10 +178,10 @@ def refuse_oidc_answer(session: Session, actor: Actor, throttle: Throttle, reaso
 def _oidc_sign_in(session: Session, actor: Actor, policy: SignInPolicy, claims: Mapping[str, Any]) -> Principal:
     role = policy.oidc_roles.role_for(_claim_values(_claim(claims, policy.oidc_role_claim)))
     if role is None:
-        raise SignInRefused("no_role", f"no value of the {policy.oidc_role_claim!r} claim is mapped to a role")
+        raise SignInRefused("no_role", "no value of the %(claim)r claim is mapped to a role", claim=policy.oidc_role_claim)
     key = _claim(claims, policy.oidc_person_claim)
     if not isinstance(key, str) or not key.strip():
-        raise SignInRefused("no_person_claim", f"the ID token has no {policy.oidc_person_claim!r} claim")
+        raise SignInRefused("no_person_claim", "the ID token has no %(claim)r claim", claim=policy.oidc_person_claim)
     if policy.oidc_person_claim == "email" and claims.get("email_verified") is False:
         raise SignInRefused("email_unverified", "the provider says the email address is not verified")
     person = _person_by(session, policy.oidc_person_field, key.strip())
@@ -198,10 +198,11 @@ def _person_by(session: Session, field: str, value: str) -> Person:
     if len(active) == 1:
         return active[0]
     if len(active) > 1:
-        raise SignInRefused("ambiguous_person", f"{len(active)} active people have this {field}")
+        raise SignInRefused("ambiguous_person", "%(count)s active people have this %(field)s", count=len(active), field=field)
     if people:
         raise SignInRefused("leaver", "govern records the person as a leaver")
-    raise SignInRefused("unknown_person", f"no person in govern has this {field}; has the directory been synced?")
+    raise SignInRefused("unknown_person", "no person in govern has this %(field)s; has the directory been synced?",
+                        field=field)
 
 
 # -- what both methods share ----------------------------------------------------------------------------------------

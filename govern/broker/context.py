@@ -73,11 +73,11 @@ def guard_store(call, *args, passthrough: tuple[type[SecretStoreError], ...] = (
     except passthrough:
         raise
     except SecretStoreError as exc:
-        raise SecretStoreDown(str(exc)) from None
+        raise SecretStoreDown("the secret store did not answer: %(reason)s", reason=str(exc)) from None
 
 
 def get_connection(session: Session, account_id: int) -> AccountConnection:
     connection = session.scalar(select(AccountConnection).where(AccountConnection.account_id == account_id))
     if connection is None:
-        raise NotFound(f"account {account_id} is not connected")
+        raise NotFound("account %(account_id)s is not connected", account_id=account_id)
     return connection

@@ -23,7 +23,6 @@ log = structlog.get_logger(__name__)
 MAX_TTL_SECONDS = 300
 
 
-REFUSED = "this hand-off was already unwrapped, has expired or was revoked, or govern never issued it"
 
 
 class HandoffRefused(DomainError):
@@ -36,19 +35,19 @@ def issue_handoff(
     session: Session, context: BrokerContext, actor: Actor, person_id: int | None, account_id: int, purpose: str, ttl_seconds: int
 ) -> tuple[WrappedHandoff, SecretValue]:
     if not 1 <= ttl_seconds <= MAX_TTL_SECONDS:
-        raise InvalidOperation(f"a hand-off lives at most {MAX_TTL_SECONDS} seconds")
+        raise InvalidOperation("a hand-off lives at most %(MAX_TTL_SECONDS)s seconds", MAX_TTL_SECONDS=MAX_TTL_SECONDS)
     if len(purpose.strip()) < 10:
         raise InvalidOperation("say what the hand-off is for (at least 10 characters)")
     connection = get_connection(session, account_id)
     if connection.health in (ConnectionHealth.NEEDS_RECONNECT, ConnectionHealth.REVOKED):
-        raise InvalidOperation(f"account {account_id} must be reconnected first")
+        raise InvalidOperation("account %(account_id)s must be reconnected first", account_id=account_id)
     try:
         token = context.store.read(connection.store_path).data["access_token"]
         wrapped = context.store.wrap({"access_token": token}, ttl_seconds)
     except WrappingUnsupported as exc:
-        raise InvalidOperation(str(exc)) from None
+        raise InvalidOperation("the secret store cannot hand off tokens: %(reason)s", reason=str(exc)) from None
     except SecretStoreError as exc:
-        raise InvalidOperation(f"the secret store could not wrap the token: {exc}") from None
+        raise InvalidOperation("the secret store could not wrap the token: %(exc)s", exc=exc) from None
     handoff = WrappedHandoff(
         account_id=account_id, issued_by=actor.id, issued_by_person_id=person_id, purpose=purpose.strip(),
         accessor=wrapped.accessor, token_fingerprint=fingerprint(context, wrapped.token),
@@ -69,19 +68,22 @@ def unwrap_handoff(session: Session, context: BrokerContext, actor: Actor, wrapp
     verdict = throttle.check(HANDOFF_UNWRAP, actor.client_addr)
     if verdict.limited:
         metrics.count("handoff_unwrap_rate_limited", limited_by=verdict.rule.scope)
-        raise RateLimited(f"too many refused unwraps from {'everywhere' if verdict.rule.scope == EVERYONE else 'this address'}; "
-                          f"try again in {verdict.retry_after} seconds", verdict.retry_after)
+        if verdict.rule.scope == EVERYONE:
+            raise RateLimited("too many refused unwraps from everywhere; try again in %(seconds)s seconds",
+                              verdict.retry_after, seconds=verdict.retry_after)
+        raise RateLimited("too many refused unwraps from this address; try again in %(seconds)s seconds",
+                          verdict.retry_after, seconds=verdict.retry_after)
     handoff = session.scalar(select(WrappedHandoff).where(WrappedHandoff.token_fingerprint == fingerprint(context, wrapping_token)))
     if handoff is None:  # not one of govern's: the secret store is never asked to unwrap it
         throttle.count(HANDOFF_UNWRAP, actor.client_addr)
         metrics.count("handoff_unwrap_unknown")
-        raise HandoffRefused(REFUSED)
+        raise HandoffRefused("this hand-off was already unwrapped, has expired or was revoked, or govern never issued it")
     try:
         data = context.store.unwrap(wrapping_token)
     except SecretStoreError:
         throttle.count(HANDOFF_UNWRAP, actor.client_addr)
         _alert(session, actor, handoff)
-        raise HandoffRefused(REFUSED) from None
+        raise HandoffRefused("this hand-off was already unwrapped, has expired or was revoked, or govern never issued it") from None
     handoff.unwrapped_at = utcnow()
     record(session, actor, "broker:handoff:unwrap", "account", handoff.account_id, handoff_id=handoff.id)
     return data

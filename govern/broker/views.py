@@ -47,7 +47,7 @@ routes = ConsolePages()
 @public
 def oauth_callback():
     if request.args.get("error"):
-        raise InvalidOperation(f"the network refused the connection ({request.args.get('error')[:100]})")
+        raise InvalidOperation("the network refused the connection (%(value)s)", value=request.args.get('error')[:100])
     state, code = request.args.get("state", ""), request.args.get("code", "")
     if not state or not code:
         raise InvalidOperation("the network's answer has no state or code")
@@ -155,7 +155,7 @@ def networks():
 def network_app(key: str):
     network = db.session.scalar(select(Network).where(Network.key == key[:64]))
     if network is None:
-        raise NotFound(f"unknown network {key[:64]!r}")
+        raise NotFound("unknown network %(key)s", key=f"{key[:64]!r}")
     registered = _app_of(network)
     if request.method == "GET":
         return _app_form(network, registered, _app_text(registered))

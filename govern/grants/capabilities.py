@@ -68,7 +68,3 @@ def permitting_grant(person_id: ColumnElement | int, account_id: ColumnElement |
         Person.status == PersonStatus.ACTIVE, SocialAccount.status == AccountStatus.ACTIVE,
     ).limit(1)
 
-
-def no_grant(person: Person, account: SocialAccount, doing: str) -> str:
-    """The refusal when the person holds no grant allowing what they try."""
-    return f"{person.display_name} has no grant on {account.handle} that allows {doing}"

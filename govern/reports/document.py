@@ -50,7 +50,7 @@ class Period:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise BadReportRequest("a report period needs timezone-aware times")
         if self.start > self.end:
-            raise BadReportRequest(f"the period starts ({self.start.isoformat()}) after it ends ({self.end.isoformat()})")
+            raise BadReportRequest("the period starts (%(value)s) after it ends (%(value2)s)", value=self.start.isoformat(), value2=self.end.isoformat())
 
     @classmethod
     def last_days(cls, days: int = DEFAULT_DAYS, now: datetime | None = None) -> Period:
@@ -104,16 +104,18 @@ def parse_moment(text: str, name: str, *, end_of_day: bool) -> datetime:
     """A date (the start of that day, or with `end_of_day` the start of the next) or a date-time, in UTC,
     written in the years EARLIEST_YEAR to LATEST_YEAR: 9999-12-31 is a typo, and its "next day" would overflow."""
     raw = text.strip()
-    problem = f"'{name}' must be a date (YYYY-MM-DD) or an ISO 8601 date-time {YEARS_TEXT}, not {text!r}"
+    values = {"name": name, "years": YEARS_TEXT, "text": text}
     try:
         if _DATE_ONLY.match(raw):
             written: date | datetime = date.fromisoformat(raw)
         else:
             written = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise BadReportRequest(problem) from None
+        raise BadReportRequest("'%(name)s' must be a date (YYYY-MM-DD) or an ISO 8601 date-time %(years)s, not %(text)r",
+                               **values) from None
     if not EARLIEST_YEAR <= written.year <= LATEST_YEAR:
-        raise BadReportRequest(problem)
+        raise BadReportRequest("'%(name)s' must be a date (YYYY-MM-DD) or an ISO 8601 date-time %(years)s, not %(text)r",
+                               **values)
     if not isinstance(written, datetime):
         moment = datetime.combine(written, time(), tzinfo=timezone.utc)
         return moment + timedelta(days=1) if end_of_day else moment

@@ -45,12 +45,12 @@ def stream_report(report: Report, fmt: str, locale: str = "en", on_rows: RowsWri
         return _chunked(_csv_pieces(report, on_rows))
     if fmt == "pdf":
         return iter([render_pdf(report, locale)])
-    raise BadReportRequest(f"unknown format {fmt!r}; use one of: {', '.join(RENDER_FORMATS)}")
+    raise BadReportRequest("unknown format %(fmt)s; use one of: %(value)s", fmt=f"{fmt!r}", value=', '.join(RENDER_FORMATS))
 
 
 def check_format(fmt: str) -> str:
     if fmt not in RENDER_FORMATS:
-        raise BadReportRequest(f"unknown format {fmt!r}; use one of: {', '.join(RENDER_FORMATS)}")
+        raise BadReportRequest("unknown format %(fmt)s; use one of: %(value)s", fmt=f"{fmt!r}", value=', '.join(RENDER_FORMATS))
     return fmt
 
 

@@ -40,7 +40,7 @@ _BUILDERS: dict[str, Callable[[Session, Period, object], ReportParts]] = {
 
 def check_name(name: str) -> str:
     if name not in _BUILDERS:
-        raise UnknownReport(f"there is no report named {name!r}; the reports are: {', '.join(REPORTS)}")
+        raise UnknownReport("there is no report named %(name)s; the reports are: %(value)s", name=f"{name!r}", value=', '.join(REPORTS))
     return name
 
 

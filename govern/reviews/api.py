@@ -103,7 +103,7 @@ class CampaignOpeningJob(MethodView):
         """The job that snapshots the campaign's items: pending, delivered (waiting for a worker), done or failed."""
         campaign = service.get_campaign(db.session, campaign_id)
         if campaign.opening_job_id is None:
-            raise NotFound(f"review campaign {campaign_id} was not opened by a job")
+            raise NotFound("review campaign %(campaign_id)s was not opened by a job", campaign_id=campaign_id)
         return outbox.job_document(outbox.get_job(db.session, campaign.opening_job_id, [tasks.open_campaign.name]))
 
 

@@ -398,10 +398,13 @@ def _open_request(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, st
                  "on_deadline": form.get("on_deadline") or None,
                  "reminder_every_hours": form.get("reminder_every_hours", "").strip() or None}
     try:
-        return CampaignOpenSchema().load(submitted), {}
+        loaded = CampaignOpenSchema().load(submitted)
     except ValidationError as error:
         fields = {"scope" if name in ("scope_kind", "scope_value") else name for name in error.messages}
         return {}, {name: _(FORM_PROBLEMS.get(name, N_("This value is not valid."))) for name in sorted(fields)}
+    if loaded["deadline"] <= utcnow():  # refused before the preview, not only when opening
+        return {}, {"deadline": _(FORM_PROBLEMS["deadline"])}
+    return loaded, {}
 
 
 @routes.get("/reviews/campaigns/new")

@@ -236,6 +236,7 @@ def campaign_url(browser, live_server, e2e_app, seeded, a11y_world) -> str:
         page.goto("/reviews/campaigns/new")
         page.locator("#campaign-name").fill("Accessibility review")
         page.locator("#campaign-scope").select_option(f"business_unit:{UNIT}")
+        page.get_by_role("button", name="Preview the campaign").click()  # opening shows its preview first
         page.get_by_role("button", name="Open the campaign").click()
         expect(page.locator(".campaign-progress")).to_contain_text("0 of 1")
         return page.url.removeprefix(live_server)

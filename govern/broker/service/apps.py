@@ -33,11 +33,11 @@ def register_network_app(
 ) -> NetworkApp:
     network = session.scalar(select(Network).where(Network.key == network_key))
     if network is None:
-        raise NotFound(f"unknown network {network_key!r}")
+        raise NotFound("unknown network %(network_key)s", network_key=f"{network_key!r}")
     try:
         extra = check_extra_authorize_params(extra_authorize_params) or None
     except ValueError as exc:
-        raise InvalidOperation(f"extra_authorize_params: {exc}") from None
+        raise InvalidOperation("extra_authorize_params: %(exc)s", exc=exc) from None
     app = session.scalar(select(NetworkApp).where(NetworkApp.network_id == network.id))
     path = _app_secret_path(network.key)
     current = 0
@@ -78,7 +78,7 @@ def network_client(session: Session, context: BrokerContext, network: Network) -
 def _client_for_registration(session: Session, context: BrokerContext, network: Network) -> OAuthNetworkClient:
     app = session.scalar(select(NetworkApp).where(NetworkApp.network_id == network.id))
     if app is None:
-        raise InvalidOperation(f"{network.display_name} has no registered app yet; an admin registers one first")
+        raise InvalidOperation("%(display_name)s has no registered app yet; an admin registers one first", display_name=network.display_name)
     cache_key = (app.id, app.secret_version, app.updated_at)
     if (cached := context.clients.get(cache_key)) is not None:
         return cached
@@ -91,13 +91,12 @@ def _client_for_registration(session: Session, context: BrokerContext, network: 
     if app.extra_authorize_params:
         preset = replace(preset, extra_authorize_params={**preset.extra_authorize_params, **app.extra_authorize_params})
     if not (preset.endpoints.authorize_url and preset.endpoints.token_url and preset.endpoints.whoami_url):
-        raise InvalidOperation(f"{network.display_name} needs its authorization, token and whoami endpoints configured")
+        raise InvalidOperation("%(display_name)s needs its authorization, token and whoami endpoints configured", display_name=network.display_name)
     try:
         secret = guard_store(context.store.read, app.secret_path).data["client_secret"]
     except (SecretNotFound, KeyError):
         raise AppSecretMissing(
-            f"{network.display_name}'s app client secret is missing from the secret store: register the app's secret again "
-            f"(PUT /api/v1/networks/{network.key}/app)"
+            "%(display_name)s's app client secret is missing from the secret store: register the app's secret again (PUT /api/v1/networks/%(key)s/app)", display_name=network.display_name, key=network.key
         ) from None
     client = OAuthNetworkClient(preset, app.client_id, secret, context.callback_url)
     context.clients[cache_key] = client

@@ -41,13 +41,13 @@ def start_connect(
     """Begin the authorization-code + PKCE flow; returns the URL to send the browser to."""
     network = session.scalar(select(Network).where(Network.key == network_key))
     if network is None:
-        raise InvalidOperation(f"unknown network {network_key!r}")
+        raise InvalidOperation("unknown network %(network_key)s", network_key=f"{network_key!r}")
     if account_id is not None:
         account = session.get(SocialAccount, account_id)
         if account is None or account.status == AccountStatus.RETIRED:
-            raise InvalidOperation(f"account {account_id} does not exist or is retired")
+            raise InvalidOperation("account %(account_id)s does not exist or is retired", account_id=account_id)
         if account.network_id != network.id:
-            raise InvalidOperation(f"account {account_id} is on {account.network.key}, not {network_key}")
+            raise InvalidOperation("account %(account_id)s is on %(key)s, not %(network_key)s", account_id=account_id, key=account.network.key, network_key=network_key)
     client = network_client(session, context, network)
     authorization = client.authorization_request()
     state_hash = _sha256(authorization.state)
@@ -73,7 +73,7 @@ def complete_connect(session: Session, context: BrokerContext, request_actor: Ac
     try:
         bindings = _chosen(session, pending, _identities_and_tokens(client, client.exchange_code(code, verifier)))
     except NetworkError as exc:
-        raise ActionFailed(str(exc)) from None
+        raise ActionFailed("the network refused the connection: %(reason)s", reason=str(exc)) from None
     accounts = [_store_binding(session, context, actor, pending, identity, tokens) for identity, tokens in bindings]
     session.delete(pending)
     session.flush()
@@ -98,11 +98,11 @@ def _chosen(session: Session, pending: PendingConnect, bindings: list[tuple[Iden
         matching = [binding for binding in bindings if binding[0].external_id == account.external_id]
         if not matching:
             granted = ", ".join(identity.external_id for identity, _ in bindings)
-            raise InvalidOperation(f"the network gave access to {granted}, but account {account.handle} is {account.external_id}; nothing was stored")
+            raise InvalidOperation("the network gave access to %(granted)s, but account %(handle)s is %(external_id)s; nothing was stored", granted=granted, handle=account.handle, external_id=account.external_id)
         return matching
     if len(bindings) > 1:
         granted = ", ".join(identity.external_id for identity, _ in bindings)
-        raise InvalidOperation(f"the network gave access to several Pages ({granted}); set the account's external id to one of them and connect again")
+        raise InvalidOperation("the network gave access to several Pages (%(granted)s); set the account's external id to one of them and connect again", granted=granted)
     return bindings
 
 

@@ -59,7 +59,7 @@ def mark_compromised(session: Session, context: BrokerContext, actor: Actor, acc
     """Everything revocable is revoked; the account is suspended and flagged until someone reconnects it."""
     account = session.get(SocialAccount, account_id)
     if account is None:
-        raise NotFound(f"account {account_id} does not exist")
+        raise NotFound("account %(account_id)s does not exist", account_id=account_id)
     disconnect(session, context, actor, account_id, reason=f"compromised: {reason}")
     before = account.status.value
     if account.status == AccountStatus.ACTIVE:

@@ -74,7 +74,7 @@ def _lock_connection(session: Session, account_id: int) -> AccountConnection:
         .values(store_version=AccountConnection.store_version).execution_options(synchronize_session=False)
     )
     if locked.rowcount == 0:
-        raise NotFound(f"account {account_id} is not connected")
+        raise NotFound("account %(account_id)s is not connected", account_id=account_id)
     return session.scalars(
         select(AccountConnection).where(AccountConnection.account_id == account_id).execution_options(populate_existing=True)
     ).one()

@@ -22,7 +22,7 @@ from govern.broker.service.apps import network_client
 from govern.broker.service.tokens import EXPIRY_MARGIN, mark_needs_reconnect, refresh_connection
 from govern.db import utcnow
 from govern.errors import InvalidOperation, NotFound
-from govern.grants.capabilities import AccessDenied, no_grant, permitting_grant, roles_allowing
+from govern.grants.capabilities import AccessDenied, permitting_grant, roles_allowing
 from govern.grants.models import Grant
 from govern.people.models import Person, PersonStatus
 
@@ -59,12 +59,12 @@ def prepare_action(
     A system job (a policy scan) acts with no person, only for the actions SYSTEM_ACTIONS allows, and says why.
     """
     if action not in ACTION_CAPABILITIES:
-        raise InvalidOperation(f"unknown action {action!r}; one of {', '.join(sorted(ACTION_CAPABILITIES))}")
+        raise InvalidOperation("unknown action %(action)s; one of %(value)s", action=f"{action!r}", value=', '.join(sorted(ACTION_CAPABILITIES)))
     missing = [name for name in REQUIRED_PARAMS.get(action, ()) if not str(params.get(name, "")).strip()]
     if missing:
-        raise InvalidOperation(f"{action} needs {', '.join(missing)}")
+        raise InvalidOperation("%(action)s needs %(value)s", action=action, value=', '.join(missing))
     if system_purpose is not None and (person_id is not None or action not in SYSTEM_ACTIONS or not actor.id.startswith("system:")):
-        raise AccessDenied(f"a system job may only {', '.join(sorted(SYSTEM_ACTIONS))}")
+        raise AccessDenied("a system job may only %(value)s", value=', '.join(sorted(SYSTEM_ACTIONS)))
     tokens_ahead = context.read_ahead(account_path(account_id, "oauth"))
     try:
         connection, grant_id = _connection_with_permitting_grant(session, person_id, account_id, action)
@@ -92,7 +92,7 @@ def complete_action(
     connection, action, account_id = prepared.connection, prepared.action, prepared.account_id
     if connection.health in (ConnectionHealth.NEEDS_RECONNECT, ConnectionHealth.REVOKED):
         prepared.cancel()
-        raise NeedsReconnect(f"{connection.account.handle} must be reconnected ({connection.health_detail or connection.health.value})")
+        raise NeedsReconnect("%(handle)s must be reconnected (%(value)s)", handle=connection.account.handle, value=connection.health_detail or connection.health.value)
     params = prepared.params
     audit_details = {"network_action": action, "person_id": prepared.person_id, "grant_id": prepared.grant_id,
                      "params": _safe_params(audited_params if audited_params is not None else params)}
@@ -105,7 +105,7 @@ def complete_action(
         raise
     except NetworkError as exc:
         record(session, actor, f"broker:action:{action}", "account", account_id, outcome="failed", error=str(exc), **audit_details)
-        raise ActionFailed(str(exc)) from None
+        raise ActionFailed("the network refused the action: %(reason)s", reason=str(exc)) from None
     now = utcnow()
     if connection.last_used_at is None or now - connection.last_used_at > LAST_USED_RESOLUTION:
         connection.last_used_at = now  # coarse: the audit trail has every use; this is for the inventory
@@ -136,7 +136,7 @@ def _connection_with_permitting_grant(
          "now": utcnow()},
     ).unique().one_or_none()
     if row is None:
-        raise NotFound(f"account {account_id} is not connected")
+        raise NotFound("account %(account_id)s is not connected", account_id=account_id)
     return row[0], row[1] if person_id is not None else None
 
 
@@ -157,13 +157,14 @@ _CONNECTION_WITH_PERMITTING_GRANT = _connection_with_permitting_grant_statement(
 def _explain_refusal(session: Session, person_id: int | None, account_id: int, action: str) -> None:
     account = session.get(SocialAccount, account_id)
     if account is None:
-        raise NotFound(f"account {account_id} does not exist")
+        raise NotFound("account %(account_id)s does not exist", account_id=account_id)
     if account.status != AccountStatus.ACTIVE:
-        raise InvalidOperation(f"account {account.handle} is {account.status.value}")
+        raise InvalidOperation("account %(handle)s is %(value)s", handle=account.handle, value=account.status.value)
     person = session.get(Person, person_id) if person_id is not None else None
     if person is None or person.status != PersonStatus.ACTIVE:
         raise AccessDenied("brokered actions are taken by a person; this caller is not linked to an active person")
-    raise AccessDenied(no_grant(person, account, action))
+    raise AccessDenied("%(person)s has no grant on %(account)s that allows %(doing)s", person=person.display_name,
+                       account=account.handle, doing=action)
 
 
 def _safe_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -182,7 +183,7 @@ def _run_with_fresh_token(
         tokens_ahead = None
     for attempt in (1, 2):
         if connection.health == ConnectionHealth.NEEDS_RECONNECT:
-            raise NeedsReconnect(f"{connection.account.handle} must be reconnected ({connection.health_detail})")
+            raise NeedsReconnect("%(handle)s must be reconnected (%(health_detail)s)", handle=connection.account.handle, health_detail=connection.health_detail)
         if tokens_ahead is not None:
             token, tokens_ahead = guard_store(tokens_ahead.result).data["access_token"], None
         else:
@@ -193,6 +194,6 @@ def _run_with_fresh_token(
         except TokenRejected:
             if attempt == 2:
                 mark_needs_reconnect(session, actor, connection, "the network rejects the token even after a refresh")
-                raise NeedsReconnect(f"{connection.account.handle} must be reconnected") from None
+                raise NeedsReconnect("%(handle)s must be reconnected", handle=connection.account.handle) from None
             connection = refresh_connection(session, context, actor, connection.account_id, force=True)
     raise AssertionError("unreachable")

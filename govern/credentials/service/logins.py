@@ -20,7 +20,7 @@ from govern.broker.context import guard_store
 from govern.credentials.models import LegacyCredential
 from govern.db import utcnow
 from govern.errors import Conflict, InvalidOperation, NotFound
-from govern.grants.capabilities import AccessDenied, Capability, current_grant, grant_needed, no_grant
+from govern.grants.capabilities import AccessDenied, Capability, current_grant, grant_needed
 from govern.grants.models import Grant
 from govern.people.models import Person, PersonStatus
 from govern.secret_value import SecretValue
@@ -60,7 +60,9 @@ def grant_or_refuse(session: Session, person_id: int | None, account: SocialAcco
         raise InvalidOperation("account %(handle)s is retired", handle=account.handle)
     grant = current_grant(session, person.id, account.id, capability)
     if grant is None:
-        raise AccessDenied("%(person)s (needs %(capability)s)", person=no_grant(person, account, doing), capability=grant_needed(capability))
+        raise AccessDenied("%(person)s has no grant on %(account)s that allows %(doing)s (needs %(capability)s)",
+                           person=person.display_name, account=account.handle, doing=doing,
+                           capability=grant_needed(capability))
     return grant
 
 

@@ -83,9 +83,9 @@ def _checked_scope(session: Session, scope_kind: ScopeKind, scope_value: str | N
     if scope_kind is ScopeKind.ALL:
         return None
     if scope_value is None:
-        raise InvalidOperation(f"say which {scope_kind.value.replace('_', ' ')} the campaign covers")
+        raise InvalidOperation("say which %(value)s the campaign covers", value=scope_kind.value.replace('_', ' '))
     if scope_kind is ScopeKind.NETWORK and session.scalar(select(Network.id).where(Network.key == scope_value)) is None:
-        raise InvalidOperation(f"there is no network {scope_value!r}")
+        raise InvalidOperation("there is no network %(scope_value)s", scope_value=f"{scope_value!r}")
     return scope_value
 
 
@@ -97,12 +97,12 @@ def request_campaign(
     now = utcnow()
     name = (name or "").strip()
     if not 1 <= len(name) <= MAX_NAME:
-        raise InvalidOperation(f"give the campaign a name of at most {MAX_NAME} characters")
+        raise InvalidOperation("give the campaign a name of at most %(MAX_NAME)s characters", MAX_NAME=MAX_NAME)
     if deadline.tzinfo is None or deadline <= now:
         raise InvalidOperation("the deadline must be in the future")
     every = reminder_every_hours if reminder_every_hours is not None else config.reminder_every_hours
     if not 1 <= every <= MAX_REMINDER_HOURS:
-        raise InvalidOperation(f"reminders go out every 1 to {MAX_REMINDER_HOURS} hours")
+        raise InvalidOperation("reminders go out every 1 to %(MAX_REMINDER_HOURS)s hours", MAX_REMINDER_HOURS=MAX_REMINDER_HOURS)
     scope_value = _checked_scope(session, scope_kind, scope_value)
     if session.scalar(queries.anything_in_scope(scope_kind, scope_value, now)) is None:
         if session.scalar(queries.overlapping(scope_kind, scope_value, now).limit(1)) is not None:
@@ -302,7 +302,7 @@ def process_deadline(session: Session, actor: Actor, config: ReviewSettings, cam
     now = now or utcnow()
     campaign = get_campaign(session, campaign_id, for_update=True)
     if campaign.status is not CampaignStatus.OPEN:
-        raise CampaignNotOpen(f"the access review '{campaign.name}' is {campaign.status.value}, not open")
+        raise CampaignNotOpen("the access review '%(name)s' is %(value)s, not open", name=campaign.name, value=campaign.status.value)
     if campaign.deadline > now:
         raise InvalidOperation("the deadline has not passed yet; close the campaign early instead if it must end now")
     reconcile(session, actor, campaign, now)
@@ -344,7 +344,7 @@ def approve_held(session: Session, actor: Actor, campaign_id: int) -> ReviewCamp
     now = utcnow()
     campaign = get_campaign(session, campaign_id, for_update=True)
     if campaign.status is not CampaignStatus.HELD:
-        raise CampaignNotOpen(f"the access review '{campaign.name}' is {campaign.status.value}, not held for approval")
+        raise CampaignNotOpen("the access review '%(name)s' is %(value)s, not held for approval", name=campaign.name, value=campaign.status.value)
     reconcile(session, actor, campaign, now)
     unreviewed = _undecided(session, campaign)
     record(session, actor, "reviews:campaign:approve", "review_campaign", campaign.id, revoking=len(unreviewed))
@@ -357,7 +357,7 @@ def extend_deadline(session: Session, actor: Actor, campaign_id: int, deadline: 
     """A new deadline for an open or held campaign; a held one opens again and its reviewers can still decide."""
     campaign = get_campaign(session, campaign_id, for_update=True)
     if campaign.status is CampaignStatus.CLOSED:
-        raise CampaignNotOpen(f"the access review '{campaign.name}' is closed")
+        raise CampaignNotOpen("the access review '%(name)s' is closed", name=campaign.name)
     if deadline.tzinfo is None or deadline <= utcnow():
         raise InvalidOperation("the new deadline must be in the future")
     before = campaign_snapshot(campaign)
@@ -375,7 +375,7 @@ def close_campaign(session: Session, actor: Actor, campaign_id: int, reason: str
     now = utcnow()
     campaign = get_campaign(session, campaign_id, for_update=True)
     if campaign.status is CampaignStatus.CLOSED:
-        raise CampaignNotOpen(f"the access review '{campaign.name}' is already closed")
+        raise CampaignNotOpen("the access review '%(name)s' is already closed", name=campaign.name)
     reconcile(session, actor, campaign, now)
     campaign.status, campaign.closed_at = CampaignStatus.CLOSED, now
     session.flush()

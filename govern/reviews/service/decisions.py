@@ -94,14 +94,14 @@ def _close_if_complete(session: Session, actor: Actor, campaign: ReviewCampaign,
 def _pending_item(session: Session, decider: Decider, item_id: int) -> ReviewItem:
     item = session.scalar(select(ReviewItem).where(ReviewItem.id == item_id).with_for_update(of=ReviewItem))
     if item is None:
-        raise NotFound(f"review item {item_id} does not exist")
+        raise NotFound("review item %(item_id)s does not exist", item_id=item_id)
     if not decider.manages and (decider.person_id is None or decider.person_id != item.reviewer_person_id):
-        raise NotYourReview(f"review item {item_id} is not yours to decide: only its reviewer or governance decides it")
+        raise NotYourReview("review item %(item_id)s is not yours to decide: only its reviewer or governance decides it", item_id=item_id)
     if item.campaign.status is CampaignStatus.CLOSED:
-        raise CampaignNotOpen(f"the access review '{item.campaign.name}' is closed: nothing in it can be decided any more")
+        raise CampaignNotOpen("the access review '%(name)s' is closed: nothing in it can be decided any more", name=item.campaign.name)
     if item.is_final:
         when = item.decided_at.strftime("%Y-%m-%d %H:%M UTC") if item.decided_at else "earlier"
-        raise AlreadyDecided(f"this access was already decided ({item.decision.value}) by {item.decided_by} on {when}")
+        raise AlreadyDecided("this access was already decided (%(value)s) by %(decided_by)s on %(when)s", value=item.decision.value, decided_by=item.decided_by, when=when)
     return item
 
 
@@ -120,8 +120,7 @@ def decide_item(session: Session, actor: Actor, decider: Decider, item_id: int, 
     if not item.grant.is_effective_at(now):
         _close_removed_elsewhere(session, actor, item)
         _close_if_complete(session, actor, item.campaign, now)
-        raise AlreadyRemoved(f"this access was already removed outside the review (by {item.decided_by}); "
-                             "nothing more to decide")
+        raise AlreadyRemoved("this access was already removed outside the review (by %(decided_by)s); nothing more to decide", decided_by=item.decided_by)
     comment = (comment or "").strip()[:MAX_COMMENT] or None
     campaign, before = item.campaign, item.decision
     if verdict == "certify":
@@ -141,6 +140,6 @@ def decide_item(session: Session, actor: Actor, decider: Decider, item_id: int, 
         tally.item_moved(session, item, before)
         record(session, actor, "reviews:item:revoke", "review_item", item.id, **item_facts(item))
     else:
-        raise InvalidOperation(f"decide 'certify' or 'revoke', not {verdict!r}")
+        raise InvalidOperation("decide 'certify' or 'revoke', not %(verdict)s", verdict=f"{verdict!r}")
     _close_if_complete(session, actor, campaign, now)
     return item

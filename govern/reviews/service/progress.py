@@ -67,7 +67,7 @@ def get_campaign(session: Session, campaign_id: int, *, for_update: bool = False
     query = select(ReviewCampaign).where(ReviewCampaign.id == campaign_id)
     campaign = session.scalar(query.with_for_update() if for_update else query)
     if campaign is None:
-        raise NotFound(f"review campaign {campaign_id} does not exist")
+        raise NotFound("review campaign %(campaign_id)s does not exist", campaign_id=campaign_id)
     return campaign
 
 

@@ -12,17 +12,9 @@ import pytest
 
 from tests.unit.i18n.catalog import ROOT, extracted_messages, refusal_keywords, untranslated
 
-# Modules whose refusals are still built with f-strings, so the console shows them in English. Each entry must still
-# hold such a refusal (the list only shrinks); see docs/decisions/0067-refusals-as-message-templates.md.
-NOT_YET_TEMPLATES = frozenset({
-    "govern/accounts/service.py", "govern/auth/refusals.py", "govern/auth/service.py", "govern/auth/sessions.py",
-    "govern/auth/sign_in.py", "govern/broker/context.py",
-    "govern/broker/handoffs.py", "govern/broker/service/apps.py", "govern/broker/service/connect.py",
-    "govern/broker/service/retire.py", "govern/broker/service/tokens.py", "govern/broker/service/use.py",
-    "govern/broker/views.py", "govern/reports/document.py", "govern/reports/render.py", "govern/reports/service.py",
-    "govern/reviews/api.py", "govern/reviews/service/campaigns.py", "govern/reviews/service/decisions.py",
-    "govern/reviews/service/progress.py",
-})
+# Modules whose refusals are still built with f-strings (none now). An entry must still hold such a refusal, so the
+# list only shrinks; see docs/decisions/0067-refusals-as-message-templates.md.
+NOT_YET_TEMPLATES: frozenset[str] = frozenset()
 
 
 def refusals_built_at_run_time() -> dict[str, list[int]]:
