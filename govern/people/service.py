@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import Select, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from govern.actor import Actor
@@ -46,7 +46,14 @@ def snapshot(person: Person) -> dict[str, Any]:
 
 
 def list_people(session: Session, filters: PersonFilter, sort: str = "display_name", limit: int = 50, cursor: str | None = None) -> Page[Person]:
-    query = select(Person)
+    return paginate(session, _filtered(select(Person), filters), sort, SORTS[sort], Person.id, limit, cursor)
+
+
+def count_people(session: Session, filters: PersonFilter) -> int:
+    return int(session.scalar(_filtered(select(func.count(Person.id)), filters)) or 0)
+
+
+def _filtered(query: Select, filters: PersonFilter) -> Select:
     if filters.q:
         query = query.where(Person.search_text.like(like_pattern(filters.q), escape="\\"))
     if filters.status:
@@ -57,7 +64,7 @@ def list_people(session: Session, filters: PersonFilter, sort: str = "display_na
         query = query.where(Person.source == filters.source)
     if filters.manager_id is not None:
         query = query.where(Person.manager_id == filters.manager_id)
-    return paginate(session, query, sort, SORTS[sort], Person.id, limit, cursor)
+    return query
 
 
 def get_person(session: Session, person_id: int) -> Person:

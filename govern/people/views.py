@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
 
 from govern.auth.roles import Permission
-from govern.console import pages
+from govern.console import forms, pages
 from govern.console.blueprint import ConsolePages
+from govern.console.labels import label
+from govern.console.tables import EXPORT_BATCH, csv_download, every_row
 from govern.extensions import db
 from govern.people.models import PersonStatus
 from govern.people.schemas import PersonListArgs
-from govern.people.service import PersonFilter, list_people
+from govern.people.service import PersonFilter, count_people, list_people
 from govern.web.authz import requires
 from govern.web.request_cycle import current_principal
 
@@ -21,8 +24,33 @@ routes = ConsolePages()
 @requires(Permission.PEOPLE_READ)
 def people():
     results, errors = pages.listing(db.session, request.args, PersonListArgs(), list_people, PersonFilter)
-    page = render_template("people/people.html", results=results, errors=errors, statuses=list(PersonStatus))
+    total = count_people(db.session, _filters(request.args)) if results is not None else None
+    page = render_template("people/people.html", results=results, total=total, errors=errors, statuses=list(PersonStatus))
     return page, 400 if errors else 200
+
+
+def _filters(query) -> PersonFilter:
+    args, _errors = forms.load(PersonListArgs(), query)
+    return PersonFilter(**forms.split_paging(args)[0])
+
+
+@routes.get("/people/export.csv")
+@requires(Permission.PEOPLE_READ)
+def people_csv():
+    """Every person the list's filters select, as a spreadsheet reads it."""
+    args, errors = forms.load(PersonListArgs(), request.args)
+    if errors:
+        return render_template("console/error.html", status=400, title=_("This request could not be used"),
+                               errors=errors), 400
+    filters, paging = forms.split_paging(args)
+    chosen, sort = PersonFilter(**filters), paging.get("sort", "display_name")
+    rows = every_row(lambda cursor: list_people(db.session, chosen, sort, EXPORT_BATCH, cursor))
+    header = [_("Name"), _("Username"), _("Email"), _("Department"), _("Manager"), _("Status"), _("Left on")]
+    return csv_download("people", header, (
+        (person.display_name, person.username, person.email, person.department,
+         person.manager.display_name if person.manager else "", label(person.status),
+         person.left_at.date().isoformat() if person.left_at else "")
+        for person in rows))
 
 
 @routes.get("/people/<int:person_id>")
