@@ -165,6 +165,17 @@ def context_words(*words: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(fold_term(word) for word in words))
 
 
+def candidate_starts(first: str, before: str, candidate: str) -> re.Pattern[str]:
+    """Every place a candidate may start: group 1 is the longest `candidate` there, and the match's start is its start.
+
+    The same as the lookahead `{before}(?=({candidate}))` (one candidate cannot swallow the start of the next), but
+    written to consume the candidate's first character (`first`, a character class) and look back from after it: a
+    pattern of width zero gets no fast scan in Python's regex engine, which then runs it in full at every position; one
+    that starts with a character class skips from one character of that class to the next.
+    """
+    return re.compile(f"{first}(?<={before}(?=({candidate}))(?s:.))")
+
+
 _NOT_DIGIT = re.compile(r"\D+")
 
 

@@ -11,7 +11,7 @@ from stdnum.il import idnr
 from stdnum.us import ssn
 
 from govern.policy.engine.detectors.base import (
-    Hit, PatternDetector, Scan, context_words, digits_of, group_prefixes, standalone,
+    Hit, PatternDetector, Scan, candidate_starts, context_words, digits_of, group_prefixes, standalone,
 )
 
 # Words that say "this number is an identity number", per kind and for any kind, in en/ar/he.
@@ -111,7 +111,7 @@ def _national_kind(scan: Scan, candidate: str, start: int, end: int) -> tuple[st
 
 
 # Every place an identity number may start (a lookahead, so one candidate cannot swallow the next).
-_NATIONAL_ID = re.compile(r"(?<![\w+-])(?<!\d[./])(?=(\d(?:[ .-]?\d){7,14}))")
+_NATIONAL_ID = candidate_starts(r"\d", r"(?<![\w+-])(?<!\d[./])", r"\d(?:[ .-]?\d){7,14}")
 
 
 def _validate_national_id(scan: Scan, match: re.Match[str]) -> Hit | None:
