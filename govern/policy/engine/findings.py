@@ -79,6 +79,10 @@ class Finding:
         return {**self.as_contract(), "explanation": self.explanation, "preview": self.preview}
 
 
+def _order(finding: Finding) -> tuple:
+    return finding.media_index is not None, finding.start, finding.end, finding.rule
+
+
 @dataclass(frozen=True)
 class Decision:
     decision: Action
@@ -87,8 +91,13 @@ class Decision:
 
     @classmethod
     def of(cls, findings: list[Finding] | tuple[Finding, ...], pack_version: str) -> Decision:
-        strongest = max((f.action for f in findings), key=lambda a: a.strength, default=Action.ALLOW)
-        ordered = tuple(sorted(findings, key=lambda f: (f.media_index is not None, f.start, f.end, f.rule)))
+        if not findings:
+            return cls(Action.ALLOW, (), pack_version)
+        strongest = Action.ALLOW
+        for finding in findings:
+            if _STRENGTH[finding.action] > _STRENGTH[strongest]:
+                strongest = finding.action
+        ordered = tuple(sorted(findings, key=_order)) if len(findings) > 1 else tuple(findings)
         return cls(strongest, ordered, pack_version)
 
     def document(self) -> dict[str, object]:

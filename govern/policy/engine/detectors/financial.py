@@ -6,10 +6,10 @@ import re
 import string
 
 from stdnum import iban as stdnum_iban
-from stdnum import luhn
 
 from govern.policy.engine.detectors.base import (
-    Hit, PatternDetector, Scan, candidate_starts, context_words, digits_of, group_prefixes, standalone,
+    Hit, PatternDetector, Scan, candidate_starts, context_words, digits_of, group_prefixes, luhn_valid,
+    standalone,
 )
 
 # (brand, IIN prefix ranges as (low, high) over the first len(low) digits, allowed lengths)
@@ -67,7 +67,7 @@ def _card_at(scan: Scan, start: int, found: str) -> Hit | None:
         if len(separators) > 1:
             continue  # "4111-1111 1111-1111" is not how a card is written
         brand = card_brand(digits)
-        if brand and luhn.is_valid(digits):
+        if brand and luhn_valid(digits):
             if brand in _WEAK_BRANDS and not scan.near(CARD_CONTEXT, start, end):
                 # a one-digit IIN: 15 digits starting with 1 are as often a post or parcel id as a UATP card
                 return Hit("PAYMENT_CARD", start, end, kind=brand, value=digits, certainty="likely",
