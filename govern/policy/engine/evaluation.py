@@ -45,6 +45,10 @@ class PolicyContext:
     language: str | None = None  # "en" | "ar" | "he"; when absent the text's script decides
 
 
+_NO_CONTEXT = PolicyContext()
+_ENGLISH = frozenset({"en"})
+
+
 @dataclass(frozen=True)
 class _PatternTarget:
     rule: Rule
@@ -169,11 +173,11 @@ def evaluate(compiled: CompiledPolicy, text: str, *, account: PolicyContext | No
     Offsets in findings are code points of the ORIGINAL `text`; media findings carry their media_index.
     `exceptions` are the scoped exceptions learned from false positives: a finding they excuse is left out.
     """
-    context = account or PolicyContext()
+    context = account or _NO_CONTEXT
     moment = now or dt.datetime.now(dt.timezone.utc)
     norm = normalize(text)
     scripts = norm.scripts()
-    languages = frozenset({context.language}) if context.language else (scripts or frozenset({"en"}))
+    languages = frozenset({context.language}) if context.language else (scripts or _ENGLISH)
     scan = Scan(norm, phone_regions(context.country, scripts), scripts, context.country)
     applies = _Applicability(context, languages, moment)
     findings: list[Finding] = []

@@ -77,7 +77,10 @@ class Scan:
         return start < self.found_until.get(entity, -1)
 
     def inside_certain(self, start: int) -> bool:
-        return any(first <= start < last for first, last in self.certain_spans)
+        for first, last in self.certain_spans:
+            if first <= start < last:
+                return True
+        return False
 
     def found(self, hit: "Hit | None") -> "Hit | None":
         """Record `hit` (if any) as found and return it."""
@@ -93,9 +96,14 @@ class Scan:
         Only the candidate's neighbourhood is searched: a date or a price is short, and most texts have no candidate.
         """
         text = self.norm.text
-        for match in _quantity_matches(text, max(0, start - _QUANTITY_REACH), min(len(text), end + _QUANTITY_REACH)):
+        low, high = max(0, start - _QUANTITY_REACH), min(len(text), end + _QUANTITY_REACH)
+        for match in _QUANTITY.finditer(text, low, high):  # _quantity_matches, written out (it runs on every candidate)
             if match.start() < end and start < match.end():
                 return True
+        if _HAS_CURRENCY.search(text, low, high):
+            for match in _PRICE.finditer(text, low, high):
+                if match.start() < end and start < match.end():
+                    return True
         return False
 
     @property
@@ -165,7 +173,28 @@ def context_words(*words: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(fold_term(word) for word in words))
 
 
+def candidate_starts(first: str, before: str, candidate: str) -> re.Pattern[str]:
+    """Every place a candidate may start: group 1 is the longest `candidate` there, and the match's start is its start.
+
+    The same as the lookahead `{before}(?=({candidate}))` (one candidate cannot swallow the start of the next), but
+    written to consume the candidate's first character (`first`, a character class) and look back from after it: a
+    pattern of width zero gets no fast scan in Python's regex engine, which then runs it in full at every position; one
+    that starts with a character class skips from one character of that class to the next.
+    """
+    return re.compile(f"{first}(?<={before}(?=({candidate}))(?s:.))")
+
+
 _NOT_DIGIT = re.compile(r"\D+")
+_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)  # the digit sum of twice each digit
+
+
+def luhn_valid(number: str) -> bool:
+    """python-stdnum's luhn.is_valid (ASCII decimal digits, Luhn checksum 0), in a few C-level passes instead of a
+    generator step per digit: it runs on every card, Emirates ID and Saudi ID candidate."""
+    if not number or not number.isascii() or not number.isdigit():
+        return False
+    backwards = number[::-1]
+    return (sum(map(int, backwards[::2])) + sum(map(_DOUBLED.__getitem__, map(int, backwards[1::2])))) % 10 == 0
 
 
 def digits_of(candidate: str) -> str:
@@ -173,18 +202,20 @@ def digits_of(candidate: str) -> str:
     return _NOT_DIGIT.sub("", candidate)
 
 
-_WORDISH = re.compile(r"[\w]")
+def _wordish(char: str) -> bool:
+    """Whether `char` is what the regex class \\w matches (a letter, a digit of any script, "_")."""
+    return char.isalnum() or char == "_"
 
 
 def standalone(text: str, start: int, end: int, joiners: str = "-_/.#@") -> bool:
     """True when the span is not glued to a longer token: "INV-2024-0012345" or "v10.15.7" are not numbers."""
     before = text[start - 1] if start > 0 else " "
     after = text[end] if end < len(text) else " "
-    if _WORDISH.match(before) or _WORDISH.match(after):
+    if before.isalnum() or before == "_" or after.isalnum() or after == "_":
         return False
-    if before in joiners and start > 1 and _WORDISH.match(text[start - 2]):
+    if before in joiners and start > 1 and _wordish(text[start - 2]):
         return False
-    if after in joiners and end + 1 < len(text) and _WORDISH.match(text[end + 1]):
+    if after in joiners and end + 1 < len(text) and _wordish(text[end + 1]):
         return False
     # "800,342,225": digits joined by thousands commas are one number, not the end or start of another
     if before == "," and start > 1 and text[start - 2].isdigit():
@@ -194,16 +225,21 @@ def standalone(text: str, start: int, end: int, joiners: str = "-_/.#@") -> bool
     return True
 
 
+_GROUP_ENDS: dict[str, re.Pattern[str]] = {}
+
+
 def group_prefixes(candidate: str, separators: str = " -.()/") -> list[tuple[str, int]]:
     """The candidate and its shorter versions cut at separators, longest first, with their lengths.
 
     Greedy patterns swallow a neighbouring number ("4111 1111 1111 1111 2024"); validators try each cut.
+    A cut is where a run of separators starts after something else.
     """
-    cuts = [len(candidate)]
-    for index in range(len(candidate) - 1, 0, -1):
-        if candidate[index] in separators and candidate[index - 1] not in separators:
-            cuts.append(index)
-    return [(candidate[:cut], cut) for cut in cuts]
+    ends = _GROUP_ENDS.get(separators)
+    if ends is None:
+        ends = _GROUP_ENDS[separators] = re.compile(f"(?<=[^{re.escape(separators)}])[{re.escape(separators)}]")
+    cuts = [match.start() for match in ends.finditer(candidate)]
+    cuts.reverse()
+    return [(candidate, len(candidate))] + [(candidate[:cut], cut) for cut in cuts]
 
 
 # A spaced IBAN's start right before `start`. Only its first group may be letters alone (a bank code, "GB29 NWBK …"):

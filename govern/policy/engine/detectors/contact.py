@@ -9,8 +9,7 @@ import phonenumbers
 
 from govern.policy.engine.detectors import phone_rules
 from govern.policy.engine.detectors.base import (
-    Hit, PatternDetector, Scan, context_words, digits_of, group_prefixes,
-    standalone,
+    Hit, PatternDetector, Scan, candidate_starts, context_words, digits_of, group_prefixes, standalone,
 )
 from govern.policy.engine.text import fold_term
 
@@ -40,7 +39,7 @@ DEFAULT_REGIONS = ("IL", "SA", "AE", "EG", "US", "GB", "JO", "QA", "KW", "BH", "
 _REGIONS_BY_SCRIPT = {"he": ("IL",), "ar": ("SA", "AE", "EG", "JO", "QA", "KW", "BH", "OM", "LB", "IL")}
 
 # Every place a number may start (a lookahead, so one number's match cannot swallow the start of the next).
-_PHONE = re.compile(r"(?<![\w+])(?<!\d[-./])(?=((?:\+|\(\+?)?\d(?:[ ().-]{0,2}\d){6,16}))")
+_PHONE = candidate_starts(r"[\d+(]", r"(?<![\w+])(?<!\d[-./])", r"(?:\+|\(\+?)?\d(?:[ ().-]{0,2}\d){6,16}")
 _US_START = re.compile(r"[2-9]\d\d[ .-]{1,2}\d{3}[ .-]\d{4}")
 _US_SHAPE = re.compile(r"\(?\d{3}\)?[ .-]{1,2}\d{3}[ .-]\d{4}")
 PHONE_CONTEXT = context_words(

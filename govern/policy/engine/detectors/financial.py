@@ -6,10 +6,10 @@ import re
 import string
 
 from stdnum import iban as stdnum_iban
-from stdnum import luhn
 
 from govern.policy.engine.detectors.base import (
-    Hit, PatternDetector, Scan, context_words, digits_of, group_prefixes, standalone,
+    Hit, PatternDetector, Scan, candidate_starts, context_words, digits_of, group_prefixes, luhn_valid,
+    standalone,
 )
 
 # (brand, IIN prefix ranges as (low, high) over the first len(low) digits, allowed lengths)
@@ -46,7 +46,7 @@ def card_brand(digits: str) -> str | None:
 
 
 # Every place a card may start (a lookahead: "4012888888881881 4012-8888-…" must not lose the second card).
-_CARD = re.compile(r"(?<![\w-])(?=(\d(?:[ -]?\d){11,18}))")
+_CARD = candidate_starts(r"\d", r"(?<![\w-])", r"\d(?:[ -]?\d){11,18}")
 
 
 def _validate_card(scan: Scan, match: re.Match[str]) -> Hit | None:
@@ -67,7 +67,7 @@ def _card_at(scan: Scan, start: int, found: str) -> Hit | None:
         if len(separators) > 1:
             continue  # "4111-1111 1111-1111" is not how a card is written
         brand = card_brand(digits)
-        if brand and luhn.is_valid(digits):
+        if brand and luhn_valid(digits):
             if brand in _WEAK_BRANDS and not scan.near(CARD_CONTEXT, start, end):
                 # a one-digit IIN: 15 digits starting with 1 are as often a post or parcel id as a UATP card
                 return Hit("PAYMENT_CARD", start, end, kind=brand, value=digits, certainty="likely",
@@ -83,7 +83,7 @@ _IBAN_COUNTRIES = "|".join(sorted(prefix[2].lower() for prefix in stdnum_iban._i
 # Country code, check digits and the rest in groups of any size, spaced any way ("NO 02 15037577003",
 # "MK072 5012 0000 0589 84"); the validator tries the longest cut at a space first.
 # A lookahead, like the card's: an IBAN right after another one ("… EG0983…079 paid … IBAN DE66…") keeps its start.
-_IBAN = re.compile(r"(?<![\w-])(?=([a-z]{2} ?\d\d(?: ?[a-z0-9]){11,30}))")  # the country is checked in Python
+_IBAN = candidate_starts("[a-z]", r"(?<![\w-])", r"[a-z]{2} ?\d\d(?: ?[a-z0-9]){11,30}")  # the country: in Python
 _IBAN_COUNTRY_SET = frozenset(_IBAN_COUNTRIES.split("|"))
 _IBAN_LETTERS = str.maketrans({letter: str(value) for value, letter in enumerate(string.ascii_uppercase, 10)})
 

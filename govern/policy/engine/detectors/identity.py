@@ -6,12 +6,12 @@ import datetime as dt
 import re
 
 import re2
-from stdnum import luhn
 from stdnum.il import idnr
 from stdnum.us import ssn
 
 from govern.policy.engine.detectors.base import (
-    Hit, PatternDetector, Scan, context_words, digits_of, group_prefixes, standalone,
+    Hit, PatternDetector, Scan, candidate_starts, context_words, digits_of, group_prefixes, luhn_valid,
+    standalone,
 )
 
 # Words that say "this number is an identity number", per kind and for any kind, in en/ar/he.
@@ -66,12 +66,12 @@ def valid_emirates_id(digits: str, today: dt.date | None = None) -> bool:
     """784, a plausible birth year (1900 to this year), 15 digits, Luhn."""
     if len(digits) != 15 or not digits.startswith("784"):
         return False
-    return 1900 <= int(digits[3:7]) <= (today or dt.date.today()).year and luhn.is_valid(digits)
+    return 1900 <= int(digits[3:7]) <= (today or dt.date.today()).year and luhn_valid(digits)
 
 
 def valid_saudi_id(digits: str) -> bool:
     """10 digits, 1 for citizens or 2 for residents (Iqama), Luhn."""
-    return len(digits) == 10 and digits[0] in "12" and luhn.is_valid(digits)
+    return len(digits) == 10 and digits[0] in "12" and luhn_valid(digits)
 
 
 def valid_ssn(digits: str) -> bool:
@@ -111,7 +111,7 @@ def _national_kind(scan: Scan, candidate: str, start: int, end: int) -> tuple[st
 
 
 # Every place an identity number may start (a lookahead, so one candidate cannot swallow the next).
-_NATIONAL_ID = re.compile(r"(?<![\w+-])(?<!\d[./])(?=(\d(?:[ .-]?\d){7,14}))")
+_NATIONAL_ID = candidate_starts(r"\d", r"(?<![\w+-])(?<!\d[./])", r"\d(?:[ .-]?\d){7,14}")
 
 
 def _validate_national_id(scan: Scan, match: re.Match[str]) -> Hit | None:

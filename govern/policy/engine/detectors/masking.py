@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import string
 from typing import Iterable
 
 _SHOWN_AS_IS = ("CONFIDENTIAL_MARKER", "BRAND_TERM", "EMBARGO", "CUSTOM")
 
 
+_STARRED = str.maketrans({char: "*" for char in string.ascii_letters + string.digits})
+
+
 def _mask_digits(text: str, keep_head: int, keep_tail: int) -> str:
     """`text` with its letters and digits starred, but for the first `keep_head` and the last `keep_tail` of them."""
+    if text.isascii():  # letters and digits are isalnum() there: the middle is starred by one translate
+        if sum(map(str.isalnum, text)) <= keep_head + keep_tail:
+            return text
+        first, kept = 0, 0
+        while kept < keep_head:
+            kept += text[first].isalnum()
+            first += 1
+        last, kept = len(text), 0
+        while kept < keep_tail:
+            last -= 1
+            kept += text[last].isalnum()
+        return text[:first] + text[first:last].translate(_STARRED) + text[last:]
     positions = [i for i, ch in enumerate(text) if ch.isdigit() or ch.isalpha()]
     chars = list(text)
     for index in positions[keep_head:len(positions) - keep_tail] if keep_tail else positions[keep_head:]:

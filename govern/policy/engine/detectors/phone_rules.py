@@ -134,6 +134,15 @@ def _valid(country_code: int, nsn: str) -> ValidNumber | None:
     return ValidNumber(region, f"+{country_code}{nsn}")
 
 
+@functools.cache
+def _home_rules(country_code: int) -> RegionRules | None:
+    """The rules of the calling code's main region (the one phonenumbers strips a national prefix by), else None."""
+    main = _rules_for_calling_code(country_code)
+    if not main:
+        return None
+    return rules_for_region(phonenumbers.region_code_for_country_code(country_code)) or main[0]
+
+
 def international(digits: str) -> ValidNumber | None:
     """A number written with + (or 00): `digits` after it, country code first."""
     if not digits or digits[0] == "0":
@@ -144,10 +153,9 @@ def international(digits: str) -> ValidNumber | None:
             rest = digits[size:]
             if len(rest) <= 2:
                 return None
-            main = _rules_for_calling_code(code)
-            if not main:
+            home = _home_rules(code)
+            if home is None:
                 return None
-            home = rules_for_region(phonenumbers.region_code_for_country_code(code)) or main[0]
             return _valid(code, home.strip_national_prefix(rest))
     return None
 

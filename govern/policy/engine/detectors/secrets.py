@@ -27,11 +27,13 @@ import base64
 import binascii
 import json
 import math
+import operator
 import re
 import string
 import zlib
 from collections import Counter
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Callable
 
 from govern.policy.engine.detectors.base import Hit, PatternDetector, Scan
@@ -57,16 +59,20 @@ def _entropy(text: str) -> float:
     return -sum(n / total * math.log2(n / total) for n in Counter(text).values())
 
 
+_STEP_MARK = {1: 1, -1: 2}  # a step of +1 or -1 between neighbouring code points, as one byte (anything else: 0)
+
+
 def _sequential(text: str, run: int = 6) -> bool:
-    """Whether the text holds `run` characters in alphabet or digit order ("abcdef", "987654")."""
-    up = down = 1
-    for previous, current in zip(text, text[1:]):
-        step = ord(current) - ord(previous)
-        up = up + 1 if step == 1 else 1
-        down = down + 1 if step == -1 else 1
-        if up >= run or down >= run:
-            return True
-    return False
+    """Whether the text holds `run` characters in alphabet or digit order ("abcdef", "987654").
+
+    The steps between neighbours become one byte each (C-level maps), then `run - 1` steps up or down in a row are
+    looked for with `in`: no Python step per character.
+    """
+    if len(text) < run:
+        return False
+    codes = list(map(ord, text))
+    steps = bytes(map(_STEP_MARK.get, map(operator.sub, codes[1:], codes), repeat(0)))
+    return b"\x01" * (run - 1) in steps or b"\x02" * (run - 1) in steps
 
 
 def _filler(body: str) -> bool:
