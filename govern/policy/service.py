@@ -258,7 +258,7 @@ def update_violation(
         violation.resolution_note, violation.closed_by, violation.closed_at = note.strip(), actor.id, utcnow()
     session.flush()
     record(session, actor, f"policy:violation:{status.value}", "policy_violation", violation.id, before=before,
-           after={"status": status.value, "assignee": violation.assignee}, note=note,
+           account_id=violation.account_id, after={"status": status.value, "assignee": violation.assignee}, note=note,
            rules=sorted({f["rule"] for f in violation.findings}))
     return violation
 
