@@ -97,6 +97,7 @@ def e2e_app(e2e_database_url, e2e_port, tmp_path_factory):
         "secure_cookies": False,
         "instance_path": tmp_path_factory.mktemp("e2e-instance"),
         "log_format": "json",
+        "demo_network": True,  # the built-in demo social network, as `make run` serves it (loopback only)
     })
 
 
