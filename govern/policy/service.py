@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from govern.accounts.models import Network, SocialAccount
@@ -19,6 +19,7 @@ from govern.actor import Actor
 from govern.audit.service import record
 from govern.db import utcnow
 from govern.errors import N_, DomainError, InvalidOperation, NotFound
+from govern.pagination import Page, paginate
 from govern.policy.engine import evaluation, packs
 from govern.policy.engine.findings import Action, Decision, Finding
 from govern.policy.exceptions import ExceptionScope, ExceptionSet, value_digest
@@ -228,12 +229,27 @@ def record_scanned_item(
 
 
 def list_violations(session: Session, status: ViolationStatus | None = None, account_id: int | None = None) -> list[PolicyViolation]:
-    query = select(PolicyViolation).order_by(PolicyViolation.detected_at.desc(), PolicyViolation.id.desc())
+    query = _violations(select(PolicyViolation), status, account_id)
+    return list(session.scalars(query.order_by(PolicyViolation.detected_at.desc(), PolicyViolation.id.desc()).limit(500)))
+
+
+def page_violations(session: Session, status: ViolationStatus | None = None, account_id: int | None = None,
+                    limit: int = 50, cursor: str | None = None) -> Page[PolicyViolation]:
+    """Newest first, a page at a time, both ways."""
+    return paginate(session, _violations(select(PolicyViolation), status, account_id), "detected_at",
+                    PolicyViolation.detected_at, PolicyViolation.id, limit, cursor, descending=True)
+
+
+def count_violations(session: Session, status: ViolationStatus | None = None, account_id: int | None = None) -> int:
+    return int(session.scalar(_violations(select(func.count(PolicyViolation.id)), status, account_id)) or 0)
+
+
+def _violations(query: Select, status: ViolationStatus | None, account_id: int | None) -> Select:
     if status is not None:
         query = query.where(PolicyViolation.status == status)
     if account_id is not None:
         query = query.where(PolicyViolation.account_id == account_id)
-    return list(session.scalars(query.limit(500)))
+    return query
 
 
 def update_violation(

@@ -23,11 +23,13 @@ from govern.auth.service import actor_name
 from govern.console import confirm, forms
 from govern.console.blueprint import ConsolePages
 from govern.console.confirm import already_done, confirmed
-from govern.console.labels import N_
+from govern.console.labels import N_, label
+from govern.console.tables import EXPORT_BATCH, csv_download, every_row
 from govern.console.responses import refusal, refuse
 from govern.console.templating import isolate
 from govern.errors import DomainError, NotFound
 from govern.extensions import db
+from govern.pagination import InvalidCursor
 from govern.policy import service
 from govern.policy.engine.detectors.base import REASONS
 from govern.policy.engine.findings import Action, Decision
@@ -292,12 +294,46 @@ def policy_test_check():
 
 
 # --- violations queue -----------------------------------------------------------------------------
+def _violation_filters() -> tuple[dict, dict]:
+    return forms.load(ViolationQuerySchema(), {key: value for key, value in request.args.items() if key != "cursor"})
+
+
 def _violations_page(status: int = 200, **form_state):
-    filters, filter_errors = forms.load(ViolationQuerySchema(), request.args)
-    violations = [] if filter_errors else service.list_violations(db.session, filters.get("status"), filters.get("account_id"))
-    page = render_template("policy/violations.html", violations=violations, filter_errors=filter_errors,
-                           accounts=_account_choices(db.session), statuses=list(ViolationStatus), **form_state)
+    filters, filter_errors = _violation_filters()
+    results = total = None
+    if not filter_errors:
+        chosen = (filters.get("status"), filters.get("account_id"))
+        try:
+            results = service.page_violations(db.session, *chosen, cursor=request.args.get("cursor") or None)
+        except InvalidCursor:
+            filter_errors = {"cursor": forms.problem_with("cursor")}
+        else:
+            total = service.count_violations(db.session, *chosen)
+    page = render_template("policy/violations.html", violations=results.items if results else [], results=results,
+                           total=total, filter_errors=filter_errors, accounts=_account_choices(db.session),
+                           statuses=list(ViolationStatus), **form_state)
     return page, 400 if filter_errors and status < 400 else status
+
+
+@routes.get("/policy/violations/export.csv")
+@requires(Permission.POLICY_REVIEW)
+def policy_violations_csv():
+    """Every violation the queue's filters select, newest first, with its text masked as the queue shows it."""
+    filters, filter_errors = _violation_filters()
+    if filter_errors:
+        return render_template("console/error.html", status=400, title=_("This request could not be used"),
+                               errors=filter_errors), 400
+    chosen = (filters.get("status"), filters.get("account_id"))
+    rows = every_row(lambda cursor: service.page_violations(db.session, *chosen, limit=EXPORT_BATCH, cursor=cursor))
+    header = [_("Detected"), _("Account"), _("Network"), _("Kind"), _("Decision"), _("Rules"), _("Text (masked)"),
+              _("Status"), _("Assignee")]
+    return csv_download("violations", header, (
+        (violation.detected_at.isoformat(timespec="seconds"), violation.account.handle,
+         violation.account.network.display_name, policy_label("content_kind", violation.content_kind),
+         policy_label("action", violation.decision.value),
+         ", ".join(sorted({finding.get("rule", "") for finding in violation.findings})), violation.masked_text,
+         label(violation.status), violation.assignee or "")
+        for violation in rows))
 
 
 def _violation_form_problem(status: ViolationStatus, assignee: str, note: str) -> str | None:
