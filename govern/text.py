@@ -20,6 +20,14 @@ def search_key(*parts: str | None) -> str:
     return " ".join(folded.split())
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run a cell starting so (CSV injection)
+
+
+def spreadsheet_safe(text: str) -> str:
+    """`text` as a CSV cell a spreadsheet shows as text, never runs as a formula: a leading ' where it would."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def like_pattern(query: str) -> str:
     """A LIKE pattern for a folded query, with LIKE's own wildcards escaped (use escape='\\\\')."""
     escaped = search_key(query).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

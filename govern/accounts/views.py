@@ -28,11 +28,10 @@ from govern.console import confirm, forms, pages, templating
 from govern.console.confirm import already_done, confirmed
 from govern.console.blueprint import ConsolePages
 from govern.console.labels import N_, label
-from govern.console.tables import EXPORT_BATCH, csv_download, every_row
+from govern.console.tables import EXPORT_BATCH, csv_download, every_row, refused_filters
 from govern.console.responses import account_page, refusal, refuse
 from govern.errors import Conflict, DomainError
 from govern.extensions import db
-from govern.pagination import InvalidCursor
 from govern.grants.models import Grant
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor
@@ -44,17 +43,8 @@ CHANGE_ACTIONS = ("accounts:account:update", "accounts:account:owner_transfer") 
 @routes.get("/accounts")
 @requires(Permission.ACCOUNTS_READ)
 def accounts():
-    args, errors = forms.load(AccountListArgs(), request.args)
-    results = total = None
-    if not errors:
-        filters, paging = forms.split_paging(args)
-        chosen = account_filter(filters)
-        try:
-            results = list_accounts(db.session, chosen, **paging)
-        except InvalidCursor:
-            errors = {"cursor": forms.problem_with("cursor")}
-        else:
-            total = count_accounts(db.session, chosen)
+    results, total, errors = pages.counted_listing(db.session, request.args, AccountListArgs(), list_accounts,
+                                                   lambda **filters: account_filter(filters), count_accounts)
     networks, statuses = list_networks(db.session), list(AccountStatus)
     page = render_template("accounts/accounts.html", results=results, total=total, errors=errors, networks=networks,
                            statuses=statuses, health_filters=HEALTH_FILTERS)
@@ -71,8 +61,7 @@ def accounts_csv():
     """Every account the list's filters select (any page, any sort), as a spreadsheet reads it."""
     args, errors = forms.load(AccountListArgs(), request.args)
     if errors:
-        return render_template("console/error.html", status=400, title=_("This request could not be used"),
-                               errors=errors), 400
+        return refused_filters(errors)
     filters, paging = forms.split_paging(args)
     chosen, sort = account_filter(filters), paging.get("sort", "handle")
     rows = every_row(lambda cursor: list_accounts(db.session, chosen, sort, EXPORT_BATCH, cursor))

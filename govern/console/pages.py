@@ -37,17 +37,28 @@ CHECKOUT_LIMIT = 20
 
 
 def listing(
-    session: Session, query: Mapping[str, str], schema: Schema, lister: Callable[..., Page], filter_type: type
+    session: Session, query: Mapping[str, str], schema: Schema, lister: Callable[..., Page], filter_type: Callable[..., Any]
 ) -> tuple[Page | None, dict[str, str]]:
     """One page of a filtered list from query-string arguments, or the readable problems with those arguments."""
+    page, _total, errors = counted_listing(session, query, schema, lister, filter_type)
+    return page, errors
+
+
+def counted_listing(
+    session: Session, query: Mapping[str, str], schema: Schema, lister: Callable[..., Page],
+    filter_type: Callable[..., Any], counter: Callable[[Session, Any], int] | None = None,
+) -> tuple[Page | None, int | None, dict[str, str]]:
+    """`listing`, and with `counter` how many rows the whole filtered list has (the page's "42 accounts")."""
     args, errors = forms.load(schema, query)
     if errors:
-        return None, errors
+        return None, None, errors
     filters, paging = forms.split_paging(args)
+    chosen = filter_type(**filters)
     try:
-        return lister(session, filter_type(**filters), **paging), {}
+        page = lister(session, chosen, **paging)
     except InvalidCursor:
-        return None, {"cursor": forms.problem_with("cursor")}
+        return None, None, {"cursor": forms.problem_with("cursor")}
+    return page, counter(session, chosen) if counter else None, {}
 
 
 def _grants(session: Session, filters: GrantFilter, cursor: str | None) -> tuple[CountedPage[Grant], str | None]:

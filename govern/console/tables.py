@@ -7,19 +7,24 @@ import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from flask import Response, stream_with_context
+from flask import Response, render_template, stream_with_context
+from flask_babel import gettext as _
 
 from govern.db import utcnow
 from govern.pagination import Page
+from govern.text import spreadsheet_safe
 
 EXPORT_BATCH = 500
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run a cell starting so (CSV injection)
 
 
 def safe_cell(value: Any) -> str:
     """A value as a CSV cell a spreadsheet shows as text: never a formula, whatever a handle or a name holds."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return spreadsheet_safe("" if value is None else str(value))
+
+
+def refused_filters(errors: dict[str, str]) -> tuple[str, int]:
+    """An export asked for with filters the list itself would refuse: the readable 400 page."""
+    return render_template("console/error.html", status=400, title=_("This request could not be used"), errors=errors), 400
 
 
 def every_row(fetch: Callable[[str | None], Page[Any]]) -> Iterator[Any]:

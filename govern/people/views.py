@@ -9,7 +9,7 @@ from govern.auth.roles import Permission
 from govern.console import forms, pages
 from govern.console.blueprint import ConsolePages
 from govern.console.labels import label
-from govern.console.tables import EXPORT_BATCH, csv_download, every_row
+from govern.console.tables import EXPORT_BATCH, csv_download, every_row, refused_filters
 from govern.extensions import db
 from govern.people.models import PersonStatus
 from govern.people.schemas import PersonListArgs
@@ -23,15 +23,10 @@ routes = ConsolePages()
 @routes.get("/people")
 @requires(Permission.PEOPLE_READ)
 def people():
-    results, errors = pages.listing(db.session, request.args, PersonListArgs(), list_people, PersonFilter)
-    total = count_people(db.session, _filters(request.args)) if results is not None else None
+    results, total, errors = pages.counted_listing(db.session, request.args, PersonListArgs(), list_people, PersonFilter,
+                                                   count_people)
     page = render_template("people/people.html", results=results, total=total, errors=errors, statuses=list(PersonStatus))
     return page, 400 if errors else 200
-
-
-def _filters(query) -> PersonFilter:
-    args, _errors = forms.load(PersonListArgs(), query)
-    return PersonFilter(**forms.split_paging(args)[0])
 
 
 @routes.get("/people/export.csv")
@@ -40,8 +35,7 @@ def people_csv():
     """Every person the list's filters select, as a spreadsheet reads it."""
     args, errors = forms.load(PersonListArgs(), request.args)
     if errors:
-        return render_template("console/error.html", status=400, title=_("This request could not be used"),
-                               errors=errors), 400
+        return refused_filters(errors)
     filters, paging = forms.split_paging(args)
     chosen, sort = PersonFilter(**filters), paging.get("sort", "display_name")
     rows = every_row(lambda cursor: list_people(db.session, chosen, sort, EXPORT_BATCH, cursor))

@@ -24,7 +24,7 @@ from govern.console import confirm, forms
 from govern.console.blueprint import ConsolePages
 from govern.console.confirm import already_done, confirmed
 from govern.console.labels import N_, label
-from govern.console.tables import EXPORT_BATCH, csv_download, every_row
+from govern.console.tables import EXPORT_BATCH, csv_download, every_row, refused_filters
 from govern.console.responses import refusal, refuse
 from govern.console.templating import isolate
 from govern.errors import DomainError, NotFound
@@ -321,8 +321,7 @@ def policy_violations_csv():
     """Every violation the queue's filters select, newest first, with its text masked as the queue shows it."""
     filters, filter_errors = _violation_filters()
     if filter_errors:
-        return render_template("console/error.html", status=400, title=_("This request could not be used"),
-                               errors=filter_errors), 400
+        return refused_filters(filter_errors)
     chosen = (filters.get("status"), filters.get("account_id"))
     rows = every_row(lambda cursor: service.page_violations(db.session, *chosen, limit=EXPORT_BATCH, cursor=cursor))
     header = [_("Detected"), _("Account"), _("Network"), _("Kind"), _("Decision"), _("Rules"), _("Text (masked)"),

@@ -18,12 +18,12 @@ import orjson
 from govern.locales import RTL_LOCALES
 from govern.reports.document import BadReportRequest, Cell, Chart, Report, Section
 from govern.reports.labels import Presenter
+from govern.text import spreadsheet_safe
 
 RENDER_FORMATS = ("csv", "json", "pdf")
 REPORT_FORMATS_STREAMED = ("csv", "json")  # every row written; the PDF shows the first PDF_ROWS
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json", "pdf": "application/pdf"}
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "reports"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas
 
 
 PDF_ROWS = 200  # rows of each table the PDF shows; the rest are in the CSV and JSON
@@ -142,10 +142,7 @@ def _csv_cell(value: Cell) -> str:
         return "true" if value else "false"
     if isinstance(value, datetime):
         return value.isoformat()
-    text = str(value)
-    if isinstance(value, str) and text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
+    return spreadsheet_safe(str(value)) if isinstance(value, str) else str(value)
 
 
 class _Lines:
