@@ -19,6 +19,10 @@ class ConnectionHealth(str, enum.Enum):
     REVOKED = "revoked"
 
 
+# A connection someone must connect again: the network stopped the tokens, or they were disconnected.
+NEEDING_RECONNECT = (ConnectionHealth.NEEDS_RECONNECT, ConnectionHealth.REVOKED)
+
+
 class NetworkApp(Base):
     """govern's registered OAuth app on a network; the client secret lives in the secret store."""
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, aliased
 
 from govern.accounts.models import AccountStatus, SocialAccount
 from govern.auth.roles import Permission
-from govern.broker.models import AccountConnection, ConnectionHealth
+from govern.broker.models import NEEDING_RECONNECT, AccountConnection, ConnectionHealth
 from govern.credentials.models import LegacyCredential
 from govern.db import utcnow
 from govern.directory.models import Departure, OffboardingTask, SyncRun, SyncStatus
@@ -27,8 +27,6 @@ from govern.reviews import service as reviews
 from govern.reviews.models import CampaignStatus
 
 # --- what waits for the user ---------------------------------------------------------------------
-
-RECONNECT = (ConnectionHealth.NEEDS_RECONNECT, ConnectionHealth.REVOKED)
 
 
 def in_service():
@@ -68,7 +66,7 @@ def todos(session: Session, permissions: Collection[Permission], person_id: int 
     if Permission.ACCOUNTS_CONNECT in permissions:
         found.append(Todo("reconnect", _count(session, select(func.count()).select_from(AccountConnection)
                                                 .join(SocialAccount, SocialAccount.id == AccountConnection.account_id)
-                                                .where(AccountConnection.health.in_(RECONNECT),
+                                                .where(AccountConnection.health.in_(NEEDING_RECONNECT),
                                                        in_service()))))
     return found
 

@@ -17,7 +17,7 @@ from govern.adapters.networks.base import InvalidGrant, NetworkError, TokenSet
 from govern.adapters.secret_store import SecretNotFound
 from govern.audit.service import record
 from govern.broker.context import BrokerContext, fingerprint, guard_store
-from govern.broker.models import AccountConnection, ConnectionHealth
+from govern.broker.models import NEEDING_RECONNECT, AccountConnection, ConnectionHealth
 from govern.broker.service.apps import network_client
 from govern.db import utcnow
 from govern.errors import NotFound
@@ -184,8 +184,7 @@ def account_health_condition(state: str) -> ColumnElement[bool]:
         return SocialAccount.id.in_(connections.where(AccountConnection.health.in_(
             (ConnectionHealth.HEALTHY, ConnectionHealth.EXPIRING))))
     if state == "needs_reconnect":
-        return SocialAccount.id.in_(connections.where(AccountConnection.health.in_(
-            (ConnectionHealth.NEEDS_RECONNECT, ConnectionHealth.REVOKED))))
+        return SocialAccount.id.in_(connections.where(AccountConnection.health.in_(NEEDING_RECONNECT)))
     if state == "not_connected":
         return SocialAccount.id.not_in(connections)
     raise ValueError(f"unknown health filter {state!r}")
