@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from govern import app_services
+from govern.audit.names import name_events
 from govern.audit.service import history_of
 from govern.auth import service, users
 from govern.auth.models import ApiClient, ConsoleUser
@@ -112,13 +113,18 @@ def admin_add_user():
     return redirect(url_for(".admin_user", user_id=user.id))
 
 
+def _history(user_id: int) -> dict[str, Any]:
+    events, more = history_of(db.session, "console_user", user_id, HISTORY_LIMIT)
+    return {"events": name_events(db.session, events), "more": more}
+
+
 def _user_page(user_id: int, status: int = 200, **state: Any):
     user = users.get_console_user(db.session, user_id)
     person_q = (request.values.get("person_q") or "").strip()[:200]
     context = {"user": user, "person": db.session.get(Person, user.person_id) if user.person_id else None,
                "roles": users.CONSOLE_ROLES, "person_q": person_q, "people_to_pick": pages.people_to_pick(db.session, person_q),
                "is_me": current_actor().id == f"console_user:{user.id}", "errors": {},
-               "history": history_of(db.session, "console_user", user.id, HISTORY_LIMIT),
+               "history": _history(user.id),
                "sign_in_links_admin_only": app_services.settings().login_links_admin_only}
     return render_template("admin/user.html", **context | state), status
 

@@ -192,7 +192,7 @@ def test_switching_off_asks_for_a_reason_then_ends_the_sessions(app, session, ac
     assert session.get(ConsoleUser, user.id).disabled_at is None
     assert _events(session, "auth:console_user:enable", user.id)
     history = admin.get(f"/admin/users/{user.id}").get_data(as_text=True)
-    assert "left the team" in history and "auth:console_user:disable" in history  # the user's page shows what happened
+    assert "left the team" in history and "Console user disabled" in history  # the user's page shows what happened
 
 
 def test_a_sign_in_link_is_shown_once_and_signs_the_user_in(app, session, actor, admin):
@@ -251,3 +251,14 @@ def test_the_list_is_searched_by_email_or_name_and_role_and_capped(session, acto
     monkeypatch.setattr(users, "LIST_LIMIT", 1)
     capped = admin.get("/admin/users?q=example.com").get_data(as_text=True)
     assert "Showing 1 of" in capped and "Search to narrow the list." in capped
+
+
+def test_a_users_page_titles_them_and_names_who_acted_in_its_history(session, actor, admin):
+    user = _user(session, actor, "history@example.com")
+    _post(admin, f"/admin/users/{user.id}/role", role="governance", reason="moved team")
+    page = admin.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    [title] = re.findall(r"<title>(.*?)</title>", page, re.S)
+    assert title.strip() == "Some One · govern"
+    history = page[page.index('id="history-title"'):]
+    acting_admin = session.get(ConsoleUser, int(admin.actor_id.split(":")[1]))
+    assert f">{acting_admin.display_name}</a>" in history and "<code>console_user:" not in history  # named, not an id
