@@ -317,6 +317,13 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(), timezone.utc)
 
 
+def _through(column, day: date):
+    """`column` falls on or before `day` (UTC); 9999-12-31 has no next day, so nothing is after it."""
+    if day == date.max:
+        return column.is_not(None)
+    return column < _day_start(day) + timedelta(days=1)
+
+
 @dataclass(frozen=True)
 class RunFilter:
     """The sync runs list's filters; the period is in whole UTC days, `to_date` included."""
@@ -341,7 +348,7 @@ def _runs(query: Select, filters: RunFilter) -> Select:
     if filters.from_date:
         query = query.where(SyncRun.started_at >= _day_start(filters.from_date))
     if filters.to_date:
-        query = query.where(SyncRun.started_at < _day_start(filters.to_date) + timedelta(days=1))
+        query = query.where(_through(SyncRun.started_at, filters.to_date))
     return query
 
 
@@ -358,10 +365,6 @@ def count_runs(session: Session, filters: RunFilter) -> int:
 
 def departures(session: Session, limit: int = 100) -> list[Departure]:
     return list(session.scalars(select(Departure).order_by(Departure.first_seen_at.desc()).limit(limit)))
-
-
-DEPARTURE_STATES = ("pending", "complete")
-SLA_OUTCOMES = ("met", "breached")
 
 
 @dataclass(frozen=True)
@@ -401,7 +404,7 @@ def _departures(query: Select, filters: DepartureFilter) -> Select:
     if filters.from_date:
         query = query.where(Departure.first_seen_at >= _day_start(filters.from_date))
     if filters.to_date:
-        query = query.where(Departure.first_seen_at < _day_start(filters.to_date) + timedelta(days=1))
+        query = query.where(_through(Departure.first_seen_at, filters.to_date))
     return query
 
 

@@ -92,6 +92,7 @@ def test_the_leavers_list_filters_and_sorts(app, session, actor):
     assert "3 leavers" in _text(client.get("/directory/departures?source=openldap"))
     tomorrow = (utcnow() + timedelta(days=1)).date().isoformat()
     assert "No leaver matches these filters." in _text(client.get(f"/directory/departures?from_date={tomorrow}"))
+    assert "7 leavers" in _text(client.get("/directory/departures?from_date=0001-01-01&to_date=9999-12-31"))
     by_name = _text(client.get("/directory/departures?sort=person&limit=4"))
     assert [int(n) for n in PERSON_LINK.findall(by_name)] == [person.id for person in people[:4]]
     rest = _text(client.get(_link(by_name, "next")))
@@ -158,6 +159,7 @@ def test_the_sync_runs_list_counts_pages_both_ways_and_filters(app, session, act
     assert "3 runs" in failed and [int(n) for n in RUN_ROW.findall(failed)] == [runs[6].id, runs[3].id, runs[0].id]
     assert "3 runs" in _text(client.get("/directory/runs?mode=full"))
     assert "No run matches these filters." in _text(client.get("/directory/runs?source=scim"))
+    assert "7 runs" in _text(client.get("/directory/runs?to_date=9999-12-31"))
     by_status = [int(n) for n in RUN_ROW.findall(_text(client.get("/directory/runs?sort=status")))]
     assert set(by_status[:3]) == {runs[0].id, runs[3].id, runs[6].id} or set(by_status[-3:]) == {runs[0].id, runs[3].id, runs[6].id}
     bad = client.get("/directory/runs?status=exploded")
