@@ -36,6 +36,11 @@ FIELD_LABELS = {
     "since": N_("From"),
     "until": N_("Until"),
     "before_seq": N_("Page"),
+    "state": N_("Progress"),
+    "sla": N_("SLA"),
+    "mode": N_("Mode"),
+    "from_date": N_("From"),
+    "to_date": N_("Until"),
 }
 
 FIELD_PROBLEMS = {
@@ -59,6 +64,11 @@ FIELD_PROBLEMS = {
     "since": N_("use a date and time with a time zone, such as 2026-01-31T00:00:00Z."),
     "until": N_("use a date and time with a time zone, such as 2026-01-31T00:00:00Z."),
     "before_seq": N_("this page link is no longer valid; start again from the first page."),
+    "state": N_("choose pending or complete."),
+    "sla": N_("choose met or breached."),
+    "mode": N_("choose a kind of sync from the list."),
+    "from_date": N_("use a date such as 2026-01-31."),
+    "to_date": N_("use a date such as 2026-01-31."),
 }
 
 

@@ -2,10 +2,36 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
+from govern.directory.models import SyncMode, SyncStatus
 from govern.outbox.schemas import JobSchema
-from govern.schemas_common import StrictBoolean
+from govern.people.models import PersonSource
+from govern.schemas_common import PageArgs, StrictBoolean
+
+DIRECTORY_SOURCES = [source.value for source in PersonSource]
+
+
+class RunListArgs(PageArgs):
+    """The sync runs list's filters: status, kind (mode), source and the days it started (UTC, both included)."""
+
+    status = fields.Enum(SyncStatus, by_value=True)
+    mode = fields.Enum(SyncMode, by_value=True)
+    source = fields.String(validate=validate.OneOf(DIRECTORY_SOURCES))
+    from_date = fields.Date()
+    to_date = fields.Date()
+    sort = fields.String(load_default="started_at", validate=validate.OneOf(["started_at", "status", "source"]))
+
+
+class DepartureListArgs(PageArgs):
+    """The leavers list's filters: pending or complete, SLA met or breached, source, and the days govern saw them."""
+
+    state = fields.String(validate=validate.OneOf(["pending", "complete"]))
+    sla = fields.String(validate=validate.OneOf(["met", "breached"]))
+    source = fields.String(validate=validate.OneOf(DIRECTORY_SOURCES))
+    from_date = fields.Date()
+    to_date = fields.Date()
+    sort = fields.String(load_default="first_seen_at", validate=validate.OneOf(["first_seen_at", "person"]))
 
 
 class SyncRunSchema(Schema):

@@ -6,12 +6,12 @@ access (grants, broker, credentials, auth, accounts) react in the same transacti
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from govern import signals
@@ -19,7 +19,7 @@ from govern.adapters.directory import ChangeBatch, Directory, DirectoryEntry, Di
 from govern.actor import Actor
 from govern.audit.service import record
 from govern.db import utcnow
-from govern.directory.models import Departure, SyncCursor, SyncMode, SyncRun, SyncStatus
+from govern.directory.models import Departure, OffboardingTask, SyncCursor, SyncMode, SyncRun, SyncStatus
 from govern.errors import Conflict, NotFound
 from govern.pagination import Page, paginate
 from govern.people.models import Person, PersonSource, PersonStatus
@@ -313,11 +313,131 @@ def list_runs(session: Session, limit: int = 50) -> list[SyncRun]:
     return list(session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(limit)))
 
 
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(), timezone.utc)
+
+
+def _through(column, day: date):
+    """`column` falls on or before `day` (UTC); 9999-12-31 has no next day, so nothing is after it."""
+    if day == date.max:
+        return column.is_not(None)
+    return column < _day_start(day) + timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """The sync runs list's filters; the period is in whole UTC days, `to_date` included."""
+
+    status: SyncStatus | None = None
+    mode: SyncMode | None = None
+    source: str | None = None
+    from_date: date | None = None
+    to_date: date | None = None
+
+
+RUN_SORTS = {"started_at": (SyncRun.started_at, True), "status": (SyncRun.status, False), "source": (SyncRun.source, False)}
+
+
+def _runs(query: Select, filters: RunFilter) -> Select:
+    if filters.status is not None:
+        query = query.where(SyncRun.status == filters.status)
+    if filters.mode is not None:
+        query = query.where(SyncRun.mode == filters.mode)
+    if filters.source:
+        query = query.where(SyncRun.source == filters.source)
+    if filters.from_date:
+        query = query.where(SyncRun.started_at >= _day_start(filters.from_date))
+    if filters.to_date:
+        query = query.where(_through(SyncRun.started_at, filters.to_date))
+    return query
+
+
+def runs_page(session: Session, filters: RunFilter, sort: str = "started_at", limit: int = 50,
+              cursor: str | None = None) -> Page[SyncRun]:
+    """Runs under the filters, a page at a time both ways: newest first, or by status or source."""
+    column, descending = RUN_SORTS[sort]
+    return paginate(session, _runs(select(SyncRun), filters), sort, column, SyncRun.id, limit, cursor, descending=descending)
+
+
+def count_runs(session: Session, filters: RunFilter) -> int:
+    return int(session.scalar(_runs(select(func.count(SyncRun.id)), filters)) or 0)
+
+
 def departures(session: Session, limit: int = 100) -> list[Departure]:
     return list(session.scalars(select(Departure).order_by(Departure.first_seen_at.desc()).limit(limit)))
 
 
-def departures_page(session: Session, limit: int = 50, cursor: str | None = None) -> Page[Departure]:
-    """Leavers newest first, a page at a time (3,000 leavers with their checklists do not fit one page)."""
-    return paginate(session, select(Departure), "first_seen_at", Departure.first_seen_at, Departure.id, limit, cursor,
-                    descending=True)
+@dataclass(frozen=True)
+class DepartureFilter:
+    """The leavers list's filters. A leaver is pending while govern has not removed their access or a removal at a
+    network is still to do; the SLA is met when govern's time to revoke is within `sla_hours`, breached when it took
+    longer or, still pending, the SLA has already passed. The period is when govern saw the leaver (UTC days)."""
+
+    state: str | None = None
+    sla: str | None = None
+    source: str | None = None
+    from_date: date | None = None
+    to_date: date | None = None
+    sla_hours: float = 4.0
+    now: datetime | None = None
+
+
+def _pending():
+    open_task = exists().where(OffboardingTask.departure_id == Departure.id, OffboardingTask.done_at.is_(None))
+    return or_(Departure.access_removed_at.is_(None), open_task)
+
+
+def _departures(query: Select, filters: DepartureFilter) -> Select:
+    if filters.state == "pending":
+        query = query.where(_pending())
+    elif filters.state == "complete":
+        query = query.where(~_pending())
+    if filters.sla:
+        limit = filters.sla_hours * 3600
+        started = func.coalesce(Departure.directory_changed_at, Departure.first_seen_at)
+        overdue = and_(Departure.time_to_revoke_seconds.is_(None),
+                       started < (filters.now or utcnow()) - timedelta(hours=filters.sla_hours))
+        breached = or_(Departure.time_to_revoke_seconds > limit, overdue)
+        query = query.where(breached if filters.sla == "breached" else Departure.time_to_revoke_seconds <= limit)
+    if filters.source:
+        query = query.where(Departure.source == filters.source)
+    if filters.from_date:
+        query = query.where(Departure.first_seen_at >= _day_start(filters.from_date))
+    if filters.to_date:
+        query = query.where(_through(Departure.first_seen_at, filters.to_date))
+    return query
+
+
+def departures_page(session: Session, limit: int = 50, cursor: str | None = None,
+                    filters: DepartureFilter | None = None, sort: str = "first_seen_at") -> Page[Departure]:
+    """Leavers newest first (or by name), a page at a time both ways (3,000 leavers with their checklists do not fit
+    one page)."""
+    chosen = filters or DepartureFilter()
+    if sort == "person":
+        def load(rows: Sequence[Any]) -> list[Departure]:
+            found = {d.id: d for d in session.scalars(select(Departure).where(Departure.id.in_([row.id for row in rows])))}
+            return [found[row.id] for row in rows]
+
+        query = _departures(select(Person.display_name, Departure.id).join(Departure.person), chosen)
+        return paginate(session, query, sort, Person.display_name, Departure.id, limit, cursor, load=load)
+    return paginate(session, _departures(select(Departure), chosen), "first_seen_at", Departure.first_seen_at,
+                    Departure.id, limit, cursor, descending=True)
+
+
+def count_departures(session: Session, filters: DepartureFilter) -> int:
+    return int(session.scalar(_departures(select(func.count(Departure.id)), filters)) or 0)
+
+
+def sla_outcome(departure: Departure, sla_hours: float, now: datetime | None = None) -> str | None:
+    """"met" or "breached", as the list's SLA filter decides it; None while pending and the SLA has not yet passed."""
+    if departure.time_to_revoke_seconds is not None:
+        return "met" if departure.time_to_revoke_seconds <= sla_hours * 3600 else "breached"
+    started = departure.directory_changed_at or departure.first_seen_at
+    return "breached" if started < (now or utcnow()) - timedelta(hours=sla_hours) else None
+
+
+def departure_pending(session: Session, departure_ids: Sequence[int]) -> set[int]:
+    """Which of these departures are still pending (access not removed, or a removal at a network still to do)."""
+    if not departure_ids:
+        return set()
+    return set(session.scalars(select(Departure.id).where(Departure.id.in_(departure_ids), _pending())))

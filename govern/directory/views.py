@@ -16,19 +16,24 @@ from govern import app_services
 from govern.adapters.directory import DirectoryError
 from govern.auth.roles import Permission
 from govern.config import ConfigurationError, Settings
-from govern.console import forms
+from govern.console import forms, pages
 from govern.console.blueprint import ConsolePages
 from govern.console.labels import (
+    N_,
     departure_step_label,
     departure_steps,
     directory_source_label,
+    label,
     leaver_signal_label,
     readable_duration,
     sync_count_label,
 )
 from govern.console.responses import refusal, refuse
+from govern.console.tables import EXPORT_BATCH, csv_download, every_row, refused_filters
+from govern.db import utcnow
 from govern.directory import service, tasks
-from govern.directory.models import SyncMode, SyncRun, SyncStatus
+from govern.directory.models import Departure, SyncMode, SyncRun, SyncStatus
+from govern.directory.schemas import DIRECTORY_SOURCES, DepartureListArgs, RunListArgs
 from govern.errors import DomainError
 from govern.extensions import db
 from govern.jobs import enqueue_after_commit
@@ -43,6 +48,8 @@ RUNS_LIMIT = 50
 DEPARTURES_PER_PAGE = 50
 NETWORK_TASKS_PER_PAGE = 25
 DIRECTORY_SAMPLE = 5
+DEPARTURE_STATES = {"pending": N_("Pending"), "complete": N_("Complete")}
+SLA_OUTCOMES = {"met": N_("SLA met"), "breached": N_("SLA breached")}
 
 routes.template_globals(departure_step_label, departure_steps, directory_source_label, leaver_signal_label, readable_duration,
                         sync_count_label)
@@ -52,34 +59,64 @@ def _settings() -> Settings:
     return app_services.settings()
 
 
-def _sync_runs(session: Session, directory_configured: bool) -> dict[str, Any]:
-    """Recent runs, and every held run however old: a held run waits for a decision even after a day of minutely syncs.
-    Syncs asked for that have not run yet are listed too, with whether the job queue has them."""
+def _runs_list(session: Session, args: Mapping[str, str]):
+    """A page of the runs the filters select, its total, or the readable problems with the filters."""
+    return pages.counted_listing(session, args, RunListArgs(), _list_runs, service.RunFilter, service.count_runs)
+
+
+def _list_runs(session: Session, chosen: service.RunFilter, **paging: Any):
+    return service.runs_page(session, chosen, **paging)
+
+
+def _sync_runs(session: Session, directory_configured: bool, args: Mapping[str, str]) -> dict[str, Any]:
+    """Runs a page at a time under the list's filters, and every held run however old: a held run waits for a decision
+    even after a day of minutely syncs. Syncs asked for that have not run yet are listed too, with whether the job
+    queue has them."""
     from govern.outbox.service import waiting_jobs
 
     held = list(session.scalars(select(SyncRun).where(SyncRun.status == SyncStatus.HELD).order_by(SyncRun.id.desc())))
     modes = {tasks.sync_full.name: SyncMode.FULL, tasks.sync_incremental.name: SyncMode.INCREMENTAL}
     waiting = [(job, modes[job.task]) for job in waiting_jobs(session, modes)]
-    return {"runs": service.list_runs(session, RUNS_LIMIT), "held_runs": held, "directory_configured": directory_configured,
-            "waiting_syncs": waiting}
+    results, total, errors = _runs_list(session, args)
+    return {"runs": results.items if results else [], "results": results, "total": total, "filter_errors": errors,
+            "statuses": list(SyncStatus), "modes": list(SyncMode), "sources": DIRECTORY_SOURCES, "held_runs": held,
+            "directory_configured": directory_configured, "waiting_syncs": waiting}
+
+
+def _departure_filter(**filters: Any) -> service.DepartureFilter:
+    """The leavers list's filters, with the SLA the leavers report measures against."""
+    return service.DepartureFilter(**filters, sla_hours=float(_settings().leaver_revocation_sla_hours))
+
+
+def _list_departures(session: Session, chosen: service.DepartureFilter, **paging: Any):
+    return service.departures_page(session, filters=chosen, **paging)
 
 
 def _departures(session: Session, args: Mapping[str, str]) -> dict[str, Any]:
-    """A page of leavers, newest first, and a page of the removals still to do at the networks, oldest first; a
-    stale or forged cursor starts that list again from its first page, saying so."""
+    """A page of the leavers the filters select (newest first, or by name) with its total, and a page of the removals
+    still to do at the networks, oldest first; a stale or forged cursor starts that list again from its first page,
+    saying so. Filters the list cannot use are readable problems (a 400)."""
     from govern.directory.network_roles import open_tasks_page
 
+    def listed(query: Mapping[str, str]):
+        return pages.counted_listing(session, query, DepartureListArgs(), _list_departures, _departure_filter,
+                                     service.count_departures)
+
     problem = None
-    try:
-        page = service.departures_page(session, DEPARTURES_PER_PAGE, args.get("cursor") or None)
-    except InvalidCursor:
-        page, problem = service.departures_page(session, DEPARTURES_PER_PAGE), forms.problem_with("cursor")
+    results, total, errors = listed(args)
+    if set(errors) == {"cursor"}:
+        problem = errors.pop("cursor")
+        results, total, errors = listed({key: value for key, value in args.items() if key != "cursor"})
     try:
         to_do = open_tasks_page(session, NETWORK_TASKS_PER_PAGE, args.get("tasks_cursor") or None)
     except InvalidCursor:
         to_do, problem = open_tasks_page(session, NETWORK_TASKS_PER_PAGE), forms.problem_with("cursor")
-    return {"departures": page.items, "departures_page": page, "paging_problem": problem,
-            "network_tasks": to_do.items, "network_tasks_page": to_do}
+    shown = results.items if results else []
+    return {"departures": shown, "departures_page": results, "total": total, "filter_errors": errors,
+            "paging_problem": problem, "pending": service.departure_pending(session, [d.id for d in shown]),
+            "network_tasks": to_do.items, "network_tasks_page": to_do, "sources": DIRECTORY_SOURCES,
+            "departure_states": DEPARTURE_STATES, "sla_outcomes": SLA_OUTCOMES,
+            "sla_hours": f"{float(_settings().leaver_revocation_sla_hours):g}"}
 
 
 def _check(settings: Settings) -> dict[str, Any]:
@@ -111,14 +148,40 @@ def _check(settings: Settings) -> dict[str, Any]:
 
 
 def _runs_page(status: int = 200, **form_state):
-    context = _sync_runs(db.session, directory_configured=bool(_settings().ldap_url))
-    return render_template("directory/sync_runs.html", **context, **form_state), status
+    context = _sync_runs(db.session, bool(_settings().ldap_url), request.args)
+    page = render_template("directory/sync_runs.html", **context, **form_state)
+    return page, 400 if context["filter_errors"] and status < 400 else status
 
 
 @routes.get("/directory/runs")
 @requires(Permission.PEOPLE_READ)
 def directory_runs():
     return _runs_page()
+
+
+@routes.get("/directory/runs/export.csv")
+@requires(Permission.PEOPLE_READ)
+def directory_runs_csv():
+    """Every sync run the list's filters select, in the list's order, as a spreadsheet reads it."""
+    args, errors = forms.load(RunListArgs(), request.args)
+    if errors:
+        return refused_filters(errors)
+    filters, paging = forms.split_paging(args)
+    chosen, sort = service.RunFilter(**filters), paging.get("sort", "started_at")
+    rows = every_row(lambda cursor: service.runs_page(db.session, chosen, sort, EXPORT_BATCH, cursor))
+    header = [_("Run"), _("Source"), _("Mode"), _("Status"), _("Started"), _("Finished"), _("Duration"), _("Counts"),
+              _("Error"), _("Decided by"), _("Decided")]
+    return csv_download("sync-runs", header, (
+        (run.id, directory_source_label(run.source), label(run.mode), label(run.status), _moment(run.started_at),
+         _moment(run.finished_at),
+         readable_duration((run.finished_at - run.started_at).total_seconds()) if run.finished_at else "",
+         "; ".join(f"{sync_count_label(name)}: {number}" for name, number in (run.counts or {}).items()),
+         run.error or "", run.decided_by or "", _moment(run.decided_at))
+        for run in rows))
+
+
+def _moment(moment) -> str:
+    return moment.isoformat(timespec="seconds") if moment else ""
 
 
 @routes.post("/directory/runs/sync")
@@ -163,7 +226,41 @@ def directory_dismiss(run_id: int):
 @routes.get("/directory/departures")
 @requires(Permission.PEOPLE_READ)
 def directory_departures():
-    return render_template("directory/departures.html", **_departures(db.session, request.args))
+    context = _departures(db.session, request.args)
+    return render_template("directory/departures.html", **context), 400 if context["filter_errors"] else 200
+
+
+@routes.get("/directory/departures/export.csv")
+@requires(Permission.PEOPLE_READ)
+def directory_departures_csv():
+    """Every leaver the list's filters select, in the list's order: why, when, what was removed, the SLA."""
+    args, errors = forms.load(DepartureListArgs(), request.args)
+    if errors:
+        return refused_filters(errors)
+    filters, paging = forms.split_paging(args)
+    chosen, sort = _departure_filter(**filters), paging.get("sort", "first_seen_at")
+    pending: set[int] = set()
+    now = utcnow()
+
+    def fetch(cursor: str | None):
+        page = service.departures_page(db.session, EXPORT_BATCH, cursor, chosen, sort)
+        pending.update(service.departure_pending(db.session, [departure.id for departure in page.items]))
+        return page
+
+    header = [_("Person"), _("Email"), _("Source"), _("Why"), _("Directory changed"), _("Seen by govern"),
+              _("Access removed"), _("Time to revoke"), _("SLA"), _("Progress"), _("Offboarding checklist")]
+    return csv_download("leavers", header, (_departure_row(departure, departure.id in pending, chosen.sla_hours, now)
+                                           for departure in every_row(fetch)))
+
+
+def _departure_row(departure: Departure, pending: bool, sla_hours: float, now) -> tuple[Any, ...]:
+    outcome = service.sla_outcome(departure, sla_hours, now)
+    return (departure.person.display_name, departure.person.email or "", directory_source_label(departure.source),
+            ", ".join(leaver_signal_label(signal) for signal in departure.signals or []),
+            _moment(departure.directory_changed_at), _moment(departure.first_seen_at), _moment(departure.access_removed_at),
+            readable_duration(departure.time_to_revoke_seconds) if departure.time_to_revoke_seconds is not None else "",
+            _(SLA_OUTCOMES[outcome]) if outcome else "", _(DEPARTURE_STATES["pending" if pending else "complete"]),
+            "; ".join(f"{departure_step_label(step)}: {count}" for step, count in departure_steps(departure.steps)))
 
 
 @routes.post("/directory/network-tasks/<int:task_id>/done")
