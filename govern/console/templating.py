@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import Flask, request, url_for
 from flask_babel import get_locale
@@ -38,26 +38,42 @@ def here() -> str:
     return url_for("console.home")
 
 
+def _listing() -> tuple[str, dict[str, str]]:
+    """The listing a page shows, as a path and its query: this GET, or after a form post shown again (a refusal) the
+    page that held the form, so its sort and pager links never point at the post-only address."""
+    if request.method != "GET":
+        referrer = urlsplit(request.referrer or "")
+        if referrer.netloc == request.host and referrer.path.startswith("/"):
+            return referrer.path, dict(parse_qsl(referrer.query, keep_blank_values=True))
+    return request.path, dict(request.args.items())
+
+
+def _link(path: str, args: dict[str, str]) -> str:
+    return f"{path}?{urlencode(args)}" if args else path
+
+
 def listing_url(**changes: object) -> str:
     """This listing's URL with some query arguments changed; any change starts again from the first page."""
-    args = {key: value for key, value in request.args.items() if key != "cursor"}
+    path, args = _listing()
+    args.pop("cursor", None)
     args.update({key: str(value) for key, value in changes.items() if value is not None})
-    kept = {key: value for key, value in args.items() if value != ""}
-    return url_for(request.endpoint, **(request.view_args or {}), **kept)
+    return _link(path, {key: value for key, value in args.items() if value != ""})
 
 
 def export_url(endpoint: str) -> str:
     """The CSV export of this listing: the same filters and order, every page."""
-    kept = {key: value for key, value in request.args.items() if key not in ("cursor", "limit") and value != ""}
+    _, args = _listing()
+    kept = {key: value for key, value in args.items() if key not in ("cursor", "limit") and value != ""}
     return url_for(endpoint, **kept)
 
 
 def page_url(cursor_name: str, cursor: str | None) -> str:
     """This page with one of its lists moved to another page; the other lists stay where they are."""
-    args = {key: value for key, value in request.args.items() if key != cursor_name}
+    path, args = _listing()
+    args.pop(cursor_name, None)
     if cursor:
         args[cursor_name] = cursor
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+    return _link(path, args)
 
 
 def install(app: Flask) -> None:
