@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from sqlalchemy import select
 
@@ -48,11 +48,21 @@ class AuditListArgs(Schema):
                        "grants, review items, violations and approvals included (as its console history shows)."})
     limit = Integer(load_default=100, validate=validate.Range(min=1, max=500))
     before_seq = Integer(maximum=DB_BIGINT_MAX, load_default=None, validate=validate.Range(min=1), metadata={"description": "Keyset cursor: next_before_seq of the previous page."})
+    after_seq = Integer(maximum=DB_BIGINT_MAX, load_default=None, validate=validate.Range(min=1), metadata={
+        "description": "Keyset cursor the other way: prev_after_seq of a page, for the page before it (newer events)."})
+
+    @validates_schema
+    def _one_way(self, data, **kwargs):
+        if data.get("before_seq") is not None and data.get("after_seq") is not None:
+            raise ValidationError("pass before_seq or after_seq, not both", "after_seq")
 
 
 class AuditPage(Schema):
     items = fields.List(fields.Nested(AuditEventSchema))
-    next_before_seq = fields.Integer(allow_none=True)
+    next_before_seq = fields.Integer(allow_none=True, metadata={"description": "Pass as ?before_seq= for the next "
+                                                                              "(older) page; null on the last page."})
+    prev_after_seq = fields.Integer(allow_none=True, metadata={"description": "Pass as ?after_seq= for the page before "
+                                                                             "(newer events); null on the first page."})
 
 
 @blp.route("/events")
@@ -62,10 +72,9 @@ class AuditEvents(MethodView):
     @blp.response(200, AuditPage)
     def get(self, args):
         """Audit events, newest first, filtered."""
-        limit, before_seq = args.pop("limit"), args.pop("before_seq")
-        events = list(db.session.scalars(service.events_query(service.EventFilter(**args), before_seq).limit(limit + 1)))
-        more = len(events) > limit
-        return {"items": events[:limit], "next_before_seq": events[limit - 1].seq if more else None}
+        limit, before_seq, after_seq = args.pop("limit"), args.pop("before_seq"), args.pop("after_seq")
+        page = service.events_page(db.session, service.EventFilter(**args), limit, before_seq, after_seq)
+        return {"items": page.items, "next_before_seq": page.next_before_seq, "prev_after_seq": page.prev_after_seq}
 
 
 class SigningKeySchema(Schema):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, false, insert, select, text, tuple_, update
+from sqlalchemy import Select, bindparam, false, func, insert, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from govern.actor import Actor
@@ -176,7 +176,7 @@ class EventFilter:
     actions: tuple[str, ...] | None = None  # exactly these actions (a prefix expanded with recorded_actions)
 
 
-def events_query(filters: EventFilter, before_seq: int | None = None) -> Select[tuple[AuditEvent]]:
+def events_query(filters: EventFilter, before_seq: int | None = None, after_seq: int | None = None) -> Select[tuple[AuditEvent]]:
     """Newest first; `action` matches a prefix such as 'grants:' or 'grants:grant:'.
 
     With a period, newest first means by (occurred_at, seq), which the index on those columns serves: ordered by
@@ -188,6 +188,9 @@ def events_query(filters: EventFilter, before_seq: int | None = None) -> Select[
     index of its subject), an actor, a list of actions, an exact target — always by seq along that index; a period
     becomes the seq range it spans (two probes of the (occurred_at, seq) index), so a busy account's or actor's
     events outside the period are never read (decision 0053).
+
+    With `after_seq` (the first event of a page), the events newer than it, oldest first along the same index: the
+    page before, read backwards (events_page puts it back in order).
     """
     query = select(AuditEvent)
     if filters.actor:
@@ -211,21 +214,31 @@ def events_query(filters: EventFilter, before_seq: int | None = None) -> Select[
     # an indexed key (subject, actor, actions, exact target): its index on (key, seq) serves newest first, a period too
     keyed = about_subject or filters.actor or filters.actions is not None or (filters.target_type and filters.target_id)
     if keyed:
-        return _by_seq_within_period(query, filters, before_seq)
-    if filters.since is None and filters.until is None:
-        if before_seq is not None:
-            query = query.where(AuditEvent.seq < before_seq)
-        return query.order_by(AuditEvent.seq.desc())
+        return _keyset(_within_period_by_seq(query, filters), False, before_seq, after_seq)
+    return _keyset(query, filters.since is not None or filters.until is not None, before_seq, after_seq)
+
+
+def _keyset(query: Select, by_time: bool, before_seq: int | None, after_seq: int | None) -> Select:
+    """Newest first from `before_seq` (exclusive), or oldest first from `after_seq`: by seq, or by (occurred_at, seq)."""
+
+    def key_of(seq: int) -> Any:
+        if not by_time:
+            return seq
+        return tuple_(select(AuditEvent.occurred_at).where(AuditEvent.seq == seq).scalar_subquery(), seq)
+
+    key = tuple_(AuditEvent.occurred_at, AuditEvent.seq) if by_time else AuditEvent.seq
+    order = (AuditEvent.occurred_at, AuditEvent.seq) if by_time else (AuditEvent.seq,)
     if before_seq is not None:
-        shown = select(AuditEvent.occurred_at).where(AuditEvent.seq == before_seq).scalar_subquery()
-        query = query.where(tuple_(AuditEvent.occurred_at, AuditEvent.seq) < tuple_(shown, before_seq))
-    return query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.seq.desc())
+        query = query.where(key < key_of(before_seq))
+    if after_seq is not None:
+        return query.where(key > key_of(after_seq)).order_by(*order)
+    return query.order_by(*(column.desc() for column in order))
 
 
-def _by_seq_within_period(query: Select, filters: EventFilter, before_seq: int | None) -> Select:
-    """Newest first by seq, bounded by the seq of the first event in time at or after `since` and of the last one
-    before `until` (an event whose wait for the chain head crossed a boundary falls on the side its seq puts it, as
-    in an evidence bundle; the time filters keep every row shown inside the period)."""
+def _within_period_by_seq(query: Select, filters: EventFilter) -> Select:
+    """Bounded by the seq of the first event in time at or after `since` and of the last one before `until` (an event
+    whose wait for the chain head crossed a boundary falls on the side its seq puts it, as in an evidence bundle; the
+    time filters keep every row shown inside the period)."""
     if filters.since is not None:
         first = (select(AuditEvent.seq).where(AuditEvent.occurred_at >= filters.since)
                  .order_by(AuditEvent.occurred_at, AuditEvent.seq).limit(1).scalar_subquery())
@@ -234,9 +247,38 @@ def _by_seq_within_period(query: Select, filters: EventFilter, before_seq: int |
         last = (select(AuditEvent.seq).where(AuditEvent.occurred_at < filters.until)
                 .order_by(AuditEvent.occurred_at.desc(), AuditEvent.seq.desc()).limit(1).scalar_subquery())
         query = query.where(AuditEvent.seq <= last)
-    if before_seq is not None:
-        query = query.where(AuditEvent.seq < before_seq)
-    return query.order_by(AuditEvent.seq.desc())
+    return query
+
+
+@dataclass(frozen=True)
+class EventPage:
+    """A page of events, newest first: `next_before_seq` reads the older page, `prev_after_seq` the newer one."""
+
+    items: list[AuditEvent]
+    next_before_seq: int | None
+    prev_after_seq: int | None
+
+
+def events_page(session: Session, filters: EventFilter, limit: int, before_seq: int | None = None,
+                after_seq: int | None = None) -> EventPage:
+    """One page of the filtered trail, either way from a page's last event (`before_seq`) or its first (`after_seq`);
+    one extra row says whether the list goes on in the direction read."""
+    found = list(session.scalars(events_query(filters, before_seq, after_seq).limit(limit + 1)))
+    more, rows = len(found) > limit, found[:limit]
+    if after_seq is not None:
+        rows.reverse()
+        return EventPage(rows, rows[-1].seq if rows else None, rows[0].seq if rows and more else None)
+    return EventPage(rows, rows[-1].seq if more else None, rows[0].seq if rows and before_seq is not None else None)
+
+
+COUNT_CAP = 10_000
+
+
+def count_events(session: Session, filters: EventFilter, cap: int = COUNT_CAP) -> int:
+    """How many events the filters select, counting no further than `cap` + 1 (shown as "10,000+"): the same query
+    as the page's, stopped after cap + 1 rows of its index, so a trail of millions is never counted whole."""
+    capped = events_query(filters).with_only_columns(AuditEvent.seq).limit(cap + 1).subquery()
+    return int(session.scalar(select(func.count()).select_from(capped)) or 0)
 
 
 _RECORDED_ACTIONS = text("""

@@ -3,6 +3,7 @@ verifying the trail; the way to the evidence bundles and reports."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,8 +16,8 @@ from sqlalchemy import select
 
 from govern.audit import trail, verifications
 from govern.audit.labels import event_action_label
-from govern.audit.names import name_events
-from govern.audit.service import EventFilter, events_query, recorded_actions
+from govern.audit.names import Acting, NamedEvent, Ref, Target, name_events
+from govern.audit.service import COUNT_CAP, EventFilter, EventPage, count_events, events_page, recorded_actions
 from govern.audit.signing import SigningUnavailable, current_signer
 from govern.audit.subjects import SUBJECTS
 from govern.audit.tasks import queue_verification
@@ -26,8 +27,10 @@ from govern.auth.roles import Permission
 from govern.console.blueprint import ConsolePages
 from govern.console.labels import N_
 from govern.console.responses import refusal
+from govern.console.tables import EXPORT_BATCH, csv_download, every_row, moment_cell, refused_filters
 from govern.extensions import db
 from govern.limits import DB_BIGINT_MAX
+from govern.pagination import Page
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor
 
@@ -57,6 +60,7 @@ class LogQuery:
     values: dict[str, str]
     filters: EventFilter = field(default_factory=EventFilter)
     before_seq: int | None = None
+    after_seq: int | None = None  # the page before the one that starts with this event
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -107,11 +111,11 @@ def read_query(args: Mapping[str, str], known_actions: list[str]) -> LogQuery:
     since, until = _day(values["from"], "from", errors), _day(values["to"], "to", errors)
     if since and until and since > until:
         errors["to"] = _("The last day comes before the first day.")
-    before = args.get("before_seq", "").strip()
-    if before:
-        if before.isdigit() and 0 < int(before) <= DB_BIGINT_MAX:
-            query.before_seq = int(before)
-        else:
+    for name in ("before_seq", "after_seq"):
+        mark = args.get(name, "").strip()
+        if mark and mark.isdigit() and 0 < int(mark) <= DB_BIGINT_MAX and not (query.before_seq or query.after_seq):
+            setattr(query, name, int(mark))
+        elif mark:
             errors["before_seq"] = _("This page link is no longer valid; start again from the first page.")
     if errors:
         return query
@@ -139,15 +143,15 @@ def _verification_state() -> dict[str, Any]:
 
 def _page(query: LogQuery, known_actions: list[str], status: int = 200,
           verified: verifications.Requested | None = None, verify_problem: str | None = None):
-    named, next_before_seq = [], None
+    named, found, total = [], EventPage([], None, None), None
     if not query.errors:
-        found = list(db.session.scalars(events_query(query.filters, query.before_seq).limit(EVENTS_PER_PAGE + 1)))
-        if len(found) > EVENTS_PER_PAGE:
-            next_before_seq = found[EVENTS_PER_PAGE - 1].seq
-        named = name_events(db.session, found[:EVENTS_PER_PAGE])
+        found = events_page(db.session, query.filters, EVENTS_PER_PAGE, query.before_seq, query.after_seq)
+        named = name_events(db.session, found.items)
+        total = count_events(db.session, query.filters, COUNT_CAP)
     users = db.session.execute(select(ConsoleUser.email, ConsoleUser.display_name).order_by(ConsoleUser.display_name)
                                .limit(500)).all()
-    page = render_template("audit/audit.html", events=named, next_before_seq=next_before_seq, errors=query.errors,
+    page = render_template("audit/audit.html", events=named, next_before_seq=found.next_before_seq,
+                           prev_after_seq=found.prev_after_seq, total=total, count_cap=COUNT_CAP, errors=query.errors,
                            values=query.values, target_types=TARGET_TYPES, actions=known_actions,
                            action_prefixes=sorted({name.split(':')[0] + ':' for name in known_actions}),
                            users=users, verification=_verification_state(), verified=verified,
@@ -160,6 +164,93 @@ def _page(query: LogQuery, known_actions: list[str], status: int = 200,
 def audit_log():
     known_actions = recorded_actions(db.session)
     return _page(read_query(request.args, known_actions), known_actions)
+
+
+@routes.get("/audit/export.csv")
+@requires(Permission.AUDIT_READ)
+def audit_log_csv():
+    """Every event the log's filters select, newest first, named and labelled in the reader's language."""
+    known_actions = recorded_actions(db.session)
+    query = read_query(request.args, known_actions)
+    if query.errors:
+        return refused_filters(query.errors)
+
+    def fetch(cursor: str | None) -> Page[NamedEvent]:
+        page = events_page(db.session, query.filters, EXPORT_BATCH, int(cursor) if cursor else None)
+        return Page(name_events(db.session, page.items), str(page.next_before_seq) if page.next_before_seq else None)
+
+    header = [_("Event"), _("When"), _("Who"), _("What"), _("About"), _("Reason"), _("Details")]
+    return csv_download("audit-log", header, (
+        (row.event.seq, moment_cell(row.event.occurred_at), _actor_text(row.actor),
+         event_action_label(row.event.action), _target_text(row.target), row.reason or "",
+         _details_text(row.event.summary))
+        for row in every_row(fetch)))
+
+
+def _named(ref: Ref | None, missing: str) -> str:
+    """A record's name, or "account 12" when it no longer exists (`missing` is the translated phrase for that)."""
+    if ref is None:
+        return ""
+    return ref.name if ref.name is not None else missing
+
+
+def _actor_text(actor: Acting) -> str:
+    """Who acted, as the log's "Who" column says it, in plain text."""
+    if actor.kind == "console_user" and actor.name:
+        return f"{actor.name} <{actor.email}>" if actor.email else actor.name
+    if actor.kind == "api_client" and actor.name:
+        return _("API token %(name)s", name=actor.name)
+    if actor.kind == "system":
+        return _("govern (%(job)s)", job=actor.name)
+    if actor.kind == "cli":
+        return _("%(user)s on the command line", user=actor.name)
+    if actor.kind == "anonymous":
+        return _("Someone not signed in")
+    return f"{actor.kind}:{actor.id}" if actor.id else actor.kind
+
+
+def _target_text(target: Target) -> str:
+    """What the event touched, as the log's "About" column says it, in plain text."""
+    account = _named(target.account, _("account %(id)s", id=target.account.id) if target.account else "")
+    person = _named(target.person, _("person %(id)s", id=target.person.id) if target.person else "")
+    campaign = _named(target.campaign, _("campaign %(id)s", id=target.campaign.id) if target.campaign else "")
+    kind, number = target.kind, target.id
+    if kind == "account" and target.account:
+        return account
+    if kind == "person" and target.person:
+        return person
+    if kind == "review_campaign" and target.campaign:
+        return _("Review campaign %(name)s", name=campaign)
+    if kind == "grant":
+        return (_("Access of %(person)s to %(account)s", person=person, account=account) if target.person and target.account
+                else _("Grant %(id)s", id=number))
+    if kind == "review_item":
+        text = (_("Review of the access of %(person)s to %(account)s", person=person, account=account)
+                if target.person and target.account else _("Review item %(id)s", id=number))
+        return f"{text} ({campaign})" if target.campaign else text
+    on_account = {"policy_violation": (N_("Violation %(id)s on %(account)s"), N_("Violation %(id)s")),
+                  "publish_approval": (N_("Post approval %(id)s on %(account)s"), N_("Post approval %(id)s")),
+                  "policy_exception": (N_("Policy exception %(id)s on %(account)s"), N_("Policy exception %(id)s"))}
+    if kind in on_account:
+        with_account, alone = on_account[kind]
+        return _(with_account, id=number, account=account) if target.account else _(alone, id=number)
+    if kind == "console_user":
+        text = _("Console user %(name)s", name=target.name or number)
+        return f"{text} ({person})" if target.person else text
+    if kind in ("evidence_export", "evidence_bundle"):
+        return _("Evidence bundle %(id)s", id=number)
+    if kind == "sync_run":
+        return _("Directory sync %(id)s", id=number)
+    if kind == "audit_trail":
+        return _("The audit trail")
+    return f"{kind} {number}"
+
+
+def _details_text(summary: Any) -> str:
+    """The event's recorded details (its before and after, its reason) as compact JSON, as the trail holds them."""
+    if not summary:
+        return ""
+    return json.dumps(summary, ensure_ascii=False, sort_keys=True, separators=(", ", ": "), default=str)
 
 
 @routes.post("/audit/verify")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from flask import Response, render_template, stream_with_context
@@ -20,6 +21,11 @@ EXPORT_BATCH = 500
 def safe_cell(value: Any) -> str:
     """A value as a CSV cell a spreadsheet shows as text: never a formula, whatever a handle or a name holds."""
     return spreadsheet_safe("" if value is None else str(value))
+
+
+def moment_cell(moment: datetime | None) -> str:
+    """A time as a spreadsheet cell: ISO 8601 to the second (UTC), or empty."""
+    return moment.isoformat(timespec="seconds") if moment else ""
 
 
 def refused_filters(errors: dict[str, str]) -> tuple[str, int]:

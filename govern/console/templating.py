@@ -60,10 +60,13 @@ def listing_url(**changes: object) -> str:
     return _link(path, {key: value for key, value in args.items() if value != ""})
 
 
+PAGE_POSITION = ("cursor", "limit", "before_seq", "after_seq")  # where a list is, not what it holds (the audit log's seqs)
+
+
 def export_url(endpoint: str) -> str:
     """The CSV export of this listing: the same filters and order, every page."""
     _, args = _listing()
-    kept = {key: value for key, value in args.items() if key not in ("cursor", "limit") and value != ""}
+    kept = {key: value for key, value in args.items() if key not in PAGE_POSITION and value != ""}
     return url_for(endpoint, **kept)
 
 

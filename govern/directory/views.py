@@ -29,7 +29,7 @@ from govern.console.labels import (
     sync_count_label,
 )
 from govern.console.responses import refusal, refuse
-from govern.console.tables import EXPORT_BATCH, csv_download, every_row, refused_filters
+from govern.console.tables import EXPORT_BATCH, csv_download, every_row, moment_cell, refused_filters
 from govern.db import utcnow
 from govern.directory import service, tasks
 from govern.directory.models import Departure, SyncMode, SyncRun, SyncStatus
@@ -172,16 +172,12 @@ def directory_runs_csv():
     header = [_("Run"), _("Source"), _("Mode"), _("Status"), _("Started"), _("Finished"), _("Duration"), _("Counts"),
               _("Error"), _("Decided by"), _("Decided")]
     return csv_download("sync-runs", header, (
-        (run.id, directory_source_label(run.source), label(run.mode), label(run.status), _moment(run.started_at),
-         _moment(run.finished_at),
+        (run.id, directory_source_label(run.source), label(run.mode), label(run.status), moment_cell(run.started_at),
+         moment_cell(run.finished_at),
          readable_duration((run.finished_at - run.started_at).total_seconds()) if run.finished_at else "",
          "; ".join(f"{sync_count_label(name)}: {number}" for name, number in (run.counts or {}).items()),
-         run.error or "", run.decided_by or "", _moment(run.decided_at))
+         run.error or "", run.decided_by or "", moment_cell(run.decided_at))
         for run in rows))
-
-
-def _moment(moment) -> str:
-    return moment.isoformat(timespec="seconds") if moment else ""
 
 
 @routes.post("/directory/runs/sync")
@@ -257,7 +253,7 @@ def _departure_row(departure: Departure, pending: bool, sla_hours: float, now) -
     outcome = service.sla_outcome(departure, sla_hours, now)
     return (departure.person.display_name, departure.person.email or "", directory_source_label(departure.source),
             ", ".join(leaver_signal_label(signal) for signal in departure.signals or []),
-            _moment(departure.directory_changed_at), _moment(departure.first_seen_at), _moment(departure.access_removed_at),
+            moment_cell(departure.directory_changed_at), moment_cell(departure.first_seen_at), moment_cell(departure.access_removed_at),
             readable_duration(departure.time_to_revoke_seconds) if departure.time_to_revoke_seconds is not None else "",
             _(SLA_OUTCOMES[outcome]) if outcome else "", _(DEPARTURE_STATES["pending" if pending else "complete"]),
             "; ".join(f"{departure_step_label(step)}: {count}" for step, count in departure_steps(departure.steps)))

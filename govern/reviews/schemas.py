@@ -169,6 +169,12 @@ class CampaignListArgs(Schema):
     status = fields.Enum(CampaignStatus, by_value=True, load_default=None)
 
 
+class CampaignPageArgs(PageArgs):
+    """The console's campaigns list: a page of the campaigns of one status, newest opened first."""
+
+    status = fields.Enum(CampaignStatus, by_value=True)
+
+
 class CampaignOpenSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=MAX_NAME))
     scope_kind = fields.Enum(ScopeKind, by_value=True, required=True)

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, ngettext
+from flask_babel import format_percent, gettext as _, ngettext
 from marshmallow import ValidationError
 
 from govern import app_services
@@ -16,12 +16,13 @@ from govern.accounts.models import SocialAccount
 from govern.accounts.service import list_networks
 from govern.auth.roles import Permission
 from govern.auth.service import actor_name
-from govern.console import confirm, forms
+from govern.console import confirm, forms, pages
 from govern.console.pages import people_to_pick
 from govern.console.blueprint import ConsolePages
 from govern.console.confirm import already_done, confirmed
 from govern.console.labels import N_, label
 from govern.console.responses import refusal
+from govern.console.tables import EXPORT_BATCH, csv_download, every_row, moment_cell, refused_filters
 from govern.console.templating import can, isolate
 from govern.db import utcnow
 from govern.errors import DomainError, NotFound
@@ -31,7 +32,7 @@ from govern.outbox.models import OutboxJob
 from govern.pagination import InvalidCursor, Page
 from govern.reviews import service, tasks
 from govern.reviews.models import CampaignStatus, DeadlineAction, ReviewCampaign, ReviewItem
-from govern.reviews.schemas import CampaignItemArgs, CampaignOpenSchema, ReviewExtendSchema, ReviewItemPageArgs
+from govern.reviews.schemas import CampaignItemArgs, CampaignOpenSchema, CampaignPageArgs, ReviewExtendSchema, ReviewItemPageArgs
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor, current_principal
 
@@ -69,11 +70,12 @@ def review_label(group: str, value: Any) -> str:
     return _(message) if message else raw
 
 
-def scope_label(campaign: ReviewCampaign) -> str:
+def scope_label(campaign: ReviewCampaign, wrap=isolate) -> str:
+    """The campaign's scope in words; `wrap` isolates the name in a sentence (a CSV cell passes str: no marks)."""
     if campaign.scope_kind.value == "business_unit":
-        return _("Business unit: %(unit)s", unit=isolate(campaign.scope_value or ""))
+        return _("Business unit: %(unit)s", unit=wrap(campaign.scope_value or ""))
     if campaign.scope_kind.value == "network":
-        return _("Network: %(network)s", network=isolate(campaign.scope_value or ""))
+        return _("Network: %(network)s", network=wrap(campaign.scope_value or ""))
     return _("All accounts")
 
 
@@ -365,12 +367,45 @@ def reviews_reassign(item_id: int):
 
 
 # --- governance: campaigns --------------------------------------------------------------------
+def _list_campaigns(session, chosen: service.CampaignFilter, **paging: Any) -> Page[ReviewCampaign]:
+    return service.campaigns_page(session, chosen, **paging)
+
+
 @routes.get("/reviews/campaigns")
 @requires(Permission.REVIEWS_READ)
 def reviews_campaigns():
-    campaigns = service.list_campaigns(db.session)
+    results, total, errors = pages.counted_listing(db.session, request.args, CampaignPageArgs(), _list_campaigns,
+                                                   service.CampaignFilter, service.count_campaigns)
+    campaigns = list(results.items) if results else []
     progress = service.progress_of(db.session, [c.id for c in campaigns])
-    return render_template("reviews/campaigns.html", campaigns=campaigns, progress=progress)
+    page = render_template("reviews/campaigns.html", campaigns=campaigns, progress=progress, results=results, total=total,
+                           filter_errors=errors, statuses=list(CampaignStatus))
+    return page, 400 if errors else 200
+
+
+@routes.get("/reviews/campaigns/export.csv")
+@requires(Permission.REVIEWS_READ)
+def reviews_campaigns_csv():
+    """Every campaign the list's filters select, newest opened first, with its progress."""
+    args, errors = forms.load(CampaignPageArgs(), request.args)
+    if errors:
+        return refused_filters(errors)
+    chosen = service.CampaignFilter(**forms.split_paging(args)[0])
+    progress: dict[int, service.Progress] = {}
+
+    def fetch(cursor: str | None) -> Page[ReviewCampaign]:
+        page = service.campaigns_page(db.session, chosen, limit=EXPORT_BATCH, cursor=cursor)
+        progress.update(service.progress_of(db.session, [campaign.id for campaign in page.items]))
+        return page
+
+    header = [_("Campaign"), _("Name"), _("Scope"), _("Status"), _("Opened"), _("Deadline"), _("Closed"), _("Items"),
+              _("Decided"), _("To review"), _("Kept"), _("Removed"), _("Progress")]
+    return csv_download("review-campaigns", header, (
+        (campaign.id, campaign.name, scope_label(campaign, wrap=str), review_label("status", campaign.status),
+         moment_cell(campaign.opened_at), moment_cell(campaign.deadline), moment_cell(campaign.closed_at),
+         done.total, done.decided, done.pending, done.certified, done.revoked + done.revoked_at_deadline,
+         format_percent(done.percent / 100))
+        for campaign in every_row(fetch) for done in [progress[campaign.id]]))
 
 
 def _open_form_page(status: int = 200, values: Mapping[str, str] | None = None, errors: dict[str, str] | None = None,
@@ -454,14 +489,18 @@ FILTER_PROBLEMS = {
 }
 
 
+def _item_filter(args: Mapping[str, Any]) -> service.ItemFilter:
+    reviewer = args.get("reviewer")
+    return service.ItemFilter(reviewer=int(reviewer) if reviewer and reviewer.isdigit() else reviewer,
+                              state=args.get("state"))
+
+
 def _campaign_items(campaign_id: int) -> tuple[Page | None, service.ItemFilter, dict[str, str]]:
     """The page of items the query string asks for (reviewer, state, limit, cursor), or the readable problems."""
     args, errors = forms.load(CampaignItemArgs(), request.args if request.method == "GET" else {})
     if errors:
         return None, service.ItemFilter(), {name: _(FILTER_PROBLEMS.get(name, N_("This value is not valid."))) for name in errors}
-    reviewer = args.get("reviewer")
-    item_filter = service.ItemFilter(reviewer=int(reviewer) if reviewer and reviewer.isdigit() else reviewer,
-                                     state=args.get("state"))
+    item_filter = _item_filter(args)
     try:
         return service.campaign_items_page(db.session, campaign_id, limit=args["limit"], cursor=args.get("cursor"),
                                            item_filter=item_filter), item_filter, {}
@@ -487,6 +526,27 @@ def _campaign_page(campaign_id: int, status: int = 200, errors: dict[str, str] |
 @requires(Permission.REVIEWS_READ)
 def reviews_campaign(campaign_id: int):
     return _campaign_page(campaign_id)
+
+
+@routes.get("/reviews/campaigns/<int:campaign_id>/export.csv")
+@requires(Permission.REVIEWS_READ)
+def reviews_campaign_csv(campaign_id: int):
+    """Every item of the campaign the page's filters (reviewer, state) select, in the page's order."""
+    campaign = service.get_campaign(db.session, campaign_id)
+    args, errors = forms.load(CampaignItemArgs(), request.args)
+    if errors:
+        return refused_filters({name: _(FILTER_PROBLEMS.get(name, N_("This value is not valid."))) for name in errors})
+    item_filter = _item_filter(args)
+    rows = every_row(lambda cursor: service.campaign_items_page(db.session, campaign.id, limit=EXPORT_BATCH,
+                                                                cursor=cursor, item_filter=item_filter))
+    header = [_("Item"), _("Account"), _("Network"), _("Person"), _("Email"), _("Role"), _("Reviewer"), _("Decision"),
+              _("Decided by"), _("Decided"), _("Reason")]
+    return csv_download(f"review-{campaign.id}", header, (
+        (item.id, item.account.handle, item.account.network.display_name, item.person.display_name,
+         item.person.email or "", label(item.grant.role), item.reviewer.display_name if item.reviewer else _("Governance"),
+         review_label("state", service.item_state(item)), actor_name(db.session, item.decided_by) if item.decided_by else "",
+         moment_cell(item.decided_at), item.comment or "")
+        for item in rows))
 
 
 def _campaign_action(campaign_id: int, act, done: str):

@@ -51,7 +51,10 @@ from govern.reviews.service.progress import (
     GOVERNANCE,
     REVIEWER_ROWS,
     STATE_FILTERS,
+    CampaignFilter,
     ItemFilter,
+    campaigns_page,
+    count_campaigns,
     filtered_total,
     CampaignOverview,
     Progress,
@@ -72,7 +75,8 @@ from govern.reviews.service.progress import (
 )
 
 __all__ = [
-    "GOVERNANCE", "MAX_BULK", "STATE_FILTERS", "AllUnderReview", "BulkOutcome", "ItemContext", "ItemFilter",
+    "GOVERNANCE", "MAX_BULK", "STATE_FILTERS", "AllUnderReview", "BulkOutcome", "CampaignFilter", "ItemContext", "ItemFilter",
+    "campaigns_page", "count_campaigns",
     "LaunchPreview", "NotReassignable", "Overlap", "Stale", "contexts", "decide_items", "filtered_total", "items_to_decide",
     "preview_campaign", "reassign_item",
     "MAX_COMMENT", "MAX_NAME", "MAX_REMINDER_HOURS", "MIN_HELD_REVOCATIONS", "PENDING", "REVIEWER_ROWS",

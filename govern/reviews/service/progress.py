@@ -78,6 +78,29 @@ def list_campaigns(session: Session, status: CampaignStatus | None = None, limit
     return list(session.scalars(query.limit(limit)))
 
 
+@dataclass(frozen=True)
+class CampaignFilter:
+    """The campaigns list's filters."""
+
+    status: CampaignStatus | None = None
+
+
+def _campaigns_query(filters: CampaignFilter):
+    query = select(ReviewCampaign)
+    return query.where(ReviewCampaign.status == filters.status) if filters.status is not None else query
+
+
+def campaigns_page(session: Session, filters: CampaignFilter = CampaignFilter(), *, limit: int,
+                   cursor: str | None = None) -> Page[ReviewCampaign]:
+    """One page of the campaigns, newest opened first (keyset on opened_at and id), either way from a cursor."""
+    return paginate(session, _campaigns_query(filters), "opened_at", ReviewCampaign.opened_at, ReviewCampaign.id, limit,
+                    cursor, descending=True)
+
+
+def count_campaigns(session: Session, filters: CampaignFilter = CampaignFilter()) -> int:
+    return int(session.scalar(_campaigns_query(filters).with_only_columns(func.count(), maintain_column_froms=True)) or 0)
+
+
 def progress_of(session: Session, campaign_ids: Iterable[int]) -> dict[int, Progress]:
     """Each campaign's progress, from its rows in review_progress (one per reviewer, kept as items change)."""
     ids = list(campaign_ids)
