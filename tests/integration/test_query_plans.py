@@ -110,7 +110,7 @@ def _listed_queries(session, org) -> dict[str, Callable[[], object]]:
     from govern.accounts.service import AccountFilter, list_accounts
     from govern.audit.trail import seq_range_for_times
     from govern.audit.names import name_events
-    from govern.audit.service import EventFilter, events_query, history_of, recorded_actions
+    from govern.audit.service import EventFilter, count_events, events_query, history_of, recorded_actions
     from govern.db import utcnow
     from govern.grants.service import GrantFilter, grants_page
     from govern.people.models import PersonStatus
@@ -150,6 +150,17 @@ def _listed_queries(session, org) -> dict[str, Callable[[], object]]:
         "audit events of a period": lambda: list(session.scalars(events_query(period).limit(101))),
         "audit events of a period, next page": lambda: list(session.scalars(
             events_query(period, before_seq=AUDIT_EVENTS // 2).limit(101))),
+        "audit events of a period, the page before": lambda: list(session.scalars(
+            events_query(period, after_seq=AUDIT_EVENTS // 2).limit(51))),
+        "audit events about a person, the page before": lambda: list(session.scalars(events_query(EventFilter(
+            target_type="person", target_id=person_text, related=True), after_seq=AUDIT_EVENTS // 2).limit(51))),
+        "audit events by an actor, the page before": lambda: list(session.scalars(events_query(
+            EventFilter(actor="system:plans"), after_seq=AUDIT_EVENTS // 3).limit(51))),
+        "audit log total, capped": lambda: count_events(session, EventFilter()),
+        "audit total of a period, capped": lambda: count_events(session, period),
+        "audit total of an action, capped": lambda: count_events(session, EventFilter(actions=("grants:grant:create",))),
+        "audit total about a person": lambda: count_events(session, EventFilter(
+            target_type="person", target_id=person_text, related=True)),
         "seq_range_for_times": lambda: seq_range_for_times(session, period.since, period.until),
         "people by name": lambda: list_people(session, PersonFilter(status=PersonStatus.ACTIVE)),
         "people search, Arabic": lambda: list_people(session, PersonFilter(q="ليلى 1234", status=PersonStatus.ACTIVE), limit=20),
