@@ -1,5 +1,5 @@
-"""The console's audit log: events newest first with names and links, filtered by actor, action, target and period;
-verifying the trail; the way to the evidence bundles and reports."""
+"""The console's audit log: events newest first with names and links, filtered by actor, action, target and period,
+paged both ways, counted and downloaded as CSV; verifying the trail; the way to the evidence bundles and reports."""
 
 from __future__ import annotations
 

@@ -253,7 +253,8 @@ def _departure_row(departure: Departure, pending: bool, sla_hours: float, now) -
     outcome = service.sla_outcome(departure, sla_hours, now)
     return (departure.person.display_name, departure.person.email or "", directory_source_label(departure.source),
             ", ".join(leaver_signal_label(signal) for signal in departure.signals or []),
-            moment_cell(departure.directory_changed_at), moment_cell(departure.first_seen_at), moment_cell(departure.access_removed_at),
+            moment_cell(departure.directory_changed_at), moment_cell(departure.first_seen_at),
+            moment_cell(departure.access_removed_at),
             readable_duration(departure.time_to_revoke_seconds) if departure.time_to_revoke_seconds is not None else "",
             _(SLA_OUTCOMES[outcome]) if outcome else "", _(DEPARTURE_STATES["pending" if pending else "complete"]),
             "; ".join(f"{departure_step_label(step)}: {count}" for step, count in departure_steps(departure.steps)))
