@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from govern.db import utcnow
 from govern.pauses.models import PauseScope
 from govern.pauses.service import MAX_REASON
-from govern.schemas_common import AwareDateTime, StrictBoolean
+from govern.schemas_common import AwareDateTime
 
 
 class ScopeValue(fields.Field):
@@ -44,7 +44,7 @@ class ResumeRequestSchema(Schema):
 
 
 class PauseQuerySchema(Schema):
-    active = StrictBoolean(load_default=None, metadata={"description": "only active (true) or only ended (false) pauses"})
+    active = fields.Boolean(load_default=None, truthy={"true"}, falsy={"false"}, metadata={"description": "only active (true) or only ended (false) pauses"})
 
 
 class PauseSchema(Schema):
