@@ -141,7 +141,7 @@ def bench_pause() -> dict[str, float]:
                     pass
             for process in processes:
                 process.join(timeout=15)
-            db.session.remove()
+            db.session.close()
             db.engine.dispose()
         ordered = sorted(samples)
         return {"rounds": len(samples), "median_ms": statistics.median(ordered) * 1000, "worst_ms": ordered[-1] * 1000,
