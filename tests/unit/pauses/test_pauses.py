@@ -198,3 +198,44 @@ def test_console_bad_scope_is_a_readable_refusal(app, session, accounts):
     refused = lead.post("/pauses", data={"csrf_token": token, "scope_type": "network", "scope_value": "myspace",
                                          "reason": "crisis", "confirmed": "1"})
     assert refused.status_code == 422 and "myspace" in refused.get_data(as_text=True)
+
+
+def test_the_auto_resume_job_is_scheduled_and_writes_the_end_down(app, session, accounts):
+    schedule = {entry["task"]: entry["schedule"] for entry in app.extensions["celery"].conf.beat_schedule.values()}
+    assert schedule["govern.pauses.auto_resume"] <= 60
+    paused = service.pause(session, LEAD, None, PauseScope.ALL, None, "overnight hold", utcnow() + timedelta(hours=1))
+    paused.resume_at = utcnow() - timedelta(seconds=5)
+    session.commit()
+    assert app.extensions["celery"].tasks["govern.pauses.auto_resume"].apply().get() == 1
+    session.refresh(paused)
+    assert paused.auto_resumed and paused.resumed_by == "system:pause-auto-resume"
+
+
+def test_a_new_pause_waits_for_a_guarded_action_under_way(committed_database):
+    """The pause takes the advisory lock that guarded actions hold shared: it commits after them, so nothing that
+    passed the check is still going out when the pause's commit returns."""
+    import threading
+    import time
+
+    engine = sa.create_engine(committed_database.replace("postgresql://", "postgresql+psycopg://", 1)
+                              if committed_database.startswith("postgresql://") else committed_database)
+    try:
+        with sa.orm.Session(engine) as acting, sa.orm.Session(engine) as pausing:
+            acting.execute(sa.text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": service._PAUSE_LOCK_KEY})
+            finished: list[float] = []
+
+            def pause_now() -> None:
+                started = time.monotonic()
+                assert service._drain_actions_under_way(pausing) is True
+                finished.append(time.monotonic() - started)
+                pausing.rollback()
+
+            thread = threading.Thread(target=pause_now)
+            thread.start()
+            time.sleep(0.3)
+            assert finished == []  # still waiting for the action under way
+            acting.commit()
+            thread.join(timeout=5)
+            assert finished and finished[0] >= 0.3
+    finally:
+        engine.dispose()
