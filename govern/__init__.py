@@ -177,6 +177,7 @@ def _register_tasks() -> None:
     import govern.directory.tasks  # noqa: F401
     import govern.evidence.tasks  # noqa: F401
     import govern.outbox.tasks  # noqa: F401
+    import govern.pauses.tasks  # noqa: F401
     import govern.publishing.tasks  # noqa: F401
     import govern.retention.tasks  # noqa: F401
     import govern.reviews.tasks  # noqa: F401
@@ -207,6 +208,7 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.directory.api import blp as directory_api
     from govern.evidence.api import blp as evidence_api
     from govern.policy.api import blp as policy_api
+    from govern.pauses.api import blp as pauses_api
     from govern.publishing.api import blp as publishing_api
     from govern.reports.api import blp as reports_api
     from govern.reviews.api import blp as reviews_api
@@ -220,7 +222,7 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.web.api_base import GovernApi
 
     api = GovernApi(app)
-    for blueprint in (accounts_api, people_api, grants_api, audit_api, evidence_api, broker_api, credentials_api, notifications_api, directory_api, policy_api, publishing_api, retention_api, reviews_api, reports_api, console_users_api):
+    for blueprint in (accounts_api, people_api, grants_api, audit_api, evidence_api, broker_api, credentials_api, notifications_api, directory_api, policy_api, publishing_api, pauses_api, retention_api, reviews_api, reports_api, console_users_api):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)
     csrf.exempt(ops)
@@ -250,6 +252,7 @@ def _register_console(app: Flask) -> None:
     from govern.grants import views as grant_pages
     from govern.people import views as people_pages
     from govern.policy import views as policy_pages
+    from govern.pauses import views as pause_pages
     from govern.publishing import views as publishing_pages
     from govern.evidence import views as evidence_pages
     from govern.reports import views as report_pages
@@ -264,6 +267,7 @@ def _register_console(app: Flask) -> None:
         people_pages.register,
         broker_pages.register,
         publishing_pages.register,
+        pause_pages.register,
         directory_pages.register,
         credential_pages.register,
         policy_pages.register,

@@ -11,6 +11,7 @@ from govern.evidence.models import EvidenceExport  # noqa: F401
 from govern.grants.models import Grant  # noqa: F401
 from govern.notifications.models import Notification  # noqa: F401
 from govern.outbox.models import OutboxJob  # noqa: F401
+from govern.pauses.models import PublishingPause  # noqa: F401
 from govern.people.models import Person  # noqa: F401
 from govern.policy.models import RegisteredImage  # noqa: F401
 from govern.policy.workflow_models import PolicyException, PolicyViolation  # noqa: F401

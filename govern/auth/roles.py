@@ -40,6 +40,8 @@ class Permission(str, enum.Enum):
     REVIEWS_RESPOND = "reviews:respond"  # certify or revoke the grants one is asked to review
     SESSIONS_MANAGE = "sessions:manage"  # end every console session of a user ("sign out everywhere")
     ADMIN_MANAGE = "admin:manage"  # govern's own users: console users, their roles and person links, API and SCIM tokens
+    PAUSES_READ = "pauses:read"  # the pauses, active and past (the banner on every console page needs no permission)
+    PUBLISHING_PAUSE = "publishing:pause"  # pause publishing for a scope, and resume a pause someone else made
 
 
 _READ_ALL = {
@@ -49,6 +51,7 @@ _READ_ALL = {
     Permission.GRANTS_READ,
     Permission.POLICY_EVALUATE,
     Permission.POLICY_REVIEW,
+    Permission.PAUSES_READ,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -58,11 +61,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.GOVERNANCE: frozenset(_READ_ALL | {
         Permission.GRANTS_WRITE, Permission.AUDIT_READ, Permission.BROKER_USE, Permission.DIRECTORY_DECIDE,
         Permission.POLICY_DECIDE, Permission.POLICY_MANAGE, Permission.AUDIT_MANAGE, Permission.REPORTS_READ,
-        Permission.REVIEWS_READ, Permission.REVIEWS_MANAGE, Permission.REVIEWS_RESPOND,
+        Permission.REVIEWS_READ, Permission.REVIEWS_MANAGE, Permission.REVIEWS_RESPOND, Permission.PUBLISHING_PAUSE,
     }),
     Role.IT: frozenset(_READ_ALL | {
         Permission.ACCOUNTS_WRITE, Permission.GRANTS_WRITE, Permission.ACCOUNTS_CONNECT, Permission.BROKER_USE,
         Permission.DIRECTORY_SYNC, Permission.REVIEWS_RESPOND,
+        Permission.PUBLISHING_PAUSE,  # IT is often first to see a compromised account; resuming still needs a second person
     }),
     Role.AUDITOR: frozenset(_READ_ALL | {Permission.AUDIT_READ, Permission.REPORTS_READ, Permission.REVIEWS_READ}),
     Role.REVIEWER: frozenset({Permission.CONSOLE_USE, Permission.REVIEWS_RESPOND}),

@@ -17,6 +17,7 @@ from govern.broker.models import ConnectionHealth, WrappedHandoff
 from govern.broker.context import BrokerContext, fingerprint, get_connection
 from govern.db import utcnow
 from govern.errors import DomainError, InvalidOperation, RateLimited
+from govern.pauses import service as pauses
 from govern.secret_value import SecretValue
 
 log = structlog.get_logger(__name__)
@@ -41,6 +42,7 @@ def issue_handoff(
     connection = get_connection(session, account_id)
     if connection.health in (ConnectionHealth.NEEDS_RECONNECT, ConnectionHealth.REVOKED):
         raise InvalidOperation("account %(account_id)s must be reconnected first", account_id=account_id)
+    pauses.refuse_if_paused(session, actor, connection.account, "handoff", person_id)  # a token could post directly
     try:
         token = context.store.read(connection.store_path).data["access_token"]
         wrapped = context.store.wrap({"access_token": token}, ttl_seconds)

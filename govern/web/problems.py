@@ -96,7 +96,7 @@ def register_error_handlers(app: Flask) -> None:
         answered(exc)  # the request cycle decides from it whether the refusal's audit event is kept
         if wants_scim_error():
             return scim_error(exc.status, exc.detail, getattr(exc, "scim_type", None))
-        kind = type(exc).__name__.lower()
+        kind = getattr(exc, "problem_type", None) or type(exc).__name__.lower()
         detail = exc.detail if wants_problem_json() else exc.worded(gettext)
         response = make_response(error_response(exc.status, exc.title, detail, kind, code=exc.code, **exc.problem_members()))
         if getattr(exc, "retry_after", None):  # a rate limit says when to come back (RFC 9110, 10.2.3)

@@ -24,6 +24,7 @@ from govern.db import utcnow
 from govern.errors import InvalidOperation, NotFound
 from govern.grants.capabilities import AccessDenied, permitting_grant, roles_allowing
 from govern.grants.models import Grant
+from govern.pauses import service as pauses
 from govern.people.models import Person, PersonStatus
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -57,6 +58,7 @@ def prepare_action(
     """Check the action, its parameters and who may take it, and start reading the account's tokens.
 
     A system job (a policy scan) acts with no person, only for the actions SYSTEM_ACTIONS allows, and says why.
+    While a pause covers the account, publish, reply and delete_post are refused (423, govern.pauses).
     """
     if action not in ACTION_CAPABILITIES:
         raise InvalidOperation("unknown action %(action)s; one of %(value)s", action=f"{action!r}", value=', '.join(sorted(ACTION_CAPABILITIES)))
@@ -70,6 +72,8 @@ def prepare_action(
         connection, grant_id = _connection_with_permitting_grant(session, person_id, account_id, action)
         if grant_id is None and system_purpose is None:
             _explain_refusal(session, person_id, account_id, action)
+        if action in pauses.PAUSED_ACTIONS:  # read from the database on every call: in force in every process at once
+            pauses.refuse_if_paused(session, actor, connection.account, action, person_id)
     except BaseException:
         tokens_ahead.cancel()
         raise

@@ -166,3 +166,26 @@ def test_the_inventory_pages_need_the_apis_permissions(app, path, method, permis
 
     [rule] = [rule for rule in app.url_map.iter_rules() if rule.rule == path and method in rule.methods]
     assert declared_permission(app, rule.endpoint, method) == Permission(permission)
+
+
+# Pause All: every role that reads accounts reads the pauses; admin, governance and IT pause and resume (a second person).
+PAUSE_PERMISSIONS = [
+    ("/api/v1/pauses", "GET", "pauses:read"),
+    ("/api/v1/pauses", "POST", "publishing:pause"),
+    ("/api/v1/pauses/<int:pause_id>", "GET", "pauses:read"),
+    ("/api/v1/pauses/<int:pause_id>/resume", "POST", "publishing:pause"),
+    ("/pauses", "GET", "pauses:read"),
+    ("/pauses", "POST", "publishing:pause"),
+    ("/pauses/<int:pause_id>/resume", "POST", "publishing:pause"),
+]
+
+
+@pytest.mark.parametrize("path, method, permission", PAUSE_PERMISSIONS)
+def test_the_pause_routes_need_the_pause_permissions(app, path, method, permission):
+    from govern.auth.roles import ROLE_PERMISSIONS, Permission
+
+    [rule] = [rule for rule in app.url_map.iter_rules() if rule.rule == path and method in rule.methods]
+    assert declared_permission(app, rule.endpoint, method) == Permission(permission)
+    holders = {role for role, allowed in ROLE_PERMISSIONS.items() if Permission(permission) in allowed}
+    readers = {role for role, allowed in ROLE_PERMISSIONS.items() if Permission.ACCOUNTS_READ in allowed}
+    assert holders == ({Role.ADMIN, Role.GOVERNANCE, Role.IT} if permission == "publishing:pause" else readers)

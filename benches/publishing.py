@@ -1,0 +1,178 @@
+"""Publishing benchmarks. `pause`: time from a pause's commit until every one of 4 worker processes refuses a publish.
+
+Each worker is its own process with its own app, engine and connections (as a Celery worker or a gunicorn worker is),
+looping a brokered publish through govern.broker against the loopback network stand-in and OpenBao. The main process
+commits a pause, notes the time, and waits until all 4 have had a publish refused (423, naming that pause); then a
+second person resumes and the next round starts. Run: `.venv/bin/python benches/publishing.py --only pause`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import queue
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import requests
+from alembic import command as alembic_command
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from govern import create_app  # noqa: E402
+from govern import app_services  # noqa: E402
+from govern.actor import Actor  # noqa: E402
+from govern.broker import service  # noqa: E402
+from govern.cli import alembic_config  # noqa: E402
+from govern.extensions import db  # noqa: E402
+from govern.grants.models import GrantRole  # noqa: E402
+from govern.grants.service import create_grant  # noqa: E402
+from govern.pauses import service as pauses  # noqa: E402
+from govern.pauses.models import PauseScope  # noqa: E402
+from govern.people.models import PersonSource  # noqa: E402
+from govern.people.service import upsert_person  # noqa: E402
+from govern.secret_value import SecretValue  # noqa: E402
+from tests.support.fake_network import FakeNetwork  # noqa: E402
+from tests.support.openbao import start_openbao  # noqa: E402
+from tests.support.postgres import ScratchPostgres  # noqa: E402
+
+ADMIN_URL = os.environ.get("GOVERN_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+WORKERS = 4
+ROUNDS = int(os.environ.get("GOVERN_BENCH_PAUSE_ROUNDS", "25"))
+TARGET_SECONDS = 1.0
+
+
+def _worker(settings: dict, account_id: int, person_id: int, number: int, reports, stop) -> None:
+    """Loop a guarded publish; report the first refusal of each pause (its id, when) to the main process."""
+    app = create_app(settings)
+    actor = Actor.system(f"bench-worker-{number}")
+    seen: set[int] = set()
+    published = 0
+    with app.app_context():
+        context = app_services.broker(app)
+        while not stop.is_set():
+            try:
+                service.perform_action(db.session, context, actor, person_id, account_id, "publish",
+                                       {"text": f"worker {number} post {published}"})
+                db.session.commit()
+                published += 1
+            except pauses.PublishingPaused as refused:
+                now = time.time()
+                db.session.commit()  # the refusal's audit event, as the request cycle keeps it
+                if refused.pause.id not in seen:
+                    seen.add(refused.pause.id)
+                    reports.put((number, refused.pause.id, now))
+                time.sleep(0.005)
+        db.engine.dispose()
+    reports.put((number, "published", published))
+
+
+def bench_pause() -> dict[str, float]:
+    workdir = Path(tempfile.mkdtemp())
+    openbao = start_openbao(workdir)
+    network = FakeNetwork().start()
+    scratch = ScratchPostgres(ADMIN_URL)
+    url = scratch.create("govern_bench_pause")
+    processes = []
+    try:
+        alembic_command.upgrade(alembic_config(url), "head")
+        settings = {"database_url": url, "secret_key": "p" * 40, "instance_path": str(workdir), "log_level": "WARNING",
+                    "vault_addr": openbao.addr, "vault_token": openbao.root_token}
+        app = create_app(settings)
+        lead, second = Actor("console_user:1", "Crisis Lead"), Actor("console_user:2", "Second Person")
+        with app.app_context():
+            context, actor = app_services.broker(app), Actor.system("bench")
+            endpoints = {"authorize_url": network.authorize_url, "token_url": network.token_url,
+                         "revocation_url": network.revocation_url, "whoami_url": network.whoami_url,
+                         "api_url": network.api_url}
+            service.register_network_app(db.session, context, actor, "x", "govern-test", SecretValue("s3cret"), endpoints,
+                                         ["publish", "read"])
+            consent = requests.get(service.start_connect(db.session, context, actor, "x"), allow_redirects=False, timeout=10)
+            query = parse_qs(urlparse(consent.headers["Location"]).query)
+            account = service.complete_connect(db.session, context, actor, query["state"][0], query["code"][0])
+            person = upsert_person(db.session, actor, PersonSource.MANUAL, "bench-1", username="bench",
+                                   email="bench@example.com", display_name="Bench")
+            create_grant(db.session, actor, person.id, account.id, GrantRole.PUBLISHER, "benchmark")
+            db.session.commit()
+            account_id, person_id = account.id, person.id
+
+            spawn = multiprocessing.get_context("spawn")
+            reports, stop = spawn.Queue(), spawn.Event()
+            processes = [spawn.Process(target=_worker, args=(settings, account_id, person_id, n, reports, stop))
+                         for n in range(WORKERS)]
+            for process in processes:
+                process.start()
+            time.sleep(8)  # every worker built its app and is publishing
+            samples: list[float] = []
+            for _ in range(ROUNDS):
+                paused = pauses.pause(db.session, lead, None, PauseScope.ALL, None, "benchmark crisis")
+                db.session.commit()
+                committed_at, pause_id = time.time(), paused.id
+                refused_at: dict[int, float] = {}
+                deadline = time.monotonic() + 30
+                while len(refused_at) < WORKERS and time.monotonic() < deadline:
+                    try:
+                        number, seen_pause, when = reports.get(timeout=1)
+                    except queue.Empty:
+                        continue
+                    if seen_pause == pause_id:
+                        refused_at[number] = when
+                if len(refused_at) < WORKERS:
+                    raise RuntimeError(f"only {len(refused_at)} of {WORKERS} workers refused pause {pause_id} in 30 s")
+                samples.append(max(refused_at.values()) - committed_at)
+                pauses.resume(db.session, second, None, pause_id)
+                db.session.commit()
+                time.sleep(0.3)  # publishing again everywhere before the next round
+            stop.set()
+            published = 0
+            for _ in range(WORKERS):
+                try:
+                    while True:
+                        item = reports.get(timeout=15)
+                        if item[1] == "published":
+                            published += item[2]
+                            break
+                except queue.Empty:
+                    pass
+            for process in processes:
+                process.join(timeout=15)
+            db.session.close()
+            db.engine.dispose()
+        ordered = sorted(samples)
+        return {"rounds": len(samples), "median_ms": statistics.median(ordered) * 1000, "worst_ms": ordered[-1] * 1000,
+                "p90_ms": ordered[int(len(ordered) * 0.9)] * 1000, "published": published}
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+        network.stop()
+        openbao.stop()
+        scratch.drop(url)
+
+
+SECTIONS = {"pause": bench_pause}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=sorted(SECTIONS), action="append")
+    args = parser.parse_args()
+    failed = False
+    for name in args.only or sorted(SECTIONS):
+        result = SECTIONS[name]()
+        print(f"{name}: {result}")
+        if name == "pause":
+            print(f"pause propagation to {WORKERS} worker processes over {result['rounds']} rounds: median "
+                  f"{result['median_ms']:.1f} ms, p90 {result['p90_ms']:.1f} ms, worst {result['worst_ms']:.1f} ms "
+                  f"(target < {TARGET_SECONDS * 1000:.0f} ms); {result['published']} posts published between pauses")
+            failed |= result["worst_ms"] >= TARGET_SECONDS * 1000
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
