@@ -176,6 +176,7 @@ def _register_tasks() -> None:
     import govern.credentials.tasks  # noqa: F401
     import govern.directory.tasks  # noqa: F401
     import govern.evidence.tasks  # noqa: F401
+    import govern.notifications.tasks  # noqa: F401
     import govern.outbox.tasks  # noqa: F401
     import govern.publishing.tasks  # noqa: F401
     import govern.retention.tasks  # noqa: F401
