@@ -249,6 +249,7 @@ def _register_console(app: Flask) -> None:
     from govern.credentials import views as credential_pages
     from govern.directory import views as directory_pages
     from govern.grants import views as grant_pages
+    from govern.notifications import views as notification_pages
     from govern.people import views as people_pages
     from govern.policy import views as policy_pages
     from govern.publishing import views as publishing_pages
@@ -271,6 +272,7 @@ def _register_console(app: Flask) -> None:
         report_pages.register,
         evidence_pages.register,
         review_pages.register,
+        notification_pages.register,
         audit_pages.register,
     )
     for register in add_pages:
