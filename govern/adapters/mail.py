@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -49,17 +50,28 @@ def send(settings: SmtpSettings, message: EmailMessage, password: SecretValue | 
             if settings.username:
                 if password is None:
                     raise MailError("no SMTP password in the secret store", permanent=False)
-                smtp.login(settings.username, password.reveal())
+                _login(smtp, settings.username, password)
             smtp.send_message(message)
     except MailError:
         raise
     except smtplib.SMTPRecipientsRefused as error:
         codes = sorted({code for code, _ in error.recipients.values()})
         raise MailError(f"SMTPRecipientsRefused: {codes}", permanent=all(code >= 500 for code in codes)) from None
-    except smtplib.SMTPAuthenticationError as error:
-        raise MailError(f"SMTPAuthenticationError: {error.smtp_code}") from None
-    except smtplib.SMTPResponseException as error:
-        raise MailError(f"{type(error).__name__}: {error.smtp_code}", permanent=error.smtp_code >= 500
-                        and not isinstance(error, smtplib.SMTPServerDisconnected)) from None
+    except smtplib.SMTPResponseException as error:  # a 530 "STARTTLS first" or a 554 is the setup's fault: retried
+        raise MailError(f"{type(error).__name__}: {error.smtp_code}") from None
     except (OSError, smtplib.SMTPException) as error:  # refused, unreachable, timed out, TLS failed, disconnected
         raise MailError(f"{type(error).__name__}: {getattr(error, 'strerror', None) or 'no answer'}") from None
+
+
+def _login(smtp: smtplib.SMTP, username: str, password: SecretValue) -> None:
+    """smtplib sends AUTH in ASCII only; a password with other characters goes as UTF-8 AUTH PLAIN (RFC 4616)."""
+    if password.reveal().isascii() and username.isascii():
+        smtp.login(username, password.reveal())
+        return
+    smtp.ehlo_or_helo_if_needed()
+    if "plain" not in smtp.esmtp_features.get("auth", "").lower().split():
+        raise MailError("the mail server does not offer AUTH PLAIN, needed for a non-ASCII password")
+    token = base64.b64encode(b"\0" + username.encode() + b"\0" + password.reveal().encode()).decode()
+    code, _reply = smtp.docmd("AUTH", f"PLAIN {token}")
+    if code != 235:
+        raise MailError(f"SMTPAuthenticationError: {code}")

@@ -3,6 +3,8 @@ the state of every e-mail and webhook delivery."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -60,8 +62,8 @@ class Webhooks(MethodView):
         """Add an endpoint. The answer holds its signing secret, this once."""
         endpoint, secret = endpoints.add_endpoint(db.session, app_services.broker().store, current_actor(), data["name"],
                                                   SecretValue(data["url"]), WebhookKind(data["kind"]), data["locale"])
-        document = WebhookEndpointSchema().dump(endpoint) | {"signing_secret": secret.reveal()}
-        return document, 201, NO_STORE
+        shown = {name: getattr(endpoint, name) for name in WebhookEndpointSchema().fields}
+        return SimpleNamespace(**shown, signing_secret=secret.reveal()), 201, NO_STORE
 
 
 @blp.route("/notifications/webhooks/<int:endpoint_id>")

@@ -146,6 +146,8 @@ def attempt(session: Session, transports: Transports, row: Delivery, now: dateti
             _post_webhook(session, transports, row)
     except DeliveryFailed as failure:
         return _failed(session, transports, row, failure, now or utcnow())
+    except Exception as error:  # anything unforeseen is tried again later, never lost and never retried at once
+        return _failed(session, transports, row, DeliveryFailed(type(error).__name__, permanent=False), now or utcnow())
     row.attempts += 1
     row.state, row.delivered_at, row.last_error = DeliveryState.DELIVERED, now or utcnow(), None
     session.flush()

@@ -9,23 +9,24 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 
 from flask import render_template
-from flask_babel import force_locale, gettext, lazy_gettext
+from flask_babel import force_locale, gettext
 
+from govern.errors import N_
 from govern.locales import RTL_LOCALES, SUPPORTED_LOCALES
 from govern.notifications.models import Delivery, WebhookKind
 
 # A headline per kind of notification, translated; a kind not listed here gets the generic one.
 HEADLINES = {
-    "connection_needs_reconnect": lazy_gettext("An account you own must be reconnected"),
-    "policy_violation": lazy_gettext("A post breaks a policy"),
-    "access_review_requested": lazy_gettext("An access review needs you"),
-    "access_review_reminder": lazy_gettext("Reminder: an access review waits for you"),
-    "access_review_reassigned": lazy_gettext("An access review item was given to you"),
-    "access_review_escalated": lazy_gettext("An access review was escalated"),
-    "access_review_held": lazy_gettext("An access review is held"),
-    "access_review_unassigned": lazy_gettext("An access review has items nobody can review"),
+    "connection_needs_reconnect": N_("An account you own must be reconnected"),
+    "policy_violation": N_("A post breaks a policy"),
+    "access_review_requested": N_("An access review needs you"),
+    "access_review_reminder": N_("Reminder: an access review waits for you"),
+    "access_review_reassigned": N_("An access review item was given to you"),
+    "access_review_escalated": N_("An access review was escalated"),
+    "access_review_held": N_("An access review is held"),
+    "access_review_unassigned": N_("An access review has items nobody can review"),
 }
-GENERIC_HEADLINE = lazy_gettext("govern has something to tell you")
+GENERIC_HEADLINE = N_("govern has something to tell you")
 
 
 def locale_of(value: str | None, default: str = "en") -> str:
@@ -53,7 +54,7 @@ def render(delivery: Delivery) -> Rendered:
     placeholders filled from the details); a sentence govern has no translation for is shown as it was written."""
     locale = locale_of(delivery.locale)
     with force_locale(locale):
-        headline = str(HEADLINES.get(delivery.kind, GENERIC_HEADLINE))
+        headline = gettext(HEADLINES.get(delivery.kind, GENERIC_HEADLINE))
         try:
             body = gettext(delivery.message, **_params(delivery.details or {}))
         except (KeyError, ValueError, TypeError):  # a % in a sentence written outside govern's catalogue
@@ -76,11 +77,11 @@ def email(delivery: Delivery, sender: str, base_url: str) -> EmailMessage:
     message["To"] = delivery.address or ""
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = make_msgid(idstring=f"govern-delivery-{delivery.id}")
-    message["Content-Language"] = rendered.locale
     message["Auto-Submitted"] = "auto-generated"
     message["X-Govern-Delivery"] = str(delivery.id)
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    message["Content-Language"] = rendered.locale  # after the parts: setting content clears Content-* headers
     return message
 
 
