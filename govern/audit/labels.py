@@ -22,6 +22,7 @@ ACTIONS = {
     "auth:console_user:update": N_("Console user changed"),
     "auth:console_user:disable": N_("Console user disabled"),
     "auth:console_user:enable": N_("Console user switched back on"),
+    "auth:console_user:language": N_("Console user chose a language"),
     "auth:login_link:issue": N_("Sign-in link issued"),
     "auth:session:sign_in": N_("Signed in"),
     "auth:session:sign_in_refused": N_("Sign-in refused"),
