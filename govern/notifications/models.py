@@ -69,7 +69,7 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[Channel] = mapped_column(enum_column(Channel))
-    notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id"), index=True)
+    notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id", ondelete="SET NULL"), index=True)  # a purged notification leaves its deliveries
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
     address: Mapped[str | None] = mapped_column(String(320))  # e-mail only
     webhook_id: Mapped[int | None] = mapped_column(ForeignKey("notification_webhooks.id"), index=True)

@@ -53,7 +53,7 @@ def upgrade() -> None:
     sa.Column('created_at', govern.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('delivered_at', govern.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('failed_at', govern.db.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['notification_id'], ['notifications.id'], name=op.f('fk_notification_deliveries_notification_id_notifications')),
+    sa.ForeignKeyConstraint(['notification_id'], ['notifications.id'], name=op.f('fk_notification_deliveries_notification_id_notifications'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_notification_deliveries_person_id_people')),
     sa.ForeignKeyConstraint(['webhook_id'], ['notification_webhooks.id'], name=op.f('fk_notification_deliveries_webhook_id_notification_webhooks')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notification_deliveries'))
