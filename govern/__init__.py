@@ -176,6 +176,7 @@ def _register_tasks() -> None:
     import govern.credentials.tasks  # noqa: F401
     import govern.directory.tasks  # noqa: F401
     import govern.evidence.tasks  # noqa: F401
+    import govern.notifications.tasks  # noqa: F401
     import govern.outbox.tasks  # noqa: F401
     import govern.pauses.tasks  # noqa: F401
     import govern.publishing.tasks  # noqa: F401
@@ -250,6 +251,7 @@ def _register_console(app: Flask) -> None:
     from govern.credentials import views as credential_pages
     from govern.directory import views as directory_pages
     from govern.grants import views as grant_pages
+    from govern.notifications import views as notification_pages
     from govern.people import views as people_pages
     from govern.policy import views as policy_pages
     from govern.pauses import views as pause_pages
@@ -274,6 +276,7 @@ def _register_console(app: Flask) -> None:
         report_pages.register,
         evidence_pages.register,
         review_pages.register,
+        notification_pages.register,
         audit_pages.register,
     )
     for register in add_pages:

@@ -1,4 +1,4 @@
-"""The `govern` command: serve, db, jobs, token, console, demo, audit, sync, directory, scim, policy, accounts, retention, legal-hold."""
+"""The `govern` command: serve, db, jobs, token, console, demo, audit, sync, directory, scim, policy, accounts, retention, legal-hold, notifications."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from govern.config import ConfigurationError, load_settings
 from govern.demo.cli import demo
 from govern.directory.cli import directory, sync
 from govern.evidence.cli import evidence
+from govern.notifications.cli import notifications
 from govern.outbox.cli import relay_command, show_command
 from govern.policy.cli import policy
 from govern.policy.images.cli import register_image_command
@@ -99,6 +100,7 @@ def accounts() -> None:
 accounts.add_command(impostors)
 policy.add_command(register_image_command)
 
-for group in (token, console, demo, audit, evidence, sync, directory, scim, policy, accounts, retention, legal_hold):
+for group in (token, console, demo, audit, evidence, sync, directory, scim, policy, accounts, retention, legal_hold,
+              notifications):
     main.add_command(group)
 main.add_command(report)

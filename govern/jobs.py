@@ -105,6 +105,7 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
             "review-deadlines": {"task": "govern.reviews.process_deadlines", "schedule": 900.0},
             "pauses-auto-resume": {"task": "govern.pauses.auto_resume", "schedule": 30.0},
             "relay-job-outbox": {"task": "govern.jobs.relay", "schedule": RELAY_EVERY_SECONDS},
+            "deliver-notifications": {"task": "govern.notifications.sweep", "schedule": 30.0},
         },
     )
     celery.Task = AppTask
@@ -128,7 +129,12 @@ def enqueue_after_commit(session: Session, task: Task, *args: Any) -> OutboxJob:
 
     Arguments are ids and plain JSON values, never a secret: they are stored in the outbox and sent in the message.
     """
-    job = outbox.add(session, task.name, args)
+    return enqueue_task_after_commit(session, task.name, *args)
+
+
+def enqueue_task_after_commit(session: Session, task_name: str, *args: Any) -> OutboxJob:
+    """enqueue_after_commit by the task's registered name: for a service that must not import its domain's tasks."""
+    job = outbox.add(session, task_name, args)
     session.info.setdefault(_PENDING, []).append(job.job_id)
     return job
 

@@ -38,6 +38,7 @@ class ConsoleUser(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[datetime | None]
     disabled_at: Mapped[datetime | None]
+    locale: Mapped[str | None] = mapped_column(String(8))  # the language they last chose in the console
 
 
 class LoginLink(Base):

@@ -165,3 +165,14 @@ def enable(session: Session, actor: Actor, user_id: int) -> ConsoleUser:
     session.flush()
     record(session, actor, "auth:console_user:enable", "console_user", user.id)
     return user
+
+
+def remember_language(session: Session, actor: Actor, user_id: int, locale: str) -> bool:
+    """Keep the language a console user chose, so what govern e-mails them is written in it (decision 0071)."""
+    user = session.get(ConsoleUser, user_id)
+    if user is None or user.locale == locale:
+        return False
+    before, user.locale = user.locale, locale
+    session.flush()
+    record(session, actor, "auth:console_user:language", "console_user", user.id, before=before, after=locale)
+    return True

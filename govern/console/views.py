@@ -6,6 +6,7 @@ from flask import Blueprint, abort, redirect, render_template, request, session
 from flask_babel import gettext as _
 
 from govern import app_services
+from govern.auth import users
 from govern.auth.roles import ROLE_PERMISSIONS, Permission
 from govern.console import home_page
 from govern.console.blueprint import ConsolePages
@@ -14,7 +15,7 @@ from govern.extensions import db
 from govern.home import service as home_service
 from govern.locales import SUPPORTED_LOCALES
 from govern.web.authz import public, requires
-from govern.web.request_cycle import current_principal
+from govern.web.request_cycle import current_actor, current_principal
 
 routes = ConsolePages()
 routes.template_globals(home_page.home_number, home_page.home_category, home_page.home_week_chart)
@@ -27,6 +28,9 @@ def set_locale():
     if locale not in SUPPORTED_LOCALES:
         abort(400, description=_("Unsupported language."))
     session["locale"] = locale
+    principal = current_principal()
+    if principal is not None and principal.kind == "console_user":  # e-mail is then written in it too
+        users.remember_language(db.session, current_actor(), principal.id, locale)
     return redirect(safe_next(request.form.get("next")))
 
 

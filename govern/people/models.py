@@ -46,6 +46,7 @@ class Person(Base):
     department: Mapped[str | None] = mapped_column(unicode_name(255))
     status: Mapped[PersonStatus] = mapped_column(enum_column(PersonStatus), default=PersonStatus.ACTIVE, index=True)
     left_at: Mapped[datetime | None]
+    locale: Mapped[str | None] = mapped_column(String(8))  # en, ar or he: the language govern writes to them in
     search_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -189,3 +189,27 @@ def test_the_pause_routes_need_the_pause_permissions(app, path, method, permissi
     holders = {role for role, allowed in ROLE_PERMISSIONS.items() if Permission(permission) in allowed}
     readers = {role for role, allowed in ROLE_PERMISSIONS.items() if Permission.ACCOUNTS_READ in allowed}
     assert holders == ({Role.ADMIN, Role.GOVERNANCE, Role.IT} if permission == "publishing:pause" else readers)
+
+
+# Notification delivery: the caller's own notifications need only the console; endpoints and deliveries are admins'.
+NOTIFICATION_PERMISSIONS = [
+    ("/api/v1/notifications", "GET", "console:use"),
+    ("/api/v1/notifications/<int:notification_id>/read", "POST", "console:use"),
+    ("/api/v1/notifications/webhooks", "GET", "admin:manage"),
+    ("/api/v1/notifications/webhooks", "POST", "admin:manage"),
+    ("/api/v1/notifications/webhooks/<int:endpoint_id>", "DELETE", "admin:manage"),
+    ("/api/v1/notifications/deliveries", "GET", "admin:manage"),
+    ("/api/v1/notifications/deliveries/<int:delivery_id>/retry", "POST", "admin:manage"),
+    ("/admin/notifications", "GET", "admin:manage"),
+    ("/admin/notifications/webhooks", "POST", "admin:manage"),
+    ("/admin/notifications/webhooks/<int:endpoint_id>/remove", "POST", "admin:manage"),
+    ("/admin/notifications/deliveries/<int:delivery_id>/retry", "POST", "admin:manage"),
+]
+
+
+@pytest.mark.parametrize("path, method, permission", NOTIFICATION_PERMISSIONS)
+def test_notification_delivery_is_managed_by_administrators(app, path, method, permission):
+    from govern.auth.roles import Permission
+
+    [rule] = [rule for rule in app.url_map.iter_rules() if rule.rule == path and method in rule.methods]
+    assert declared_permission(app, rule.endpoint, method) == Permission(permission)

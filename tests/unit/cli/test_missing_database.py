@@ -41,6 +41,8 @@ ARGUMENTS = {
     "legal-hold release": ["1", "--reason", "settled"],
     "legal-hold list": [],
     "report": ["access", "--output", "{tmp}/access.csv"],
+    "notifications smtp-password": [],
+    "notifications deliver": [],
 }
 
 
