@@ -171,6 +171,7 @@ def _init_broker(app: Flask, settings: Settings) -> None:
 
 def _register_tasks() -> None:
     """Every domain's Celery tasks, imported once here so that a worker knows them all (they register on import)."""
+    import govern.alerts.tasks  # noqa: F401
     import govern.audit.tasks  # noqa: F401
     import govern.broker.tasks  # noqa: F401
     import govern.credentials.tasks  # noqa: F401
@@ -188,6 +189,7 @@ def _connect_receivers() -> None:
     """Every reaction of one domain to another's signal (govern/signals.py) is connected here, and nowhere else, so
     none depends on which modules happen to be imported. Each call is idempotent: tests build many apps."""
     from govern.accounts.service import connect_receivers as accounts
+    from govern.alerts.wiring import connect_receivers as alerts
     from govern.auth.wiring import connect_receivers as auth
     from govern.broker.wiring import connect_receivers as broker
     from govern.credentials.service import connect_receivers as credentials
@@ -195,12 +197,14 @@ def _connect_receivers() -> None:
     from govern.grants.service import connect_receivers as grants
     from govern.notifications.service import connect_receivers as notifications
 
-    for connect in (accounts, auth, partial(broker, app_services.broker), credentials, directory, grants, notifications):
+    for connect in (accounts, partial(alerts, app_services.settings), auth, partial(broker, app_services.broker), credentials,
+                    directory, grants, notifications):
         connect()
 
 
 def _register_blueprints(app: Flask, csrf) -> None:
     from govern.accounts.api import blp as accounts_api
+    from govern.alerts.api import blp as alerts_api
     from govern.audit.api import blp as audit_api
     from govern.auth.api import blp as console_users_api
     from govern.broker.api import blp as broker_api
@@ -223,7 +227,7 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.web.api_base import GovernApi
 
     api = GovernApi(app)
-    for blueprint in (accounts_api, people_api, grants_api, audit_api, evidence_api, broker_api, credentials_api, notifications_api, directory_api, policy_api, publishing_api, pauses_api, retention_api, reviews_api, reports_api, console_users_api):
+    for blueprint in (accounts_api, people_api, grants_api, audit_api, evidence_api, broker_api, credentials_api, notifications_api, directory_api, policy_api, publishing_api, pauses_api, alerts_api, retention_api, reviews_api, reports_api, console_users_api):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)
     csrf.exempt(ops)
@@ -243,6 +247,7 @@ def _register_blueprints(app: Flask, csrf) -> None:
 def _register_console(app: Flask) -> None:
     """The console: its shell, then every domain's pages, each added by the one call listed here."""
     from govern.accounts import views as account_pages
+    from govern.alerts import views as alert_pages
     from govern.audit import views as audit_pages
     from govern.auth import views as sign_in_pages
     from govern.broker import views as broker_pages
@@ -270,6 +275,7 @@ def _register_console(app: Flask) -> None:
         broker_pages.register,
         publishing_pages.register,
         pause_pages.register,
+        alert_pages.register,
         directory_pages.register,
         credential_pages.register,
         policy_pages.register,

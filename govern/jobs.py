@@ -100,6 +100,7 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
             "purge-expired-connects": {"task": "govern.broker.purge_expired_connects", "schedule": 3600.0},
             "close-expired-checkouts": {"task": "govern.credentials.close_expired_checkouts", "schedule": 60.0},
             "policy-scan-published": {"task": "govern.policy.scan_published", "schedule": 900.0},
+            "alerts-prune": {"task": "govern.alerts.prune", "schedule": 3600.0},
             "retention-purge": {"task": "govern.retention.purge", "schedule": 24 * 3600.0},
             "review-reminders": {"task": "govern.reviews.send_reminders", "schedule": 3600.0},
             "review-deadlines": {"task": "govern.reviews.process_deadlines", "schedule": 900.0},

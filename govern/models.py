@@ -1,6 +1,7 @@
 """Imports every domain's models so Base.metadata knows all tables (for Alembic and tests)."""
 
 from govern.accounts.models import Network, SocialAccount  # noqa: F401
+from govern.alerts.models import Alert, AlertCooldown, InboundItemSeen, InboundVolume  # noqa: F401
 from govern.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent, AuditSigningKey, LegalHold  # noqa: F401
 from govern.auth.models import ApiClient, ConsoleSession, ConsoleUser, LoginLink  # noqa: F401
 from govern.broker.models import AccountConnection, NetworkApp, PendingConnect, WrappedHandoff  # noqa: F401

@@ -31,6 +31,17 @@ review_removed_grant(session, actor, grant_id, reason)
     Sent by access reviews when a reviewer, or the deadline, removes a grant, inside the same transaction; grants
     revoke it (a refusal there, such as a grant already revoked, fails the review decision).
 
+inbound_items_read(session, account_id, items)
+    Sent by publishing's scan after it read an account's comments (and, where a network offers them, messages) through
+    the broker, inside the scan's transaction. `items` is a list of JSON-able dicts: kind ("comment" or "message"), id
+    (the network's), text, created_at (ISO 8601 or None). alerts counts the ones it never saw into the account's hourly
+    inbound volume, checks the spike rule, and checks the new ones for crisis keywords.
+
+crisis_alert_raised(session, alert_id, account_id, kind)
+    Sent by alerts after it raised an alert (kind "spike" or "keyword") and told the account's owner, inside the same
+    transaction; the alert's row and its audit event exist. No receiver is connected yet: it is the hook for crisis
+    runbooks, which will notify a runbook's contacts and may activate the runbook (docs/decisions/0074).
+
 Receivers are connected by each domain's connect_receivers(), all called from one list in create_app
 (govern/__init__.py, docs/decisions/0047-signals-wired-in-one-list.md); never by a decorator at import time.
 Receivers must not depend on one another's order: blinker calls them in no defined order.
@@ -49,3 +60,5 @@ account_compromised = _domain.signal("account-compromised")
 person_departed = _domain.signal("person-departed")
 review_removed_grant = _domain.signal("review-removed-grant")
 policy_violation_found = _domain.signal("policy-violation-found")
+inbound_items_read = _domain.signal("inbound-items-read")
+crisis_alert_raised = _domain.signal("crisis-alert-raised")

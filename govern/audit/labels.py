@@ -9,6 +9,8 @@ from govern.console.labels import N_, audit_action_label
 
 ACTIONS = {
     "accounts:account:owner_transfer": N_("Account owner changed (the owner left)"),
+    "alerts:alert:raise": N_("Alert raised (volume spike or crisis keyword)"),
+    "alerts:alert:acknowledge": N_("Alert acknowledged"),
     "audit:evidence:export": N_("Evidence bundle written"),
     "audit:evidence_export:request": N_("Evidence bundle requested"),
     "audit:evidence_export:download": N_("Evidence bundle downloaded"),

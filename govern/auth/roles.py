@@ -39,6 +39,8 @@ class Permission(str, enum.Enum):
     REVIEWS_MANAGE = "reviews:manage"  # open, close and escalate access review campaigns
     REVIEWS_RESPOND = "reviews:respond"  # certify or revoke the grants one is asked to review
     SESSIONS_MANAGE = "sessions:manage"  # end every console session of a user ("sign out everywhere")
+    ALERTS_READ = "alerts:read"  # spike and crisis keyword alerts on the accounts
+    ALERTS_ACKNOWLEDGE = "alerts:acknowledge"  # say an alert is seen and handled
     ADMIN_MANAGE = "admin:manage"  # govern's own users: console users, their roles and person links, API and SCIM tokens
     PAUSES_READ = "pauses:read"  # the pauses, active and past (the banner on every console page needs no permission)
     PUBLISHING_PAUSE = "publishing:pause"  # pause publishing for a scope, and resume a pause someone else made
@@ -62,13 +64,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.GRANTS_WRITE, Permission.AUDIT_READ, Permission.BROKER_USE, Permission.DIRECTORY_DECIDE,
         Permission.POLICY_DECIDE, Permission.POLICY_MANAGE, Permission.AUDIT_MANAGE, Permission.REPORTS_READ,
         Permission.REVIEWS_READ, Permission.REVIEWS_MANAGE, Permission.REVIEWS_RESPOND, Permission.PUBLISHING_PAUSE,
+        Permission.ALERTS_READ, Permission.ALERTS_ACKNOWLEDGE,
     }),
     Role.IT: frozenset(_READ_ALL | {
         Permission.ACCOUNTS_WRITE, Permission.GRANTS_WRITE, Permission.ACCOUNTS_CONNECT, Permission.BROKER_USE,
-        Permission.DIRECTORY_SYNC, Permission.REVIEWS_RESPOND,
+        Permission.DIRECTORY_SYNC, Permission.REVIEWS_RESPOND, Permission.ALERTS_READ,
         Permission.PUBLISHING_PAUSE,  # IT is often first to see a compromised account; resuming still needs a second person
     }),
-    Role.AUDITOR: frozenset(_READ_ALL | {Permission.AUDIT_READ, Permission.REPORTS_READ, Permission.REVIEWS_READ}),
+    Role.AUDITOR: frozenset(_READ_ALL | {Permission.AUDIT_READ, Permission.REPORTS_READ, Permission.REVIEWS_READ,
+                                         Permission.ALERTS_READ}),
     Role.REVIEWER: frozenset({Permission.CONSOLE_USE, Permission.REVIEWS_RESPOND}),
     Role.SCIM: frozenset({Permission.SCIM_PROVISION}),
 }

@@ -41,6 +41,7 @@ FIELD_LABELS = {
     "mode": N_("Mode"),
     "from_date": N_("From"),
     "to_date": N_("Until"),
+    "kind": N_("Kind"),
 }
 
 FIELD_PROBLEMS = {
@@ -69,6 +70,7 @@ FIELD_PROBLEMS = {
     "mode": N_("choose a kind of sync from the list."),
     "from_date": N_("use a date such as 2026-01-31."),
     "to_date": N_("use a date such as 2026-01-31."),
+    "kind": N_("choose a kind from the list."),
 }
 
 

@@ -57,14 +57,24 @@ def scan_account(session: Session, publisher: Publisher, actor: Actor, account_i
     """
     context = publisher.broker
     report.accounts += 1
+    inbound: list[dict[str, Any]] = []
     posts = _items(perform_action(session, context, actor, None, account_id, "list_recent_posts", {}, system_purpose=SCAN_PURPOSE))
     for post in posts[:POSTS_PER_SCAN]:
         _check(session, publisher, actor, account_id, ContentKind.POST, post, report)
         comments = perform_action(session, context, actor, None, account_id, "list_comments", {"post_id": str(post["id"])},
                                   system_purpose=SCAN_PURPOSE)
         for comment in _items(comments):
+            inbound.append(_inbound("comment", comment))
             if not comment.get("hidden"):
                 _check(session, publisher, actor, account_id, ContentKind.COMMENT, comment, report)
+    # Hidden comments count too: they were inbound, and a crisis word in one still matters (alerts count each once).
+    signals.inbound_items_read.send(session, account_id=account_id, items=inbound)
+
+
+def _inbound(kind: str, item: dict[str, Any]) -> dict[str, Any]:
+    created = item.get("created_at") or item.get("created_time") or item.get("timestamp")
+    return {"kind": kind, "id": str(item["id"]), "text": str(item.get("text") or item.get("message") or ""),
+            "created_at": created if isinstance(created, str) else None}
 
 
 def _items(answer: dict[str, Any]) -> list[dict[str, Any]]:

@@ -213,3 +213,24 @@ def test_notification_delivery_is_managed_by_administrators(app, path, method, p
 
     [rule] = [rule for rule in app.url_map.iter_rules() if rule.rule == path and method in rule.methods]
     assert declared_permission(app, rule.endpoint, method) == Permission(permission)
+
+
+# Spike and keyword alerts: governance, IT, auditors and admins read them; governance and admins acknowledge them.
+ALERT_PERMISSIONS = [
+    ("/api/v1/alerts", "GET", "alerts:read"),
+    ("/api/v1/alerts/<int:alert_id>", "GET", "alerts:read"),
+    ("/api/v1/alerts/<int:alert_id>/acknowledge", "POST", "alerts:acknowledge"),
+    ("/alerts", "GET", "alerts:read"),
+    ("/alerts/<int:alert_id>/acknowledge", "POST", "alerts:acknowledge"),
+]
+
+
+@pytest.mark.parametrize("path, method, permission", ALERT_PERMISSIONS)
+def test_alerts_are_read_by_four_roles_and_acknowledged_by_governance(app, path, method, permission):
+    from govern.auth.roles import ROLE_PERMISSIONS, Permission
+
+    [rule] = [rule for rule in app.url_map.iter_rules() if rule.rule == path and method in rule.methods]
+    assert declared_permission(app, rule.endpoint, method) == Permission(permission)
+    holders = {role for role, allowed in ROLE_PERMISSIONS.items() if Permission(permission) in allowed}
+    assert holders == ({Role.ADMIN, Role.GOVERNANCE, Role.IT, Role.AUDITOR} if permission == "alerts:read"
+                       else {Role.ADMIN, Role.GOVERNANCE})

@@ -35,6 +35,11 @@ EXPECTED = {
         "govern.directory.network_roles._list_manual_removals",
         "govern.grants.service._revoke_on_departure",
     },
+    "inbound_items_read": {
+        "govern.alerts.wiring.connect_receivers.<locals>._count_inbound",
+    },
+    # None yet: crisis runbooks will notify their contacts and may activate from it (docs/decisions/0074).
+    "crisis_alert_raised": set(),
     "review_removed_grant": {
         "govern.grants.service._revoke_on_review_removal",
     },
