@@ -39,6 +39,10 @@ class Permission(str, enum.Enum):
     REVIEWS_MANAGE = "reviews:manage"  # open, close and escalate access review campaigns
     REVIEWS_RESPOND = "reviews:respond"  # certify or revoke the grants one is asked to review
     SESSIONS_MANAGE = "sessions:manage"  # end every console session of a user ("sign out everywhere")
+    POSTS_READ = "posts:read"  # the posts queue and each post's targets and approvals
+    POSTS_WRITE = "posts:write"  # compose, edit, submit and cancel posts; issue outside approvers' links
+    POSTS_APPROVE = "posts:approve"  # approve or reject a post: the rule's step must also name the person or their role
+    APPROVAL_RULES_MANAGE = "approval_rules:manage"  # who must approve posts, per scope
     ADMIN_MANAGE = "admin:manage"  # govern's own users: console users, their roles and person links, API and SCIM tokens
 
 
@@ -49,6 +53,8 @@ _READ_ALL = {
     Permission.GRANTS_READ,
     Permission.POLICY_EVALUATE,
     Permission.POLICY_REVIEW,
+    Permission.POSTS_READ,
+    Permission.POSTS_APPROVE,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -59,10 +65,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.GRANTS_WRITE, Permission.AUDIT_READ, Permission.BROKER_USE, Permission.DIRECTORY_DECIDE,
         Permission.POLICY_DECIDE, Permission.POLICY_MANAGE, Permission.AUDIT_MANAGE, Permission.REPORTS_READ,
         Permission.REVIEWS_READ, Permission.REVIEWS_MANAGE, Permission.REVIEWS_RESPOND,
+        Permission.POSTS_WRITE, Permission.APPROVAL_RULES_MANAGE,
     }),
     Role.IT: frozenset(_READ_ALL | {
         Permission.ACCOUNTS_WRITE, Permission.GRANTS_WRITE, Permission.ACCOUNTS_CONNECT, Permission.BROKER_USE,
-        Permission.DIRECTORY_SYNC, Permission.REVIEWS_RESPOND,
+        Permission.DIRECTORY_SYNC, Permission.REVIEWS_RESPOND, Permission.POSTS_WRITE,
     }),
     Role.AUDITOR: frozenset(_READ_ALL | {Permission.AUDIT_READ, Permission.REPORTS_READ, Permission.REVIEWS_READ}),
     Role.REVIEWER: frozenset({Permission.CONSOLE_USE, Permission.REVIEWS_RESPOND}),
