@@ -18,6 +18,7 @@ from govern.notifications.models import Notification
 from govern.publishing.models import ApprovalDecision, ExternalApprovalLink, PostState, PostTarget
 from tests import factories
 from tests.support.broker import connect, register
+from tests.support.console import csrf_token_of
 
 
 @pytest.fixture
@@ -177,10 +178,11 @@ def test_an_outside_approver_link_is_single_use_expires_and_shows_only_its_post(
     assert page.status_code == 200
     shown = page.get_data(as_text=True)
     assert "Legal must see this one" in shown and "Another post entirely" not in shown
-    decided = client.post(f"/external-approvals/{token}", data={"decision": "approve"})
+    csrf = csrf_token_of(page)
+    decided = client.post(f"/external-approvals/{token}", data={"decision": "approve", "csrf_token": csrf})
     assert decided.status_code == 200, decided.get_data(as_text=True)[:500]
     assert [p["text"] for p in network.posts] == ["Legal must see this one"]
-    again = client.post(f"/external-approvals/{token}", data={"decision": "approve"})
+    again = client.post(f"/external-approvals/{token}", data={"decision": "approve", "csrf_token": csrf})
     assert again.status_code == 404 and client.get(f"/external-approvals/{token}").status_code == 404
     used = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "publishing:external_link:use"))
     assert used.summary["approver_email"] == "counsel@lawfirm.example" and used.summary["approver_name"] == "Noa Counsel"
