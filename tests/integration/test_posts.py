@@ -229,3 +229,62 @@ def test_the_policy_blocks_at_submit_and_checks_again_at_publish(client, admin, 
         assert outcome.outcome is TargetOutcome.BLOCKED
         assert db.session.get(PostTarget, target_id).state is PostState.BLOCKED
     assert network.posts == []
+
+
+def test_one_person_holding_two_slots_of_an_all_step_cannot_pass_it_alone(client, admin, three_accounts, network, people):
+    _author, author = people(Role.IT, three_accounts)
+    both, both_h = people(Role.GOVERNANCE, name="Holds both")
+    rule(client, admin, [{"mode": "all", "people": [both.id], "roles": ["governance"]}])
+    post = compose(client, author, three_accounts[:1])
+    once = client.post(f"/api/v1/posts/{post['id']}/approve", json={}, headers=both_h).get_json()
+    assert once["state"] == "awaiting_approval" and once["approval_steps"][0]["done"] is False
+    assert client.post(f"/api/v1/posts/{post['id']}/approve", json={}, headers=both_h).status_code == 403
+    _other, other_h = people(Role.GOVERNANCE, name="Another governance")
+    assert client.post(f"/api/v1/posts/{post['id']}/approve", json={}, headers=other_h).get_json()["state"] == "published"
+    assert len(network.posts) == 1
+
+
+def test_the_most_specific_rule_applies_per_account(client, admin, three_accounts, people, session):
+    _author, author = people(Role.IT, three_accounts)
+    rule(client, admin, [{"mode": "any", "roles": ["admin"]}], name="everything")
+    special = rule(client, admin, [{"mode": "any", "roles": ["governance"]}], scope_type="account",
+                   scope_value=str(three_accounts[0]), name="flagship")
+    post = compose(client, author, three_accounts)
+    names = {step["rule_name"] for step in post["approval_steps"]}
+    assert names == {"everything", "flagship"} and special["scope_type"] == "account"
+
+
+def test_bad_input_is_problem_json(client, admin, three_accounts, people):
+    _author, author = people(Role.IT, three_accounts)
+    for body in ({}, {"account_ids": [], "text": "x"}, {"account_ids": ["a"], "text": "x"},
+                 {"account_ids": three_accounts, "text": "x", "scheduled_at": "2001-01-01T00:00:00+00:00"},
+                 {"account_ids": [999999], "text": "x"}):
+        answer = client.post("/api/v1/posts", json=body, headers=author)
+        assert answer.status_code in (404, 422) and answer.content_type == "application/problem+json", (body, answer.status_code)
+    bad_rule = client.post("/api/v1/approval-rules", json={"name": "x", "scope_type": "network", "steps": [{"mode": "any", "roles": ["admin"]}]},
+                           headers=admin)
+    assert bad_rule.status_code == 422 and "scope value" in bad_rule.get_json()["detail"]
+    empty_step = client.post("/api/v1/approval-rules", json={"name": "x", "scope_type": "all", "steps": [{"mode": "all"}]}, headers=admin)
+    assert empty_step.status_code == 422
+    assert client.post("/api/v1/approval-rules", json={"name": "x", "scope_type": "all", "steps": [{"mode": "most"}]},
+                       headers=admin).status_code == 422
+    assert client.get("/api/v1/posts/999999", headers=admin).status_code == 404
+
+
+def test_cancel_and_the_queue_filters(client, admin, three_accounts, people):
+    _author, author = people(Role.IT, three_accounts)
+    rule(client, admin, [{"mode": "any", "roles": ["admin"]}])
+    waiting = compose(client, author, three_accounts[:1])
+    draft = compose(client, author, three_accounts[1:2], submit=False)
+    assert draft["state"] == "draft"
+    cancelled = client.post(f"/api/v1/posts/{waiting['id']}/cancel", json={"reason": "not needed"}, headers=author).get_json()
+    assert cancelled["state"] == "cancelled" and {t["state"] for t in cancelled["targets"]} == {"cancelled"}
+    assert client.post(f"/api/v1/posts/{waiting['id']}/cancel", json={}, headers=author).status_code == 409
+    assert [p["id"] for p in client.get("/api/v1/posts?state=draft", headers=admin).get_json()] == [draft["id"]]
+    assert [p["id"] for p in client.get(f"/api/v1/posts?account_id={three_accounts[0]}", headers=admin).get_json()] == [waiting["id"]]
+    rules = client.get("/api/v1/approval-rules", headers=author).get_json()
+    changed = client.patch(f"/api/v1/approval-rules/{rules[0]['id']}", json={"name": "renamed"}, headers=admin)
+    assert changed.status_code == 200 and changed.get_json()["name"] == "renamed"
+    assert client.delete(f"/api/v1/approval-rules/{rules[0]['id']}", headers=admin).status_code == 204
+    assert client.post("/api/v1/approval-rules", json={"name": "x", "scope_type": "all", "steps": [{"roles": ["admin"]}]},
+                       headers=author).status_code == 403
