@@ -8,7 +8,7 @@ applicable rule's steps, in order (docs/decisions/0072-posts-and-approval-rules.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from govern.errors import Conflict, DomainError, InvalidOperation, NotFound
 from govern.notifications.service import notify
 from govern.policy.engine.findings import Action, Decision
 from govern.publishing import post_publish
+from govern.publishing.approval_progress import StepProgress, fully_approved, progress, step_slots
 from govern.publishing.models import (
     SCOPE_SPECIFICITY, ApprovalDecision, ApprovalRule, Post, PostState, PostTarget, RuleScope, StepMode, Verdict,
 )
@@ -55,11 +56,6 @@ class Approver:
         if self.email is not None:
             return [f"external:{self.email.lower()}"]
         return ([f"person:{self.person_id}"] if self.person_id is not None else []) + ([f"role:{self.role}"] if self.role else [])
-
-
-def step_slots(step: dict[str, Any]) -> list[str]:
-    return ([f"person:{pid}" for pid in step.get("people") or []] + [f"role:{role}" for role in step.get("roles") or []]
-            + [f"external:{str(email).lower()}" for email in step.get("externals") or []])
 
 
 # --- rules ------------------------------------------------------------------------------------------
@@ -157,53 +153,6 @@ def applicable_rules(session: Session, post: Post, decisions: dict[int, Decision
             continue
         entry["accounts"].append(target.account_id)
     return list(applied.values())
-
-
-# --- progress ---------------------------------------------------------------------------------------
-@dataclass
-class StepProgress:
-    rule_id: int | None
-    rule_name: str
-    index: int
-    mode: str
-    slots: list[str]
-    approved_by: list[ApprovalDecision] = field(default_factory=list)
-    done: bool = False
-    current: bool = False
-
-
-def valid_decisions(post: Post, moment: datetime) -> list[ApprovalDecision]:
-    return [d for d in post.decisions if not d.void and d.post_version == post.version and d.verdict is Verdict.APPROVED
-            and d.expires_at >= moment]
-
-
-def progress(post: Post, moment: datetime | None = None) -> list[StepProgress]:
-    """Every applicable step with who approved it and whether it is done; a rule's first step not done is current."""
-    moment = moment or utcnow()
-    decisions = valid_decisions(post, moment)
-    steps = []
-    for rule in post.rules or []:
-        blocked = False
-        for index, step in enumerate(rule["steps"]):
-            shown = StepProgress(rule["rule_id"], rule["name"], index, step["mode"], step_slots(step))
-            shown.approved_by = [d for d in decisions if d.rule_id == rule["rule_id"] and d.step_index == index]
-            filled = {d.slot for d in shown.approved_by}
-            shown.done = bool(filled) if step["mode"] == StepMode.ANY.value else set(shown.slots) <= filled
-            shown.current = not shown.done and not blocked
-            blocked = blocked or not shown.done
-            steps.append(shown)
-    return steps
-
-
-def fully_approved(post: Post, moment: datetime) -> bool:
-    return all(step.done for step in progress(post, moment))
-
-
-def _approvals_hold(session: Session, post: Post, moment: datetime) -> bool:
-    return fully_approved(post, moment)
-
-
-post_publish.APPROVAL_CHECKS.append(_approvals_hold)
 
 
 # --- deciding ---------------------------------------------------------------------------------------

@@ -20,13 +20,12 @@ from govern.audit.service import record
 from govern.broker import service as broker
 from govern.db import utcnow
 from govern.errors import DomainError, NotFound
+from govern.publishing.approval_progress import fully_approved
 from govern.publishing.models import FINAL_STATES, Post, PostState, PostTarget
 from govern.publishing.service import PolicyBlocked, Publisher, gate
 
 # Each is asked whether a pause covers a target's account (the pauses feature appends its check here); any True holds it.
 PAUSE_CHECKS: list[Callable[[Session, PostTarget], bool]] = []
-# Each is asked whether the post's approvals still hold when it goes out (approvals.py registers the check).
-APPROVAL_CHECKS: list[Callable[[Session, Post, datetime], bool]] = []
 
 
 class TargetOutcome(str, enum.Enum):
@@ -79,7 +78,7 @@ def publish_target(
         _move(session, actor, target, PostState.HELD, "publishing:post_target:hold")
         return PublishedTarget(target.id, TargetOutcome.HELD)
     moment = post.scheduled_at or now
-    if not all(check(session, post, moment) for check in APPROVAL_CHECKS):
+    if not fully_approved(post, moment):
         _move(session, actor, target, PostState.AWAITING_APPROVAL, "publishing:post_target:approval_lapsed")
         _settle(session, actor, post)
         return PublishedTarget(target.id, TargetOutcome.NEEDS_APPROVAL)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from govern.auth.roles import Role
-from govern.publishing.approvals import progress
+from govern.publishing.approval_progress import progress
 from govern.publishing.models import ApprovalStatus, PostState, RuleScope, StepMode
 
 
