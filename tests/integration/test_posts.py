@@ -288,3 +288,37 @@ def test_cancel_and_the_queue_filters(client, admin, three_accounts, people):
     assert client.delete(f"/api/v1/approval-rules/{rules[0]['id']}", headers=admin).status_code == 204
     assert client.post("/api/v1/approval-rules", json={"name": "x", "scope_type": "all", "steps": [{"roles": ["admin"]}]},
                        headers=author).status_code == 403
+
+
+def test_the_policy_asking_for_approval_adds_a_governance_step_when_no_rule_applies(client, admin, three_accounts, network, people):
+    _author, author = people(Role.IT, three_accounts)
+    post = compose(client, author, three_accounts[:1], text="Questions? Write to dana.levi@gmail.com")
+    assert post["state"] == "awaiting_approval" and post["approval_steps"][0]["rule_name"] == "policy"
+    _gov, governance = people(Role.GOVERNANCE, name="Governance")
+    done = client.post(f"/api/v1/posts/{post['id']}/approve", json={}, headers=governance).get_json()
+    assert done["state"] == "published" and len(network.posts) == 1
+
+
+def test_a_target_goes_out_once_and_a_pause_holds_it(client, admin, three_accounts, network, people, app, monkeypatch):
+    from govern import app_services
+    from govern.actor import Actor
+    from govern.extensions import db
+    from govern.publishing import post_publish
+    from govern.publishing.post_publish import TargetOutcome, due_targets, publish_target
+
+    _author, author = people(Role.IT, three_accounts)
+    when = utcnow() + timedelta(minutes=30)
+    post = compose(client, author, three_accounts[:2], scheduled_at=when.isoformat())
+    assert post["state"] == "scheduled" and network.posts == []
+    beat = Actor.system("schedule")
+    with app.app_context():
+        first, second = due_targets(db.session, when)
+        monkeypatch.setattr(post_publish, "PAUSE_CHECKS", [lambda session, target: target.id == second])
+        assert publish_target(db.session, app_services.publisher(app), beat, second, now=when).outcome is TargetOutcome.HELD
+        assert publish_target(db.session, app_services.publisher(app), beat, first, now=when).outcome is TargetOutcome.PUBLISHED
+        assert publish_target(db.session, app_services.publisher(app), beat, first, now=when).outcome is TargetOutcome.ALREADY_DONE
+        db.session.commit()
+        assert db.session.get(PostTarget, second).state is PostState.HELD
+    assert len(network.posts) == 1
+    again = client.patch(f"/api/v1/posts/{post['id']}", json={"text": "too late"}, headers=author)
+    assert again.status_code == 409 and again.content_type == "application/problem+json"
