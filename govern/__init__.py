@@ -215,6 +215,7 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.policy.api import blp as policy_api
     from govern.pauses.api import blp as pauses_api
     from govern.publishing.api import blp as publishing_api
+    from govern.publishing.posts_api import blp as posts_api
     from govern.reports.api import blp as reports_api
     from govern.reviews.api import blp as reviews_api
     from govern.grants.api import blp as grants_api
@@ -227,7 +228,7 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.web.api_base import GovernApi
 
     api = GovernApi(app)
-    for blueprint in (accounts_api, people_api, grants_api, audit_api, evidence_api, broker_api, credentials_api, notifications_api, directory_api, policy_api, publishing_api, pauses_api, alerts_api, retention_api, reviews_api, reports_api, console_users_api):
+    for blueprint in (accounts_api, people_api, grants_api, audit_api, evidence_api, broker_api, credentials_api, notifications_api, directory_api, policy_api, publishing_api, posts_api, pauses_api, alerts_api, retention_api, reviews_api, reports_api, console_users_api):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)
     csrf.exempt(ops)

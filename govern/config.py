@@ -159,6 +159,7 @@ class Settings(BaseModel):
     demo_network: bool = Field(default=False, description="Serve the built-in demo social network under /demo-network (`make run` turns it on); refused unless the base URL is a loopback address, so never in production.")
     scim_entitlement_group: str = Field(default="social-media", min_length=1, max_length=255, description="SCIM group whose members may use govern; removal from it is a departure.")
     leaver_revocation_sla_hours: float = Field(default=4, gt=0, le=720, description="Target time from a leaver's directory change to the removal of all their access, for the leavers report (4 h: FedRAMP; 24 h is the usual SOC 2 test).")
+    post_approval_ttl_days: int = Field(default=7, ge=1, le=365, description="How long an approval of a post lasts (it also ends at the post's scheduled time); an older approval must be given again.")
     retention_days: dict[str, int] = Field(default_factory=dict, description="JSON object: data kind -> days kept; kinds left out keep their default (docs/operations.md, 'Retention and legal holds').")
 
     @field_validator("audit_stream")

@@ -41,6 +41,10 @@ class Permission(str, enum.Enum):
     SESSIONS_MANAGE = "sessions:manage"  # end every console session of a user ("sign out everywhere")
     ALERTS_READ = "alerts:read"  # spike and crisis keyword alerts on the accounts
     ALERTS_ACKNOWLEDGE = "alerts:acknowledge"  # say an alert is seen and handled
+    POSTS_READ = "posts:read"  # the posts queue and each post's targets and approvals
+    POSTS_WRITE = "posts:write"  # compose, edit, submit and cancel posts; issue outside approvers' links
+    POSTS_APPROVE = "posts:approve"  # approve or reject a post: the rule's step must also name the person or their role
+    APPROVAL_RULES_MANAGE = "approval_rules:manage"  # who must approve posts, per scope
     ADMIN_MANAGE = "admin:manage"  # govern's own users: console users, their roles and person links, API and SCIM tokens
     PAUSES_READ = "pauses:read"  # the pauses, active and past (the banner on every console page needs no permission)
     PUBLISHING_PAUSE = "publishing:pause"  # pause publishing for a scope, and resume a pause someone else made
@@ -54,6 +58,8 @@ _READ_ALL = {
     Permission.POLICY_EVALUATE,
     Permission.POLICY_REVIEW,
     Permission.PAUSES_READ,
+    Permission.POSTS_READ,
+    Permission.POSTS_APPROVE,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -64,11 +70,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.GRANTS_WRITE, Permission.AUDIT_READ, Permission.BROKER_USE, Permission.DIRECTORY_DECIDE,
         Permission.POLICY_DECIDE, Permission.POLICY_MANAGE, Permission.AUDIT_MANAGE, Permission.REPORTS_READ,
         Permission.REVIEWS_READ, Permission.REVIEWS_MANAGE, Permission.REVIEWS_RESPOND, Permission.PUBLISHING_PAUSE,
-        Permission.ALERTS_READ, Permission.ALERTS_ACKNOWLEDGE,
+        Permission.ALERTS_READ, Permission.ALERTS_ACKNOWLEDGE, Permission.POSTS_WRITE, Permission.APPROVAL_RULES_MANAGE,
     }),
     Role.IT: frozenset(_READ_ALL | {
         Permission.ACCOUNTS_WRITE, Permission.GRANTS_WRITE, Permission.ACCOUNTS_CONNECT, Permission.BROKER_USE,
-        Permission.DIRECTORY_SYNC, Permission.REVIEWS_RESPOND, Permission.ALERTS_READ,
+        Permission.DIRECTORY_SYNC, Permission.REVIEWS_RESPOND, Permission.ALERTS_READ, Permission.POSTS_WRITE,
         Permission.PUBLISHING_PAUSE,  # IT is often first to see a compromised account; resuming still needs a second person
     }),
     Role.AUDITOR: frozenset(_READ_ALL | {Permission.AUDIT_READ, Permission.REPORTS_READ, Permission.REVIEWS_READ,

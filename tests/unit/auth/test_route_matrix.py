@@ -234,3 +234,51 @@ def test_alerts_are_read_by_four_roles_and_acknowledged_by_governance(app, path,
     holders = {role for role, allowed in ROLE_PERMISSIONS.items() if Permission(permission) in allowed}
     assert holders == ({Role.ADMIN, Role.GOVERNANCE, Role.IT, Role.AUDITOR} if permission == "alerts:read"
                        else {Role.ADMIN, Role.GOVERNANCE})
+
+
+# Posts and approval rules (issue 16): who composes, who may approve (being named in a step decides the rest), who
+# manages the rules; the outside approver's page is public and gated by its single-use token alone.
+POSTS_PERMISSIONS = [
+    ("/api/v1/posts", "GET", "posts:read"),
+    ("/api/v1/posts", "POST", "posts:write"),
+    ("/api/v1/posts/<int:post_id>", "GET", "posts:read"),
+    ("/api/v1/posts/<int:post_id>", "PATCH", "posts:write"),
+    ("/api/v1/posts/<int:post_id>/submit", "POST", "posts:write"),
+    ("/api/v1/posts/<int:post_id>/approve", "POST", "posts:approve"),
+    ("/api/v1/posts/<int:post_id>/reject", "POST", "posts:approve"),
+    ("/api/v1/posts/<int:post_id>/cancel", "POST", "posts:write"),
+    ("/api/v1/posts/<int:post_id>/external-approvals", "POST", "posts:write"),
+    ("/api/v1/approval-rules", "GET", "posts:read"),
+    ("/api/v1/approval-rules", "POST", "approval_rules:manage"),
+    ("/api/v1/approval-rules/<int:rule_id>", "GET", "posts:read"),
+    ("/api/v1/approval-rules/<int:rule_id>", "PATCH", "approval_rules:manage"),
+    ("/api/v1/approval-rules/<int:rule_id>", "DELETE", "approval_rules:manage"),
+    ("/posts", "GET", "posts:read"),
+    ("/posts/new", "GET", "posts:write"),
+    ("/posts/new", "POST", "posts:write"),
+    ("/posts/<int:post_id>", "GET", "posts:read"),
+    ("/posts/<int:post_id>/submit", "POST", "posts:write"),
+    ("/posts/<int:post_id>/approve", "POST", "posts:approve"),
+    ("/posts/<int:post_id>/reject", "POST", "posts:approve"),
+    ("/posts/<int:post_id>/cancel", "POST", "posts:write"),
+    ("/external-approvals/<token>", "GET", PUBLIC),
+    ("/external-approvals/<token>", "POST", PUBLIC),
+]
+
+
+@pytest.mark.parametrize("path, method, permission", POSTS_PERMISSIONS)
+def test_posts_routes_need_their_permission(app, path, method, permission):
+    from govern.auth.roles import ROLE_PERMISSIONS, Permission
+
+    [rule] = [rule for rule in app.url_map.iter_rules() if rule.rule == path and method in rule.methods]
+    declared = declared_permission(app, rule.endpoint, method)
+    assert declared == (permission if permission == PUBLIC else Permission(permission))
+    holders = {role for role, allowed in ROLE_PERMISSIONS.items() if declared in allowed}
+    expected = {
+        "posts:read": {Role.ADMIN, Role.GOVERNANCE, Role.IT, Role.AUDITOR},
+        "posts:approve": {Role.ADMIN, Role.GOVERNANCE, Role.IT, Role.AUDITOR},
+        "posts:write": {Role.ADMIN, Role.GOVERNANCE, Role.IT},
+        "approval_rules:manage": {Role.ADMIN, Role.GOVERNANCE},
+        PUBLIC: set(),
+    }[permission]
+    assert holders == expected

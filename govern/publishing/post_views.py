@@ -1,0 +1,232 @@
+"""The posts console pages: the queue, the compose form, a post with its targets and approval steps (approve, reject),
+and the page an outside approver opens from their single-use link."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from govern import app_services
+from govern.accounts.models import AccountStatus, SocialAccount
+from govern.auth.roles import Permission
+from govern.console.blueprint import ConsolePages
+from govern.console.responses import refusal
+from govern.console.templating import isolate
+from govern.errors import N_, DomainError
+from govern.extensions import db
+from govern.people.models import Person
+from govern.publishing import approvals, external_approvals, posts
+from govern.publishing.models import PostState
+from govern.web.authz import public, requires
+from govern.web.request_cycle import current_actor, current_principal
+
+routes = ConsolePages()
+MAX_REASON = 4000
+
+
+def _ttl() -> timedelta:
+    return timedelta(days=app_services.settings().post_approval_ttl_days)
+
+
+def _approver() -> approvals.Approver:
+    principal = current_principal()
+    return approvals.Approver(current_actor(), principal.person_id, principal.role.value)
+
+
+def _state_arg() -> PostState | None:
+    try:
+        return PostState(request.args.get("state") or "") if request.args.get("state") else None
+    except ValueError:
+        return None
+
+
+@routes.get("/posts")
+@requires(Permission.POSTS_READ)
+def posts_queue():
+    account_id = request.args.get("account_id", type=int)
+    rows = posts.list_posts(db.session, _state_arg(), account_id)
+    return render_template("publishing/posts.html", rows=rows, states=list(PostState), accounts=_accounts(),
+                           chosen_state=request.args.get("state", ""), chosen_account=account_id)
+
+
+def _accounts() -> list[SocialAccount]:
+    return list(db.session.scalars(select(SocialAccount).where(SocialAccount.status == AccountStatus.ACTIVE)
+                                   .order_by(SocialAccount.handle).limit(500)))
+
+
+def _compose_page(status: int = 200, errors: dict[str, str] | None = None):
+    return render_template("publishing/compose.html", accounts=_accounts(), errors=errors or {}), status
+
+
+@routes.get("/posts/new")
+@requires(Permission.POSTS_WRITE)
+def compose_post():
+    return _compose_page()
+
+
+def _composed() -> tuple[dict, dict[str, str]]:
+    """The compose form read into the service's arguments, or what is wrong with it."""
+    form, errors = request.form, {}
+    account_ids = [int(a) for a in form.getlist("account_ids") if a.isdigit()]
+    if not account_ids:
+        errors["account_ids"] = _("Choose at least one account.")
+    if not form.get("text", "").strip():
+        errors["text"] = _("Write the post first.")
+    scheduled_at = None
+    if form.get("scheduled_at"):
+        try:
+            scheduled_at = datetime.fromisoformat(form["scheduled_at"]).replace(tzinfo=UTC)
+        except ValueError:
+            errors["scheduled_at"] = _("Give the time as a date and a time (UTC).")
+    variants = {}
+    if form.get("variant_network", "").strip() and form.get("variant_text", "").strip():
+        variants[form["variant_network"].strip()[:64]] = {"text": form["variant_text"].strip()[:5000], "media": []}
+    return {"account_ids": account_ids, "text": form.get("text", "").strip()[:5000], "variants": variants,
+            "scheduled_at": scheduled_at}, errors
+
+
+@routes.post("/posts/new")
+@requires(Permission.POSTS_WRITE)
+def create_post():
+    data, errors = _composed()
+    if errors:
+        return _compose_page(422, errors)
+    try:
+        post = posts.create_post(db.session, current_actor(), current_principal().person_id, data.pop("account_ids"),
+                                 data.pop("text"), **data)
+        if request.form.get("submit_now"):
+            posts.submit_post(db.session, app_services.publisher(), current_actor(), post.id, ttl=_ttl())
+    except DomainError as error:
+        flash(_("The post was not saved: %(reason)s", reason=isolate(refusal(error))), "error")
+        return _compose_page(error.status)
+    flash(_("Post %(id)s saved.", id=post.id), "success")
+    return redirect(url_for(".post_page", post_id=post.id))
+
+
+def _post_page(post_id: int, status: int = 200):
+    post = posts.get_post(db.session, post_id)
+    return render_template("publishing/post.html", post=post, steps=approvals.progress(post)), status
+
+
+@routes.get("/posts/<int:post_id>")
+@requires(Permission.POSTS_READ)
+def post_page(post_id: int):
+    try:
+        return _post_page(post_id)
+    except DomainError as error:
+        flash(refusal(error), "error")
+        return redirect(url_for(".posts_queue"))
+
+
+def _act(post_id: int, done: str, call):
+    """Run one decision on a post and come back to its page, saying what happened or why it did not."""
+    try:
+        call()
+    except DomainError as error:
+        flash(_("Nothing was changed: %(reason)s", reason=isolate(refusal(error))), "error")
+        return redirect(url_for(".post_page", post_id=post_id) if db.session.get(posts.Post, post_id) else url_for(".posts_queue"))
+    flash(done, "success")
+    return redirect(url_for(".post_page", post_id=post_id))
+
+
+@routes.post("/posts/<int:post_id>/submit")
+@requires(Permission.POSTS_WRITE)
+def submit_post(post_id: int):
+    return _act(post_id, _("Post submitted."), lambda: posts.submit_post(
+        db.session, app_services.publisher(), current_actor(), post_id, ttl=_ttl()))
+
+
+@routes.post("/posts/<int:post_id>/approve")
+@requires(Permission.POSTS_APPROVE)
+def approve_post(post_id: int):
+    note = request.form.get("note", "").strip()[:MAX_REASON] or None
+    return _act(post_id, _("Your approval was recorded."), lambda: approvals.approve(
+        db.session, app_services.publisher(), _approver(), post_id, note, ttl=_ttl()))
+
+
+@routes.post("/posts/<int:post_id>/reject")
+@requires(Permission.POSTS_APPROVE)
+def reject_post(post_id: int):
+    reason = request.form.get("reason", "").strip()[:MAX_REASON]
+    return _act(post_id, _("The post went back to its author with your reason."),
+                lambda: approvals.reject(db.session, _approver(), post_id, reason))
+
+
+@routes.post("/posts/<int:post_id>/cancel")
+@requires(Permission.POSTS_WRITE)
+def cancel_post(post_id: int):
+    return _act(post_id, _("Post cancelled."), lambda: posts.cancel_post(db.session, current_actor(), post_id))
+
+
+# --- the outside approver's page --------------------------------------------------------------------
+def _link_gone():
+    return render_template("publishing/external.html", post=None, link=None), 404
+
+
+@routes.get("/external-approvals/<token>")
+@public
+def external_approval(token: str):
+    try:
+        link, post = external_approvals.open_link(db.session, current_app.secret_key, token)
+    except DomainError:
+        return _link_gone()
+    return render_template("publishing/external.html", post=post, link=link)
+
+
+@routes.post("/external-approvals/<token>")
+@public
+def external_decision(token: str):
+    approve = request.form.get("decision") == "approve"
+    try:
+        post = external_approvals.decide(db.session, app_services.publisher(), current_app.secret_key, token, approve,
+                                         request.form.get("reason", "").strip()[:MAX_REASON], client_addr=request.remote_addr,
+                                         ttl=_ttl())
+    except external_approvals.LinkUnusable:
+        return _link_gone()
+    except DomainError as error:
+        db.session.rollback()
+        try:
+            link, post = external_approvals.open_link(db.session, current_app.secret_key, token)
+        except DomainError:
+            return _link_gone()
+        flash(refusal(error), "error")
+        return render_template("publishing/external.html", post=post, link=link), error.status
+    return render_template("publishing/external.html", post=None, link=None, decided=post is not None, approved=approve)
+
+
+def register(console: Blueprint) -> None:
+    routes.register(console)
+
+
+POST_STATE_LABELS = {
+    PostState.DRAFT: N_("Draft"),
+    PostState.AWAITING_APPROVAL: N_("Awaiting approval"),
+    PostState.SCHEDULED: N_("Scheduled"),
+    PostState.PUBLISHING: N_("Publishing"),
+    PostState.PUBLISHED: N_("Published"),
+    PostState.FAILED: N_("Failed"),
+    PostState.BLOCKED: N_("Blocked by policy"),
+    PostState.CANCELLED: N_("Cancelled"),
+    PostState.HELD: N_("Held by a pause"),
+}
+
+
+def post_state_label(state: PostState) -> str:
+    return _(POST_STATE_LABELS[state])
+
+
+def approver_label(slot: str) -> str:
+    """A step's approver as the page shows it: a person's name, a role, or an outside e-mail."""
+    kind, _sep, value = slot.partition(":")
+    if kind == "person":
+        person = db.session.get(Person, int(value))
+        return person.display_name if person is not None else value
+    if kind == "role":
+        return _("anyone with the %(role)s role", role=value)
+    return value
+
+
+routes.template_globals(post_state_label, approver_label)
