@@ -196,9 +196,10 @@ def _connect_receivers() -> None:
     from govern.directory.network_roles import connect_receivers as directory
     from govern.grants.service import connect_receivers as grants
     from govern.notifications.service import connect_receivers as notifications
+    from govern.publishing.wiring import connect_receivers as publishing
 
     for connect in (accounts, partial(alerts, app_services.settings), auth, partial(broker, app_services.broker), credentials,
-                    directory, grants, notifications):
+                    directory, grants, notifications, publishing):
         connect()
 
 

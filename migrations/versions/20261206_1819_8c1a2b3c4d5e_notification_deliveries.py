@@ -14,7 +14,7 @@ from alembic import op
 import govern.db
 
 revision = '8c1a2b3c4d5e'
-down_revision = '8b8e0f1a2b3c'
+down_revision = "8b8e0f1a2b3c"
 branch_labels = None
 depends_on = None
 

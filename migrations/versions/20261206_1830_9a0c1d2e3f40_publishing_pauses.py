@@ -1,7 +1,7 @@
 """publishing pauses: Pause All for everything, a business unit, a network or an account (decision 0070)
 
 Revision ID: 9a0c1d2e3f40
-Revises: 8b8e0f1a2b3c
+Revises: 8c1a2b3c4d5e
 Create Date: 2026-12-06 18:30:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import govern.db
 
 revision = "9a0c1d2e3f40"
-down_revision = "8b8e0f1a2b3c"
+down_revision = "8c1a2b3c4d5e"
 branch_labels = None
 depends_on = None
 

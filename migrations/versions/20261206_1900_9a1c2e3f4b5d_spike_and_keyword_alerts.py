@@ -6,7 +6,7 @@ rule is claimed with one upsert, so two scans at once raise one alert. Alerts ar
 (raised_at, id) (decision 0074).
 
 Revision ID: 9a1c2e3f4b5d
-Revises: 8b8e0f1a2b3c
+Revises: 9a0c1d2e3f40
 Create Date: 2026-12-06 19:00:00
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 import govern.db
 
 revision = "9a1c2e3f4b5d"
-down_revision = "8b8e0f1a2b3c"
+down_revision = "9a0c1d2e3f40"
 branch_labels = None
 depends_on = None
 

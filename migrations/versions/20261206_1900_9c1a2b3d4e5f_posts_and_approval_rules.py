@@ -1,7 +1,7 @@
 """posts and approval rules: a post fanned out to its accounts, approval rules per scope, decisions, external links
 
 Revision ID: 9c1a2b3d4e5f
-Revises: 8b8e0f1a2b3c
+Revises: 9a1c2e3f4b5d
 Create Date: 2026-12-06 19:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import govern.db
 
 revision = "9c1a2b3d4e5f"
-down_revision = "8b8e0f1a2b3c"
+down_revision = "9a1c2e3f4b5d"
 branch_labels = None
 depends_on = None
 
