@@ -36,6 +36,9 @@ from govern.directory.service import depart, full_sync
 from govern.grants.models import Grant, GrantRole
 from govern.grants.service import create_grant
 from govern.people.models import Person, PersonSource, PersonStatus
+from govern.publishing.approvals import create_rule
+from govern.publishing.models import Post, RuleScope
+from govern.publishing.posts import create_post, submit_post
 from govern.publishing.scans import ScanReport, scan_account
 from govern.publishing.service import PolicyBlocked, Publisher, act
 from govern.secret_value import SecretValue
@@ -47,6 +50,9 @@ POSTS_FOR_APPROVAL = (
 )
 POST_BLOCKED = ("acme_demo", "Refund confirmed: card 4111 1111 1111 1111 was credited today.")
 POST_CLEAN = ("acme_demo", "Our Dubai office opens on Monday: come and say hello!")
+GOVERNED_BUSINESS_UNIT = "Marketing"
+GOVERNED_POST_TEXT = "Join us this Thursday for the Acme spring launch, live from Dubai, Tel Aviv and London."
+GOVERNED_POST_VARIANTS = {"x": {"text": "Acme spring launch, Thursday: live from Dubai, Tel Aviv and London."}}
 CHECKOUT_REASON = "Network support asked us to sign in with the account's own password to restore the page"
 
 
@@ -69,6 +75,7 @@ DEMO_NETWORK_ACCOUNTS = (
 class FlowSummary:
     connected: int = 0
     pending_approvals: int = 0
+    posts_awaiting_approval: int = 0
     violations: int = 0
     departures: int = 0
     sync_runs: dict[str, int] = field(default_factory=dict)
@@ -81,7 +88,8 @@ class FlowSummary:
             network = (f"demo network: {self.connected} accounts connected, {self.pending_approvals} posts awaiting "
                        f"approval, {self.violations} open violations")
         runs = ", ".join(f"{n} {status}" for status, n in sorted(self.sync_runs.items()))
-        return f"{network}; {self.departures} departures; sync runs: {runs}"
+        return (f"{network}; {self.posts_awaiting_approval} scheduled post awaiting a two-step approval; "
+                f"{self.departures} departures; sync runs: {runs}")
 
 
 def console_actor(user: ConsoleUser) -> Actor:
@@ -244,6 +252,25 @@ def seed_demo_network(session: Session, actor: Actor, summary: FlowSummary, admi
         summary.violations = report.violations
     _register(session, actor, settings.base_url)  # where the served app answers from now on
     return accounts
+
+
+# --- a governed post: three accounts, a two-step approval, a schedule ---------------------------------------------------
+def governed_post(session: Session, actor: Actor, author: ConsoleUser, approvers: Sequence[Person],
+                  accounts: Sequence[SocialAccount], now: datetime) -> Post | None:
+    """A rule for the brand's accounts (any governance user, then the head of social media) and a post by IT for three of
+    them, scheduled for tomorrow morning and waiting for its first step. Needs no network: nothing goes out yet."""
+    targets = [a for a in accounts if a.business_unit == GOVERNED_BUSINESS_UNIT and a.retired_at is None][:3]
+    if len(targets) < 3:
+        return None
+    create_rule(session, actor, "Brand accounts: governance, then the head of social media", RuleScope.BUSINESS_UNIT,
+                GOVERNED_BUSINESS_UNIT, [{"mode": "any", "roles": [Role.GOVERNANCE.value]},
+                                         {"mode": "all", "people": [person.id for person in approvers]}])
+    morning = (now + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    author_actor = console_actor(author)
+    post = create_post(session, author_actor, author.person_id, [a.id for a in targets], GOVERNED_POST_TEXT,
+                       variants=GOVERNED_POST_VARIANTS, scheduled_at=morning)
+    publisher = Publisher(app_services.broker(), app_services.policy())
+    return submit_post(session, publisher, author_actor, post.id)
 
 
 # --- legacy login: TOTP and a break-glass checkout -------------------------------------------------------------------

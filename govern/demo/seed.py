@@ -252,7 +252,7 @@ def seed_demo_data(session: Session, random_seed: int) -> str:
     users = {email: ensure_console_user(session, ACTOR, email, name, role, person_id=_console_person(org, email).id)
              for email, name, role in CONSOLE_USERS}
     _seed_access_review(session, accounts, now)
-    _seed_flows(session, users, shown)
+    _seed_flows(session, users, shown, accounts, now)
     return _summary(session, random_seed, len(org.people), len(leavers), len(accounts) + 1) + f"; {shown}"
 
 
@@ -262,14 +262,18 @@ def _console_person(org: _Org, email: str) -> Person:
     return org.by_department[department][index]
 
 
-def _seed_flows(session: Session, users: dict[str, ConsoleUser], summary: demo_flows.FlowSummary) -> None:
+def _seed_flows(session: Session, users: dict[str, ConsoleUser], summary: demo_flows.FlowSummary,
+                accounts: Sequence[SocialAccount], now: datetime) -> None:
     """What every flow needs to be tried at once: directory sync runs, the demo network connected with posts held and
-    a scan's violations, a TOTP login and a break-glass checkout."""
+    a scan's violations, a post for three accounts waiting for a two-step approval, a TOTP login and a break-glass
+    checkout."""
     admin, governance = users["admin@govern.demo"], users["governance@govern.demo"]
     summary.sync_runs = demo_flows.sync_runs(session, ACTOR)
     admin_person, governance_person = session.get(Person, admin.person_id), session.get(Person, governance.person_id)
     demo_accounts = demo_flows.seed_demo_network(session, ACTOR, summary, admin, admin_person,
                                                  [admin_person, governance_person])
+    post = demo_flows.governed_post(session, ACTOR, users["it@govern.demo"], [admin_person], accounts, now)
+    summary.posts_awaiting_approval = 1 if post is not None else 0
     demo_flows.legacy_login(session, ACTOR, demo_accounts[0], admin, governance)
 
 

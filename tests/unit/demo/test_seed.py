@@ -192,10 +192,12 @@ def test_every_change_is_audited_and_the_chain_verifies(session):
     assert result.ok, str(result.first_break)
     assert result.checked > 400
     actors = set(session.scalars(select(AuditEvent.actor).distinct()))
-    admin, governance = (session.scalars(select(ConsoleUser).where(ConsoleUser.email == email)).one()
-                         for email in ("admin@govern.demo", "governance@govern.demo"))
-    # the review's reviewers are notified; the demo admin publishes and checks out a password, governance approves it
-    assert actors == {"system:demo-seed", "system:notifications", f"console_user:{admin.id}", f"console_user:{governance.id}"}
+    admin, governance, it_user = (session.scalars(select(ConsoleUser).where(ConsoleUser.email == email)).one()
+                                  for email in ("admin@govern.demo", "governance@govern.demo", "it@govern.demo"))
+    # the review's reviewers are notified; the demo admin publishes and checks out a password, governance approves it;
+    # IT writes the post waiting for approval
+    assert actors == {"system:demo-seed", "system:notifications", f"console_user:{admin.id}", f"console_user:{governance.id}",
+                      f"console_user:{it_user.id}"}
 
 
 def test_folded_search_finds_arabic_names_typed_without_variants(session):
@@ -372,3 +374,15 @@ def test_the_networks_page_knows_the_demo_network_and_its_own_page_links_there(d
     registration = admin.get("/networks/demo")
     assert registration.status_code == 200 and "govern-demo" in registration.get_data(as_text=True)
     assert 'href="/networks/demo"' in admin.get("/demo-network/").get_data(as_text=True)
+
+
+def test_a_post_for_three_marketing_accounts_waits_for_a_two_step_approval(session):
+    from govern.publishing.models import ApprovalRule, Post, PostState
+
+    it_user, admin = console_user(session, "it@govern.demo"), console_user(session, "admin@govern.demo")
+    [rule] = session.scalars(select(ApprovalRule)).all()
+    assert [step["mode"] for step in rule.steps] == ["any", "all"] and rule.steps[1]["people"] == [admin.person_id]
+    [post] = session.scalars(select(Post)).unique().all()
+    assert post.state == PostState.AWAITING_APPROVAL and post.author_person_id == it_user.person_id
+    assert len(post.targets) == 3 and {t.account.business_unit for t in post.targets} == {"Marketing"}
+    assert post.scheduled_at is not None and [r["rule_id"] for r in post.rules] == [rule.id]
