@@ -272,6 +272,11 @@ def _admin_pages(seeded, a11y_world, campaign_url) -> list[tuple[str, str]]:
         ("evidence", "/evidence"),
         ("admin-users", "/admin/users"),
         ("admin-tokens", "/admin/tokens"),
+        ("admin-notifications", "/admin/notifications"),
+        ("posts", "/posts"),
+        ("compose", "/posts/new"),
+        ("pauses", "/pauses"),
+        ("alerts", "/alerts"),
         ("not-found", "/accounts/987654321"),
     ]
 
