@@ -268,6 +268,7 @@ def _register_console(app: Flask) -> None:
     from govern.evidence import views as evidence_pages
     from govern.reports import views as report_pages
     from govern.reviews import views as review_pages
+    from govern.runbooks import views as runbook_pages
 
     console = console_blueprint()
     add_pages = (
@@ -280,6 +281,7 @@ def _register_console(app: Flask) -> None:
         publishing_pages.register,
         pause_pages.register,
         alert_pages.register,
+        runbook_pages.register,
         directory_pages.register,
         credential_pages.register,
         policy_pages.register,
