@@ -80,3 +80,29 @@ def test_a_confirmed_statement_goes_out_once_during_the_pause(client, admin, net
     assert actions == ["pauses:release:grant", "pauses:release:use", "runbooks:statement_release:publish"]
     timeline = client.get(f"/api/v1/incidents/{incident['id']}", headers=governance).get_json()["timeline"]
     assert [event["kind"] for event in timeline] == ["activate", "pause", "notify", "statement_request", "statement_publish"]
+
+
+def test_a_confirmed_statement_the_broker_refuses_leaves_no_release_behind(client, admin, network, session, actor):
+    register(client, admin, network)
+    account_id = connect(client, admin)
+    contact = factories.person(session, actor)
+    session.commit()
+    governance, approver = _token(session, Role.GOVERNANCE), _token(session, Role.ADMIN)
+    runbook = client.post("/api/v1/runbooks", headers=governance, json={
+        "name": "No grant", "scope": {"type": "all"}, "severities": ["high"],
+        "stages": [{"name": "First call", "contacts": [{"type": "person", "value": str(contact.id)}]}],
+        "statements": [{"language": "ar", "network": "x", "text": "نحن على علم بالمشكلة."}],
+    }).get_json()
+    statement = runbook["statements"][0]["id"]
+    client.post(f"/api/v1/runbooks/{runbook['id']}/statements/{statement}/approve", headers=approver)
+    incident = client.post(f"/api/v1/runbooks/{runbook['id']}/activate", json={"severity": "high", "reason": "crisis"},
+                           headers=governance).get_json()
+    # the lead is a governance token with no person and no grant: the broker refuses the publish at confirmation
+    release = client.post(f"/api/v1/incidents/{incident['id']}/statements",
+                          json={"statement_id": statement, "account_id": account_id}, headers=governance).get_json()
+    confirmed = client.post(f"/api/v1/incidents/{incident['id']}/statements/{release['id']}/confirm", headers=approver)
+    assert confirmed.status_code == 200 and confirmed.get_json()["status"] == "failed" and confirmed.get_json()["error"]
+    assert network.posts == []
+    assert session.scalars(sa.select(PauseRelease)).all() == []  # rolled back with the refused publish
+    timeline = client.get(f"/api/v1/incidents/{incident['id']}", headers=governance).get_json()["timeline"]
+    assert timeline[-1]["kind"] == "statement_fail"
