@@ -1,12 +1,13 @@
 """The runbooks and incidents console pages: the runbooks (read; statements approved by a second person), activating
 one, the incidents with their timeline (names, not ids), ticking a step, closing, and the report in en, ar or he.
-Writing a runbook and releasing a statement are done through the API (docs/decisions/0075)."""
+Writing a runbook is done through the API (docs/decisions/0075)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from govern import app_services
 from govern.auth.roles import Permission
 from govern.console import confirm
 from govern.console.blueprint import ConsolePages
@@ -135,6 +136,42 @@ def incident_close(incident_id: int):
     except DomainError as error:
         return _incident_page(incident_id, error.status, refusal(error))
     flash(_("Incident %(id)s is closed.", id=incident_id), "success")
+    return redirect(url_for(".incident_page", incident_id=incident_id))
+
+
+@routes.post("/incidents/<int:incident_id>/statements")
+@requires(Permission.INCIDENTS_LEAD)
+def incident_statement_request(incident_id: int):
+    statement_id, account_id = request.form.get("statement_id", ""), request.form.get("account_id", "")
+    if not (statement_id.isdigit() and len(statement_id) < 10 and account_id.isdigit() and len(account_id) < 10):
+        return _incident_page(incident_id, 422, _("Choose a pre-approved statement and an account."))
+    try:
+        release = service.request_statement(db.session, current_actor(), _person(), incident_id, int(statement_id),
+                                            int(account_id))
+    except DomainError as error:
+        return _incident_page(incident_id, error.status, refusal(error))
+    flash(_("Statement release %(id)s waits for a second person to confirm it.", id=release.id), "success")
+    return redirect(url_for(".incident_page", incident_id=incident_id))
+
+
+@routes.post("/incidents/<int:incident_id>/statements/<int:release_id>/confirm")
+@requires(Permission.INCIDENTS_LEAD)
+def incident_statement_confirm(incident_id: int, release_id: int):
+    if not confirm.confirmed():
+        return confirm.ask(title=_("Publish the statement"),
+                           consequence=_("You are about to confirm statement release %(id)s: the pre-approved statement "
+                                         "is published to the account now, past the pause, once.", id=release_id),
+                           button=_("Publish the statement"), cancel=url_for(".incident_page", incident_id=incident_id),
+                           irreversible=True)
+    try:
+        release = service.confirm_statement(db.session, app_services.broker(), current_actor(), _person(), incident_id,
+                                            release_id)
+    except DomainError as error:
+        return _incident_page(incident_id, error.status, refusal(error))
+    if release.error:
+        flash(_("The statement could not be published: %(reason)s", reason=release.error), "error")
+    else:
+        flash(_("The statement is published."), "success")
     return redirect(url_for(".incident_page", incident_id=incident_id))
 
 

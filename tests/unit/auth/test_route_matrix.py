@@ -217,6 +217,8 @@ RUNBOOK_PERMISSIONS = [
     ("/incidents/<int:incident_id>", "GET", "runbooks:read"),
     ("/incidents/<int:incident_id>/steps/<step>/done", "POST", "incidents:lead"),
     ("/incidents/<int:incident_id>/close", "POST", "incidents:lead"),
+    ("/incidents/<int:incident_id>/statements", "POST", "incidents:lead"),
+    ("/incidents/<int:incident_id>/statements/<int:release_id>/confirm", "POST", "incidents:lead"),
     ("/incidents/<int:incident_id>/report.pdf", "GET", "runbooks:read"),
 ]
 RUNBOOK_HOLDERS = {

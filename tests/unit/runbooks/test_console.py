@@ -77,3 +77,31 @@ def test_it_leads_incidents_but_does_not_approve_statements(app, session, runboo
     refused = it.post(f"/runbooks/{runbook['id']}/statements/{statement}/approve",
                       data={"csrf_token": token_for(it, f"/runbooks/{runbook['id']}")})
     assert refused.status_code == 403
+
+
+def test_the_console_asks_for_a_statement_and_only_a_second_person_confirms(app, session, runbook, client, auth_headers):
+    approver = auth_headers(Role.ADMIN)
+    statement = runbook["statements"][0]["id"]
+    client.post(f"/api/v1/runbooks/{runbook['id']}/statements/{statement}/approve", headers=approver)
+    incident = client.post(f"/api/v1/runbooks/{runbook['id']}/activate", json={"severity": "high", "reason": "crisis"},
+                           headers=approver).get_json()
+    account_id = runbook["scope"]["value"]
+    lead = signed_in_with_role(app, session, Role.IT)
+    page = f"/incidents/{incident['id']}"
+    bad = lead.post(f"{page}/statements", data={"csrf_token": token_for(lead, page), "statement_id": "", "account_id": "x"})
+    assert bad.status_code == 422 and "Choose a pre-approved statement" in bad.get_data(as_text=True)
+    asked = lead.post(f"{page}/statements", data={"csrf_token": token_for(lead, page), "statement_id": str(statement),
+                                                  "account_id": account_id})
+    assert asked.status_code == 302, asked.get_data(as_text=True)[-2000:]
+    shown = lead.get(page).get_data(as_text=True)
+    assert "Waiting for a second person" in shown and "/confirm" in shown
+    release_id = client.get(f"/api/v1/incidents/{incident['id']}/statements", headers=approver).get_json()[0]["id"]
+    alone = lead.post(f"{page}/statements/{release_id}/confirm", data={"csrf_token": token_for(lead, page), "confirmed": "1"})
+    assert alone.status_code == 409 and "second person" in alone.get_data(as_text=True)
+    second = signed_in_with_role(app, session, Role.GOVERNANCE)
+    asked_first = second.post(f"{page}/statements/{release_id}/confirm", data={"csrf_token": token_for(second, page)})
+    assert asked_first.status_code == 200 and 'name="confirmed"' in asked_first.get_data(as_text=True)
+    done = second.post(f"{page}/statements/{release_id}/confirm", data={"csrf_token": token_for(second, page), "confirmed": "1"})
+    assert done.status_code == 302  # the account is not connected here: recorded as failed, with the broker's reason
+    status = client.get(f"/api/v1/incidents/{incident['id']}/statements", headers=approver).get_json()[0]
+    assert status["status"] == "failed" and status["confirmed_by"] == second.actor_id
