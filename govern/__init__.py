@@ -197,9 +197,10 @@ def _connect_receivers() -> None:
     from govern.grants.service import connect_receivers as grants
     from govern.notifications.service import connect_receivers as notifications
     from govern.publishing.wiring import connect_receivers as publishing
+    from govern.runbooks.wiring import connect_receivers as runbooks
 
     for connect in (accounts, partial(alerts, app_services.settings), auth, partial(broker, app_services.broker), credentials,
-                    directory, grants, notifications, publishing):
+                    directory, grants, notifications, publishing, runbooks):
         connect()
 
 
@@ -215,6 +216,7 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.evidence.api import blp as evidence_api
     from govern.policy.api import blp as policy_api
     from govern.pauses.api import blp as pauses_api
+    from govern.runbooks.api import blp as runbooks_api
     from govern.publishing.api import blp as publishing_api
     from govern.publishing.posts_api import blp as posts_api
     from govern.reports.api import blp as reports_api
@@ -229,7 +231,7 @@ def _register_blueprints(app: Flask, csrf) -> None:
     from govern.web.api_base import GovernApi
 
     api = GovernApi(app)
-    for blueprint in (accounts_api, people_api, grants_api, audit_api, evidence_api, broker_api, credentials_api, notifications_api, directory_api, policy_api, publishing_api, posts_api, pauses_api, alerts_api, retention_api, reviews_api, reports_api, console_users_api):
+    for blueprint in (accounts_api, people_api, grants_api, audit_api, evidence_api, broker_api, credentials_api, notifications_api, directory_api, policy_api, publishing_api, posts_api, pauses_api, runbooks_api, alerts_api, retention_api, reviews_api, reports_api, console_users_api):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)
     csrf.exempt(ops)
@@ -266,6 +268,7 @@ def _register_console(app: Flask) -> None:
     from govern.evidence import views as evidence_pages
     from govern.reports import views as report_pages
     from govern.reviews import views as review_pages
+    from govern.runbooks import views as runbook_pages
 
     console = console_blueprint()
     add_pages = (
@@ -278,6 +281,7 @@ def _register_console(app: Flask) -> None:
         publishing_pages.register,
         pause_pages.register,
         alert_pages.register,
+        runbook_pages.register,
         directory_pages.register,
         credential_pages.register,
         policy_pages.register,

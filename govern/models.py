@@ -12,9 +12,10 @@ from govern.evidence.models import EvidenceExport  # noqa: F401
 from govern.grants.models import Grant  # noqa: F401
 from govern.notifications.models import Notification  # noqa: F401
 from govern.outbox.models import OutboxJob  # noqa: F401
-from govern.pauses.models import PublishingPause  # noqa: F401
+from govern.pauses.models import PauseRelease, PublishingPause  # noqa: F401
 from govern.people.models import Person  # noqa: F401
 from govern.policy.models import RegisteredImage  # noqa: F401
 from govern.policy.workflow_models import PolicyException, PolicyViolation  # noqa: F401
 from govern.publishing.models import PublishApproval  # noqa: F401
 from govern.reviews.models import ReviewCampaign, ReviewItem, ReviewProgress  # noqa: F401
+from govern.runbooks.models import Incident, IncidentEvent, Runbook, RunbookStatement, StatementRelease  # noqa: F401

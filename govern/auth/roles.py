@@ -48,6 +48,9 @@ class Permission(str, enum.Enum):
     ADMIN_MANAGE = "admin:manage"  # govern's own users: console users, their roles and person links, API and SCIM tokens
     PAUSES_READ = "pauses:read"  # the pauses, active and past (the banner on every console page needs no permission)
     PUBLISHING_PAUSE = "publishing:pause"  # pause publishing for a scope, and resume a pause someone else made
+    RUNBOOKS_READ = "runbooks:read"  # crisis runbooks, their incidents and post-incident reports
+    RUNBOOKS_MANAGE = "runbooks:manage"  # write runbooks, approve another person's holding statement
+    INCIDENTS_LEAD = "incidents:lead"  # activate a runbook, tick steps, close, release or confirm a statement
 
 
 _READ_ALL = {
@@ -71,14 +74,16 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.POLICY_DECIDE, Permission.POLICY_MANAGE, Permission.AUDIT_MANAGE, Permission.REPORTS_READ,
         Permission.REVIEWS_READ, Permission.REVIEWS_MANAGE, Permission.REVIEWS_RESPOND, Permission.PUBLISHING_PAUSE,
         Permission.ALERTS_READ, Permission.ALERTS_ACKNOWLEDGE, Permission.POSTS_WRITE, Permission.APPROVAL_RULES_MANAGE,
+        Permission.RUNBOOKS_READ, Permission.RUNBOOKS_MANAGE, Permission.INCIDENTS_LEAD,
     }),
     Role.IT: frozenset(_READ_ALL | {
         Permission.ACCOUNTS_WRITE, Permission.GRANTS_WRITE, Permission.ACCOUNTS_CONNECT, Permission.BROKER_USE,
         Permission.DIRECTORY_SYNC, Permission.REVIEWS_RESPOND, Permission.ALERTS_READ, Permission.POSTS_WRITE,
         Permission.PUBLISHING_PAUSE,  # IT is often first to see a compromised account; resuming still needs a second person
+        Permission.RUNBOOKS_READ, Permission.INCIDENTS_LEAD,
     }),
     Role.AUDITOR: frozenset(_READ_ALL | {Permission.AUDIT_READ, Permission.REPORTS_READ, Permission.REVIEWS_READ,
-                                         Permission.ALERTS_READ}),
+                                         Permission.ALERTS_READ, Permission.RUNBOOKS_READ}),
     Role.REVIEWER: frozenset({Permission.CONSOLE_USE, Permission.REVIEWS_RESPOND}),
     Role.SCIM: frozenset({Permission.SCIM_PROVISION}),
 }

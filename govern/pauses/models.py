@@ -47,3 +47,21 @@ class PublishingPause(Base):
         return {"id": self.id, "scope": {"type": self.scope_type.value, "value": self.scope_value},
                 "reason": self.reason, "paused_at": self.paused_at.isoformat() if self.paused_at else None,
                 "resume_at": self.resume_at.isoformat() if self.resume_at else None}
+
+
+class PauseRelease(Base):
+    """A narrow, single-use exception to the pauses: one account may publish one exact text (its SHA-256) once.
+
+    Written by a crisis runbook when a second person confirms a pre-approved holding statement, and consumed by
+    refuse_if_paused in the same transaction; nothing else gets through (docs/decisions/0075)."""
+
+    __tablename__ = "pause_releases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("social_accounts.id"), index=True)
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    reference: Mapped[str] = mapped_column(String(255))  # what asked for it, e.g. "incident 3, statement release 5"
+    granted_by: Mapped[str] = mapped_column(String(255))
+    granted_by_name: Mapped[str] = mapped_column(String(255))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    consumed_at: Mapped[datetime | None]

@@ -9,6 +9,7 @@ every process.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from govern.actor import Actor
 from govern.audit.service import record
 from govern.db import utcnow
 from govern.errors import N_, Conflict, DomainError, InvalidOperation, NotFound
-from govern.pauses.models import PauseScope, PublishingPause
+from govern.pauses.models import PauseRelease, PauseScope, PublishingPause
 
 PAUSED_ACTIONS = frozenset({"publish", "reply", "delete_post"})  # what a pause stops; moderation and reads go on
 MAX_REASON = 2000
@@ -70,19 +71,52 @@ def covering_pause(session: Session, account: SocialAccount, now: datetime | Non
                           .order_by(PublishingPause.paused_at, PublishingPause.id).limit(1))
 
 
-def refuse_if_paused(session: Session, actor: Actor, account: SocialAccount, doing: str, person_id: int | None) -> None:
+def refuse_if_paused(session: Session, actor: Actor, account: SocialAccount, doing: str, person_id: int | None,
+                     content: str | None = None) -> None:
     """Raise PublishingPaused (and audit the refused attempt) when an active pause covers the account.
 
-    Holds the pause lock shared until the caller's transaction ends, so a pause committed meanwhile waits for this
-    action instead of racing it."""
+    A publish whose exact text (`content`) a release names for this account goes through once: the release is
+    consumed and audited (docs/decisions/0075). Holds the pause lock shared until the caller's transaction ends, so a
+    pause committed meanwhile waits for this action instead of racing it."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": _PAUSE_LOCK_KEY})
     pause = covering_pause(session, account)
     if pause is None:
         return
+    if doing == "publish" and content is not None and _consume_release(session, actor, account, pause, content):
+        return
     record(session, actor, "pauses:action:refuse", "account", account.id, pause_id=pause.id, network_action=doing,
            person_id=person_id, scope=scope_text(pause))
     raise PublishingPaused(pause, doing)
+
+
+def text_digest(content: str) -> str:
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+def grant_release(session: Session, actor: Actor, account: SocialAccount, content: str, reference: str) -> PauseRelease:
+    """Let this account publish exactly this text once while paused. Only crisis runbooks call it, after a second
+    person confirmed a pre-approved statement, and in the transaction that publishes it."""
+    release = PauseRelease(account_id=account.id, text_sha256=text_digest(content), reference=reference[:255],
+                           granted_by=actor.id, granted_by_name=actor.name[:255], granted_at=utcnow())
+    session.add(release)
+    session.flush()
+    record(session, actor, "pauses:release:grant", "account", account.id, release_id=release.id,
+           text_sha256=release.text_sha256, reference=release.reference)
+    return release
+
+
+def _consume_release(session: Session, actor: Actor, account: SocialAccount, pause: PublishingPause, content: str) -> bool:
+    release = session.scalar(select(PauseRelease).where(
+        PauseRelease.account_id == account.id, PauseRelease.text_sha256 == text_digest(content),
+        PauseRelease.consumed_at.is_(None)).order_by(PauseRelease.id).limit(1).with_for_update(skip_locked=True))
+    if release is None:
+        return False
+    release.consumed_at = utcnow()
+    session.flush()
+    record(session, actor, "pauses:release:use", "account", account.id, release_id=release.id, pause_id=pause.id,
+           scope=scope_text(pause), text_sha256=release.text_sha256, reference=release.reference)
+    return True
 
 
 # --- pausing and resuming ---------------------------------------------------------------------------

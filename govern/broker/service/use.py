@@ -73,7 +73,8 @@ def prepare_action(
         if grant_id is None and system_purpose is None:
             _explain_refusal(session, person_id, account_id, action)
         if action in pauses.PAUSED_ACTIONS:  # read from the database on every call: in force in every process at once
-            pauses.refuse_if_paused(session, actor, connection.account, action, person_id)
+            pauses.refuse_if_paused(session, actor, connection.account, action, person_id,
+                                    content=str(params["text"]) if action == "publish" else None)
     except BaseException:
         tokens_ahead.cancel()
         raise

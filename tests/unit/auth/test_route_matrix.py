@@ -191,6 +191,60 @@ def test_the_pause_routes_need_the_pause_permissions(app, path, method, permissi
     assert holders == ({Role.ADMIN, Role.GOVERNANCE, Role.IT} if permission == "publishing:pause" else readers)
 
 
+# Crisis runbooks: governance, IT, admin and auditors read; governance and admins write runbooks and approve
+# statements (a second person); governance, admins and IT lead incidents.
+RUNBOOK_PERMISSIONS = [
+    ("/api/v1/runbooks", "GET", "runbooks:read"),
+    ("/api/v1/runbooks", "POST", "runbooks:manage"),
+    ("/api/v1/runbooks/<int:runbook_id>", "GET", "runbooks:read"),
+    ("/api/v1/runbooks/<int:runbook_id>", "PUT", "runbooks:manage"),
+    ("/api/v1/runbooks/<int:runbook_id>", "PATCH", "runbooks:manage"),
+    ("/api/v1/runbooks/<int:runbook_id>/statements/<int:statement_id>/approve", "POST", "runbooks:manage"),
+    ("/api/v1/runbooks/<int:runbook_id>/activate", "POST", "incidents:lead"),
+    ("/api/v1/incidents", "GET", "runbooks:read"),
+    ("/api/v1/incidents/<int:incident_id>", "GET", "runbooks:read"),
+    ("/api/v1/incidents/<int:incident_id>/steps/<step>/done", "POST", "incidents:lead"),
+    ("/api/v1/incidents/<int:incident_id>/close", "POST", "incidents:lead"),
+    ("/api/v1/incidents/<int:incident_id>/statements", "GET", "runbooks:read"),
+    ("/api/v1/incidents/<int:incident_id>/statements", "POST", "incidents:lead"),
+    ("/api/v1/incidents/<int:incident_id>/statements/<int:release_id>/confirm", "POST", "incidents:lead"),
+    ("/api/v1/incidents/<int:incident_id>/report.pdf", "GET", "runbooks:read"),
+    ("/runbooks", "GET", "runbooks:read"),
+    ("/runbooks/<int:runbook_id>", "GET", "runbooks:read"),
+    ("/runbooks/<int:runbook_id>/statements/<int:statement_id>/approve", "POST", "runbooks:manage"),
+    ("/runbooks/<int:runbook_id>/activate", "POST", "incidents:lead"),
+    ("/incidents", "GET", "runbooks:read"),
+    ("/incidents/<int:incident_id>", "GET", "runbooks:read"),
+    ("/incidents/<int:incident_id>/steps/<step>/done", "POST", "incidents:lead"),
+    ("/incidents/<int:incident_id>/close", "POST", "incidents:lead"),
+    ("/incidents/<int:incident_id>/statements", "POST", "incidents:lead"),
+    ("/incidents/<int:incident_id>/statements/<int:release_id>/confirm", "POST", "incidents:lead"),
+    ("/incidents/<int:incident_id>/report.pdf", "GET", "runbooks:read"),
+]
+RUNBOOK_HOLDERS = {
+    "runbooks:read": {Role.ADMIN, Role.GOVERNANCE, Role.IT, Role.AUDITOR},
+    "runbooks:manage": {Role.ADMIN, Role.GOVERNANCE},
+    "incidents:lead": {Role.ADMIN, Role.GOVERNANCE, Role.IT},
+}
+
+
+@pytest.mark.parametrize("path, method, permission", RUNBOOK_PERMISSIONS)
+def test_the_runbook_routes_need_their_permissions(app, path, method, permission):
+    from govern.auth.roles import ROLE_PERMISSIONS, Permission
+
+    [rule] = [rule for rule in app.url_map.iter_rules() if rule.rule == path and method in rule.methods]
+    assert declared_permission(app, rule.endpoint, method) == Permission(permission)
+    holders = {role for role, allowed in ROLE_PERMISSIONS.items() if Permission(permission) in allowed}
+    assert holders == RUNBOOK_HOLDERS[permission]
+
+
+def test_every_runbook_route_is_in_the_matrix(app):
+    listed = {(path, method) for path, method, _permission in RUNBOOK_PERMISSIONS}
+    routes = {(rule.rule, method) for rule, method in all_routes(app)
+              if rule.rule.startswith(("/api/v1/runbooks", "/api/v1/incidents", "/runbooks", "/incidents"))}
+    assert routes == listed
+
+
 # Notification delivery: the caller's own notifications need only the console; endpoints and deliveries are admins'.
 NOTIFICATION_PERMISSIONS = [
     ("/api/v1/notifications", "GET", "console:use"),
