@@ -39,7 +39,7 @@ EXPECTED = {
         "govern.alerts.wiring.connect_receivers.<locals>._count_inbound",
     },
     # None yet: crisis runbooks will notify their contacts and may activate from it (docs/decisions/0074).
-    "crisis_alert_raised": set(),
+    "crisis_alert_raised": {"govern.runbooks.wiring.connect_receivers.<locals>._activate"},
     "review_removed_grant": {
         "govern.grants.service._revoke_on_review_removal",
     },
