@@ -40,6 +40,8 @@ from govern.publishing.approvals import create_rule
 from govern.publishing.models import Post, RuleScope
 from govern.publishing.posts import create_post, submit_post
 from govern.publishing.scans import ScanReport, scan_account
+from govern.runbooks.models import Runbook
+from govern.runbooks.service import approve_statement, create_runbook
 from govern.publishing.service import PolicyBlocked, Publisher, act
 from govern.secret_value import SecretValue
 
@@ -271,6 +273,40 @@ def governed_post(session: Session, actor: Actor, author: ConsoleUser, approvers
                        variants=GOVERNED_POST_VARIANTS, scheduled_at=morning)
     publisher = Publisher(app_services.broker(), app_services.policy())
     return submit_post(session, publisher, author_actor, post.id)
+
+
+# --- a crisis runbook with its holding statements pre-approved ---------------------------------------------------------
+HOLDING_STATEMENTS = (
+    ("en", "We are aware of reports circulating about Acme and are looking into them urgently. We will share an update "
+           "here as soon as we can. Thank you for your patience."),
+    ("ar", "نحن على علم بالتقارير المتداولة بشأن أكمي ونتابعها بشكل عاجل. سننشر تحديثًا هنا في أقرب وقت ممكن. "
+           "شكرًا لصبركم."),
+    ("he", "אנחנו מודעים לדיווחים על אקמי ובודקים אותם בדחיפות. נעדכן כאן בהקדם האפשרי. תודה על הסבלנות."),
+)
+
+
+def crisis_runbook(session: Session, author: ConsoleUser, approver: ConsoleUser) -> Runbook:
+    """A brand crisis runbook for every account: governance writes it and its three holding statements, the admin
+    approves them (a second person), so a crisis lead can publish one during a pause."""
+    author_actor = console_actor(author)
+    runbook = create_runbook(session, author_actor, author.person_id, {
+        "name": "Brand crisis",
+        "description": "A post or a story about Acme spreads fast and needs one answer from every account.",
+        "scope": {"type": "all", "value": None},
+        "severities": ["watch", "major", "critical"],
+        "stages": [{"name": "First hour", "contacts": [{"type": "role", "value": Role.GOVERNANCE.value},
+                                                        {"type": "person", "value": str(approver.person_id)}]},
+                   {"name": "Executives", "contacts": [{"type": "email", "value": "exec-office@acme.example"}]}],
+        "steps": [{"key": "confirm-facts", "title": "Confirm the facts with the owner of the story",
+                   "owner": {"type": "role", "value": Role.GOVERNANCE.value}},
+                  {"key": "holding-statement", "title": "Publish the holding statement on the affected accounts"},
+                  {"key": "brief-executives", "title": "Brief the executive office"}],
+        "statements": [{"language": language, "text": text} for language, text in HOLDING_STATEMENTS],
+        "pause_on_activate": True,
+    })
+    for statement in list(runbook.statements):
+        approve_statement(session, console_actor(approver), approver.person_id, runbook.id, statement.id)
+    return runbook
 
 
 # --- legacy login: TOTP and a break-glass checkout -------------------------------------------------------------------

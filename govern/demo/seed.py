@@ -274,6 +274,7 @@ def _seed_flows(session: Session, users: dict[str, ConsoleUser], summary: demo_f
                                                  [admin_person, governance_person])
     post = demo_flows.governed_post(session, ACTOR, users["it@govern.demo"], [admin_person], accounts, now)
     summary.posts_awaiting_approval = 1 if post is not None else 0
+    demo_flows.crisis_runbook(session, governance, admin)
     demo_flows.legacy_login(session, ACTOR, demo_accounts[0], admin, governance)
 
 

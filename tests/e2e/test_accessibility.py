@@ -277,6 +277,8 @@ def _admin_pages(seeded, a11y_world, campaign_url) -> list[tuple[str, str]]:
         ("compose", "/posts/new"),
         ("pauses", "/pauses"),
         ("alerts", "/alerts"),
+        ("runbooks", "/runbooks"),
+        ("incidents", "/incidents"),
         ("not-found", "/accounts/987654321"),
     ]
 

@@ -386,3 +386,14 @@ def test_a_post_for_three_marketing_accounts_waits_for_a_two_step_approval(sessi
     assert post.state == PostState.AWAITING_APPROVAL and post.author_person_id == it_user.person_id
     assert len(post.targets) == 3 and {t.account.business_unit for t in post.targets} == {"Marketing"}
     assert post.scheduled_at is not None and [r["rule_id"] for r in post.rules] == [rule.id]
+
+
+def test_a_crisis_runbook_with_holding_statements_approved_by_a_second_person(session):
+    from govern.runbooks.models import Runbook
+
+    governance, admin = console_user(session, "governance@govern.demo"), console_user(session, "admin@govern.demo")
+    [runbook] = session.scalars(select(Runbook)).unique().all()
+    assert not runbook.auto_activate and runbook.pause_on_activate
+    assert sorted(s.language for s in runbook.statements) == ["ar", "en", "he"]
+    assert all(s.approved_by == f"console_user:{admin.id}" and s.author == f"console_user:{governance.id}"
+               for s in runbook.statements)
