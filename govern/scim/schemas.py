@@ -332,9 +332,138 @@ def parse_paging(args: Mapping[str, str]) -> tuple[int, int]:
     return start, count
 
 
-def excludes_members(args: Mapping[str, str]) -> bool:
-    excluded = (args.get("excludedAttributes") or "").lower()
-    return "members" in {part.strip() for part in excluded.split(",")}
+@dataclass(frozen=True)
+class Projection:
+    """`attributes` / `excludedAttributes` (RFC 7644 3.4.2.5, 3.9): which attributes a response carries."""
+
+    attributes: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+
+    @property
+    def wants_members(self) -> bool:
+        if self.attributes:
+            return any(path.split(".")[0] == "members" for path in map(_path_key, self.attributes))
+        return "members" not in map(_path_key, self.excluded)
+
+    def apply(self, resource: dict[str, Any]) -> dict[str, Any]:
+        if self.attributes:
+            return _keep(resource, [_path_key(path) for path in self.attributes])
+        if self.excluded:
+            return _drop(resource, [_path_key(path) for path in self.excluded])
+        return resource
+
+
+_ALWAYS_RETURNED = frozenset({"schemas", "id"})
+_CORE_PREFIXES = tuple(f"{schema.lower()}:" for schema in (USER_SCHEMA, GROUP_SCHEMA))
+
+
+def _path_key(path: str) -> str:
+    """An attribute path in lower case without a core schema's URN: "name.givenname", "<enterprise urn>:manager"."""
+    lowered = path.strip().lower()
+    for prefix in _CORE_PREFIXES:
+        if lowered.startswith(prefix):
+            return lowered[len(prefix):]
+    return lowered
+
+
+def _split(key: str) -> tuple[str, str | None]:
+    """("top-level key", "sub-attribute" or None), the enterprise extension's URN counting as one top-level key."""
+    if key.startswith(_ENTERPRISE):
+        rest = key[len(_ENTERPRISE):].lstrip(":")
+        return _ENTERPRISE, (rest.split(".")[0] or None)
+    top, _, sub = key.partition(".")
+    return top, sub or None
+
+
+def _keep(resource: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    wanted: dict[str, set[str] | None] = {}
+    for key in keys:
+        top, sub = _split(key)
+        if sub is None or wanted.get(top, set()) is None:
+            wanted[top] = None
+        else:
+            wanted.setdefault(top, set()).add(sub)  # type: ignore[union-attr]
+    kept: dict[str, Any] = {}
+    for name, value in resource.items():
+        lowered = name.lower()
+        if lowered in _ALWAYS_RETURNED:
+            kept[name] = value
+        elif lowered in wanted:
+            subs = wanted[lowered]
+            kept[name] = value if subs is None else _only(value, subs)
+    return kept
+
+
+def _only(value: Any, subs: set[str]) -> Any:
+    if isinstance(value, dict):
+        return {key: inner for key, inner in value.items() if key.lower() in subs}
+    if isinstance(value, list):
+        return [_only(item, subs) for item in value]
+    return value
+
+
+def _drop(resource: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    dropped = dict(resource)
+    for key in keys:
+        top, sub = _split(key)
+        for name in list(dropped):
+            if name.lower() != top or top in _ALWAYS_RETURNED:
+                continue
+            if sub is None:
+                del dropped[name]
+            elif isinstance(dropped[name], dict):
+                dropped[name] = {k: v for k, v in dropped[name].items() if k.lower() != sub}
+            elif isinstance(dropped[name], list):
+                dropped[name] = [{k: v for k, v in item.items() if k.lower() != sub} if isinstance(item, dict) else item
+                                 for item in dropped[name]]
+    return dropped
+
+
+def _names(value: Any, name: str) -> tuple[str, ...]:
+    """A comma-separated string (query string) or a list of strings (a SearchRequest body)."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return tuple(item.strip() for item in value if item.strip())
+    raise InvalidValue(f"{name} must be a list of attribute names")
+
+
+def parse_projection(attributes: Any, excluded: Any) -> Projection:
+    projection = Projection(_names(attributes, "attributes"), _names(excluded, "excludedAttributes"))
+    if projection.attributes and projection.excluded:
+        raise InvalidValue("attributes and excludedAttributes cannot be given together")
+    return projection
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """A query: from GET's query string or a POST /.search body (RFC 7644 3.4.3)."""
+
+    filter: str | None
+    start: int
+    count: int
+    projection: Projection
+
+
+SEARCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+
+def query_of_args(args: Mapping[str, str]) -> SearchRequest:
+    start, count = parse_paging(args)
+    return SearchRequest(args.get("filter"), start, count,
+                         parse_projection(args.get("attributes"), args.get("excludedAttributes")))
+
+
+def query_of_body(body: Any) -> SearchRequest:
+    body = _object(body, "a SearchRequest")
+    paging = {key: str(_get(body, key)) for key in ("startIndex", "count") if _get(body, key) is not None}
+    start, count = parse_paging(paging)
+    text = _get(body, "filter")
+    if text is not None and not isinstance(text, str):
+        raise InvalidFilter("filter must be a string")
+    return SearchRequest(text, start, count, parse_projection(_get(body, "attributes"), _get(body, "excludedAttributes")))
 
 
 # ---- output ----

@@ -28,8 +28,8 @@ httpx2 = pytest.importorskip("httpx2")
 pytestmark = pytest.mark.integration
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-TOTAL_CHECKS = 70  # what scim2-tester 0.5.2 runs against govern; fewer would mean the discovery hides attributes
-PASSING_AT_LEAST = 44  # the ratchet: raise it when a fix makes more checks pass, never lower it
+TOTAL_CHECKS = 71  # what scim2-tester 0.5.2 runs against govern; fewer would mean the discovery hides attributes
+PASSING_AT_LEAST = 48  # the ratchet: raise it when a fix makes more checks pass, never lower it
 
 # Checks known to pass, as "ResourceType: title" (or just the title for the server-wide ones). Keep sorted.
 KNOWN_PASSING: frozenset[str] = frozenset({
@@ -47,9 +47,12 @@ KNOWN_PASSING: frozenset[str] = frozenset({
     "User: check_replace_attribute userName",
     "User: object_creation",
     "User: object_deletion",
+    "User: object_list_with_attributes",
     "User: object_query",
+    "User: object_query_with_attributes",
     "User: object_query_without_id",
     "User: object_replacement",
+    "User: search_with_attributes",
     "access_invalid_resource_type",
     "access_invalid_schema",
     "access_schema_by_id",
