@@ -18,3 +18,4 @@ from govern.policy.models import RegisteredImage  # noqa: F401
 from govern.policy.workflow_models import PolicyException, PolicyViolation  # noqa: F401
 from govern.publishing.models import PublishApproval  # noqa: F401
 from govern.reviews.models import ReviewCampaign, ReviewItem, ReviewProgress  # noqa: F401
+from govern.scim.models import ScimUserAttributes  # noqa: F401

@@ -51,7 +51,8 @@ def _projection() -> schemas.Projection:
 
 
 def _user(person, status: int = 200) -> Response:
-    return _reply(_projection().apply(schemas.user_resource(person, _base())), status)
+    kept = service.kept_attributes(db.session, [person]).get(person.id)
+    return _reply(_projection().apply(schemas.user_resource(person, _base(), kept)), status)
 
 
 def _group(group: service.ScimGroup, status: int = 200) -> Response:
@@ -61,7 +62,8 @@ def _group(group: service.ScimGroup, status: int = 200) -> Response:
 def _users(query: schemas.SearchRequest) -> tuple[int, list[dict[str, Any]]]:
     found = schemas.parse_filter(query.filter, schemas.USER_FILTERS)
     total, people = service.list_users(db.session, found, query.start, query.count)
-    return total, [query.projection.apply(schemas.user_resource(p, _base())) for p in people]
+    kept = service.kept_attributes(db.session, people)
+    return total, [query.projection.apply(schemas.user_resource(p, _base(), kept.get(p.id))) for p in people]
 
 
 def _groups(query: schemas.SearchRequest) -> tuple[int, list[dict[str, Any]]]:

@@ -28,22 +28,35 @@ httpx2 = pytest.importorskip("httpx2")
 pytestmark = pytest.mark.integration
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-TOTAL_CHECKS = 71  # what scim2-tester 0.5.2 runs against govern; fewer would mean the discovery hides attributes
-PASSING_AT_LEAST = 48  # the ratchet: raise it when a fix makes more checks pass, never lower it
+TOTAL_CHECKS = 72  # what scim2-tester 0.5.2 runs against govern; fewer would mean the discovery hides attributes
+PASSING_AT_LEAST = 61  # the ratchet: raise it when a fix makes more checks pass, never lower it
 
 # Checks known to pass, as "ResourceType: title" (or just the title for the server-wide ones). Keep sorted.
 KNOWN_PASSING: frozenset[str] = frozenset({
     "User: check_add_attribute active",
     "User: check_add_attribute displayName",
+    "User: check_add_attribute emails",
     "User: check_add_attribute externalId",
+    "User: check_add_attribute name",
+    "User: check_add_attribute " + ENTERPRISE,
     "User: check_add_attribute " + ENTERPRISE + ":department",
+    "User: check_add_attribute " + ENTERPRISE + ":manager",
+    "User: check_remove_attribute active",
+    "User: check_remove_attribute displayName",
     "User: check_remove_attribute emails",
     "User: check_remove_attribute externalId",
+    "User: check_remove_attribute name",
+    "User: check_remove_attribute " + ENTERPRISE,
     "User: check_remove_attribute " + ENTERPRISE + ":department",
+    "User: check_remove_attribute " + ENTERPRISE + ":manager",
     "User: check_replace_attribute active",
     "User: check_replace_attribute displayName",
+    "User: check_replace_attribute emails",
     "User: check_replace_attribute externalId",
+    "User: check_replace_attribute name",
+    "User: check_replace_attribute " + ENTERPRISE,
     "User: check_replace_attribute " + ENTERPRISE + ":department",
+    "User: check_replace_attribute " + ENTERPRISE + ":manager",
     "User: check_replace_attribute userName",
     "User: object_creation",
     "User: object_deletion",
