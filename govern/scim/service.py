@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Select, func, not_, or_, select
+from sqlalchemy import Select, func, not_, select
 from sqlalchemy.orm import Session
 
 from govern.adapters.directory import ChangeBatch, DirectoryChange, DirectoryEntry
@@ -155,10 +155,9 @@ def _keep(session: Session, actor: Actor, person: Person, user: UserInput) -> No
 
 def _link_waiting_reports(session: Session, actor: Actor, manager: Person) -> None:
     """People whose manager was referred to before being provisioned now report to them."""
-    references = [manager.external_id, *([manager.dn] if manager.dn else [])]
-    waiting = session.scalars(select(ScimUserAttributes).where(or_(
-        ScimUserAttributes.manager_ref.in_(references),
-        func.lower(ScimUserAttributes.manager_ref) == manager.username.lower())).order_by(ScimUserAttributes.person_id))
+    references = {reference.lower() for reference in (manager.external_id, manager.dn, manager.username) if reference}
+    waiting = session.scalars(select(ScimUserAttributes).where(func.lower(ScimUserAttributes.manager_ref).in_(references))
+                              .order_by(ScimUserAttributes.person_id))
     for row in list(waiting):
         report = session.get(Person, row.person_id)
         if report is not None and scim_id(report) is not None and report.id != manager.id:

@@ -32,11 +32,9 @@ def upgrade() -> None:
                                 ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("person_id", name=op.f("pk_scim_user_attributes")),
     )
-    with op.batch_alter_table("scim_user_attributes", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_scim_user_attributes_manager_ref"), ["manager_ref"], unique=False)
+    op.create_index("ix_scim_user_attributes_manager_ref_lower", "scim_user_attributes", [sa.text("lower(manager_ref)")])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("scim_user_attributes", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_scim_user_attributes_manager_ref"))
+    op.drop_index("ix_scim_user_attributes_manager_ref_lower", table_name="scim_user_attributes")
     op.drop_table("scim_user_attributes")
