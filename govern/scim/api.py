@@ -7,6 +7,7 @@ Errors under /scim/ are SCIM error documents (govern.web.problems); every route 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, json, request
@@ -99,9 +100,8 @@ def search_all():
     """Users, then groups, matching the query (RFC 7644 3.4.3): a filter on an attribute one resource type lacks
     matches none of that type; startIndex and count page through the two as one list."""
     query = schemas.query_of_body(_body())
-    everything = schemas.SearchRequest(query.filter, 1, schemas.MAX_COUNT * 50, query.projection)
     found: list[dict[str, Any]] = []
-    total = 0
+    total, offset = 0, query.start - 1  # offset: how many matches to skip, across users then groups
     for search, allowed in ((_users, schemas.USER_FILTERS), (_groups, schemas.GROUP_FILTERS)):
         try:
             schemas.parse_filter(query.filter, allowed)
@@ -109,10 +109,13 @@ def search_all():
             if not _filters_anything(query.filter):
                 raise
             continue
-        count, resources = search(everything)
-        total += count
-        found.extend(resources)
-    return _reply(schemas.list_response(found[query.start - 1:query.start - 1 + query.count], total, query.start))
+        wanted = query.count - len(found)
+        matched, _ = search(replace(query, start=1, count=0))
+        if wanted and offset < matched:
+            found.extend(search(replace(query, start=offset + 1, count=wanted))[1])
+        offset = max(0, offset - matched)
+        total += matched
+    return _reply(schemas.list_response(found, total, query.start))
 
 
 def _filters_anything(text: str | None) -> bool:

@@ -498,3 +498,13 @@ def test_removing_active_means_false_and_departs(scim, session, actor):
     assert person.status == PersonStatus.LEAVER and departure_of(session, person).signals == ["scim_deactivated"]
     back = patch(scim, dana["id"], {"op": "replace", "path": "active", "value": "True"}).get_json(force=True)
     assert back["active"] is True and scim_person(session, dana["id"]).status == PersonStatus.ACTIVE
+
+
+def test_the_root_search_pages_through_users_then_groups(scim):
+    ids = [create(scim, okta_user(f"p{n}@example.com"))["id"] for n in range(3)]
+    pages = [scim("POST", "/.search", {"startIndex": start, "count": 2, "attributes": ["id"]}).get_json(force=True)
+             for start in (1, 3, 5)]
+    assert [page["totalResults"] for page in pages] == [4, 4, 4]
+    assert [[r["id"] for r in page["Resources"]] for page in pages][:1] == [ids[:2]]
+    assert [r["id"] for r in pages[1]["Resources"]][0] == ids[2] and len(pages[1]["Resources"]) == 2
+    assert pages[1]["Resources"][1]["schemas"][0].endswith(":Group") and pages[2]["Resources"] == []
