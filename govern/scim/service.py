@@ -2,7 +2,9 @@
 
 A SCIM user is a Person with source "scim" whose external_id is the id govern assigned (a UUID); the
 client's own externalId is kept in Person.dn, the column that holds "the directory's name for this
-person" for LDAP sources. Every change goes through the directory sync (`run_sync` in mode SCIM), so
+person" for LDAP sources. What the client sent that Person has no column for (the name's parts, every e-mail
+with its type, a manager not provisioned yet, a removed `active`) is kept in ScimUserAttributes and echoed back
+(decision 0076). Every change goes through the directory sync (`run_sync` in mode SCIM), so
 departures take the one `depart` path and mass removals are held for a governance decision.
 
 Groups are not stored: the one group govern knows is the entitlement group (a setting), whose members
