@@ -116,6 +116,7 @@ ACTIONS = {
     "reviews:item:revoke": N_("Review decision: remove the access"),
     "reviews:item:reassign": N_("Review item passed to another reviewer"),
     "reviews:item:removed_elsewhere": N_("Access under review removed elsewhere"),
+    "scim:user:attributes": N_("Person's details as the identity provider sent them changed"),
     "scim:user:delete": N_("Person removed by the identity provider"),
     "scim:group:link": N_("Group linked by the identity provider"),
     "scim:group:unlink": N_("Group unlinked by the identity provider"),

@@ -7,6 +7,7 @@ Errors under /scim/ are SCIM error documents (govern.web.problems); every route 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, json, request
@@ -15,7 +16,7 @@ from govern import app_services
 from govern.auth.roles import Permission
 from govern.extensions import db
 from govern.scim import discovery, schemas, service
-from govern.scim.errors import InvalidSyntax, ResourceNotFound
+from govern.scim.errors import InvalidFilter, InvalidSyntax, ResourceNotFound
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor
 
@@ -46,21 +47,86 @@ def _reply(document: Any, status: int = 200) -> Response:
     return response
 
 
+def _projection() -> schemas.Projection:
+    return schemas.parse_projection(request.args.get("attributes"), request.args.get("excludedAttributes"))
+
+
 def _user(person, status: int = 200) -> Response:
-    return _reply(schemas.user_resource(person, _base()), status)
+    kept = service.kept_attributes(db.session, [person]).get(person.id)
+    return _reply(_projection().apply(schemas.user_resource(person, _base(), kept)), status)
 
 
 def _group(group: service.ScimGroup, status: int = 200) -> Response:
-    return _reply(schemas.group_resource(group.id, group.display_name, group.members, _base()), status)
+    return _reply(_projection().apply(schemas.group_resource(group.id, group.display_name, group.members, _base())), status)
+
+
+def _users(query: schemas.SearchRequest) -> tuple[int, list[dict[str, Any]]]:
+    found = schemas.parse_filter(query.filter, schemas.USER_FILTERS)
+    total, people = service.list_users(db.session, found, query.start, query.count)
+    kept = service.kept_attributes(db.session, people)
+    return total, [query.projection.apply(schemas.user_resource(p, _base(), kept.get(p.id))) for p in people]
+
+
+def _groups(query: schemas.SearchRequest) -> tuple[int, list[dict[str, Any]]]:
+    found = schemas.parse_filter(query.filter, schemas.GROUP_FILTERS)
+    total, groups = service.list_groups(db.session, _group_name(), found, query.start, query.count,
+                                        query.projection.wants_members)
+    return total, [query.projection.apply(schemas.group_resource(g.id, g.display_name, g.members, _base()))
+                   for g in groups]
+
+
+def _listed(query: schemas.SearchRequest, found: tuple[int, list[dict[str, Any]]]) -> Response:
+    total, resources = found
+    return _reply(schemas.list_response(resources, total, query.start))
 
 
 @bp.get("/Users")
 @requires(Permission.SCIM_PROVISION)
 def list_users():
-    found = schemas.parse_filter(request.args.get("filter"), schemas.USER_FILTERS)
-    start, count = schemas.parse_paging(request.args)
-    total, people = service.list_users(db.session, found, start, count)
-    return _reply(schemas.list_response([schemas.user_resource(p, _base()) for p in people], total, start))
+    query = schemas.query_of_args(request.args)
+    return _listed(query, _users(query))
+
+
+@bp.post("/Users/.search")
+@requires(Permission.SCIM_PROVISION)
+def search_users():
+    query = schemas.query_of_body(_body())
+    return _listed(query, _users(query))
+
+
+@bp.post("/.search")
+@requires(Permission.SCIM_PROVISION)
+def search_all():
+    """Users, then groups, matching the query (RFC 7644 3.4.3): a filter on an attribute one resource type lacks
+    matches none of that type; startIndex and count page through the two as one list."""
+    query = schemas.query_of_body(_body())
+    found: list[dict[str, Any]] = []
+    total, offset = 0, query.start - 1  # offset: how many matches to skip, across users then groups
+    for search, allowed in ((_users, schemas.USER_FILTERS), (_groups, schemas.GROUP_FILTERS)):
+        try:
+            schemas.parse_filter(query.filter, allowed)
+        except InvalidFilter:
+            if not _filters_anything(query.filter):
+                raise
+            continue
+        wanted = query.count - len(found)
+        matched, _ = search(replace(query, start=1, count=0))
+        if wanted and offset < matched:
+            found.extend(search(replace(query, start=offset + 1, count=wanted))[1])
+        offset = max(0, offset - matched)
+        total += matched
+    return _reply(schemas.list_response(found, total, query.start))
+
+
+def _filters_anything(text: str | None) -> bool:
+    """Whether the filter is well formed on some resource type (else it is the client's error, not a miss)."""
+    for allowed in (schemas.USER_FILTERS, schemas.GROUP_FILTERS):
+        try:
+            schemas.parse_filter(text, allowed)
+            return True
+        except InvalidFilter:
+            pass
+    return False
 
 
 @bp.post("/Users")
@@ -99,12 +165,15 @@ def delete_user(user_id: str):
 @bp.get("/Groups")
 @requires(Permission.SCIM_PROVISION)
 def list_groups():
-    found = schemas.parse_filter(request.args.get("filter"), schemas.GROUP_FILTERS)
-    start, count = schemas.parse_paging(request.args)
-    with_members = not schemas.excludes_members(request.args)
-    total, groups = service.list_groups(db.session, _group_name(), found, start, count, with_members)
-    resources = [schemas.group_resource(g.id, g.display_name, g.members, _base()) for g in groups]
-    return _reply(schemas.list_response(resources, total, start))
+    query = schemas.query_of_args(request.args)
+    return _listed(query, _groups(query))
+
+
+@bp.post("/Groups/.search")
+@requires(Permission.SCIM_PROVISION)
+def search_groups():
+    query = schemas.query_of_body(_body())
+    return _listed(query, _groups(query))
 
 
 @bp.post("/Groups")
@@ -117,7 +186,7 @@ def create_group():
 @bp.get("/Groups/<group_id>")
 @requires(Permission.SCIM_PROVISION)
 def get_group(group_id: str):
-    return _group(service.get_group(db.session, _group_name(), group_id, not schemas.excludes_members(request.args)))
+    return _group(service.get_group(db.session, _group_name(), group_id, _projection().wants_members))
 
 
 @bp.patch("/Groups/<group_id>")

@@ -41,12 +41,20 @@ def resource_types(base: str) -> list[dict[str, Any]]:
 
 
 def _attribute(name: str, kind: str = "string", *, required: bool = False, multi: bool = False, unique: str = "none",
-               mutability: str = "readWrite", sub: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+               mutability: str = "readWrite", sub: list[dict[str, Any]] | None = None,
+               references: list[str] | None = None) -> dict[str, Any]:
     attribute = {"name": name, "type": kind, "multiValued": multi, "required": required, "caseExact": False,
                  "mutability": mutability, "returned": "default", "uniqueness": unique}
     if sub:
         attribute["subAttributes"] = sub
+    if references:
+        attribute["referenceTypes"] = references
     return attribute
+
+
+def _user_reference() -> dict[str, Any]:
+    """The `$ref` govern adds to a manager or a member: the User's location, never written by a client."""
+    return _attribute("$ref", "reference", mutability="readOnly", references=["User"])
 
 
 def schemas(base: str) -> list[dict[str, Any]]:
@@ -60,11 +68,14 @@ def schemas(base: str) -> list[dict[str, Any]]:
         ]),
         (ENTERPRISE_SCHEMA, "EnterpriseUser", [
             _attribute("department"),
-            _attribute("manager", "complex", sub=[_attribute("value"), _attribute("displayName", mutability="readOnly")]),
+            _attribute("manager", "complex", sub=[_attribute("value"), _attribute("displayName", mutability="readOnly"),
+                                                  _user_reference()]),
         ]),
         (GROUP_SCHEMA, "Group", [
             _attribute("displayName", required=True),
-            _attribute("members", "complex", multi=True, sub=[_attribute("value", mutability="immutable"), _attribute("display")]),
+            _attribute("members", "complex", multi=True, sub=[
+                _attribute("value", mutability="immutable"), _attribute("display", mutability="readOnly"),
+                _user_reference(), _attribute("type", mutability="immutable")]),
         ]),
     ]
     return [{"schemas": [SCHEMA_SCHEMA], "id": schema_id, "name": name, "attributes": attributes,

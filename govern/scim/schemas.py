@@ -18,6 +18,7 @@ from typing import Any
 from govern.limits import DB_INT_MAX
 from govern.people.models import Person, PersonSource, PersonStatus
 from govern.scim.errors import InvalidFilter, InvalidPath, InvalidSyntax, InvalidValue, Mutability
+from govern.scim.models import ScimUserAttributes
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -49,6 +50,11 @@ class UserInput:
     external_id: str | None = None
     department: str | None = None
     manager: str | None = None  # the manager as the client refers to them: govern id, externalId or userName
+    # what the client sent that the Person row has no column for (govern.scim.models.ScimUserAttributes)
+    name: dict[str, str] | None = None  # formatted, givenName, familyName; None: unassigned
+    given_display_name: str | None = None  # displayName as sent; None: unassigned
+    emails: tuple[dict[str, Any], ...] | None = None  # each {value, type?, primary?} as sent
+    active_unassigned: bool = False  # `active` removed (RFC 7644 3.5.2.2): treated as false
 
 
 @dataclass(frozen=True)
@@ -106,16 +112,6 @@ def boolean(value: Any, name: str = "active") -> bool:
     raise InvalidValue(f"{name} must be true or false, not {json.dumps(value)}")
 
 
-def _primary_email(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise InvalidValue("emails must be a list of objects with a value")
-    chosen = next((item for item in value if item.get("primary") in (True, "true", "True")), value[0] if value else None)
-    email = _text(chosen.get("value"), "email") if chosen else None
-    return email.lower() if email else None
-
-
 def _display_name(parts: Mapping[str, str | None]) -> str | None:
     """displayName, else name.formatted, else given and family name, from what one request gave."""
     if parts.get("displayname"):
@@ -126,13 +122,53 @@ def _display_name(parts: Mapping[str, str | None]) -> str | None:
     return joined or None
 
 
+NAME_PARTS = ("formatted", "givenName", "familyName")
+
+
 def _name_parts(name: Any) -> dict[str, str | None]:
     """The parts of a name object that were given, keyed in lower case."""
     if name is None:
         return {}
     name = _object(name, "name")
-    return {key.lower(): _text(_get(name, key), f"name.{key}") for key in ("formatted", "givenName", "familyName")
-            if _get(name, key) is not None}
+    return {key.lower(): _text(_get(name, key), f"name.{key}") for key in NAME_PARTS if _get(name, key) is not None}
+
+
+def _name_of(parts: Mapping[str, str | None]) -> dict[str, str] | None:
+    """The name object govern keeps and returns, from lower-cased parts: None when no part has a value."""
+    name = {key: parts[key.lower()] for key in NAME_PARTS if parts.get(key.lower())}
+    return name or None  # type: ignore[return-value]
+
+
+_EMAIL_TYPE_LIMIT = 64
+
+
+def _emails(value: Any) -> tuple[dict[str, Any], ...] | None:
+    """The emails as sent: each with its value, and its type and primary flag when given."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise InvalidValue("emails must be a list of objects with a value")
+    emails = []
+    for item in value:
+        email: dict[str, Any] = {"value": _text(_get(item, "value"), "email", required=True)}
+        if (kind := _text(_get(item, "type"), "emails.type")) is not None:
+            if len(kind) > _EMAIL_TYPE_LIMIT:
+                raise InvalidValue(f"an e-mail's type is longer than {_EMAIL_TYPE_LIMIT} characters")
+            email["type"] = kind
+        if (primary := _get(item, "primary")) is not None:
+            email["primary"] = boolean(primary, "emails.primary")
+        emails.append(email)
+    return tuple(emails) or None
+
+
+def _main_email(emails: tuple[dict[str, Any], ...] | None) -> str | None:
+    """The address govern writes to: the primary one, else the first."""
+    if not emails:
+        return None
+    chosen = next((email for email in emails if email.get("primary")), emails[0])
+    return chosen["value"].lower()
 
 
 def _manager(value: Any) -> str | None:
@@ -148,14 +184,18 @@ def parse_user(body: Any) -> UserInput:
     enterprise = _get(body, ENTERPRISE_SCHEMA)
     enterprise = _object(enterprise, ENTERPRISE_SCHEMA) if enterprise is not None else {}
     active = _get(body, "active")
+    emails = _emails(_get(body, "emails"))
     return UserInput(
         user_name=user_name,
         display_name=_display_name(parts) or user_name,
-        email=_primary_email(_get(body, "emails")),
+        email=_main_email(emails),
         active=None if active is None else boolean(active),
         external_id=_text(_get(body, "externalId"), "externalId"),
         department=_text(_get(enterprise, "department"), "department"),
         manager=_manager(_get(enterprise, "manager")),
+        name=_name_of(parts),
+        given_display_name=parts["displayname"],
+        emails=emails,
     )
 
 
@@ -182,23 +222,39 @@ def _operations(body: Any) -> list[tuple[str, str | None, Any]]:
     return parsed
 
 
+_EMAIL_FILTER = re.compile(r'^\[\s*(type|value)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*\]$', re.IGNORECASE)
+
+
 @dataclass
 class _UserDraft:
+    """A User being patched: each operation changes it, result() is what is stored."""
+
     user: UserInput
     name_parts: dict[str, str | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.name_parts = {key.lower(): value for key, value in (self.user.name or {}).items()}
+        self.name_parts["displayname"] = self.user.given_display_name
 
     def set(self, op: str, path: str, value: Any) -> None:
         value = None if op == "remove" else value
         lowered = path.lower().removeprefix(USER_SCHEMA.lower() + ":")
         if lowered == _ENTERPRISE:
-            for key, inner in _object(value or {}, ENTERPRISE_SCHEMA).items():
-                self.set(op, f"{ENTERPRISE_SCHEMA}:{key}", inner)
+            if value is None:
+                self.user = replace(self.user, department=None, manager=None)
+                return
+            for key, inner in _object(value, ENTERPRISE_SCHEMA).items():
+                if key.lower() != "schemas":
+                    self.set(op, f"{ENTERPRISE_SCHEMA}:{key}", inner)
             return
         if lowered.startswith(_ENTERPRISE + ":"):
             self._set_enterprise(lowered[len(_ENTERPRISE) + 1:], value)
             return
         if lowered == "name":
-            self.name_parts.update(_name_parts(value))
+            if value is None:
+                self.name_parts = {"displayname": self.name_parts.get("displayname")}
+            else:  # add and replace both merge the sub-attributes given (RFC 7644 3.5.2.1, 3.5.2.3)
+                self.name_parts.update(_name_parts(value))
         elif lowered in {"name.formatted", "name.givenname", "name.familyname"}:
             self.name_parts[lowered.removeprefix("name.")] = _text(value, path)
         elif lowered == "displayname":
@@ -207,20 +263,59 @@ class _UserDraft:
             if value is None:
                 raise Mutability("userName cannot be removed")
             self.user = replace(self.user, user_name=_text(value, "userName", required=True))
-        elif lowered == "active":
-            if value is None:
-                raise Mutability("active cannot be removed; set it to false")
-            self.user = replace(self.user, active=boolean(value))
+        elif lowered == "active":  # removed, it is unassigned, which govern reads as false
+            self.user = replace(self.user, active=False if value is None else boolean(value), active_unassigned=value is None)
         elif lowered == "externalid":
             self.user = replace(self.user, external_id=_text(value, "externalId"))
         elif lowered == "emails":
-            self.user = replace(self.user, email=_primary_email(value))
-        elif _EMAIL_PATH.match(lowered):
-            email = _text(value, "email")
-            self.user = replace(self.user, email=email.lower() if email else None)
+            self._set_emails(op, value)
+        elif lowered.startswith("emails") and (match := _EMAIL_PATH.match(lowered)):
+            self._set_email(op, path[len("emails"):len(path) - len(match.group(2) or "")], value)
         elif lowered in {"department", "manager", "manager.value"}:  # some clients drop the extension's URN
             self._set_enterprise(lowered, value)
         # anything else is an attribute govern does not keep
+
+    def _set_emails(self, op: str, value: Any) -> None:
+        given = _emails(value)
+        if op == "add" and given and self.user.emails:  # add appends to a multi-valued attribute
+            kept = [dict(email) for email in self.user.emails if email["value"].lower() not in
+                    {new["value"].lower() for new in given}]
+            if any(email.get("primary") for email in given):
+                for email in kept:
+                    email.pop("primary", None)
+            given = tuple(kept) + given
+        self._store_emails(given)
+
+    def _set_email(self, op: str, selector: str, value: Any) -> None:
+        """emails[type eq "work"].value, emails[value eq "a@b"] or emails.value: the one address they name."""
+        if isinstance(value, dict):
+            value = _get(value, "value")
+        address = _text(value, "email")
+        emails = [dict(email) for email in self.user.emails or ()]
+        match = _EMAIL_FILTER.match(selector) if selector else None
+        if selector and match is None:
+            raise InvalidPath(f"unsupported e-mail path emails{selector}; use emails[type eq \"work\"].value")
+        if match is None:
+            targets = [next((email for email in emails if email.get("primary")), emails[0])] if emails else []
+        else:
+            key, wanted = match.group(1).lower(), _unquote(match.group(2), InvalidPath)
+            targets = [email for email in emails if str(email.get(key, "")).lower() == wanted.lower()]
+        if op == "remove" or address is None:
+            emails = [email for email in emails if not any(email is target for target in targets)]
+        elif targets:
+            for target in targets:
+                target["value"] = address
+        else:
+            new: dict[str, Any] = {"value": address}
+            if match is not None and match.group(1).lower() == "type":
+                new["type"] = _unquote(match.group(2), InvalidPath)
+            if not emails:
+                new["primary"] = True
+            emails.append(new)
+        self._store_emails(tuple(emails) or None)
+
+    def _store_emails(self, emails: tuple[dict[str, Any], ...] | None) -> None:
+        self.user = replace(self.user, emails=emails, email=_main_email(emails))
 
     def _set_enterprise(self, attribute: str, value: Any) -> None:
         if attribute == "department":
@@ -229,10 +324,12 @@ class _UserDraft:
             self.user = replace(self.user, manager=_manager(value))
 
     def result(self) -> UserInput:
-        display_name = self.name_parts.get("displayname") or self.name_parts.get("formatted")
-        if not display_name and self.name_parts.get("givenname") and self.name_parts.get("familyname"):
-            display_name = _display_name(self.name_parts)  # one part alone cannot rebuild a full name
-        return replace(self.user, display_name=display_name or self.user.display_name)
+        parts = self.name_parts
+        display_name = parts.get("displayname") or parts.get("formatted")
+        if not display_name and parts.get("givenname") and parts.get("familyname"):
+            display_name = _display_name(parts)  # one part alone cannot rebuild a full name
+        return replace(self.user, display_name=display_name or self.user.display_name, name=_name_of(parts),
+                       given_display_name=parts.get("displayname"))
 
 
 def apply_user_patch(current: UserInput, body: Any) -> UserInput:
@@ -332,9 +429,138 @@ def parse_paging(args: Mapping[str, str]) -> tuple[int, int]:
     return start, count
 
 
-def excludes_members(args: Mapping[str, str]) -> bool:
-    excluded = (args.get("excludedAttributes") or "").lower()
-    return "members" in {part.strip() for part in excluded.split(",")}
+@dataclass(frozen=True)
+class Projection:
+    """`attributes` / `excludedAttributes` (RFC 7644 3.4.2.5, 3.9): which attributes a response carries."""
+
+    attributes: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+
+    @property
+    def wants_members(self) -> bool:
+        if self.attributes:
+            return any(path.split(".")[0] == "members" for path in map(_path_key, self.attributes))
+        return "members" not in map(_path_key, self.excluded)
+
+    def apply(self, resource: dict[str, Any]) -> dict[str, Any]:
+        if self.attributes:
+            return _keep(resource, [_path_key(path) for path in self.attributes])
+        if self.excluded:
+            return _drop(resource, [_path_key(path) for path in self.excluded])
+        return resource
+
+
+_ALWAYS_RETURNED = frozenset({"schemas", "id"})
+_CORE_PREFIXES = tuple(f"{schema.lower()}:" for schema in (USER_SCHEMA, GROUP_SCHEMA))
+
+
+def _path_key(path: str) -> str:
+    """An attribute path in lower case without a core schema's URN: "name.givenname", "<enterprise urn>:manager"."""
+    lowered = path.strip().lower()
+    for prefix in _CORE_PREFIXES:
+        if lowered.startswith(prefix):
+            return lowered[len(prefix):]
+    return lowered
+
+
+def _split(key: str) -> tuple[str, str | None]:
+    """("top-level key", "sub-attribute" or None), the enterprise extension's URN counting as one top-level key."""
+    if key.startswith(_ENTERPRISE):
+        rest = key[len(_ENTERPRISE):].lstrip(":")
+        return _ENTERPRISE, (rest.split(".")[0] or None)
+    top, _, sub = key.partition(".")
+    return top, sub or None
+
+
+def _keep(resource: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    wanted: dict[str, set[str] | None] = {}
+    for key in keys:
+        top, sub = _split(key)
+        if sub is None or wanted.get(top, set()) is None:
+            wanted[top] = None
+        else:
+            wanted.setdefault(top, set()).add(sub)  # type: ignore[union-attr]
+    kept: dict[str, Any] = {}
+    for name, value in resource.items():
+        lowered = name.lower()
+        if lowered in _ALWAYS_RETURNED:
+            kept[name] = value
+        elif lowered in wanted:
+            subs = wanted[lowered]
+            kept[name] = value if subs is None else _only(value, subs)
+    return kept
+
+
+def _only(value: Any, subs: set[str]) -> Any:
+    if isinstance(value, dict):
+        return {key: inner for key, inner in value.items() if key.lower() in subs}
+    if isinstance(value, list):
+        return [_only(item, subs) for item in value]
+    return value
+
+
+def _drop(resource: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    dropped = dict(resource)
+    for key in keys:
+        top, sub = _split(key)
+        for name in list(dropped):
+            if name.lower() != top or top in _ALWAYS_RETURNED:
+                continue
+            if sub is None:
+                del dropped[name]
+            elif isinstance(dropped[name], dict):
+                dropped[name] = {k: v for k, v in dropped[name].items() if k.lower() != sub}
+            elif isinstance(dropped[name], list):
+                dropped[name] = [{k: v for k, v in item.items() if k.lower() != sub} if isinstance(item, dict) else item
+                                 for item in dropped[name]]
+    return dropped
+
+
+def _names(value: Any, name: str) -> tuple[str, ...]:
+    """A comma-separated string (query string) or a list of strings (a SearchRequest body)."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return tuple(item.strip() for item in value if item.strip())
+    raise InvalidValue(f"{name} must be a list of attribute names")
+
+
+def parse_projection(attributes: Any, excluded: Any) -> Projection:
+    projection = Projection(_names(attributes, "attributes"), _names(excluded, "excludedAttributes"))
+    if projection.attributes and projection.excluded:
+        raise InvalidValue("attributes and excludedAttributes cannot be given together")
+    return projection
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """A query: from GET's query string or a POST /.search body (RFC 7644 3.4.3)."""
+
+    filter: str | None
+    start: int
+    count: int
+    projection: Projection
+
+
+SEARCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+
+def query_of_args(args: Mapping[str, str]) -> SearchRequest:
+    start, count = parse_paging(args)
+    return SearchRequest(args.get("filter"), start, count,
+                         parse_projection(args.get("attributes"), args.get("excludedAttributes")))
+
+
+def query_of_body(body: Any) -> SearchRequest:
+    body = _object(body, "a SearchRequest")
+    paging = {key: str(_get(body, key)) for key in ("startIndex", "count") if _get(body, key) is not None}
+    start, count = parse_paging(paging)
+    text = _get(body, "filter")
+    if text is not None and not isinstance(text, str):
+        raise InvalidFilter("filter must be a string")
+    return SearchRequest(text, start, count, parse_projection(_get(body, "attributes"), _get(body, "excludedAttributes")))
 
 
 # ---- output ----
@@ -350,27 +576,39 @@ def scim_id(person: Person) -> str | None:
     return person.external_id
 
 
-def user_input_of(person: Person) -> UserInput:
-    """The person as a User, the starting point of a PATCH."""
+def user_input_of(person: Person, kept: ScimUserAttributes | None = None) -> UserInput:
+    """The person as a User, the starting point of a PATCH; `kept` is what the client sent that Person lacks
+    (a person provisioned before it was kept reads as govern always showed them)."""
     manager = scim_id(person.manager) if person.manager else None
-    return UserInput(user_name=person.username, display_name=person.display_name, email=person.email,
+    user = UserInput(user_name=person.username, display_name=person.display_name, email=person.email,
                      active=person.status == PersonStatus.ACTIVE, external_id=person.dn or None,
                      department=person.department, manager=manager)
+    if kept is None:
+        return replace(user, name={"formatted": person.display_name}, given_display_name=person.display_name,
+                       emails=({"value": person.email, "type": "work", "primary": True},) if person.email else None)
+    return replace(user, manager=manager or kept.manager_ref, name=dict(kept.name) if kept.name else None,
+                   given_display_name=kept.display_name,
+                   emails=tuple(dict(email) for email in kept.emails) if kept.emails else None,
+                   active_unassigned=kept.active_unassigned and person.status != PersonStatus.ACTIVE)
 
 
-def user_resource(person: Person, base: str) -> dict[str, Any]:
+def user_resource(person: Person, base: str, kept: ScimUserAttributes | None = None) -> dict[str, Any]:
     location = f"{base}/Users/{person.external_id}"
+    user = user_input_of(person, kept)
     resource: dict[str, Any] = {
-        "schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA],
+        "schemas": [USER_SCHEMA],
         "id": person.external_id,
         "userName": person.username,
-        "displayName": person.display_name,
-        "name": {"formatted": person.display_name},
-        "active": person.status == PersonStatus.ACTIVE,
-        "emails": [{"value": person.email, "type": "work", "primary": True}] if person.email else [],
         "meta": {"resourceType": "User", "created": _timestamp(person.created_at),
                  "lastModified": _timestamp(person.updated_at), "location": location},
     }
+    if user.given_display_name:
+        resource["displayName"] = user.given_display_name
+    if user.name:
+        resource["name"] = user.name
+    if not user.active_unassigned:
+        resource["active"] = person.status == PersonStatus.ACTIVE
+    resource["emails"] = [dict(email) for email in user.emails or ()]
     if person.dn:
         resource["externalId"] = person.dn
     enterprise: dict[str, Any] = {}
@@ -379,7 +617,11 @@ def user_resource(person: Person, base: str) -> dict[str, Any]:
     if person.manager and (manager_id := scim_id(person.manager)):
         enterprise["manager"] = {"value": manager_id, "displayName": person.manager.display_name,
                                  "$ref": f"{base}/Users/{manager_id}"}
-    resource[ENTERPRISE_SCHEMA] = enterprise
+    elif user.manager:  # a manager the identity provider has not provisioned (yet): kept as it referred to them
+        enterprise["manager"] = {"value": user.manager}
+    if enterprise:
+        resource["schemas"].append(ENTERPRISE_SCHEMA)
+        resource[ENTERPRISE_SCHEMA] = enterprise
     return resource
 
 

@@ -2,7 +2,9 @@
 
 A SCIM user is a Person with source "scim" whose external_id is the id govern assigned (a UUID); the
 client's own externalId is kept in Person.dn, the column that holds "the directory's name for this
-person" for LDAP sources. Every change goes through the directory sync (`run_sync` in mode SCIM), so
+person" for LDAP sources. What the client sent that Person has no column for (the name's parts, every e-mail
+with its type, a manager not provisioned yet, a removed `active`) is kept in ScimUserAttributes and echoed back
+(decision 0076). Every change goes through the directory sync (`run_sync` in mode SCIM), so
 departures take the one `depart` path and mass removals are held for a governance decision.
 
 Groups are not stored: the one group govern knows is the entitlement group (a setting), whose members
@@ -27,7 +29,8 @@ from govern.directory.models import SyncMode, SyncRun
 from govern.directory.service import SyncPlan, depart, plan_changes, run_sync
 from govern.people.models import Person, PersonSource, PersonStatus
 from govern.scim.errors import InvalidValue, ResourceNotFound, Uniqueness
-from govern.scim.schemas import DELETED_PREFIX, Filter, GroupPatch, UserInput, apply_user_patch, user_input_of
+from govern.scim.models import ScimUserAttributes
+from govern.scim.schemas import DELETED_PREFIX, Filter, GroupPatch, UserInput, apply_user_patch, scim_id, user_input_of
 
 SOURCE = PersonSource.SCIM.value
 DEACTIVATED = "scim_deactivated"
@@ -114,6 +117,55 @@ def _manager(session: Session, user: UserInput, person: Person | None) -> Person
     return None if manager is None or (person is not None and manager.id == person.id) else manager
 
 
+def _unknown_manager(session: Session, user: UserInput) -> str | None:
+    """The client's reference to a manager govern does not know yet (kept, and linked when they arrive)."""
+    return user.manager if user.manager and _find(session, user.manager) is None else None
+
+
+def kept_attributes(session: Session, people: list[Person]) -> dict[int, ScimUserAttributes]:
+    """What each person's identity provider sent that the Person row has no column for, by person id."""
+    if not people:
+        return {}
+    rows = session.scalars(select(ScimUserAttributes).where(ScimUserAttributes.person_id.in_([p.id for p in people])))
+    return {row.person_id: row for row in rows}
+
+
+def _kept_view(row: ScimUserAttributes | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {"name": row.name, "display_name": row.display_name, "emails": row.emails,
+            "manager_ref": row.manager_ref, "active_unassigned": row.active_unassigned}
+
+
+def _keep(session: Session, actor: Actor, person: Person, user: UserInput) -> None:
+    """Store what the client sent beyond the Person row; a change is audited in the same transaction."""
+    row = session.get(ScimUserAttributes, person.id)
+    before = _kept_view(row)
+    if row is None:
+        row = ScimUserAttributes(person_id=person.id)
+        session.add(row)
+    row.name = dict(user.name) if user.name else None
+    row.display_name = user.given_display_name
+    row.emails = [dict(email) for email in user.emails] if user.emails else None
+    row.manager_ref = _unknown_manager(session, user) if person.manager_id is None else None
+    row.active_unassigned = bool(user.active_unassigned and person.status != PersonStatus.ACTIVE)
+    after = _kept_view(row)
+    if after != before:
+        session.flush()
+        record(session, actor, "scim:user:attributes", "person", person.id, before=before, after=after)
+
+
+def _link_waiting_reports(session: Session, actor: Actor, manager: Person) -> None:
+    """People whose manager was referred to before being provisioned now report to them."""
+    references = {reference.lower() for reference in (manager.external_id, manager.dn, manager.username) if reference}
+    waiting = session.scalars(select(ScimUserAttributes).where(func.lower(ScimUserAttributes.manager_ref).in_(references))
+                              .order_by(ScimUserAttributes.person_id))
+    for row in list(waiting):
+        report = session.get(Person, row.person_id)
+        if report is not None and scim_id(report) is not None and report.id != manager.id:
+            _update(session, actor, report, user_input_of(report, row), DEACTIVATED)
+
+
 def create_user(session: Session, actor: Actor, user: UserInput) -> Person:
     _ensure_unique(session, user.user_name, None)
     key = str(uuid.uuid4())
@@ -121,6 +173,8 @@ def create_user(session: Session, actor: Actor, user: UserInput) -> Person:
     person = get_user(session, key)
     if user.active is False:  # provisioned disabled: on record, but never active
         depart(session, actor, person, SOURCE, [CREATED_INACTIVE], None)
+    _keep(session, actor, person, user)
+    _link_waiting_reports(session, actor, person)
     return person
 
 
@@ -130,6 +184,7 @@ def _update(session: Session, actor: Actor, person: Person, user: UserInput, sig
     manager_changed = (manager.id if manager else None) != person.manager_id
     _sync(session, actor, [_entry(person.external_id, user, manager, signal)], force=manager_changed)
     session.refresh(person)  # the sync set manager_id; the loaded relationship is stale
+    _keep(session, actor, person, user)
     return person
 
 
@@ -137,20 +192,24 @@ def replace_user(session: Session, actor: Actor, user_id: str, user: UserInput) 
     """PUT: every attribute as given; `active` left out keeps the person's status."""
     person = get_user(session, user_id)
     if user.active is None:
-        user = replace(user, active=person.status == PersonStatus.ACTIVE)
+        kept = kept_attributes(session, [person]).get(person.id)
+        user = replace(user, active=person.status == PersonStatus.ACTIVE,
+                       active_unassigned=bool(kept and kept.active_unassigned))
     return _update(session, actor, person, user, DEACTIVATED)
 
 
 def patch_user(session: Session, actor: Actor, user_id: str, body: Any) -> Person:
     """PATCH: the PatchOp request applied to the person's current User."""
     person = get_user(session, user_id)
-    return _update(session, actor, person, apply_user_patch(user_input_of(person), body), DEACTIVATED)
+    kept = kept_attributes(session, [person]).get(person.id)
+    return _update(session, actor, person, apply_user_patch(user_input_of(person, kept), body), DEACTIVATED)
 
 
 def delete_user(session: Session, actor: Actor, user_id: str) -> None:
     """DELETE departs the person; the row stays for the audit trail, renamed so SCIM answers 404 from now on."""
     person = get_user(session, user_id)
-    _update(session, actor, person, replace(user_input_of(person), active=False), DELETED)
+    kept = kept_attributes(session, [person]).get(person.id)
+    _update(session, actor, person, replace(user_input_of(person, kept), active=False), DELETED)
     person.external_id = DELETED_PREFIX + person.external_id
     session.flush()
     record(session, actor, "scim:user:delete", "person", person.id,

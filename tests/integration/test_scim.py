@@ -421,3 +421,90 @@ def test_hostile_json_is_refused_before_any_scim_view(scim, method, path, raw, w
 
 def test_a_nul_in_a_scim_id_is_a_400(scim):
     assert "NUL" in assert_scim_error(scim("GET", "/Users/abc%00def"), 400, "invalidSyntax")["detail"]
+
+
+# ---- projection, search, and what the client sent kept (decision 0076) ----
+
+def patch(scim, user_id: str, *operations: dict):
+    return scim("PATCH", f"/Users/{user_id}", {"schemas": [PATCH_OP], "Operations": list(operations)})
+
+
+def test_attributes_and_excluded_attributes_shape_every_read(scim):
+    dana = create(scim, okta_user(**{ENTERPRISE: {"department": "Communications"}}))
+    only = scim("GET", f"/Users/{dana['id']}?attributes=userName,name.givenName").get_json(force=True)
+    assert set(only) == {"schemas", "id", "userName", "name"} and only["name"] == {"givenName": "Dana"}
+    without = scim("GET", f"/Users/{dana['id']}?excludedAttributes=emails,{ENTERPRISE}:department").get_json(force=True)
+    assert "emails" not in without and "department" not in without.get(ENTERPRISE, {}) and without["id"] == dana["id"]
+    listed = scim("GET", "/Users?attributes=urn:ietf:params:scim:schemas:core:2.0:User:userName").get_json(force=True)
+    assert [set(r) for r in listed["Resources"]] == [{"schemas", "id", "userName"}]
+    assert_scim_error(scim("GET", "/Users?attributes=userName&excludedAttributes=emails"), 400, "invalidValue")
+
+
+def test_search_by_post_at_the_root_and_per_resource_type(scim):
+    dana = create(scim, okta_user())
+    body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": 'userName eq "dana.levi@example.com"', "attributes": ["userName"], "startIndex": 1, "count": 10}
+    users = scim("POST", "/Users/.search", body)
+    assert users.status_code == 200, users.get_data(as_text=True)
+    assert [(r["id"], set(r)) for r in users.get_json(force=True)["Resources"]] == [(dana["id"], {"schemas", "id", "userName"})]
+    everything = scim("POST", "/.search", {"excludedAttributes": ["members"]}).get_json(force=True)
+    kinds = [r["schemas"][0].rsplit(":", 1)[1] for r in everything["Resources"]]
+    assert kinds == ["User", "Group"] and everything["totalResults"] == 2 and "members" not in everything["Resources"][1]
+    by_name = scim("POST", "/.search", {"filter": 'displayName eq "social-media"'}).get_json(force=True)
+    assert [r["displayName"] for r in by_name["Resources"]] == ["social-media"]  # users cannot match a group filter
+    groups = scim("POST", "/Groups/.search", {"filter": 'displayName eq "social-media"', "count": 0}).get_json(force=True)
+    assert groups["totalResults"] == 1 and groups["Resources"] == []
+    assert_scim_error(scim("POST", "/.search", {"filter": "title co x"}), 400, "invalidFilter")
+    assert_scim_error(scim("POST", "/Users/.search", {"attributes": "userName", "excludedAttributes": "emails"}), 400, "invalidValue")
+
+
+def test_patch_keeps_name_parts_email_types_and_the_enterprise_extension(scim, session):
+    dana = create(scim, okta_user(emails=[{"value": "dana@example.com", "type": "work", "primary": True},
+                                          {"value": "dana@home.example", "type": "home", "primary": False}]))
+    assert dana["emails"][1] == {"value": "dana@home.example", "type": "home", "primary": False}
+    given = patch(scim, dana["id"], {"op": "replace", "path": "name.givenName", "value": "Dani"}).get_json(force=True)
+    assert given["name"] == {"givenName": "Dani", "familyName": "Levi"} and given["displayName"] == "Dana Levi"
+    added = patch(scim, dana["id"], {"op": "add", "path": "name", "value": {"formatted": "Dani Levi"}}).get_json(force=True)
+    assert added["name"] == {"formatted": "Dani Levi", "givenName": "Dani", "familyName": "Levi"}
+    home = patch(scim, dana["id"], {"op": "replace", "path": 'emails[type eq "home"].value', "value": "d@home.example"})
+    assert [(e["value"], e["type"]) for e in home.get_json(force=True)["emails"]] == [("dana@example.com", "work"), ("d@home.example", "home")]
+    assert scim_person(session, dana["id"]).email == "dana@example.com"  # the primary one is the one govern writes to
+    removed = patch(scim, dana["id"], {"op": "remove", "path": "name"}, {"op": "remove", "path": "displayName"}).get_json(force=True)
+    assert "name" not in removed and "displayName" not in removed
+    assert scim_person(session, dana["id"]).display_name == "Dana Levi"  # govern still needs a name to show
+    extension = {"department": "Comms", "manager": {"value": "00u-not-yet"}}
+    with_extension = patch(scim, dana["id"], {"op": "add", "path": ENTERPRISE, "value": extension}).get_json(force=True)
+    assert with_extension[ENTERPRISE] == extension and ENTERPRISE in with_extension["schemas"]
+    gone = patch(scim, dana["id"], {"op": "remove", "path": ENTERPRISE}).get_json(force=True)
+    assert ENTERPRISE not in gone and gone["schemas"] == [USER_SCHEMA]
+    actions = [e.action for e in session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "scim:user:attributes"))]
+    assert len(actions) >= 5  # each change to what is kept is on the trail
+
+
+def test_a_manager_not_yet_provisioned_is_kept_and_linked_when_they_arrive(scim, session):
+    kai = create(scim, okta_user("kai@example.com", externalId="00u-kai", **{ENTERPRISE: {"manager": {"value": "00u-boss"}}}))
+    assert kai[ENTERPRISE]["manager"] == {"value": "00u-boss"} and scim_person(session, kai["id"]).manager_id is None
+    boss = create(scim, okta_user("boss@example.com", externalId="00u-boss"))
+    linked = scim("GET", f"/Users/{kai['id']}").get_json(force=True)
+    assert linked[ENTERPRISE]["manager"]["value"] == boss["id"]
+    assert scim_person(session, kai["id"]).manager.username == "boss@example.com"
+
+
+def test_removing_active_means_false_and_departs(scim, session, actor):
+    dana = create(scim, okta_user())
+    removed = patch(scim, dana["id"], {"op": "remove", "path": "active"})
+    assert removed.status_code == 200 and "active" not in removed.get_json(force=True)
+    person = scim_person(session, dana["id"])
+    assert person.status == PersonStatus.LEAVER and departure_of(session, person).signals == ["scim_deactivated"]
+    back = patch(scim, dana["id"], {"op": "replace", "path": "active", "value": "True"}).get_json(force=True)
+    assert back["active"] is True and scim_person(session, dana["id"]).status == PersonStatus.ACTIVE
+
+
+def test_the_root_search_pages_through_users_then_groups(scim):
+    ids = [create(scim, okta_user(f"p{n}@example.com"))["id"] for n in range(3)]
+    pages = [scim("POST", "/.search", {"startIndex": start, "count": 2, "attributes": ["id"]}).get_json(force=True)
+             for start in (1, 3, 5)]
+    assert [page["totalResults"] for page in pages] == [4, 4, 4]
+    assert [[r["id"] for r in page["Resources"]] for page in pages][:1] == [ids[:2]]
+    assert [r["id"] for r in pages[1]["Resources"]][0] == ids[2] and len(pages[1]["Resources"]) == 2
+    assert pages[1]["Resources"][1]["schemas"][0].endswith(":Group") and pages[2]["Resources"] == []
