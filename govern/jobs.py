@@ -104,6 +104,7 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
             "retention-purge": {"task": "govern.retention.purge", "schedule": 24 * 3600.0},
             "review-reminders": {"task": "govern.reviews.send_reminders", "schedule": 3600.0},
             "review-deadlines": {"task": "govern.reviews.process_deadlines", "schedule": 900.0},
+            "publish-due-posts": {"task": "govern.publishing.publish_due", "schedule": 5.0},
             "pauses-auto-resume": {"task": "govern.pauses.auto_resume", "schedule": 30.0},
             "relay-job-outbox": {"task": "govern.jobs.relay", "schedule": RELAY_EVERY_SECONDS},
             "deliver-notifications": {"task": "govern.notifications.sweep", "schedule": 30.0},
