@@ -262,3 +262,34 @@ def test_four_concurrent_claimers_never_publish_a_target_twice(make_committed_ap
     assert len(keys) == 45 and len(set(keys)) == 45 and network.published_calls == 45
     states = {t.state for post_id in post_ids for t in targets_of(app, post_id)}
     assert states == {PostState.PUBLISHED}
+
+
+@pytest.mark.parametrize("locale", ["en", "ar", "he"])
+def test_the_calendar_shows_scheduled_posts_by_week_and_month(world, locale):
+    from tests.support.console import signed_in_with_role
+
+    with world.app.app_context():
+        browser = signed_in_with_role(world.app, db.session, Role.AUDITOR)
+    post_id = world.schedule("Calendar post", accounts=world.accounts[:1], due=False)
+    with world.app.app_context():
+        when = db.session.get(Post, post_id).scheduled_at
+    day = when.date().isoformat()
+    for view in ("week", "month"):
+        page = browser.get(f"/posts/calendar?view={view}&start={day}", headers={"Accept-Language": locale})
+        assert page.status_code == 200, page.get_data(as_text=True)[:2000]
+        html = page.get_data(as_text=True)
+        assert f'href="/posts/{post_id}"' in html and "<caption>" in html and 'scope="col"' in html
+        assert html.count('scope="col"') == 7
+        if locale == "he":
+            assert html.index("יום ראשון") < html.index("יום שני")  # an Israeli week starts on Sunday
+        if locale in ("ar", "he"):
+            assert 'dir="rtl"' in html
+    filtered = browser.get(f"/posts/calendar?view=week&start={day}&account_id={world.accounts[1]}")
+    assert f'href="/posts/{post_id}"' not in filtered.get_data(as_text=True)
+    state = browser.get(f"/posts/calendar?view=month&start={day}&state=scheduled")
+    assert f'href="/posts/{post_id}"' in state.get_data(as_text=True)
+    for bad in ("view=year", "start=2026-13-45", "start=yesterday"):
+        answer = browser.get(f"/posts/calendar?{bad}")
+        assert answer.status_code == 422 and 'role="alert"' in answer.get_data(as_text=True)
+    queue = browser.get(f"/posts?account_id={world.accounts[0]}&state=scheduled")
+    assert queue.status_code == 200 and f'href="/posts/{post_id}"' in queue.get_data(as_text=True)
