@@ -35,7 +35,10 @@ from govern.publishing.post_publish import (
 )
 from govern.publishing.service import Publisher
 
-LEASE = timedelta(seconds=60)  # a worker holding a target longer than this is taken for dead
+# How long a claim is trusted. Only a dead worker's targets wait for it: a live worker holds the row lock of the target it
+# is publishing (a recoverer skips locked rows), and a claimed target it has not started yet that a recoverer took over
+# meanwhile no longer carries its lease, so it skips it. Short, then: it is the recovery delay after a crash.
+LEASE = timedelta(seconds=15)
 BATCH = 20  # targets one claim takes: small, so four workers share a burst evenly
 MAX_ATTEMPTS = 5  # network failures before a target ends `failed`
 BACKOFF_BASE = timedelta(seconds=30)  # 30 s, 1 min, 2 min, 4 min between attempts
