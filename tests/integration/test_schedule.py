@@ -293,3 +293,53 @@ def test_the_calendar_shows_scheduled_posts_by_week_and_month(world, locale):
         assert answer.status_code == 422 and 'role="alert"' in answer.get_data(as_text=True)
     queue = browser.get(f"/posts?account_id={world.accounts[0]}&state=scheduled")
     assert queue.status_code == 200 and f'href="/posts/{post_id}"' in queue.get_data(as_text=True)
+
+
+@pytest.mark.integration
+def test_two_real_celery_workers_over_redis_publish_due_posts_once(make_committed_app, openbao, network, tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import uuid
+
+    from celery import Celery
+
+    from tests.support.services import require_service
+
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        if probe.connect_ex(("127.0.0.1", 6379)) != 0:
+            require_service("redis", "nothing listens on 127.0.0.1:6379")
+    app = make_committed_app(**openbao.govern_settings())
+    world = World(app, network)
+    post_ids = [world.schedule(f"Through a real worker {n}") for n in range(4)]  # 12 targets
+    queue = f"govern-schedule-{uuid.uuid4().hex[:8]}"
+    broker, results = "redis://127.0.0.1:6379/13", "redis://127.0.0.1:6379/12"
+    with app.app_context():
+        env = {**os.environ, "GOVERN_DATABASE_URL": str(db.engine.url.render_as_string(hide_password=False)),
+               "GOVERN_CELERY_BROKER_URL": broker, "GOVERN_CELERY_RESULT_BACKEND": results,
+               "GOVERN_SECRET_KEY": app.config["SECRET_KEY"], "GOVERN_INSTANCE_PATH": str(tmp_path),
+               **{f"GOVERN_{k.upper()}": v for k, v in openbao.govern_settings().items()}}
+    workers = [subprocess.Popen([sys.executable, "-m", "celery", "-A", "govern.celery_app", "worker", "--pool=solo",
+                                 "-Q", queue, "-n", f"w{n}@%h", "--without-gossip", "--without-mingle",
+                                 "--without-heartbeat", "--loglevel=WARNING"],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for n in range(2)]
+    sender = Celery(broker=broker, backend=results, set_as_current=False)
+    try:
+        sent = [sender.send_task("govern.publishing.publish_due", queue=queue) for _ in range(4)]
+        outcomes = [result.get(timeout=120) for result in sent]
+    finally:
+        for process in workers:
+            process.terminate()
+        for process in workers:
+            try:
+                process.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+        sender.close()
+    assert sum(o.get("published", 0) for o in outcomes) == 12, outcomes
+    keys = [p["idempotency_key"] for p in network.posts]
+    assert len(keys) == 12 == len(set(keys)) == network.published_calls
+    assert {t.state for post_id in post_ids for t in targets_of(app, post_id)} == {PostState.PUBLISHED}
