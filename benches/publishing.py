@@ -171,6 +171,13 @@ def _schedule_worker(settings: dict, number: int, reports, stop) -> None:
 
     app = create_app(settings)
     totals: dict[str, int] = {}
+    profile_to = os.environ.get("GOVERN_BENCH_PROFILE")  # a file: worker 1's time profile is written there
+    profiler = None
+    if profile_to and number == 1:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     reports.put((number, "ready", os.getpid()))
     while not stop.is_set():
         with app.app_context():
@@ -179,6 +186,9 @@ def _schedule_worker(settings: dict, number: int, reports, stop) -> None:
             totals[key] = totals.get(key, 0) + value
         if not counts:
             time.sleep(0.2)
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile_to)
     reports.put((number, "totals", totals))
 
 
