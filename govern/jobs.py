@@ -347,10 +347,12 @@ def start_in_process_scheduler(
     return stop  # set() it to stop the scheduler
 
 
-def run_scheduler_process(app: Flask, interval_seconds: float = 60.0) -> None:
+def run_scheduler_process(app: Flask, interval_seconds: float = 5.0) -> None:
     """The in-process schedule in a process of its own (`govern serve` starts one beside gunicorn): a scheduler
     thread inside gunicorn's master would be running a job while the master forks a worker, and the worker would
-    inherit SQLite's or libpq's locks held by a thread that does not exist there (its first query hangs)."""
+    inherit SQLite's or libpq's locks held by a thread that does not exist there (its first query hangs).
+
+    It looks every 5 s (the schedule's publish_due is due that often; a look runs only the tasks whose period passed)."""
     stop = start_in_process_scheduler(app, interval_seconds)
     try:
         while not stop.wait(3600):
