@@ -343,3 +343,42 @@ def test_two_real_celery_workers_over_redis_publish_due_posts_once(make_committe
     keys = [p["idempotency_key"] for p in network.posts]
     assert len(keys) == 12 == len(set(keys)) == network.published_calls
     assert {t.state for post_id in post_ids for t in targets_of(app, post_id)} == {PostState.PUBLISHED}
+
+
+def test_a_slow_worker_whose_lease_was_taken_over_does_not_publish_it_too(world):
+    from govern import app_services
+
+    world.schedule("Taken over", accounts=world.accounts[:1])
+    publisher = app_services.publisher(world.app)
+    with world.app.app_context():
+        [slow] = schedule.claim_due(db.session, ACTOR, "slow-worker")
+        db.session.execute(sa.update(PostTarget).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+        [taker] = schedule.claim_due(db.session, ACTOR, "taking-over")
+        db.session.commit()
+        assert taker.check_network_first and taker.target_id == slow.target_id
+        assert schedule.publish_claimed(db.session, publisher, ACTOR, slow) is None  # no longer its lease
+        db.session.commit()
+        assert schedule.find_on_network(db.session, publisher, ACTOR, taker) is None
+        db.session.commit()
+        assert schedule.publish_claimed(db.session, publisher, ACTOR, taker).outcome.value == "published"
+        db.session.commit()
+    assert world.network.published_calls == 1
+
+
+def test_a_failed_look_up_counts_as_a_failed_attempt(world, monkeypatch):
+    post_id = world.schedule("Look-up fails", accounts=world.accounts[:1])
+    with world.app.app_context():
+        db.session.execute(sa.update(PostTarget).values(attempts=1))  # a retry: it looks the network up first
+        db.session.commit()
+
+    def refuse(*args, **kwargs):
+        from govern.broker.context import ActionFailed
+
+        raise ActionFailed("the network refused the action: %(reason)s", reason="Test Network answered 503")
+
+    monkeypatch.setattr(schedule.broker, "perform_action", refuse)
+    assert beat(world.app) == {"error": 1}
+    [target] = targets_of(world.app, post_id)
+    assert target.state is PostState.SCHEDULED and target.attempts == 2 and "503" in target.error
+    assert target.next_attempt_at > utcnow() and world.network.posts == []
