@@ -152,6 +152,12 @@ def test_network_failures_back_off_then_fail_and_the_author_is_told(world):
     first_wait = target.next_attempt_at - utcnow()
     assert timedelta(seconds=25) < first_wait <= schedule.backoff(1)
     assert beat(world.app) == {}  # not before its time
+    from tests.support.console import signed_in_with_role
+
+    with world.app.app_context():
+        browser = signed_in_with_role(world.app, db.session, Role.AUDITOR)
+    page = browser.get(f"/posts/{post_id}", headers={"Accept-Language": "he"}).get_data(as_text=True)
+    assert "נוסה 1 פעמים" in page and "503" in page
     waits = [first_wait]
     for attempt in range(2, schedule.MAX_ATTEMPTS + 1):
         with world.app.app_context():
