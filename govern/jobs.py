@@ -104,6 +104,7 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
             "retention-purge": {"task": "govern.retention.purge", "schedule": 24 * 3600.0},
             "review-reminders": {"task": "govern.reviews.send_reminders", "schedule": 3600.0},
             "review-deadlines": {"task": "govern.reviews.process_deadlines", "schedule": 900.0},
+            "publish-due-posts": {"task": "govern.publishing.publish_due", "schedule": 5.0},
             "pauses-auto-resume": {"task": "govern.pauses.auto_resume", "schedule": 30.0},
             "relay-job-outbox": {"task": "govern.jobs.relay", "schedule": RELAY_EVERY_SECONDS},
             "deliver-notifications": {"task": "govern.notifications.sweep", "schedule": 30.0},
@@ -346,10 +347,12 @@ def start_in_process_scheduler(
     return stop  # set() it to stop the scheduler
 
 
-def run_scheduler_process(app: Flask, interval_seconds: float = 60.0) -> None:
+def run_scheduler_process(app: Flask, interval_seconds: float = 5.0) -> None:
     """The in-process schedule in a process of its own (`govern serve` starts one beside gunicorn): a scheduler
     thread inside gunicorn's master would be running a job while the master forks a worker, and the worker would
-    inherit SQLite's or libpq's locks held by a thread that does not exist there (its first query hangs)."""
+    inherit SQLite's or libpq's locks held by a thread that does not exist there (its first query hangs).
+
+    It looks every 5 s (the schedule's publish_due is due that often; a look runs only the tasks whose period passed)."""
     stop = start_in_process_scheduler(app, interval_seconds)
     try:
         while not stop.wait(3600):

@@ -42,6 +42,11 @@ crisis_alert_raised(session, alert_id, account_id, kind)
     transaction; the alert's row and its audit event exist. No receiver is connected yet: it is the hook for crisis
     runbooks, which will notify a runbook's contacts and may activate the runbook (docs/decisions/0074).
 
+publishing_pause_ended(session, actor, pause_id, auto)
+    Sent by pauses after a second person resumed a pause (auto False) or the auto-resume job wrote down one whose
+    resume time passed (auto True), inside the same transaction. Publishing puts the post targets that pause held
+    (and that no other active pause covers) back to `scheduled`, so the schedule's next beat publishes them, once.
+
 Receivers are connected by each domain's connect_receivers(), all called from one list in create_app
 (govern/__init__.py, docs/decisions/0047-signals-wired-in-one-list.md); never by a decorator at import time.
 Receivers must not depend on one another's order: blinker calls them in no defined order.
@@ -62,3 +67,4 @@ review_removed_grant = _domain.signal("review-removed-grant")
 policy_violation_found = _domain.signal("policy-violation-found")
 inbound_items_read = _domain.signal("inbound-items-read")
 crisis_alert_raised = _domain.signal("crisis-alert-raised")
+publishing_pause_ended = _domain.signal("publishing-pause-ended")

@@ -40,8 +40,9 @@ class ActionCall:
 
 
 def _call_for(action: str, params: dict[str, Any]) -> ActionCall:
-    if action == "publish":
-        return ActionCall("POST", "/posts", {"text": params["text"]})
+    if action == "publish":  # the key lets a retry after a crash find the post in the network's recent posts
+        key = params.get("idempotency_key")
+        return ActionCall("POST", "/posts", {"text": params["text"], **({"idempotency_key": str(key)} if key else {})})
     if action == "delete_post":
         return ActionCall("DELETE", f"/posts/{params['post_id']}")
     if action == "list_recent_posts":

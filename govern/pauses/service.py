@@ -23,6 +23,7 @@ from govern.audit.service import record
 from govern.db import utcnow
 from govern.errors import N_, Conflict, DomainError, InvalidOperation, NotFound
 from govern.pauses.models import PauseRelease, PauseScope, PublishingPause
+from govern.signals import publishing_pause_ended
 
 PAUSED_ACTIONS = frozenset({"publish", "reply", "delete_post"})  # what a pause stops; moderation and reads go on
 MAX_REASON = 2000
@@ -203,6 +204,7 @@ def resume(session: Session, actor: Actor, person_id: int | None, pause_id: int,
     session.flush()
     record(session, actor, "pauses:pause:resume", "publishing_pause", found.id, scope=scope_text(found),
            note=found.resume_note, person_id=person_id, paused_by=found.paused_by)
+    publishing_pause_ended.send(session, actor=actor, pause_id=found.id, auto=False)
     return found
 
 
@@ -218,6 +220,7 @@ def auto_resume_due(session: Session, actor: Actor, now: datetime | None = None)
         session.flush()
         record(session, actor, "pauses:pause:auto_resume", "publishing_pause", found.id, scope=scope_text(found),
                resume_at=found.resume_at.isoformat())
+        publishing_pause_ended.send(session, actor=actor, pause_id=found.id, auto=True)
     return len(due)
 
 

@@ -7,7 +7,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from govern.accounts.models import SocialAccount
@@ -119,7 +119,7 @@ class PostTarget(Base):
     """One account a post goes to, with its own state and the key that makes it go out once."""
 
     __tablename__ = "post_targets"
-    __table_args__ = (UniqueConstraint("post_id", "account_id"),)
+    __table_args__ = (UniqueConstraint("post_id", "account_id"), Index("ix_post_targets_state_next_attempt_at", "state", "next_attempt_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
@@ -131,6 +131,10 @@ class PostTarget(Base):
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     published_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]  # a failed attempt is tried again from then (exponential backoff)
+    attempt_started_at: Mapped[datetime | None]  # the schedule's lease: who is publishing it, since when, until when
+    lease_expires_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     post: Mapped[Post] = relationship(back_populates="targets")

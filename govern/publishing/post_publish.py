@@ -12,17 +12,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from govern.actor import Actor
 from govern.audit.service import record
 from govern.broker import service as broker
+from govern.broker.context import ActionFailed
 from govern.db import utcnow
-from govern.errors import DomainError, NotFound
+from govern.errors import N_, DomainError, NotFound
+from govern.notifications.service import notify
+from govern.pauses.service import PublishingPaused
 from govern.publishing.approval_progress import fully_approved
 from govern.publishing.models import FINAL_STATES, Post, PostState, PostTarget
 from govern.publishing.service import PolicyBlocked, Publisher, gate
+
+# What to do when the network refused or did not answer: the schedule retries with backoff; by default the target fails.
+NetworkFailure = Callable[[Session, "Actor", PostTarget, str], "PublishedTarget"]
 
 # Each is asked whether a pause covers a target's account (the pauses feature appends its check here); any True holds it.
 PAUSE_CHECKS: list[Callable[[Session, PostTarget], bool]] = []
@@ -36,6 +42,7 @@ class TargetOutcome(str, enum.Enum):
     BLOCKED = "blocked"
     FAILED = "failed"
     NEEDS_APPROVAL = "needs_approval"  # its approvals lapsed before it went out
+    RETRYING = "retrying"  # the network failed; tried again after a backoff
 
 
 @dataclass(frozen=True)
@@ -50,13 +57,15 @@ def due_targets(session: Session, now: datetime | None = None, limit: int = 500)
     now = now or utcnow()
     query = (select(PostTarget.id).join(Post, Post.id == PostTarget.post_id)
              .where(PostTarget.state == PostState.SCHEDULED, Post.state.in_([PostState.SCHEDULED, PostState.PUBLISHING]),
-                    Post.scheduled_at.is_not(None), Post.scheduled_at <= now)
+                    Post.scheduled_at.is_not(None), Post.scheduled_at <= now,
+                    or_(PostTarget.next_attempt_at.is_(None), PostTarget.next_attempt_at <= now))
              .order_by(Post.scheduled_at, PostTarget.id).limit(limit))
     return list(session.scalars(query))
 
 
 def publish_target(
     session: Session, publisher: Publisher, actor: Actor, target_id: int, now: datetime | None = None,
+    on_network_failure: NetworkFailure | None = None,
 ) -> PublishedTarget:
     """Check the target again (a pause, its approvals, the policy in force now) and publish it through the broker.
 
@@ -82,10 +91,11 @@ def publish_target(
         _move(session, actor, target, PostState.AWAITING_APPROVAL, "publishing:post_target:approval_lapsed")
         _settle(session, actor, post)
         return PublishedTarget(target.id, TargetOutcome.NEEDS_APPROVAL)
-    return _go_out(session, publisher, actor, target)
+    return _go_out(session, publisher, actor, target, on_network_failure or _failed)
 
 
-def _go_out(session: Session, publisher: Publisher, actor: Actor, target: PostTarget) -> PublishedTarget:
+def _go_out(session: Session, publisher: Publisher, actor: Actor, target: PostTarget,
+            on_network_failure: NetworkFailure) -> PublishedTarget:
     post = target.post
     text, media = post.content_for(target.account.network.key)
     params = {"text": text, "idempotency_key": target.idempotency_key}
@@ -94,6 +104,10 @@ def _go_out(session: Session, publisher: Publisher, actor: Actor, target: PostTa
     try:
         prepared = broker.prepare_action(session, publisher.broker, author, post.author_person_id, target.account_id,
                                          "publish", params)
+    except PublishingPaused:  # a pause committed after the check above: held, not failed
+        _move(session, actor, target, PostState.HELD, "publishing:post_target:hold")
+        _settle(session, actor, post)
+        return PublishedTarget(target.id, TargetOutcome.HELD)
     except DomainError as refused:
         return _failed(session, actor, target, refused.detail)
     decision = None
@@ -114,6 +128,8 @@ def _go_out(session: Session, publisher: Publisher, actor: Actor, target: PostTa
     try:
         result = broker.complete_action(session, publisher.broker, author, prepared, audited_params=audited,
                                         audit_notes=notes)
+    except ActionFailed as failed:
+        return on_network_failure(session, actor, target, failed.detail)
     except DomainError as failed:
         return _failed(session, actor, target, failed.detail)
     target.result, target.external_id = result, str(result.get("id")) if result.get("id") is not None else None
@@ -127,11 +143,17 @@ def _failed(session: Session, actor: Actor, target: PostTarget, reason: str) -> 
     target.error = reason[:2000]
     _move(session, actor, target, PostState.FAILED, "publishing:post_target:fail", error=target.error)
     _settle(session, actor, target.post)
+    if target.post.author_person_id is not None:
+        notify(session, target.post.author_person_id, "post_failed", "post", target.post_id,
+               N_("A post you wrote could not be published to %(account)s: %(reason)s"),
+               account=target.account.handle, reason=target.error[:500], post_target_id=target.id)
     return PublishedTarget(target.id, TargetOutcome.FAILED)
 
 
 def _move(session: Session, actor: Actor, target: PostTarget, state: PostState, action: str, **details: Any) -> None:
     previous, target.state = target.state, state
+    if state is not PostState.PUBLISHING:  # out of the schedule's hands: its lease ends
+        target.lease_expires_at = target.claimed_by = None
     session.flush()
     record(session, actor, action, "post", target.post_id, post_target_id=target.id, account_id=target.account_id,
            state_from=previous.value, state_to=state.value, **details)

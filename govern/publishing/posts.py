@@ -40,6 +40,18 @@ def list_posts(session: Session, state: PostState | None = None, account_id: int
     return list(session.scalars(query.limit(limit)))
 
 
+def scheduled_between(session: Session, start: datetime, end: datetime, state: PostState | None = None,
+                      account_id: int | None = None, limit: int = 2000) -> list[Post]:
+    """Posts scheduled in [start, end), soonest first: the calendar's."""
+    query = (select(Post).where(Post.scheduled_at.is_not(None), Post.scheduled_at >= start, Post.scheduled_at < end)
+             .order_by(Post.scheduled_at, Post.id))
+    if state is not None:
+        query = query.where(Post.state == state)
+    if account_id is not None:
+        query = query.where(Post.id.in_(select(PostTarget.post_id).where(PostTarget.account_id == account_id)))
+    return list(session.scalars(query.limit(limit)))
+
+
 def _accounts(session: Session, account_ids: list[int]) -> list[SocialAccount]:
     wanted = list(dict.fromkeys(int(a) for a in account_ids))
     if not wanted:

@@ -19,7 +19,7 @@ from govern.errors import DomainError
 from govern.extensions import db
 from govern.people.models import Person
 from govern.policy.views import MAX_NOTE, ShownFinding, reader_explanation
-from govern.publishing import post_views
+from govern.publishing import calendar_views, post_views
 from govern.publishing import service as publishing
 from govern.publishing.models import PublishApproval
 from govern.web.authz import requires
@@ -127,3 +127,4 @@ def register(console: Blueprint) -> None:
     """Add these pages to the console (create_app calls this once per app)."""
     routes.register(console)
     post_views.register(console)
+    calendar_views.register(console)

@@ -310,6 +310,8 @@ class FakeNetwork(LoopbackServer):
         self._pending_refresh_error: str | None = None
         self.token_delay = 0.0
         self.posts: list[dict[str, Any]] = []
+        self.fail_publishes = 0  # the next this many publishes answer 503
+        self.published_calls = 0
         self.comments: list[dict[str, Any]] = []
         self.seen_refresh_tokens: list[str] = []
         self.pages = [dict(page) for page in pages or []]  # Facebook-style Pages the user manages
@@ -498,7 +500,14 @@ class FakeNetwork(LoopbackServer):
         @api("/api/posts", ["POST"])
         def create_post(token: IssuedToken):
             post = {"id": f"post-{next(self._ids)}", "text": text_from_body(), "author_id": token.user["id"]}
+            key = (request.get_json(silent=True) or {}).get("idempotency_key")
+            if isinstance(key, str) and key:
+                post["idempotency_key"] = key  # kept and shown in the recent posts, as a client reference
+            if self.fail_publishes > 0:
+                self.fail_publishes -= 1
+                abort(503, "the network is down for a moment")
             self.posts.append(post)
+            self.published_calls += 1
             return {"id": post["id"], "text": post["text"]}, 201
 
         @api("/api/posts", ["GET"])

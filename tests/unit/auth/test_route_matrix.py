@@ -308,6 +308,7 @@ POSTS_PERMISSIONS = [
     ("/api/v1/approval-rules/<int:rule_id>", "PATCH", "approval_rules:manage"),
     ("/api/v1/approval-rules/<int:rule_id>", "DELETE", "approval_rules:manage"),
     ("/posts", "GET", "posts:read"),
+    ("/posts/calendar", "GET", "posts:read"),
     ("/posts/new", "GET", "posts:write"),
     ("/posts/new", "POST", "posts:write"),
     ("/posts/<int:post_id>", "GET", "posts:read"),

@@ -13,6 +13,9 @@ EXPECTED = {
         "govern.credentials.service.receivers._on_account_retired",
         "govern.grants.service._revoke_on_account_retired",
     },
+    "publishing_pause_ended": {
+        "govern.publishing.wiring._release_held",
+    },
     "connection_needs_reconnect": {
         "govern.notifications.service._tell_owner_to_reconnect",
     },

@@ -1,0 +1,202 @@
+"""The schedule: claim due post targets under a lease, publish each exactly once, retry failures with backoff, recover
+targets a dead worker left in `publishing`, and release held targets when a pause ends. Flushes only.
+
+The caller (the beat job, govern.publishing.tasks.publish_due) commits after `claim_due` (the lease is on record
+before any network call) and after each `publish_claimed` (the outcome). Exactly once per post x account:
+
+* `claim_due` locks rows with FOR UPDATE SKIP LOCKED, so two claimers never take the same target;
+* `publish_claimed` locks the row again for the whole network call and checks it still holds the lease, so a
+  recoverer (which also skips locked rows) can never take a target whose publish is under way;
+* a target whose worker died (its row lock went with the connection) stays `publishing` until its lease expires;
+  the next claimer first looks for the target's idempotency key in the network's recent posts, and records it as
+  published when it is there, instead of publishing it a second time. A retry after a network failure does the same,
+  since a timeout can hide a post that went out.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, lazyload
+
+from govern.actor import Actor
+from govern.audit.service import EventSpec, record, record_many
+from govern.broker import service as broker
+from govern.db import utcnow
+from govern.publishing.models import Post, PostState, PostTarget
+from govern.publishing.post_publish import (
+    PAUSE_CHECKS, PublishedTarget, TargetOutcome, _failed, _move, _settle, publish_target,
+)
+from govern.publishing.service import Publisher
+
+# How long a claim is trusted. Only a dead worker's targets wait for it: a live worker holds the row lock of the target it
+# is publishing (a recoverer skips locked rows), and a claimed target it has not started yet that a recoverer took over
+# meanwhile no longer carries its lease, so it skips it. Short, then: it is the recovery delay after a crash.
+LEASE = timedelta(seconds=15)
+BATCH = 20  # targets one claim takes: small, so four workers share a burst evenly
+MAX_ATTEMPTS = 5  # network failures before a target ends `failed`
+BACKOFF_BASE = timedelta(seconds=30)  # 30 s, 1 min, 2 min, 4 min between attempts
+BACKOFF_CAP = timedelta(hours=1)
+RECOVERY_PURPOSE = "schedule: look for a post before publishing it again"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    target_id: int
+    lease: str  # the claimer's token; only the holder of the current lease may publish
+    check_network_first: bool  # a dead worker's, or a retry: the network may already have it
+
+
+@dataclass(frozen=True)
+class _Before:
+    id: int
+    state: PostState
+    attempts: int
+    post_id: int
+    account_id: int
+    claimed_by: str | None
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()[:100]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
+
+
+def claim_due(session: Session, actor: Actor, worker: str, now: datetime | None = None, limit: int = BATCH) -> list[Claimed]:
+    """Take up to `limit` due targets (scheduled and due, or left `publishing` past their lease) and mark them
+    `publishing` under a lease held by `worker`. Commit before publishing them."""
+    now = now or utcnow()
+    due = and_(PostTarget.state == PostState.SCHEDULED,
+               Post.state.in_([PostState.SCHEDULED, PostState.PUBLISHING, PostState.HELD]),
+               Post.scheduled_at.is_not(None), Post.scheduled_at <= now,
+               or_(PostTarget.next_attempt_at.is_(None), PostTarget.next_attempt_at <= now))
+    abandoned = and_(PostTarget.state == PostState.PUBLISHING, PostTarget.lease_expires_at.is_not(None),
+                     PostTarget.lease_expires_at <= now)
+    rows = session.scalars(
+        select(PostTarget).options(lazyload(PostTarget.account), lazyload(PostTarget.post))
+        .join(Post, Post.id == PostTarget.post_id).where(or_(due, abandoned))
+        .order_by(Post.scheduled_at, PostTarget.id).limit(limit)
+        .with_for_update(of=PostTarget, skip_locked=True)).all()
+    if not rows:
+        return []
+    claimed, events = [], []
+    for target in rows:
+        row = _Before(target.id, target.state, target.attempts, target.post_id, target.account_id, target.claimed_by)
+        recovering = row.state is PostState.PUBLISHING
+        target.state, target.claimed_by = PostState.PUBLISHING, worker
+        target.attempt_started_at, target.lease_expires_at = now, now + LEASE
+        claimed.append(Claimed(row.id, worker, recovering or row.attempts > 0))
+        details: dict[str, Any] = {"post_target_id": row.id, "account_id": row.account_id, "state_from": row.state.value,
+                                   "state_to": PostState.PUBLISHING.value, "worker": worker,
+                                   "lease_expires_at": target.lease_expires_at.isoformat()}
+        if recovering:
+            details["abandoned_by"] = row.claimed_by
+        events.append(EventSpec("publishing:post_target:claim", "post", row.post_id, details=details))
+    session.flush()
+    record_many(session, actor, events)
+    return claimed
+
+
+def _holding(session: Session, claimed: Claimed) -> PostTarget | None:
+    """The target, locked until the transaction ends, if this claim still holds its lease."""
+    target = session.scalar(select(PostTarget).where(PostTarget.id == claimed.target_id).with_for_update(of=PostTarget))
+    if target is None or target.state is not PostState.PUBLISHING or target.claimed_by != claimed.lease:
+        return None
+    return target
+
+
+def find_on_network(session: Session, publisher: Publisher, actor: Actor, claimed: Claimed) -> dict[str, Any] | None:
+    """The network's recent post carrying the target's idempotency key, if it went out before. Its own transaction
+    (the caller commits it): the look-up is audited, and no audit lock may be held across the publish that may follow.
+    A look-up that fails leaves the target to the next claim after its lease (publishing blind could post twice)."""
+    target = _holding(session, claimed)
+    if target is None:
+        return None
+    answer = broker.perform_action(session, publisher.broker, actor, None, target.account_id, "list_recent_posts", {},
+                                   system_purpose=RECOVERY_PURPOSE)
+    for item in answer.get("data", []) if isinstance(answer, dict) else []:
+        if isinstance(item, dict) and item.get("idempotency_key") == target.idempotency_key:
+            return item
+    return None
+
+
+def record_found(session: Session, actor: Actor, claimed: Claimed, found: dict[str, Any]) -> PublishedTarget | None:
+    """The post was on the network already: record the target published, without publishing it again."""
+    target = _holding(session, claimed)
+    if target is None:
+        return None
+    target.result, target.external_id = found, str(found.get("id")) if found.get("id") is not None else None
+    target.published_at, target.error, target.next_attempt_at = utcnow(), None, None
+    _move(session, actor, target, PostState.PUBLISHED, "publishing:post_target:recover", external_id=target.external_id,
+          found_on_network=True)
+    _settle(session, actor, target.post)
+    return PublishedTarget(target.id, TargetOutcome.ALREADY_DONE, found)
+
+
+def publish_claimed(session: Session, publisher: Publisher, actor: Actor, claimed: Claimed,
+                    now: datetime | None = None) -> PublishedTarget | None:
+    """Publish one claimed target (the pause, approvals and policy are checked again), holding its row lock across the
+    network call. None when the claim lost its lease (another worker took it over)."""
+    now = now or utcnow()
+    target = _holding(session, claimed)
+    if target is None:
+        return None
+    outcome = publish_target(session, publisher, actor, target.id, now, on_network_failure=_retry_later)
+    if target.state is PostState.PUBLISHING and outcome.outcome is TargetOutcome.NOT_DUE:  # rescheduled meanwhile
+        _move(session, actor, target, PostState.SCHEDULED, "publishing:post_target:unclaim")
+    if outcome.outcome is TargetOutcome.PUBLISHED:
+        target.next_attempt_at = None
+    return outcome
+
+
+def _retry_later(session: Session, actor: Actor, target: PostTarget, reason: str) -> PublishedTarget:
+    """A network failure: back to `scheduled` after a backoff, or `failed` (the author is told) after MAX_ATTEMPTS."""
+    if target.attempts >= MAX_ATTEMPTS:
+        return _failed(session, actor, target, reason)
+    target.error = reason[:2000]
+    target.next_attempt_at = utcnow() + backoff(target.attempts)
+    _move(session, actor, target, PostState.SCHEDULED, "publishing:post_target:retry", error=target.error,
+          attempts=target.attempts, next_attempt_at=target.next_attempt_at.isoformat())
+    return PublishedTarget(target.id, TargetOutcome.RETRYING)
+
+
+def lookup_failed(session: Session, actor: Actor, claimed: Claimed, reason: str) -> PublishedTarget | None:
+    """The look-up before a retry (or the publish) failed unexpectedly: counted as a failed attempt, so a network that
+    stays down ends the target `failed` after MAX_ATTEMPTS like any other failure."""
+    target = _holding(session, claimed)
+    if target is None:
+        return None
+    target.attempts += 1
+    return _retry_later(session, actor, target, reason)
+
+
+def release_held(session: Session, actor: Actor, pause_id: int | None = None) -> int:
+    """Targets held by a pause that no longer covers their account go back to `scheduled` (and out at the next beat)."""
+    held = session.scalars(select(PostTarget).where(PostTarget.state == PostState.HELD)
+                           .order_by(PostTarget.id).with_for_update(of=PostTarget, skip_locked=True)).all()
+    released = 0
+    for target in held:
+        if any(check(session, target) for check in PAUSE_CHECKS):
+            continue
+        _move(session, actor, target, PostState.SCHEDULED, "publishing:post_target:release", pause_id=pause_id)
+        post = target.post
+        if post.state is PostState.HELD:
+            previous, post.state = post.state, PostState.SCHEDULED
+            session.flush()
+            record(session, actor, "publishing:post:state", "post", post.id, state_from=previous.value,
+                   state_to=post.state.value)
+        released += 1
+    return released
+
+
+__all__ = ["BATCH", "LEASE", "MAX_ATTEMPTS", "Claimed", "backoff", "claim_due", "find_on_network",
+           "lookup_failed", "publish_claimed", "record_found", "release_held", "worker_name"]
