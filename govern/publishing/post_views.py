@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from govern import app_services
-from govern.accounts.models import AccountStatus, SocialAccount
+from govern.accounts.models import AccountStatus, Network, SocialAccount
 from govern.auth.roles import Permission, Role
 from govern.console import confirm
 from govern.console.blueprint import ConsolePages
@@ -208,7 +208,7 @@ def _people(text: str) -> tuple[list[int], list[str]]:
         if entry.isdigit() and len(entry) < 12:
             person = db.session.get(Person, int(entry))
         elif "@" in entry and len(entry) <= 320:
-            person = db.session.scalar(select(Person).where(Person.email.ilike(entry)).order_by(Person.id).limit(1))
+            person = db.session.scalar(select(Person).where(func.lower(Person.email) == entry.lower()).order_by(Person.id).limit(1))
         else:
             person = None
         if person is None:
@@ -216,6 +216,22 @@ def _people(text: str) -> tuple[list[int], list[str]]:
         else:
             found.append(person.id)
     return found, unknown
+
+
+def _unknown_scope(scope_type: RuleScope, value: str) -> str | None:
+    """Why a rule's scope value names nothing (a rule for a network or business unit nobody has never applies)."""
+    if scope_type is RuleScope.ACCOUNT:
+        if not value.isdigit() or len(value) > 12:
+            return _("An account is named by its id (a number).")
+        if db.session.get(SocialAccount, int(value)) is None:
+            return _("There is no account %(value)s.", value=isolate(value))
+    elif scope_type is RuleScope.NETWORK:
+        if db.session.scalar(select(Network.id).where(Network.key == value)) is None:
+            return _("There is no network %(value)s.", value=isolate(value))
+    elif scope_type is RuleScope.BUSINESS_UNIT:
+        if db.session.scalar(select(SocialAccount.id).where(SocialAccount.business_unit == value).limit(1)) is None:
+            return _("No account belongs to business unit %(value)s.", value=isolate(value))
+    return None
 
 
 def _rule_form() -> tuple[dict, dict[str, str]]:
@@ -232,8 +248,10 @@ def _rule_form() -> tuple[dict, dict[str, str]]:
     scope_value = form.get("scope_value", "").strip()[:255] or None
     if scope_type is not RuleScope.ALL and scope_value is None:
         errors["scope_value"] = _("Say which business unit, network or account the rule covers.")
-    if scope_type is RuleScope.ACCOUNT and scope_value is not None and not scope_value.isdigit():
-        errors["scope_value"] = _("An account is named by its id (a number).")
+    if scope_value is not None and "scope_value" not in errors:
+        problem = _unknown_scope(scope_type, scope_value)
+        if problem:
+            errors["scope_value"] = problem
     roles = {role.value for role in Role}
     steps = []
     for row in range(1, RULE_STEP_ROWS + 1):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
 from flask_babel import gettext as _
 
 from govern import app_services
@@ -115,7 +115,7 @@ def _person_contacts(text: str) -> tuple[list[dict[str, str]], list[str]]:
         if entry.isdigit() and len(entry) < 12:
             person = db.session.get(Person, int(entry))
         elif "@" in entry and len(entry) <= 320:
-            person = db.session.scalar(select(Person).where(Person.email.ilike(entry)).order_by(Person.id).limit(1))
+            person = db.session.scalar(select(Person).where(func.lower(Person.email) == entry.lower()).order_by(Person.id).limit(1))
         else:
             person = None
         if person is None:

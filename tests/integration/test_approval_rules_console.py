@@ -64,6 +64,10 @@ def test_bad_input_is_a_400_next_to_the_field(app, session, account_id):
     unknown = manager.post("/posts/rules", data={"csrf_token": token, "name": "Nowhere", "scope_type": "account",
                                                  "scope_value": "abc", "step1_roles": ["admin"]})
     assert unknown.status_code == 400 and 'id="scope_value-error"' in unknown.get_data(as_text=True)
+    for scope_type, value in (("account", "999999"), ("network", "myspace"), ("business_unit", "Nobody's unit")):
+        missing = manager.post("/posts/rules", data={"csrf_token": token, "name": "Nowhere", "scope_type": scope_type,
+                                                     "scope_value": value, "step1_roles": ["admin"]})
+        assert missing.status_code == 400 and 'id="scope_value-error"' in missing.get_data(as_text=True), scope_type
     assert session.scalar(sa.select(sa.func.count()).select_from(ApprovalRule)) == 0
 
 
