@@ -14,6 +14,7 @@ from govern import app_services
 from govern.auth.roles import Permission, Role
 from govern.console import confirm
 from govern.console.blueprint import ConsolePages
+from govern.console.labels import label
 from govern.console.responses import refusal
 from govern.console.templating import isolate
 from govern.errors import N_, DomainError
@@ -34,7 +35,17 @@ def timeline_text(kind: str) -> str:
     return _(service.timeline_label(kind))
 
 
-routes.template_globals(timeline_text)
+def contact_label(contact: dict[str, str]) -> str:
+    """A runbook contact as the page shows it: a person's name, a role in the reader's language, or the address."""
+    if contact["type"] == "person" and contact["value"].isdigit():
+        person = db.session.get(Person, int(contact["value"]))
+        return person.display_name if person is not None else contact["value"]
+    if contact["type"] == "role" and contact["value"] in {role.value for role in Role}:
+        return label(Role(contact["value"]))
+    return contact["value"]
+
+
+routes.template_globals(timeline_text, contact_label)
 
 
 def _person() -> int | None:

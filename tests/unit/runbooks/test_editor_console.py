@@ -113,3 +113,17 @@ def test_the_editor_speaks_the_readers_language(app, session, setup, locale, hea
         cookie["locale"] = locale
     page = writer.get("/runbooks/new")
     assert page.status_code == 200 and heading in page.get_data(as_text=True)
+
+
+def test_the_runbook_page_names_its_contacts_in_the_readers_language(app, session, setup):
+    from flask_babel import force_locale, gettext
+
+    account, _contact = setup
+    writer = signed_in_with_role(app, session, Role.GOVERNANCE)
+    made = writer.post("/runbooks/new", data=_form(token_for(writer, "/runbooks/new"), account.id))
+    with writer.session_transaction() as cookie:
+        cookie["locale"] = "ar"
+    page = writer.get(made.headers["Location"]).get_data(as_text=True)
+    with app.test_request_context(), force_locale("ar"):
+        governance = gettext("Governance")
+    assert "سارة كوهين" in page and governance in page and "pr@example.com" in page
