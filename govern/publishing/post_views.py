@@ -7,19 +7,21 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from govern import app_services
-from govern.accounts.models import AccountStatus, SocialAccount
-from govern.auth.roles import Permission
+from govern.accounts.models import AccountStatus, Network, SocialAccount
+from govern.auth.roles import Permission, Role
+from govern.console import confirm
 from govern.console.blueprint import ConsolePages
+from govern.console.labels import label
 from govern.console.responses import refusal
 from govern.console.templating import isolate
 from govern.errors import N_, DomainError
 from govern.extensions import db
 from govern.people.models import Person
 from govern.publishing import approvals, external_approvals, posts
-from govern.publishing.models import PostState
+from govern.publishing.models import PostState, RuleScope, StepMode
 from govern.web.authz import public, requires
 from govern.web.request_cycle import current_actor, current_principal
 
@@ -161,6 +163,149 @@ def cancel_post(post_id: int):
     return _act(post_id, _("Post cancelled."), lambda: posts.cancel_post(db.session, current_actor(), post_id))
 
 
+# --- approval rules ---------------------------------------------------------------------------------
+RULE_STEP_ROWS = 3
+RULE_SCOPE_LABELS = {
+    RuleScope.ALL: N_("Every account"),
+    RuleScope.BUSINESS_UNIT: N_("A business unit"),
+    RuleScope.NETWORK: N_("A network"),
+    RuleScope.ACCOUNT: N_("One account (its id)"),
+}
+
+
+def rule_scope_label(scope: RuleScope) -> str:
+    return _(RULE_SCOPE_LABELS[scope])
+
+
+def role_label(value: str) -> str:
+    """A role code (as stored in a step) in the reader's language; the code itself if it is no longer a role."""
+    try:
+        return label(Role(value))
+    except ValueError:
+        return value
+
+
+def _rules_page(status: int = 200, errors: dict[str, str] | None = None, page_refusal: str | None = None):
+    return render_template("publishing/rules.html", rules=approvals.list_rules(db.session), scopes=list(RuleScope),
+                           roles=list(Role), step_rows=range(1, RULE_STEP_ROWS + 1), errors=errors or {},
+                           page_refusal=page_refusal), status
+
+
+@routes.get("/posts/rules")
+@requires(Permission.POSTS_READ)
+def approval_rules():
+    return _rules_page()
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.replace("\n", ",").replace(";", ",").split(",") if part.strip()]
+
+
+def _people(text: str) -> tuple[list[int], list[str]]:
+    """People named by id or e-mail address: their ids, and what did not name anybody."""
+    found, unknown = [], []
+    for entry in _split(text)[:50]:
+        if entry.isdigit() and len(entry) < 12:
+            person = db.session.get(Person, int(entry))
+        elif "@" in entry and len(entry) <= 320:
+            person = db.session.scalar(select(Person).where(func.lower(Person.email) == entry.lower()).order_by(Person.id).limit(1))
+        else:
+            person = None
+        if person is None:
+            unknown.append(entry[:64])
+        else:
+            found.append(person.id)
+    return found, unknown
+
+
+def _unknown_scope(scope_type: RuleScope, value: str) -> str | None:
+    """Why a rule's scope value names nothing (a rule for a network or business unit nobody has never applies)."""
+    if scope_type is RuleScope.ACCOUNT:
+        if not value.isdigit() or len(value) > 12:
+            return _("An account is named by its id (a number).")
+        if db.session.get(SocialAccount, int(value)) is None:
+            return _("There is no account %(value)s.", value=isolate(value))
+    elif scope_type is RuleScope.NETWORK:
+        if db.session.scalar(select(Network.id).where(Network.key == value)) is None:
+            return _("There is no network %(value)s.", value=isolate(value))
+    elif scope_type is RuleScope.BUSINESS_UNIT:
+        if db.session.scalar(select(SocialAccount.id).where(SocialAccount.business_unit == value).limit(1)) is None:
+            return _("No account belongs to business unit %(value)s.", value=isolate(value))
+    return None
+
+
+def _rule_form() -> tuple[dict, dict[str, str]]:
+    """The new-rule form read into create_rule's arguments, or what is wrong with it, by field."""
+    form, errors = request.form, {}
+    name = form.get("name", "").strip()
+    if not 1 <= len(name) <= 200:
+        errors["name"] = _("Give the rule a name (at most 200 characters).")
+    try:
+        scope_type = RuleScope(form.get("scope_type", ""))
+    except ValueError:
+        scope_type = RuleScope.ALL
+        errors["scope_type"] = _("Choose what the rule covers.")
+    scope_value = form.get("scope_value", "").strip()[:255] or None
+    if scope_type is not RuleScope.ALL and scope_value is None:
+        errors["scope_value"] = _("Say which business unit, network or account the rule covers.")
+    if scope_value is not None and "scope_value" not in errors:
+        problem = _unknown_scope(scope_type, scope_value)
+        if problem:
+            errors["scope_value"] = problem
+    roles = {role.value for role in Role}
+    steps = []
+    for row in range(1, RULE_STEP_ROWS + 1):
+        chosen = [r for r in form.getlist(f"step{row}_roles") if r in roles]
+        people, unknown = _people(form.get(f"step{row}_people", ""))
+        externals = [e.lower() for e in _split(form.get(f"step{row}_externals", ""))[:50]]
+        if unknown:
+            errors[f"step{row}_people"] = _("Nobody is known as %(who)s.", who=isolate(", ".join(unknown)))
+        bad = [e for e in externals if "@" not in e or len(e) > 320 or any(ch in e for ch in "<> ")]
+        if bad:
+            errors[f"step{row}_externals"] = _("%(value)s is not an e-mail address.", value=isolate(bad[0][:64]))
+        if not (chosen or people or externals or form.get(f"step{row}_people", "").strip()):
+            continue
+        mode = form.get(f"step{row}_mode", "any")
+        steps.append({"mode": mode if mode in {m.value for m in StepMode} else "any", "roles": chosen, "people": people,
+                      "externals": externals})
+    if not steps and not any(key.startswith("step") for key in errors):
+        errors["step1"] = _("Name at least one approver in the first step.")
+    return {"name": name, "scope_type": scope_type, "scope_value": scope_value, "steps": steps}, errors
+
+
+@routes.post("/posts/rules")
+@requires(Permission.APPROVAL_RULES_MANAGE)
+def create_approval_rule():
+    data, errors = _rule_form()
+    if errors:
+        return _rules_page(400, errors)
+    try:
+        rule = approvals.create_rule(db.session, current_actor(), data["name"], data["scope_type"], data["scope_value"],
+                                     data["steps"])
+    except DomainError as error:
+        return _rules_page(error.status, page_refusal=refusal(error))
+    flash(_("Approval rule %(name)s saved.", name=isolate(rule.name)), "success")
+    return redirect(url_for(".approval_rules"))
+
+
+@routes.post("/posts/rules/<int:rule_id>/delete")
+@requires(Permission.APPROVAL_RULES_MANAGE)
+def delete_approval_rule(rule_id: int):
+    try:
+        rule = approvals.get_rule(db.session, rule_id)
+    except DomainError as error:
+        return confirm.already_done(refusal(error), url_for(".approval_rules"))
+    if not confirm.confirmed():
+        return confirm.ask(title=_("Delete the approval rule"),
+                           consequence=_("You are about to delete approval rule %(name)s: posts submitted from now on no "
+                                         "longer need its steps. Posts already submitted keep them.",
+                                         name=isolate(rule.name)),
+                           button=_("Delete the rule"), cancel=url_for(".approval_rules"), irreversible=True)
+    approvals.delete_rule(db.session, current_actor(), rule_id)
+    flash(_("Approval rule %(name)s deleted.", name=isolate(rule.name)), "success")
+    return redirect(url_for(".approval_rules"))
+
+
 # --- the outside approver's page --------------------------------------------------------------------
 def _link_gone():
     return render_template("publishing/external.html", post=None, link=None), 404
@@ -225,8 +370,14 @@ def approver_label(slot: str) -> str:
         person = db.session.get(Person, int(value))
         return person.display_name if person is not None else value
     if kind == "role":
-        return _("anyone with the %(role)s role", role=value)
+        return _("anyone with the %(role)s role", role=role_label(value))
     return value
 
 
-routes.template_globals(post_state_label, approver_label)
+def step_approvers(step: dict) -> list[str]:
+    """A rule's step's approvers in words: people by name, roles in the reader's language, outside e-mails."""
+    return ([approver_label(f"person:{person}") for person in step.get("people") or []]
+            + [approver_label(f"role:{role}") for role in step.get("roles") or []] + list(step.get("externals") or []))
+
+
+routes.template_globals(post_state_label, approver_label, rule_scope_label, role_label, step_approvers)

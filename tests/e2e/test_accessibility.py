@@ -279,6 +279,9 @@ def _admin_pages(seeded, a11y_world, campaign_url) -> list[tuple[str, str]]:
         ("alerts", "/alerts"),
         ("runbooks", "/runbooks"),
         ("incidents", "/incidents"),
+        ("approval-rules", "/posts/rules"),
+        ("posts-calendar", "/posts/calendar"),
+        ("runbook-new", "/runbooks/new"),
         ("not-found", "/accounts/987654321"),
     ]
 
