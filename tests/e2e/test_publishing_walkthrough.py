@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from govern import app_services
+from govern.actor import Actor
 from govern.auth.models import ConsoleUser
 from govern.auth.roles import Role
 from govern.auth.service import create_api_client
@@ -32,11 +33,13 @@ from govern.people.service import upsert_person
 from govern.publishing.approvals import create_rule
 from govern.publishing.models import Post, PostState, PostTarget, RuleScope
 from govern.publishing.tasks import publish_due
+from govern.runbooks import service as runbooks
 from tests.e2e.conftest import SEED_ACTOR, off_the_browser_thread
 
 pytestmark = pytest.mark.e2e
 
 TEXT = "Our Riyadh office opens on Sunday — see you there"
+STATEMENT = "نحن على علم بالمشكلة ونعمل على حلها. سنوافيكم بالمستجدات قريبًا."
 HANDLES = (("pw_acme_one", "demo-1001"), ("pw_acme_two", "demo-1002"), ("pw_acme_three", "demo-1003"))
 
 
@@ -84,11 +87,20 @@ def _world(app, root: str, emails: dict[Role, str]) -> dict:
         create_rule(session, SEED_ACTOR, "Demo network: governance then admin", RuleScope.NETWORK, demo_network.NETWORK_KEY,
                     [{"mode": "any", "roles": [Role.GOVERNANCE.value]}, {"mode": "any", "roles": [Role.ADMIN.value]}])
         _, token = create_api_client(session, SEED_ACTOR, "pw-author", Role.IT, people[Role.IT])
+        runbook = runbooks.create_runbook(session, SEED_ACTOR, people[Role.IT], {
+            "name": "Demo network crisis", "scope": {"type": "network", "value": demo_network.NETWORK_KEY},
+            "severities": ["high", "critical"],
+            "stages": [{"name": "First response", "contacts": [{"type": "role", "value": Role.GOVERNANCE.value}]}],
+            "steps": [{"key": "statement", "title": "Publish the holding statement"}],
+            "statements": [{"language": "ar", "network": demo_network.NETWORK_KEY, "text": STATEMENT}],
+        })
+        runbooks.approve_statement(session, Actor("console_user:pw-gov", "ليلى منصور", "pw-e2e", "127.0.0.1"),
+                                   people[Role.GOVERNANCE], runbook.id, runbook.statements[0].id)
         session.commit()
-        token = token.reveal()
+        token, runbook_id = token.reveal(), runbook.id
     for account_id, (_handle, identity) in zip(accounts, HANDLES, strict=True):
         _connect(app, root, account_id, identity)
-    return {"accounts": accounts, "token": token}
+    return {"accounts": accounts, "token": token, "runbook": runbook_id}
 
 
 def _due_now(app, post_id: int) -> dict[str, int]:
@@ -119,7 +131,7 @@ def _received(app, text: str) -> dict[str, int]:
 
 
 def test_compose_approve_in_two_steps_pause_hold_refuse_resume_and_publish_once(
-        sign_in, e2e_app, live_server, seeded, screenshot):
+        sign_in, e2e_app, live_server, seeded, screenshot, tmp_path):
     world = off_the_browser_thread(lambda: _world(e2e_app, live_server, seeded.emails))
 
     # 1. The IT author composes one post for the three accounts, scheduled, and submits it.
@@ -208,7 +220,7 @@ def test_compose_approve_in_two_steps_pause_hold_refuse_resume_and_publish_once(
     governance.goto("/pauses")
     governance.locator(f"#pause-{pause_id} form button[type=submit]").click()
     governance.locator(".confirm button[type=submit]").click()
-    expect(governance.get_by_role("alert")).to_be_visible()
+    expect(governance.get_by_role("alert")).to_contain_text("يستأنف")
     expect(governance.locator(f"section[aria-labelledby='active-title'] #pause-{pause_id}")).to_be_visible()
     screenshot(governance, "ar-resume-refused")
     assert off_the_browser_thread(lambda: _beat(e2e_app)) == {}  # still paused: nothing goes out
@@ -234,3 +246,57 @@ def test_compose_approve_in_two_steps_pause_hold_refuse_resume_and_publish_once(
     expect(governance.locator("h1 .badge")).to_have_class(re.compile(r"badge-" + PostState.PUBLISHED.value))
     expect(governance.locator("table.data tbody .badge-published")).to_have_count(3)
     screenshot(governance, "ar-publishing-published")
+
+    # 4. A runbook is activated from the console (pausing the demo network); during the pause its pre-approved Arabic
+    # statement is asked for by one person and confirmed by another, and goes out once; the incident is closed and
+    # its report downloaded.
+    governance.goto(f"/runbooks/{world['runbook']}")
+    governance.locator("#severity").select_option("critical")
+    governance.locator(f"form[action$='/runbooks/{world['runbook']}/activate'] button[type=submit]").click()
+    governance.locator("#confirm-reason").fill("ارتفاع مفاجئ في الشكاوى")
+    governance.locator(".confirm button[type=submit]").click()
+    governance.wait_for_url(re.compile(r"/incidents/\d+"))
+    incident_url = urlsplit(governance.url).path
+    expect(governance.locator(".pause-banner")).to_be_visible()
+    screenshot(governance, "ar-incident-open")
+
+    author.goto(incident_url)
+    author.locator("#statement_id").select_option(index=0)
+    author.locator("#account_id").fill(str(world["accounts"][1]))
+    author.get_by_role("button", name="Ask to publish").click()
+    expect(author.locator(".flashes")).to_contain_text("waits for a second person")
+    # The one who asked cannot confirm it.
+    author.get_by_role("button", name="Confirm and publish…").click()
+    author.locator(".confirm button[type=submit]").click()
+    expect(author.get_by_role("alert")).to_contain_text("second person")
+    assert off_the_browser_thread(lambda: _received(e2e_app, STATEMENT)) == {}
+    screenshot(author, "en-statement-requested")
+
+    governance.goto(incident_url)
+    governance.locator("form[action*='/statements/'][action$='/confirm'] button[type=submit]").click()
+    governance.locator(".confirm button[type=submit]").click()
+    expect(governance.locator(".flashes .alert-success")).to_be_visible()
+    assert off_the_browser_thread(lambda: _received(e2e_app, STATEMENT)) == {HANDLES[1][1]: 1}
+    refused = requests.post(f"{live_server}/api/v1/accounts/{world['accounts'][1]}/actions", timeout=10,
+                            json={"action": "publish", "params": {"text": STATEMENT}},
+                            headers={"Authorization": f"Bearer {world['token']}"})
+    assert refused.status_code == 423, "the release let that text out once, not again"
+    screenshot(governance, "ar-statement-published")
+
+    governance.locator("form[action$='/close'] button[type=submit]").click()
+    governance.locator(".confirm button[type=submit]").click()
+    expect(governance.locator(".flashes .alert-success")).to_be_visible()
+    with governance.expect_download() as downloading:
+        governance.locator("a[hreflang=ar]").click()
+    report = tmp_path / "incident-ar.pdf"
+    downloading.value.save_as(report)
+    body = report.read_bytes()
+    assert body.startswith(b"%PDF-") and len(body) > 2000, len(body)
+    screenshot(governance, "ar-incident-closed")
+
+    # The runbook's pause outlives the incident; a second person ends it, so nothing stays paused.
+    admin.goto("/pauses")
+    admin.locator("section[aria-labelledby='active-title'] tbody tr form button[type=submit]").first.click()
+    admin.get_by_role("button", name="Resume publishing").click()
+    expect(admin.locator(".flashes")).to_contain_text("Publishing resumed")
+    expect(admin.locator(".pause-banner")).to_have_count(0)
