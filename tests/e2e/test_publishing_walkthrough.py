@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 
 from govern import app_services
 from govern.actor import Actor
+from govern.alerts.service import AlertRules, InboundItem, record_inbound
 from govern.auth.models import ConsoleUser
 from govern.auth.roles import Role
 from govern.auth.service import create_api_client
@@ -93,6 +94,7 @@ def _world(app, root: str, emails: dict[Role, str]) -> dict:
             "stages": [{"name": "First response", "contacts": [{"type": "role", "value": Role.GOVERNANCE.value}]}],
             "steps": [{"key": "statement", "title": "Publish the holding statement"}],
             "statements": [{"language": "ar", "network": demo_network.NETWORK_KEY, "text": STATEMENT}],
+            "auto_activate": True, "auto_severity": "critical", "pause_on_activate": True,
         })
         runbooks.approve_statement(session, Actor("console_user:pw-gov", "ليلى منصور", "pw-e2e", "127.0.0.1"),
                                    people[Role.GOVERNANCE], runbook.id, runbook.statements[0].id)
@@ -114,6 +116,19 @@ def _due_now(app, post_id: int) -> dict[str, int]:
 def _beat(app) -> dict[str, int]:
     with app.app_context():
         return publish_due()
+
+
+def _spike(app, account_id: int) -> list[int]:
+    """Inbound comments surge on one account (what the scans count through the broker): a spike alert is raised and
+    the runbook set to activate itself opens an incident. Returns the incidents opened by the alert."""
+    with app.app_context():
+        rules = AlertRules.from_settings(app_services.settings())
+        items = [InboundItem("comment", f"surge-{n}", "وين الاسترداد؟", utcnow()) for n in range(rules.spike_min_volume + 5)]
+        outcome = record_inbound(db.session, rules, account_id, items)
+        db.session.commit()
+        assert [alert.kind.value for alert in outcome.alerts] == ["spike"], outcome
+        return [incident.id for incident in runbooks.list_incidents(db.session)
+                if incident.alert_id == outcome.alerts[0].id]
 
 
 def _target_states(app, post_id: int) -> list[str]:
@@ -247,15 +262,14 @@ def test_compose_approve_in_two_steps_pause_hold_refuse_resume_and_publish_once(
     expect(governance.locator("table.data tbody .badge-published")).to_have_count(3)
     screenshot(governance, "ar-publishing-published")
 
-    # 4. A runbook is activated from the console (pausing the demo network); during the pause its pre-approved Arabic
+    # 4. A spike alert activates the runbook (pausing the demo network); during the pause its pre-approved Arabic
     # statement is asked for by one person and confirmed by another, and goes out once; the incident is closed and
     # its report downloaded.
-    governance.goto(f"/runbooks/{world['runbook']}")
-    governance.locator("#severity").select_option("critical")
-    governance.locator(f"form[action$='/runbooks/{world['runbook']}/activate'] button[type=submit]").click()
-    governance.locator("#confirm-reason").fill("ارتفاع مفاجئ في الشكاوى")
-    governance.locator(".confirm button[type=submit]").click()
-    governance.wait_for_url(re.compile(r"/incidents/\d+"))
+    opened = off_the_browser_thread(lambda: _spike(e2e_app, world["accounts"][1]))
+    assert len(opened) == 1, opened
+    governance.goto("/incidents")
+    governance.locator(f"a[href$='/incidents/{opened[0]}']").first.click()
+    governance.wait_for_url(re.compile(rf"/incidents/{opened[0]}$"))
     incident_url = urlsplit(governance.url).path
     expect(governance.locator(".pause-banner")).to_be_visible()
     screenshot(governance, "ar-incident-open")
