@@ -7,8 +7,11 @@ before any network call) and after each `publish_claimed` (the outcome). Exactly
 * `claim_due` locks rows with FOR UPDATE SKIP LOCKED, so two claimers never take the same target;
 * `publish_claimed` locks the row again for the whole network call and checks it still holds the lease, so a
   recoverer (which also skips locked rows) can never take a target whose publish is under way;
-* a target whose worker died (its row lock went with the connection) stays `publishing` until its lease expires;
-  the next claimer first looks for the target's idempotency key in the network's recent posts, and records it as
+* a target whose worker died (its row lock went with the connection) is taken over by the next claim: on PostgreSQL at
+  once, since a live worker holds an advisory lock named after it on a connection of its own (`alive`) and a dead
+  one's went with its process; elsewhere (and for a claimer that took no such lock) when its lease expires. Taking
+  over early is safe: a target whose publish is under way is row-locked, and a claim that lost its lease publishes
+  nothing. The next claimer first looks for the target's idempotency key in the network's recent posts, and records it as
   published when it is there, instead of publishing it a second time. A retry after a network failure does the same,
   since a timeout can hide a post that went out.
 """
@@ -18,11 +21,14 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, text
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, lazyload
 
 from govern.actor import Actor
@@ -67,6 +73,57 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:100]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
+def liveness_key(worker: str | None) -> int | None:
+    """The advisory lock key a live `worker_name()` holds: its random suffix. None for a name of another shape."""
+    suffix = (worker or "").rsplit(":", 1)[-1]
+    if len(suffix) != 12:
+        return None
+    try:
+        return int(suffix, 16)
+    except ValueError:
+        return None
+
+
+def hold_liveness(connection: Connection, worker: str) -> bool:
+    """Take the worker's liveness lock on `connection` (a session lock, kept until unlocked or the connection ends)."""
+    key = liveness_key(worker)
+    if key is None or connection.dialect.name != "postgresql":
+        return False
+    connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+    connection.commit()
+    return True
+
+
+@contextmanager
+def alive(engine: Engine, worker: str) -> Iterator[None]:
+    """While inside, `worker` is known to be alive: its claims are not taken over before their lease ends. On a
+    connection of its own, outside every transaction of the work, so a crash or a lost connection ends it."""
+    if engine.dialect.name != "postgresql" or liveness_key(worker) is None:
+        yield
+        return
+    with engine.connect() as connection:
+        hold_liveness(connection, worker)
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": liveness_key(worker)})
+            connection.commit()
+
+
+def _dead_claimers(session: Session, now: datetime) -> list[str]:
+    """Workers whose claims are still leased but who no longer hold their liveness lock (PostgreSQL only)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return []
+    claimers = session.scalars(select(PostTarget.claimed_by).distinct().where(
+        PostTarget.state == PostState.PUBLISHING, PostTarget.lease_expires_at > now)).all()
+    keyed = {worker: key for worker in claimers if (key := liveness_key(worker)) is not None}
+    if not keyed:
+        return []
+    held = set(session.scalars(text("SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks "
+                                    "WHERE locktype = 'advisory' AND objsubid = 1 AND granted")))
+    return [worker for worker, key in keyed.items() if key not in held]
+
+
 def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
 
@@ -81,6 +138,8 @@ def claim_due(session: Session, actor: Actor, worker: str, now: datetime | None 
                or_(PostTarget.next_attempt_at.is_(None), PostTarget.next_attempt_at <= now))
     abandoned = and_(PostTarget.state == PostState.PUBLISHING, PostTarget.lease_expires_at.is_not(None),
                      PostTarget.lease_expires_at <= now)
+    if dead := _dead_claimers(session, now):
+        abandoned = or_(abandoned, and_(PostTarget.state == PostState.PUBLISHING, PostTarget.claimed_by.in_(dead)))
     rows = session.scalars(
         select(PostTarget).options(lazyload(PostTarget.account), lazyload(PostTarget.post))
         .join(Post, Post.id == PostTarget.post_id).where(or_(due, abandoned))
@@ -198,5 +257,5 @@ def release_held(session: Session, actor: Actor, pause_id: int | None = None) ->
     return released
 
 
-__all__ = ["BATCH", "LEASE", "MAX_ATTEMPTS", "Claimed", "backoff", "claim_due", "find_on_network",
+__all__ = ["BATCH", "LEASE", "MAX_ATTEMPTS", "Claimed", "alive", "backoff", "claim_due", "find_on_network", "hold_liveness",
            "lookup_failed", "publish_claimed", "record_found", "release_held", "worker_name"]

@@ -30,15 +30,16 @@ def scan_published() -> dict[str, int]:
 @shared_task(name="govern.publishing.publish_due")
 def publish_due(batch: int = schedule.BATCH) -> dict[str, int]:
     """Claim due targets a small batch at a time (the lease commits first), then publish each, committing its outcome."""
-    publisher, counts, started = app_services.publisher(), {}, time.monotonic()
-    while time.monotonic() - started < SCHEDULE_BUDGET_SECONDS:
-        claimed = schedule.claim_due(db.session, SCHEDULE_ACTOR, schedule.worker_name(), limit=batch)
-        db.session.commit()
-        if not claimed:
-            break
-        for one in claimed:
-            outcome = _publish_one(publisher, one)
-            counts[outcome] = counts.get(outcome, 0) + 1
+    publisher, counts, started, worker = app_services.publisher(), {}, time.monotonic(), schedule.worker_name()
+    with schedule.alive(db.engine, worker):
+        while time.monotonic() - started < SCHEDULE_BUDGET_SECONDS:
+            claimed = schedule.claim_due(db.session, SCHEDULE_ACTOR, worker, limit=batch)
+            db.session.commit()
+            if not claimed:
+                break
+            for one in claimed:
+                outcome = _publish_one(publisher, one)
+                counts[outcome] = counts.get(outcome, 0) + 1
     return counts
 
 

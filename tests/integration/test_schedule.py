@@ -143,6 +143,43 @@ def test_a_worker_killed_before_the_network_call_is_published_once_after_its_lea
     assert world.network.published_calls == 1
 
 
+def test_a_dead_workers_claims_are_taken_over_at_once_while_a_live_ones_wait_for_their_lease(world):
+    """A worker holds its liveness lock on a connection of its own; when that connection ends (the process died), the
+    next beat takes its claims over without waiting for the lease, and publishes each once."""
+    with world.app.app_context():
+        url = db.engine.url
+    if url.get_backend_name() != "postgresql":
+        pytest.skip("liveness locks are PostgreSQL's; elsewhere the lease alone decides")
+    post_id = world.schedule("The worker holding this dies", accounts=world.accounts[:2])
+    worker = schedule.worker_name()
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        living = engine.connect()
+        assert schedule.hold_liveness(living, worker)
+        with world.app.app_context():
+            claimed = schedule.claim_due(db.session, ACTOR, worker)
+            db.session.commit()
+        assert len(claimed) == 2
+        assert beat(world.app) == {}  # alive, leases running: nobody touches its claims
+        living.close()  # the process died: its connection, and the lock with it, are gone
+        assert beat(world.app) == {"published": 2}
+    finally:
+        engine.dispose()
+    assert {t.state for t in targets_of(world.app, post_id)} == {PostState.PUBLISHED}
+    assert world.network.published_calls == 2
+    with world.app.app_context():
+        taken_over = db.session.scalars(sa.text("select summary from audit_events where action = "
+                                                "'publishing:post_target:claim' order by seq desc limit 2")).all()
+        assert [event["abandoned_by"] for event in taken_over] == [worker, worker]
+
+
+def test_a_claim_under_a_name_without_a_liveness_key_waits_for_its_lease():
+    assert schedule.liveness_key("host:12:0123456789ab") == 0x0123456789AB
+    assert schedule.liveness_key("dead-worker") is None
+    assert schedule.liveness_key("host:12:not-hex-here") is None
+    assert schedule.liveness_key(None) is None
+
+
 def test_network_failures_back_off_then_fail_and_the_author_is_told(world):
     post_id = world.schedule("The network is down", accounts=world.accounts[:1])
     world.network.fail_publishes = 100
