@@ -76,6 +76,14 @@ def publish_target(
     target = session.scalar(select(PostTarget).where(PostTarget.id == target_id).with_for_update(of=PostTarget))
     if target is None:
         raise NotFound("post target %(target_id)s does not exist", target_id=target_id)
+    return publish_locked_target(session, publisher, actor, target, now, on_network_failure)
+
+
+def publish_locked_target(
+    session: Session, publisher: Publisher, actor: Actor, target: PostTarget, now: datetime,
+    on_network_failure: NetworkFailure | None = None,
+) -> PublishedTarget:
+    """`publish_target` for a target this transaction has already locked (the schedule's claim holder)."""
     post = target.post
     if target.state in FINAL_STATES or target.state is PostState.BLOCKED:
         return PublishedTarget(target.id, TargetOutcome.ALREADY_DONE, target.result)
@@ -102,8 +110,9 @@ def _go_out(session: Session, publisher: Publisher, actor: Actor, target: PostTa
     author = Actor(post.created_by, post.created_by_name, actor.request_id, actor.client_addr) if actor.id.startswith("system:") else actor
     target.state, target.attempts = PostState.PUBLISHING, target.attempts + 1
     try:
-        prepared = broker.prepare_action(session, publisher.broker, author, post.author_person_id, target.account_id,
-                                         "publish", params)
+        with session.no_autoflush:  # the attempt is written with the outcome, in one UPDATE
+            prepared = broker.prepare_action(session, publisher.broker, author, post.author_person_id,
+                                             target.account_id, "publish", params)
     except PublishingPaused:  # a pause committed after the check above: held, not failed
         _move(session, actor, target, PostState.HELD, "publishing:post_target:hold")
         _settle(session, actor, post)
@@ -113,7 +122,8 @@ def _go_out(session: Session, publisher: Publisher, actor: Actor, target: PostTa
     decision = None
     if publisher.policy is not None:
         try:
-            decision = gate(session, publisher.policy, target.account_id, "publish", {"text": text})
+            with session.no_autoflush:
+                decision = gate(session, publisher.policy, target.account_id, "publish", {"text": text})
         except PolicyBlocked as blocked:
             broker.record_stopped(session, author, prepared, "blocked", text=blocked.decision.masked(text),
                                   **blocked.decision.document())

@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, joinedload, lazyload
 
 from govern.actor import Actor
 from govern.audit.service import EventSpec, record, record_many
@@ -37,7 +37,7 @@ from govern.broker import service as broker
 from govern.db import utcnow
 from govern.publishing.models import Post, PostState, PostTarget
 from govern.publishing.post_publish import (
-    PAUSE_CHECKS, PublishedTarget, TargetOutcome, _failed, _move, _settle, publish_target,
+    PAUSE_CHECKS, PublishedTarget, TargetOutcome, _failed, _move, _settle, publish_locked_target,
 )
 from govern.publishing.service import Publisher
 
@@ -167,7 +167,8 @@ def claim_due(session: Session, actor: Actor, worker: str, now: datetime | None 
 
 def _holding(session: Session, claimed: Claimed) -> PostTarget | None:
     """The target, locked until the transaction ends, if this claim still holds its lease."""
-    target = session.scalar(select(PostTarget).where(PostTarget.id == claimed.target_id).with_for_update(of=PostTarget))
+    target = session.scalar(select(PostTarget).options(joinedload(PostTarget.post)).where(PostTarget.id == claimed.target_id)
+                            .with_for_update(of=PostTarget))
     if target is None or target.state is not PostState.PUBLISHING or target.claimed_by != claimed.lease:
         return None
     return target
@@ -209,7 +210,7 @@ def publish_claimed(session: Session, publisher: Publisher, actor: Actor, claime
     target = _holding(session, claimed)
     if target is None:
         return None
-    outcome = publish_target(session, publisher, actor, target.id, now, on_network_failure=_retry_later)
+    outcome = publish_locked_target(session, publisher, actor, target, now, on_network_failure=_retry_later)
     if target.state is PostState.PUBLISHING and outcome.outcome is TargetOutcome.NOT_DUE:  # rescheduled meanwhile
         _move(session, actor, target, PostState.SCHEDULED, "publishing:post_target:unclaim")
     if outcome.outcome is TargetOutcome.PUBLISHED:
