@@ -159,7 +159,7 @@ class _Emails:
 
     def _elements(self):
         if self.dialect == "postgresql":
-            arrays_only = case((func.json_typeof(Kept.emails) == "array", Kept.emails), else_=literal("[]", JSON))
+            arrays_only = case((func.json_typeof(Kept.emails) == "array", Kept.emails), else_=literal([], JSON))
             return func.json_array_elements(arrays_only).table_valued("value").alias("email")
         return func.json_each(Kept.emails).table_valued("value").alias("email")
 

@@ -42,9 +42,10 @@ def upgrade() -> None:
     op.create_index("uq_people_scim_username_lower", "people", [sa.text("lower(username)")], unique=True,
                     postgresql_where=sa.text(SCIM_PEOPLE_ONLY), sqlite_where=sa.text(SCIM_PEOPLE_ONLY))
 
-    with op.batch_alter_table("scim_user_attributes") as batch:
-        batch.add_column(sa.Column("external_id", sa.String(length=1024), nullable=True))
-        batch.create_index("ix_scim_user_attributes_external_id", ["external_id"])
+    # plain ALTERs, not a batch: SQLite adds and drops a column in place, and a batch would rebuild the table without
+    # its expression index on lower(manager_ref), which SQLAlchemy cannot reflect
+    op.add_column("scim_user_attributes", sa.Column("external_id", sa.String(length=1024), nullable=True))
+    op.create_index("ix_scim_user_attributes_external_id", "scim_user_attributes", ["external_id"])
     have_row = {row[0] for row in bind.execute(sa.select(kept.c.person_id))}
     now = datetime.now(timezone.utc)
     for person_id, dn, display_name, email in bind.execute(
@@ -64,7 +65,6 @@ def downgrade() -> None:
     bind = op.get_bind()
     for person_id, external_id in bind.execute(sa.select(kept.c.person_id, kept.c.external_id)).all():
         bind.execute(people.update().where(people.c.id == person_id, people.c.source == "scim").values(dn=external_id or ""))
-    with op.batch_alter_table("scim_user_attributes") as batch:
-        batch.drop_index("ix_scim_user_attributes_external_id")
-        batch.drop_column("external_id")
+    op.drop_index("ix_scim_user_attributes_external_id", table_name="scim_user_attributes")
+    op.drop_column("scim_user_attributes", "external_id")
     op.drop_index("uq_people_scim_username_lower", table_name="people")

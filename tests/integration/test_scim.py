@@ -34,12 +34,12 @@ def scim(client, session, actor):
     """A SCIM client for Okta or Entra: call(method, path, body) with its bearer token and SCIM content type."""
     _, token = create_api_client(session, actor, f"idp-{uuid.uuid4().hex[:6]}", Role.SCIM)
     session.commit()
-    headers = {"Authorization": f"Bearer {token.reveal()}", "Accept": SCIM_JSON}
+    common = {"Authorization": f"Bearer {token.reveal()}", "Accept": SCIM_JSON}
 
-    def call(method: str, path: str, body=None, raw: str | None = None):
+    def call(method: str, path: str, body=None, raw: str | None = None, headers: dict[str, str] | None = None):
         data = raw if raw is not None else (json.dumps(body) if body is not None else None)
         extra = {"Content-Type": SCIM_JSON} if data is not None else {}
-        response = client.open(f"/scim/v2{path}", method=method, data=data, headers={**headers, **extra})
+        response = client.open(f"/scim/v2{path}", method=method, data=data, headers={**common, **extra, **(headers or {})})
         session.expire_all()  # the request committed through its own unit of work
         return response
 
