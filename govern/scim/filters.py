@@ -243,13 +243,3 @@ def parse(text: str) -> Node:
         raise InvalidFilter("the filter is empty")
     return _Parser(text).parse()
 
-
-def paths(node: Node) -> list[AttributePath]:
-    """Every attribute path a filter names (a ValuePath's own path included)."""
-    if isinstance(node, (Compare, Present)):
-        return [node.path]
-    if isinstance(node, (And, Or)):
-        return paths(node.left) + paths(node.right)
-    if isinstance(node, Not):
-        return paths(node.inner)
-    return [node.path, *paths(node.inner)]
