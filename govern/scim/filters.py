@@ -98,12 +98,13 @@ class _Token:
 
 def _tokens(text: str) -> list[_Token]:
     tokens, at = [], 0
-    while at < len(text):
-        if text[at:].strip() == "":
+    while True:
+        at = len(text) - len(text[at:].lstrip())
+        if at == len(text):
             break
         match = _TOKEN.match(text, at)
         if match is None or match.lastgroup is None:
-            raise InvalidFilter(f"unexpected {text[at:].strip()[:20]!r} at position {at + len(text[at:]) - len(text[at:].lstrip())}")
+            raise InvalidFilter(f"unexpected {text[at:at + 20]!r} at position {at}")
         tokens.append(_Token(match.lastgroup, match.group(match.lastgroup), match.start(match.lastgroup)))
         at = match.end()
     tokens.append(_Token("end", "", len(text)))
