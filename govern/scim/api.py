@@ -25,7 +25,10 @@ SCIM_JSON = "application/scim+json"
 
 
 def _base() -> str:
-    return app_services.settings().base_url + bp.url_prefix
+    """Where SCIM lives: GOVERN_BASE_URL when it is set, else the URL this request came in on (meta.location, $ref)."""
+    settings = app_services.settings()
+    root = settings.base_url if "base_url" in settings.model_fields_set else request.url_root
+    return root.rstrip("/") + bp.url_prefix
 
 
 def _group_name() -> str:
@@ -40,11 +43,17 @@ def _body() -> Any:
     return body
 
 
-def _reply(document: Any, status: int = 200) -> Response:
+def _reply(document: Any, status: int = 200, version: str | None = None) -> Response:
     response = Response(json.dumps(document, ensure_ascii=False), status=status, mimetype=SCIM_JSON)
     if status == 201:
         response.headers["Location"] = document["meta"]["location"]
+    if version:
+        response.headers["ETag"] = version
     return response
+
+
+def _if_match() -> frozenset[str] | None:
+    return schemas.entity_tags(request.headers.get("If-Match"))
 
 
 def _projection() -> schemas.Projection:
@@ -53,7 +62,12 @@ def _projection() -> schemas.Projection:
 
 def _user(person, status: int = 200) -> Response:
     kept = service.kept_attributes(db.session, [person]).get(person.id)
-    return _reply(_projection().apply(schemas.user_resource(person, _base(), kept)), status)
+    resource = schemas.user_resource(person, _base(), kept)
+    version = resource["meta"]["version"]
+    if status == 200 and request.method == "GET" and (unchanged := schemas.entity_tags(request.headers.get("If-None-Match"))):
+        if schemas.version_matches(version, unchanged):
+            return Response(status=304, headers={"ETag": version})
+    return _reply(_projection().apply(resource), status, version)
 
 
 def _group(group: service.ScimGroup, status: int = 200) -> Response:
@@ -61,8 +75,8 @@ def _group(group: service.ScimGroup, status: int = 200) -> Response:
 
 
 def _users(query: schemas.SearchRequest) -> tuple[int, list[dict[str, Any]]]:
-    found = schemas.parse_filter(query.filter, schemas.USER_FILTERS)
-    total, people = service.list_users(db.session, found, query.start, query.count)
+    found = service.parse_user_filter(query.filter)
+    total, people = service.list_users(db.session, found, query.start, query.count, query.sort_by, query.descending)
     kept = service.kept_attributes(db.session, people)
     return total, [query.projection.apply(schemas.user_resource(p, _base(), kept.get(p.id))) for p in people]
 
@@ -102,9 +116,9 @@ def search_all():
     query = schemas.query_of_body(_body())
     found: list[dict[str, Any]] = []
     total, offset = 0, query.start - 1  # offset: how many matches to skip, across users then groups
-    for search, allowed in ((_users, schemas.USER_FILTERS), (_groups, schemas.GROUP_FILTERS)):
+    for search, check in ((_users, service.parse_user_filter), (_groups, _group_filter)):
         try:
-            schemas.parse_filter(query.filter, allowed)
+            check(query.filter)
         except InvalidFilter:
             if not _filters_anything(query.filter):
                 raise
@@ -118,11 +132,15 @@ def search_all():
     return _reply(schemas.list_response(found, total, query.start))
 
 
+def _group_filter(text: str | None) -> Any:
+    return schemas.parse_filter(text, schemas.GROUP_FILTERS)
+
+
 def _filters_anything(text: str | None) -> bool:
     """Whether the filter is well formed on some resource type (else it is the client's error, not a miss)."""
-    for allowed in (schemas.USER_FILTERS, schemas.GROUP_FILTERS):
+    for check in (service.parse_user_filter, _group_filter):
         try:
-            schemas.parse_filter(text, allowed)
+            check(text)
             return True
         except InvalidFilter:
             pass
@@ -144,21 +162,21 @@ def get_user(user_id: str):
 @bp.put("/Users/<user_id>")
 @requires(Permission.SCIM_PROVISION)
 def replace_user(user_id: str):
-    service.get_user(db.session, user_id)  # an unknown id is 404 whatever the body
-    return _user(service.replace_user(db.session, current_actor(), user_id, schemas.parse_user(_body())))
+    service.get_user(db.session, user_id, _if_match())  # an unknown id is 404, a stale If-Match 412, whatever the body
+    return _user(service.replace_user(db.session, current_actor(), user_id, schemas.parse_user(_body()), _if_match()))
 
 
 @bp.patch("/Users/<user_id>")
 @requires(Permission.SCIM_PROVISION)
 def patch_user(user_id: str):
-    service.get_user(db.session, user_id)
-    return _user(service.patch_user(db.session, current_actor(), user_id, _body()))
+    service.get_user(db.session, user_id, _if_match())
+    return _user(service.patch_user(db.session, current_actor(), user_id, _body(), _if_match()))
 
 
 @bp.delete("/Users/<user_id>")
 @requires(Permission.SCIM_PROVISION)
 def delete_user(user_id: str):
-    service.delete_user(db.session, current_actor(), user_id)
+    service.delete_user(db.session, current_actor(), user_id, _if_match())
     return Response(status=204)
 
 

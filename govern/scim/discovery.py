@@ -18,8 +18,8 @@ def service_provider_config(base: str) -> dict[str, Any]:
         "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": True, "maxResults": MAX_COUNT},
         "changePassword": {"supported": False},
-        "sort": {"supported": False},
-        "etag": {"supported": False},
+        "sort": {"supported": True},
+        "etag": {"supported": True},
         "authenticationSchemes": [{
             "type": "oauthbearertoken", "name": "Bearer token", "primary": True,
             "description": "A token minted with `govern scim token create --name NAME`, sent as Authorization: Bearer.",

@@ -39,3 +39,10 @@ class Uniqueness(ScimError):
 class ResourceNotFound(ScimError):
     status = 404
     title = "Not found"
+
+
+class PreconditionFailed(ScimError):
+    """If-Match named a version the resource no longer has (RFC 7644 3.14): someone else changed it first."""
+
+    status = 412
+    title = "Precondition failed"

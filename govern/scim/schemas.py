@@ -8,6 +8,7 @@ identity provider with a richer mapping keeps working.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -28,7 +29,6 @@ PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 MAX_COUNT = 200
 DELETED_PREFIX = "deleted:"  # a DELETEd user's external_id: the row stays for the audit trail, SCIM sees 404
 
-USER_FILTERS = frozenset({"username", "externalid", "id", "emails", "emails.value"})
 GROUP_FILTERS = frozenset({"displayname", "id"})
 _FILTER = re.compile(r'^\s*([A-Za-z][\w.:-]*)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$', re.IGNORECASE)
 _MEMBER_PATH = re.compile(r'^members\s*\[\s*value\s+eq\s+"((?:[^"\\]|\\.)*)"\s*\]$', re.IGNORECASE)
@@ -542,15 +542,27 @@ class SearchRequest:
     start: int
     count: int
     projection: Projection
+    sort_by: str | None = None
+    descending: bool = False
 
 
 SEARCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 
 
+def _sorting(sort_by: Any, sort_order: Any) -> tuple[str | None, bool]:
+    """sortBy (an attribute path) and sortOrder ("ascending", the default, or "descending"), RFC 7644 3.4.2.3."""
+    if sort_by is not None and (not isinstance(sort_by, str) or len(sort_by) > 255):
+        raise InvalidValue("sortBy must be an attribute name")
+    if sort_order is not None and (not isinstance(sort_order, str) or sort_order.lower() not in {"ascending", "descending"}):
+        raise InvalidValue("sortOrder must be ascending or descending")
+    return (sort_by.strip() or None) if sort_by else None, bool(sort_order) and sort_order.lower() == "descending"
+
+
 def query_of_args(args: Mapping[str, str]) -> SearchRequest:
     start, count = parse_paging(args)
     return SearchRequest(args.get("filter"), start, count,
-                         parse_projection(args.get("attributes"), args.get("excludedAttributes")))
+                         parse_projection(args.get("attributes"), args.get("excludedAttributes")),
+                         *_sorting(args.get("sortBy"), args.get("sortOrder")))
 
 
 def query_of_body(body: Any) -> SearchRequest:
@@ -560,7 +572,8 @@ def query_of_body(body: Any) -> SearchRequest:
     text = _get(body, "filter")
     if text is not None and not isinstance(text, str):
         raise InvalidFilter("filter must be a string")
-    return SearchRequest(text, start, count, parse_projection(_get(body, "attributes"), _get(body, "excludedAttributes")))
+    return SearchRequest(text, start, count, parse_projection(_get(body, "attributes"), _get(body, "excludedAttributes")),
+                         *_sorting(_get(body, "sortBy"), _get(body, "sortOrder")))
 
 
 # ---- output ----
@@ -581,12 +594,13 @@ def user_input_of(person: Person, kept: ScimUserAttributes | None = None) -> Use
     (a person provisioned before it was kept reads as govern always showed them)."""
     manager = scim_id(person.manager) if person.manager else None
     user = UserInput(user_name=person.username, display_name=person.display_name, email=person.email,
-                     active=person.status == PersonStatus.ACTIVE, external_id=person.dn or None,
+                     active=person.status == PersonStatus.ACTIVE, external_id=None,
                      department=person.department, manager=manager)
     if kept is None:
         return replace(user, name={"formatted": person.display_name}, given_display_name=person.display_name,
                        emails=({"value": person.email, "type": "work", "primary": True},) if person.email else None)
-    return replace(user, manager=manager or kept.manager_ref, name=dict(kept.name) if kept.name else None,
+    return replace(user, manager=manager or kept.manager_ref, external_id=kept.external_id,
+                   name=dict(kept.name) if kept.name else None,
                    given_display_name=kept.display_name,
                    emails=tuple(dict(email) for email in kept.emails) if kept.emails else None,
                    active_unassigned=kept.active_unassigned and person.status != PersonStatus.ACTIVE)
@@ -609,8 +623,8 @@ def user_resource(person: Person, base: str, kept: ScimUserAttributes | None = N
     if not user.active_unassigned:
         resource["active"] = person.status == PersonStatus.ACTIVE
     resource["emails"] = [dict(email) for email in user.emails or ()]
-    if person.dn:
-        resource["externalId"] = person.dn
+    if user.external_id:
+        resource["externalId"] = user.external_id
     enterprise: dict[str, Any] = {}
     if person.department:
         enterprise["department"] = person.department
@@ -622,7 +636,36 @@ def user_resource(person: Person, base: str, kept: ScimUserAttributes | None = N
     if enterprise:
         resource["schemas"].append(ENTERPRISE_SCHEMA)
         resource[ENTERPRISE_SCHEMA] = enterprise
+    resource["meta"]["version"] = version_of(resource)
     return resource
+
+
+def version_of(resource: dict[str, Any]) -> str:
+    """A weak ETag (RFC 7644 3.14) of what a resource says: equal for equal content, whatever the server's URL."""
+    def without_urls(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: without_urls(inner) for key, inner in value.items() if key not in {"meta", "$ref"}}
+        if isinstance(value, list):
+            return [without_urls(item) for item in value]
+        return value
+    canonical = json.dumps(without_urls(resource), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return f'W/"{hashlib.sha256(canonical.encode()).hexdigest()[:32]}"'
+
+
+def entity_tags(header: str | None) -> frozenset[str] | None:
+    """The opaque tags of an If-Match or If-None-Match header ("*" kept as is), compared weakly: W/ is dropped."""
+    if header is None or not header.strip():
+        return None
+    tags = set()
+    for part in re.findall(r'\s*(\*|(?:W/)?"[^"]*")\s*(?:,|$)', header):
+        tags.add(part if part == "*" else part.removeprefix("W/"))
+    if not tags:
+        raise InvalidValue(f'{header!r} is not a list of entity tags such as W/"..."')
+    return frozenset(tags)
+
+
+def version_matches(version: str, tags: frozenset[str]) -> bool:
+    return "*" in tags or version.removeprefix("W/") in tags
 
 
 def group_resource(group_id: str, display_name: str, members: Iterable[Person] | None, base: str) -> dict[str, Any]:

@@ -1,10 +1,10 @@
 """SCIM provisioning: people created, changed and departed by an identity provider, as SCIM sync runs. Flushes, never commits.
 
-A SCIM user is a Person with source "scim" whose external_id is the id govern assigned (a UUID); the
-client's own externalId is kept in Person.dn, the column that holds "the directory's name for this
-person" for LDAP sources. What the client sent that Person has no column for (the name's parts, every e-mail
-with its type, a manager not provisioned yet, a removed `active`) is kept in ScimUserAttributes and echoed back
-(decision 0076). Every change goes through the directory sync (`run_sync` in mode SCIM), so
+A SCIM user is a Person with source "scim" whose external_id is the id govern assigned (a UUID). What the
+client sent that Person has no column for (its own externalId, the name's parts, every e-mail with its type, a
+manager not provisioned yet, a removed `active`) is kept in ScimUserAttributes and echoed back (decision 0076).
+Lists are filtered and sorted in SQL (govern.scim.user_query); a userName is unique case-insensitively by a
+database index as well as by the check here, so two concurrent creates cannot both win. Every change goes through the directory sync (`run_sync` in mode SCIM), so
 departures take the one `depart` path and mass removals are held for a governance decision.
 
 Groups are not stored: the one group govern knows is the entitlement group (a setting), whose members
@@ -15,10 +15,13 @@ only `active: true` brings a leaver back (with nothing restored).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Select, func, not_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from govern.adapters.directory import ChangeBatch, DirectoryChange, DirectoryEntry
@@ -28,9 +31,11 @@ from govern.db import utcnow
 from govern.directory.models import SyncMode, SyncRun
 from govern.directory.service import SyncPlan, depart, plan_changes, run_sync
 from govern.people.models import Person, PersonSource, PersonStatus
-from govern.scim.errors import InvalidValue, ResourceNotFound, Uniqueness
-from govern.scim.models import ScimUserAttributes
-from govern.scim.schemas import DELETED_PREFIX, Filter, GroupPatch, UserInput, apply_user_patch, scim_id, user_input_of
+from govern.scim.errors import InvalidValue, PreconditionFailed, ResourceNotFound, Uniqueness
+from govern.scim import filters, user_query
+from govern.scim.models import USERNAME_INDEX, ScimUserAttributes
+from govern.scim.schemas import (DELETED_PREFIX, Filter, GroupPatch, UserInput, apply_user_patch, scim_id, user_input_of,
+                                  user_resource, version_matches)
 
 SOURCE = PersonSource.SCIM.value
 DEACTIVATED = "scim_deactivated"
@@ -52,8 +57,8 @@ def _scim_people() -> Select[tuple[Person]]:
 
 def _find(session: Session, reference: str) -> Person | None:
     """A SCIM person by govern's id, else the client's externalId, else userName (how IdPs name managers)."""
-    for condition in (Person.external_id == reference, Person.dn == reference,
-                      func.lower(Person.username) == reference.lower()):
+    by_external_id = Person.id.in_(select(ScimUserAttributes.person_id).where(ScimUserAttributes.external_id == reference))
+    for condition in (Person.external_id == reference, by_external_id, func.lower(Person.username) == reference.lower()):
         person = session.scalars(_scim_people().where(condition).order_by(Person.id)).first()
         if person is not None:
             return person
@@ -62,26 +67,52 @@ def _find(session: Session, reference: str) -> Person | None:
 
 # ---- users ----
 
-def list_users(session: Session, found: Filter | None, start: int, count: int) -> tuple[int, list[Person]]:
-    query = _scim_people()
-    if found is not None:
-        query = query.where({
-            "username": func.lower(Person.username) == found.value.lower(),
-            "externalid": Person.dn == found.value,
-            "id": Person.external_id == found.value,
-            "emails": func.lower(Person.email) == found.value.lower(),
-            "emails.value": func.lower(Person.email) == found.value.lower(),
-        }[found.attribute])
+def parse_user_filter(text: str | None) -> filters.Node | None:
+    """A User filter read and checked (400 invalidFilter for bad syntax or an attribute govern cannot filter on)."""
+    if text is None or not text.strip():
+        return None
+    node = filters.parse(text)
+    user_query.user_condition(node, "postgresql")  # built once to refuse an unknown attribute before any query runs
+    return node
+
+
+def list_users(session: Session, node: filters.Node | None, start: int, count: int,
+               sort_by: str | None = None, descending: bool = False) -> tuple[int, list[Person]]:
+    """People matching a parsed filter, paged; ordered by sortBy when given, and always by id last so pages are stable."""
+    dialect = session.get_bind().dialect.name
+    query = _scim_people().outerjoin(ScimUserAttributes, ScimUserAttributes.person_id == Person.id)
+    if node is not None:
+        query = query.where(user_query.user_condition(node, dialect))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    people = list(session.scalars(query.order_by(Person.id).offset(start - 1).limit(count))) if count else []
+    order = [Person.id]
+    if sort_by:
+        key = user_query.user_sort_key(sort_by)
+        # absent values sort last ascending and first descending on both databases (RFC 7644 3.4.2.3)
+        absent = key.is_(None)
+        order = [absent.desc(), key.desc(), Person.id.desc()] if descending else [absent, key, Person.id]
+    people = list(session.scalars(query.order_by(*order).offset(start - 1).limit(count))) if count else []
     return total, people
 
 
-def get_user(session: Session, user_id: str) -> Person:
-    person = None if user_id.startswith(DELETED_PREFIX) else session.scalar(_scim_people().where(Person.external_id == user_id))
+def get_user(session: Session, user_id: str, if_match: frozenset[str] | None = None) -> Person:
+    """A SCIM person by id; with If-Match's tags, locked for the change and refused (412) when their version moved on."""
+    query = _scim_people().where(Person.external_id == user_id)
+    if if_match is not None:
+        query = query.with_for_update(of=Person)  # the version checked is the version changed
+    person = None if user_id.startswith(DELETED_PREFIX) else session.scalar(query)
     if person is None:
         raise ResourceNotFound(f"there is no user {user_id!r}")
+    if if_match is not None:
+        version = user_version(session, person)
+        if not version_matches(version, if_match):
+            raise PreconditionFailed(f"user {user_id!r} is at version {version}, not the one If-Match names; "
+                                     "read it again and resend the change")
     return person
+
+
+def user_version(session: Session, person: Person) -> str:
+    """The person's meta.version as a User (a weak ETag of its content)."""
+    return user_resource(person, "", kept_attributes(session, [person]).get(person.id))["meta"]["version"]
 
 
 def _ensure_unique(session: Session, user_name: str, person: Person | None) -> None:
@@ -93,7 +124,7 @@ def _ensure_unique(session: Session, user_name: str, person: Person | None) -> N
 
 
 def _entry(key: str, user: UserInput, manager: Person | None, signal: str) -> DirectoryEntry:
-    return DirectoryEntry(key=key, dn=user.external_id or "", username=user.user_name, display_name=user.display_name,
+    return DirectoryEntry(key=key, dn="", username=user.user_name, display_name=user.display_name,
                           email=user.email, department=user.department, manager_key=manager.external_id if manager else None,
                           active=bool(user.active), leaver_signals=() if user.active else (signal,))
 
@@ -133,7 +164,7 @@ def kept_attributes(session: Session, people: list[Person]) -> dict[int, ScimUse
 def _kept_view(row: ScimUserAttributes | None) -> dict[str, Any] | None:
     if row is None:
         return None
-    return {"name": row.name, "display_name": row.display_name, "emails": row.emails,
+    return {"external_id": row.external_id, "name": row.name, "display_name": row.display_name, "emails": row.emails,
             "manager_ref": row.manager_ref, "active_unassigned": row.active_unassigned}
 
 
@@ -144,6 +175,7 @@ def _keep(session: Session, actor: Actor, person: Person, user: UserInput) -> No
     if row is None:
         row = ScimUserAttributes(person_id=person.id)
         session.add(row)
+    row.external_id = user.external_id
     row.name = dict(user.name) if user.name else None
     row.display_name = user.given_display_name
     row.emails = [dict(email) for email in user.emails] if user.emails else None
@@ -157,7 +189,9 @@ def _keep(session: Session, actor: Actor, person: Person, user: UserInput) -> No
 
 def _link_waiting_reports(session: Session, actor: Actor, manager: Person) -> None:
     """People whose manager was referred to before being provisioned now report to them."""
-    references = {reference.lower() for reference in (manager.external_id, manager.dn, manager.username) if reference}
+    own = session.get(ScimUserAttributes, manager.id)
+    references = {reference.lower() for reference in (manager.external_id, own and own.external_id, manager.username)
+                  if reference}
     waiting = session.scalars(select(ScimUserAttributes).where(func.lower(ScimUserAttributes.manager_ref).in_(references))
                               .order_by(ScimUserAttributes.person_id))
     for row in list(waiting):
@@ -166,10 +200,24 @@ def _link_waiting_reports(session: Session, actor: Actor, manager: Person) -> No
             _update(session, actor, report, user_input_of(report, row), DEACTIVATED)
 
 
+@contextmanager
+def _unique_user_name(session: Session, user_name: str) -> Iterator[None]:
+    """A savepoint around a write that may take a userName: when a concurrent request took it first, the database's
+    unique index refuses the second (USERNAME_INDEX) and the client gets 409 uniqueness, not a 500."""
+    try:
+        with session.begin_nested():
+            yield
+    except IntegrityError as error:
+        if USERNAME_INDEX not in str(error.orig):
+            raise
+        raise Uniqueness(f"userName {user_name!r} is already taken") from None
+
+
 def create_user(session: Session, actor: Actor, user: UserInput) -> Person:
     _ensure_unique(session, user.user_name, None)
     key = str(uuid.uuid4())
-    _sync(session, actor, [_entry(key, replace(user, active=True), _manager(session, user, None), DEACTIVATED)], force=True)
+    with _unique_user_name(session, user.user_name):
+        _sync(session, actor, [_entry(key, replace(user, active=True), _manager(session, user, None), DEACTIVATED)], force=True)
     person = get_user(session, key)
     if user.active is False:  # provisioned disabled: on record, but never active
         depart(session, actor, person, SOURCE, [CREATED_INACTIVE], None)
@@ -182,15 +230,17 @@ def _update(session: Session, actor: Actor, person: Person, user: UserInput, sig
     _ensure_unique(session, user.user_name, person)
     manager = _manager(session, user, person)
     manager_changed = (manager.id if manager else None) != person.manager_id
-    _sync(session, actor, [_entry(person.external_id, user, manager, signal)], force=manager_changed)
+    with _unique_user_name(session, user.user_name):
+        _sync(session, actor, [_entry(person.external_id, user, manager, signal)], force=manager_changed)
     session.refresh(person)  # the sync set manager_id; the loaded relationship is stale
     _keep(session, actor, person, user)
     return person
 
 
-def replace_user(session: Session, actor: Actor, user_id: str, user: UserInput) -> Person:
+def replace_user(session: Session, actor: Actor, user_id: str, user: UserInput,
+                 if_match: frozenset[str] | None = None) -> Person:
     """PUT: every attribute as given; `active` left out keeps the person's status."""
-    person = get_user(session, user_id)
+    person = get_user(session, user_id, if_match)
     if user.active is None:
         kept = kept_attributes(session, [person]).get(person.id)
         user = replace(user, active=person.status == PersonStatus.ACTIVE,
@@ -198,16 +248,16 @@ def replace_user(session: Session, actor: Actor, user_id: str, user: UserInput) 
     return _update(session, actor, person, user, DEACTIVATED)
 
 
-def patch_user(session: Session, actor: Actor, user_id: str, body: Any) -> Person:
+def patch_user(session: Session, actor: Actor, user_id: str, body: Any, if_match: frozenset[str] | None = None) -> Person:
     """PATCH: the PatchOp request applied to the person's current User."""
-    person = get_user(session, user_id)
+    person = get_user(session, user_id, if_match)
     kept = kept_attributes(session, [person]).get(person.id)
     return _update(session, actor, person, apply_user_patch(user_input_of(person, kept), body), DEACTIVATED)
 
 
-def delete_user(session: Session, actor: Actor, user_id: str) -> None:
+def delete_user(session: Session, actor: Actor, user_id: str, if_match: frozenset[str] | None = None) -> None:
     """DELETE departs the person; the row stays for the audit trail, renamed so SCIM answers 404 from now on."""
-    person = get_user(session, user_id)
+    person = get_user(session, user_id, if_match)
     kept = kept_attributes(session, [person]).get(person.id)
     _update(session, actor, person, replace(user_input_of(person, kept), active=False), DELETED)
     person.external_id = DELETED_PREFIX + person.external_id
