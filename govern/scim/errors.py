@@ -39,3 +39,7 @@ class Uniqueness(ScimError):
 class ResourceNotFound(ScimError):
     status = 404
     title = "Not found"
+
+
+class NoTarget(ScimError):
+    scim_type = "noTarget"
