@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, not_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from govern.actor import Actor
@@ -144,6 +145,15 @@ def _ensure_unique(session: Session, display_name: str, group: ScimGroup | None)
         raise Uniqueness(f"a group named {display_name!r} already exists")
 
 
+def _flush_named(session: Session, display_name: str) -> None:
+    """Flush a group's name; a request that took the name since _ensure_unique looked is answered 409 too."""
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise Uniqueness(f"a group named {display_name!r} already exists") from None
+
+
 def _people(session: Session, values: set[str]) -> dict[str, Person]:
     """The SCIM users (not deleted) that member values name, by govern's id for them."""
     if not values:
@@ -203,6 +213,7 @@ def _write(session: Session, actor: Actor, meanings: GroupMeanings, group: ScimG
     else:
         _ensure_unique(session, draft.display_name, group)
         group.display_name, group.external_id = draft.display_name, draft.external_id
+        _flush_named(session, group.display_name)
         added, removed = _store_members(session, group, before_rows, draft.members)
         if action != "scim:group:create":
             group.version += 1
@@ -322,7 +333,7 @@ def create_group(session: Session, actor: Actor, meanings: GroupMeanings, draft:
     group = ScimGroup(id=group_id, display_name=draft.display_name, external_id=draft.external_id,
                       created_at=now, updated_at=now, version=1)
     session.add(group)
-    session.flush()
+    _flush_named(session, draft.display_name)
     _write(session, actor, meanings, group, draft, "scim:group:create")
     return _view(session, group, with_members=True)
 
