@@ -235,13 +235,3 @@ def test_a_console_user_an_administrator_switched_off_stays_off(scim, session, a
     user = _console_user(session, scim_person(session, dana["id"]).id)
     assert user.role == Role.GOVERNANCE and user.disabled_at is not None
 
-
-def test_the_role_group_setting(monkeypatch):
-    from govern.config import Settings
-
-    parsed = Settings(scim_role_groups="social-governance=governance, social-team = reviewer").scim_role_groups
-    assert parsed == {"social-governance": "governance", "social-team": "reviewer"}
-    assert Settings(scim_role_groups='{"a": "auditor"}').scim_role_groups == {"a": "auditor"}
-    for wrong in ("a=scim", "a", "a=it,A=auditor"):
-        with pytest.raises(Exception):
-            Settings(scim_role_groups=wrong)
