@@ -235,3 +235,33 @@ def test_a_console_user_an_administrator_switched_off_stays_off(scim, session, a
     user = _console_user(session, scim_person(session, dana["id"]).id)
     assert user.role == Role.GOVERNANCE and user.disabled_at is not None
 
+
+
+def test_the_last_administrator_is_never_switched_off_by_a_group_change(scim, session, app, monkeypatch):
+    settings = app_services.settings(app).model_copy(update={"scim_role_groups": {"social-admins": "admin"}})
+    monkeypatch.setitem(app.extensions, "govern.settings", settings)
+    session.execute(sa.update(ConsoleUser).where(ConsoleUser.role == Role.ADMIN).values(disabled_at=sa.func.now()))
+    session.commit()
+    dana = create(scim, okta_user("dana@example.com"))
+    group = scim("POST", "/Groups", {"displayName": "social-admins", "members": [{"value": dana["id"]}]}).get_json(force=True)["id"]
+    person_id = scim_person(session, dana["id"]).id
+    assert _console_user(session, person_id).role == Role.ADMIN
+    left = patch_group(scim, group, {"op": "remove", "path": "members"})
+    assert left.status_code == 200 and left.get_json(force=True)["members"] == []  # the group change itself stands
+    user = _console_user(session, person_id)
+    assert user.disabled_at is None and user.role == Role.ADMIN
+    refused = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "scim:person:console_role_refused")).all()
+    assert [event.summary.get("code") for event in refused] == ["last_admin"]
+    from govern.audit.trail import verify_chain
+
+    assert verify_chain(session).ok  # the refused change's events were undone with it, and the chain is whole
+
+
+def test_a_deleted_user_is_gone_from_every_group_and_a_deactivated_one_stays(scim, session):
+    dana, omer = create(scim, okta_user("dana@example.com")), create(scim, okta_user("omer@example.com"))
+    group = scim("POST", "/Groups", {"displayName": "Editors", "members": [{"value": dana["id"]}, {"value": omer["id"]}]})
+    group_id = group.get_json(force=True)["id"]
+    assert scim("DELETE", f"/Users/{dana['id']}").status_code == 204
+    assert scim("PATCH", f"/Users/{omer['id']}", {"schemas": [PATCH_OP], "Operations": [
+        {"op": "replace", "path": "active", "value": False}]}).status_code == 200
+    assert members_of(scim("GET", f"/Groups/{group_id}")) == [omer["id"]]
