@@ -170,7 +170,8 @@ def _listed(values: set[str]) -> list[str]:
     return sorted(values)[:AUDITED_VALUES]
 
 
-def _store_members(session: Session, group: ScimGroup, before: dict[str, ScimGroupMember], wanted: Mapping[str, str | None]) -> tuple[set[str], set[str]]:
+def _store_members(session: Session, group: ScimGroup, before: dict[str, ScimGroupMember],
+                   wanted: Mapping[str, str | None]) -> tuple[set[str], set[str]]:
     """Membership rows brought in line with `wanted`; returns the values added and removed."""
     added, removed = set(wanted) - set(before), set(before) - set(wanted)
     people = _people(session, added)
@@ -215,14 +216,13 @@ def _write(session: Session, actor: Actor, meanings: GroupMeanings, group: ScimG
         group.display_name, group.external_id = draft.display_name, draft.external_id
         _flush_named(session, group.display_name)
         added, removed = _store_members(session, group, before_rows, draft.members)
-        if action != "scim:group:create":
+        after = {"display_name": group.display_name, "external_id": group.external_id, "members": len(draft.members)}
+        if action != "scim:group:create" and (after != summary or added or removed):
             group.version += 1
             group.updated_at = utcnow()
         session.flush()
         after_name, after_people = group.display_name, _person_ids(_rows(session, group))
-        after = {"display_name": group.display_name, "external_id": group.external_id, "members": len(draft.members)}
-    changed = after != summary or added or removed
-    if action == "scim:group:create" or changed:
+    if action == "scim:group:create" or after != summary or added or removed:
         record(session, actor, action, "scim_group", group.id, before=None if action == "scim:group:create" else summary,
                after=after, members_added=_listed(added), members_removed=_listed(removed),
                meaning=_meaning(meanings, after_name if draft is not None else before_name))
