@@ -158,6 +158,7 @@ class Settings(BaseModel):
     base_url: str = Field(default="http://127.0.0.1:8000", description="External URL used in printed links.")
     demo_network: bool = Field(default=False, description="Serve the built-in demo social network under /demo-network (`make run` turns it on); refused unless the base URL is a loopback address, so never in production.")
     scim_entitlement_group: str = Field(default="social-media", min_length=1, max_length=255, description="SCIM group whose members may use govern; removal from it is a departure.")
+    scim_role_groups: dict[str, str] = Field(default_factory=dict, description="SCIM group displayName -> console role, as `name=role,name=role` or a JSON object; membership gives the role, the first group (in this order) the person is in decides it.")
     leaver_revocation_sla_hours: float = Field(default=4, gt=0, le=720, description="Target time from a leaver's directory change to the removal of all their access, for the leavers report (4 h: FedRAMP; 24 h is the usual SOC 2 test).")
     post_approval_ttl_days: int = Field(default=7, ge=1, le=365, description="How long an approval of a post lasts (it also ends at the post's scheduled time); an older approval must be given again.")
     retention_days: dict[str, int] = Field(default_factory=dict, description="JSON object: data kind -> days kept; kinds left out keep their default (docs/operations.md, 'Retention and legal holds').")
@@ -234,6 +235,21 @@ class Settings(BaseModel):
                 raise ValueError(f"unknown console roles {', '.join(wrong)}; known: {', '.join(CONSOLE_ROLES)}")
             if any(not str(key).strip() for key in value):
                 raise ValueError("a key is empty")
+        return value
+
+    @field_validator("scim_role_groups", mode="before")
+    @classmethod
+    def _scim_role_groups(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip() and not value.strip().startswith("{"):
+            pairs = [part.partition("=") for part in value.split(",") if part.strip()]
+            if any(not sep for _, sep, _ in pairs):
+                raise ValueError("must be name=role pairs separated by commas, or a JSON object")
+            value = {name.strip(): role.strip() for name, _, role in pairs}
+        value = cls._role_mapping(value)
+        if isinstance(value, dict):
+            names = [str(name).casefold() for name in value]
+            if len(set(names)) != len(names):
+                raise ValueError("a group is named twice (names are compared case-insensitively)")
         return value
 
     @field_validator("oidc_issuer")

@@ -20,3 +20,4 @@ from govern.publishing.models import PublishApproval  # noqa: F401
 from govern.reviews.models import ReviewCampaign, ReviewItem, ReviewProgress  # noqa: F401
 from govern.runbooks.models import Incident, IncidentEvent, Runbook, RunbookStatement, StatementRelease  # noqa: F401
 from govern.scim.models import ScimUserAttributes  # noqa: F401
+from govern.scim.group_models import ScimConsoleRole, ScimGroup, ScimGroupMember  # noqa: F401

@@ -125,6 +125,11 @@ ACTIONS = {
     "scim:user:delete": N_("Person removed by the identity provider"),
     "scim:group:link": N_("Group linked by the identity provider"),
     "scim:group:unlink": N_("Group unlinked by the identity provider"),
+    "scim:group:create": N_("Group created by the identity provider"),
+    "scim:group:update": N_("Group changed by the identity provider"),
+    "scim:group:delete": N_("Group deleted by the identity provider"),
+    "scim:person:console_role": N_("Console role set by the identity provider's groups"),
+    "scim:person:console_role_refused": N_("Console role from the identity provider's groups refused"),
 }
 
 

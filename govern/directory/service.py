@@ -202,8 +202,9 @@ def _link_managers(session: Session, actor: Actor, source: str, entries: list[Di
     set_managers_bulk(session, actor, changes)
 
 
-def run_sync(session: Session, actor: Actor, source: str, mode: SyncMode, read) -> SyncRun:
-    """Run one sync. `read()` returns a SyncPlan or raises DirectoryError; failures revoke nobody."""
+def run_sync(session: Session, actor: Actor, source: str, mode: SyncMode, read, hold: bool = False) -> SyncRun:
+    """Run one sync. `read()` returns a SyncPlan or raises DirectoryError; failures revoke nobody. Departures are
+    held for a decision when they are too many, or whenever `hold` (a SCIM entitlement group deleted or renamed)."""
     run = SyncRun(source=source, mode=mode, status=SyncStatus.RUNNING)
     session.add(run)
     session.flush()
@@ -213,7 +214,7 @@ def run_sync(session: Session, actor: Actor, source: str, mode: SyncMode, read) 
         return _finish(session, actor, run, SyncStatus.FAILED, {}, f"{type(exc).__name__}: {exc}")
     if mode == SyncMode.FULL and not plan.entries:
         return _finish(session, actor, run, SyncStatus.FAILED, {}, "the directory returned nobody in scope; no one was treated as a leaver")
-    hold = len(plan.departures) > mass_departure_limit(session)
+    hold = bool(plan.departures) and (hold or len(plan.departures) > mass_departure_limit(session))
     _apply(session, actor, source, plan, hold_departures=hold)
     if hold:
         run.held_departures = [departure.as_json() for departure in plan.departures]

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, json, request
 from govern import app_services
 from govern.auth.roles import Permission
 from govern.extensions import db
-from govern.scim import discovery, schemas, service
+from govern.scim import discovery, group_schemas, groups, schemas, service
 from govern.scim.errors import InvalidFilter, InvalidSyntax, ResourceNotFound
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor
@@ -31,8 +31,9 @@ def _base() -> str:
     return root.rstrip("/") + bp.url_prefix
 
 
-def _group_name() -> str:
-    return app_services.settings().scim_entitlement_group
+def _meanings() -> groups.GroupMeanings:
+    settings = app_services.settings()
+    return groups.GroupMeanings.of(settings.scim_entitlement_group, settings.scim_role_groups)
 
 
 def _body() -> Any:
@@ -70,8 +71,15 @@ def _user(person, status: int = 200) -> Response:
     return _reply(_projection().apply(resource), status, version)
 
 
-def _group(group: service.ScimGroup, status: int = 200) -> Response:
-    return _reply(_projection().apply(schemas.group_resource(group.id, group.display_name, group.members, _base())), status)
+def _group_document(view: groups.GroupView, base: str) -> dict[str, Any]:
+    members = None if view.members is None else [
+        group_schemas.member_resource(m.value, m.type, m.person.external_id if m.person else None,
+                                      m.person.display_name if m.person else None, base) for m in view.members]
+    return group_schemas.group_resource(view.group, members, base)
+
+
+def _group(view: groups.GroupView, status: int = 200) -> Response:
+    return _reply(_projection().apply(_group_document(view, _base())), status)
 
 
 def _users(query: schemas.SearchRequest) -> tuple[int, list[dict[str, Any]]]:
@@ -83,10 +91,8 @@ def _users(query: schemas.SearchRequest) -> tuple[int, list[dict[str, Any]]]:
 
 def _groups(query: schemas.SearchRequest) -> tuple[int, list[dict[str, Any]]]:
     found = schemas.parse_filter(query.filter, schemas.GROUP_FILTERS)
-    total, groups = service.list_groups(db.session, _group_name(), found, query.start, query.count,
-                                        query.projection.wants_members)
-    return total, [query.projection.apply(schemas.group_resource(g.id, g.display_name, g.members, _base()))
-                   for g in groups]
+    total, views = groups.list_groups(db.session, found, query.start, query.count, query.projection.wants_members)
+    return total, [query.projection.apply(_group_document(view, _base())) for view in views]
 
 
 def _listed(query: schemas.SearchRequest, found: tuple[int, list[dict[str, Any]]]) -> Response:
@@ -197,28 +203,35 @@ def search_groups():
 @bp.post("/Groups")
 @requires(Permission.SCIM_PROVISION)
 def create_group():
-    display_name, _members = schemas.parse_group_create(_body())
-    return _group(service.create_group(db.session, current_actor(), _group_name(), display_name), 201)
+    draft, _ = group_schemas.parse_group(_body())
+    return _group(groups.create_group(db.session, current_actor(), _meanings(), draft), 201)
 
 
 @bp.get("/Groups/<group_id>")
 @requires(Permission.SCIM_PROVISION)
 def get_group(group_id: str):
-    return _group(service.get_group(db.session, _group_name(), group_id, _projection().wants_members))
+    return _group(groups.get_group(db.session, group_id, _projection().wants_members))
+
+
+@bp.put("/Groups/<group_id>")
+@requires(Permission.SCIM_PROVISION)
+def replace_group(group_id: str):
+    groups.get_group(db.session, group_id, with_members=False)  # an unknown id is 404 whatever the body
+    draft, names_members = group_schemas.parse_group(_body())
+    return _group(groups.replace_group(db.session, current_actor(), _meanings(), group_id, draft, names_members))
 
 
 @bp.patch("/Groups/<group_id>")
 @requires(Permission.SCIM_PROVISION)
 def patch_group(group_id: str):
-    service.get_group(db.session, _group_name(), group_id, with_members=False)
-    patch = schemas.parse_group_patch(_body())
-    return _group(service.patch_group(db.session, current_actor(), _group_name(), group_id, patch))
+    groups.get_group(db.session, group_id, with_members=False)
+    return _group(groups.patch_group(db.session, current_actor(), _meanings(), group_id, _body()))
 
 
 @bp.delete("/Groups/<group_id>")
 @requires(Permission.SCIM_PROVISION)
 def delete_group(group_id: str):
-    service.delete_group(db.session, current_actor(), _group_name(), group_id)
+    groups.delete_group(db.session, current_actor(), _meanings(), group_id)
     return Response(status=204)
 
 

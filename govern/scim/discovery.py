@@ -35,7 +35,7 @@ def resource_types(base: str) -> list[dict[str, Any]]:
          "schemaExtensions": [{"schema": ENTERPRISE_SCHEMA, "required": False}],
          "meta": {"resourceType": "ResourceType", "location": f"{base}/ResourceTypes/User"}},
         {"schemas": [RESOURCE_TYPE_SCHEMA], "id": "Group", "name": "Group", "endpoint": "/Groups",
-         "description": "The entitlement group: removal from it is a departure", "schema": GROUP_SCHEMA,
+         "description": "A group pushed by the identity provider; configuration maps groups to govern meanings (the entitlement group, console roles)", "schema": GROUP_SCHEMA,
          "meta": {"resourceType": "ResourceType", "location": f"{base}/ResourceTypes/Group"}},
     ]
 

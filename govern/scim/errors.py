@@ -46,3 +46,7 @@ class PreconditionFailed(ScimError):
 
     status = 412
     title = "Precondition failed"
+
+
+class NoTarget(ScimError):
+    scim_type = "noTarget"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -31,7 +31,6 @@ DELETED_PREFIX = "deleted:"  # a DELETEd user's external_id: the row stays for t
 
 GROUP_FILTERS = frozenset({"displayname", "id"})
 _FILTER = re.compile(r'^\s*([A-Za-z][\w.:-]*)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$', re.IGNORECASE)
-_MEMBER_PATH = re.compile(r'^members\s*\[\s*value\s+eq\s+"((?:[^"\\]|\\.)*)"\s*\]$', re.IGNORECASE)
 _EMAIL_PATH = re.compile(r"^emails(\[[^\]]*\])?(\.value)?$", re.IGNORECASE)
 _ENTERPRISE = ENTERPRISE_SCHEMA.lower()
 _LIMITS = {"userName": 255, "displayName": 255, "email": 320, "department": 255, "externalId": 1024, "manager": 1024}
@@ -61,18 +60,6 @@ class UserInput:
 class Filter:
     attribute: str  # lower-cased
     value: str
-
-
-@dataclass(frozen=True)
-class MembershipChange:
-    action: str  # "add", "remove" or "replace"
-    member_ids: frozenset[str] | None  # None with "remove": every member
-
-
-@dataclass(frozen=True)
-class GroupPatch:
-    display_name: str | None
-    changes: tuple[MembershipChange, ...]
 
 
 def _get(document: Mapping[str, Any], name: str) -> Any:
@@ -342,50 +329,6 @@ def apply_user_patch(current: UserInput, body: Any) -> UserInput:
         else:
             draft.set(op, path, value)
     return draft.result()
-
-
-def _member_ids(value: Any) -> frozenset[str]:
-    if isinstance(value, dict):
-        value = [value]
-    if not isinstance(value, list):
-        raise InvalidValue("members must be a list of objects with a value")
-    ids = set()
-    for member in value:
-        member_id = _text(member, "members.value", required=True) if isinstance(member, dict) else None
-        if member_id is None:
-            raise InvalidValue("each member must be an object with a value")
-        ids.add(member_id)
-    return frozenset(ids)
-
-
-def parse_group_create(body: Any) -> tuple[str, frozenset[str]]:
-    body = _object(body, "a Group")
-    display_name = _text(_get(body, "displayName"), "displayName", required=True)
-    members = _get(body, "members")
-    return display_name, _member_ids(members) if members is not None else frozenset()
-
-
-def parse_group_patch(body: Any) -> GroupPatch:
-    display_name, changes = None, []
-    for op, path, value in _operations(body):
-        if path is None:
-            display_name = _text(_get(value, "displayName"), "displayName") or display_name
-            if _get(value, "members") is not None:
-                changes.append(MembershipChange("replace" if op == "replace" else "add", _member_ids(_get(value, "members"))))
-            continue
-        if match := _MEMBER_PATH.match(path):
-            if op != "remove":
-                raise InvalidPath(f"{path} can only be removed")
-            changes.append(MembershipChange("remove", frozenset({_unquote(match.group(1), InvalidPath)})))
-        elif path.lower() == "members":
-            if op == "remove" and value is None:
-                changes.append(MembershipChange("remove", None))
-            else:
-                changes.append(MembershipChange(op, _member_ids(value if value is not None else [])))
-        elif path.lower() == "displayname" and op != "remove":
-            display_name = _text(value, "displayName", required=True)
-        # externalId and other group attributes: govern keeps none of them
-    return GroupPatch(display_name, tuple(changes))
 
 
 def _unquote(raw: str, error: type[InvalidFilter] | type[InvalidPath]) -> str:
@@ -666,19 +609,6 @@ def entity_tags(header: str | None) -> frozenset[str] | None:
 
 def version_matches(version: str, tags: frozenset[str]) -> bool:
     return "*" in tags or version.removeprefix("W/") in tags
-
-
-def group_resource(group_id: str, display_name: str, members: Iterable[Person] | None, base: str) -> dict[str, Any]:
-    resource: dict[str, Any] = {
-        "schemas": [GROUP_SCHEMA],
-        "id": group_id,
-        "displayName": display_name,
-        "meta": {"resourceType": "Group", "location": f"{base}/Groups/{group_id}"},
-    }
-    if members is not None:
-        resource["members"] = [{"value": person.external_id, "display": person.display_name,
-                                "$ref": f"{base}/Users/{person.external_id}", "type": "User"} for person in members]
-    return resource
 
 
 def list_response(resources: list[dict[str, Any]], total: int, start: int) -> dict[str, Any]:

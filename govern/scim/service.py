@@ -7,9 +7,8 @@ Lists are filtered and sorted in SQL (govern.scim.user_query); a userName is uni
 database index as well as by the check here, so two concurrent creates cannot both win. Every change goes through the directory sync (`run_sync` in mode SCIM), so
 departures take the one `depart` path and mass removals are held for a governance decision.
 
-Groups are not stored: the one group govern knows is the entitlement group (a setting), whose members
-are the active SCIM people. Removing someone from it departs them; adding someone changes nothing, and
-only `active: true` brings a leaver back (with nothing restored).
+Groups are stored and given their meaning in govern.scim.groups (decision 0078); removal from the
+entitlement group departs through `depart_from_entitlement_group` below, the same sync-run path.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Select, func, not_, select
@@ -31,10 +30,10 @@ from govern.db import utcnow
 from govern.directory.models import SyncMode, SyncRun
 from govern.directory.service import SyncPlan, depart, plan_changes, run_sync
 from govern.people.models import Person, PersonSource, PersonStatus
-from govern.scim.errors import InvalidValue, PreconditionFailed, ResourceNotFound, Uniqueness
+from govern.scim.errors import PreconditionFailed, ResourceNotFound, Uniqueness
 from govern.scim import filters, user_query
 from govern.scim.models import USERNAME_INDEX, ScimUserAttributes
-from govern.scim.schemas import (DELETED_PREFIX, Filter, GroupPatch, UserInput, apply_user_patch, scim_id, user_input_of,
+from govern.scim.schemas import (DELETED_PREFIX, UserInput, apply_user_patch, scim_id, user_input_of,
                                   user_resource, version_matches)
 
 SOURCE = PersonSource.SCIM.value
@@ -42,13 +41,6 @@ DEACTIVATED = "scim_deactivated"
 DELETED = "scim_deleted"
 REMOVED_FROM_GROUP = "scim_removed_from_entitlement_group"
 CREATED_INACTIVE = "scim_created_inactive"
-
-
-@dataclass(frozen=True)
-class ScimGroup:
-    id: str
-    display_name: str
-    members: list[Person] | None  # None when the caller did not ask for them
 
 
 def _scim_people() -> Select[tuple[Person]]:
@@ -266,77 +258,17 @@ def delete_user(session: Session, actor: Actor, user_id: str, if_match: frozense
            before={"external_id": user_id}, after={"external_id": person.external_id})
 
 
-# ---- the entitlement group ----
+# ---- groups (govern.scim.groups) ----
 
-def group_id(name: str) -> str:
-    """A stable id for a group name, so the group needs no row of its own."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"govern:scim:group:{name.casefold()}"))
-
-
-def _active_members(session: Session) -> list[Person]:
-    return list(session.scalars(_scim_people().where(Person.status == PersonStatus.ACTIVE).order_by(Person.id)))
-
-
-def _group(session: Session, name: str, with_members: bool) -> ScimGroup:
-    return ScimGroup(group_id(name), name, _active_members(session) if with_members else None)
-
-
-def _ensure_entitlement_group(name: str, display_name: str) -> None:
-    if display_name.casefold() != name.casefold():
-        raise InvalidValue(f"govern keeps only the entitlement group {name!r}, not {display_name!r}; "
-                           "push only that group (GOVERN_SCIM_ENTITLEMENT_GROUP)")
-
-
-def list_groups(session: Session, name: str, found: Filter | None, start: int, count: int, with_members: bool) -> tuple[int, list[ScimGroup]]:
-    matches = found is None or (found.attribute == "displayname" and found.value.casefold() == name.casefold()) or (
-        found.attribute == "id" and found.value == group_id(name))
-    if not matches:
-        return 0, []
-    return 1, [_group(session, name, with_members)] if start == 1 and count else []
-
-
-def get_group(session: Session, name: str, requested_id: str, with_members: bool = True) -> ScimGroup:
-    if requested_id != group_id(name):
-        raise ResourceNotFound(f"there is no group {requested_id!r}")
-    return _group(session, name, with_members)
-
-
-def create_group(session: Session, actor: Actor, name: str, display_name: str) -> ScimGroup:
-    """Pushing the entitlement group links it; it always exists, so this is idempotent (adding members changes nothing)."""
-    _ensure_entitlement_group(name, display_name)
-    record(session, actor, "scim:group:link", "scim_group", group_id(name), display_name=name)
-    return _group(session, name, with_members=True)
-
-
-def _leaving(current: set[str], patch: GroupPatch) -> set[str]:
-    members = set(current)
-    for change in patch.changes:
-        if change.action == "add":
-            members |= change.member_ids or set()
-        elif change.action == "remove":
-            members = set() if change.member_ids is None else members - change.member_ids
-        else:
-            members = set(change.member_ids or ())
-    return current - members
-
-
-def patch_group(session: Session, actor: Actor, name: str, requested_id: str, patch: GroupPatch) -> ScimGroup:
-    """Members removed from the entitlement group depart (held for a decision when they are many)."""
-    get_group(session, name, requested_id, with_members=False)
-    if patch.display_name is not None:
-        _ensure_entitlement_group(name, patch.display_name)
-    people = {person.external_id: person for person in _active_members(session)}
-    leaving = [people[key] for key in sorted(_leaving(set(people), patch))]
+def depart_from_entitlement_group(session: Session, actor: Actor, people: list[Person], hold: bool) -> SyncRun | None:
+    """People removed from the entitlement group depart through one SCIM sync run: held for a governance decision
+    when they are many, or always when `hold` (the group itself was deleted or renamed)."""
     entries = [_entry(person.external_id, replace(user_input_of(person), active=False),
-                      _manager(session, user_input_of(person), person), REMOVED_FROM_GROUP) for person in leaving]
-    if entries:
-        _sync(session, actor, entries)
-    return _group(session, name, with_members=True)
-
-
-def delete_group(session: Session, actor: Actor, name: str, requested_id: str) -> None:
-    """Unlinking the group departs nobody: deleting a group is not a leaver signal, and each user's own
-    deactivation still arrives from the identity provider."""
-    get_group(session, name, requested_id, with_members=False)
-    record(session, actor, "scim:group:unlink", "scim_group", requested_id, display_name=name, departed=0)
-
+                      _manager(session, user_input_of(person), person), REMOVED_FROM_GROUP)
+               for person in people if person.status == PersonStatus.ACTIVE]
+    if not entries:
+        return None
+    now = utcnow()
+    batch = ChangeBatch(changes=[DirectoryChange(entry.key, entry, now) for entry in entries])
+    plan = plan_changes(session, SOURCE, batch, own_account=None)
+    return run_sync(session, actor, SOURCE, SyncMode.SCIM, lambda: plan, hold=hold)
