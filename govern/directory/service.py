@@ -27,6 +27,7 @@ from govern.people.service import create_people_bulk, set_managers_bulk, upsert_
 
 MASS_DEPARTURE_FLOOR = 25
 MASS_DEPARTURE_FRACTION = 0.05
+MASS_DEPARTURE_WINDOW = timedelta(minutes=5)  # incremental syncs: departures within it count together (decision 0077)
 NOT_IN_DIRECTORY = "not_in_directory"
 
 
@@ -128,6 +129,12 @@ def mass_departure_limit(session: Session) -> int:
     return max(MASS_DEPARTURE_FLOOR, int(active * MASS_DEPARTURE_FRACTION))
 
 
+def recent_departures(session: Session, source: str, window: timedelta = MASS_DEPARTURE_WINDOW) -> int:
+    """Departures from this source govern made in the last `window` (held ones are not departures yet)."""
+    return session.scalar(select(func.count(Departure.id)).where(
+        Departure.source == source, Departure.first_seen_at >= utcnow() - window)) or 0
+
+
 def _finish(session: Session, actor: Actor, run: SyncRun, status: SyncStatus, counts: dict[str, int], error: str | None = None) -> SyncRun:
     run.status, run.counts, run.error, run.finished_at = status, counts, error, utcnow()
     session.flush()
@@ -213,7 +220,12 @@ def run_sync(session: Session, actor: Actor, source: str, mode: SyncMode, read) 
         return _finish(session, actor, run, SyncStatus.FAILED, {}, f"{type(exc).__name__}: {exc}")
     if mode == SyncMode.FULL and not plan.entries:
         return _finish(session, actor, run, SyncStatus.FAILED, {}, "the directory returned nobody in scope; no one was treated as a leaver")
-    hold = len(plan.departures) > mass_departure_limit(session)
+    departing = len(plan.departures)
+    if mode == SyncMode.INCREMENTAL and departing:
+        # The watcher syncs every second: a script removing people one by one would otherwise stay under the limit
+        # in every run. Departures the incremental syncs already made in the window count toward it.
+        departing += recent_departures(session, source)
+    hold = bool(plan.departures) and departing > mass_departure_limit(session)
     _apply(session, actor, source, plan, hold_departures=hold)
     if hold:
         run.held_departures = [departure.as_json() for departure in plan.departures]
@@ -241,8 +253,12 @@ def _store_cursor(session: Session, source: str, cursor: str) -> None:
 
 
 def incremental_sync(session: Session, actor: Actor, source: str, read_batch, own_account: str | None) -> SyncRun:
-    """Apply changes after the stored cursor; the new cursor is stored in the same transaction."""
-    cursor_row = session.get(SyncCursor, source)
+    """Apply changes after the stored cursor; the new cursor is stored in the same transaction.
+
+    The cursor row is locked for the run, so the watcher and the scheduled sync never read the same changes twice
+    at once: the second waits, then starts from where the first left off."""
+    cursor_row = session.scalar(select(SyncCursor).where(SyncCursor.source == source).with_for_update()
+                                .execution_options(populate_existing=True))
     batches: list[ChangeBatch] = []
 
     def read() -> SyncPlan:
