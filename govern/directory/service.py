@@ -84,7 +84,9 @@ def _differs(person, entry: DirectoryEntry) -> bool:
         entry.dn, entry.username, entry.email, entry.display_name, entry.department)
 
 
-def _plan_entry(plan: SyncPlan, person, entry: DirectoryEntry) -> None:
+def _plan_entry(plan: SyncPlan, person, entry: DirectoryEntry, changed_at: datetime | None = None) -> None:
+    """`changed_at`: when the change was logged, if known; else the entry's own modification time is used (which a
+    removal from the entitlement group does not move: the group changed, not the person)."""
     plan.entries.append(entry)
     if person is None:
         if entry.active:
@@ -93,7 +95,8 @@ def _plan_entry(plan: SyncPlan, person, entry: DirectoryEntry) -> None:
     if entry.active and person.status == PersonStatus.LEAVER:
         plan.returners.append(entry)
     elif not entry.active and person.status == PersonStatus.ACTIVE:
-        plan.departures.append(PlannedDeparture(person.id, person.display_name, entry.leaver_signals or ("inactive",), entry.changed_at))
+        plan.departures.append(PlannedDeparture(person.id, person.display_name, entry.leaver_signals or ("inactive",),
+                                                changed_at or entry.changed_at))
     if _differs(person, entry):
         plan.updates.append(entry)
 
@@ -120,7 +123,7 @@ def plan_changes(session: Session, source: str, batch: ChangeBatch, own_account:
             if person is not None and person.status == PersonStatus.ACTIVE:
                 plan.departures.append(PlannedDeparture(person.id, person.display_name, ("removed_from_directory",), change.changed_at))
             continue
-        _plan_entry(plan, person, change.entry)
+        _plan_entry(plan, person, change.entry, change.changed_at)
     return plan
 
 
