@@ -124,11 +124,14 @@ def directory_watch(interval: float | None, once: bool) -> None:
     if once:
         stop.set()  # the loop looks once before it checks the event
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    click.echo(f"watching the {source.source} directory every {interval or settings.ldap_watch_interval_seconds:g} s; "
-               "Ctrl-C stops", err=True)
+    every = interval or settings.ldap_watch_interval_seconds
+
+    def ready() -> None:
+        click.echo(f"caught up; watching the {source.source} directory every {every:g} s (Ctrl-C stops)")
+
     try:
-        state = watch(source, committed_sync(current_app._get_current_object(), source), stop,
-                      interval=interval or settings.ldap_watch_interval_seconds)
+        state = watch(source, committed_sync(current_app._get_current_object(), source), stop, interval=every,
+                      on_ready=None if once else ready)
     except WatchUnsupported as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:

@@ -212,8 +212,11 @@ def _link_managers(session: Session, actor: Actor, source: str, entries: list[Di
     set_managers_bulk(session, actor, changes)
 
 
-def run_sync(session: Session, actor: Actor, source: str, mode: SyncMode, read) -> SyncRun:
-    """Run one sync. `read()` returns a SyncPlan or raises DirectoryError; failures revoke nobody."""
+def run_sync(session: Session, actor: Actor, source: str, mode: SyncMode, read, keep_empty: bool = True) -> SyncRun | None:
+    """Run one sync. `read()` returns a SyncPlan or raises DirectoryError; failures revoke nobody.
+
+    `keep_empty=False` (the watcher): a run that found nothing to do is not kept, and None is returned; a failure
+    is always kept."""
     run = SyncRun(source=source, mode=mode, status=SyncStatus.RUNNING)
     session.add(run)
     session.flush()
@@ -221,6 +224,10 @@ def run_sync(session: Session, actor: Actor, source: str, mode: SyncMode, read) 
         plan = read()
     except DirectoryError as exc:
         return _finish(session, actor, run, SyncStatus.FAILED, {}, f"{type(exc).__name__}: {exc}")
+    if not keep_empty and not plan.entries and not plan.departures:
+        session.delete(run)
+        session.flush()
+        return None
     if mode == SyncMode.FULL and not plan.entries:
         return _finish(session, actor, run, SyncStatus.FAILED, {}, "the directory returned nobody in scope; no one was treated as a leaver")
     departing = len(plan.departures)
@@ -255,7 +262,8 @@ def _store_cursor(session: Session, source: str, cursor: str) -> None:
     session.flush()
 
 
-def incremental_sync(session: Session, actor: Actor, source: str, read_batch, own_account: str | None) -> SyncRun:
+def incremental_sync(session: Session, actor: Actor, source: str, read_batch, own_account: str | None,
+                     keep_empty: bool = True) -> SyncRun | None:
     """Apply changes after the stored cursor; the new cursor is stored in the same transaction.
 
     The cursor row is locked for the run, so the watcher and the scheduled sync never read the same changes twice
@@ -269,8 +277,8 @@ def incremental_sync(session: Session, actor: Actor, source: str, read_batch, ow
         batches.append(batch)
         return plan_changes(session, source, batch, own_account)
 
-    run = run_sync(session, actor, source, SyncMode.INCREMENTAL, read)
-    if run.status != SyncStatus.FAILED and batches and batches[0].cursor:
+    run = run_sync(session, actor, source, SyncMode.INCREMENTAL, read, keep_empty)
+    if (run is None or run.status != SyncStatus.FAILED) and batches and batches[0].cursor:
         _store_cursor(session, source, batches[0].cursor)
     return run
 
@@ -284,8 +292,10 @@ def sync_full_from(session: Session, actor: Actor, directory: Directory) -> Sync
     return full_sync(session, actor, directory.source, directory.all_entries(), mark)
 
 
-def sync_incremental_from(session: Session, actor: Actor, directory: Directory) -> SyncRun:
-    return incremental_sync(session, actor, directory.source, directory.changes_since, directory.service_account)
+def sync_incremental_from(session: Session, actor: Actor, directory: Directory, keep_empty: bool = True) -> SyncRun | None:
+    """`keep_empty=False`: a run with nothing to do leaves no run and no audit event (the watcher looks every second;
+    writes elsewhere in the directory move its mark too), only the advanced cursor."""
+    return incremental_sync(session, actor, directory.source, directory.changes_since, directory.service_account, keep_empty)
 
 
 def depart(session: Session, actor: Actor, person: Person, source: str, why: Iterable[str], changed_at: datetime | None) -> Departure | None:

@@ -19,6 +19,7 @@ from govern.adapters.directory import Directory, DirectoryError
 log = structlog.get_logger("govern.directory.watch")
 
 FAILED = "failed"
+NOTHING = "nothing"  # the sync found nothing to do and kept no run
 WATCH_ACTOR = Actor.system("directory-watch")
 
 
@@ -41,12 +42,13 @@ def backoff_seconds(failures: int, interval: float, ceiling: float = 30.0) -> fl
 
 
 def watch(directory: Directory, sync_once: Callable[[], str], stop: threading.Event, *, interval: float = 1.0,
-          ceiling: float = 30.0, state: WatchState | None = None) -> WatchState:
+          ceiling: float = 30.0, state: WatchState | None = None, on_ready: Callable[[], None] | None = None) -> WatchState:
     """Until `stop` is set (looking at least once): read the change mark; when it differs from the last synced one (or none was synced yet,
     which catches up on what changed while govern was down), call `sync_once()`, which runs one incremental sync in
     its own transaction and returns the run's status. Failures back off and never end the loop.
 
-    The mark is read before the sync, so a write made during the sync moves it again and is synced next time."""
+    The mark is read before the sync, so a write made during the sync moves it again and is synced next time.
+    `on_ready` is called once, after the first look that succeeded (the catch-up is done)."""
     state = state or WatchState()
     first = True
     while True:
@@ -65,6 +67,9 @@ def watch(directory: Directory, sync_once: Callable[[], str], stop: threading.Ev
                 if status == FAILED:
                     raise DirectoryError("the incremental sync failed; see its run")
                 state.mark = mark
+            if on_ready is not None:
+                on_ready()
+                on_ready = None
             if state.failures:
                 log.info("directory watch resumed", after_failures=state.failures)
             state.failures = 0
@@ -104,9 +109,9 @@ def committed_sync(app, directory: Directory) -> Callable[[], str]:
     def sync_once() -> str:
         with app.app_context():
             try:
-                status = service.sync_incremental_from(db.session, WATCH_ACTOR, directory).status.value
+                run = service.sync_incremental_from(db.session, WATCH_ACTOR, directory, keep_empty=False)
                 db.session.commit()
-                return status
+                return NOTHING if run is None else run.status.value
             except BaseException:
                 db.session.rollback()
                 raise
