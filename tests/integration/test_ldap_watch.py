@@ -29,6 +29,7 @@ from govern.directory.watch import WatchState, committed_sync, watch
 from govern.extensions import db
 from govern.grants.models import Grant, GrantRole
 from govern.grants.service import create_grant
+from govern.jobs import start_directory_watcher
 from govern.people.models import Person, PersonStatus
 from tests import factories
 from tests.support.slapd import Slapd, start_slapd
@@ -148,14 +149,19 @@ def assert_has_access(app, access: tuple[int, int, str]) -> None:
         assert authenticate_token(db.session, token) is not None
 
 
+def cli_environment(app, slapd: Slapd, base: str, **extra: str) -> dict[str, str]:
+    """The environment of a `govern` subprocess on the app's database and directory."""
+    with app.app_context():
+        return {**os.environ, "GOVERN_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
+                "GOVERN_SECRET_KEY": app.config["SECRET_KEY"],
+                "GOVERN_INSTANCE_PATH": str(app_services.settings().instance_path), "GOVERN_LOG_LEVEL": "WARNING",
+                **{f"GOVERN_{key.upper()}": str(value) for key, value in settings_for(slapd, base).items()}, **extra}
+
+
 def test_disabled_deleted_or_out_of_the_group_loses_every_access_within_5_seconds(slapd, world):
     """`govern directory watch` in a subprocess; HR writes to the directory; nobody touches govern."""
     app, _, dns, access = world
-    with app.app_context():
-        environment = {**os.environ, "GOVERN_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
-                       "GOVERN_SECRET_KEY": app.config["SECRET_KEY"],
-                       "GOVERN_INSTANCE_PATH": str(app_services.settings().instance_path), "GOVERN_LOG_LEVEL": "WARNING",
-                       **{f"GOVERN_{key.upper()}": str(value) for key, value in settings_for(slapd, dns["lina"].split(",", 1)[1]).items()}}
+    environment = cli_environment(app, slapd, dns["lina"].split(",", 1)[1])
     process = subprocess.Popen([sys.executable, "-c", "from govern.cli import main; main()", "directory", "watch"],
                                env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -220,11 +226,11 @@ def test_a_change_made_while_the_watcher_was_down_is_applied_on_its_return(slapd
     with app.app_context():
         assert db.session.get(Person, access["lina"][0]).status == PersonStatus.ACTIVE
         assert db.session.get(SyncCursor, "openldap") is not None  # where it resumes from
-    again = Watcher(app, directory)
+    again = start_directory_watcher(app)  # as embedded mode's `govern jobs run` starts it
     try:
         assert wait_for_leaver(app, access["lina"][0], WITHIN) < WITHIN
     finally:
-        again.close()
+        again.set()
     assert_no_access(app, access["lina"])
     assert_has_access(app, access["noa"])
 
@@ -306,3 +312,26 @@ def test_a_mass_change_is_held_even_one_person_at_a_time(slapd, base, make_commi
         directory.close()
     assert departed <= limit < len(uids)
     assert held and departed + len(held) == len(uids)
+
+
+def test_active_directory_is_not_watched_and_says_so(slapd, base, make_committed_app):
+    app = make_committed_app(**settings_for(slapd, base), ldap_flavor="ad")
+    assert start_directory_watcher(app) is None  # embedded mode leaves AD to the schedule
+    done = subprocess.run([sys.executable, "-c", "from govern.cli import main; main()", "directory", "watch"],
+                          env=cli_environment(app, slapd, base, GOVERN_LDAP_FLAVOR="ad"), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "Active Directory stays on the schedule" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_watch_help_and_a_missing_directory_are_readable(make_committed_app):
+    app = make_committed_app()
+    help_text = subprocess.run([sys.executable, "-c", "from govern.cli import main; main()", "directory", "watch", "--help"],
+                               capture_output=True, text=True, timeout=60)
+    assert help_text.returncode == 0 and "within seconds" in help_text.stdout and "--once" in help_text.stdout
+    with app.app_context():
+        environment = {**os.environ, "GOVERN_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
+                       "GOVERN_SECRET_KEY": app.config["SECRET_KEY"], "GOVERN_LDAP_URL": "",
+                       "GOVERN_INSTANCE_PATH": str(app_services.settings().instance_path)}
+    done = subprocess.run([sys.executable, "-c", "from govern.cli import main; main()", "directory", "watch", "--once"],
+                          env=environment, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "no directory is configured" in done.stderr and "Traceback" not in done.stderr
