@@ -3,6 +3,7 @@ and the time to revoke over LDAP with the watcher (`govern directory watch`): di
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import sys
@@ -20,13 +21,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from govern import app_services
 from govern import create_app  # noqa: E402
 from govern.adapters.directory_factory import build_directory  # noqa: E402
+from govern.accounts.service import create_account  # noqa: E402
 from govern.audit.service import Actor  # noqa: E402
+from govern.auth.roles import Role  # noqa: E402
+from govern.auth.service import create_api_client  # noqa: E402
 from govern.cli import alembic_config  # noqa: E402
 from govern.directory import service  # noqa: E402
 from govern.directory.models import Departure  # noqa: E402
 from govern.directory.watch import committed_sync, start_watch_thread  # noqa: E402
 from govern.people.models import Person  # noqa: E402
 from govern.extensions import db  # noqa: E402
+from govern.grants.models import GrantRole  # noqa: E402
+from govern.grants.service import create_grant  # noqa: E402
 from tests.support.postgres import ScratchPostgres  # noqa: E402
 from tests.support.slapd import start_slapd  # noqa: E402
 
@@ -64,22 +70,28 @@ WATCH_INTERVAL = 1.0
 
 def percentile(values: list[float], pct: int) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))]
+    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]  # nearest rank
 
 
 def time_to_revoke(app, directory, slapd) -> list[float]:
     """The watcher on its thread (as `govern serve` starts it); leavers one after another at random moments, each
     timed from just before the LDAP write to the departure's access_removed_at (same host clock)."""
     rng = random.Random(11)
+    leavers = [f"u{number:06d}" for number in rng.sample(range(1000, PEOPLE_COUNT), LEAVERS)]
+    bench = Actor.system("bench")
+    ids = dict(db.session.execute(select(Person.username, Person.id).where(Person.username.in_(leavers))).all())
+    for uid in leavers:  # something to take away: a grant on an account of their own and an API token each
+        account = create_account(db.session, bench, "x", handle=f"acme_{uid}", display_name=f"Acme {uid}", owner_id=ids[uid])
+        create_grant(db.session, bench, ids[uid], account.id, GrantRole.PUBLISHER, "bench")
+        create_api_client(db.session, bench, f"{uid}-tool", Role.IT, ids[uid])
+    db.session.commit()
     stop = start_watch_thread(directory, committed_sync(app, directory), interval=WATCH_INTERVAL)
     writer, admin = slapd.connection("writer"), slapd.connection("admin")
     samples = []
     try:
         time.sleep(2)  # its first look (catching up) is done
-        for n, number in enumerate(rng.sample(range(1000, PEOPLE_COUNT), LEAVERS)):
-            uid = f"u{number:06d}"
-            db.session.rollback()
-            person_id = db.session.scalar(select(Person.id).where(Person.username == uid))
+        for n, uid in enumerate(leavers):
+            person_id = ids[uid]
             time.sleep(rng.uniform(0, WATCH_INTERVAL))  # land anywhere in the watcher's cycle
             written = time.time()
             if n % 2:
