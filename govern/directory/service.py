@@ -246,11 +246,20 @@ def run_sync(session: Session, actor: Actor, source: str, mode: SyncMode, read, 
 def full_sync(
     session: Session, actor: Actor, source: str, entries: Iterable[DirectoryEntry], cursor: str | None = None
 ) -> SyncRun:
-    """Reconcile the whole scope; `cursor` is the incremental mark taken just before the read, kept if the run worked."""
+    """Reconcile the whole scope; `cursor` is the incremental mark taken just before the read, kept if the run worked.
+
+    The cursor row is locked first, as incremental runs lock it: the same order everywhere, so a full run and the
+    watcher wait for each other instead of deadlocking over a person row and the cursor."""
+    _locked_cursor(session, source)
     run = run_sync(session, actor, source, SyncMode.FULL, lambda: plan_full(session, source, entries))
     if cursor and run.status != SyncStatus.FAILED:
         _store_cursor(session, source, cursor)
     return run
+
+
+def _locked_cursor(session: Session, source: str) -> SyncCursor | None:
+    return session.scalar(select(SyncCursor).where(SyncCursor.source == source).with_for_update()
+                          .execution_options(populate_existing=True))
 
 
 def _store_cursor(session: Session, source: str, cursor: str) -> None:
@@ -268,8 +277,7 @@ def incremental_sync(session: Session, actor: Actor, source: str, read_batch, ow
 
     The cursor row is locked for the run, so the watcher and the scheduled sync never read the same changes twice
     at once: the second waits, then starts from where the first left off."""
-    cursor_row = session.scalar(select(SyncCursor).where(SyncCursor.source == source).with_for_update()
-                                .execution_options(populate_existing=True))
+    cursor_row = _locked_cursor(session, source)
     batches: list[ChangeBatch] = []
 
     def read() -> SyncPlan:
