@@ -43,9 +43,9 @@ def backoff_seconds(failures: int, interval: float, ceiling: float = 30.0) -> fl
 
 def watch(directory: Directory, sync_once: Callable[[], str], stop: threading.Event, *, interval: float = 1.0,
           ceiling: float = 30.0, state: WatchState | None = None, on_ready: Callable[[], None] | None = None) -> WatchState:
-    """Until `stop` is set (looking at least once): read the change mark; when it differs from the last synced one (or none was synced yet,
-    which catches up on what changed while govern was down), call `sync_once()`, which runs one incremental sync in
-    its own transaction and returns the run's status. Failures back off and never end the loop.
+    """Until `stop` is set (looking at least once): read the change mark; when it differs from the last synced one
+    (or none was synced yet, which catches up on what changed while govern was down), call `sync_once()`, which runs
+    one incremental sync in its own transaction and returns the run's status. Failures back off, never end the loop.
 
     The mark is read before the sync, so a write made during the sync moves it again and is synced next time.
     `on_ready` is called once, after the first look that succeeded (the catch-up is done)."""
