@@ -1,7 +1,9 @@
-"""Directory sync at scale: a generated directory of N people (slapadd), bare ldap3 paged read vs govern's syncs."""
+"""Directory sync at scale: a generated directory of N people (slapadd), bare ldap3 paged read vs govern's syncs,
+and the time to revoke over LDAP with the watcher (`govern directory watch`): directory write -> access removed."""
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import sys
@@ -11,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import ldap3
+from sqlalchemy import select
 from alembic import command as alembic_command
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -18,15 +21,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from govern import app_services
 from govern import create_app  # noqa: E402
 from govern.adapters.directory_factory import build_directory  # noqa: E402
+from govern.accounts.service import create_account  # noqa: E402
 from govern.audit.service import Actor  # noqa: E402
+from govern.auth.roles import Role  # noqa: E402
+from govern.auth.service import create_api_client  # noqa: E402
 from govern.cli import alembic_config  # noqa: E402
 from govern.directory import service  # noqa: E402
+from govern.directory.models import Departure  # noqa: E402
+from govern.directory.watch import committed_sync, start_watch_thread  # noqa: E402
+from govern.people.models import Person  # noqa: E402
 from govern.extensions import db  # noqa: E402
+from govern.grants.models import GrantRole  # noqa: E402
+from govern.grants.service import create_grant  # noqa: E402
 from tests.support.postgres import ScratchPostgres  # noqa: E402
 from tests.support.slapd import start_slapd  # noqa: E402
 
 PEOPLE_COUNT = int(os.environ.get("GOVERN_BENCH_PEOPLE", "100000"))
 CHANGES = 100
+LEAVERS = int(os.environ.get("GOVERN_BENCH_LEAVERS", "40"))  # watcher samples: half terminated by HR, half deleted
 ADMIN_URL = os.environ.get("GOVERN_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BASE = "ou=people,dc=example,dc=com"
 FIRST = ["Lina", "Omar", "Noa", "Uri", "Dana", "Sami", "Maya", "Yossi", "ليلى", "عمر", "نور", "נועה", "אורי", "דנה"]
@@ -51,6 +63,56 @@ def timed(label: str, results: dict, fn):
     value = fn()
     results[label] = time.perf_counter() - started
     return value
+
+
+WATCH_INTERVAL = 1.0
+
+
+def percentile(values: list[float], pct: int) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]  # nearest rank
+
+
+def time_to_revoke(app, directory, slapd) -> list[float]:
+    """The watcher on its thread (as `govern serve` starts it); leavers one after another at random moments, each
+    timed from just before the LDAP write to the departure's access_removed_at (same host clock)."""
+    rng = random.Random(11)
+    leavers = [f"u{number:06d}" for number in rng.sample(range(1000, PEOPLE_COUNT), LEAVERS)]
+    bench = Actor.system("bench")
+    ids = dict(db.session.execute(select(Person.username, Person.id).where(Person.username.in_(leavers))).all())
+    for uid in leavers:  # something to take away: a grant on an account of their own and an API token each
+        account = create_account(db.session, bench, "x", handle=f"acme_{uid}", display_name=f"Acme {uid}", owner_id=ids[uid])
+        create_grant(db.session, bench, ids[uid], account.id, GrantRole.PUBLISHER, "bench")
+        create_api_client(db.session, bench, f"{uid}-tool", Role.IT, ids[uid])
+    db.session.commit()
+    stop = start_watch_thread(directory, committed_sync(app, directory), interval=WATCH_INTERVAL)
+    writer, admin = slapd.connection("writer"), slapd.connection("admin")
+    samples = []
+    try:
+        time.sleep(2)  # its first look (catching up) is done
+        for n, uid in enumerate(leavers):
+            person_id = ids[uid]
+            time.sleep(rng.uniform(0, WATCH_INTERVAL))  # land anywhere in the watcher's cycle
+            written = time.time()
+            if n % 2:
+                admin.delete(f"uid={uid},{BASE}")
+            else:
+                writer.modify(f"uid={uid},{BASE}", {"employeeType": [(ldap3.MODIFY_REPLACE, ["terminated"])]})
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                db.session.rollback()
+                removed = db.session.scalar(select(Departure.access_removed_at).where(Departure.person_id == person_id))
+                if removed is not None:
+                    samples.append(removed.timestamp() - written)
+                    break
+                time.sleep(0.02)
+            else:
+                raise RuntimeError(f"{uid} was not revoked within 60 s")
+    finally:
+        stop.set()
+        writer.unbind()
+        admin.unbind()
+    return samples
 
 
 def main() -> int:
@@ -102,6 +164,7 @@ def main() -> int:
                                 lambda: service.sync_incremental_from(db.session, actor, directory))
             db.session.commit()
             runs = [f"{run.status.value} {run.counts}" for run in (first, again, incremental)]
+            revoke = time_to_revoke(app, directory, slapd)
             db.engine.dispose()
         print(f"directory of {PEOPLE_COUNT:,} people (bare read saw {counted:,}); runs: " + "; ".join(runs))
         print("| measure | seconds | vs bare read |")
@@ -110,6 +173,10 @@ def main() -> int:
         for label, seconds in results.items():
             ratio = f"{seconds / bare:.2f}x" if "govern full" in label else ""
             print(f"| {label} | {seconds:.2f} | {ratio} |")
+        print(f"\ntime to revoke over LDAP with the watcher (every {WATCH_INTERVAL:g} s), {len(revoke)} leavers among "
+              f"{PEOPLE_COUNT:,} people, from the directory write to the last access removed:")
+        print(f"| p50 | p95 | max |\n| --- | --- | --- |\n| {percentile(revoke, 50):.2f} s | {percentile(revoke, 95):.2f} s "
+              f"| {max(revoke):.2f} s |")
     finally:
         slapd.stop()
         scratch.drop(url)

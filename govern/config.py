@@ -91,6 +91,8 @@ class Settings(BaseModel):
     ldap_end_date_attribute: str = Field(default="", description="Attribute holding a leaving date; a date in the past marks a leaver. Empty disables.")
     ldap_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120, description="TCP/TLS connect timeout per directory server.")
     ldap_receive_timeout_seconds: float = Field(default=30.0, gt=0, le=600, description="How long to wait for each directory response.")
+    ldap_watch: bool = Field(default=True, description="Watch OpenLDAP's accesslog and sync each change within seconds (the embedded scheduler starts the watcher; with Celery run `govern directory watch`).")
+    ldap_watch_interval_seconds: float = Field(default=1.0, ge=0.2, le=60, description="How often the watcher looks at the accesslog for a new write.")
     console_role_groups: dict[str, str] = Field(default_factory=dict, description="JSON object: directory group DN -> console role, for password sign-in; the first group (in this order) the person is in decides the role.")
     sign_in_max_failures: int = Field(default=5, ge=1, le=100, description="Refused password sign-ins per username and client address before further attempts are refused.")
     sign_in_failure_window_seconds: int = Field(default=900, ge=60, le=86400, description="The window those refused sign-ins are counted in.")

@@ -24,7 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from govern import app_services
-from govern.config import Settings
+from govern.config import ConfigurationError, Settings
 from govern.db import utcnow
 from govern.outbox import service as outbox
 from govern.outbox.models import OutboxJob
@@ -354,9 +354,29 @@ def run_scheduler_process(app: Flask, interval_seconds: float = 5.0) -> None:
 
     It looks every 5 s (the schedule's publish_due is due that often; a look runs only the tasks whose period passed)."""
     stop = start_in_process_scheduler(app, interval_seconds)
+    watcher = start_directory_watcher(app)
     try:
         while not stop.wait(3600):
             pass
     except KeyboardInterrupt:
         stop.set()
+        if watcher is not None:
+            watcher.set()
+
+
+def start_directory_watcher(app: Flask) -> threading.Event | None:
+    """Embedded mode's directory watcher (OpenLDAP changes within seconds) on a thread beside the schedule; None when
+    no directory is configured, GOVERN_LDAP_WATCH is off, or it is Active Directory (which stays on the schedule)."""
+    settings = app_services.settings(app)
+    if not settings.ldap_url or not settings.ldap_watch or settings.ldap_flavor != "openldap":
+        return None
+    from govern.adapters.directory_factory import build_directory
+    from govern.directory.watch import committed_sync, start_watch_thread
+
+    try:
+        directory = build_directory(settings)
+    except ConfigurationError as exc:
+        structlog.get_logger("govern.scheduler").warning("directory watch not started", reason=str(exc))
+        return None
+    return start_watch_thread(directory, committed_sync(app, directory), interval=settings.ldap_watch_interval_seconds)
 

@@ -68,6 +68,11 @@ class Directory(Protocol):
         """Changes after the cursor (accesslog / DirSync / uSNChanged); cursor None returns the current mark."""
         ...
 
+    def change_mark(self) -> str | None:
+        """A cheap token that differs whenever the directory has logged a write since it was last read (one small
+        read, meant to be polled every second); None when this directory offers none (the schedule alone syncs it)."""
+        ...
+
     def authenticate(self, username: str, password: str) -> DirectoryEntry | None:
         """Bind as the person (escaped filter, TLS as configured); their entry, or None if refused."""
         ...

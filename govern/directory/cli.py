@@ -1,10 +1,13 @@
-"""`govern sync directory` and `govern directory test`."""
+"""`govern sync directory`, `govern directory test` and `govern directory watch`."""
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 
 import click
+from flask import current_app
 
 from govern import app_services
 from govern.adapters.directory import DirectoryError
@@ -97,3 +100,47 @@ def directory_test() -> None:
     for entry in sample:
         state = "active" if entry.active else "leaver: " + ", ".join(entry.leaver_signals)
         click.echo(f"  {entry.key}  {entry.username}  {entry.display_name}  {entry.email or '-'}  manager={entry.manager_key or '-'}  [{state}]")
+
+
+@directory.command("watch")
+@click.option("--interval", type=click.FloatRange(0.2, 60), default=None, metavar="SECONDS",
+              help="How often to look at the accesslog for a new write (default GOVERN_LDAP_WATCH_INTERVAL_SECONDS, 1).")
+@click.option("--once", is_flag=True, help="Look once (and sync if anything changed since the stored cursor), then exit.")
+@with_app
+def directory_watch(interval: float | None, once: bool) -> None:
+    """Apply OpenLDAP's changes within seconds: watch the accesslog and run the incremental sync when it moves.
+
+    Runs until stopped (Ctrl-C or SIGTERM). Each change goes through the same incremental sync as the schedule
+    (the same cursor, mass-departure hold and audit); the minute schedule and the nightly full sync stay on as the
+    safety net. When the directory is down it retries with backoff and resumes from the stored cursor, so a change
+    made while it was down or stopped is applied on its return. Active Directory is not watched: it stays on the
+    schedule.
+    """
+    from govern.directory.watch import WatchUnsupported, committed_sync, watch
+
+    source = _directory_or_exit()
+    settings = app_services.settings()
+    stop = threading.Event()
+    if once:
+        stop.set()  # the loop looks once before it checks the event
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    every = interval or settings.ldap_watch_interval_seconds
+
+    def ready() -> None:
+        click.echo(f"caught up; watching the {source.source} directory every {every:g} s (Ctrl-C stops)")
+
+    try:
+        state = watch(source, committed_sync(current_app._get_current_object(), source), stop, interval=every,
+                      on_ready=None if once else ready)
+    except WatchUnsupported as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        state = None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if close := getattr(source, "close", None):
+            close()
+    if state is not None and state.failures:
+        raise click.ClickException(f"the directory could not be synced ({state.failures} failures in a row); "
+                                   "see the log and the sync runs")
+    click.echo("stopped", err=True)

@@ -27,6 +27,7 @@ from govern.people.service import create_people_bulk, set_managers_bulk, upsert_
 
 MASS_DEPARTURE_FLOOR = 25
 MASS_DEPARTURE_FRACTION = 0.05
+MASS_DEPARTURE_WINDOW = timedelta(minutes=5)  # incremental syncs: departures within it count together (decision 0079)
 NOT_IN_DIRECTORY = "not_in_directory"
 
 
@@ -83,7 +84,9 @@ def _differs(person, entry: DirectoryEntry) -> bool:
         entry.dn, entry.username, entry.email, entry.display_name, entry.department)
 
 
-def _plan_entry(plan: SyncPlan, person, entry: DirectoryEntry) -> None:
+def _plan_entry(plan: SyncPlan, person, entry: DirectoryEntry, changed_at: datetime | None = None) -> None:
+    """`changed_at`: when the change was logged, if known; else the entry's own modification time is used (which a
+    removal from the entitlement group does not move: the group changed, not the person)."""
     plan.entries.append(entry)
     if person is None:
         if entry.active:
@@ -92,7 +95,8 @@ def _plan_entry(plan: SyncPlan, person, entry: DirectoryEntry) -> None:
     if entry.active and person.status == PersonStatus.LEAVER:
         plan.returners.append(entry)
     elif not entry.active and person.status == PersonStatus.ACTIVE:
-        plan.departures.append(PlannedDeparture(person.id, person.display_name, entry.leaver_signals or ("inactive",), entry.changed_at))
+        plan.departures.append(PlannedDeparture(person.id, person.display_name, entry.leaver_signals or ("inactive",),
+                                                changed_at or entry.changed_at))
     if _differs(person, entry):
         plan.updates.append(entry)
 
@@ -119,13 +123,19 @@ def plan_changes(session: Session, source: str, batch: ChangeBatch, own_account:
             if person is not None and person.status == PersonStatus.ACTIVE:
                 plan.departures.append(PlannedDeparture(person.id, person.display_name, ("removed_from_directory",), change.changed_at))
             continue
-        _plan_entry(plan, person, change.entry)
+        _plan_entry(plan, person, change.entry, change.changed_at)
     return plan
 
 
 def mass_departure_limit(session: Session) -> int:
     active = session.scalar(select(func.count()).select_from(Person).where(Person.status == PersonStatus.ACTIVE)) or 0
     return max(MASS_DEPARTURE_FLOOR, int(active * MASS_DEPARTURE_FRACTION))
+
+
+def recent_departures(session: Session, source: str, window: timedelta = MASS_DEPARTURE_WINDOW) -> int:
+    """Departures from this source govern made in the last `window` (held ones are not departures yet)."""
+    return session.scalar(select(func.count(Departure.id)).where(
+        Departure.source == source, Departure.first_seen_at >= utcnow() - window)) or 0
 
 
 def _finish(session: Session, actor: Actor, run: SyncRun, status: SyncStatus, counts: dict[str, int], error: str | None = None) -> SyncRun:
@@ -202,9 +212,13 @@ def _link_managers(session: Session, actor: Actor, source: str, entries: list[Di
     set_managers_bulk(session, actor, changes)
 
 
-def run_sync(session: Session, actor: Actor, source: str, mode: SyncMode, read, hold: bool = False) -> SyncRun:
+def run_sync(session: Session, actor: Actor, source: str, mode: SyncMode, read, hold: bool = False,
+             keep_empty: bool = True) -> SyncRun | None:
     """Run one sync. `read()` returns a SyncPlan or raises DirectoryError; failures revoke nobody. Departures are
-    held for a decision when they are too many, or whenever `hold` (a SCIM entitlement group deleted or renamed)."""
+    held for a decision when they are too many, or whenever `hold` (a SCIM entitlement group deleted or renamed).
+
+    `keep_empty=False` (the watcher): a run that found nothing to do is not kept, and None is returned; a failure
+    is always kept."""
     run = SyncRun(source=source, mode=mode, status=SyncStatus.RUNNING)
     session.add(run)
     session.flush()
@@ -212,9 +226,18 @@ def run_sync(session: Session, actor: Actor, source: str, mode: SyncMode, read, 
         plan = read()
     except DirectoryError as exc:
         return _finish(session, actor, run, SyncStatus.FAILED, {}, f"{type(exc).__name__}: {exc}")
+    if not keep_empty and not plan.entries and not plan.departures:
+        session.delete(run)
+        session.flush()
+        return None
     if mode == SyncMode.FULL and not plan.entries:
         return _finish(session, actor, run, SyncStatus.FAILED, {}, "the directory returned nobody in scope; no one was treated as a leaver")
-    hold = bool(plan.departures) and (hold or len(plan.departures) > mass_departure_limit(session))
+    departing = len(plan.departures)
+    if mode == SyncMode.INCREMENTAL and departing:
+        # The watcher syncs every second: a script removing people one by one would otherwise stay under the limit
+        # in every run. Departures the incremental syncs already made in the window count toward it.
+        departing += recent_departures(session, source)
+    hold = bool(plan.departures) and (hold or departing > mass_departure_limit(session))
     _apply(session, actor, source, plan, hold_departures=hold)
     if hold:
         run.held_departures = [departure.as_json() for departure in plan.departures]
@@ -225,11 +248,20 @@ def run_sync(session: Session, actor: Actor, source: str, mode: SyncMode, read, 
 def full_sync(
     session: Session, actor: Actor, source: str, entries: Iterable[DirectoryEntry], cursor: str | None = None
 ) -> SyncRun:
-    """Reconcile the whole scope; `cursor` is the incremental mark taken just before the read, kept if the run worked."""
+    """Reconcile the whole scope; `cursor` is the incremental mark taken just before the read, kept if the run worked.
+
+    The cursor row is locked first, as incremental runs lock it: the same order everywhere, so a full run and the
+    watcher wait for each other instead of deadlocking over a person row and the cursor."""
+    _locked_cursor(session, source)
     run = run_sync(session, actor, source, SyncMode.FULL, lambda: plan_full(session, source, entries))
     if cursor and run.status != SyncStatus.FAILED:
         _store_cursor(session, source, cursor)
     return run
+
+
+def _locked_cursor(session: Session, source: str) -> SyncCursor | None:
+    return session.scalar(select(SyncCursor).where(SyncCursor.source == source).with_for_update()
+                          .execution_options(populate_existing=True))
 
 
 def _store_cursor(session: Session, source: str, cursor: str) -> None:
@@ -241,9 +273,13 @@ def _store_cursor(session: Session, source: str, cursor: str) -> None:
     session.flush()
 
 
-def incremental_sync(session: Session, actor: Actor, source: str, read_batch, own_account: str | None) -> SyncRun:
-    """Apply changes after the stored cursor; the new cursor is stored in the same transaction."""
-    cursor_row = session.get(SyncCursor, source)
+def incremental_sync(session: Session, actor: Actor, source: str, read_batch, own_account: str | None,
+                     keep_empty: bool = True) -> SyncRun | None:
+    """Apply changes after the stored cursor; the new cursor is stored in the same transaction.
+
+    The cursor row is locked for the run, so the watcher and the scheduled sync never read the same changes twice
+    at once: the second waits, then starts from where the first left off."""
+    cursor_row = _locked_cursor(session, source)
     batches: list[ChangeBatch] = []
 
     def read() -> SyncPlan:
@@ -251,8 +287,8 @@ def incremental_sync(session: Session, actor: Actor, source: str, read_batch, ow
         batches.append(batch)
         return plan_changes(session, source, batch, own_account)
 
-    run = run_sync(session, actor, source, SyncMode.INCREMENTAL, read)
-    if run.status != SyncStatus.FAILED and batches and batches[0].cursor:
+    run = run_sync(session, actor, source, SyncMode.INCREMENTAL, read, keep_empty=keep_empty)
+    if (run is None or run.status != SyncStatus.FAILED) and batches and batches[0].cursor:
         _store_cursor(session, source, batches[0].cursor)
     return run
 
@@ -266,8 +302,10 @@ def sync_full_from(session: Session, actor: Actor, directory: Directory) -> Sync
     return full_sync(session, actor, directory.source, directory.all_entries(), mark)
 
 
-def sync_incremental_from(session: Session, actor: Actor, directory: Directory) -> SyncRun:
-    return incremental_sync(session, actor, directory.source, directory.changes_since, directory.service_account)
+def sync_incremental_from(session: Session, actor: Actor, directory: Directory, keep_empty: bool = True) -> SyncRun | None:
+    """`keep_empty=False`: a run with nothing to do leaves no run and no audit event (the watcher looks every second;
+    writes elsewhere in the directory move its mark too), only the advanced cursor."""
+    return incremental_sync(session, actor, directory.source, directory.changes_since, directory.service_account, keep_empty)
 
 
 def depart(session: Session, actor: Actor, person: Person, source: str, why: Iterable[str], changed_at: datetime | None) -> Departure | None:

@@ -96,6 +96,20 @@ class LdapDirectory(OpenLdapChangeFeed, AdChangeFeed):
 
         return self._run(read)
 
+    def change_mark(self) -> str | None:
+        """OpenLDAP: the accesslog's contextCSN (syncprov on cn=accesslog keeps it at the log's last write); None
+        without a readable accesslog or contextCSN, and for Active Directory, which is not watched (docs/directory.md)."""
+        if self.config.flavor == "ad":
+            return None
+
+        def read(connection: _Connection) -> str | None:
+            log_base = self._accesslog_base(connection)
+            if log_base is None:
+                return None
+            return ";".join(sorted(log_base.texts(["contextCSN"]))) or None
+
+        return self._run(read)
+
     def changes_since(self, cursor: str | None) -> ChangeBatch:
         if self.config.flavor == "ad":
             return self._run(lambda connection: self._usn_changes(connection, cursor))

@@ -32,6 +32,7 @@ ARGUMENTS = {
     "audit stream": ["--to", "stdout"],
     "evidence export": ["--from", "2026-01-01", "--to", "2026-02-01", "--output", "{tmp}/evidence.zip"],
     "sync directory": [],
+    "directory watch": ["--once"],
     "scim token create": ["--name", "x"],
     "policy register-image": ["{tmp}/image.png", "--label", "x", "--status", "licensed"],
     "accounts impostors": ["--candidates", "{tmp}/candidates.txt"],

@@ -127,6 +127,28 @@ def test_a_single_leaver_is_never_held(session, actor):
     assert run.status == SyncStatus.SUCCEEDED and run.counts["departed"] == 1
 
 
+def test_incremental_departures_one_at_a_time_are_held_once_the_window_is_past_the_limit(session, actor):
+    """The watcher syncs each second: 30 leavers in 30 runs are held past the limit, as one run of 30 would be."""
+    everyone = [entry(f"u-{n}", f"Person {n}") for n in range(40)]
+    service.full_sync(session, actor, SOURCE, everyone)
+    limit = service.mass_departure_limit(session)
+    runs = [service.incremental_sync(session, actor, SOURCE, lambda cursor, n=n: ChangeBatch([DirectoryChange(f"u-{n}", None, utcnow())], f"c{n}"),
+                                     own_account=None) for n in range(30)]
+    assert [run.status for run in runs] == [SyncStatus.SUCCEEDED] * limit + [SyncStatus.HELD] * (30 - limit)
+    assert session.scalar(sa.select(sa.func.count()).select_from(Person).where(Person.status == PersonStatus.LEAVER)) == limit
+    assert session.get(SyncCursor, SOURCE).cursor == "c29"  # held runs move on; their departures wait for a decision
+
+
+def test_a_watcher_run_with_nothing_to_do_keeps_no_run_but_moves_the_cursor(session, actor, synced):
+    runs_before = session.scalar(sa.select(sa.func.count()).select_from(service.SyncRun))
+    run = service.incremental_sync(session, actor, SOURCE, lambda cursor: ChangeBatch([], "quiet"), own_account=None, keep_empty=False)
+    assert run is None and session.get(SyncCursor, SOURCE).cursor == "quiet"
+    assert session.scalar(sa.select(sa.func.count()).select_from(service.SyncRun)) == runs_before
+    kept = service.incremental_sync(session, actor, SOURCE, lambda cursor: ChangeBatch([DirectoryChange("u-tom", None, utcnow())], "next"),
+                                    own_account=None, keep_empty=False)
+    assert kept.status == SyncStatus.SUCCEEDED and kept.counts["departed"] == 1
+
+
 def test_incremental_changes_store_their_cursor_and_ignore_our_own_writes(session, actor, synced):
     batch = ChangeBatch(changes=[
         DirectoryChange("u-tom", None, utcnow(), "cn=admin,dc=example,dc=com"),
