@@ -16,7 +16,7 @@ from govern import app_services
 from govern.auth.roles import Permission
 from govern.extensions import db
 from govern.scim import discovery, group_schemas, groups, schemas, service
-from govern.scim.errors import InvalidFilter, InvalidSyntax, ResourceNotFound
+from govern.scim.errors import InvalidFilter, InvalidSyntax, InvalidValue, ResourceNotFound
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor
 
@@ -79,7 +79,11 @@ def _group_document(view: groups.GroupView, base: str) -> dict[str, Any]:
 
 
 def _group(view: groups.GroupView, status: int = 200) -> Response:
-    return _reply(_projection().apply(_group_document(view, _base())), status)
+    version = group_schemas.group_version(view.group)
+    if status == 200 and request.method == "GET" and (unchanged := schemas.entity_tags(request.headers.get("If-None-Match"))):
+        if schemas.version_matches(version, unchanged):
+            return Response(status=304, headers={"ETag": version})
+    return _reply(_projection().apply(_group_document(view, _base())), status, version)
 
 
 def _users(query: schemas.SearchRequest) -> tuple[int, list[dict[str, Any]]]:
@@ -90,8 +94,9 @@ def _users(query: schemas.SearchRequest) -> tuple[int, list[dict[str, Any]]]:
 
 
 def _groups(query: schemas.SearchRequest) -> tuple[int, list[dict[str, Any]]]:
-    found = schemas.parse_filter(query.filter, schemas.GROUP_FILTERS)
-    total, views = groups.list_groups(db.session, found, query.start, query.count, query.projection.wants_members)
+    found = groups.parse_group_filter(query.filter)
+    total, views = groups.list_groups(db.session, found, query.start, query.count, query.projection.wants_members,
+                                      query.sort_by, query.descending)
     return total, [query.projection.apply(_group_document(view, _base())) for view in views]
 
 
@@ -118,11 +123,17 @@ def search_users():
 @requires(Permission.SCIM_PROVISION)
 def search_all():
     """Users, then groups, matching the query (RFC 7644 3.4.3): a filter on an attribute one resource type lacks
-    matches none of that type; startIndex and count page through the two as one list."""
+    matches none of that type; startIndex and count page through the two as one list. sortBy orders each type; a
+    type without the attribute reads as having no value for it (RFC 7644 3.4.2.3), so keeps its own order."""
     query = schemas.query_of_body(_body())
+    sortable = {_users: True, _groups: True}
+    if query.sort_by:
+        sortable = {_users: service.sorts_users_by(query.sort_by), _groups: groups.sorts_groups_by(query.sort_by)}
+        if not any(sortable.values()):
+            raise InvalidValue(f"neither Users nor Groups can be sorted by {query.sort_by!r}")
     found: list[dict[str, Any]] = []
     total, offset = 0, query.start - 1  # offset: how many matches to skip, across users then groups
-    for search, check in ((_users, service.parse_user_filter), (_groups, _group_filter)):
+    for search, check in ((_users, service.parse_user_filter), (_groups, groups.parse_group_filter)):
         try:
             check(query.filter)
         except InvalidFilter:
@@ -130,21 +141,18 @@ def search_all():
                 raise
             continue
         wanted = query.count - len(found)
-        matched, _ = search(replace(query, start=1, count=0))
+        typed = query if sortable[search] else replace(query, sort_by=None, descending=False)
+        matched, _ = search(replace(typed, start=1, count=0))
         if wanted and offset < matched:
-            found.extend(search(replace(query, start=offset + 1, count=wanted))[1])
+            found.extend(search(replace(typed, start=offset + 1, count=wanted))[1])
         offset = max(0, offset - matched)
         total += matched
     return _reply(schemas.list_response(found, total, query.start))
 
 
-def _group_filter(text: str | None) -> Any:
-    return schemas.parse_filter(text, schemas.GROUP_FILTERS)
-
-
 def _filters_anything(text: str | None) -> bool:
     """Whether the filter is well formed on some resource type (else it is the client's error, not a miss)."""
-    for check in (service.parse_user_filter, _group_filter):
+    for check in (service.parse_user_filter, groups.parse_group_filter):
         try:
             check(text)
             return True
@@ -216,22 +224,22 @@ def get_group(group_id: str):
 @bp.put("/Groups/<group_id>")
 @requires(Permission.SCIM_PROVISION)
 def replace_group(group_id: str):
-    groups.get_group(db.session, group_id, with_members=False)  # an unknown id is 404 whatever the body
+    groups.get_group(db.session, group_id, False, _if_match())  # an unknown id is 404, a stale If-Match 412, whatever the body
     draft, names_members = group_schemas.parse_group(_body())
-    return _group(groups.replace_group(db.session, current_actor(), _meanings(), group_id, draft, names_members))
+    return _group(groups.replace_group(db.session, current_actor(), _meanings(), group_id, draft, names_members, _if_match()))
 
 
 @bp.patch("/Groups/<group_id>")
 @requires(Permission.SCIM_PROVISION)
 def patch_group(group_id: str):
-    groups.get_group(db.session, group_id, with_members=False)
-    return _group(groups.patch_group(db.session, current_actor(), _meanings(), group_id, _body()))
+    groups.get_group(db.session, group_id, False, _if_match())
+    return _group(groups.patch_group(db.session, current_actor(), _meanings(), group_id, _body(), _if_match()))
 
 
 @bp.delete("/Groups/<group_id>")
 @requires(Permission.SCIM_PROVISION)
 def delete_group(group_id: str):
-    groups.delete_group(db.session, current_actor(), _meanings(), group_id)
+    groups.delete_group(db.session, current_actor(), _meanings(), group_id, _if_match())
     return Response(status=204)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from govern.scim.errors import InvalidPath, InvalidValue, Mutability, NoTarget
-from govern.scim.schemas import GROUP_SCHEMA, _get, _object, _operations, _text, _timestamp, _unquote
+from govern.scim.schemas import GROUP_SCHEMA, _get, _object, _operations, _text, _timestamp, _unquote, version_of
 
 _MEMBER_FILTER = re.compile(r'^members\s*\[\s*value\s+eq\s+"((?:[^"\\]|\\.)*)"\s*\]$', re.IGNORECASE)
 _TYPE_LIMIT = 64
@@ -124,6 +124,14 @@ def member_resource(value: str, kind: str | None, person_id: str | None, display
     return member
 
 
+def group_version(group) -> str:
+    """A group's meta.version, a weak ETag like a User's: the group's change counter (one more on every change to its
+    name, externalId or members, including a member user deleted or renamed) hashed with its id and creation time, so
+    a group deleted and pushed again under its old id never repeats a version. Counted, not hashed from the members,
+    so a list that leaves members out need not read them to give each group its version."""
+    return version_of({"id": group.id, "created": _timestamp(group.created_at), "version": group.version})
+
+
 def group_resource(group, members: list[dict[str, Any]] | None, base: str) -> dict[str, Any]:
     location = f"{base}/Groups/{group.id}"
     resource: dict[str, Any] = {
@@ -131,7 +139,7 @@ def group_resource(group, members: list[dict[str, Any]] | None, base: str) -> di
         "id": group.id,
         "displayName": group.display_name,
         "meta": {"resourceType": "Group", "created": _timestamp(group.created_at),
-                 "lastModified": _timestamp(group.updated_at), "location": location, "version": f'W/"{group.version}"'},
+                 "lastModified": _timestamp(group.updated_at), "location": location, "version": group_version(group)},
     }
     if group.external_id:
         resource["externalId"] = group.external_id

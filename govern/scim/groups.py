@@ -29,10 +29,12 @@ from govern.auth.users import UserChangeRefused, change_role, disable, enable, l
 from govern.db import utcnow
 from govern.directory.models import SyncRun
 from govern.people.models import Person, PersonSource, PersonStatus
-from govern.scim.errors import ResourceNotFound, Uniqueness
+from govern.scim import filters, group_query
+from govern.scim.errors import InvalidValue, PreconditionFailed, ResourceNotFound, Uniqueness
 from govern.scim.group_models import ScimConsoleRole, ScimGroup, ScimGroupMember
-from govern.scim.group_schemas import GroupDraft, apply_group_patch
-from govern.scim.schemas import DELETED_PREFIX, Filter
+from govern.scim.group_schemas import GroupDraft, apply_group_patch, group_version
+from govern.scim.query_terms import ordering
+from govern.scim.schemas import DELETED_PREFIX, version_matches
 from govern.scim.service import depart_from_entitlement_group
 
 LEFT_ROLE_GROUPS = "scim_left_role_groups"  # why SCIM switched a console user off
@@ -103,30 +105,57 @@ def _view(session: Session, group: ScimGroup, with_members: bool) -> GroupView:
     return GroupView(group, _members(session, [group.id])[group.id] if with_members else None)
 
 
-def list_groups(session: Session, found: Filter | None, start: int, count: int, with_members: bool) -> tuple[int, list[GroupView]]:
+def parse_group_filter(text: str | None) -> filters.Node | None:
+    """A Group filter read and checked (400 invalidFilter for bad syntax or an attribute a Group does not have)."""
+    if text is None or not text.strip():
+        return None
+    node = filters.parse(text)
+    group_query.group_condition(node)  # built once to refuse an unknown attribute before any query runs
+    return node
+
+
+def sorts_groups_by(sort_by: str) -> bool:
+    """Whether sortBy names an attribute groups can be sorted by (the root /.search sorts each type it can)."""
+    try:
+        group_query.group_sort_key(sort_by)
+    except InvalidValue:
+        return False
+    return True
+
+
+def list_groups(session: Session, node: filters.Node | None, start: int, count: int, with_members: bool,
+                sort_by: str | None = None, descending: bool = False) -> tuple[int, list[GroupView]]:
+    """Groups matching a parsed filter, paged; in sortBy order when given (else as created), and by id last so that
+    paging never repeats or skips a group."""
     query = select(ScimGroup)
-    if found is not None:
-        query = query.where({
-            "displayname": func.lower(ScimGroup.display_name) == found.value.lower(),
-            "id": ScimGroup.id == found.value,
-            "externalid": ScimGroup.external_id == found.value,
-        }[found.attribute])
+    if node is not None:
+        query = query.where(group_query.group_condition(node))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    groups = list(session.scalars(query.order_by(ScimGroup.created_at, ScimGroup.id).offset(start - 1).limit(count))) if count else []
+    if sort_by:
+        order = ordering(group_query.group_sort_key(sort_by), descending, ScimGroup.id)
+    else:
+        order = ordering(None, False, ScimGroup.created_at, ScimGroup.id)
+    groups = list(session.scalars(query.order_by(*order).offset(start - 1).limit(count))) if count else []
     members = _members(session, [group.id for group in groups]) if with_members and groups else {}
     return total, [GroupView(group, members.get(group.id) if with_members else None) for group in groups]
 
 
-def _group(session: Session, group_id: str, lock: bool = False) -> ScimGroup:
+def _group(session: Session, group_id: str, lock: bool = False, if_match: frozenset[str] | None = None) -> ScimGroup:
+    """A group by id; with If-Match's tags, locked first and refused (412) when its version has moved on, so the
+    version checked is the version changed."""
     query = select(ScimGroup).where(ScimGroup.id == group_id)
-    group = session.scalar(query.with_for_update() if lock else query)
+    group = session.scalar(query.with_for_update() if lock or if_match is not None else query)
     if group is None:
         raise ResourceNotFound(f"there is no group {group_id!r}")
+    if if_match is not None and not version_matches(group_version(group), if_match):
+        raise PreconditionFailed(f"group {group_id!r} is at version {group_version(group)}, not the one If-Match "
+                                 "names; read it again and resend the change")
     return group
 
 
-def get_group(session: Session, group_id: str, with_members: bool = True) -> GroupView:
-    return _view(session, _group(session, group_id), with_members)
+def get_group(session: Session, group_id: str, with_members: bool = True,
+              if_match: frozenset[str] | None = None) -> GroupView:
+    return _view(session, _group(session, group_id, if_match=if_match), with_members)
 
 
 def current_draft(session: Session, group_id: str) -> GroupDraft:
@@ -171,8 +200,8 @@ def _listed(values: set[str]) -> list[str]:
 
 
 def _store_members(session: Session, group: ScimGroup, before: dict[str, ScimGroupMember],
-                   wanted: Mapping[str, str | None]) -> tuple[set[str], set[str]]:
-    """Membership rows brought in line with `wanted`; returns the values added and removed."""
+                   wanted: Mapping[str, str | None]) -> tuple[set[str], set[str], set[str]]:
+    """Membership rows brought in line with `wanted`; returns the values added, removed and given another type."""
     added, removed = set(wanted) - set(before), set(before) - set(wanted)
     people = _people(session, added)
     now = utcnow()
@@ -182,11 +211,13 @@ def _store_members(session: Session, group: ScimGroup, before: dict[str, ScimGro
         person = people.get(value)
         session.add(ScimGroupMember(group_id=group.id, value=value, person_id=person.id if person else None,
                                     type=None if person else wanted[value], added_at=now))
+    retyped = set()
     for value in set(wanted) & set(before):
         row = before[value]
         if row.person_id is None and row.type != wanted[value]:
             row.type = wanted[value]
-    return added, removed
+            retyped.add(value)
+    return added, removed, retyped
 
 
 def _rows(session: Session, group: ScimGroup) -> dict[str, ScimGroupMember]:
@@ -206,7 +237,7 @@ def _write(session: Session, actor: Actor, meanings: GroupMeanings, group: ScimG
     summary: dict[str, Any] = {"display_name": group.display_name, "external_id": group.external_id,
                                "members": len(before_rows)}
     if draft is None:
-        added, removed = set(), set(before_rows)
+        added, removed, retyped = set(), set(before_rows), set()
         after_name, after_people = None, set()
         session.delete(group)
         session.flush()
@@ -215,16 +246,17 @@ def _write(session: Session, actor: Actor, meanings: GroupMeanings, group: ScimG
         _ensure_unique(session, draft.display_name, group)
         group.display_name, group.external_id = draft.display_name, draft.external_id
         _flush_named(session, group.display_name)
-        added, removed = _store_members(session, group, before_rows, draft.members)
+        added, removed, retyped = _store_members(session, group, before_rows, draft.members)
         after = {"display_name": group.display_name, "external_id": group.external_id, "members": len(draft.members)}
-        if action != "scim:group:create" and (after != summary or added or removed):
+        if action != "scim:group:create" and (after != summary or added or removed or retyped):  # meta.version moves
             group.version += 1
             group.updated_at = utcnow()
         session.flush()
         after_name, after_people = group.display_name, _person_ids(_rows(session, group))
-    if action == "scim:group:create" or after != summary or added or removed:
+    if action == "scim:group:create" or after != summary or added or removed or retyped:
         record(session, actor, action, "scim_group", group.id, before=None if action == "scim:group:create" else summary,
                after=after, members_added=_listed(added), members_removed=_listed(removed),
+               members_retyped=_listed(retyped),
                meaning=_meaning(meanings, after_name if draft is not None else before_name))
     run = _entitlement_change(session, actor, meanings, before_name, before_people, after_name, after_people)
     if meanings.role_of(before_name) or meanings.role_of(after_name):
@@ -339,22 +371,24 @@ def create_group(session: Session, actor: Actor, meanings: GroupMeanings, draft:
 
 
 def replace_group(session: Session, actor: Actor, meanings: GroupMeanings, group_id: str, draft: GroupDraft,
-                  names_members: bool) -> GroupView:
+                  names_members: bool, if_match: frozenset[str] | None = None) -> GroupView:
     """PUT: displayName and externalId as given; members as given when the body names them, else kept (Okta renames
     a group with a PUT that carries no members, and that must not empty it)."""
-    group = _group(session, group_id, lock=True)
+    group = _group(session, group_id, lock=True, if_match=if_match)
     if not names_members:
         draft = GroupDraft(draft.display_name, draft.external_id, {m.value: m.type for m in _members(session, [group.id])[group.id]})
     _write(session, actor, meanings, group, draft, "scim:group:update")
     return _view(session, group, with_members=True)
 
 
-def patch_group(session: Session, actor: Actor, meanings: GroupMeanings, group_id: str, body: Any) -> GroupView:
-    group = _group(session, group_id, lock=True)
+def patch_group(session: Session, actor: Actor, meanings: GroupMeanings, group_id: str, body: Any,
+                if_match: frozenset[str] | None = None) -> GroupView:
+    group = _group(session, group_id, lock=True, if_match=if_match)
     draft = apply_group_patch(current_draft(session, group_id), body)
     _write(session, actor, meanings, group, draft, "scim:group:update")
     return _view(session, group, with_members=True)
 
 
-def delete_group(session: Session, actor: Actor, meanings: GroupMeanings, group_id: str) -> None:
-    _write(session, actor, meanings, _group(session, group_id, lock=True), None, "scim:group:delete")
+def delete_group(session: Session, actor: Actor, meanings: GroupMeanings, group_id: str,
+                 if_match: frozenset[str] | None = None) -> None:
+    _write(session, actor, meanings, _group(session, group_id, lock=True, if_match=if_match), None, "scim:group:delete")

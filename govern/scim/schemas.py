@@ -29,8 +29,6 @@ PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 MAX_COUNT = 200
 DELETED_PREFIX = "deleted:"  # a DELETEd user's external_id: the row stays for the audit trail, SCIM sees 404
 
-GROUP_FILTERS = frozenset({"displayname", "id"})
-_FILTER = re.compile(r'^\s*([A-Za-z][\w.:-]*)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$', re.IGNORECASE)
 _EMAIL_PATH = re.compile(r"^emails(\[[^\]]*\])?(\.value)?$", re.IGNORECASE)
 _ENTERPRISE = ENTERPRISE_SCHEMA.lower()
 _LIMITS = {"userName": 255, "displayName": 255, "email": 320, "department": 255, "externalId": 1024, "manager": 1024}
@@ -54,12 +52,6 @@ class UserInput:
     given_display_name: str | None = None  # displayName as sent; None: unassigned
     emails: tuple[dict[str, Any], ...] | None = None  # each {value, type?, primary?} as sent
     active_unassigned: bool = False  # `active` removed (RFC 7644 3.5.2.2): treated as false
-
-
-@dataclass(frozen=True)
-class Filter:
-    attribute: str  # lower-cased
-    value: str
 
 
 def _get(document: Mapping[str, Any], name: str) -> Any:
@@ -337,19 +329,6 @@ def _unquote(raw: str, error: type[InvalidFilter] | type[InvalidPath]) -> str:
         return json.loads(f'"{raw}"')
     except json.JSONDecodeError:
         raise error(f"{raw!r} is not a valid quoted string") from None
-
-
-def parse_filter(text: str | None, allowed: frozenset[str]) -> Filter | None:
-    """`attribute eq "value"`, the one filter form Okta and Entra ID send when they match people and groups."""
-    if text is None or not text.strip():
-        return None
-    match = _FILTER.match(text)
-    if match is None:
-        raise InvalidFilter(f'unsupported filter {text!r}; govern understands attribute eq "value"')
-    attribute = match.group(1).lower()
-    if attribute not in allowed:
-        raise InvalidFilter(f"cannot filter on {match.group(1)}; use one of {', '.join(sorted(allowed))}")
-    return Filter(attribute, _unquote(match.group(2), InvalidFilter))
 
 
 def _integer(args: Mapping[str, str], name: str, default: int) -> int:

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Select, func, not_, select
+from sqlalchemy import Select, func, not_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,9 +30,11 @@ from govern.db import utcnow
 from govern.directory.models import SyncMode, SyncRun
 from govern.directory.service import SyncPlan, depart, plan_changes, run_sync
 from govern.people.models import Person, PersonSource, PersonStatus
-from govern.scim.errors import PreconditionFailed, ResourceNotFound, Uniqueness
+from govern.scim.errors import InvalidValue, PreconditionFailed, ResourceNotFound, Uniqueness
 from govern.scim import filters, user_query
+from govern.scim.group_models import ScimGroup, ScimGroupMember
 from govern.scim.models import USERNAME_INDEX, ScimUserAttributes
+from govern.scim.query_terms import ordering
 from govern.scim.schemas import (DELETED_PREFIX, UserInput, apply_user_patch, scim_id, user_input_of,
                                   user_resource, version_matches)
 
@@ -68,6 +70,15 @@ def parse_user_filter(text: str | None) -> filters.Node | None:
     return node
 
 
+def sorts_users_by(sort_by: str) -> bool:
+    """Whether sortBy names an attribute users can be sorted by (the root /.search sorts each type it can)."""
+    try:
+        user_query.user_sort_key(sort_by)
+    except InvalidValue:
+        return False
+    return True
+
+
 def list_users(session: Session, node: filters.Node | None, start: int, count: int,
                sort_by: str | None = None, descending: bool = False) -> tuple[int, list[Person]]:
     """People matching a parsed filter, paged; ordered by sortBy when given, and always by id last so pages are stable."""
@@ -76,12 +87,7 @@ def list_users(session: Session, node: filters.Node | None, start: int, count: i
     if node is not None:
         query = query.where(user_query.user_condition(node, dialect))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    order = [Person.id]
-    if sort_by:
-        key = user_query.user_sort_key(sort_by)
-        # absent values sort last ascending and first descending on both databases (RFC 7644 3.4.2.3)
-        absent = key.is_(None)
-        order = [absent.desc(), key.desc(), Person.id.desc()] if descending else [absent, key, Person.id]
+    order = ordering(user_query.user_sort_key(sort_by) if sort_by else None, descending, Person.id)
     people = list(session.scalars(query.order_by(*order).offset(start - 1).limit(count))) if count else []
     return total, people
 
@@ -218,7 +224,17 @@ def create_user(session: Session, actor: Actor, user: UserInput) -> Person:
     return person
 
 
+def _touch_groups_of(session: Session, person: Person) -> None:
+    """The groups that show the person as a member move to a new meta.version: the member they show has changed
+    (renamed, or deleted and so gone from the group)."""
+    now = utcnow()
+    session.execute(update(ScimGroup).where(ScimGroup.id.in_(select(ScimGroupMember.group_id)
+                                                              .where(ScimGroupMember.person_id == person.id)))
+                    .values(version=ScimGroup.version + 1, updated_at=now).execution_options(synchronize_session="fetch"))
+
+
 def _update(session: Session, actor: Actor, person: Person, user: UserInput, signal: str) -> Person:
+    shown_name = person.display_name
     _ensure_unique(session, user.user_name, person)
     manager = _manager(session, user, person)
     manager_changed = (manager.id if manager else None) != person.manager_id
@@ -226,6 +242,8 @@ def _update(session: Session, actor: Actor, person: Person, user: UserInput, sig
         _sync(session, actor, [_entry(person.external_id, user, manager, signal)], force=manager_changed)
     session.refresh(person)  # the sync set manager_id; the loaded relationship is stale
     _keep(session, actor, person, user)
+    if person.display_name != shown_name:
+        _touch_groups_of(session, person)
     return person
 
 
@@ -253,6 +271,7 @@ def delete_user(session: Session, actor: Actor, user_id: str, if_match: frozense
     kept = kept_attributes(session, [person]).get(person.id)
     _update(session, actor, person, replace(user_input_of(person, kept), active=False), DELETED)
     person.external_id = DELETED_PREFIX + person.external_id
+    _touch_groups_of(session, person)
     session.flush()
     record(session, actor, "scim:user:delete", "person", person.id,
            before={"external_id": user_id}, after={"external_id": person.external_id})

@@ -11,27 +11,19 @@ and `or` behave as two-valued logic, as RFC 7644 3.4.2.2 reads.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ColumnElement, and_, case, exists, false, func, literal, not_, or_, select, true, type_coerce
+from sqlalchemy import JSON, ColumnElement, and_, case, exists, false, func, literal, not_, or_, select, true, type_coerce
 from sqlalchemy.orm import aliased
 
 from govern.people.models import Person, PersonStatus
 from govern.scim.errors import InvalidFilter, InvalidValue
 from govern.scim.filters import CORE_USER, ENTERPRISE_USER, And, AttributePath, Compare, Node, Not, Or, Present, ValuePath, parse_path
 from govern.scim.models import ScimUserAttributes
+from govern.scim.query_terms import Attribute, compare, present, resource_type_is, sort_key
 
 Kept = ScimUserAttributes
 _no_row = Kept.person_id.is_(None)  # the person has no kept row (read through an outer join)
-
-
-@dataclass(frozen=True)
-class Attribute:
-    expression: Callable[[], ColumnElement[Any]]
-    kind: str = "string"  # string, boolean or dateTime
-    case_exact: bool = False
 
 
 def _kept_or_person(kept: ColumnElement[Any], person: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -88,67 +80,6 @@ def _unsupported(path: AttributePath) -> InvalidFilter:
     return InvalidFilter(f"cannot filter or sort Users on {path}; see GET /scim/v2/Schemas for the attributes govern keeps")
 
 
-# ---- comparisons ----
-
-def _timestamp(value: Any, path: AttributePath) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidFilter(f"{path} compares with a dateTime such as \"2026-01-31T12:00:00Z\", not {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-def _boolean(value: Any, path: AttributePath) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in {"true", "false"}:  # Entra ID's "True"/"False"
-        return value.lower() == "true"
-    raise InvalidFilter(f"{path} is a boolean: compare it with true or false")
-
-
-def _present(column: ColumnElement[Any], kind: str) -> ColumnElement[bool]:
-    if kind == "string":
-        return and_(column.is_not(None), column != "")
-    return column.is_not(None)
-
-
-def _compare(column: ColumnElement[Any], attribute: Attribute, op: str, value: Any, path: AttributePath) -> ColumnElement[bool]:
-    """One comparison, never NULL: false when the attribute is absent (ne: true)."""
-    if value is None:  # `eq null` asks for an absent attribute (RFC 7644 3.4.2.2 reads null as unassigned)
-        if op not in {"eq", "ne"}:
-            raise InvalidFilter(f"null can only be compared with eq or ne, not {op}")
-        present = _present(column, attribute.kind)
-        return not_(present) if op == "eq" else present
-    if attribute.kind == "boolean":
-        if op not in {"eq", "ne"}:
-            raise InvalidFilter(f"{path} is a boolean: only eq, ne and pr apply to it")
-        wanted = _boolean(value, path)
-        matched = and_(column.is_not(None), column == literal(wanted, Boolean))
-        return matched if op == "eq" else not_(matched)
-    if attribute.kind == "dateTime":
-        if op in {"co", "sw", "ew"}:
-            raise InvalidFilter(f"{path} is a dateTime: use eq, ne, gt, ge, lt or le")
-        operand: Any = _timestamp(value, path)
-    else:
-        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            raise InvalidFilter(f"{path} is a string: compare it with a quoted value")
-        operand = str(value)
-        if not attribute.case_exact:
-            column, operand = func.lower(column), operand.lower()
-    matched = and_(column.is_not(None), {
-        "eq": lambda: column == operand,
-        "ne": lambda: column == operand,
-        "co": lambda: column.contains(operand, autoescape=True),
-        "sw": lambda: column.startswith(operand, autoescape=True),
-        "ew": lambda: column.endswith(operand, autoescape=True),
-        "gt": lambda: column > operand,
-        "ge": lambda: column >= operand,
-        "lt": lambda: column < operand,
-        "le": lambda: column <= operand,
-    }[op]())
-    return not_(matched) if op == "ne" else matched
-
-
 # ---- e-mails: a JSON list in the kept row, else the Person's one address ----
 
 class _Emails:
@@ -193,10 +124,10 @@ def _email_condition(node: Node, field: Callable[[str], tuple[ColumnElement[Any]
     """A filter inside emails[...] (or on emails.sub) over one e-mail whose fields `field` gives."""
     if isinstance(node, Compare):
         column, attribute = field(node.path.sub or "value")
-        return _compare(column, attribute, node.op, node.value, node.path)
+        return compare(column, attribute, node.op, node.value, node.path)
     if isinstance(node, Present):
         column, attribute = field(node.path.sub or "value")
-        return _present(column, attribute.kind)
+        return present(column, attribute.kind)
     if isinstance(node, And):
         return and_(_email_condition(node.left, field), _email_condition(node.right, field))
     if isinstance(node, Or):
@@ -234,25 +165,14 @@ class UserFilter:
             if path.sub is None and (path.schema, path.attribute) == (ENTERPRISE_USER, "manager"):
                 attribute = _SINGLE[(ENTERPRISE_USER, "manager", "value")]  # `manager eq "x"` means its value
             elif path.schema == CORE_USER and (path.attribute, path.sub) == ("meta", "resourcetype"):
-                return self._resource_type(node)
+                return resource_type_is(node, "User")
             else:
                 raise _unsupported(node.path)
         if isinstance(node, Present):
             if attribute.kind == "boolean" and path.attribute == "active":
                 return not_(func.coalesce(Kept.active_unassigned, false()))  # a removed `active` is absent
-            return _present(attribute.expression(), attribute.kind)
-        return _compare(attribute.expression(), attribute, node.op, node.value, node.path)
-
-    @staticmethod
-    def _resource_type(node: Node) -> ColumnElement[bool]:
-        if isinstance(node, Present):
-            return true()
-        assert isinstance(node, Compare)
-        matched = isinstance(node.value, str) and {
-            "eq": "user" == node.value.lower(), "ne": "user" != node.value.lower(), "co": node.value.lower() in "user",
-            "sw": "user".startswith(node.value.lower()), "ew": "user".endswith(node.value.lower()),
-        }.get(node.op, False)
-        return true() if matched else false()
+            return present(attribute.expression(), attribute.kind)
+        return compare(attribute.expression(), attribute, node.op, node.value, node.path)
 
 
 def user_condition(node: Node, dialect: str) -> ColumnElement[bool]:
@@ -273,5 +193,4 @@ def user_sort_key(sort_by: str) -> ColumnElement[Any]:
     attribute = _SINGLE.get((path.schema, path.attribute, path.sub))
     if attribute is None:
         raise InvalidValue(f"cannot sort Users by {sort_by!r}; see GET /scim/v2/Schemas for the attributes govern keeps")
-    column = attribute.expression()
-    return column if attribute.case_exact or attribute.kind != "string" else func.lower(column)
+    return sort_key(attribute)
