@@ -15,8 +15,8 @@ from flask import Blueprint, Response, json, request
 from govern import app_services
 from govern.auth.roles import Permission
 from govern.extensions import db
-from govern.scim import discovery, group_schemas, groups, schemas, service
-from govern.scim.errors import InvalidFilter, InvalidSyntax, InvalidValue, ResourceNotFound
+from govern.scim import discovery, group_schemas, groups, schemas, search, service
+from govern.scim.errors import InvalidSyntax, InvalidValue, ResourceNotFound
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor
 
@@ -86,17 +86,18 @@ def _group(view: groups.GroupView, status: int = 200) -> Response:
     return _reply(_projection().apply(_group_document(view, _base())), status, version)
 
 
-def _users(query: schemas.SearchRequest) -> tuple[int, list[dict[str, Any]]]:
-    found = service.parse_user_filter(query.filter)
-    total, people = service.list_users(db.session, found, query.start, query.count, query.sort_by, query.descending)
+def _users(query: schemas.SearchRequest, across_types: bool = False) -> tuple[int, list[dict[str, Any]]]:
+    found = search.parse_search_filter(query.filter) if across_types else service.parse_user_filter(query.filter)
+    total, people = service.list_users(db.session, found, query.start, query.count, query.sort_by, query.descending,
+                                       across_types)
     kept = service.kept_attributes(db.session, people)
     return total, [query.projection.apply(schemas.user_resource(p, _base(), kept.get(p.id))) for p in people]
 
 
-def _groups(query: schemas.SearchRequest) -> tuple[int, list[dict[str, Any]]]:
-    found = groups.parse_group_filter(query.filter)
+def _groups(query: schemas.SearchRequest, across_types: bool = False) -> tuple[int, list[dict[str, Any]]]:
+    found = search.parse_search_filter(query.filter) if across_types else groups.parse_group_filter(query.filter)
     total, views = groups.list_groups(db.session, found, query.start, query.count, query.projection.wants_members,
-                                      query.sort_by, query.descending)
+                                      query.sort_by, query.descending, across_types)
     return total, [query.projection.apply(_group_document(view, _base())) for view in views]
 
 
@@ -122,43 +123,25 @@ def search_users():
 @bp.post("/.search")
 @requires(Permission.SCIM_PROVISION)
 def search_all():
-    """Users, then groups, matching the query (RFC 7644 3.4.3): a filter on an attribute one resource type lacks
-    matches none of that type; startIndex and count page through the two as one list. sortBy orders each type; a
-    type without the attribute reads as having no value for it (RFC 7644 3.4.2.3), so keeps its own order."""
+    """Users, then groups, matching the query (RFC 7644 3.4.3): an attribute one type lacks reads as unassigned on it
+    (govern.scim.search); startIndex and count page through the two as one list. sortBy orders each type that has
+    the attribute; the other keeps its own order, as if none of it had a value (RFC 7644 3.4.2.3)."""
     query = schemas.query_of_body(_body())
-    sortable = {_users: True, _groups: True}
-    if query.sort_by:
-        sortable = {_users: service.sorts_users_by(query.sort_by), _groups: groups.sorts_groups_by(query.sort_by)}
-        if not any(sortable.values()):
-            raise InvalidValue(f"neither Users nor Groups can be sorted by {query.sort_by!r}")
+    search.parse_search_filter(query.filter)  # a bad filter is refused before any query runs
+    sorts = (service.sorts_users_by(query.sort_by), groups.sorts_groups_by(query.sort_by)) if query.sort_by else (True, True)
+    if not any(sorts):
+        raise InvalidValue(f"neither Users nor Groups can be sorted by {query.sort_by!r}")
     found: list[dict[str, Any]] = []
     total, offset = 0, query.start - 1  # offset: how many matches to skip, across users then groups
-    for search, check in ((_users, service.parse_user_filter), (_groups, groups.parse_group_filter)):
-        try:
-            check(query.filter)
-        except InvalidFilter:
-            if not _filters_anything(query.filter):
-                raise
-            continue
+    for lister, sorted_by_it in zip((_users, _groups), sorts):
+        typed = query if sorted_by_it else replace(query, sort_by=None, descending=False)
         wanted = query.count - len(found)
-        typed = query if sortable[search] else replace(query, sort_by=None, descending=False)
-        matched, _ = search(replace(typed, start=1, count=0))
+        matched, _ = lister(replace(typed, start=1, count=0), True)
         if wanted and offset < matched:
-            found.extend(search(replace(typed, start=offset + 1, count=wanted))[1])
+            found.extend(lister(replace(typed, start=offset + 1, count=wanted), True)[1])
         offset = max(0, offset - matched)
         total += matched
     return _reply(schemas.list_response(found, total, query.start))
-
-
-def _filters_anything(text: str | None) -> bool:
-    """Whether the filter is well formed on some resource type (else it is the client's error, not a miss)."""
-    for check in (service.parse_user_filter, groups.parse_group_filter):
-        try:
-            check(text)
-            return True
-        except InvalidFilter:
-            pass
-    return False
 
 
 @bp.post("/Users")

@@ -42,8 +42,8 @@ def resource_types(base: str) -> list[dict[str, Any]]:
 
 def _attribute(name: str, kind: str = "string", *, required: bool = False, multi: bool = False, unique: str = "none",
                mutability: str = "readWrite", sub: list[dict[str, Any]] | None = None,
-               references: list[str] | None = None) -> dict[str, Any]:
-    attribute = {"name": name, "type": kind, "multiValued": multi, "required": required, "caseExact": False,
+               references: list[str] | None = None, case_exact: bool = False) -> dict[str, Any]:
+    attribute = {"name": name, "type": kind, "multiValued": multi, "required": required, "caseExact": case_exact,
                  "mutability": mutability, "returned": "default", "uniqueness": unique}
     if sub:
         attribute["subAttributes"] = sub
@@ -72,9 +72,10 @@ def schemas(base: str) -> list[dict[str, Any]]:
                                                   _user_reference()]),
         ]),
         (GROUP_SCHEMA, "Group", [
-            _attribute("displayName", required=True),
+            _attribute("displayName", required=True, unique="server"),  # unique whatever its case
             _attribute("members", "complex", multi=True, sub=[
-                _attribute("value", mutability="immutable"), _attribute("display", mutability="readOnly"),
+                # a member's value is an id, compared exactly by filters (govern.scim.group_query)
+                _attribute("value", mutability="immutable", case_exact=True), _attribute("display", mutability="readOnly"),
                 _user_reference(), _attribute("type", mutability="immutable")]),
         ]),
     ]

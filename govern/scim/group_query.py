@@ -21,7 +21,7 @@ from govern.people.models import Person
 from govern.scim.errors import InvalidFilter, InvalidValue
 from govern.scim.filters import CORE_GROUP, And, AttributePath, Compare, Node, Not, Or, Present, ValuePath, parse_path
 from govern.scim.group_models import ScimGroup, ScimGroupMember
-from govern.scim.query_terms import Attribute, compare, present, resource_type_is, sort_key
+from govern.scim.query_terms import Attribute, compare, present, resource_type_is, sort_key, tolerant
 from govern.scim.schemas import DELETED_PREFIX
 
 _SINGLE: dict[tuple[str, str | None], Attribute] = {
@@ -85,14 +85,19 @@ def _member_condition(node: Node, field: Field) -> ColumnElement[bool]:
     raise InvalidFilter("a [...] filter cannot hold another one")
 
 
-def group_condition(node: Node) -> ColumnElement[bool]:
-    """The SQL condition a parsed filter sets on scim_groups; InvalidFilter for what a Group does not have."""
+def group_condition(node: Node, across_types: bool = False) -> ColumnElement[bool]:
+    """The SQL condition a parsed filter sets on scim_groups; InvalidFilter for what a Group does not have, unless
+    across_types (the root /.search), where such a comparison reads the attribute as unassigned."""
+    return tolerant(node, _condition) if across_types else _condition(node)
+
+
+def _condition(node: Node) -> ColumnElement[bool]:
     if isinstance(node, And):
-        return and_(group_condition(node.left), group_condition(node.right))
+        return and_(_condition(node.left), _condition(node.right))
     if isinstance(node, Or):
-        return or_(group_condition(node.left), group_condition(node.right))
+        return or_(_condition(node.left), _condition(node.right))
     if isinstance(node, Not):
-        return not_(group_condition(node.inner))
+        return not_(_condition(node.inner))
     path = _group_path(node.path)
     if path.attribute == "members":
         if isinstance(node, ValuePath):

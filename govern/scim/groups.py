@@ -124,12 +124,13 @@ def sorts_groups_by(sort_by: str) -> bool:
 
 
 def list_groups(session: Session, node: filters.Node | None, start: int, count: int, with_members: bool,
-                sort_by: str | None = None, descending: bool = False) -> tuple[int, list[GroupView]]:
+                sort_by: str | None = None, descending: bool = False, across_types: bool = False) -> tuple[int, list[GroupView]]:
     """Groups matching a parsed filter, paged; in sortBy order when given (else as created), and by id last so that
-    paging never repeats or skips a group."""
+    paging never repeats or skips a group. across_types: the root /.search's filter (an attribute Groups lack reads
+    as unassigned)."""
     query = select(ScimGroup)
     if node is not None:
-        query = query.where(group_query.group_condition(node))
+        query = query.where(group_query.group_condition(node, across_types))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     if sort_by:
         order = ordering(group_query.group_sort_key(sort_by), descending, ScimGroup.id)

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, UnaryExpression, and_, false, func, literal, not_, true
+from sqlalchemy import Boolean, ColumnElement, UnaryExpression, and_, false, func, literal, not_, or_, true
 
 from govern.scim.errors import InvalidFilter
-from govern.scim.filters import AttributePath, Compare, Node, Present
+from govern.scim.filters import And, AttributePath, Compare, Node, Not, Or, Present
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,38 @@ def resource_type_is(node: Node, name: str) -> ColumnElement[bool]:
         "sw": name.startswith(wanted.lower()), "ew": name.endswith(wanted.lower()),
     }.get(node.op, False)
     return true() if matched else false()
+
+
+def absent(node: Node) -> ColumnElement[bool]:
+    """What a comparison on an attribute the resource type does not have means: the attribute is unassigned, so
+    `eq null` and `ne "x"` hold and everything else (pr, eq "x", [...]) does not (RFC 7644 3.4.2.2)."""
+    if isinstance(node, Compare) and ((node.op == "eq" and node.value is None) or (node.op == "ne" and node.value is not None)):
+        return true()
+    return false()
+
+
+def tolerant(node: Node, leaf: Callable[[Node], ColumnElement[bool]]) -> ColumnElement[bool]:
+    """A filter across resource types (the root /.search): each comparison the type cannot read is `absent`, so
+    `userName eq "a" or members pr` finds users by userName and groups with members."""
+    if isinstance(node, And):
+        return and_(tolerant(node.left, leaf), tolerant(node.right, leaf))
+    if isinstance(node, Or):
+        return or_(tolerant(node.left, leaf), tolerant(node.right, leaf))
+    if isinstance(node, Not):
+        return not_(tolerant(node.inner, leaf))
+    try:
+        return leaf(node)
+    except InvalidFilter:
+        return absent(node)
+
+
+def comparisons(node: Node) -> list[Node]:
+    """The comparisons (attribute expressions) of a filter, its and/or/not taken apart."""
+    if isinstance(node, (And, Or)):
+        return comparisons(node.left) + comparisons(node.right)
+    if isinstance(node, Not):
+        return comparisons(node.inner)
+    return [node]
 
 
 def sort_key(attribute: Attribute) -> ColumnElement[Any]:

@@ -80,12 +80,13 @@ def sorts_users_by(sort_by: str) -> bool:
 
 
 def list_users(session: Session, node: filters.Node | None, start: int, count: int,
-               sort_by: str | None = None, descending: bool = False) -> tuple[int, list[Person]]:
-    """People matching a parsed filter, paged; ordered by sortBy when given, and always by id last so pages are stable."""
+               sort_by: str | None = None, descending: bool = False, across_types: bool = False) -> tuple[int, list[Person]]:
+    """People matching a parsed filter, paged; ordered by sortBy when given, and always by id last so pages are stable.
+    across_types: the filter is the root /.search's, where an attribute Users lack reads as unassigned."""
     dialect = session.get_bind().dialect.name
     query = _scim_people().outerjoin(ScimUserAttributes, ScimUserAttributes.person_id == Person.id)
     if node is not None:
-        query = query.where(user_query.user_condition(node, dialect))
+        query = query.where(user_query.user_condition(node, dialect, across_types))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     order = ordering(user_query.user_sort_key(sort_by) if sort_by else None, descending, Person.id)
     people = list(session.scalars(query.order_by(*order).offset(start - 1).limit(count))) if count else []

@@ -20,7 +20,7 @@ from govern.people.models import Person, PersonStatus
 from govern.scim.errors import InvalidFilter, InvalidValue
 from govern.scim.filters import CORE_USER, ENTERPRISE_USER, And, AttributePath, Compare, Node, Not, Or, Present, ValuePath, parse_path
 from govern.scim.models import ScimUserAttributes
-from govern.scim.query_terms import Attribute, compare, present, resource_type_is, sort_key
+from govern.scim.query_terms import Attribute, compare, present, resource_type_is, sort_key, tolerant
 
 Kept = ScimUserAttributes
 _no_row = Kept.person_id.is_(None)  # the person has no kept row (read through an outer join)
@@ -175,9 +175,11 @@ class UserFilter:
         return compare(attribute.expression(), attribute, node.op, node.value, node.path)
 
 
-def user_condition(node: Node, dialect: str) -> ColumnElement[bool]:
-    """The SQL condition a parsed filter sets on people (outer-joined to their kept attributes)."""
-    return UserFilter(dialect).condition(node)
+def user_condition(node: Node, dialect: str, across_types: bool = False) -> ColumnElement[bool]:
+    """The SQL condition a parsed filter sets on people (outer-joined to their kept attributes); across_types (the
+    root /.search): a comparison on an attribute Users lack reads it as unassigned instead of refusing the filter."""
+    reading = UserFilter(dialect)
+    return tolerant(node, reading.condition) if across_types else reading.condition(node)
 
 
 def user_sort_key(sort_by: str) -> ColumnElement[Any]:
