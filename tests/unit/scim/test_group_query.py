@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from govern.scim import groups, service
+from govern.scim import groups, search, service
 from govern.scim.errors import InvalidFilter, InvalidValue
 from govern.scim.group_models import ScimGroup
 from govern.scim.group_schemas import GroupDraft, group_version
@@ -163,3 +163,35 @@ def test_a_version_moves_with_every_change_a_group_shows(session, actor, catalog
     groups.patch_group(session, actor, MEANINGS, editors.id, {"Operations": [
         {"op": "replace", "path": "displayName", "value": "Editors"}]})
     assert group_version(editors) == unchanged  # a change that changes nothing moves nothing
+
+
+# ---- the root /.search: one filter over both types ----
+
+ACROSS = [
+    ('userName eq "alice@example.com" or members pr', {"editors", "writers"}, {"alice"}),
+    ('userName eq null', ALL, set()),  # Groups have no userName: unassigned on every group
+    ('userName ne "x"', ALL, {"alice", "bob"}),
+    ('not (userName pr) and displayName sw "e"', {"editors", "empty"}, set()),
+    ('emails[type eq "work"]', set(), set()),
+    ('not (members pr)', {"empty"}, {"alice", "bob"}),
+    ('members[value eq "ghost-1"] or displayName eq "Bob Example"', {"editors"}, {"bob"}),
+    ('meta.resourceType eq "Group" and externalId pr', {"editors", "empty"}, set()),
+]
+
+
+@pytest.mark.parametrize(("text", "found_groups", "found_users"), ACROSS, ids=[text for text, _, _ in ACROSS])
+def test_a_root_search_filter_reads_an_attribute_a_type_lacks_as_unassigned(session, catalogue, text, found_groups, found_users):
+    node = search.parse_search_filter(text)
+    _, views = groups.list_groups(session, node, 1, 200, False, across_types=True)
+    group_names = {catalogue[name]: name for name in ("editors", "writers", "empty")}
+    assert {group_names[v.group.id] for v in views if v.group.id in group_names} == found_groups
+    user_names = {catalogue[name]: name for name in ("alice", "bob", "carol")}
+    _, people = service.list_users(session, node, 1, 200, across_types=True)
+    assert {user_names[p.external_id] for p in people if p.external_id in user_names} == found_users
+
+
+@pytest.mark.parametrize("text", ['nosuch eq "x"', 'members pr or nosuch pr', 'meta.created co "2020"',
+                                  'members[nosuch eq "x"]', 'active gt true', 'userName eq "a" and'])
+def test_a_root_search_filter_must_be_readable_by_one_type_comparison_by_comparison(text):
+    with pytest.raises(InvalidFilter):
+        search.parse_search_filter(text)
