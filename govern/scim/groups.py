@@ -145,7 +145,9 @@ def _group(session: Session, group_id: str, lock: bool = False, if_match: frozen
     """A group by id; with If-Match's tags, locked first and refused (412) when its version has moved on, so the
     version checked is the version changed."""
     query = select(ScimGroup).where(ScimGroup.id == group_id)
-    group = session.scalar(query.with_for_update() if lock or if_match is not None else query)
+    if lock or if_match is not None:  # the row as it is once locked, not as this session last read it
+        query = query.with_for_update().execution_options(populate_existing=True)
+    group = session.scalar(query)
     if group is None:
         raise ResourceNotFound(f"there is no group {group_id!r}")
     if if_match is not None and not version_matches(group_version(group), if_match):

@@ -227,11 +227,13 @@ def create_user(session: Session, actor: Actor, user: UserInput) -> Person:
 
 def _touch_groups_of(session: Session, person: Person) -> None:
     """The groups that show the person as a member move to a new meta.version: the member they show has changed
-    (renamed, or deleted and so gone from the group)."""
-    now = utcnow()
-    session.execute(update(ScimGroup).where(ScimGroup.id.in_(select(ScimGroupMember.group_id)
-                                                              .where(ScimGroupMember.person_id == person.id)))
-                    .values(version=ScimGroup.version + 1, updated_at=now).execution_options(synchronize_session="fetch"))
+    (renamed, or deleted and so gone from the group). A group another request holds locked is skipped, not waited
+    for: a group write locks the group and then changes people, so waiting here (a person changed, now a group)
+    could deadlock; the member's name is read-only in the group, and that writer moves its version if it changes it."""
+    in_groups = select(ScimGroupMember.group_id).where(ScimGroupMember.person_id == person.id)
+    free = select(ScimGroup.id).where(ScimGroup.id.in_(in_groups)).with_for_update(skip_locked=True)
+    session.execute(update(ScimGroup).where(ScimGroup.id.in_(free))
+                    .values(version=ScimGroup.version + 1, updated_at=utcnow()).execution_options(synchronize_session="fetch"))
 
 
 def _update(session: Session, actor: Actor, person: Person, user: UserInput, signal: str) -> Person:
