@@ -40,8 +40,8 @@ def directory_scim_groups():
         lambda session, chosen, **paging: group_overview.groups_page(session, meanings, chosen, **paging),
         group_overview.GroupFilter)
     configured = group_overview.configured_groups(db.session, meanings)
-    return render_template("directory/scim_groups.html", results=results, errors=errors, configured=configured), \
-        400 if errors else 200
+    page = render_template("directory/scim_groups.html", results=results, errors=errors, configured=configured)
+    return page, 400 if errors else 200
 
 
 @routes.get("/directory/scim-groups/<group_id>")
