@@ -269,6 +269,7 @@ def _register_console(app: Flask) -> None:
     from govern.reports import views as report_pages
     from govern.reviews import views as review_pages
     from govern.runbooks import views as runbook_pages
+    from govern.scim import views as scim_group_pages
 
     console = console_blueprint()
     add_pages = (
@@ -283,6 +284,7 @@ def _register_console(app: Flask) -> None:
         alert_pages.register,
         runbook_pages.register,
         directory_pages.register,
+        scim_group_pages.register,
         credential_pages.register,
         policy_pages.register,
         report_pages.register,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Select, String, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from govern.errors import DomainError
@@ -35,15 +35,32 @@ class CountedPage(Page[T]):
     total: int
 
 
-def _encode(sort_key: str, value: Any, row_id: int, before: bool = False) -> str:
+def _encode(sort_key: str, value: Any, row_id: int | str, before: bool = False) -> str:
     if isinstance(value, datetime):
         value = {"t": value.isoformat()}
     raw = json.dumps([sort_key, value, row_id, *(["before"] if before else [])], ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str, sort_key: str) -> tuple[Any, int, bool]:
-    """The row the cursor points at, and whether the page wanted is the one before it (else the one after)."""
+def _column_type(column: Any) -> type | None:
+    """What a column holds when it is one a cursor can carry checked (int, str, datetime); None: not checked."""
+    kind = getattr(column, "type", None)
+    kind = getattr(kind, "impl", kind)  # a TypeDecorator (UTCDateTime) holds what its implementation holds
+    try:
+        held = kind.python_type
+    except (AttributeError, NotImplementedError):
+        return None
+    return held if held in (int, str, datetime) else None
+
+
+def _holds(value: Any, expected: type | None) -> bool:
+    return expected is None or value is None or (isinstance(value, expected) and not isinstance(value, bool))
+
+
+def _decode(cursor: str, sort_key: str, value_type: type | None = None, id_type: type = int) -> tuple[Any, Any, bool]:
+    """The row the cursor points at, and whether the page wanted is the one before it (else the one after).
+    `value_type` and `id_type`: what the sort and id columns hold, so a forged cursor never reaches the database as a
+    comparison it cannot make (a 503), only as a readable refusal."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         key, value, row_id, *direction = json.loads(raw)
@@ -53,7 +70,7 @@ def _decode(cursor: str, sort_key: str) -> tuple[Any, int, bool]:
         raise InvalidCursor("the cursor is malformed; start again without one") from exc
     if direction not in ([], ["before"]):
         raise InvalidCursor("the cursor is malformed; start again without one")
-    if key != sort_key or not isinstance(row_id, int):
+    if key != sort_key or not _holds(row_id, id_type) or row_id is None or not _holds(value, value_type):
         raise InvalidCursor("the cursor belongs to a different sort order; start again without one")
     return value, row_id, direction == ["before"]
 
@@ -63,7 +80,7 @@ def paginate(
     query: Select[tuple[T]],
     sort_key: str,
     sort_column: InstrumentedAttribute[Any],
-    id_column: InstrumentedAttribute[int],
+    id_column: InstrumentedAttribute[int] | InstrumentedAttribute[str],
     limit: int,
     cursor: str | None,
     descending: bool = False,
@@ -76,7 +93,8 @@ def paginate(
     many tables then runs on the page's ids only, not on every row the sort has to look at."""
     backwards = False
     if cursor:
-        value, row_id, backwards = _decode(cursor, sort_key)
+        value, row_id, backwards = _decode(cursor, sort_key, _column_type(sort_column),
+                                           str if isinstance(id_column.type, String) else int)
         onwards = descending != backwards  # walking toward smaller keys
         key, mark = tuple_(sort_column, id_column), tuple_(value, row_id)
         query = query.where(key < mark if onwards else key > mark)

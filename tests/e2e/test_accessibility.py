@@ -23,6 +23,7 @@ from govern.people.service import upsert_person
 from govern.policy.engine.findings import Action
 from govern.policy.workflow_models import ContentKind, PolicyViolation
 from govern.publishing.models import PublishApproval
+from govern.scim.group_models import ScimGroup, ScimGroupMember
 from tests.e2e.conftest import SEED_ACTOR, _login_code, off_the_browser_thread
 
 pytestmark = pytest.mark.e2e
@@ -52,7 +53,8 @@ def axe_script() -> str:
 def a11y_world(e2e_app, live_server):
     """Rows that fill the pages' tables and their per-row forms: an account of its own business unit whose owner is a
     reviewer user, a grant on it, a leaver, an open policy violation, a post waiting for approval, a finished sync run and
-    a held one. The violation, the approval and the runs are removed afterwards, so later tests see the queues they expect."""
+    a held one, and a SCIM group with a person and an unknown reference. The violation, the approval, the runs and the
+    group are removed afterwards, so later tests see the queues they expect."""
     def build():
         with e2e_app.app_context():
             owner = upsert_person(db.session, SEED_ACTOR, PersonSource.MANUAL, "e2e-a11y-owner", username="rima.khoury",
@@ -84,9 +86,14 @@ def a11y_world(e2e_app, live_server):
                         held_departures=[{"person_id": member.id, "display_name": member.display_name,
                                           "signals": [NOT_IN_DIRECTORY], "changed_at": None}]),
             ]
+            group = ScimGroup(id="e2e-a11y-group", display_name="social-media", external_id="00g-a11y")
+            rows.append(group)
             db.session.add_all(rows)
+            db.session.flush()
+            db.session.add_all([ScimGroupMember(group_id=group.id, value="e2e-a11y-member", person_id=member.id),
+                                ScimGroupMember(group_id=group.id, value="00g-nested", type="Group")])
             db.session.commit()
-            return {"account": account.id, "owner": owner.id, "reviewer": email,
+            return {"account": account.id, "owner": owner.id, "reviewer": email, "scim_group": group.id,
                     "temporary": [(type(row), row.id) for row in rows]}
 
     def remove(temporary):
@@ -267,6 +274,8 @@ def _admin_pages(seeded, a11y_world, campaign_url) -> list[tuple[str, str]]:
         ("directory-runs", "/directory/runs"),
         ("departures", "/directory/departures"),
         ("directory-check", "/directory/check"),
+        ("scim-groups", "/directory/scim-groups"),
+        ("scim-group", f"/directory/scim-groups/{a11y_world['scim_group']}"),
         ("audit", "/audit"),
         ("reports", "/reports"),
         ("evidence", "/evidence"),

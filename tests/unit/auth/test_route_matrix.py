@@ -344,3 +344,29 @@ def test_posts_routes_need_their_permission(app, path, method, permission):
         PUBLIC: set(),
     }[permission]
     assert holders == expected
+
+
+# SCIM groups in the console (read-only): whoever sees the directory pages (people:read) sees them; a reviewer does not.
+SCIM_GROUP_PAGES = [
+    ("/directory/scim-groups", "GET", "people:read"),
+    ("/directory/scim-groups/<group_id>", "GET", "people:read"),
+]
+
+
+@pytest.mark.parametrize("path, method, permission", SCIM_GROUP_PAGES)
+def test_the_scim_group_pages_are_seen_by_whoever_sees_the_directory(app, path, method, permission):
+    from govern.auth.roles import ROLE_PERMISSIONS, Permission
+
+    [rule] = [rule for rule in app.url_map.iter_rules() if rule.rule == path and method in rule.methods]
+    assert rule.methods - {"HEAD", "OPTIONS"} == {"GET"}, "read-only: nothing is changed from these pages"
+    declared = declared_permission(app, rule.endpoint, method)
+    assert declared == Permission(permission)
+    [leavers] = [rule for rule in app.url_map.iter_rules() if rule.rule == "/directory/departures"]
+    assert declared == declared_permission(app, leavers.endpoint, "GET")
+    holders = {role for role, allowed in ROLE_PERMISSIONS.items() if declared in allowed}
+    assert holders == {Role.ADMIN, Role.GOVERNANCE, Role.IT, Role.AUDITOR}
+
+
+def test_every_scim_group_page_is_listed(app):
+    routes = {(rule.rule, method) for rule, method in all_routes(app) if rule.rule.startswith("/directory/scim-groups")}
+    assert routes == {(path, method) for path, method, _permission in SCIM_GROUP_PAGES}

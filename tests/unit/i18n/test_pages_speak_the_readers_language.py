@@ -60,11 +60,19 @@ def _no_csrf(app, monkeypatch):
 
 @pytest.fixture
 def seeded(session) -> dict[str, int]:
-    """The demo inventory (`govern demo seed`): people, leavers, accounts, grants, a review campaign, events."""
+    """The demo inventory (`govern demo seed`): people, leavers, accounts, grants, a review campaign, events; and a
+    SCIM group with a person and a reference govern does not know."""
+    from govern.scim.group_models import ScimGroup, ScimGroupMember
+
     seed_demo_data(session, 7)
-    session.commit()
     first = lambda model: session.scalar(sa.select(sa.func.min(model.id)))  # noqa: E731
-    return {"account_id": first(SocialAccount), "person_id": first(Person), "campaign_id": first(ReviewCampaign)}
+    session.add(ScimGroup(id="i18n-group", display_name="social-media"))
+    session.flush()
+    session.add_all([ScimGroupMember(group_id="i18n-group", value="i18n-person", person_id=first(Person)),
+                     ScimGroupMember(group_id="i18n-group", value="00g-nested", type="Group")])
+    session.commit()
+    return {"account_id": first(SocialAccount), "person_id": first(Person), "campaign_id": first(ReviewCampaign),
+            "group_id": "i18n-group"}
 
 
 @pytest.mark.parametrize("locale", ["ar", "he"])
@@ -75,6 +83,7 @@ def test_no_console_page_shows_an_english_sentence_of_govern(app, session, seede
     sentences = english_sentences()
     pages = console_pages(app, seeded)
     assert f"/reviews/campaigns/{seeded['campaign_id']}" in pages and "/audit" in pages, pages
+    assert "/directory/scim-groups/i18n-group" in pages, pages
     english: dict[str, list[str]] = {}
     for path in pages:
         answer = client.get(path)
