@@ -39,10 +39,24 @@ class ActionCall:
     body: dict[str, Any] | None = None
 
 
+MAX_MEDIA = 10
+
+
+def media_of(params: dict[str, Any]) -> list[str]:
+    """The media references (URLs) a publish carries; ValueError when they are not a short list of short strings."""
+    media = params.get("media")
+    if media is None:
+        return []
+    if not isinstance(media, list) or len(media) > MAX_MEDIA or not all(isinstance(m, str) and 0 < len(m) <= 2000 for m in media):
+        raise ValueError(f"media must be a list of at most {MAX_MEDIA} references (URLs) of at most 2,000 characters")
+    return list(media)
+
+
 def _call_for(action: str, params: dict[str, Any]) -> ActionCall:
     if action == "publish":  # the key lets a retry after a crash find the post in the network's recent posts
-        key = params.get("idempotency_key")
-        return ActionCall("POST", "/posts", {"text": params["text"], **({"idempotency_key": str(key)} if key else {})})
+        key, media = params.get("idempotency_key"), media_of(params)
+        return ActionCall("POST", "/posts", {"text": params["text"], **({"media": media} if media else {}),
+                                             **({"idempotency_key": str(key)} if key else {})})
     if action == "delete_post":
         return ActionCall("DELETE", f"/posts/{params['post_id']}")
     if action == "list_recent_posts":

@@ -106,7 +106,7 @@ def _go_out(session: Session, publisher: Publisher, actor: Actor, target: PostTa
             on_network_failure: NetworkFailure) -> PublishedTarget:
     post = target.post
     text, media = post.content_for(target.account.network.key)
-    params = {"text": text, "idempotency_key": target.idempotency_key}
+    params = {"text": text, "idempotency_key": target.idempotency_key, **({"media": media} if media else {})}
     author = Actor(post.created_by, post.created_by_name, actor.request_id, actor.client_addr) if actor.id.startswith("system:") else actor
     target.state, target.attempts = PostState.PUBLISHING, target.attempts + 1
     try:
@@ -131,7 +131,8 @@ def _go_out(session: Session, publisher: Publisher, actor: Actor, target: PostTa
             _move(session, actor, target, PostState.BLOCKED, "publishing:post_target:block", **blocked.decision.document())
             _settle(session, actor, post)
             return PublishedTarget(target.id, TargetOutcome.BLOCKED)
-    notes: dict[str, Any] = {"post_id": post.id, "post_target_id": target.id, "idempotency_key": target.idempotency_key}
+    notes: dict[str, Any] = {"post_id": post.id, "post_target_id": target.id, "idempotency_key": target.idempotency_key,
+                             **({"media_count": len(media)} if media else {})}
     audited = {**params, "text": decision.masked(text)} if decision is not None else None
     if decision is not None:
         notes.update(decision.document())

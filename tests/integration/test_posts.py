@@ -322,3 +322,29 @@ def test_a_target_goes_out_once_and_a_pause_holds_it(client, admin, three_accoun
     assert len(network.posts) == 1
     again = client.patch(f"/api/v1/posts/{post['id']}", json={"text": "too late"}, headers=author)
     assert again.status_code == 409 and again.content_type == "application/problem+json"
+
+
+def test_media_and_each_networks_variant_media_reach_the_network(client, three_accounts, network, people, session):
+    _author, author = people(Role.IT, three_accounts)
+    compose(client, author, three_accounts, media=["https://cdn.example.com/a.png"],
+            variants={"x": {"text": "Sunday!", "media": ["https://cdn.example.com/x-crop.png", "https://cdn.example.com/b.png"]}})
+    sent = sorted((p["text"], tuple(p.get("media", ()))) for p in network.posts)
+    assert sent == [("Sunday!", ("https://cdn.example.com/x-crop.png", "https://cdn.example.com/b.png"))] * 3
+    counts = [e.summary.get("media_count") for e in session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "broker:action:publish"))]
+    assert counts == [2, 2, 2]
+
+
+def test_a_post_without_media_sends_none(client, three_accounts, network, people):
+    _author, author = people(Role.IT, three_accounts[:1])
+    compose(client, author, three_accounts[:1], text="Just words")
+    assert [("media" in p) for p in network.posts] == [False]
+
+
+def test_a_direct_publish_with_malformed_media_is_a_4xx(client, three_accounts, network, people):
+    _author, author = people(Role.IT, three_accounts[:1])
+    for media in ("https://cdn.example.com/a.png", [1, 2], ["x" * 2001], ["https://a"] * 11):
+        answer = client.post(f"/api/v1/accounts/{three_accounts[0]}/actions",
+                             json={"action": "publish", "params": {"text": "Hello", "media": media}}, headers=author)
+        assert answer.status_code in (400, 422) and answer.content_type == "application/problem+json", (media, answer.get_json())
+    assert network.posts == []

@@ -503,6 +503,11 @@ class FakeNetwork(LoopbackServer):
             key = (request.get_json(silent=True) or {}).get("idempotency_key")
             if isinstance(key, str) and key:
                 post["idempotency_key"] = key  # kept and shown in the recent posts, as a client reference
+            media = (request.get_json(silent=True) or {}).get("media")
+            if media is not None:
+                if not isinstance(media, list) or not all(isinstance(m, str) for m in media):
+                    abort(400, "media must be a list of URLs")
+                post["media"] = media
             if self.fail_publishes > 0:
                 self.fail_publishes -= 1
                 abort(503, "the network is down for a moment")

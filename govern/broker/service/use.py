@@ -15,7 +15,9 @@ from govern.actor import Actor
 from govern.adapters.networks.base import NetworkError
 from govern.adapters.secret_store import StoredSecret, account_path
 from govern.audit.service import record
-from govern.broker.actions import ACTION_CAPABILITIES, REQUIRED_PARAMS, SYSTEM_ACTIONS, TokenRejected, run_action
+from govern.broker.actions import (
+    ACTION_CAPABILITIES, MAX_MEDIA, REQUIRED_PARAMS, SYSTEM_ACTIONS, TokenRejected, media_of, run_action,
+)
 from govern.broker.context import ActionFailed, BrokerContext, NeedsReconnect, guard_store
 from govern.broker.models import AccountConnection, ConnectionHealth
 from govern.broker.service.apps import network_client
@@ -65,6 +67,12 @@ def prepare_action(
     missing = [name for name in REQUIRED_PARAMS.get(action, ()) if not str(params.get(name, "")).strip()]
     if missing:
         raise InvalidOperation("%(action)s needs %(value)s", action=action, value=', '.join(missing))
+    if action == "publish":
+        try:
+            media_of(params)
+        except ValueError:
+            raise InvalidOperation("media must be a list of at most %(count)s links of at most 2,000 characters each",
+                                   count=MAX_MEDIA) from None
     if system_purpose is not None and (person_id is not None or action not in SYSTEM_ACTIONS or not actor.id.startswith("system:")):
         raise AccessDenied("a system job may only %(value)s", value=', '.join(sorted(SYSTEM_ACTIONS)))
     tokens_ahead = context.read_ahead(account_path(account_id, "oauth"))
