@@ -17,7 +17,8 @@ def group_names(session: Session, group_ids: Iterable[str]) -> dict[str, str]:
     wanted = sorted({str(g) for g in group_ids})
     if not wanted:
         return {}
-    return dict(session.execute(select(ScimGroup.id, ScimGroup.display_name).where(ScimGroup.id.in_(wanted))).tuples())
+    rows = session.execute(select(ScimGroup.id, ScimGroup.display_name).where(ScimGroup.id.in_(wanted)))
+    return {group_id: name for group_id, name in rows}
 
 
 def member_counts(session: Session, group_ids: Iterable[str]) -> dict[str, int]:
@@ -28,7 +29,7 @@ def member_counts(session: Session, group_ids: Iterable[str]) -> dict[str, int]:
     query = (select(ScimGroupMember.group_id, func.count()).where(ScimGroupMember.group_id.in_(wanted),
                                                                    ScimGroupMember.person_id.is_not(None))
              .group_by(ScimGroupMember.group_id))
-    return dict(session.execute(query).tuples())
+    return {group_id: count for group_id, count in session.execute(query)}
 
 
 def members_of(session: Session, group_ids: Iterable[str]) -> list[int]:
