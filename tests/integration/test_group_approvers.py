@@ -193,3 +193,32 @@ def test_the_rules_editor_picks_groups(app, session, actor, group, locale):
     gone = manager.post("/posts/rules", data={"csrf_token": csrf_token_of(page), "name": "Ghost", "scope_type": "all",
                                               "step1_groups": [str(uuid.uuid4())]})
     assert gone.status_code == 400 and 'id="step1_groups-error"' in gone.get_data(as_text=True)
+
+
+def test_role_holders_and_named_people_are_told_too_but_not_a_disabled_user(client, admin, session, actor, three_accounts,
+                                                                           people, group):
+    from govern.actor import Actor
+    from govern.auth.models import ConsoleUser
+    from govern.auth.service import ensure_console_user
+    from govern.db import utcnow
+
+    _author, author = people(Role.IT, three_accounts, "Author")
+    named, _ = people(Role.IT, name="Named")
+    holder = factories.person(session, actor, display_name="Auditor Holder")
+    gone = factories.person(session, actor, display_name="Disabled Auditor")
+    for person, disabled in ((holder, None), (gone, utcnow())):
+        user = ensure_console_user(session, Actor.system("tests"), f"p{person.id}@console.test", person.display_name,
+                                   Role.AUDITOR)
+        session.execute(sa.update(ConsoleUser).where(ConsoleUser.id == user.id).values(person_id=person.id,
+                                                                                       disabled_at=disabled))
+    session.commit()
+    rule(client, admin, [{"mode": "any", "people": [named.id], "roles": ["auditor"]}])
+    compose(client, author, three_accounts[:1])
+    assert awaiting_notes(session, named.id) == 1 and awaiting_notes(session, holder.id) == 1
+    assert awaiting_notes(session, gone.id) == 0
+
+
+def test_the_openapi_document_describes_a_steps_groups(client):
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    step = next(schema for name, schema in schemas.items() if name.startswith("ApprovalStep") and "externals" in schema["properties"])
+    assert step["properties"]["groups"]["type"] == "array" and step["properties"]["group_names"]["readOnly"] is True
