@@ -20,6 +20,7 @@ HEADLINES = {
     "connection_needs_reconnect": N_("An account you own must be reconnected"),
     "policy_violation": N_("A post breaks a policy"),
     "post_failed": N_("A post could not be published"),
+    "post_awaiting_approval": N_("A post waits for your approval"),
     "access_review_requested": N_("An access review needs you"),
     "access_review_reminder": N_("Reminder: an access review waits for you"),
     "access_review_reassigned": N_("An access review item was given to you"),

@@ -15,7 +15,8 @@ from govern.publishing.models import ApprovalDecision, Post, StepMode, Verdict
 
 
 def step_slots(step: dict[str, Any]) -> list[str]:
-    return ([f"person:{pid}" for pid in step.get("people") or []] + [f"role:{role}" for role in step.get("roles") or []]
+    return ([f"person:{pid}" for pid in step.get("people") or []] + [f"group:{gid}" for gid in step.get("groups") or []]
+            + [f"role:{role}" for role in step.get("roles") or []]
             + [f"external:{str(email).lower()}" for email in step.get("externals") or []])
 
 
@@ -29,6 +30,7 @@ class StepProgress:
     approved_by: list[ApprovalDecision] = field(default_factory=list)
     done: bool = False
     current: bool = False
+    group_names: dict[str, str] = field(default_factory=dict)  # the groups' names when the rule was saved
 
 
 def valid_decisions(post: Post, moment: datetime) -> list[ApprovalDecision]:
@@ -44,7 +46,8 @@ def progress(post: Post, moment: datetime | None = None) -> list[StepProgress]:
     for rule in post.rules or []:
         blocked = False
         for index, step in enumerate(rule["steps"]):
-            shown = StepProgress(rule["rule_id"], rule["name"], index, step["mode"], step_slots(step))
+            shown = StepProgress(rule["rule_id"], rule["name"], index, step["mode"], step_slots(step),
+                                 group_names=dict(step.get("group_names") or {}))
             shown.approved_by = [d for d in decisions if d.rule_id == rule["rule_id"] and d.step_index == index]
             filled = {d.slot for d in shown.approved_by}
             shown.done = bool(filled) if step["mode"] == StepMode.ANY.value else set(shown.slots) <= filled

@@ -1,7 +1,7 @@
 """Approval rules and the decisions on a post: which steps apply, who may fill them, approve, reject, reset on edit.
 
 A rule covers a scope (everything, a business unit, a network, an account) with ordered steps; each step names people,
-roles and outside e-mail addresses and needs any one or all of them. For each account of a post, the most specific rule
+directory groups (SCIM), roles and outside e-mail addresses and needs any one or all of them. For each account of a post, the most specific rule
 applies (account, then network, then business unit, then all; the lowest id among equals); the post needs every
 applicable rule's steps, in order (docs/decisions/0072-posts-and-approval-rules.md).
 """
@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session
 
 from govern.actor import Actor
 from govern.audit.service import record
+from govern.auth.models import ConsoleUser
+from govern.auth.roles import Role
 from govern.db import utcnow
-from govern.errors import Conflict, DomainError, InvalidOperation, NotFound
+from govern.errors import N_, Conflict, DomainError, InvalidOperation, NotFound
 from govern.notifications.service import notify
 from govern.policy.engine.findings import Action, Decision
 from govern.publishing import post_publish
@@ -27,9 +29,12 @@ from govern.publishing.models import (
     SCOPE_SPECIFICITY, ApprovalDecision, ApprovalRule, Post, PostState, PostTarget, RuleScope, StepMode, Verdict,
 )
 from govern.publishing.service import Publisher
+from govern.scim import group_membership
 
 DEFAULT_APPROVAL_TTL = timedelta(days=7)
 POLICY_STEP = {"mode": StepMode.ANY.value, "people": [], "roles": ["governance", "admin"], "externals": []}
+MAX_STEP_GROUPS = 20
+AWAITING_MESSAGE = N_("A post is waiting for your approval; open it to approve or reject it.")
 
 
 class SelfApproval(DomainError):
@@ -51,15 +56,36 @@ class Approver:
     role: str | None = None
     email: str | None = None
 
-    def slots(self) -> list[str]:
-        """What this approver can fill, the most specific first (a person slot before a role slot)."""
+    def slots(self, groups: list[str] | tuple[str, ...] = ()) -> list[str]:
+        """What this approver can fill, the most specific first: their person slot, then the directory groups they
+        are a member of (`groups`, read at decision time), then their role."""
         if self.email is not None:
             return [f"external:{self.email.lower()}"]
-        return ([f"person:{self.person_id}"] if self.person_id is not None else []) + ([f"role:{self.role}"] if self.role else [])
+        return (([f"person:{self.person_id}"] if self.person_id is not None else []) + [f"group:{g}" for g in groups]
+                + ([f"role:{self.role}"] if self.role else []))
+
+
+def approver_slots(session: Session, approver: Approver) -> list[str]:
+    """The approver's slots now: a person's directory groups are those SCIM says they are a member of at this moment."""
+    groups = group_membership.groups_of(session, approver.person_id) if approver.person_id is not None and approver.email is None else []
+    return approver.slots(groups)
 
 
 # --- rules ------------------------------------------------------------------------------------------
-def _clean_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _clean_groups(session: Session, index: int, groups: list[Any]) -> tuple[list[str], dict[str, str]]:
+    """The step's directory groups (SCIM group ids), each of which must exist now, and their names to show later."""
+    wanted = sorted({str(g).strip() for g in groups if str(g).strip()})
+    if len(wanted) > MAX_STEP_GROUPS:
+        raise InvalidOperation("step %(index)s names more than %(limit)s directory groups", index=index, limit=MAX_STEP_GROUPS)
+    names = group_membership.group_names(session, wanted)
+    missing = [g for g in wanted if g not in names]
+    if missing:
+        raise InvalidOperation("step %(index)s names a directory group that does not exist: %(value)s", index=index,
+                               value=", ".join(g[:64] for g in missing[:5]))
+    return wanted, {g: names[g] for g in wanted}
+
+
+def _clean_steps(session: Session, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not steps:
         raise InvalidOperation("an approval rule needs at least one step")
     cleaned = []
@@ -67,6 +93,8 @@ def _clean_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
         entry = {"mode": StepMode(step.get("mode") or "any").value, "people": sorted({int(p) for p in step.get("people") or []}),
                  "roles": sorted({str(r) for r in step.get("roles") or []}),
                  "externals": sorted({str(e).strip().lower() for e in step.get("externals") or []})}
+        if step.get("groups"):
+            entry["groups"], entry["group_names"] = _clean_groups(session, index, list(step["groups"]))
         if not step_slots(entry):
             raise InvalidOperation("step %(index)s names no approver", index=index)
         cleaned.append(entry)
@@ -85,7 +113,7 @@ def _check_scope(scope_type: RuleScope, scope_value: str | None) -> str | None:
 def create_rule(session: Session, actor: Actor, name: str, scope_type: RuleScope, scope_value: str | None,
                 steps: list[dict[str, Any]]) -> ApprovalRule:
     rule = ApprovalRule(name=name.strip(), scope_type=scope_type, scope_value=_check_scope(scope_type, scope_value),
-                        steps=_clean_steps(steps), created_by=actor.id)
+                        steps=_clean_steps(session, steps), created_by=actor.id)
     session.add(rule)
     session.flush()
     record(session, actor, "publishing:approval_rule:create", "approval_rule", rule.id, name=rule.name,
@@ -113,7 +141,7 @@ def update_rule(session: Session, actor: Actor, rule_id: int, changes: dict[str,
         scope_type = changes.get("scope_type", rule.scope_type)
         rule.scope_type, rule.scope_value = scope_type, _check_scope(scope_type, changes.get("scope_value", rule.scope_value))
     if "steps" in changes:
-        rule.steps = _clean_steps(changes["steps"])
+        rule.steps = _clean_steps(session, changes["steps"])
     session.flush()
     record(session, actor, "publishing:approval_rule:update", "approval_rule", rule.id, name=rule.name,
            scope=[rule.scope_type.value, rule.scope_value], steps=rule.steps)
@@ -173,11 +201,12 @@ def _awaiting(post: Post) -> None:
         raise Conflict("post %(post_id)s is not waiting for approval (%(state)s)", post_id=post.id, state=post.state.value)
 
 
-def _fillable(post: Post, approver: Approver, now: datetime) -> list[tuple[StepProgress, str]]:
+def _fillable(session: Session, post: Post, approver: Approver, now: datetime) -> list[tuple[StepProgress, str]]:
     """For each rule's current step, the one slot this approver fills there (at most one per step: a step that needs
     all of its approvers cannot be passed by one person holding two of its slots); none in a step of a rule whose
     earlier step this approver already approved (the steps are meant for different people)."""
-    mine = set(approver.slots())
+    slots = approver_slots(session, approver)
+    mine = set(slots)
     chosen = []
     steps = progress(post, now)
     for step in steps:
@@ -189,7 +218,7 @@ def _fillable(post: Post, approver: Approver, now: datetime) -> list[tuple[StepP
         if any(d.approver_actor_id == approver.actor.id for d in step.approved_by):
             continue
         filled = {d.slot for d in step.approved_by}
-        open_slots = [slot for slot in approver.slots() if slot in step.slots and slot not in filled]
+        open_slots = [slot for slot in slots if slot in step.slots and slot not in filled]
         if open_slots and mine:
             chosen.append((step, open_slots[0]))
     return chosen
@@ -210,7 +239,8 @@ def approve(session: Session, publisher: Publisher, approver: Approver, post_id:
     _awaiting(post)
     if post.scheduled_at is not None and post.scheduled_at <= now:
         raise Conflict("the scheduled time of post %(post_id)s has passed; edit the post to choose a new time", post_id=post.id)
-    fillable = _fillable(post, approver, now)
+    waiting_before = _current_keys(post, now)
+    fillable = _fillable(session, post, approver, now)
     if not fillable:
         raise NotAnApprover("you are not an approver of a step waiting on post %(post_id)s", post_id=post.id)
     for step, slot in fillable:
@@ -226,7 +256,52 @@ def approve(session: Session, publisher: Publisher, approver: Approver, post_id:
     session.expire(post, ["decisions"])
     if fully_approved(post, now):
         release(session, publisher, approver.actor, post, now)
+    else:
+        announce_current_steps(session, post, now, already=waiting_before)
     return post
+
+
+def _current_keys(post: Post, now: datetime) -> set[tuple[int | None, int]]:
+    return {(step.rule_id, step.index) for step in progress(post, now) if step.current}
+
+
+def step_people(session: Session, step: StepProgress) -> list[int]:
+    """Who can fill a step, as people to tell: those it names, the members of its directory groups now, and the
+    enabled console users holding its roles (outside approvers get their link from whoever creates it)."""
+    people: set[int] = set()
+    groups: list[str] = []
+    roles: list[Role] = []
+    for slot in step.slots:
+        kind, _sep, value = slot.partition(":")
+        if kind == "person" and value.isdigit():
+            people.add(int(value))
+        elif kind == "group":
+            groups.append(value)
+        elif kind == "role" and value in {r.value for r in Role}:
+            roles.append(Role(value))
+    people.update(group_membership.members_of(session, groups))
+    if roles:
+        people.update(pid for pid in session.scalars(
+            select(ConsoleUser.person_id).where(ConsoleUser.role.in_(roles), ConsoleUser.disabled_at.is_(None),
+                                                ConsoleUser.person_id.is_not(None))) if pid is not None)
+    return sorted(people)
+
+
+def announce_current_steps(session: Session, post: Post, now: datetime,
+                           already: set[tuple[int | None, int]] | frozenset = frozenset()) -> list[int]:
+    """Tell the approvers of each step the post has just reached (not those told before) that it waits for them;
+    never its author. Returns the people told."""
+    told: list[int] = []
+    for step in progress(post, now):
+        if not step.current or (step.rule_id, step.index) in already:
+            continue
+        for person_id in step_people(session, step):
+            if person_id == post.author_person_id or person_id in told:
+                continue
+            notify(session, person_id, "post_awaiting_approval", "post", post.id, AWAITING_MESSAGE,
+                   rule=step.rule_name, step=step.index + 1)
+            told.append(person_id)
+    return told
 
 
 def release(session: Session, publisher: Publisher, actor: Actor, post: Post, now: datetime) -> None:
@@ -246,12 +321,13 @@ def reject(session: Session, approver: Approver, post_id: int, reason: str, *, n
     post = locked_post(session, post_id)
     _refuse_self(post, approver)
     _awaiting(post)
-    current = [step for step in progress(post, now) if step.current and set(approver.slots()) & set(step.slots)]
+    slots = approver_slots(session, approver)
+    current = [step for step in progress(post, now) if step.current and set(slots) & set(step.slots)]
     if not current:
         raise NotAnApprover("you are not an approver of a step waiting on post %(post_id)s", post_id=post.id)
     step = current[0]
     session.add(ApprovalDecision(post_id=post.id, post_version=post.version, rule_id=step.rule_id, step_index=step.index,
-                                 slot=[s for s in approver.slots() if s in step.slots][0], verdict=Verdict.REJECTED,
+                                 slot=[s for s in slots if s in step.slots][0], verdict=Verdict.REJECTED,
                                  approver_actor_id=approver.actor.id, approver_name=approver.email or approver.actor.name,
                                  note=reason, decided_at=now, expires_at=now, void=True))
     void_decisions(session, post)

@@ -150,7 +150,7 @@ class ApprovalRule(Base):
     name: Mapped[str] = mapped_column(String(255))
     scope_type: Mapped[RuleScope] = mapped_column(enum_column(RuleScope), index=True)
     scope_value: Mapped[str | None] = mapped_column(String(255))  # business unit, network key or account id
-    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{"mode", "people": [ids], "roles": [..], "externals": [e-mails]}]
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{"mode", "people", "roles", "externals", "groups", "group_names"}]
     created_by: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -166,7 +166,7 @@ class ApprovalDecision(Base):
     post_version: Mapped[int] = mapped_column(Integer)
     rule_id: Mapped[int | None] = mapped_column(Integer)
     step_index: Mapped[int] = mapped_column(Integer)
-    slot: Mapped[str] = mapped_column(String(400))  # what it fills: person:<id>, role:<role> or external:<e-mail>
+    slot: Mapped[str] = mapped_column(String(400))  # person:<id>, group:<SCIM id>, role:<role> or external:<e-mail>
     verdict: Mapped[Verdict] = mapped_column(enum_column(Verdict))
     approver_actor_id: Mapped[str] = mapped_column(String(255))
     approver_name: Mapped[str] = mapped_column(String(320))

@@ -22,6 +22,7 @@ from govern.extensions import db
 from govern.people.models import Person
 from govern.publishing import approvals, external_approvals, posts
 from govern.publishing.models import PostState, RuleScope, StepMode
+from govern.scim import group_membership
 from govern.web.authz import public, requires
 from govern.web.request_cycle import current_actor, current_principal
 
@@ -187,7 +188,8 @@ def role_label(value: str) -> str:
 
 def _rules_page(status: int = 200, errors: dict[str, str] | None = None, page_refusal: str | None = None):
     return render_template("publishing/rules.html", rules=approvals.list_rules(db.session), scopes=list(RuleScope),
-                           roles=list(Role), step_rows=range(1, RULE_STEP_ROWS + 1), errors=errors or {},
+                           roles=list(Role), groups=group_membership.all_groups(db.session),
+                           step_rows=range(1, RULE_STEP_ROWS + 1), errors=errors or {},
                            page_refusal=page_refusal), status
 
 
@@ -256,6 +258,11 @@ def _rule_form() -> tuple[dict, dict[str, str]]:
     steps = []
     for row in range(1, RULE_STEP_ROWS + 1):
         chosen = [r for r in form.getlist(f"step{row}_roles") if r in roles]
+        groups = list(dict.fromkeys(g[:36] for g in form.getlist(f"step{row}_groups") if g.strip()))[:20]
+        gone = [g for g in groups if g not in group_membership.group_names(db.session, groups)]
+        if gone:
+            errors[f"step{row}_groups"] = _("There is no directory group %(value)s any more; choose from the list again.",
+                                            value=isolate(gone[0]))
         people, unknown = _people(form.get(f"step{row}_people", ""))
         externals = [e.lower() for e in _split(form.get(f"step{row}_externals", ""))[:50]]
         if unknown:
@@ -263,11 +270,11 @@ def _rule_form() -> tuple[dict, dict[str, str]]:
         bad = [e for e in externals if "@" not in e or len(e) > 320 or any(ch in e for ch in "<> ")]
         if bad:
             errors[f"step{row}_externals"] = _("%(value)s is not an e-mail address.", value=isolate(bad[0][:64]))
-        if not (chosen or people or externals or form.get(f"step{row}_people", "").strip()):
+        if not (chosen or groups or people or externals or form.get(f"step{row}_people", "").strip()):
             continue
         mode = form.get(f"step{row}_mode", "any")
         steps.append({"mode": mode if mode in {m.value for m in StepMode} else "any", "roles": chosen, "people": people,
-                      "externals": externals})
+                      "externals": externals, "groups": groups})
     if not steps and not any(key.startswith("step") for key in errors):
         errors["step1"] = _("Name at least one approver in the first step.")
     return {"name": name, "scope_type": scope_type, "scope_value": scope_value, "steps": steps}, errors
@@ -363,20 +370,34 @@ def post_state_label(state: PostState) -> str:
     return _(POST_STATE_LABELS[state])
 
 
-def approver_label(slot: str) -> str:
-    """A step's approver as the page shows it: a person's name, a role, or an outside e-mail."""
+def group_label(group_id: str, saved_names: dict | None = None) -> str:
+    """A directory group in a step: its name now; marked when SCIM deleted it or it has no member govern knows
+    (then nobody can fill it, and the post waits until an administrator changes the rule)."""
+    name = group_membership.group_names(db.session, [group_id]).get(group_id)
+    if name is None:
+        return _("Group: %(name)s (deleted)", name=isolate((saved_names or {}).get(group_id) or group_id))
+    if not group_membership.member_counts(db.session, [group_id]):
+        return _("Group: %(name)s (no members)", name=isolate(name))
+    return _("Group: %(name)s", name=isolate(name))
+
+
+def approver_label(slot: str, group_names: dict | None = None) -> str:
+    """A step's approver as the page shows it: a person's name, a directory group, a role, or an outside e-mail."""
     kind, _sep, value = slot.partition(":")
     if kind == "person":
         person = db.session.get(Person, int(value))
         return person.display_name if person is not None else value
+    if kind == "group":
+        return group_label(value, group_names)
     if kind == "role":
         return _("anyone with the %(role)s role", role=role_label(value))
     return value
 
 
 def step_approvers(step: dict) -> list[str]:
-    """A rule's step's approvers in words: people by name, roles in the reader's language, outside e-mails."""
+    """A rule's step's approvers in words: people by name, groups, roles in the reader's language, outside e-mails."""
     return ([approver_label(f"person:{person}") for person in step.get("people") or []]
+            + [group_label(group, step.get("group_names")) for group in step.get("groups") or []]
             + [approver_label(f"role:{role}") for role in step.get("roles") or []] + list(step.get("externals") or []))
 
 

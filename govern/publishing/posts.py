@@ -175,6 +175,7 @@ def submit_post(session: Session, publisher: Publisher, actor: Actor, post_id: i
     if post.rules:
         approvals._set_state(session, actor, post, PostState.AWAITING_APPROVAL, "publishing:post:submit",
                              rules=[r["rule_id"] for r in post.rules], version=post.version)
+        approvals.announce_current_steps(session, post, now)
         return post
     record(session, actor, "publishing:post:submit", "post", post.id, rules=[], version=post.version,
            state_from=post.state.value, state_to=PostState.SCHEDULED.value)

@@ -81,7 +81,10 @@ class ApprovalStepProgressSchema(Schema):
     rule_name = fields.String()
     step = fields.Function(lambda s: s.index + 1)
     mode = fields.String()
-    approvers = fields.List(fields.String(), attribute="slots")
+    approvers = fields.List(fields.String(), attribute="slots",
+                            metadata={"description": "person:<id>, group:<SCIM group id>, role:<role> or external:<e-mail>"})
+    group_names = fields.Dict(keys=fields.String(), values=fields.String(),
+                              metadata={"description": "The step's directory groups' names when the rule was saved"})
     approved_by = fields.Function(lambda s: [{"name": d.approver_name, "slot": d.slot, "at": d.decided_at.isoformat(),
                                               "expires_at": d.expires_at.isoformat()} for d in s.approved_by])
     done = fields.Boolean()
@@ -126,6 +129,13 @@ class ApprovalStepSchema(Schema):
     people = fields.List(fields.Integer(strict=True), load_default=list, validate=validate.Length(max=50))
     roles = fields.List(fields.String(validate=validate.OneOf([r.value for r in Role])), load_default=list)
     externals = fields.List(fields.Email(), load_default=list, validate=validate.Length(max=20))
+    groups = fields.List(fields.String(validate=validate.Length(min=1, max=36)), load_default=list,
+                         validate=validate.Length(max=20),
+                         metadata={"description": "Directory groups (the SCIM group ids): any member of a group at the "
+                                                  "time of the decision fills it; in an all-of step a group counts once, "
+                                                  "like a role. Each must exist when the rule is saved."})
+    group_names = fields.Dict(keys=fields.String(), values=fields.String(), dump_only=True,
+                              metadata={"description": "Each named group's display name when the rule was saved"})
 
 
 class ApprovalRuleSchema(Schema):
