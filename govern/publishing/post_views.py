@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
 
 from govern import app_services
 from govern.accounts.models import AccountStatus, Network, SocialAccount
@@ -21,7 +22,7 @@ from govern.errors import N_, DomainError
 from govern.extensions import db
 from govern.people.models import Person
 from govern.publishing import approvals, external_approvals, posts
-from govern.publishing.models import PostState, RuleScope, StepMode
+from govern.publishing.models import ApprovalRule, PostState, RuleScope, StepMode
 from govern.scim import group_membership
 from govern.web.authz import public, requires
 from govern.web.request_cycle import current_actor, current_principal
@@ -236,8 +237,8 @@ def _unknown_scope(scope_type: RuleScope, value: str) -> str | None:
     return None
 
 
-def _rule_form() -> tuple[dict, dict[str, str]]:
-    """The new-rule form read into create_rule's arguments, or what is wrong with it, by field."""
+def _rule_form(step_rows: int = RULE_STEP_ROWS) -> tuple[dict, dict[str, str]]:
+    """The rule form (new or edited) read into the service's arguments, or what is wrong with it, by field."""
     form, errors = request.form, {}
     name = form.get("name", "").strip()
     if not 1 <= len(name) <= 200:
@@ -256,7 +257,7 @@ def _rule_form() -> tuple[dict, dict[str, str]]:
             errors["scope_value"] = problem
     roles = {role.value for role in Role}
     steps = []
-    for row in range(1, RULE_STEP_ROWS + 1):
+    for row in range(1, step_rows + 1):
         chosen = [r for r in form.getlist(f"step{row}_roles") if r in roles]
         groups = list(dict.fromkeys(g[:36] for g in form.getlist(f"step{row}_groups") if g.strip()))[:20]
         gone = [g for g in groups if g not in group_membership.group_names(db.session, groups)]
@@ -291,6 +292,64 @@ def create_approval_rule():
                                      data["steps"])
     except DomainError as error:
         return _rules_page(error.status, page_refusal=refusal(error))
+    flash(_("Approval rule %(name)s saved.", name=isolate(rule.name)), "success")
+    return redirect(url_for(".approval_rules"))
+
+
+def _step_rows(rule: ApprovalRule) -> int:
+    """As many step rows as the rule has steps (a rule made over the API may have more than the form's three)."""
+    return max(RULE_STEP_ROWS, len(rule.steps or []))
+
+
+def _rule_values(rule: ApprovalRule) -> MultiDict:
+    """The rule as the form would send it: what the edit page opens with."""
+    values = MultiDict({"name": rule.name, "scope_type": rule.scope_type.value, "scope_value": rule.scope_value or ""})
+    for row, step in enumerate(rule.steps or [], start=1):
+        values.add(f"step{row}_mode", step.get("mode", "any"))
+        values.setlist(f"step{row}_roles", list(step.get("roles") or []))
+        values.setlist(f"step{row}_groups", list(step.get("groups") or []))
+        values.add(f"step{row}_people", ", ".join(str(p) for p in step.get("people") or []))
+        values.add(f"step{row}_externals", ", ".join(step.get("externals") or []))
+    return values
+
+
+def _rule_edit_page(rule: ApprovalRule, values: MultiDict, status: int = 200, errors: dict[str, str] | None = None,
+                    page_refusal: str | None = None):
+    rows = max(_step_rows(rule), len([k for k in values if k.startswith("step") and k.endswith("_mode")]))
+    return render_template("publishing/rule_edit.html", rule=rule, values=values, scopes=list(RuleScope),
+                           roles=list(Role), groups=group_membership.all_groups(db.session),
+                           step_rows=range(1, rows + 1), errors=errors or {}, page_refusal=page_refusal), status
+
+
+@routes.get("/posts/rules/<int:rule_id>/edit")
+@requires(Permission.APPROVAL_RULES_MANAGE)
+def edit_approval_rule(rule_id: int):
+    try:
+        rule = approvals.get_rule(db.session, rule_id)
+    except DomainError as error:
+        flash(refusal(error), "error")
+        return redirect(url_for(".approval_rules"))
+    return _rule_edit_page(rule, _rule_values(rule))
+
+
+@routes.post("/posts/rules/<int:rule_id>/edit")
+@requires(Permission.APPROVAL_RULES_MANAGE)
+def update_approval_rule(rule_id: int):
+    try:
+        rule = approvals.get_rule(db.session, rule_id)
+    except DomainError as error:
+        flash(refusal(error), "error")
+        return redirect(url_for(".approval_rules"))
+    data, errors = _rule_form(_step_rows(rule))
+    if errors:
+        return _rule_edit_page(rule, request.form, 400, errors)
+    try:
+        # The API's PATCH service: the same checks and the same audit event.
+        rule = approvals.update_rule(db.session, current_actor(), rule_id, data)
+    except DomainError as error:
+        db.session.rollback()
+        return _rule_edit_page(approvals.get_rule(db.session, rule_id), request.form, error.status,
+                               page_refusal=refusal(error))
     flash(_("Approval rule %(name)s saved.", name=isolate(rule.name)), "success")
     return redirect(url_for(".approval_rules"))
 

@@ -1,6 +1,7 @@
 """The approval rules console page (issue 16): read by everyone who reads posts, changed by governance and admins;
 a rule made here is the one a new post needs; bad input is a 400 next to its field; deleting asks first; a step's
-roles read in the reader's language."""
+roles read in the reader's language; a rule is edited on its own page
+through the same service as the API's PATCH (audited alike), in every language."""
 
 from __future__ import annotations
 
@@ -124,3 +125,95 @@ def test_a_post_page_names_the_role_in_the_readers_language(app, session, actor,
     assert expected in page
     rules = reader.get("/posts/rules").get_data(as_text=True)
     assert expected in rules
+
+
+def _rule(session, actor, name="Editable rule"):
+    from govern.publishing.approvals import create_rule
+    from govern.publishing.models import RuleScope
+
+    rule = create_rule(session, actor, name, RuleScope.ALL, None,
+                       [{"mode": "any", "roles": ["admin"]}, {"mode": "all", "externals": ["agency@firm.example"]}])
+    session.commit()
+    return rule
+
+
+@pytest.mark.parametrize("locale", ["en", "ar"])
+def test_a_rule_is_edited_on_its_own_page_and_audited(app, session, actor, account_id, locale):
+    from govern.audit.models import AuditEvent
+
+    legal = factories.person(session, actor, display_name="Noa Legal", username="noa.legal")
+    rule = _rule(session, actor)
+    manager = signed_in_with_role(app, session, Role.GOVERNANCE)
+    if locale != "en":
+        with manager.session_transaction() as cookie:
+            cookie["locale"] = locale
+    listing = manager.get("/posts/rules").get_data(as_text=True)
+    assert f'href="/posts/rules/{rule.id}/edit"' in listing  # each rule links to its edit page
+    page = manager.get(f"/posts/rules/{rule.id}/edit")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    if locale == "ar":
+        assert 'lang="ar" dir="rtl"' in html or ('dir="rtl"' in html and 'lang="ar"' in html)
+    # the form opens with the rule as it is
+    assert 'value="Editable rule"' in html and 'value="agency@firm.example"' in html
+    assert f'action="/posts/rules/{rule.id}/delete"' in html
+    with app.test_request_context():
+        from flask_babel import force_locale, gettext
+        with force_locale(locale):
+            heading = gettext("Edit approval rule")
+    assert heading in html and (locale == "en" or heading == "تعديل قاعدة الموافقة")
+    saved = manager.post(f"/posts/rules/{rule.id}/edit", data={
+        "csrf_token": csrf_token_of(page), "name": "Brand rule, edited", "scope_type": "account",
+        "scope_value": str(account_id), "step1_mode": "all", "step1_roles": ["governance", "admin"],
+        "step1_people": "noa.legal@example.com", "step2_mode": "any", "step2_externals": ""})
+    assert saved.status_code == 302, saved.get_data(as_text=True)[-1500:]
+    session.expire_all()
+    edited = session.get(ApprovalRule, rule.id)
+    assert edited.name == "Brand rule, edited" and edited.scope_value == str(account_id)
+    assert edited.steps == [{"mode": "all", "people": [legal.id], "roles": ["admin", "governance"], "externals": []}]
+    event = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "publishing:approval_rule:update",
+                                                        AuditEvent.target_id == str(rule.id))).one()
+    assert event.summary["name"] == "Brand rule, edited" and event.summary["steps"] == edited.steps
+    assert "Brand rule, edited" in manager.get("/posts/rules").get_data(as_text=True)
+
+
+def test_bad_input_on_the_edit_page_is_shown_and_nothing_changes(app, session, actor):
+    from govern.audit.models import AuditEvent
+
+    rule = _rule(session, actor)
+    manager = signed_in_with_role(app, session, Role.ADMIN)
+    token = csrf_token_of(manager.get(f"/posts/rules/{rule.id}/edit"))
+    bad = manager.post(f"/posts/rules/{rule.id}/edit", data={
+        "csrf_token": token, "name": "", "scope_type": "network", "scope_value": "myspace",
+        "step1_people": "nobody@nowhere.example"})
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 400
+    assert 'id="name-error"' in text and 'id="scope_value-error"' in text and 'id="step1_people-error"' in text
+    assert "nobody@nowhere.example" in text and 'role="alert"' in text
+    empty = manager.post(f"/posts/rules/{rule.id}/edit", data={"csrf_token": token, "name": "x", "scope_type": "all"})
+    assert empty.status_code == 400 and 'id="step1-error"' in empty.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(ApprovalRule, rule.id).name == "Editable rule"
+    assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                          .where(AuditEvent.action == "publishing:approval_rule:update")) == 0
+    gone = manager.get("/posts/rules/987654/edit")
+    assert gone.status_code == 302  # said on the rules page, not a 500
+    assert manager.post("/posts/rules/987654/edit", data={"csrf_token": token, "name": "x"}).status_code == 302
+    no_token = manager.post(f"/posts/rules/{rule.id}/edit", data={"name": "x", "scope_type": "all", "step1_roles": ["admin"]})
+    assert no_token.status_code in (400, 403)
+    session.expire_all()
+    assert session.get(ApprovalRule, rule.id).name == "Editable rule"
+
+
+@pytest.mark.parametrize("role", [Role.AUDITOR, Role.IT])
+def test_a_role_that_cannot_manage_rules_cannot_edit_one(app, session, actor, role):
+    rule = _rule(session, actor)
+    client = signed_in_with_role(app, session, role)
+    listing = client.get("/posts/rules")
+    assert f"/posts/rules/{rule.id}/edit" not in listing.get_data(as_text=True)
+    assert client.get(f"/posts/rules/{rule.id}/edit").status_code == 403
+    refused = client.post(f"/posts/rules/{rule.id}/edit", data={
+        "csrf_token": csrf_token_of(listing), "name": "taken over", "scope_type": "all", "step1_roles": ["it"]})
+    assert refused.status_code == 403
+    session.expire_all()
+    assert session.get(ApprovalRule, rule.id).name == "Editable rule"

@@ -322,6 +322,8 @@ POSTS_PERMISSIONS = [
     ("/posts/<int:post_id>/cancel", "POST", "posts:write"),
     ("/posts/rules", "GET", "posts:read"),
     ("/posts/rules", "POST", "approval_rules:manage"),
+    ("/posts/rules/<int:rule_id>/edit", "GET", "approval_rules:manage"),
+    ("/posts/rules/<int:rule_id>/edit", "POST", "approval_rules:manage"),
     ("/posts/rules/<int:rule_id>/delete", "POST", "approval_rules:manage"),
     ("/external-approvals/<token>", "GET", PUBLIC),
     ("/external-approvals/<token>", "POST", PUBLIC),
