@@ -22,7 +22,7 @@ from govern.people.models import PersonSource
 from govern.people.service import upsert_person
 from govern.policy.engine.findings import Action
 from govern.policy.workflow_models import ContentKind, PolicyViolation
-from govern.publishing.models import PublishApproval
+from govern.publishing.models import ApprovalRule, PublishApproval, RuleScope
 from govern.scim.group_models import ScimGroup, ScimGroupMember
 from tests.e2e.conftest import SEED_ACTOR, _login_code, off_the_browser_thread
 
@@ -53,8 +53,8 @@ def axe_script() -> str:
 def a11y_world(e2e_app, live_server):
     """Rows that fill the pages' tables and their per-row forms: an account of its own business unit whose owner is a
     reviewer user, a grant on it, a leaver, an open policy violation, a post waiting for approval, a finished sync run and
-    a held one, and a SCIM group with a person and an unknown reference. The violation, the approval, the runs and the
-    group are removed afterwards, so later tests see the queues they expect."""
+    a held one, a SCIM group with a person and an unknown reference, and an approval rule on that account. The violation,
+    the approval, the runs, the group and the rule are removed afterwards, so later tests see the queues they expect."""
     def build():
         with e2e_app.app_context():
             owner = upsert_person(db.session, SEED_ACTOR, PersonSource.MANUAL, "e2e-a11y-owner", username="rima.khoury",
@@ -88,12 +88,18 @@ def a11y_world(e2e_app, live_server):
             ]
             group = ScimGroup(id="e2e-a11y-group", display_name="social-media", external_id="00g-a11y")
             rows.append(group)
+            rows.append(ApprovalRule(name="أخبار الوصول: موافقتان", scope_type=RuleScope.ACCOUNT, scope_value=str(account.id),
+                                     created_by=SEED_ACTOR.id,
+                                     steps=[{"mode": "any", "people": [], "roles": ["governance"], "externals": []},
+                                            {"mode": "all", "people": [member.id], "roles": [],
+                                             "externals": ["agency@firm.example"]}]))
             db.session.add_all(rows)
             db.session.flush()
             db.session.add_all([ScimGroupMember(group_id=group.id, value="e2e-a11y-member", person_id=member.id),
                                 ScimGroupMember(group_id=group.id, value="00g-nested", type="Group")])
             db.session.commit()
             return {"account": account.id, "owner": owner.id, "reviewer": email, "scim_group": group.id,
+                    "approval_rule": rows[-1].id,
                     "temporary": [(type(row), row.id) for row in rows]}
 
     def remove(temporary):
@@ -289,6 +295,7 @@ def _admin_pages(seeded, a11y_world, campaign_url) -> list[tuple[str, str]]:
         ("runbooks", "/runbooks"),
         ("incidents", "/incidents"),
         ("approval-rules", "/posts/rules"),
+        ("approval-rule-edit", f"/posts/rules/{a11y_world['approval_rule']}/edit"),
         ("posts-calendar", "/posts/calendar"),
         ("runbook-new", "/runbooks/new"),
         ("not-found", "/accounts/987654321"),
