@@ -91,6 +91,11 @@ def load(schema: Schema, data: Mapping[str, str]) -> tuple[dict[str, Any], dict[
         return {}, {field: problem_with(field) for field in fields}
 
 
+def split_entries(text: str) -> list[str]:
+    """The entries of a free-text list field, separated by commas, semicolons or new lines."""
+    return [part.strip() for part in text.replace("\n", ",").replace(";", ",").split(",") if part.strip()]
+
+
 def split_paging(args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Separate filter values from sort/limit/cursor."""
     filters = {key: value for key, value in args.items() if key not in PAGING_FIELDS}

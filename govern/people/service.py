@@ -74,6 +74,24 @@ def get_person(session: Session, person_id: int) -> Person:
     return person
 
 
+def find_people(session: Session, references: list[str]) -> tuple[list[Person], list[str]]:
+    """People named by id or e-mail address (any case), in order: those found, and the references that named nobody."""
+    found, unknown = [], []
+    for reference in references:
+        if reference.isdigit() and len(reference) < 12:
+            person = session.get(Person, int(reference))
+        elif "@" in reference and len(reference) <= 320:
+            person = session.scalar(select(Person).where(func.lower(Person.email) == reference.lower())
+                                    .order_by(Person.id).limit(1))
+        else:
+            person = None
+        if person is None:
+            unknown.append(reference[:64])
+        else:
+            found.append(person)
+    return found, unknown
+
+
 def upsert_person(session: Session, actor: Actor, source: PersonSource, external_id: str, **fields: Any) -> Person:
     """Create or update a person by their directory key (never by DN: people get renamed and moved)."""
     person = session.scalar(select(Person).where(Person.source == source, Person.external_id == external_id))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from govern import app_services
@@ -15,12 +15,14 @@ from govern.accounts.models import AccountStatus, Network, SocialAccount
 from govern.auth.roles import Permission, Role
 from govern.console import confirm
 from govern.console.blueprint import ConsolePages
+from govern.console.forms import split_entries
 from govern.console.labels import label
 from govern.console.responses import refusal
 from govern.console.templating import isolate
 from govern.errors import N_, DomainError
 from govern.extensions import db
 from govern.people.models import Person
+from govern.people.service import find_people
 from govern.publishing import approvals, external_approvals, posts
 from govern.publishing.models import ApprovalRule, PostState, RuleScope, StepMode
 from govern.scim import group_membership
@@ -200,25 +202,10 @@ def approval_rules():
     return _rules_page()
 
 
-def _split(text: str) -> list[str]:
-    return [part.strip() for part in text.replace("\n", ",").replace(";", ",").split(",") if part.strip()]
-
-
 def _people(text: str) -> tuple[list[int], list[str]]:
     """People named by id or e-mail address: their ids, and what did not name anybody."""
-    found, unknown = [], []
-    for entry in _split(text)[:50]:
-        if entry.isdigit() and len(entry) < 12:
-            person = db.session.get(Person, int(entry))
-        elif "@" in entry and len(entry) <= 320:
-            person = db.session.scalar(select(Person).where(func.lower(Person.email) == entry.lower()).order_by(Person.id).limit(1))
-        else:
-            person = None
-        if person is None:
-            unknown.append(entry[:64])
-        else:
-            found.append(person.id)
-    return found, unknown
+    found, unknown = find_people(db.session, split_entries(text)[:50])
+    return [person.id for person in found], unknown
 
 
 def _unknown_scope(scope_type: RuleScope, value: str) -> str | None:
@@ -265,7 +252,7 @@ def _rule_form(step_rows: int = RULE_STEP_ROWS) -> tuple[dict, dict[str, str]]:
             errors[f"step{row}_groups"] = _("There is no directory group %(value)s any more; choose from the list again.",
                                             value=isolate(gone[0]))
         people, unknown = _people(form.get(f"step{row}_people", ""))
-        externals = [e.lower() for e in _split(form.get(f"step{row}_externals", ""))[:50]]
+        externals = [e.lower() for e in split_entries(form.get(f"step{row}_externals", ""))[:50]]
         if unknown:
             errors[f"step{row}_people"] = _("Nobody is known as %(who)s.", who=isolate(", ".join(unknown)))
         bad = [e for e in externals if "@" not in e or len(e) > 320 or any(ch in e for ch in "<> ")]

@@ -7,13 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, select
 from flask_babel import gettext as _
 
 from govern import app_services
 from govern.auth.roles import Permission, Role
 from govern.console import confirm
 from govern.console.blueprint import ConsolePages
+from govern.console.forms import split_entries
 from govern.console.labels import label
 from govern.console.responses import refusal
 from govern.console.templating import isolate
@@ -22,6 +22,7 @@ from govern.extensions import db
 from govern.pauses import service as pauses
 from govern.pauses.models import PauseScope
 from govern.people.models import Person
+from govern.people.service import find_people
 from govern.runbooks import service
 from govern.runbooks.models import IncidentStatus, Runbook
 from govern.runbooks.web import incident_report_pdf
@@ -82,10 +83,6 @@ SCOPE_CHOICES = {
 LANGUAGE_DIRECTION = {"en": "ltr", "ar": "rtl", "he": "rtl"}
 
 
-def _split(text: str) -> list[str]:
-    return [part.strip() for part in text.replace("\n", ",").replace(";", ",").split(",") if part.strip()]
-
-
 def _values_of(runbook: Runbook | None) -> dict[str, Any]:
     """The editor's fields for a runbook (or the defaults of a new one), as the form posts them."""
     if runbook is None:
@@ -121,19 +118,8 @@ def _posted_values() -> dict[str, Any]:
 
 
 def _person_contacts(text: str) -> tuple[list[dict[str, str]], list[str]]:
-    found, unknown = [], []
-    for entry in _split(text)[:service.MAX_CONTACTS]:
-        if entry.isdigit() and len(entry) < 12:
-            person = db.session.get(Person, int(entry))
-        elif "@" in entry and len(entry) <= 320:
-            person = db.session.scalar(select(Person).where(func.lower(Person.email) == entry.lower()).order_by(Person.id).limit(1))
-        else:
-            person = None
-        if person is None:
-            unknown.append(entry[:64])
-        else:
-            found.append({"type": "person", "value": str(person.id)})
-    return found, unknown
+    found, unknown = find_people(db.session, split_entries(text)[:service.MAX_CONTACTS])
+    return [{"type": "person", "value": str(person.id)} for person in found], unknown
 
 
 def _steps_from(lines: str, runbook: Runbook | None) -> list[dict[str, Any]]:
@@ -168,7 +154,7 @@ def _editor_data(values: dict[str, Any], runbook: Runbook | None) -> tuple[dict[
     except DomainError as error:
         errors["scope_value"] = refusal(error)
         scope_value = None
-    severities = _split(values["severities"])
+    severities = split_entries(values["severities"])
     if not 1 <= len(severities) <= service.MAX_SEVERITIES or len(set(severities)) != len(severities) \
             or any(len(level) > 40 for level in severities):
         errors["severities"] = _("Give 1 to %(count)s different severity levels, separated by commas.",
@@ -180,7 +166,7 @@ def _editor_data(values: dict[str, Any], runbook: Runbook | None) -> tuple[dict[
         people, unknown = _person_contacts(values[f"stage{n}_people"])
         if unknown:
             errors[f"stage{n}_people"] = _("Nobody is known as %(who)s.", who=isolate(", ".join(unknown)))
-        emails = _split(values[f"stage{n}_emails"])[:service.MAX_CONTACTS]
+        emails = split_entries(values[f"stage{n}_emails"])[:service.MAX_CONTACTS]
         bad = [e for e in emails if "@" not in e or len(e) > 320 or any(ch in e for ch in "\r\n<>; ")]
         if bad:
             errors[f"stage{n}_emails"] = _("%(value)s is not an e-mail address.", value=isolate(bad[0][:64]))
