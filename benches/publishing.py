@@ -22,10 +22,14 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import requests
+from flask import Flask
 from alembic import command as alembic_command
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -53,6 +57,55 @@ ROUNDS = int(os.environ.get("GOVERN_BENCH_PAUSE_ROUNDS", "25"))
 TARGET_SECONDS = 1.0
 
 
+@dataclass
+class World:
+    app: Flask
+    settings: dict
+    network: FakeNetwork
+    person_id: int
+    account_ids: list[int]
+
+
+@contextmanager
+def publishing_world(name: str, accounts: int) -> Iterator[World]:
+    """OpenBao, the loopback network and a migrated scratch PostgreSQL database; an app with the network's app
+    registered, a person, and `accounts` connected accounts the person may publish on. Everything stops at the end."""
+    workdir = Path(tempfile.mkdtemp())
+    openbao = start_openbao(workdir)
+    network = FakeNetwork().start()
+    scratch = ScratchPostgres(ADMIN_URL)
+    url = scratch.create(name)
+    try:
+        alembic_command.upgrade(alembic_config(url), "head")
+        settings = {"database_url": url, "secret_key": "b" * 40, "instance_path": str(workdir), "log_level": "WARNING",
+                    "vault_addr": openbao.addr, "vault_token": openbao.root_token}
+        app = create_app(settings)
+        with app.app_context():
+            context, actor = app_services.broker(app), Actor.system("bench")
+            endpoints = {"authorize_url": network.authorize_url, "token_url": network.token_url,
+                         "revocation_url": network.revocation_url, "whoami_url": network.whoami_url,
+                         "api_url": network.api_url}
+            service.register_network_app(db.session, context, actor, "x", "govern-test", SecretValue("s3cret"), endpoints,
+                                         ["publish", "read"])
+            person = upsert_person(db.session, actor, PersonSource.MANUAL, "bench-1", username="bench",
+                                   email="bench@example.com", display_name="Bench")
+            account_ids = []
+            for n in range(accounts):
+                network.set_user(id=f"user-{n}", name=f"acme{n}")
+                consent = requests.get(service.start_connect(db.session, context, actor, "x"), allow_redirects=False, timeout=10)
+                query = parse_qs(urlparse(consent.headers["Location"]).query)
+                account = service.complete_connect(db.session, context, actor, query["state"][0], query["code"][0])
+                create_grant(db.session, actor, person.id, account.id, GrantRole.PUBLISHER, "benchmark")
+                account_ids.append(account.id)
+            db.session.commit()
+            person_id = person.id
+        yield World(app, settings, network, person_id, account_ids)
+    finally:
+        network.stop()
+        openbao.stop()
+        scratch.drop(url)
+
+
 def _worker(settings: dict, account_id: int, person_id: int, number: int, reports, stop) -> None:
     """Loop a guarded publish; report the first refusal of each pause (its id, when) to the main process."""
     app = create_app(settings)
@@ -67,6 +120,8 @@ def _worker(settings: dict, account_id: int, person_id: int, number: int, report
                                        {"text": f"worker {number} post {published}"})
                 db.session.commit()
                 published += 1
+                if published == 1:
+                    reports.put((number, "ready", time.time()))  # up and publishing: the rounds may start
             except pauses.PublishingPaused as refused:
                 now = time.time()
                 db.session.commit()  # the refusal's audit event, as the request cycle keeps it
@@ -79,87 +134,66 @@ def _worker(settings: dict, account_id: int, person_id: int, number: int, report
 
 
 def bench_pause() -> dict[str, float]:
-    workdir = Path(tempfile.mkdtemp())
-    openbao = start_openbao(workdir)
-    network = FakeNetwork().start()
-    scratch = ScratchPostgres(ADMIN_URL)
-    url = scratch.create("govern_bench_pause")
     processes = []
-    try:
-        alembic_command.upgrade(alembic_config(url), "head")
-        settings = {"database_url": url, "secret_key": "p" * 40, "instance_path": str(workdir), "log_level": "WARNING",
-                    "vault_addr": openbao.addr, "vault_token": openbao.root_token}
-        app = create_app(settings)
+    with publishing_world("govern_bench_pause", accounts=1) as world:
+        app, settings, account_id, person_id = world.app, world.settings, world.account_ids[0], world.person_id
         lead, second = Actor("console_user:1", "Crisis Lead"), Actor("console_user:2", "Second Person")
-        with app.app_context():
-            context, actor = app_services.broker(app), Actor.system("bench")
-            endpoints = {"authorize_url": network.authorize_url, "token_url": network.token_url,
-                         "revocation_url": network.revocation_url, "whoami_url": network.whoami_url,
-                         "api_url": network.api_url}
-            service.register_network_app(db.session, context, actor, "x", "govern-test", SecretValue("s3cret"), endpoints,
-                                         ["publish", "read"])
-            consent = requests.get(service.start_connect(db.session, context, actor, "x"), allow_redirects=False, timeout=10)
-            query = parse_qs(urlparse(consent.headers["Location"]).query)
-            account = service.complete_connect(db.session, context, actor, query["state"][0], query["code"][0])
-            person = upsert_person(db.session, actor, PersonSource.MANUAL, "bench-1", username="bench",
-                                   email="bench@example.com", display_name="Bench")
-            create_grant(db.session, actor, person.id, account.id, GrantRole.PUBLISHER, "benchmark")
-            db.session.commit()
-            account_id, person_id = account.id, person.id
-
-            spawn = multiprocessing.get_context("spawn")
-            reports, stop = spawn.Queue(), spawn.Event()
-            processes = [spawn.Process(target=_worker, args=(settings, account_id, person_id, n, reports, stop))
-                         for n in range(WORKERS)]
-            for process in processes:
-                process.start()
-            time.sleep(8)  # every worker built its app and is publishing
-            samples: list[float] = []
-            for _ in range(ROUNDS):
-                paused = pauses.pause(db.session, lead, None, PauseScope.ALL, None, "benchmark crisis")
-                db.session.commit()
-                committed_at, pause_id = time.time(), paused.id
-                refused_at: dict[int, float] = {}
-                deadline = time.monotonic() + 30
-                while len(refused_at) < WORKERS and time.monotonic() < deadline:
+        try:
+            with app.app_context():
+                spawn = multiprocessing.get_context("spawn")
+                reports, stop = spawn.Queue(), spawn.Event()
+                processes = [spawn.Process(target=_worker, args=(settings, account_id, person_id, n, reports, stop))
+                             for n in range(WORKERS)]
+                for process in processes:
+                    process.start()
+                ready: set[int] = set()
+                while len(ready) < WORKERS:  # every worker built its app and is publishing (startup is not propagation)
+                    number, kind, _when = reports.get(timeout=120)
+                    if kind == "ready":
+                        ready.add(number)
+                samples: list[float] = []
+                for _ in range(ROUNDS):
+                    paused = pauses.pause(db.session, lead, None, PauseScope.ALL, None, "benchmark crisis")
+                    db.session.commit()
+                    committed_at, pause_id = time.time(), paused.id
+                    refused_at: dict[int, float] = {}
+                    deadline = time.monotonic() + 30
+                    while len(refused_at) < WORKERS and time.monotonic() < deadline:
+                        try:
+                            number, seen_pause, when = reports.get(timeout=1)
+                        except queue.Empty:
+                            continue
+                        if seen_pause == pause_id:
+                            refused_at[number] = when
+                    if len(refused_at) < WORKERS:
+                        raise RuntimeError(f"only {len(refused_at)} of {WORKERS} workers refused pause {pause_id} in 30 s")
+                    samples.append(max(refused_at.values()) - committed_at)
+                    pauses.resume(db.session, second, None, pause_id)
+                    db.session.commit()
+                    time.sleep(0.3)  # publishing again everywhere before the next round
+                stop.set()
+                published = 0
+                for _ in range(WORKERS):
                     try:
-                        number, seen_pause, when = reports.get(timeout=1)
+                        while True:
+                            item = reports.get(timeout=15)
+                            if item[1] == "published":
+                                published += item[2]
+                                break
                     except queue.Empty:
-                        continue
-                    if seen_pause == pause_id:
-                        refused_at[number] = when
-                if len(refused_at) < WORKERS:
-                    raise RuntimeError(f"only {len(refused_at)} of {WORKERS} workers refused pause {pause_id} in 30 s")
-                samples.append(max(refused_at.values()) - committed_at)
-                pauses.resume(db.session, second, None, pause_id)
-                db.session.commit()
-                time.sleep(0.3)  # publishing again everywhere before the next round
-            stop.set()
-            published = 0
-            for _ in range(WORKERS):
-                try:
-                    while True:
-                        item = reports.get(timeout=15)
-                        if item[1] == "published":
-                            published += item[2]
-                            break
-                except queue.Empty:
-                    pass
+                        pass
+                for process in processes:
+                    process.join(timeout=15)
+                db.session.close()
+                db.engine.dispose()
+        finally:
             for process in processes:
-                process.join(timeout=15)
-            db.session.close()
-            db.engine.dispose()
-        ordered = sorted(samples)
-        return {"rounds": len(samples), "median_ms": statistics.median(ordered) * 1000, "worst_ms": ordered[-1] * 1000,
-                "p90_ms": ordered[int(len(ordered) * 0.9)] * 1000, "published": published}
-    finally:
-        for process in processes:
-            if process.is_alive():
-                process.kill()
-        network.stop()
-        openbao.stop()
-        scratch.drop(url)
-
+                if process.is_alive():
+                    process.kill()
+    ordered = sorted(samples)
+    return {"rounds": len(samples), "median_ms": statistics.median(ordered) * 1000, "worst_ms": ordered[-1] * 1000,
+            "p90_ms": ordered[int(len(ordered) * 0.9)] * 1000, "published": published,
+            "rounds_ms": [round(sample * 1000, 1) for sample in samples]}
 
 ACCOUNTS = 10
 SCHEDULE_TARGET_SECONDS = 60.0
@@ -240,106 +274,77 @@ def bench_schedule(posts: int = 10_000) -> dict[str, float]:
     from govern.db import utcnow
     from govern.publishing.models import PostState, PostTarget
 
-    workdir = Path(tempfile.mkdtemp())
-    openbao = start_openbao(workdir)
-    network = FakeNetwork().start()
-    scratch = ScratchPostgres(ADMIN_URL)
-    url = scratch.create("govern_bench_schedule")
     processes = []
-    try:
-        alembic_command.upgrade(alembic_config(url), "head")
-        settings = {"database_url": url, "secret_key": "s" * 40, "instance_path": str(workdir), "log_level": "WARNING",
-                    "vault_addr": openbao.addr, "vault_token": openbao.root_token}
-        app = create_app(settings)
-        with app.app_context():
-            context, actor = app_services.broker(app), Actor.system("bench")
-            endpoints = {"authorize_url": network.authorize_url, "token_url": network.token_url,
-                         "revocation_url": network.revocation_url, "whoami_url": network.whoami_url,
-                         "api_url": network.api_url}
-            service.register_network_app(db.session, context, actor, "x", "govern-test", SecretValue("s3cret"), endpoints,
-                                         ["publish", "read"])
-            person = upsert_person(db.session, actor, PersonSource.MANUAL, "bench-1", username="bench",
-                                   email="bench@example.com", display_name="Bench")
-            account_ids = []
-            for n in range(ACCOUNTS):
-                network.set_user(id=f"user-{n}", name=f"acme{n}")
-                consent = requests.get(service.start_connect(db.session, context, actor, "x"), allow_redirects=False, timeout=10)
-                query = parse_qs(urlparse(consent.headers["Location"]).query)
-                account = service.complete_connect(db.session, context, actor, query["state"][0], query["code"][0])
-                create_grant(db.session, actor, person.id, account.id, GrantRole.PUBLISHER, "benchmark")
-                account_ids.append(account.id)
-            db.session.commit()
-            person_id = person.id
-        spawn = multiprocessing.get_context("spawn")
-        reports, stop = spawn.Queue(), spawn.Event()
-        processes = [spawn.Process(target=_schedule_worker, args=(settings, n, reports, stop)) for n in range(WORKERS)]
-        for process in processes:
-            process.start()
-        pids = {}
-        while len(pids) < WORKERS:
-            number, kind, value = reports.get(timeout=120)
-            pids[number] = value
-        due = utcnow() + timedelta(seconds=5)
-        _seed_posts(app, account_ids, person_id, posts, due)
-        seeded_at = utcnow()
-        if seeded_at >= due:
-            raise RuntimeError(f"seeding {posts} posts took past their due time; give more lead time")
-        killed_at = None
-        deadline = time.monotonic() + 1800
-        last_count, finished_at = 0, None
-        while time.monotonic() < deadline:
-            time.sleep(0.1)
-            keys = {post.get("idempotency_key") for post in list(network.posts)}
-            last_count = len(keys)
-            if killed_at is None and last_count >= posts // 3:
-                os.kill(pids[0], signal.SIGKILL)  # mid-run, mid-batch: its claimed targets wait for their lease
-                killed_at = utcnow()
-            if last_count >= posts:
-                finished_at = utcnow()
-                break
-        stop.set()
-        totals: dict[str, int] = {}
-        for _ in range(WORKERS - 1):
-            try:
-                while True:
-                    number, kind, value = reports.get(timeout=60)
-                    if kind == "totals":
-                        for key, count in value.items():
-                            totals[key] = totals.get(key, 0) + count
-                        break
-            except queue.Empty:
-                break
-        for process in processes:
-            process.join(timeout=30)
-        done_by_survivors = sum(totals.get(key, 0) for key in ("published", "recovered", "held", "blocked", "failed"))
-        received = [post.get("idempotency_key") for post in network.posts]
-        with app.app_context():
-            published = db.session.scalar(select(func.count()).select_from(PostTarget).where(PostTarget.state == PostState.PUBLISHED))
-            last_published = db.session.scalar(select(func.max(PostTarget.published_at)))
-            keys = set(db.session.scalars(select(PostTarget.idempotency_key)))
-            db.session.close()
-            db.engine.dispose()
-        return {
-            "posts": posts, "workers": WORKERS, "accounts": ACCOUNTS,
-            "seconds_due_to_last_published": ((last_published or utcnow()) - due).total_seconds(),
-            "seconds_due_to_last_on_network": ((finished_at or utcnow()) - due).total_seconds(),
-            "killed_after_seconds": (killed_at - due).total_seconds() if killed_at else None,
-            "duplicates": len(received) - len(set(received)),
-            "lost": len(keys - set(received)) + (posts - published),
-            "published_in_db": published, "network_publish_calls": network.published_calls,
-            "recovered_from_network": totals.get("recovered", 0), "outcomes_of_surviving_workers": totals,
-            # per target the three surviving workers settled (idle polling included): steadier than seconds on a busy machine
-            "statements_per_target": round(totals.get("statements", 0) / max(done_by_survivors, 1), 1),
-            "worker_cpu_ms_per_target": round(totals.get("cpu_ms", 0) / max(done_by_survivors, 1), 1),
-        }
-    finally:
-        for process in processes:
-            if process.is_alive():
-                process.kill()
-        network.stop()
-        openbao.stop()
-        scratch.drop(url)
-
+    with publishing_world("govern_bench_schedule", accounts=ACCOUNTS) as world:
+        app, settings, network = world.app, world.settings, world.network
+        person_id, account_ids = world.person_id, world.account_ids
+        try:
+            spawn = multiprocessing.get_context("spawn")
+            reports, stop = spawn.Queue(), spawn.Event()
+            processes = [spawn.Process(target=_schedule_worker, args=(settings, n, reports, stop)) for n in range(WORKERS)]
+            for process in processes:
+                process.start()
+            pids = {}
+            while len(pids) < WORKERS:
+                number, kind, value = reports.get(timeout=120)
+                pids[number] = value
+            due = utcnow() + timedelta(seconds=5)
+            _seed_posts(app, account_ids, person_id, posts, due)
+            seeded_at = utcnow()
+            if seeded_at >= due:
+                raise RuntimeError(f"seeding {posts} posts took past their due time; give more lead time")
+            killed_at = None
+            deadline = time.monotonic() + 1800
+            last_count, finished_at = 0, None
+            while time.monotonic() < deadline:
+                time.sleep(0.1)
+                keys = {post.get("idempotency_key") for post in list(network.posts)}
+                last_count = len(keys)
+                if killed_at is None and last_count >= posts // 3:
+                    os.kill(pids[0], signal.SIGKILL)  # mid-run, mid-batch: its claimed targets wait for their lease
+                    killed_at = utcnow()
+                if last_count >= posts:
+                    finished_at = utcnow()
+                    break
+            stop.set()
+            totals: dict[str, int] = {}
+            for _ in range(WORKERS - 1):
+                try:
+                    while True:
+                        number, kind, value = reports.get(timeout=60)
+                        if kind == "totals":
+                            for key, count in value.items():
+                                totals[key] = totals.get(key, 0) + count
+                            break
+                except queue.Empty:
+                    break
+            for process in processes:
+                process.join(timeout=30)
+            done_by_survivors = sum(totals.get(key, 0) for key in ("published", "recovered", "held", "blocked", "failed"))
+            received = [post.get("idempotency_key") for post in network.posts]
+            with app.app_context():
+                published = db.session.scalar(select(func.count()).select_from(PostTarget).where(PostTarget.state == PostState.PUBLISHED))
+                last_published = db.session.scalar(select(func.max(PostTarget.published_at)))
+                keys = set(db.session.scalars(select(PostTarget.idempotency_key)))
+                db.session.close()
+                db.engine.dispose()
+            return {
+                "posts": posts, "workers": WORKERS, "accounts": ACCOUNTS,
+                "seconds_due_to_last_published": ((last_published or utcnow()) - due).total_seconds(),
+                "seconds_due_to_last_on_network": ((finished_at or utcnow()) - due).total_seconds(),
+                "killed_after_seconds": (killed_at - due).total_seconds() if killed_at else None,
+                "duplicates": len(received) - len(set(received)),
+                "lost": len(keys - set(received)) + (posts - published),
+                "published_in_db": published, "network_publish_calls": network.published_calls,
+                "recovered_from_network": totals.get("recovered", 0), "outcomes_of_surviving_workers": totals,
+                # per target the three surviving workers settled (idle polling included): steadier than seconds on a busy machine
+                "statements_per_target": round(totals.get("statements", 0) / max(done_by_survivors, 1), 1),
+                "worker_cpu_ms_per_target": round(totals.get("cpu_ms", 0) / max(done_by_survivors, 1), 1),
+            }
+        finally:
+            for process in processes:
+                if process.is_alive():
+                    process.kill()
 
 SECTIONS = {"pause": bench_pause, "schedule": bench_schedule}
 
