@@ -56,7 +56,8 @@ class PauseSchema(Schema):
     paused_by_name = fields.String()
     paused_at = fields.DateTime()
     resume_at = fields.DateTime(allow_none=True)
-    resumed_at = fields.Function(lambda p: _ended_at(p), metadata={"type": "string", "format": "date-time"})
+    resumed_at = fields.Function(lambda p: _ended_at(p), allow_none=True,
+                                 metadata={"type": ["string", "null"], "format": "date-time"})
     resumed_by = fields.String(allow_none=True)
     resumed_by_name = fields.String(allow_none=True)
     resume_note = fields.String(allow_none=True)
