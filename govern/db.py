@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import TypeVar
 
 from sqlalchemy import DateTime, Enum, MetaData, String, Text
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -23,6 +26,43 @@ UNICODE_COLLATION = "und-x-icu"
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+_MEMO = "govern.transaction_memo"
+T = TypeVar("T")
+
+
+@contextmanager
+def transaction_memo(session: Session) -> Iterator[None]:
+    """Inside, `remembered` reads each thing once instead of on every call. Only for a block that runs inside one
+    transaction and holds what keeps those things still (the pause lock, its row locks); the caller commits after it."""
+    if _MEMO in session.info:
+        yield
+        return
+    session.info[_MEMO] = {}
+    try:
+        yield
+    finally:
+        session.info.pop(_MEMO, None)
+
+
+def in_transaction_memo(session: Session) -> bool:
+    return _MEMO in session.info
+
+
+def forget(session: Session, key: Hashable) -> None:
+    """Read `key` again next time (it was changed in this block)."""
+    session.info.get(_MEMO, {}).pop(key, None)
+
+
+def remembered(session: Session, key: Hashable, read: Callable[[], T]) -> T:
+    """`read()`, once per `transaction_memo` block (every time outside one)."""
+    memo = session.info.get(_MEMO)
+    if memo is None:
+        return read()
+    if key not in memo:
+        memo[key] = read()
+    return memo[key]
 
 
 class UTCDateTime(TypeDecorator[datetime]):

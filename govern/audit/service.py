@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,8 +42,9 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     **details: Any,
-) -> RecordedEvent:
-    """Append one event to the chain in the current transaction; flushes so failures surface here."""
+) -> RecordedEvent | None:
+    """Append one event to the chain in the current transaction; flushes so failures surface here. Inside a
+    `deferred` block the event is kept and appended when the block ends (None is returned)."""
     if not ACTION_FORMAT.match(action):
         raise ValueError(f"audit action {action!r} is not 'domain:subject:verb'")
     summary = normalise_summary({"before": before, "after": after, **details})
@@ -49,6 +52,9 @@ def record(
         occurred_at=utcnow(), actor=actor.id, action=action, target_type=target_type, target_id=str(target_id),
         summary=summary, request_id=actor.request_id, client_addr=actor.client_addr, encoding_version=ENCODING_VERSION,
     )
+    if (pending := session.info.get(_DEFERRED)) is not None:
+        pending.append(unlinked)
+        return None
     if session.get_bind().dialect.name == "postgresql":
         return _append_linked_by_database(session, unlinked)
     head = session.execute(
@@ -111,24 +117,57 @@ def record_many(session: Session, actor: Actor, specs: list[EventSpec]) -> int:
 
     For bulk changes (a directory import); each event is exactly what record() would have written.
     """
-    if not specs:
+    moment, rows = utcnow(), []
+    for spec in specs:
+        if not ACTION_FORMAT.match(spec.action):
+            raise ValueError(f"audit action {spec.action!r} is not 'domain:subject:verb'")
+        rows.append(dict(
+            occurred_at=moment, actor=actor.id, action=spec.action, target_type=spec.target_type,
+            target_id=str(spec.target_id),
+            summary=normalise_summary({"before": spec.before, "after": spec.after, **(spec.details or {})}),
+            request_id=actor.request_id, client_addr=actor.client_addr, encoding_version=ENCODING_VERSION,
+        ))
+    return _append_all(session, rows)
+
+
+_DEFERRED = "govern.audit.deferred"
+
+
+@contextmanager
+def deferred(session: Session) -> Iterator[None]:
+    """Inside, record() keeps each event; they are appended together, in order, when the block ends (still in the
+    caller's transaction, which commits after). For a batch that makes network calls between its changes: the chain
+    head, which every audited change in every process waits for, is locked only for the final append, not across the
+    calls. Nothing is appended when the block raises: the caller rolls back its changes with it."""
+    if _DEFERRED in session.info:
+        yield
+        return
+    pending: list[dict[str, Any]] = []
+    session.info[_DEFERRED] = pending
+    try:
+        yield
+    finally:
+        session.info.pop(_DEFERRED, None)
+    _append_all(session, pending)
+
+
+def deferring(session: Session) -> bool:
+    return _DEFERRED in session.info
+
+
+def _append_all(session: Session, unlinked_rows: list[dict[str, Any]]) -> int:
+    """Link, hash and insert events (record()'s fields without seq and hashes) under one chain-head lock."""
+    if not unlinked_rows:
         return 0
     head = session.execute(
         select(AuditChainHead.last_seq, AuditChainHead.last_hash).where(AuditChainHead.id == 1).with_for_update()
     ).one_or_none()
     if head is None:
         raise AuditUnavailable("the audit chain head is missing; run 'govern db upgrade'")
-    seq, prev_hash, moment, rows = head.last_seq, head.last_hash, utcnow(), []
-    for spec in specs:
-        if not ACTION_FORMAT.match(spec.action):
-            raise ValueError(f"audit action {spec.action!r} is not 'domain:subject:verb'")
+    seq, prev_hash, rows = head.last_seq, head.last_hash, []
+    for unlinked in unlinked_rows:
         seq += 1
-        fields = ChainedFields(
-            seq=seq, occurred_at=moment, actor=actor.id, action=spec.action, target_type=spec.target_type,
-            target_id=str(spec.target_id),
-            summary=normalise_summary({"before": spec.before, "after": spec.after, **(spec.details or {})}),
-            request_id=actor.request_id, client_addr=actor.client_addr, encoding_version=ENCODING_VERSION, prev_hash=prev_hash,
-        )
+        fields = ChainedFields(seq=seq, prev_hash=prev_hash, **unlinked)
         prev_hash = event_hash(fields)
         rows.append({**fields.__dict__, "hash": prev_hash})
     for start in range(0, len(rows), BATCH_ROWS):

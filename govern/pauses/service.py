@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from govern.accounts.models import Network, SocialAccount
 from govern.actor import Actor
 from govern.audit.service import record
-from govern.db import utcnow
+from govern.db import remembered, utcnow
 from govern.errors import N_, Conflict, DomainError, InvalidOperation, NotFound
 from govern.pauses.models import PauseRelease, PauseScope, PublishingPause
 from govern.signals import publishing_pause_ended
@@ -60,16 +60,32 @@ def active_condition(now: datetime):
 
 
 def covering_pause(session: Session, account: SocialAccount, now: datetime | None = None) -> PublishingPause | None:
-    """The oldest active pause whose scope takes in the account, or None."""
+    """The oldest active pause whose scope takes in the account, or None.
+
+    Takes the pause lock shared first (until the transaction ends), so a pause committed meanwhile waits for the caller
+    instead of racing it. Inside a transaction_memo block the lock and the active pauses are read once: while the lock
+    is held no pause can start."""
     now = now or utcnow()
-    scopes = [PublishingPause.scope_type == PauseScope.ALL,
-              (PublishingPause.scope_type == PauseScope.ACCOUNT) & (PublishingPause.scope_value == str(account.id)),
-              (PublishingPause.scope_type == PauseScope.NETWORK) & (PublishingPause.scope_value == account.network.key)]
-    if account.business_unit:
-        scopes.append((PublishingPause.scope_type == PauseScope.BUSINESS_UNIT)
-                      & (PublishingPause.scope_value == account.business_unit))
-    return session.scalar(select(PublishingPause).where(*active_condition(now), or_(*scopes))
-                          .order_by(PublishingPause.paused_at, PublishingPause.id).limit(1))
+    if session.get_bind().dialect.name == "postgresql":
+        remembered(session, "pauses:shared-lock", lambda: _hold_pause_lock_shared(session))
+    active = remembered(session, "pauses:active", lambda: list(session.scalars(
+        select(PublishingPause).where(*active_condition(now)).order_by(PublishingPause.paused_at, PublishingPause.id))))
+    return next((pause for pause in active if _in_force(pause, now) and covers(pause, account)), None)
+
+
+def _in_force(pause: PublishingPause, now: datetime) -> bool:
+    return pause.resumed_at is None and (pause.resume_at is None or pause.resume_at > now)
+
+
+def covers(pause: PublishingPause, account: SocialAccount) -> bool:
+    """Whether the pause's scope takes in the account."""
+    if pause.scope_type is PauseScope.ALL:
+        return True
+    if pause.scope_type is PauseScope.ACCOUNT:
+        return pause.scope_value == str(account.id)
+    if pause.scope_type is PauseScope.NETWORK:
+        return pause.scope_value == account.network.key
+    return bool(account.business_unit) and pause.scope_value == account.business_unit
 
 
 def refuse_if_paused(session: Session, actor: Actor, account: SocialAccount, doing: str, person_id: int | None,
@@ -77,10 +93,8 @@ def refuse_if_paused(session: Session, actor: Actor, account: SocialAccount, doi
     """Raise PublishingPaused (and audit the refused attempt) when an active pause covers the account.
 
     A publish whose exact text (`content`) a release names for this account goes through once: the release is
-    consumed and audited (docs/decisions/0075). Holds the pause lock shared until the caller's transaction ends, so a
-    pause committed meanwhile waits for this action instead of racing it."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": _PAUSE_LOCK_KEY})
+    consumed and audited (docs/decisions/0075). Holds the pause lock shared until the caller's transaction ends
+    (covering_pause), so a pause committed meanwhile waits for this action instead of racing it."""
     pause = covering_pause(session, account)
     if pause is None:
         return
@@ -89,6 +103,11 @@ def refuse_if_paused(session: Session, actor: Actor, account: SocialAccount, doi
     record(session, actor, "pauses:action:refuse", "account", account.id, pause_id=pause.id, network_action=doing,
            person_id=person_id, scope=scope_text(pause))
     raise PublishingPaused(pause, doing)
+
+
+def _hold_pause_lock_shared(session: Session) -> bool:
+    session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": _PAUSE_LOCK_KEY})
+    return True
 
 
 def text_digest(content: str) -> str:

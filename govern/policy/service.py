@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from govern.accounts.models import Network, SocialAccount
 from govern.actor import Actor
 from govern.audit.service import record
-from govern.db import utcnow
+from govern.db import remembered, utcnow
 from govern.errors import N_, DomainError, InvalidOperation, NotFound
 from govern.pagination import Page, paginate
 from govern.policy.engine import evaluation, packs
@@ -292,7 +292,12 @@ def violation_findings(decision: Decision, text: str, value_key: bytes | None) -
 
 
 def active_exceptions(session: Session, runtime: PolicyRuntime, account_id: int | None) -> ExceptionSet:
-    """The exceptions in force that can apply to a post on `account_id` (or on no known account)."""
+    """The exceptions in force that can apply to a post on `account_id` (or on no known account). Read once per
+    account in a transaction_memo block (a batch of scheduled publishes)."""
+    return remembered(session, ("policy:exceptions", account_id), lambda: _read_exceptions(session, runtime, account_id))
+
+
+def _read_exceptions(session: Session, runtime: PolicyRuntime, account_id: int | None) -> ExceptionSet:
     query = select(PolicyException.scope, PolicyException.rule, PolicyException.account_id, PolicyException.value_digest
                    ).where(PolicyException.removed_at.is_(None))
     if account_id is None:

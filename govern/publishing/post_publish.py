@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from govern.actor import Actor
-from govern.audit.service import record
+from govern.audit.service import deferring, record
 from govern.broker import service as broker
 from govern.broker.context import ActionFailed
 from govern.db import utcnow
@@ -165,7 +165,7 @@ def _move(session: Session, actor: Actor, target: PostTarget, state: PostState, 
     previous, target.state = target.state, state
     if state is not PostState.PUBLISHING:  # out of the schedule's hands: its lease ends
         target.lease_expires_at = target.claimed_by = None
-    session.flush()
+    _flush_with_its_event(session)
     record(session, actor, action, "post", target.post_id, post_target_id=target.id, account_id=target.account_id,
            state_from=previous.value, state_to=state.value, **details)
 
@@ -189,8 +189,15 @@ def _settle(session: Session, actor: Actor, post: Post) -> None:
         return
     if state is not post.state:
         previous, post.state = post.state, state
-        session.flush()
+        _flush_with_its_event(session)
         record(session, actor, "publishing:post:state", "post", post.id, state_from=previous.value, state_to=state.value)
+
+
+def _flush_with_its_event(session: Session) -> None:
+    """A change is flushed as its audit event is written; a schedule batch, whose events are written together at its end
+    (audit.service.deferred), flushes all its changes there too, in the unit of work's order (the same in every worker)."""
+    if not deferring(session):
+        session.flush()
 
 
 def publish_now(session: Session, publisher: Publisher, actor: Actor, post: Post) -> list[PublishedTarget]:

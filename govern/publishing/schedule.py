@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,9 +33,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, joinedload, lazyload
 
 from govern.actor import Actor
-from govern.audit.service import EventSpec, record, record_many
+from govern.audit.service import EventSpec, deferred, record, record_many
 from govern.broker import service as broker
-from govern.db import utcnow
+from govern.db import transaction_memo, utcnow
 from govern.publishing.models import Post, PostState, PostTarget
 from govern.publishing.post_publish import (
     PAUSE_CHECKS, PublishedTarget, TargetOutcome, _failed, _move, _settle, publish_locked_target,
@@ -46,6 +47,7 @@ from govern.publishing.service import Publisher
 # meanwhile no longer carries its lease, so it skips it. Short, then: it is the recovery delay after a crash.
 LEASE = timedelta(seconds=15)
 BATCH = 20  # targets one claim takes: small, so four workers share a burst evenly
+TOGETHER_SECONDS = 0.25  # how long one transaction publishes claimed targets (a new pause waits for it to commit)
 MAX_ATTEMPTS = 5  # network failures before a target ends `failed`
 BACKOFF_BASE = timedelta(seconds=30)  # 30 s, 1 min, 2 min, 4 min between attempts
 BACKOFF_CAP = timedelta(hours=1)
@@ -206,10 +208,46 @@ def publish_claimed(session: Session, publisher: Publisher, actor: Actor, claime
                     now: datetime | None = None) -> PublishedTarget | None:
     """Publish one claimed target (the pause, approvals and policy are checked again), holding its row lock across the
     network call. None when the claim lost its lease (another worker took it over)."""
-    now = now or utcnow()
     target = _holding(session, claimed)
     if target is None:
         return None
+    return _publish_held(session, publisher, actor, target, now or utcnow())
+
+
+def publish_claimed_together(session: Session, publisher: Publisher, actor: Actor, claims: list[Claimed],
+                             seconds: float = TOGETHER_SECONDS) -> tuple[dict[int, PublishedTarget | None], list[Claimed]]:
+    """Publish claimed targets in one transaction, as publish_claimed would each, for at most `seconds`: the outcome
+    per target id (None: the claim lost its lease), and the claims left for the next transaction.
+
+    The targets are locked in one statement and stay locked across their network calls. The pause lock, the active
+    pauses and each grant are read once (govern.db.transaction_memo): a pause that starts meanwhile waits for the
+    commit, which `seconds` keeps short. The row changes and their audit events are written together at the end, so
+    the audit chain's head, which every audited change waits for, is not held across network calls. Not for claims
+    that must look at the network first. The caller commits; if this raises or the commit fails, some of the targets
+    may have gone out: the caller looks for each on the network before trying it again.
+    """
+    started, outcomes = time.monotonic(), {}
+    leases = {claimed.target_id: claimed.lease for claimed in claims}
+    with transaction_memo(session), deferred(session):
+        with session.no_autoflush:
+            locked = session.scalars(select(PostTarget).options(joinedload(PostTarget.post).selectinload(Post.targets))
+                                     .where(PostTarget.id.in_(leases)).order_by(PostTarget.id)
+                                     .with_for_update(of=PostTarget)).unique().all()
+            held = {target.id: target for target in locked
+                    if target.state is PostState.PUBLISHING and target.claimed_by == leases[target.id]}
+            for position, claimed in enumerate(claims):
+                if time.monotonic() - started > seconds:
+                    session.flush()
+                    return outcomes, claims[position:]
+                target = held.get(claimed.target_id)
+                outcomes[claimed.target_id] = (None if target is None else
+                                               _publish_held(session, publisher, actor, target, utcnow()))
+        session.flush()
+    return outcomes, []
+
+
+def _publish_held(session: Session, publisher: Publisher, actor: Actor, target: PostTarget,
+                  now: datetime) -> PublishedTarget:
     outcome = publish_locked_target(session, publisher, actor, target, now, on_network_failure=_retry_later)
     if target.state is PostState.PUBLISHING and outcome.outcome is TargetOutcome.NOT_DUE:  # rescheduled meanwhile
         _move(session, actor, target, PostState.SCHEDULED, "publishing:post_target:unclaim")
@@ -259,4 +297,4 @@ def release_held(session: Session, actor: Actor, pause_id: int | None = None) ->
 
 
 __all__ = ["BATCH", "LEASE", "MAX_ATTEMPTS", "Claimed", "alive", "backoff", "claim_due", "find_on_network", "hold_liveness",
-           "lookup_failed", "publish_claimed", "record_found", "release_held", "worker_name"]
+           "lookup_failed", "publish_claimed", "publish_claimed_together", "record_found", "release_held", "worker_name"]

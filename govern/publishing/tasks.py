@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import structlog
 from celery import shared_task
@@ -29,7 +30,8 @@ def scan_published() -> dict[str, int]:
 
 @shared_task(name="govern.publishing.publish_due")
 def publish_due(batch: int = schedule.BATCH) -> dict[str, int]:
-    """Claim due targets a small batch at a time (the lease commits first), then publish each, committing its outcome."""
+    """Claim due targets a small batch at a time (the lease commits first), then publish them, committing the outcomes:
+    those that may be on the network already one by one (looked for there first), the others together."""
     publisher, counts, started, worker = app_services.publisher(), {}, time.monotonic(), schedule.worker_name()
     with schedule.alive(db.engine, worker):
         while time.monotonic() - started < SCHEDULE_BUDGET_SECONDS:
@@ -37,10 +39,25 @@ def publish_due(batch: int = schedule.BATCH) -> dict[str, int]:
             db.session.commit()
             if not claimed:
                 break
-            for one in claimed:
-                outcome = _publish_one(publisher, one)
+            for outcome in _publish_all(publisher, claimed):
                 counts[outcome] = counts.get(outcome, 0) + 1
     return counts
+
+
+def _publish_all(publisher, claimed: list[schedule.Claimed]) -> list[str]:
+    outcomes = [_publish_one(publisher, one) for one in claimed if one.check_network_first]
+    pending = [one for one in claimed if not one.check_network_first]
+    while pending:
+        try:
+            published, pending_next = schedule.publish_claimed_together(db.session, publisher, SCHEDULE_ACTOR, pending)
+            db.session.commit()
+        except Exception:  # some may have gone out before the failure: each is looked for on the network first
+            db.session.rollback()
+            log.exception("schedule_batch_failed", post_target_ids=[one.target_id for one in pending])
+            return outcomes + [_publish_one(publisher, replace(one, check_network_first=True)) for one in pending]
+        outcomes += [outcome.outcome.value if outcome else "lost_lease" for outcome in published.values()]
+        pending = pending_next
+    return outcomes
 
 
 def _publish_one(publisher, claimed: schedule.Claimed) -> str:

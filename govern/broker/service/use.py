@@ -22,7 +22,7 @@ from govern.broker.context import ActionFailed, BrokerContext, NeedsReconnect, g
 from govern.broker.models import AccountConnection, ConnectionHealth
 from govern.broker.service.apps import network_client
 from govern.broker.service.tokens import EXPIRY_MARGIN, mark_needs_reconnect, refresh_connection
-from govern.db import utcnow
+from govern.db import forget, in_transaction_memo, remembered, utcnow
 from govern.errors import InvalidOperation, NotFound
 from govern.grants.capabilities import AccessDenied, permitting_grant, roles_allowing
 from govern.grants.models import Grant
@@ -47,9 +47,10 @@ class PreparedAction:
     grant_id: int | None
     system_purpose: str | None
     tokens_ahead: Future[StoredSecret] | None
+    tokens_shared: bool = False  # read once for a batch of actions on the account (transaction_memo): never cancelled
 
     def cancel(self) -> None:
-        if self.tokens_ahead is not None:
+        if self.tokens_ahead is not None and not self.tokens_shared:
             self.tokens_ahead.cancel()
 
 
@@ -75,7 +76,8 @@ def prepare_action(
                                    count=MAX_MEDIA) from None
     if system_purpose is not None and (person_id is not None or action not in SYSTEM_ACTIONS or not actor.id.startswith("system:")):
         raise AccessDenied("a system job may only %(value)s", value=', '.join(sorted(SYSTEM_ACTIONS)))
-    tokens_ahead = context.read_ahead(account_path(account_id, "oauth"))
+    tokens_path, tokens_shared = account_path(account_id, "oauth"), in_transaction_memo(session)
+    tokens_ahead = remembered(session, ("broker:tokens", tokens_path), lambda: context.read_ahead(tokens_path))
     try:
         connection, grant_id = _connection_with_permitting_grant(session, person_id, account_id, action)
         if grant_id is None and system_purpose is None:
@@ -84,9 +86,11 @@ def prepare_action(
             pauses.refuse_if_paused(session, actor, connection.account, action, person_id,
                                     content=str(params["text"]) if action == "publish" else None)
     except BaseException:
-        tokens_ahead.cancel()
+        if not tokens_shared:
+            tokens_ahead.cancel()
         raise
-    return PreparedAction(account_id, action, person_id, params, connection, grant_id, system_purpose, tokens_ahead)
+    return PreparedAction(account_id, action, person_id, params, connection, grant_id, system_purpose, tokens_ahead,
+                          tokens_shared)
 
 
 def record_stopped(session: Session, actor: Actor, prepared: PreparedAction, outcome: str, **details: Any) -> None:
@@ -142,12 +146,13 @@ def perform_action(
 def _connection_with_permitting_grant(
     session: Session, person_id: int | None, account_id: int, action: str
 ) -> tuple[AccountConnection, int | None]:
-    """One query: the account's connection, and an effective grant allowing the action by an active person."""
-    row = session.execute(
+    """One query: the account's connection, and an effective grant allowing the action by an active person. Read once
+    per transaction_memo block (a batch of publishes in one transaction)."""
+    row = remembered(session, ("broker:grant", person_id, account_id, action), lambda: session.execute(
         _CONNECTION_WITH_PERMITTING_GRANT,
         {"person_id": person_id, "account_id": account_id, "roles": list(roles_allowing(ACTION_CAPABILITIES[action])),
          "now": utcnow()},
-    ).unique().one_or_none()
+    ).unique().one_or_none())
     if row is None:
         raise NotFound("account %(account_id)s is not connected", account_id=account_id)
     return row[0], row[1] if person_id is not None else None
@@ -190,7 +195,7 @@ def _run_with_fresh_token(
 ) -> dict[str, Any]:
     """Use the tokens read ahead unless a refresh (before the call or after a rejection) replaced them."""
     if connection.expires_at is not None and connection.expires_at <= utcnow() + EXPIRY_MARGIN:
-        connection = refresh_connection(session, context, actor, connection.account_id, force=True)
+        connection = _refreshed(session, context, actor, connection)
         tokens_ahead = None
     if connection.store_path != account_path(connection.account_id, "oauth"):
         tokens_ahead = None
@@ -208,5 +213,11 @@ def _run_with_fresh_token(
             if attempt == 2:
                 mark_needs_reconnect(session, actor, connection, "the network rejects the token even after a refresh")
                 raise NeedsReconnect("%(handle)s must be reconnected", handle=connection.account.handle) from None
-            connection = refresh_connection(session, context, actor, connection.account_id, force=True)
+            connection = _refreshed(session, context, actor, connection)
     raise AssertionError("unreachable")
+
+
+def _refreshed(session: Session, context: BrokerContext, actor: Actor, connection: AccountConnection) -> AccountConnection:
+    """Refresh the tokens; a batch's shared read of the old ones is dropped, so its next action reads the new ones."""
+    forget(session, ("broker:tokens", account_path(connection.account_id, "oauth")))
+    return refresh_connection(session, context, actor, connection.account_id, force=True)
