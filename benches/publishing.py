@@ -288,7 +288,7 @@ def bench_schedule(posts: int = 10_000) -> dict[str, float]:
             while len(pids) < WORKERS:
                 number, kind, value = reports.get(timeout=120)
                 pids[number] = value
-            due = utcnow() + timedelta(seconds=5)
+            due = utcnow() + timedelta(seconds=15)
             _seed_posts(app, account_ids, person_id, posts, due)
             seeded_at = utcnow()
             if seeded_at >= due:
