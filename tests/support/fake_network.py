@@ -311,6 +311,7 @@ class FakeNetwork(LoopbackServer):
         self.token_delay = 0.0
         self.posts: list[dict[str, Any]] = []
         self.fail_publishes = 0  # the next this many publishes answer 503
+        self.publish_delay = 0.0  # seconds each publish takes before it is on the network
         self.published_calls = 0
         self.comments: list[dict[str, Any]] = []
         self.seen_refresh_tokens: list[str] = []
@@ -511,6 +512,8 @@ class FakeNetwork(LoopbackServer):
             if self.fail_publishes > 0:
                 self.fail_publishes -= 1
                 abort(503, "the network is down for a moment")
+            if self.publish_delay:
+                time.sleep(self.publish_delay)
             self.posts.append(post)
             self.published_calls += 1
             return {"id": post["id"], "text": post["text"]}, 201
