@@ -127,6 +127,39 @@ def test_a_batch_of_events_chains_exactly_like_single_ones(session, actor):
     assert result.checked >= 2502
 
 
+def test_deferred_events_are_appended_in_order_when_the_block_ends_and_chain_like_single_ones(session, actor):
+    from govern.actor import Actor
+    from govern.audit.service import deferred
+
+    author = Actor("console_user:9", "Dana", None, None)
+    record(session, actor, "people:person:create", "person", 1)
+    before = session.scalar(sa.select(AuditChainHead.last_seq))
+    with deferred(session):
+        assert record(session, author, "broker:action:publish", "account", 3, text="مرحبا") is None
+        record(session, actor, "publishing:post_target:publish", "post", 4)
+        assert session.scalar(sa.select(AuditChainHead.last_seq)) == before  # nothing appended yet
+    rows = session.execute(sa.select(AuditEvent.seq, AuditEvent.actor, AuditEvent.action)
+                           .where(AuditEvent.seq > before).order_by(AuditEvent.seq)).all()
+    assert [(row.actor, row.action) for row in rows] == [("console_user:9", "broker:action:publish"),
+                                                         (actor.id, "publishing:post_target:publish")]
+    assert [row.seq for row in rows] == [before + 1, before + 2]
+    record(session, actor, "people:person:create", "person", 2)
+    result = verify_chain(session)
+    assert result.ok, result.first_break
+
+
+def test_a_deferred_block_that_raises_appends_nothing(session, actor):
+    from govern.audit.service import deferred
+
+    before = session.scalar(sa.select(AuditChainHead.last_seq))
+    with pytest.raises(RuntimeError), deferred(session):
+        record(session, actor, "people:person:create", "person", 1)
+        raise RuntimeError("the batch failed")
+    assert session.scalar(sa.select(AuditChainHead.last_seq)) == before
+    record(session, actor, "people:person:create", "person", 2)  # and recording works normally again
+    assert session.scalar(sa.select(AuditChainHead.last_seq)) == before + 1
+
+
 @pytest.mark.parametrize("request_id, client_addr", [(None, None), ("req-1", "2001:db8::1")])
 def test_canonical_parts_join_to_the_sorted_compact_json_of_the_event(request_id, client_addr):
     fields = ChainedFields(
