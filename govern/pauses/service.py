@@ -1,10 +1,11 @@
 """Pause All: pause publishing for a scope, resume it (a second person) or let it end at its time, and the check every
 guarded action makes. Flushes only.
 
-Propagation: nothing is cached. Every guarded action reads the active pauses from the database (one indexed query
-on a tiny table) under a shared advisory lock; creating a pause takes the same lock exclusively, so it waits (a
-bounded while) for actions already past the check to finish, and every action checked after its commit sees it, in
-every process.
+Propagation: nothing is cached across transactions. Every guarded action reads the active pauses from the database
+(one query on a tiny table) under a shared advisory lock held until its transaction ends; creating a pause takes the
+same lock exclusively, so it waits (a bounded while) for actions already past the check to finish, and every action
+checked after its commit sees it, in every process. The schedule's batch reads them once for its whole transaction
+(decision 0081): the lock it holds keeps any pause from starting meanwhile.
 """
 
 from __future__ import annotations

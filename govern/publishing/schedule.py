@@ -2,18 +2,22 @@
 targets a dead worker left in `publishing`, and release held targets when a pause ends. Flushes only.
 
 The caller (the beat job, govern.publishing.tasks.publish_due) commits after `claim_due` (the lease is on record
-before any network call) and after each `publish_claimed` (the outcome). Exactly once per post x account:
+before any network call) and after each `publish_claimed_together` (the outcomes of up to TOGETHER targets, decision
+0081) or `publish_claimed` (one). Exactly once per post x account:
 
 * `claim_due` locks rows with FOR UPDATE SKIP LOCKED, so two claimers never take the same target;
-* `publish_claimed` locks the row again for the whole network call and checks it still holds the lease, so a
-  recoverer (which also skips locked rows) can never take a target whose publish is under way;
+* `publish_claimed_together` and `publish_claimed` lock the rows again until the outcome commits (across the network
+  calls) and check they still hold the lease, so a recoverer (which also skips locked rows) can never take a target
+  whose publish is under way;
 * a target whose worker died (its row lock went with the connection) is taken over by the next claim: on PostgreSQL at
   once, since a live worker holds an advisory lock named after it on a connection of its own (`alive`) and a dead
   one's went with its process; elsewhere (and for a claimer that took no such lock) when its lease expires. Taking
   over early is safe: a target whose publish is under way is row-locked, and a claim that lost its lease publishes
   nothing. The next claimer first looks for the target's idempotency key in the network's recent posts, and records it as
   published when it is there, instead of publishing it a second time. A retry after a network failure does the same,
-  since a timeout can hide a post that went out.
+  since a timeout can hide a post that went out;
+* a batch that fails before its commit leaves every target it held `publishing` under its lease, and some may be on
+  the network: the same worker (or the next claimer, if it died) looks each one up there before publishing it.
 """
 
 from __future__ import annotations
