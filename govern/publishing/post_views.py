@@ -245,7 +245,10 @@ def _rule_form(step_rows: int = RULE_STEP_ROWS) -> tuple[dict, dict[str, str]]:
     roles = {role.value for role in Role}
     steps = []
     for row in range(1, step_rows + 1):
-        chosen = [r for r in form.getlist(f"step{row}_roles") if r in roles]
+        chosen = list(dict.fromkeys(form.getlist(f"step{row}_roles")))
+        if stale := [r for r in chosen if r not in roles]:
+            errors[f"step{row}_roles"] = _("%(value)s is no longer a role; untick it to save the rule.",
+                                           value=isolate(stale[0][:64]))
         groups = list(dict.fromkeys(g[:36] for g in form.getlist(f"step{row}_groups") if g.strip()))[:20]
         gone = [g for g in groups if g not in group_membership.group_names(db.session, groups)]
         if gone:

@@ -217,3 +217,44 @@ def test_a_role_that_cannot_manage_rules_cannot_edit_one(app, session, actor, ro
     assert refused.status_code == 403
     session.expire_all()
     assert session.get(ApprovalRule, rule.id).name == "Editable rule"
+
+
+@pytest.mark.parametrize("locale", ["en", "ar", "he"])
+def test_a_deleted_group_or_a_retired_role_is_shown_and_never_dropped_unseen(app, session, actor, locale):
+    import uuid
+
+    from flask_babel import force_locale, gettext
+
+    from govern.scim.group_models import ScimGroup
+
+    legal = ScimGroup(id=str(uuid.uuid4()), display_name="Legal reviewers")
+    session.add(legal)
+    session.flush()
+    rule = _rule(session, actor)
+    gone_group = str(uuid.uuid4())
+    rule.steps = [{"mode": "any", "roles": ["admin", "legacy_approver"], "groups": [legal.id, gone_group]}]
+    session.commit()
+    manager = signed_in_with_role(app, session, Role.ADMIN)
+    with manager.session_transaction() as cookie:
+        cookie["locale"] = locale
+    page = manager.get(f"/posts/rules/{rule.id}/edit")
+    html = page.get_data(as_text=True)
+    with app.test_request_context(), force_locale(locale):
+        gone_label = gettext("%(value)s (no longer exists)", value=gone_group)
+        retired_label = gettext("%(value)s (no longer a role)", value="legacy_approver")
+    assert gone_label in html and retired_label in html
+    assert f'<option value="{gone_group}" dir="auto" selected>' in html
+    assert 'value="legacy_approver" checked' in html
+    as_shown = {"csrf_token": csrf_token_of(page), "name": "Editable rule", "scope_type": "all", "step1_mode": "any",
+                "step1_roles": ["admin", "legacy_approver"], "step1_groups": [legal.id, gone_group]}
+    refused = manager.post(f"/posts/rules/{rule.id}/edit", data=as_shown)  # saved as shown: told, nothing changes
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert 'id="step1_roles-error"' in text and 'id="step1_groups-error"' in text
+    session.expire_all()
+    assert session.get(ApprovalRule, rule.id).steps[0]["groups"] == [legal.id, gone_group]
+    untick = {**as_shown, "step1_roles": ["admin"], "step1_groups": [legal.id]}
+    assert manager.post(f"/posts/rules/{rule.id}/edit", data=untick).status_code == 302
+    session.expire_all()
+    [step] = session.get(ApprovalRule, rule.id).steps
+    assert step["roles"] == ["admin"] and step["groups"] == [legal.id]
