@@ -153,7 +153,9 @@ class IncidentSchema(Schema):
     steps_done = fields.Dict()
     stage = fields.Integer(metadata={"description": "the runbook stage reached: 0 is the first, told on activation"})
     stage_name = fields.Function(lambda i: (current_stage(i) or {}).get("name"), metadata={"type": ["string", "null"]})
-    stage_since = fields.DateTime(metadata={"description": "when the incident reached its stage"})
+    stage_since = fields.Function(lambda i: (i.stage_since or i.opened_at).isoformat(),
+                                  metadata={"type": "string", "format": "date-time",
+                                            "description": "when the incident reached its stage"})
     closed_at = fields.DateTime(allow_none=True)
     closed_by = fields.String(allow_none=True)
     closed_by_name = fields.String(allow_none=True)

@@ -420,7 +420,7 @@ def _escalation_due(incident: Incident, now: datetime) -> bool:
     stage = current_stage(incident)
     after = stage.get("escalate_after_minutes") if stage else None
     return (incident.status is IncidentStatus.OPEN and after is not None and next_stage(incident) is not None
-            and incident.stage_since + timedelta(minutes=after) <= now)
+            and (incident.stage_since or incident.opened_at) + timedelta(minutes=after) <= now)
 
 
 def escalate_due(session: Session, actor: Actor, now: datetime | None = None) -> int:
