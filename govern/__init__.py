@@ -183,6 +183,7 @@ def _register_tasks() -> None:
     import govern.publishing.tasks  # noqa: F401
     import govern.retention.tasks  # noqa: F401
     import govern.reviews.tasks  # noqa: F401
+    import govern.runbooks.tasks  # noqa: F401
 
 
 def _connect_receivers() -> None:

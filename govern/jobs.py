@@ -106,6 +106,7 @@ def init_celery(celery: Celery, app: Flask, settings: Settings) -> None:
             "review-deadlines": {"task": "govern.reviews.process_deadlines", "schedule": 900.0},
             "publish-due-posts": {"task": "govern.publishing.publish_due", "schedule": 5.0},
             "pauses-auto-resume": {"task": "govern.pauses.auto_resume", "schedule": 30.0},
+            "runbooks-escalate-due": {"task": "govern.runbooks.escalate_due", "schedule": 30.0},
             "relay-job-outbox": {"task": "govern.jobs.relay", "schedule": RELAY_EVERY_SECONDS},
             "deliver-notifications": {"task": "govern.notifications.sweep", "schedule": 30.0},
         },

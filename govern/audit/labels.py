@@ -59,6 +59,7 @@ ACTIONS = {
     "runbooks:statement:approve": N_("Holding statement approved by a second person"),
     "runbooks:incident:open": N_("Crisis runbook activated: incident opened"),
     "runbooks:incident:step": N_("Incident checklist step done"),
+    "runbooks:incident:escalate": N_("Incident escalated to the runbook's next stage"),
     "runbooks:incident:close": N_("Incident closed"),
     "runbooks:statement_release:request": N_("Statement release requested"),
     "runbooks:statement_release:publish": N_("Statement published during the incident"),

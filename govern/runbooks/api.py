@@ -11,7 +11,7 @@ from govern.auth.roles import Permission
 from govern.extensions import db
 from govern.runbooks import service
 from govern.runbooks.schemas import (
-    IncidentCloseSchema, IncidentQuerySchema, IncidentReportQuerySchema, IncidentSchema, RunbookActivateSchema,
+    IncidentCloseSchema, IncidentEscalateSchema, IncidentQuerySchema, IncidentReportQuerySchema, IncidentSchema, RunbookActivateSchema,
     RunbookPatchSchema, RunbookSchema, RunbookStatementSchema, RunbookWriteSchema, StatementReleaseRequestSchema,
     StatementReleaseSchema,
 )
@@ -123,6 +123,17 @@ class IncidentClose(MethodView):
     def post(self, data, incident_id):
         """Close the incident (its pause stays until a second person resumes it)."""
         return service.close_incident(db.session, current_actor(), _person(), incident_id, data["note"])
+
+
+@blp.route("/incidents/<int:incident_id>/escalate")
+class IncidentEscalate(MethodView):
+    @requires(Permission.INCIDENTS_LEAD)
+    @blp.arguments(IncidentEscalateSchema)
+    @blp.response(200, IncidentSchema)
+    def post(self, data, incident_id):
+        """Escalate to the runbook's next stage and notify its contacts. 409 when closed (incident-closed) or already
+        at the last stage (last-stage)."""
+        return service.escalate(db.session, current_actor(), _person(), incident_id, data["note"])
 
 
 @blp.route("/incidents/<int:incident_id>/statements")

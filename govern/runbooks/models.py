@@ -81,6 +81,8 @@ class Incident(Base):
     opened_by_name: Mapped[str] = mapped_column(String(255))
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     steps_done: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # step key -> {by, by_name, at}
+    stage: Mapped[int] = mapped_column(default=0)  # the runbook stage last told: 0 = the first (told on activation)
+    stage_since: Mapped[datetime | None] = mapped_column(default=utcnow)  # when it reached it (None: since it opened)
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[str | None] = mapped_column(String(255))
     closed_by_name: Mapped[str | None] = mapped_column(String(255))

@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 from govern.pauses.models import PauseScope
 from govern.pauses.schemas import ScopeValue
 from govern.runbooks.models import IncidentStatus
-from govern.runbooks.service import CONTACT_TYPES, LANGUAGES, MAX_TEXT, timeline_label
+from govern.runbooks.service import CONTACT_TYPES, LANGUAGES, MAX_ESCALATE_AFTER, MAX_TEXT, current_stage, timeline_label
 
 
 class RunbookScopeSchema(Schema):
@@ -26,6 +26,10 @@ class RunbookContactSchema(Schema):
 class RunbookStageSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     contacts = fields.List(fields.Nested(RunbookContactSchema), required=True)
+    escalate_after_minutes = fields.Integer(
+        strict=True, validate=validate.Range(min=1, max=MAX_ESCALATE_AFTER),
+        metadata={"description": "optional: an incident still open at this stage after this many minutes is escalated "
+                                 "to the next stage automatically (none: only by hand)"})
 
 
 class RunbookStepSchema(Schema):
@@ -147,6 +151,11 @@ class IncidentSchema(Schema):
     opened_by_name = fields.String()
     opened_at = fields.DateTime()
     steps_done = fields.Dict()
+    stage = fields.Integer(metadata={"description": "the runbook stage reached: 0 is the first, told on activation"})
+    stage_name = fields.Function(lambda i: (current_stage(i) or {}).get("name"), metadata={"type": ["string", "null"]})
+    stage_since = fields.Function(lambda i: (i.stage_since or i.opened_at).isoformat(),
+                                  metadata={"type": "string", "format": "date-time",
+                                            "description": "when the incident reached its stage"})
     closed_at = fields.DateTime(allow_none=True)
     closed_by = fields.String(allow_none=True)
     closed_by_name = fields.String(allow_none=True)
@@ -160,6 +169,11 @@ class IncidentQuerySchema(Schema):
 
 class IncidentCloseSchema(Schema):
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_TEXT))
+
+
+class IncidentEscalateSchema(Schema):
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_TEXT),
+                         metadata={"description": "why, for the timeline and the audit event (optional)"})
 
 
 class StatementReleaseRequestSchema(Schema):

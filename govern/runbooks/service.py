@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -45,6 +45,7 @@ TIMELINE = {
     "pause": N_("Publishing paused for the runbook's scope"),
     "pause_failed": N_("The runbook's scope could not be paused"),
     "notify": N_("First stage's contacts notified"),
+    "escalate": N_("Escalated: the next stage's contacts notified"),
     "step": N_("Checklist step done"),
     "statement_request": N_("Statement release requested"),
     "statement_publish": N_("Statement published"),
@@ -52,6 +53,9 @@ TIMELINE = {
     "close": N_("Incident closed"),
 }
 ACTIVATED_MESSAGE = N_("Crisis runbook %(runbook)s was activated (severity %(severity)s): %(reason)s")
+ESCALATED_MESSAGE = N_("The incident of crisis runbook %(runbook)s was escalated to you (%(stage)s, severity "
+                       "%(severity)s): %(reason)s")
+MAX_ESCALATE_AFTER = 1440  # minutes a stage may wait before the next is told automatically (a day)
 
 
 # --- writing runbooks ---------------------------------------------------------------------------------------------
@@ -95,8 +99,14 @@ def _stages(session: Session, raw: Any) -> list[dict[str, Any]]:
         contacts = stage.get("contacts") if isinstance(stage, dict) else None
         if not isinstance(contacts, list) or len(contacts) > MAX_CONTACTS:
             raise InvalidOperation("a stage has at most %(count)s contacts", count=MAX_CONTACTS)
-        stages.append({"name": _text(stage.get("name"), "a stage's name", 1, 100),
-                       "contacts": [_contact(session, contact) for contact in contacts]})
+        shaped = {"name": _text(stage.get("name"), "a stage's name", 1, 100),
+                  "contacts": [_contact(session, contact) for contact in contacts]}
+        after = stage.get("escalate_after_minutes")
+        if after is not None:
+            if isinstance(after, bool) or not isinstance(after, int) or not 1 <= after <= MAX_ESCALATE_AFTER:
+                raise InvalidOperation("a stage escalates after 1 to %(count)s minutes", count=MAX_ESCALATE_AFTER)
+            shaped["escalate_after_minutes"] = after
+        stages.append(shaped)
     return stages
 
 
@@ -274,9 +284,11 @@ def activate(session: Session, actor: Actor, person_id: int | None, runbook_id: 
     if existing is not None:
         raise Conflict("runbook %(runbook_id)s already has an open incident (%(incident_id)s)", runbook_id=runbook.id,
                        incident_id=existing.id, code="incident-open")
+    opened_at = utcnow()
     incident = Incident(runbook_id=runbook.id, status=IncidentStatus.OPEN, severity=severity, reason=reason,
-                        alert_id=alert_id, opened_by=actor.id, opened_by_name=actor.name[:255], opened_at=utcnow(),
-                        steps_done={})
+                        alert_id=alert_id, opened_by=actor.id, opened_by_name=actor.name[:255], opened_at=opened_at,
+                        stage_since=opened_at,
+                        steps_done={}, stage=0)
     session.add(incident)
     session.flush()
     record(session, actor, "runbooks:incident:open", "incident", incident.id, runbook_id=runbook.id,
@@ -361,6 +373,80 @@ def tick_step(session: Session, actor: Actor, person_id: int | None, incident_id
            person_id=person_id)
     _event(session, incident, actor, "step", step=step_key, title=step["title"])
     return incident
+
+
+def next_stage(incident: Incident) -> dict[str, Any] | None:
+    """The stage an escalation would tell, or None at the runbook's last stage."""
+    stages = incident.runbook.stages or []
+    return stages[incident.stage + 1] if incident.stage + 1 < len(stages) else None
+
+
+def current_stage(incident: Incident) -> dict[str, Any] | None:
+    stages = incident.runbook.stages or []
+    return stages[incident.stage] if incident.stage < len(stages) else None
+
+
+def escalate(session: Session, actor: Actor, person_id: int | None, incident_id: int, note: str | None = None,
+             *, automatic: bool = False, at: datetime | None = None) -> Incident:
+    """Move the open incident to its runbook's next stage and tell that stage's contacts, as activation tells the
+    first. 409 `incident-closed` once closed, 409 `last-stage` at the last stage."""
+    incident = _open(session, incident_id)
+    note = (note or "").strip()
+    if len(note) > MAX_TEXT:
+        raise InvalidOperation("a note has at most %(count)s characters", count=MAX_TEXT)
+    stage = next_stage(incident)
+    if stage is None:
+        raise Conflict("incident %(incident_id)s is already at its runbook's last stage", incident_id=incident_id,
+                       code="last-stage")
+    incident.stage, incident.stage_since = incident.stage + 1, at or utcnow()
+    contacts = [Contact(contact["type"], contact["value"]) for contact in stage["contacts"]]
+    notifications = deliveries = 0
+    if contacts:
+        told = notify_contacts(session, contacts, "incident_escalated", "incident", incident.id, ESCALATED_MESSAGE,
+                               runbook=incident.runbook.name, stage=stage["name"], severity=incident.severity,
+                               reason=incident.reason[:300])
+        notifications, deliveries = len(told.notifications), len(told.deliveries)
+    session.flush()
+    record(session, actor, "runbooks:incident:escalate", "incident", incident.id, stage=incident.stage,
+           stage_name=stage["name"], contacts=len(contacts), notifications=notifications, note=note or None,
+           automatic=automatic, person_id=person_id)
+    _event(session, incident, actor, "escalate", stage=stage["name"], stage_index=incident.stage,
+           contacts=len(contacts), notifications=notifications, deliveries=deliveries, note=note or None,
+           automatic=automatic)
+    return incident
+
+
+def _escalation_due(incident: Incident, now: datetime) -> bool:
+    stage = current_stage(incident)
+    after = stage.get("escalate_after_minutes") if stage else None
+    return (incident.status is IncidentStatus.OPEN and after is not None and next_stage(incident) is not None
+            and (incident.stage_since or incident.opened_at) + timedelta(minutes=after) <= now)
+
+
+def escalate_due(session: Session, actor: Actor, now: datetime | None = None) -> int:
+    """Escalate each open incident that has stayed at a stage longer than the stage's `escalate_after_minutes`.
+    The due rows are locked with SKIP LOCKED and checked again under the lock, so two runs at once (or a lead
+    escalating by hand meanwhile) never escalate the same incident twice. One that fails is logged and skipped."""
+    now = now or utcnow()
+    open_incidents = session.scalars(select(Incident).where(Incident.status == IncidentStatus.OPEN)
+                                     .order_by(Incident.id)).all()
+    due_ids = [incident.id for incident in open_incidents if _escalation_due(incident, now)]
+    if not due_ids:
+        return 0
+    locked = session.scalars(select(Incident).where(Incident.id.in_(due_ids)).order_by(Incident.id)
+                             .with_for_update(skip_locked=True, of=Incident)
+                             .execution_options(populate_existing=True)).all()
+    escalated = 0
+    for incident in locked:
+        if not _escalation_due(incident, now):  # another run or a lead moved it since the first look
+            continue
+        try:
+            with session.begin_nested():
+                escalate(session, actor, None, incident.id, automatic=True, at=now)
+            escalated += 1
+        except DomainError as refused:
+            log.warning("incident_auto_escalation_refused", incident_id=incident.id, error=refused.detail)
+    return escalated
 
 
 def close_incident(session: Session, actor: Actor, person_id: int | None, incident_id: int, note: str | None) -> Incident:

@@ -24,7 +24,7 @@ from govern.pauses.models import PauseScope
 from govern.people.models import Person
 from govern.people.service import find_people
 from govern.runbooks import service
-from govern.runbooks.models import IncidentStatus, Runbook
+from govern.runbooks.models import Incident, IncidentStatus, Runbook
 from govern.runbooks.web import incident_report_pdf
 from govern.web.authz import requires
 from govern.web.request_cycle import current_actor, current_principal
@@ -46,7 +46,16 @@ def contact_label(contact: dict[str, str]) -> str:
     return contact["value"]
 
 
-routes.template_globals(timeline_text, contact_label)
+def incident_stage(incident: Incident) -> dict[str, Any] | None:
+    return service.current_stage(incident)
+
+
+def incident_next_stage(incident: Incident) -> dict[str, Any] | None:
+    """The stage an escalation would tell; the page offers it only while there is one."""
+    return service.next_stage(incident)
+
+
+routes.template_globals(timeline_text, contact_label, incident_stage, incident_next_stage)
 
 
 def _person() -> int | None:
@@ -89,7 +98,8 @@ def _values_of(runbook: Runbook | None) -> dict[str, Any]:
         return {"name": "", "description": "", "scope_type": "all", "scope_value": "", "severities": "low, high, critical",
                 "steps": "", "pause_on_activate": True, "auto_activate": False, "auto_severity": "",
                 "stage1_name": _("First stage"), "stage2_name": _("Second stage"),
-                **{f"stage{n}_{part}": ([] if part == "roles" else "") for n in (1, 2) for part in ("roles", "people", "emails")},
+                **{f"stage{n}_{part}": ([] if part == "roles" else "") for n in (1, 2)
+                   for part in ("roles", "people", "emails", "escalate_after")},
                 **{f"statement_{language}": "" for language in service.LANGUAGES}}
     values: dict[str, Any] = {
         "name": runbook.name, "description": runbook.description, "scope_type": runbook.scope_type.value,
@@ -103,6 +113,7 @@ def _values_of(runbook: Runbook | None) -> dict[str, Any]:
         values[f"stage{n}_roles"] = [c["value"] for c in contacts if c["type"] == "role"]
         values[f"stage{n}_people"] = ", ".join(c["value"] for c in contacts if c["type"] == "person")
         values[f"stage{n}_emails"] = ", ".join(c["value"] for c in contacts if c["type"] == "email")
+        values[f"stage{n}_escalate_after"] = str(stage.get("escalate_after_minutes") or "")
     for language in service.LANGUAGES:
         latest = [s for s in runbook.statements if s.language == language and s.network is None]
         values[f"statement_{language}"] = latest[-1].text if latest else ""
@@ -172,8 +183,15 @@ def _editor_data(values: dict[str, Any], runbook: Runbook | None) -> tuple[dict[
             errors[f"stage{n}_emails"] = _("%(value)s is not an e-mail address.", value=isolate(bad[0][:64]))
         contacts += people + [{"type": "email", "value": e} for e in emails]
         stage_name = values[f"stage{n}_name"].strip()[:100] or (_("First stage") if n == 1 else _("Second stage"))
+        after = values[f"stage{n}_escalate_after"].strip()
+        if after and not (after.isdigit() and 1 <= int(after) <= service.MAX_ESCALATE_AFTER):
+            errors[f"stage{n}_escalate_after"] = _("Give a whole number of minutes from 1 to %(count)s, or leave it "
+                                                   "empty.", count=service.MAX_ESCALATE_AFTER)
         if contacts:
-            stages.append({"name": stage_name, "contacts": contacts})
+            stage = {"name": stage_name, "contacts": contacts}
+            if after.isdigit() and 1 <= int(after) <= service.MAX_ESCALATE_AFTER:
+                stage["escalate_after_minutes"] = int(after)
+            stages.append(stage)
         elif n == 1 and not any(key.startswith("stage1") for key in errors):
             errors["stage1"] = _("Name at least one contact for the first stage.")
     if runbook is not None:
@@ -335,6 +353,26 @@ def incident_close(incident_id: int):
     except DomainError as error:
         return _incident_page(incident_id, error.status, refusal(error))
     flash(_("Incident %(id)s is closed.", id=incident_id), "success")
+    return redirect(url_for(".incident_page", incident_id=incident_id))
+
+
+@routes.post("/incidents/<int:incident_id>/escalate")
+@requires(Permission.INCIDENTS_LEAD)
+def incident_escalate(incident_id: int):
+    incident = service.get_incident(db.session, incident_id)  # 404: the console's error page
+    stage = service.next_stage(incident)
+    if not confirm.confirmed() and stage is not None:
+        return confirm.ask(title=_("Escalate the incident"),
+                           consequence=_("You are about to escalate incident %(id)s to %(stage)s: that stage's "
+                                         "contacts are notified now.", id=incident_id, stage=isolate(stage["name"])),
+                           button=_("Escalate"), cancel=url_for(".incident_page", incident_id=incident_id),
+                           irreversible=True, reason=confirm.Reason(_("Note (optional)"), required=False))
+    try:
+        escalated = service.escalate(db.session, current_actor(), _person(), incident_id, request.form.get("reason", ""))
+    except DomainError as error:
+        return _incident_page(incident_id, error.status, refusal(error))
+    flash(_("Incident %(id)s is escalated to %(stage)s.", id=incident_id,
+            stage=isolate(service.current_stage(escalated)["name"])), "success")
     return redirect(url_for(".incident_page", incident_id=incident_id))
 
 
