@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from govern.actor import Actor
 from govern.audit.service import deferring, record
 from govern.broker import service as broker
-from govern.broker.context import ActionFailed
+from govern.broker.context import ActionFailed, SecretStoreDown
 from govern.db import utcnow
 from govern.errors import N_, DomainError, NotFound
 from govern.notifications.service import notify
@@ -139,7 +139,7 @@ def _go_out(session: Session, publisher: Publisher, actor: Actor, target: PostTa
     try:
         result = broker.complete_action(session, publisher.broker, author, prepared, audited_params=audited,
                                         audit_notes=notes)
-    except ActionFailed as failed:
+    except (ActionFailed, SecretStoreDown) as failed:  # the network or the secret store is down: tried again later
         return on_network_failure(session, actor, target, failed.detail)
     except DomainError as failed:
         return _failed(session, actor, target, failed.detail)

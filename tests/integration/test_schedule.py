@@ -425,3 +425,27 @@ def test_a_failed_look_up_counts_as_a_failed_attempt(world, monkeypatch):
     [target] = targets_of(world.app, post_id)
     assert target.state is PostState.SCHEDULED and target.attempts == 2 and "503" in target.error
     assert target.next_attempt_at > utcnow() and world.network.posts == []
+
+
+def test_a_secret_store_outage_is_retried_later_not_failed(world, monkeypatch):
+    from govern import app_services
+    from govern.adapters.secret_store import SecretStoreError
+
+    post_id = world.schedule("Due while OpenBao is down", accounts=world.accounts[:2])
+    store = app_services.broker(world.app).store
+
+    def down(*args, **kwargs):
+        raise SecretStoreError("connection refused")
+
+    monkeypatch.setattr(store, "read", down)
+    assert beat(world.app) == {"retrying": 2}
+    targets = targets_of(world.app, post_id)
+    assert {t.state for t in targets} == {PostState.SCHEDULED} and all("secret store" in t.error for t in targets)
+    assert all(t.next_attempt_at > utcnow() and t.attempts == 1 for t in targets) and world.network.posts == []
+    monkeypatch.undo()
+    with world.app.app_context():
+        db.session.execute(sa.update(PostTarget).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    assert beat(world.app) == {"published": 2}  # looked up on the network first (a retry), then published once
+    assert world.network.published_calls == 2
+    assert {t.state for t in targets_of(world.app, post_id)} == {PostState.PUBLISHED}
