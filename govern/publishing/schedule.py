@@ -243,8 +243,8 @@ def publish_claimed_together(session: Session, publisher: Publisher, actor: Acto
                     if target.state is PostState.PUBLISHING and target.claimed_by == leases[target.id]}
             for position, claimed in enumerate(claims):
                 if time.monotonic() - started > seconds:
-                    session.flush()
-                    return outcomes, claims[position:] + left
+                    left = claims[position:] + left
+                    break
                 target = held.get(claimed.target_id)
                 outcomes[claimed.target_id] = (None if target is None else
                                                _publish_held(session, publisher, actor, target, utcnow()))
