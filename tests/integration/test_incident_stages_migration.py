@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from tests.support.postgres import migration_database
+
 BEFORE = "c8d9e0f1a2b3"
 MIGRATION = "d9e0f1a2b3c4"
 OPENED = "2026-12-01 08:30:00+00:00"
@@ -34,9 +36,7 @@ def test_incidents_get_a_stage_and_lose_it_again(database, scratch_postgres, tmp
 
     from govern.cli import alembic_config
 
-    url = scratch_postgres.create("govern_stage_migration") if database == "postgresql" else f"sqlite:///{tmp_path / 'm.sqlite'}"
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    try:
+    with migration_database(database, scratch_postgres, tmp_path, "govern_stage_migration") as (url, engine):
         alembic_command.upgrade(alembic_config(url), BEFORE)
         _an_open_incident(engine)
         alembic_command.upgrade(alembic_config(url), MIGRATION)
@@ -52,7 +52,3 @@ def test_incidents_get_a_stage_and_lose_it_again(database, scratch_postgres, tmp
             assert connection.execute(sa.text("SELECT reason FROM incidents WHERE id = 70")).scalar() == "before escalation"
         alembic_command.upgrade(alembic_config(url), "head")
         assert {"stage", "stage_since"} <= _columns(engine)
-    finally:
-        engine.dispose()
-        if database == "postgresql":
-            scratch_postgres.drop(url)

@@ -29,6 +29,16 @@ def world(make_committed_app, openbao, network):
     return World(make_committed_app(**openbao.govern_settings()), network)
 
 
+def _beat_until_the_first_publish(world) -> threading.Thread:
+    """A beat in a thread of its own, returned once its batch has put one post on the (slow) network."""
+    beating = threading.Thread(target=beat, args=(world.app,))
+    beating.start()
+    deadline = time.monotonic() + 30
+    while world.network.published_calls < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return beating
+
+
 def _published_keys(network) -> list[str]:
     return [post["idempotency_key"] for post in network.posts]
 
@@ -57,12 +67,8 @@ def test_a_batch_that_fails_part_way_is_finished_without_publishing_anything_twi
 def test_the_audit_chain_is_free_while_a_batch_waits_on_the_network(world):
     world.schedule("Slow network")
     world.network.publish_delay = 0.4
-    beating = threading.Thread(target=beat, args=(world.app,))
-    beating.start()
+    beating = _beat_until_the_first_publish(world)
     try:
-        deadline = time.monotonic() + 30
-        while world.network.published_calls < 1 and time.monotonic() < deadline:
-            time.sleep(0.02)
         assert world.network.published_calls == 1  # one target recorded in the batch, two to go
         with world.app.app_context():
             db.session.execute(sa.text("SET LOCAL lock_timeout = '300ms'"))
@@ -78,12 +84,8 @@ def test_a_pause_waits_for_a_batch_under_way_and_nothing_goes_out_after_it(world
     post_id = world.schedule("Under way when the crisis broke")
     later_post = world.schedule("Due just after", accounts=world.accounts[:1])
     world.network.publish_delay = 0.3
-    beating = threading.Thread(target=beat, args=(world.app,))
-    beating.start()
+    beating = _beat_until_the_first_publish(world)
     try:
-        deadline = time.monotonic() + 30
-        while world.network.published_calls < 1 and time.monotonic() < deadline:
-            time.sleep(0.02)
         with world.app.app_context():
             pauses.pause(db.session, ACTOR, None, PauseScope.ALL, None, "brand crisis")
             db.session.commit()

@@ -31,6 +31,7 @@ from tests.integration.test_scim import (  # noqa: F401  (scim is a fixture)
     scim,
     where,
 )
+from tests.support.postgres import migration_database
 
 ENTRA_REQUESTS = Path(__file__).parents[1] / "data" / "scim" / "entra_provisioning.json"
 
@@ -277,9 +278,7 @@ def test_the_migration_moves_external_ids_and_back(database, scratch_postgres, t
 
     from govern.cli import alembic_config
 
-    url = scratch_postgres.create("govern_scim_migration") if database == "postgresql" else f"sqlite:///{tmp_path / 'm.sqlite'}"
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    try:
+    with migration_database(database, scratch_postgres, tmp_path, "govern_scim_migration") as (url, engine):
         alembic_command.upgrade(alembic_config(url), BEFORE)
         _people_before_the_migration(engine)
         alembic_command.upgrade(alembic_config(url), MIGRATION)
@@ -300,7 +299,3 @@ def test_the_migration_moves_external_ids_and_back(database, scratch_postgres, t
         with engine.connect() as connection:
             assert dict(connection.execute(sa.text("SELECT username, dn FROM people")).all()) == {
                 "kept@example.com": "00u-kept", "old@example.com": "00u-old", "none@example.com": ""}
-    finally:
-        engine.dispose()
-        if database == "postgresql":
-            scratch_postgres.drop(url)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -41,3 +44,17 @@ class ScratchPostgres:
         name = sa.make_url(url).database
         with self.admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextmanager
+def migration_database(database: str, scratch: ScratchPostgres, tmp_path: Path, prefix: str) -> Iterator[tuple[str, sa.Engine]]:
+    """An empty database for a migration round trip, on PostgreSQL (`database` "postgresql") or in a SQLite file: its
+    URL and an engine without a pool. Disposed, and dropped on PostgreSQL, at the end."""
+    url = scratch.create(prefix) if database == "postgresql" else f"sqlite:///{tmp_path / 'm.sqlite'}"
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        yield url, engine
+    finally:
+        engine.dispose()
+        if database == "postgresql":
+            scratch.drop(url)
