@@ -118,3 +118,35 @@ def test_a_batch_reads_the_pause_lock_pauses_and_grants_once_not_per_target(worl
     assert sum("FROM account_connections" in s for s in statements) == 3  # one per account
     assert sum(s.startswith("INSERT INTO audit_events") for s in statements) == 2  # the claim's, then the batch's
     assert len(_published_keys(world.network)) == len(set(_published_keys(world.network))) == 12
+
+
+def test_a_batch_keeps_every_token_out_of_the_database_the_audit_trail_and_the_logs(world, monkeypatch, caplog):
+    import logging
+
+    from govern import app_services
+    from tests.support.canary import haystacks
+
+    caplog.set_level(logging.DEBUG)
+    world.schedule("Canary batch")
+    world.schedule("Canary batch, failing part-way")
+    original, calls = schedule._publish_held, []
+
+    def fail_on_the_fifth(*args, **kwargs):  # the failed batch's fallback and its logged traceback are searched too
+        calls.append(1)
+        if len(calls) == 5:
+            raise RuntimeError("the worker's database connection dropped")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(schedule, "_publish_held", fail_on_the_fifth)
+    counts = beat(world.app)
+    assert sum(counts.values()) == 6 and counts.get("recovered") == 4, counts
+    store = app_services.broker(world.app).store
+    secrets = {value.reveal() for account_id in world.accounts
+               for value in store.read(f"govern/accounts/{account_id}/oauth").data.values()}
+    assert len(secrets) >= 3 and "schedule_batch_failed" in caplog.text
+    with world.app.app_context():
+        found = haystacks(db.session, [])
+    for secret in secrets:
+        assert secret not in found.database, "a token reached the database"
+        assert secret not in found.audit, "a token reached an audit event"
+        assert secret not in caplog.text, "a token reached the logs"
